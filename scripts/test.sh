@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite: lint, types, unit and integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+echo "==> ruff"
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+echo "==> mypy"
+.venv/bin/mypy
+echo "==> pytest"
+.venv/bin/pytest "$@"

@@ -1,0 +1,215 @@
+"""Functions and versions: CreateFunction, Get*, List*, Update*, DeleteFunction, PublishVersion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hearth.api.code_urls import CodeUrlSigner
+from hearth.api.http import Request, Response, Router, empty_response, json_response
+from hearth.api.pagination import paginate
+from hearth.api.shapes import function_configuration
+from hearth.arns import ArnFormatter, FunctionRef, parse_function_ref, resolve_qualifier
+from hearth.control.functions import Functions, decode_zip
+from hearth.control.spec import parse_config
+from hearth.control.tags import check_tags
+from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
+from hearth.models import FunctionVersion
+
+FUNCTIONS = "/2015-03-31/functions"
+FUNCTION = "/2015-03-31/functions/{FunctionName}"
+
+
+def function_ref(request: Request) -> FunctionRef:
+    """The function a request names, with `?Qualifier=` merged in."""
+    ref = parse_function_ref(request.params["FunctionName"])
+    return resolve_qualifier(ref, request.query_value("Qualifier"))
+
+
+def unqualified(request: Request) -> str:
+    """For operations on the whole function: a qualifier in the name is an error."""
+    ref = parse_function_ref(request.params["FunctionName"])
+    if ref.qualifier is not None:
+        raise invalid_parameter(
+            f"Function name {request.params['FunctionName']} must not carry a qualifier for the "
+            f"{request.operation} operation."
+        )
+    return ref.name
+
+
+def _bool(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise validation_error(
+            [ConstraintViolation(key[0].lower() + key[1:], value, "Member must be a boolean")]
+        )
+    return value
+
+
+def _optional_str(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise validation_error(
+            [ConstraintViolation(key[0].lower() + key[1:], value, "Member must be a string")]
+        )
+    return value
+
+
+class FunctionsApi:
+    def __init__(self, functions: Functions, arns: ArnFormatter, signer: CodeUrlSigner) -> None:
+        self._functions = functions
+        self._arns = arns
+        self._signer = signer
+
+    def register(self, router: Router) -> None:
+        router.add("CreateFunction", "POST", FUNCTIONS, self.create)
+        router.add("ListFunctions", "GET", f"{FUNCTIONS}/", self.list)
+        router.add("ListFunctions", "GET", FUNCTIONS, self.list)
+        router.add("GetFunction", "GET", FUNCTION, self.get)
+        router.add(
+            "GetFunctionConfiguration", "GET", f"{FUNCTION}/configuration", self.get_configuration
+        )
+        router.add("UpdateFunctionCode", "PUT", f"{FUNCTION}/code", self.update_code)
+        router.add(
+            "UpdateFunctionConfiguration",
+            "PUT",
+            f"{FUNCTION}/configuration",
+            self.update_configuration,
+        )
+        router.add("DeleteFunction", "DELETE", FUNCTION, self.delete)
+        router.add("PublishVersion", "POST", f"{FUNCTION}/versions", self.publish_version)
+        router.add("ListVersionsByFunction", "GET", f"{FUNCTION}/versions", self.list_versions)
+
+    def _shape(self, version: FunctionVersion, **kwargs: Any) -> dict[str, Any]:
+        return function_configuration(version, self._arns, **kwargs)
+
+    async def create(self, request: Request) -> Response:
+        body = request.json()
+        raw_name = body.get("FunctionName")
+        if not isinstance(raw_name, str):
+            raise validation_error(
+                [ConstraintViolation("functionName", None, "Member must not be null")]
+            )
+        ref = parse_function_ref(raw_name)
+        if ref.qualifier is not None:
+            raise invalid_parameter(
+                "Creating a function with a qualifier in its name is not supported."
+            )
+        fields = parse_config(body, creating=True)
+        zip_bytes = decode_zip(body.get("Code"))
+        tags = check_tags(body.get("Tags") or {})
+        version = await self._functions.create(
+            ref.name, fields, zip_bytes, publish=_bool(body, "Publish"), tags=tags
+        )
+        return json_response(self._shape(version), 201)
+
+    async def get(self, request: Request) -> Response:
+        ref = function_ref(request)
+        record, version = self._functions.get(ref)
+        shape: dict[str, Any] = {
+            "Configuration": self._shape(version, arn_qualifier=ref.qualifier),
+            "Code": {
+                "RepositoryType": "S3",
+                "Location": self._signer.url(request.base_url(), version.code_sha256_hex),
+            },
+        }
+        if record.tags and ref.qualifier is None:
+            shape["Tags"] = dict(record.tags)
+        if record.reserved_concurrency is not None:
+            shape["Concurrency"] = {"ReservedConcurrentExecutions": record.reserved_concurrency}
+        return json_response(shape)
+
+    async def get_configuration(self, request: Request) -> Response:
+        ref = function_ref(request)
+        _, version = self._functions.get(ref)
+        return json_response(self._shape(version, arn_qualifier=ref.qualifier))
+
+    async def list(self, request: Request) -> Response:
+        which = request.query_value("FunctionVersion")
+        if which not in (None, "ALL"):
+            raise validation_error(
+                [
+                    ConstraintViolation(
+                        "functionVersion", which, "Member must satisfy enum value set: [ALL]"
+                    )
+                ]
+            )
+        versions = (
+            self._functions.list_all_versions() if which == "ALL" else self._functions.list_latest()
+        )
+        page, marker = paginate(versions, request, key=_version_key)
+        shape: dict[str, Any] = {"Functions": [self._shape(v, with_state=False) for v in page]}
+        if marker:
+            shape["NextMarker"] = marker
+        return json_response(shape)
+
+    async def list_versions(self, request: Request) -> Response:
+        name = unqualified(request)
+        page, marker = paginate(self._functions.list_versions(name), request, key=_version_key)
+        shape: dict[str, Any] = {"Versions": [self._shape(v, with_state=False) for v in page]}
+        if marker:
+            shape["NextMarker"] = marker
+        return json_response(shape)
+
+    async def update_code(self, request: Request) -> Response:
+        name = unqualified(request)
+        body = request.json()
+        architectures = body.get("Architectures")
+        if architectures is not None:
+            architectures = tuple(
+                parse_config({"Architectures": architectures}, creating=False)["architectures"]
+            )
+        code = {
+            k: v
+            for k, v in body.items()
+            if k in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
+        }
+        version = await self._functions.update_code(
+            name,
+            decode_zip(code),
+            publish=_bool(body, "Publish"),
+            dry_run=_bool(body, "DryRun"),
+            revision_id=_optional_str(body, "RevisionId"),
+            architectures=architectures,
+        )
+        return json_response(self._shape(version))
+
+    async def update_configuration(self, request: Request) -> Response:
+        name = unqualified(request)
+        body = request.json()
+        fields = parse_config(body, creating=False)
+        version = self._functions.update_configuration(
+            name, fields, _optional_str(body, "RevisionId")
+        )
+        return json_response(self._shape(version))
+
+    async def delete(self, request: Request) -> Response:
+        await self._functions.delete(function_ref(request))
+        return empty_response(204)
+
+    async def publish_version(self, request: Request) -> Response:
+        name = unqualified(request)
+        body = request.json()
+        description = _optional_str(body, "Description") or ""
+        if len(description) > 256:
+            raise validation_error(
+                [
+                    ConstraintViolation(
+                        "description",
+                        description,
+                        "Member must have length less than or equal to 256",
+                    )
+                ]
+            )
+        version = self._functions.publish_version(
+            name,
+            code_sha256=_optional_str(body, "CodeSha256"),
+            description=description,
+            revision_id=_optional_str(body, "RevisionId"),
+        )
+        return json_response(self._shape(version), 201)
+
+
+def _version_key(version: FunctionVersion) -> str:
+    # Sorts $LATEST before numbers and numbers numerically within one function.
+    order = "0" * 12 if version.is_latest else version.version.rjust(12, "0")
+    return f"{version.function_name}\x00{order}"

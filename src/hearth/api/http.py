@@ -1,0 +1,253 @@
+"""A small ASGI layer shaped for AWS's rest-json APIs.
+
+Why not a general web framework: AWS path labels arrive percent-encoded and must be decoded
+per segment (a label may be a whole ARN), some operations are told apart only by the query
+string (`GET /layers?find=LayerVersion`), and every answer carries AWS's request id and error
+shape. That is the product's own wire format, so it is written here, in one place; uvicorn
+(with httptools and uvloop) does the HTTP itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from hearth.errors import (
+    LambdaError,
+    invalid_request_content,
+    request_too_large,
+    service_error,
+    unknown_operation,
+)
+
+logger = logging.getLogger("hearth.api")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+# The largest body any operation takes: AWS's CreateFunction request limit (a 50 MB zip
+# grows to about 67 MB in base64, plus the JSON around it).
+MAX_REQUEST_BYTES = 70_167_211
+
+
+@dataclass
+class Request:
+    method: str
+    raw_path: str
+    query_string: str
+    headers: dict[str, str]
+    body: bytes
+    operation: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.query_string, keep_blank_values=True)
+
+    def query_value(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; an empty body is an empty object."""
+        if not self.body.strip():
+            return {}
+        try:
+            data = json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise invalid_request_content(f"Could not parse request body into json: {exc}") from exc
+        if not isinstance(data, dict):
+            raise invalid_request_content(
+                "Could not parse request body into json: expected a JSON object"
+            )
+        return data
+
+    def base_url(self) -> str:
+        """The scheme and authority the client used to reach us."""
+        return f"http://{self.headers.get('host', '127.0.0.1')}"
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def json_response(data: Mapping[str, Any], status: int = 200) -> Response:
+    return Response(status, json.dumps(data, separators=(",", ":")).encode())
+
+
+def empty_response(status: int = 204) -> Response:
+    return Response(status, b"", content_type="")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+Authenticator = Callable[[Request], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    operation: str
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    # Extra discriminator for operations that share a method and path (AWS's `?find=...`).
+    required_query: tuple[tuple[str, str], ...] = ()
+    authenticated: bool = True
+    max_body: int = MAX_REQUEST_BYTES
+
+
+_LABEL = re.compile(r"\{(\w+)\}")
+
+
+def compile_path(template: str) -> re.Pattern[str]:
+    """`/2015-03-31/functions/{FunctionName}` → a regex over the *raw* path.
+
+    A label matches one encoded segment; it is decoded after matching, so an encoded `/`
+    inside a label can never change which route matches.
+    """
+    parts = _LABEL.split(template)
+    regex = ""
+    for i, part in enumerate(parts):
+        regex += f"(?P<{part}>[^/]+)" if i % 2 else re.escape(part)
+    return re.compile(regex)
+
+
+class Router:
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(
+        self,
+        operation: str,
+        method: str,
+        template: str,
+        handler: Handler,
+        *,
+        query: Iterable[tuple[str, str]] = (),
+        authenticated: bool = True,
+        max_body: int = MAX_REQUEST_BYTES,
+    ) -> None:
+        route = Route(
+            operation,
+            method,
+            compile_path(template),
+            handler,
+            tuple(query),
+            authenticated,
+            max_body,
+        )
+        # Routes with a query discriminator are tried before their plain twin.
+        self._routes.insert(0, route) if route.required_query else self._routes.append(route)
+
+    def match(self, method: str, raw_path: str, query_string: str) -> tuple[Route, dict[str, str]]:
+        query = parse_qs(query_string, keep_blank_values=True)
+        for route in self._routes:
+            if route.method != method:
+                continue
+            found = route.pattern.fullmatch(raw_path)
+            if found is None:
+                continue
+            if any(query.get(k, [None])[0] != v for k, v in route.required_query):
+                continue
+            return route, {k: unquote(v) for k, v in found.groupdict().items()}
+        raise unknown_operation(method, unquote(raw_path))
+
+
+class LambdaApp:
+    """The ASGI application: routing, authentication, body limits, error rendering."""
+
+    def __init__(self, router: Router, authenticate: Authenticator | None = None) -> None:
+        self._router = router
+        self._authenticate = authenticate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":  # pragma: no cover - websockets are not served
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        request = Request(
+            method=scope["method"],
+            raw_path=raw_path.decode("latin-1"),
+            query_string=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            body=b"",
+        )
+        try:
+            response = await self._dispatch(request, receive)
+        except LambdaError as error:
+            response = render_error(error)
+        except Exception:
+            logger.exception("unhandled error in %s %s", request.method, request.raw_path)
+            response = render_error(service_error())
+        await _send_response(send, response, request.request_id)
+
+    async def _dispatch(self, request: Request, receive: Receive) -> Response:
+        route, params = self._router.match(request.method, request.raw_path, request.query_string)
+        request.operation = route.operation
+        request.params = params
+        request.body = await _read_body(receive, route.max_body, route.operation)
+        if route.authenticated and self._authenticate is not None:
+            self._authenticate(request)
+        return await route.handler(request)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def render_error(error: LambdaError) -> Response:
+    response = json_response(error.body(), error.status)
+    response.headers["x-amzn-ErrorType"] = error.code
+    response.headers.update(error.headers)
+    return response
+
+
+async def _read_body(receive: Receive, limit: int, operation: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise request_too_large(
+                f"Request must be smaller than {limit} bytes for the {operation} operation"
+            )
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send_response(send: Send, response: Response, request_id: str) -> None:
+    headers = [
+        (b"x-amzn-requestid", request_id.encode()),
+        (b"content-length", str(len(response.body)).encode()),
+    ]
+    if response.content_type:
+        headers.append((b"content-type", response.content_type.encode()))
+    headers.extend((k.encode(), v.encode("latin-1")) for k, v in response.headers.items())
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,361 @@
+"""The `hearth` command. The only place flags and environment variables are read."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from hearth import __version__
+from hearth.config import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    AccessKey,
+    Settings,
+    default_data_dir,
+)
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DEFAULT_ENDPOINT = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+DEFAULT_ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/hearth-function"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hearth")
+def main() -> None:
+    """Hearth: AWS Lambda, run on your own machines."""
+
+
+# serve --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--host",
+    envvar="HEARTH_HOST",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="HEARTH_PORT",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=int,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--data-dir",
+    envvar="HEARTH_DATA_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Where functions and code are kept [default: {default_data_dir()}].",
+)
+@click.option(
+    "--region",
+    envvar="HEARTH_REGION",
+    default=DEFAULT_REGION,
+    show_default=True,
+    help="Region used in ARNs.",
+)
+@click.option(
+    "--account-id",
+    envvar="HEARTH_ACCOUNT_ID",
+    default=DEFAULT_ACCOUNT_ID,
+    show_default=True,
+    help="Account id used in ARNs.",
+)
+@click.option(
+    "--access-key-id",
+    envvar="HEARTH_ACCESS_KEY_ID",
+    default=None,
+    help="Require SigV4 signatures made with this access key (with --secret-access-key).",
+)
+@click.option(
+    "--secret-access-key",
+    envvar="HEARTH_SECRET_ACCESS_KEY",
+    default=None,
+    help="The secret of --access-key-id.",
+)
+@click.option(
+    "--settle-delay",
+    envvar="HEARTH_SETTLE_DELAY",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Seconds a function stays Pending / InProgress after a change, as on AWS.",
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    region: str,
+    account_id: str,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    settle_delay: float,
+) -> None:
+    """Serve the AWS Lambda API."""
+    if bool(access_key_id) != bool(secret_access_key):
+        raise click.UsageError("--access-key-id and --secret-access-key go together.")
+    keys = (
+        (AccessKey(access_key_id, secret_access_key),)
+        if access_key_id and secret_access_key
+        else ()
+    )
+    settings = Settings(
+        host=host,
+        port=port,
+        data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
+        region=region,
+        account_id=account_id,
+        access_keys=keys,
+        settle_delay_seconds=settle_delay,
+    )
+    from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
+
+    def announce(endpoint: str) -> None:
+        console.print(f"Hearth {__version__} is ready at {endpoint}", markup=False)
+        console.print(f"  data dir: {settings.data_dir}", markup=False)
+        if settings.auth_enabled:
+            console.print(
+                f"  auth:     SigV4 required (access key {keys[0].access_key_id})", markup=False
+            )
+        else:
+            console.print(
+                "  auth:     off: any credentials are accepted "
+                "(set --access-key-id and --secret-access-key to require SigV4)",
+                markup=False,
+            )
+        console.print("Point the aws CLI or boto3 at it:", markup=False)
+        console.print(
+            f"  aws lambda list-functions --endpoint-url {endpoint} --region {region}", markup=False
+        )
+        console.print(
+            f'  boto3.client("lambda", endpoint_url="{endpoint}", region_name="{region}")',
+            markup=False,
+        )
+        console.print("Press Ctrl-C to stop.", markup=False)
+        sys.stdout.flush()
+
+    try:
+        _run(run_server(settings, announce))
+    except OSError as exc:
+        err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
+        sys.exit(1)
+    console.print("Hearth stopped.")
+
+
+def _run(coroutine: Any) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coroutine)
+    except ImportError:  # pragma: no cover - uvloop is installed wherever it builds
+        asyncio.run(coroutine)
+
+
+# client commands -----------------------------------------------------------------------
+
+endpoint_option = click.option(
+    "--endpoint-url",
+    envvar="HEARTH_ENDPOINT_URL",
+    default=DEFAULT_ENDPOINT,
+    show_default=True,
+    help="The Hearth server to talk to.",
+)
+region_option = click.option(
+    "--region", envvar="HEARTH_REGION", default=DEFAULT_REGION, show_default=True
+)
+
+
+def _client(endpoint_url: str, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session()
+    credentials: dict[str, str] = {}
+    if session.get_credentials() is None:
+        # Hearth without SigV4 accepts any credentials; boto3 insists on having some.
+        credentials = {"aws_access_key_id": "hearth", "aws_secret_access_key": "hearth"}
+    config = Config(
+        retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=300
+    )
+    return session.client(
+        "lambda", endpoint_url=endpoint_url, region_name=region, config=config, **credentials
+    )
+
+
+@contextmanager
+def _speaking_errors(endpoint_url: str) -> Iterator[None]:
+    """Turn client failures into one sentence for a person, and exit 1."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    try:
+        yield
+    except EndpointConnectionError:
+        err_console.print(
+            f"error: cannot reach Hearth at {endpoint_url}. Is `hearth serve` running there?",
+            markup=False,
+        )
+        sys.exit(1)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        err_console.print(f"error: {error.get('Code')}: {error.get('Message')}", markup=False)
+        sys.exit(1)
+
+
+def zip_directory(directory: Path) -> bytes:
+    """A deterministic zip of a directory: same files, same bytes, same CodeSha256."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            relative = path.relative_to(directory).as_posix()
+            if any(part in ("__pycache__", ".git") for part in path.relative_to(directory).parts):
+                continue
+            info = zipfile.ZipInfo(relative, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Function name.")
+@click.option("--runtime", required=True, help="e.g. python3.12, nodejs20.x, provided.al2023.")
+@click.option("--handler", required=True, help="e.g. app.handler")
+@click.option("--role", default=DEFAULT_ROLE, show_default=True, help="Execution role ARN.")
+@click.option("--memory", type=int, default=None, help="Memory size in MB (128-10240).")
+@click.option("--timeout", type=int, default=None, help="Timeout in seconds (1-900).")
+@click.option(
+    "--env",
+    "env_vars",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Environment variable; repeatable.",
+)
+@endpoint_option
+@region_option
+def deploy(
+    directory: Path,
+    name: str,
+    runtime: str,
+    handler: str,
+    role: str,
+    memory: int | None,
+    timeout: int | None,
+    env_vars: tuple[str, ...],
+    endpoint_url: str,
+    region: str,
+) -> None:
+    """Zip DIRECTORY and create the function, or update it if it exists."""
+    variables = {}
+    for item in env_vars:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--env")
+        variables[key] = value
+    config: dict[str, Any] = {"Runtime": runtime, "Handler": handler, "Role": role}
+    if memory is not None:
+        config["MemorySize"] = memory
+    if timeout is not None:
+        config["Timeout"] = timeout
+    if variables:
+        config["Environment"] = {"Variables": variables}
+
+    client = _client(endpoint_url, region)
+    with _speaking_errors(endpoint_url):
+        with console.status(f"Zipping {directory}..."):
+            code = zip_directory(directory)
+        console.print(f"Zipped {directory} ({len(code):,} bytes)")
+        exists = _function_exists(client, name)
+        with console.status(f"{'Updating' if exists else 'Creating'} {name}..."):
+            if exists:
+                client.update_function_code(FunctionName=name, ZipFile=code)
+                client.get_waiter("function_updated_v2").wait(
+                    FunctionName=name, WaiterConfig={"Delay": 1}
+                )
+                result = client.update_function_configuration(FunctionName=name, **config)
+                client.get_waiter("function_updated_v2").wait(
+                    FunctionName=name, WaiterConfig={"Delay": 1}
+                )
+            else:
+                result = client.create_function(FunctionName=name, Code={"ZipFile": code}, **config)
+                client.get_waiter("function_active_v2").wait(
+                    FunctionName=name, WaiterConfig={"Delay": 1}
+                )
+    verb = "Updated" if exists else "Created"
+    console.print(f"{verb} {result['FunctionArn']}", markup=False)
+    console.print(
+        f"  runtime {result['Runtime']}, handler {result['Handler']}, CodeSha256 {result['CodeSha256']}",
+        markup=False,
+    )
+
+
+def _function_exists(client: Any, name: str) -> bool:
+    try:
+        client.get_function_configuration(FunctionName=name)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+@main.command()
+@endpoint_option
+@region_option
+def functions(endpoint_url: str, region: str) -> None:
+    """List functions as a table."""
+    client = _client(endpoint_url, region)
+    rows: list[dict[str, Any]] = []
+    with _speaking_errors(endpoint_url):
+        for page in client.get_paginator("list_functions").paginate():
+            rows.extend(page["Functions"])
+    if not rows:
+        console.print(
+            "No functions yet. Deploy one with: hearth deploy DIR --name NAME --runtime python3.12 --handler app.handler"
+        )
+        return
+    table = Table("Name", "Runtime", "Handler", "Memory", "Timeout", "Code size", "Last modified")
+    for fn in rows:
+        table.add_row(
+            fn["FunctionName"],
+            fn.get("Runtime", ""),
+            fn.get("Handler", ""),
+            f"{fn['MemorySize']} MB",
+            f"{fn['Timeout']} s",
+            f"{fn['CodeSize']:,} B",
+            fn["LastModified"],
+        )
+    console.print(table)
+
+
+@main.command()
+@click.argument("name")
+@endpoint_option
+@region_option
+def delete(name: str, endpoint_url: str, region: str) -> None:
+    """Delete a function with all its versions and aliases."""
+    client = _client(endpoint_url, region)
+    with _speaking_errors(endpoint_url):
+        client.delete_function(FunctionName=name)
+    console.print(f"Deleted {name}", markup=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,50 @@
+"""Settings: built once by the CLI from flags and environment, then passed down.
+
+Nothing else in Hearth reads the environment or flags; every part receives the `Settings`
+(or the few values it needs) from `service.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9070
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+def default_data_dir() -> Path:
+    """Per-user data dir: $XDG_DATA_HOME/hearth, else ~/.local/share/hearth."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "hearth"
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One access key pair that SigV4 verification accepts."""
+
+    access_key_id: str
+    secret_access_key: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    # 0 asks the OS for a free port; the real one is printed once Hearth listens.
+    port: int = DEFAULT_PORT
+    data_dir: Path = field(default_factory=default_data_dir)
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    # Empty: any credentials are accepted (and `serve` says so). Otherwise SigV4 is verified.
+    access_keys: tuple[AccessKey, ...] = ()
+    # AWS takes a moment to move a function from Pending to Active and an update from
+    # InProgress to Successful; a delay here lets deploy scripts exercise their waiters.
+    settle_delay_seconds: float = 0.0
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.access_keys)

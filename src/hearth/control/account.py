@@ -1,0 +1,88 @@
+"""Account-wide settings and reserved concurrency.
+
+Reserved concurrency is stored here and reported by GetAccountSettings; the invoke path
+enforces it. AWS keeps at least 100 executions unreserved for functions without a reservation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from hearth.arns import ArnFormatter
+from hearth.store.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
+from hearth.errors import invalid_parameter, not_found
+from hearth.store.registry import Registry
+
+MIN_UNRESERVED = 100
+# AWS's default quota for all code in a region: 75 GB.
+TOTAL_CODE_SIZE_LIMIT = 80_530_636_800
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    concurrent_executions: int
+    unreserved_concurrent_executions: int
+    total_code_size: int
+    function_count: int
+
+
+class Account:
+    def __init__(self, registry: Registry, arns: ArnFormatter, concurrency_limit: int) -> None:
+        self._registry = registry
+        self._arns = arns
+        self._limit = concurrency_limit
+
+    def settings(self) -> AccountSettings:
+        with self._registry.transaction() as tx:
+            functions = tx.list_functions()
+            reserved = sum(f.reserved_concurrency or 0 for f in functions)
+            code_size = sum(v.code_size for f in functions for v in tx.list_versions(f.name))
+            layer_size = sum(
+                v.code_size
+                for layer in tx.list_layers()
+                for v in tx.list_layer_versions(layer.name)
+            )
+        return AccountSettings(
+            concurrent_executions=self._limit,
+            unreserved_concurrent_executions=self._limit - reserved,
+            total_code_size=code_size + layer_size,
+            function_count=len(functions),
+        )
+
+    def put_reserved_concurrency(self, name: str, value: int) -> int:
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+            if record is None:
+                raise not_found(f"Function not found: {self._arns.function(name)}")
+            reserved_elsewhere = sum(
+                f.reserved_concurrency or 0 for f in tx.list_functions() if f.name != name
+            )
+            if self._limit - reserved_elsewhere - value < MIN_UNRESERVED:
+                raise invalid_parameter(
+                    "Specified ReservedConcurrentExecutions for function decreases account's "
+                    f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+                )
+            tx.put_function(dataclasses.replace(record, reserved_concurrency=value))
+        return value
+
+    def get_reserved_concurrency(self, name: str) -> int | None:
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+            if record is None:
+                raise not_found(f"Function not found: {self._arns.function(name)}")
+            return record.reserved_concurrency
+
+    def delete_reserved_concurrency(self, name: str) -> None:
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+            if record is None:
+                raise not_found(f"Function not found: {self._arns.function(name)}")
+            tx.put_function(dataclasses.replace(record, reserved_concurrency=None))
+
+
+ACCOUNT_LIMITS = {
+    "TotalCodeSize": TOTAL_CODE_SIZE_LIMIT,
+    "CodeSizeUnzipped": MAX_UNZIPPED_BYTES,
+    "CodeSizeZipped": MAX_ZIPPED_BYTES,
+}

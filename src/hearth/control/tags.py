@@ -1,0 +1,82 @@
+"""Tags on functions: TagResource, UntagResource, ListTags."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from hearth.arns import ArnFormatter, parse_function_ref
+from hearth.errors import ConstraintViolation, invalid_parameter, not_found, validation_error
+from hearth.store.registry import Registry
+
+MAX_TAGS = 50
+
+
+def check_tags(raw: Any) -> dict[str, str]:
+    """Validate a Tags map as AWS does (keys 1-128, values 0-256, no `aws:` prefix, ≤ 50)."""
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise validation_error(
+            [ConstraintViolation("tags", None, "Member must be a map of string to string")]
+        )
+    for key, value in raw.items():
+        if not 1 <= len(key) <= 128:
+            raise validation_error(
+                [ConstraintViolation("tags", key, "Map keys must have length between 1 and 128")]
+            )
+        if len(value) > 256:
+            raise validation_error(
+                [
+                    ConstraintViolation(
+                        "tags", value, "Map values must have length less than or equal to 256"
+                    )
+                ]
+            )
+        if key.lower().startswith("aws:"):
+            raise invalid_parameter(f"Tag keys prefixed with 'aws:' are reserved: {key}")
+    if len(raw) > MAX_TAGS:
+        raise invalid_parameter(f"A resource can have at most {MAX_TAGS} tags.")
+    return dict(raw)
+
+
+class Tags:
+    def __init__(self, registry: Registry, arns: ArnFormatter) -> None:
+        self._registry = registry
+        self._arns = arns
+
+    def _function_name(self, resource_arn: str) -> str:
+        ref = parse_function_ref(resource_arn, field="resource", max_length=256)
+        if ref.qualifier is not None or not resource_arn.startswith("arn:"):
+            raise invalid_parameter(
+                f"Tags are supported on unqualified function ARNs only: {resource_arn}"
+            )
+        return ref.name
+
+    def list(self, resource_arn: str) -> dict[str, str]:
+        name = self._function_name(resource_arn)
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+            if record is None:
+                raise not_found(f"Function not found: {self._arns.function(name)}")
+            return dict(record.tags)
+
+    def tag(self, resource_arn: str, tags: dict[str, str]) -> None:
+        name = self._function_name(resource_arn)
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+            if record is None:
+                raise not_found(f"Function not found: {self._arns.function(name)}")
+            merged = check_tags({**record.tags, **tags})
+            tx.put_function(dataclasses.replace(record, tags=merged))
+
+    def untag(self, resource_arn: str, keys: Iterable[str]) -> None:
+        name = self._function_name(resource_arn)
+        drop = set(keys)
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+            if record is None:
+                raise not_found(f"Function not found: {self._arns.function(name)}")
+            kept = {k: v for k, v in record.tags.items() if k not in drop}
+            tx.put_function(dataclasses.replace(record, tags=kept))

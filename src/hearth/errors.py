@@ -1,0 +1,128 @@
+"""Errors are data: every failure Hearth reports is a `LambdaError`.
+
+Handlers raise; only the API edge renders (status, ``x-amzn-ErrorType``, JSON body).
+The tree, by the HTTP status AWS uses::
+
+    LambdaError
+    ├── 400 InvalidParameterValueException   a value AWS's model accepts but the service does not
+    ├── 400 ValidationException              a value outside the model's constraints
+    ├── 400 InvalidRequestContentException   a body that is not the JSON it should be
+    ├── 403 InvalidSignatureException        SigV4 mismatch or clock skew
+    ├── 403 UnrecognizedClientException      unknown access key
+    ├── 403 MissingAuthenticationTokenException
+    ├── 404 ResourceNotFoundException
+    ├── 404 UnknownOperationException        no route for method + path
+    ├── 409 ResourceConflictException / ResourceInUseException
+    ├── 412 PreconditionFailedException      RevisionId / CodeSha256 mismatch
+    ├── 413 RequestEntityTooLargeException
+    ├── 429 TooManyRequestsException         carries Reason and Retry-After
+    └── 500 ServiceException
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+ErrorType = Literal["User", "Service"]
+
+# AWS spells the message key "Message" for these codes and "message" for the rest.
+_CAPITALISED_MESSAGE_CODES = frozenset(
+    {"ResourceNotFoundException", "ServiceException", "ResourceInUseException"}
+)
+
+
+class LambdaError(Exception):
+    """A failure with AWS's error code, HTTP status and message."""
+
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        message: str,
+        *,
+        error_type: ErrorType = "User",
+        extra: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.error_type: ErrorType = error_type
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, str]:
+        """The JSON body AWS sends for this error."""
+        key = "Message" if self.code in _CAPITALISED_MESSAGE_CODES else "message"
+        return {"Type": self.error_type, key: self.message, **self.extra}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.status}, {self.message!r})"
+
+
+def not_found(message: str) -> LambdaError:
+    return LambdaError("ResourceNotFoundException", 404, message)
+
+
+def conflict(message: str) -> LambdaError:
+    return LambdaError("ResourceConflictException", 409, message)
+
+
+def invalid_parameter(message: str) -> LambdaError:
+    return LambdaError("InvalidParameterValueException", 400, message)
+
+
+def precondition_failed(message: str) -> LambdaError:
+    return LambdaError("PreconditionFailedException", 412, message)
+
+
+def invalid_request_content(message: str) -> LambdaError:
+    return LambdaError("InvalidRequestContentException", 400, message)
+
+
+def request_too_large(message: str) -> LambdaError:
+    return LambdaError("RequestEntityTooLargeException", 413, message)
+
+
+def unknown_operation(method: str, path: str) -> LambdaError:
+    return LambdaError("UnknownOperationException", 404, f"Unknown operation: {method} {path}")
+
+
+def service_error(message: str = "An internal error occurred.") -> LambdaError:
+    return LambdaError("ServiceException", 500, message, error_type="Service")
+
+
+def too_many_requests(reason: str, retry_after_seconds: int = 1) -> LambdaError:
+    return LambdaError(
+        "TooManyRequestsException",
+        429,
+        "Rate Exceeded.",
+        extra={"Reason": reason},
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
+class ConstraintViolation:
+    """One failed model constraint, phrased as AWS phrases it."""
+
+    __slots__ = ("constraint", "field", "value")
+
+    def __init__(self, field: str, value: object, constraint: str) -> None:
+        self.field = field
+        self.value = value
+        self.constraint = constraint
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return f"Value at '{self.field}' failed to satisfy constraint: {self.constraint}"
+        return f"Value '{self.value}' at '{self.field}' failed to satisfy constraint: {self.constraint}"
+
+
+def validation_error(violations: Sequence[ConstraintViolation]) -> LambdaError:
+    """AWS's unmodeled ValidationException, listing every violated constraint."""
+    count = len(violations)
+    noun = "error" if count == 1 else "errors"
+    details = "; ".join(str(v) for v in violations)
+    return LambdaError("ValidationException", 400, f"{count} validation {noun} detected: {details}")

@@ -1,0 +1,195 @@
+"""The registry's records: frozen dataclasses with no I/O.
+
+Mappings inside records are plain dicts for easy JSON round trips; treat them as immutable
+and build changed records with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from hearth.arns import LATEST
+
+
+class State(StrEnum):
+    PENDING = "Pending"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    FAILED = "Failed"
+
+
+class UpdateStatus(StrEnum):
+    IN_PROGRESS = "InProgress"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+
+
+def aws_timestamp(moment: datetime | None = None) -> str:
+    """AWS's LastModified form: `2019-09-24T18:20:35.054+0000`."""
+    moment = moment or datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+@dataclass(frozen=True)
+class AttachedLayer:
+    """A layer version a function version uses, as AWS reports it."""
+
+    arn: str
+    code_size: int
+    code_sha256_hex: str
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    """The configuration and code of `$LATEST` or of one published version."""
+
+    function_name: str
+    version: str
+    role: str
+    runtime: str
+    handler: str
+    code_sha256_hex: str
+    code_size: int
+    revision_id: str
+    last_modified: str
+    description: str = ""
+    timeout: int = 3
+    memory_size: int = 128
+    ephemeral_storage: int = 512
+    environment: dict[str, str] = field(default_factory=dict)
+    architectures: tuple[str, ...] = ("x86_64",)
+    layers: tuple[AttachedLayer, ...] = ()
+    tracing_mode: str = "PassThrough"
+    dead_letter_target_arn: str | None = None
+    kms_key_arn: str | None = None
+    log_format: str = "Text"
+    log_group: str | None = None
+    application_log_level: str | None = None
+    system_log_level: str | None = None
+    # Shapes Hearth stores and echoes without acting on them (VpcConfig, FileSystemConfigs...).
+    passthrough: dict[str, Any] = field(default_factory=dict)
+    state: State = State.PENDING
+    state_reason: str | None = "The function is being created."
+    state_reason_code: str | None = "Creating"
+    last_update_status: UpdateStatus | None = None
+    last_update_status_reason: str | None = None
+    last_update_status_reason_code: str | None = None
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version == LATEST
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FunctionVersion:
+        data = dict(data)
+        data["architectures"] = tuple(data["architectures"])
+        data["layers"] = tuple(AttachedLayer(**layer) for layer in data["layers"])
+        data["state"] = State(data["state"])
+        if data["last_update_status"] is not None:
+            data["last_update_status"] = UpdateStatus(data["last_update_status"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    sid: str
+    statement: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A resource-based policy of a function, a version or an alias."""
+
+    statements: tuple[PolicyStatement, ...]
+    revision_id: str
+
+
+@dataclass(frozen=True)
+class FunctionRecord:
+    """What a function has beyond its versions: tags, policies, concurrency, version counter."""
+
+    name: str
+    created: str
+    # Highest version number ever published: AWS never reuses a number, even after deletion.
+    last_version_number: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+    # Keyed by qualifier; "" is the unqualified function's policy.
+    policies: dict[str, Policy] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FunctionRecord:
+        data = dict(data)
+        data["policies"] = {
+            qualifier: Policy(
+                statements=tuple(PolicyStatement(**s) for s in policy["statements"]),
+                revision_id=policy["revision_id"],
+            )
+            for qualifier, policy in data["policies"].items()
+        }
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Alias:
+    function_name: str
+    name: str
+    function_version: str
+    revision_id: str
+    description: str = ""
+    # Extra version -> weight (0.0-1.0); the rest of the traffic goes to function_version.
+    routing_weights: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alias:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    name: str
+    # Highest version number ever published: layer version numbers are never reused either.
+    last_version_number: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LayerRecord:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class LayerVersion:
+    layer_name: str
+    version: int
+    code_sha256_hex: str
+    code_size: int
+    created_date: str
+    description: str = ""
+    compatible_runtimes: tuple[str, ...] = ()
+    compatible_architectures: tuple[str, ...] = ()
+    license_info: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LayerVersion:
+        data = dict(data)
+        data["compatible_runtimes"] = tuple(data["compatible_runtimes"])
+        data["compatible_architectures"] = tuple(data["compatible_architectures"])
+        return cls(**data)

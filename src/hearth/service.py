@@ -1,0 +1,149 @@
+"""The composition root: builds every part from `Settings`, serves, and shuts down.
+
+Nothing else constructs collaborators; each part receives what it needs here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import uvicorn
+
+from hearth.api.account import AccountApi, TagsApi
+from hearth.api.aliases import AliasesApi
+from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
+from hearth.api.functions import FunctionsApi
+from hearth.api.http import LambdaApp, Request, Response, Router, json_response
+from hearth.api.layers import LayersApi
+from hearth.api.policies import PoliciesApi
+from hearth.api.sigv4 import Credential, SigV4Verifier
+from hearth.arns import ArnFormatter
+from hearth.config import Settings
+from hearth.control.account import Account
+from hearth.control.aliases import Aliases
+from hearth.control.functions import Functions, Scheduler
+from hearth.control.layers import Layers
+from hearth.control.policies import Policies
+from hearth.control.tags import Tags
+from hearth.store.code import CodeStore
+from hearth.store.registry import Registry
+from hearth.store.sqlite import SqliteRegistry
+
+logger = logging.getLogger("hearth")
+
+# The default account concurrency limit, as on AWS.
+ACCOUNT_CONCURRENCY_LIMIT = 1000
+
+
+@dataclass
+class Hearth:
+    """Every long-lived part of one Hearth server."""
+
+    settings: Settings
+    registry: Registry
+    code_store: CodeStore
+    functions: Functions
+    app: LambdaApp
+
+    def close(self) -> None:
+        self.registry.close()
+
+
+def build(settings: Settings, schedule: Scheduler) -> Hearth:
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    registry = SqliteRegistry(data_dir / "registry.sqlite3")
+    code_store = CodeStore(data_dir / "code")
+    arns = ArnFormatter(settings.region, settings.account_id)
+    signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
+
+    functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
+    router = Router()
+    FunctionsApi(functions, arns, signer).register(router)
+    AliasesApi(Aliases(registry, arns), arns).register(router)
+    PoliciesApi(Policies(registry, arns)).register(router)
+    LayersApi(Layers(registry, arns, functions), arns, signer).register(router)
+    AccountApi(Account(registry, arns, ACCOUNT_CONCURRENCY_LIMIT)).register(router)
+    TagsApi(Tags(registry, arns)).register(router)
+    register_code_download(router, signer, functions.code_path)
+    router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
+
+    app = LambdaApp(router, _authenticator(settings))
+    hearth = Hearth(settings, registry, code_store, functions, app)
+    _recover(hearth)
+    return hearth
+
+
+def _recover(hearth: Hearth) -> None:
+    """Finish what a crash interrupted: settle pending states, drop unreferenced code."""
+    with hearth.registry.transaction() as tx:
+        names = [f.name for f in tx.list_functions()]
+    for name in names:
+        hearth.functions.settle(name)
+    hearth.functions.collect_garbage()
+
+
+def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
+    if not settings.auth_enabled:
+        return None
+    verifier = SigV4Verifier(
+        Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys
+    )
+
+    def authenticate(request: Request) -> None:
+        verifier.verify(
+            request.method, request.raw_path, request.query_string, request.headers, request.body
+        )
+
+    return authenticate
+
+
+async def _health(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind before serving so port 0 works and the real port can be announced."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly."""
+    loop = asyncio.get_running_loop()
+
+    def schedule(delay: float, callback: Callable[[], None]) -> None:
+        loop.call_later(delay, callback)
+
+    hearth = build(settings, schedule)
+    sock = bind(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        hearth.app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            shown_host = f"[{host}]" if ":" in host else host
+            on_ready(f"http://{shown_host}:{port}")
+        await task
+    finally:
+        sock.close()
+        hearth.close()

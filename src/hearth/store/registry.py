@@ -1,0 +1,95 @@
+"""The registry: where functions, versions, aliases and layers are kept.
+
+Every change happens inside `Registry.transaction()`: the reads and writes made through the
+`RegistryTransaction` it yields are applied all together when the block exits normally, and
+not at all when it raises. Transactions are serialized (one writer at a time), so a
+read-check-write inside one block is safe under concurrent API calls. The service layer puts
+its preconditions (RevisionId, "already exists") inside the same block as the write.
+
+Adapters: `SqliteRegistry` (durable; survives restarts and kill -9) and `MemoryRegistry`
+(the fake for tests). Both pass `tests/unit/test_registry_contract.py`.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+
+
+class RegistryTransaction(Protocol):
+    """Reads see this transaction's own earlier writes. Lists are sorted as documented."""
+
+    # Functions ------------------------------------------------------------------------
+    def get_function(self, name: str) -> FunctionRecord | None: ...
+
+    def list_functions(self) -> list[FunctionRecord]:
+        """All functions, sorted by name."""
+        ...
+
+    def put_function(self, record: FunctionRecord) -> None:
+        """Insert or replace."""
+        ...
+
+    def delete_function(self, name: str) -> None:
+        """Remove the function with all its versions and aliases. No error if absent."""
+        ...
+
+    # Versions ($LATEST and published) ---------------------------------------------------
+    def get_version(self, function_name: str, version: str) -> FunctionVersion | None: ...
+
+    def list_versions(self, function_name: str) -> list[FunctionVersion]:
+        """`$LATEST` first, then published versions in ascending numeric order."""
+        ...
+
+    def put_version(self, version: FunctionVersion) -> None:
+        """Insert or replace (keyed by function name and version)."""
+        ...
+
+    def delete_version(self, function_name: str, version: str) -> None: ...
+
+    # Aliases ---------------------------------------------------------------------------
+    def get_alias(self, function_name: str, alias_name: str) -> Alias | None: ...
+
+    def list_aliases(self, function_name: str) -> list[Alias]:
+        """Sorted by alias name."""
+        ...
+
+    def put_alias(self, alias: Alias) -> None: ...
+
+    def delete_alias(self, function_name: str, alias_name: str) -> None: ...
+
+    # Layers ----------------------------------------------------------------------------
+    def get_layer(self, name: str) -> LayerRecord | None: ...
+
+    def list_layers(self) -> list[LayerRecord]:
+        """Sorted by name."""
+        ...
+
+    def put_layer(self, record: LayerRecord) -> None: ...
+
+    def get_layer_version(self, layer_name: str, version: int) -> LayerVersion | None: ...
+
+    def list_layer_versions(self, layer_name: str) -> list[LayerVersion]:
+        """Newest (highest version) first, as AWS lists them."""
+        ...
+
+    def put_layer_version(self, version: LayerVersion) -> None: ...
+
+    def delete_layer_version(self, layer_name: str, version: int) -> None: ...
+
+    # Code ------------------------------------------------------------------------------
+    def code_digests_in_use(self) -> set[str]:
+        """Every code SHA-256 (hex) referenced by a function version or a layer version."""
+        ...
+
+
+class Registry(Protocol):
+    def transaction(self) -> AbstractContextManager[RegistryTransaction]:
+        """Begin a serialized, atomic unit of work (see the module docstring)."""
+        ...
+
+    def close(self) -> None:
+        """Release resources; the registry is not used afterwards."""
+        ...
