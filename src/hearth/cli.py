@@ -113,11 +113,9 @@ def serve(
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("--access-key-id and --secret-access-key go together.")
-    keys = (
-        (AccessKey(access_key_id, secret_access_key),)
-        if access_key_id and secret_access_key
-        else ()
-    )
+    keys: tuple[AccessKey, ...] = ()
+    if access_key_id and secret_access_key:
+        keys = (AccessKey(access_key_id, secret_access_key),)
     settings = Settings(
         host=host,
         port=port,
@@ -189,15 +187,18 @@ def _client(endpoint_url: str, region: str) -> Any:
     from botocore.config import Config
 
     session = boto3.session.Session()
-    credentials: dict[str, str] = {}
-    if session.get_credentials() is None:
-        # Hearth without SigV4 accepts any credentials; boto3 insists on having some.
-        credentials = {"aws_access_key_id": "hearth", "aws_secret_access_key": "hearth"}
+    # Hearth without SigV4 accepts any credentials; boto3 insists on having some.
+    fallback = "hearth" if session.get_credentials() is None else None
     config = Config(
         retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=300
     )
     return session.client(
-        "lambda", endpoint_url=endpoint_url, region_name=region, config=config, **credentials
+        "lambda",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=config,
+        aws_access_key_id=fallback,
+        aws_secret_access_key=fallback,
     )
 
 

@@ -67,7 +67,10 @@ class RegistryTransaction(Protocol):
         """Sorted by name."""
         ...
 
-    def put_layer(self, record: LayerRecord) -> None: ...
+    def put_layer(self, record: LayerRecord) -> None:
+        """Layer records are never deleted: they keep the version counter, since AWS never
+        reuses a layer version number."""
+        ...
 
     def get_layer_version(self, layer_name: str, version: int) -> LayerVersion | None: ...
 
@@ -81,7 +84,9 @@ class RegistryTransaction(Protocol):
 
     # Code ------------------------------------------------------------------------------
     def code_digests_in_use(self) -> set[str]:
-        """Every code SHA-256 (hex) referenced by a function version or a layer version."""
+        """Every code SHA-256 (hex) referenced by a function version, a layer version, or a
+        layer attached to a function version (which keeps working after the layer version
+        itself is deleted, as on AWS)."""
         ...
 
 

@@ -1,0 +1,1 @@
+"""The Lambda REST API edge: routing, shapes, authentication."""

@@ -1,0 +1,1 @@
+"""Persistence: the registry of Lambda resources and the content-addressed code store."""
