@@ -304,7 +304,8 @@ def deploy(
     verb = "Updated" if exists else "Created"
     console.print(f"{verb} {result['FunctionArn']}", markup=False)
     console.print(
-        f"  runtime {result['Runtime']}, handler {result['Handler']}, CodeSha256 {result['CodeSha256']}",
+        f"  runtime {result['Runtime']}, handler {result['Handler']}, "
+        f"CodeSha256 {result['CodeSha256']}",
         markup=False,
     )
 
@@ -329,7 +330,8 @@ def functions(endpoint_url: str, region: str) -> None:
             rows.extend(page["Functions"])
     if not rows:
         console.print(
-            "No functions yet. Deploy one with: hearth deploy DIR --name NAME --runtime python3.12 --handler app.handler"
+            "No functions yet. Deploy one with: "
+            "hearth deploy DIR --name NAME --runtime python3.12 --handler app.handler"
         )
         return
     table = Table("Name", "Runtime", "Handler", "Memory", "Timeout", "Code size", "Last modified")

@@ -117,7 +117,10 @@ class ConstraintViolation:
     def __str__(self) -> str:
         if self.value is None:
             return f"Value at '{self.field}' failed to satisfy constraint: {self.constraint}"
-        return f"Value '{self.value}' at '{self.field}' failed to satisfy constraint: {self.constraint}"
+        return (
+            f"Value '{self.value}' at '{self.field}' failed to satisfy constraint: "
+            f"{self.constraint}"
+        )
 
 
 def validation_error(violations: Sequence[ConstraintViolation]) -> LambdaError:

@@ -37,7 +37,16 @@ class Server:
     output: list[str] = field(default_factory=list)
 
     def start(self, timeout: float = 30.0) -> Server:
-        command = [sys.executable, "-m", "hearth", "serve", "--port", "0", "--data-dir", str(self.data_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "hearth",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(self.data_dir),
+        ]
         self.process = subprocess.Popen(
             [*command, *self.extra_args],
             stdout=subprocess.PIPE,
@@ -79,7 +88,9 @@ class Server:
         return lambda_client(self.endpoint, **kwargs)
 
 
-def lambda_client(endpoint: str, *, key: str = "hearth-test", secret: str = "hearth-test", validate: bool = True) -> Any:
+def lambda_client(
+    endpoint: str, *, key: str = "hearth-test", secret: str = "hearth-test", validate: bool = True
+) -> Any:
     config = Config(retries={"max_attempts": 0}, parameter_validation=validate)
     return boto3.client(
         "lambda",
@@ -92,7 +103,11 @@ def lambda_client(endpoint: str, *, key: str = "hearth-test", secret: str = "hea
 
 
 def make_zip(files: dict[str, str | bytes] | None = None) -> bytes:
-    files = files if files is not None else {"app.py": "def handler(event, context):\n    return event\n"}
+    files = (
+        files
+        if files is not None
+        else {"app.py": "def handler(event, context):\n    return event\n"}
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
@@ -124,7 +139,9 @@ def fn_name(request: pytest.FixtureRequest) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "-", request.node.name)[:64]
 
 
-def create_function(client: Any, name: str, code: bytes | None = None, **overrides: Any) -> dict[str, Any]:
+def create_function(
+    client: Any, name: str, code: bytes | None = None, **overrides: Any
+) -> dict[str, Any]:
     params: dict[str, Any] = {
         "FunctionName": name,
         "Runtime": "python3.12",
@@ -134,7 +151,9 @@ def create_function(client: Any, name: str, code: bytes | None = None, **overrid
     }
     params.update(overrides)
     result: dict[str, Any] = client.create_function(**params)
-    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    client.get_waiter("function_active_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+    )
     return result
 
 

@@ -38,7 +38,9 @@ def test_right_credentials_work(secured: Server) -> None:
     assert client.list_functions()["Functions"] == []
     # Path labels with encoded characters sign and verify too.
     with pytest.raises(ClientError) as exc:
-        client.get_function(FunctionName="arn:aws:lambda:us-east-1:123456789012:function:f", Qualifier="$LATEST")
+        client.get_function(
+            FunctionName="arn:aws:lambda:us-east-1:123456789012:function:f", Qualifier="$LATEST"
+        )
     assert error_of(exc)[0] == "ResourceNotFoundException"
 
 
@@ -55,12 +57,22 @@ def test_unknown_key_is_unrecognized(secured: Server) -> None:
     client = lambda_client(secured.endpoint, key="AKIDUNKNOWN", secret=SECRET)
     with pytest.raises(ClientError) as exc:
         client.list_functions()
-    assert error_of(exc) == ("UnrecognizedClientException", 403, "The security token included in the request is invalid.")
+    assert error_of(exc) == (
+        "UnrecognizedClientException",
+        403,
+        "The security token included in the request is invalid.",
+    )
 
 
-@pytest.mark.parametrize(("minutes", "wording"), [(-6, "Signature expired"), (6, "Signature not yet current")])
-def test_clock_skew_over_five_minutes(secured: Server, monkeypatch: pytest.MonkeyPatch, minutes: int, wording: str) -> None:
-    skewed = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(minutes=minutes)
+@pytest.mark.parametrize(
+    ("minutes", "wording"), [(-6, "Signature expired"), (6, "Signature not yet current")]
+)
+def test_clock_skew_over_five_minutes(
+    secured: Server, monkeypatch: pytest.MonkeyPatch, minutes: int, wording: str
+) -> None:
+    skewed = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(
+        minutes=minutes
+    )
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: skewed)
     client = lambda_client(secured.endpoint, key=KEY, secret=SECRET)
     with pytest.raises(ClientError) as exc:
@@ -84,7 +96,16 @@ def aws_with(endpoint: str, key: str, secret: str, *args: str) -> Any:
     import sys
 
     aws_bin = Path(sys.executable).parent / "aws"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     return subprocess.run(
-        [str(aws_bin), "lambda", *args, "--endpoint-url", endpoint], capture_output=True, text=True, env=env, check=False
+        [str(aws_bin), "lambda", *args, "--endpoint-url", endpoint],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )

@@ -23,7 +23,10 @@ UNZIP_ERROR = "Could not unzip uploaded file. Please check your file, then try t
 
 def create(client: Any, name: str, code: bytes | None = None, **overrides: Any) -> Any:
     params: dict[str, Any] = {
-        "FunctionName": name, "Runtime": "python3.12", "Role": ROLE, "Handler": "app.handler",
+        "FunctionName": name,
+        "Runtime": "python3.12",
+        "Role": ROLE,
+        "Handler": "app.handler",
         "Code": {"ZipFile": code if code is not None else make_zip()},
     }
     params.update(overrides)
@@ -36,13 +39,16 @@ def assert_no_trace(server: Server, client: Any, name: str) -> None:
     assert error_of(exc)[0] == "ResourceNotFoundException"
     code_dir = server.data_dir / "code"
     referenced = {
-        f["CodeSha256"] for page in client.get_paginator("list_functions").paginate(FunctionVersion="ALL")
+        f["CodeSha256"]
+        for page in client.get_paginator("list_functions").paginate(FunctionVersion="ALL")
         for f in page["Functions"]
     }
     blobs = list((code_dir / "blobs").glob("*")) if (code_dir / "blobs").exists() else []
     # No blob that no function references (layers are checked in their own tests).
     assert len(blobs) <= len(referenced) + len(list_layer_digests(client))
-    leftovers = [p for p in (code_dir / "trees").glob(".tmp*")] if (code_dir / "trees").exists() else []
+    leftovers = (
+        [p for p in (code_dir / "trees").glob(".tmp*")] if (code_dir / "trees").exists() else []
+    )
     assert leftovers == []
 
 
@@ -82,7 +88,9 @@ def symlink(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
         ("link-chain", zip_with([symlink("y", "."), symlink("x", "y/..")])),
     ],
 )
-def test_hostile_zips_are_refused_and_leave_nothing(server: Server, client: Any, label: str, code: bytes) -> None:
+def test_hostile_zips_are_refused_and_leave_nothing(
+    server: Server, client: Any, label: str, code: bytes
+) -> None:
     name = f"hostile-{label}"
     with pytest.raises(ClientError) as exc:
         create(client, name, code)
@@ -97,23 +105,29 @@ def test_zip_over_50_mb_is_413(server: Server, raw_client: Any) -> None:
     with pytest.raises(ClientError) as exc:
         create(raw_client, "too-big-zipped", big)
     assert error_of(exc) == (
-        "RequestEntityTooLargeException", 413, "Zipped size must be smaller than 52428800 bytes"
+        "RequestEntityTooLargeException",
+        413,
+        "Zipped size must be smaller than 52428800 bytes",
     )
     assert_no_trace(server, raw_client, "too-big-zipped")
 
 
 def test_zip_bomb_over_250_mb_unzipped(server: Server, client: Any) -> None:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open("zeros.bin", "w", force_zip64=True) as entry:
-            chunk = bytes(1024 * 1024)
-            for _ in range(260):
-                entry.write(chunk)
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("zeros.bin", "w", force_zip64=True) as entry,
+    ):
+        chunk = bytes(1024 * 1024)
+        for _ in range(260):
+            entry.write(chunk)
     assert len(buffer.getvalue()) < 1024 * 1024  # a small zip...
     with pytest.raises(ClientError) as exc:
         create(client, "zip-bomb", buffer.getvalue())
     assert error_of(exc) == (
-        "InvalidParameterValueException", 400, "Unzipped size must be smaller than 262144000 bytes"
+        "InvalidParameterValueException",
+        400,
+        "Unzipped size must be smaller than 262144000 bytes",
     )
     assert_no_trace(server, client, "zip-bomb")
 
@@ -121,23 +135,61 @@ def test_zip_bomb_over_250_mb_unzipped(server: Server, client: Any) -> None:
 @pytest.mark.parametrize(
     ("overrides", "code", "fragment"),
     [
-        ({"FunctionName": "bad name!"}, "ValidationException", "at 'functionName' failed to satisfy constraint"),
+        (
+            {"FunctionName": "bad name!"},
+            "ValidationException",
+            "at 'functionName' failed to satisfy constraint",
+        ),
         ({"FunctionName": "x" * 65}, "ValidationException", "functionName"),
-        ({"Runtime": "python2.7"}, "InvalidParameterValueException", "Supported runtimes: python3.10"),
-        ({"Timeout": 0}, "ValidationException", "Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1"),
-        ({"Timeout": 901}, "ValidationException", "Value '901' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900"),
+        (
+            {"Runtime": "python2.7"},
+            "InvalidParameterValueException",
+            "Supported runtimes: python3.10",
+        ),
+        (
+            {"Timeout": 0},
+            "ValidationException",
+            "Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1",
+        ),
+        (
+            {"Timeout": 901},
+            "ValidationException",
+            "Value '901' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900",
+        ),
         ({"MemorySize": 127}, "ValidationException", "at 'memorySize'"),
-        ({"MemorySize": 10241}, "ValidationException", "Member must have value less than or equal to 10240"),
-        ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "InvalidParameterValueException", "Reserved keys used in this request: AWS_REGION"),
-        ({"Environment": {"Variables": {"1BAD": "x"}}}, "ValidationException", "Map keys must satisfy constraint"),
-        ({"Environment": {"Variables": {"BIG": "x" * 4100}}}, "InvalidParameterValueException", "exceeded the 4KB limit"),
+        (
+            {"MemorySize": 10241},
+            "ValidationException",
+            "Member must have value less than or equal to 10240",
+        ),
+        (
+            {"Environment": {"Variables": {"AWS_REGION": "x"}}},
+            "InvalidParameterValueException",
+            "Reserved keys used in this request: AWS_REGION",
+        ),
+        (
+            {"Environment": {"Variables": {"1BAD": "x"}}},
+            "ValidationException",
+            "Map keys must satisfy constraint",
+        ),
+        (
+            {"Environment": {"Variables": {"BIG": "x" * 4100}}},
+            "InvalidParameterValueException",
+            "exceeded the 4KB limit",
+        ),
         ({"Role": "not-a-role"}, "ValidationException", "at 'role'"),
         ({"Handler": "has space"}, "ValidationException", "at 'handler'"),
         ({"EphemeralStorage": {"Size": 100}}, "ValidationException", "ephemeralStorage.size"),
-        ({"Layers": ["arn:aws:lambda:us-east-1:123456789012:layer:nope:1"]}, "InvalidParameterValueException", "does not exist"),
+        (
+            {"Layers": ["arn:aws:lambda:us-east-1:123456789012:layer:nope:1"]},
+            "InvalidParameterValueException",
+            "does not exist",
+        ),
     ],
 )
-def test_invalid_configuration_is_refused(server: Server, raw_client: Any, overrides: dict[str, Any], code: str, fragment: str) -> None:
+def test_invalid_configuration_is_refused(
+    server: Server, raw_client: Any, overrides: dict[str, Any], code: str, fragment: str
+) -> None:
     name = overrides.get("FunctionName", "invalid-config")
     with pytest.raises(ClientError) as exc:
         create(raw_client, name, **overrides)
@@ -150,24 +202,34 @@ def test_invalid_configuration_is_refused(server: Server, raw_client: Any, overr
 
 def test_invalid_update_changes_nothing(raw_client: Any, client: Any) -> None:
     create(client, "update-guard")
-    client.get_waiter("function_active_v2").wait(FunctionName="update-guard", WaiterConfig={"Delay": 0.2})
+    client.get_waiter("function_active_v2").wait(
+        FunctionName="update-guard", WaiterConfig={"Delay": 0.2}
+    )
     before = client.get_function_configuration(FunctionName="update-guard")
     with pytest.raises(ClientError):
-        raw_client.update_function_configuration(FunctionName="update-guard", Timeout=5, MemorySize=1)
+        raw_client.update_function_configuration(
+            FunctionName="update-guard", Timeout=5, MemorySize=1
+        )
     with pytest.raises(ClientError):
         raw_client.update_function_code(FunctionName="update-guard", ZipFile=b"not a zip")
     after = client.get_function_configuration(FunctionName="update-guard")
     assert after == before | {"ResponseMetadata": after["ResponseMetadata"]}
 
 
-def raw_request(server: Server, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+def raw_request(
+    server: Server, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
     url = urlparse(server.endpoint)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
     payload = response.read()
     connection.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, (json.loads(payload) if payload else None)
+    return (
+        response.status,
+        {k.lower(): v for k, v in response.getheaders()},
+        (json.loads(payload) if payload else None),
+    )
 
 
 def test_malformed_json(server: Server) -> None:
@@ -179,7 +241,7 @@ def test_malformed_json(server: Server) -> None:
 
 
 def test_unknown_route(server: Server) -> None:
-    status, headers, body = raw_request(server, "GET", "/2015-03-31/nothing-here")
+    status, headers, _ = raw_request(server, "GET", "/2015-03-31/nothing-here")
     assert status == 404
     assert headers["x-amzn-errortype"] == "UnknownOperationException"
     status, headers, _ = raw_request(server, "PATCH", "/2015-03-31/functions")

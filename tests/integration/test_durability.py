@@ -35,8 +35,12 @@ def test_kill_9_mid_traffic_loses_no_acknowledged_write(own_server: Server) -> N
             name = f"durable-{worker}-{i}"
             try:
                 local.create_function(
-                    FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                    Code={"ZipFile": make_zip({"app.py": f"# {name}\n"})}, Tags={"n": str(i)},
+                    FunctionName=name,
+                    Runtime="python3.12",
+                    Role=ROLE,
+                    Handler="app.handler",
+                    Code={"ZipFile": make_zip({"app.py": f"# {name}\n"})},
+                    Tags={"n": str(i)},
                 )
             except Exception:  # the server died under us: this one was never acknowledged
                 return
@@ -60,22 +64,39 @@ def test_kill_9_mid_traffic_loses_no_acknowledged_write(own_server: Server) -> N
         config = client.get_function(FunctionName=name)
         assert config["Configuration"]["State"] == "Active"
         assert config["Tags"]["n"] == name.rsplit("-", 1)[1]
-    assert client.get_alias(FunctionName=acknowledged[0], Name="live")["FunctionVersion"] == "$LATEST"
-    assert [v["Version"] for v in client.list_versions_by_function(FunctionName=acknowledged[1])["Versions"]] == ["$LATEST", "1"]
+    assert (
+        client.get_alias(FunctionName=acknowledged[0], Name="live")["FunctionVersion"] == "$LATEST"
+    )
+    assert [
+        v["Version"]
+        for v in client.list_versions_by_function(FunctionName=acknowledged[1])["Versions"]
+    ] == ["$LATEST", "1"]
     # Every stored blob is referenced: nothing half-written survived the crash.
     blobs = {p.stem for p in (own_server.data_dir / "code" / "blobs").glob("*.zip")}
-    functions = [f for page in client.get_paginator("list_functions").paginate(FunctionVersion="ALL") for f in page["Functions"]]
+    functions = [
+        f
+        for page in client.get_paginator("list_functions").paginate(FunctionVersion="ALL")
+        for f in page["Functions"]
+    ]
     assert set(acknowledged) <= {f["FunctionName"] for f in functions}
     assert blobs == {base64.b64decode(f["CodeSha256"]).hex() for f in functions}
 
 
 def test_sigterm_shuts_down_cleanly_and_restart_keeps_everything(own_server: Server) -> None:
     client: Any = own_server.client()
-    client.create_function(FunctionName="kept", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": make_zip()})
+    client.create_function(
+        FunctionName="kept",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": make_zip()},
+    )
     assert own_server.stop(signal.SIGTERM) == 0
     assert any("Hearth stopped" in line for line in own_server.output)
     own_server.start()
-    assert own_server.client().get_function(FunctionName="kept")["Configuration"]["State"] == "Active"
+    assert (
+        own_server.client().get_function(FunctionName="kept")["Configuration"]["State"] == "Active"
+    )
     assert own_server.stop(signal.SIGINT) == 0
     own_server.start()
     with pytest.raises(ClientError):

@@ -25,7 +25,10 @@ def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
 def test_create_answers_pending_then_becomes_active(client: Any, fn_name: str) -> None:
     code = make_zip()
     created = client.create_function(
-        FunctionName=fn_name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+        FunctionName=fn_name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
         Code={"ZipFile": code},
     )
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
@@ -53,19 +56,25 @@ def test_get_function_code_location_serves_the_zip(client: Any, fn_name: str) ->
     create_function(client, fn_name, code, Tags={"team": "core"})
     got = client.get_function(FunctionName=fn_name)
     assert got["Code"]["RepositoryType"] == "S3"
-    with urllib.request.urlopen(got["Code"]["Location"]) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(got["Code"]["Location"]) as response:
         assert response.read() == code
     assert got["Tags"] == {"team": "core"}
     tampered = got["Code"]["Location"].replace("Signature=", "Signature=0")
     with pytest.raises(urllib.error.HTTPError) as denied:
-        urllib.request.urlopen(tampered)  # noqa: S310
+        urllib.request.urlopen(tampered)
     assert denied.value.code == 403
 
 
 def test_function_name_forms(client: Any, fn_name: str) -> None:
     create_function(client, fn_name)
     arn = f"arn:aws:lambda:us-east-1:123456789012:function:{fn_name}"
-    for form in (fn_name, arn, f"123456789012:function:{fn_name}", f"{fn_name}:$LATEST", f"{arn}:$LATEST"):
+    for form in (
+        fn_name,
+        arn,
+        f"123456789012:function:{fn_name}",
+        f"{fn_name}:$LATEST",
+        f"{arn}:$LATEST",
+    ):
         assert client.get_function_configuration(FunctionName=form)["FunctionName"] == fn_name
     with pytest.raises(ClientError) as exc:
         client.get_function(FunctionName=f"{fn_name}:$LATEST", Qualifier="1")
@@ -73,7 +82,8 @@ def test_function_name_forms(client: Any, fn_name: str) -> None:
     with pytest.raises(ClientError) as exc:
         client.get_function(FunctionName="does-not-exist")
     assert error_of(exc) == (
-        "ResourceNotFoundException", 404,
+        "ResourceNotFoundException",
+        404,
         "Function not found: arn:aws:lambda:us-east-1:123456789012:function:does-not-exist",
     )
 
@@ -93,25 +103,37 @@ def test_update_code_with_revision_and_publish(client: Any, fn_name: str) -> Non
     assert error_of(exc)[:2] == ("PreconditionFailedException", 412)
 
     new_code = make_zip({"app.py": "def handler(e, c):\n    return 'v2'\n"})
-    updated = client.update_function_code(FunctionName=fn_name, ZipFile=new_code, RevisionId=revision)
+    updated = client.update_function_code(
+        FunctionName=fn_name, ZipFile=new_code, RevisionId=revision
+    )
     assert updated["LastUpdateStatus"] == "InProgress"
     assert updated["CodeSha256"] != created["CodeSha256"]
     assert updated["RevisionId"] != revision
     client.get_waiter("function_updated_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 0.2})
 
-    published = client.update_function_code(FunctionName=fn_name, ZipFile=make_zip({"app.py": "# v3\n"}), Publish=True)
+    published = client.update_function_code(
+        FunctionName=fn_name, ZipFile=make_zip({"app.py": "# v3\n"}), Publish=True
+    )
     assert published["Version"] == "1"
     assert published["FunctionArn"].endswith(f"{fn_name}:1")
 
-    dry = client.update_function_code(FunctionName=fn_name, ZipFile=make_zip({"app.py": "# dry\n"}), DryRun=True)
-    assert client.get_function_configuration(FunctionName=fn_name)["CodeSha256"] != dry["CodeSha256"]
+    dry = client.update_function_code(
+        FunctionName=fn_name, ZipFile=make_zip({"app.py": "# dry\n"}), DryRun=True
+    )
+    assert (
+        client.get_function_configuration(FunctionName=fn_name)["CodeSha256"] != dry["CodeSha256"]
+    )
 
 
 def test_update_configuration(client: Any, fn_name: str) -> None:
     create_function(client, fn_name)
     updated = client.update_function_configuration(
-        FunctionName=fn_name, Timeout=30, MemorySize=512, Description="hello",
-        Environment={"Variables": {"STAGE": "test"}}, EphemeralStorage={"Size": 1024},
+        FunctionName=fn_name,
+        Timeout=30,
+        MemorySize=512,
+        Description="hello",
+        Environment={"Variables": {"STAGE": "test"}},
+        EphemeralStorage={"Size": 1024},
     )
     assert updated["LastUpdateStatus"] == "InProgress"
     client.get_waiter("function_updated_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 0.2})
@@ -132,7 +154,9 @@ def test_publish_version_preconditions_and_listing(client: Any, fn_name: str) ->
         client.publish_version(FunctionName=fn_name, RevisionId="stale")
     assert error_of(exc)[:2] == ("PreconditionFailedException", 412)
 
-    v1 = client.publish_version(FunctionName=fn_name, CodeSha256=latest["CodeSha256"], Description="first")
+    v1 = client.publish_version(
+        FunctionName=fn_name, CodeSha256=latest["CodeSha256"], Description="first"
+    )
     assert (v1["Version"], v1["Description"]) == ("1", "first")
     assert v1["ResponseMetadata"]["HTTPStatusCode"] == 201
     again = client.publish_version(FunctionName=fn_name)
@@ -150,7 +174,9 @@ def test_publish_version_preconditions_and_listing(client: Any, fn_name: str) ->
     client.delete_function(FunctionName=fn_name, Qualifier="2")
     client.update_function_configuration(FunctionName=fn_name, Timeout=11)
     client.get_waiter("function_updated_v2").wait(FunctionName=fn_name, WaiterConfig={"Delay": 0.2})
-    assert client.publish_version(FunctionName=fn_name)["Version"] == "3"  # numbers are never reused
+    assert (
+        client.publish_version(FunctionName=fn_name)["Version"] == "3"
+    )  # numbers are never reused
     with pytest.raises(ClientError) as exc:
         client.delete_function(FunctionName=fn_name, Qualifier="$LATEST")
     assert error_of(exc)[:2] == ("InvalidParameterValueException", 400)
@@ -159,11 +185,21 @@ def test_publish_version_preconditions_and_listing(client: Any, fn_name: str) ->
 def test_list_functions_pages_and_all_versions(client: Any) -> None:
     names = [f"page-fn-{i:03d}" for i in range(57)]
     for name in names:
-        client.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": make_zip()})
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": make_zip()},
+        )
     first = client.list_functions()
     assert len(first["Functions"]) == 50
     assert "NextMarker" in first
-    listed = [f["FunctionName"] for page in client.get_paginator("list_functions").paginate() for f in page["Functions"]]
+    listed = [
+        f["FunctionName"]
+        for page in client.get_paginator("list_functions").paginate()
+        for f in page["Functions"]
+    ]
     assert set(names) <= set(listed)
     assert listed == sorted(listed)
     small = client.list_functions(MaxItems=5)

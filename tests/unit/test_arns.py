@@ -38,7 +38,16 @@ def test_function_name_forms(value: str, expected: FunctionRef) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "has space", "a/b", "x" * 65, "arn:aws:lambda:us-east-1:123:function:f", "f:", "f:a:b", "x" * 141],
+    [
+        "",
+        "has space",
+        "a/b",
+        "x" * 65,
+        "arn:aws:lambda:us-east-1:123:function:f",
+        "f:",
+        "f:a:b",
+        "x" * 141,
+    ],
 )
 def test_malformed_function_names(value: str) -> None:
     with pytest.raises(LambdaError) as exc:

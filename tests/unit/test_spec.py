@@ -20,7 +20,11 @@ def error(body: dict[str, Any], creating: bool = True) -> LambdaError:
 
 
 def test_minimal_create() -> None:
-    assert parse_config(BASE, creating=True) == {"runtime": "python3.12", "handler": "app.handler", "role": ROLE}
+    assert parse_config(BASE, creating=True) == {
+        "runtime": "python3.12",
+        "handler": "app.handler",
+        "role": ROLE,
+    }
 
 
 def test_update_sets_only_what_is_sent() -> None:
@@ -98,10 +102,16 @@ def test_several_violations_are_counted() -> None:
 
 
 def test_environment_service_rules() -> None:
-    reserved = error({"Environment": {"Variables": {"AWS_REGION": "x", "LAMBDA_TASK_ROOT": "y"}}}, creating=False)
+    reserved = error(
+        {"Environment": {"Variables": {"AWS_REGION": "x", "LAMBDA_TASK_ROOT": "y"}}}, creating=False
+    )
     assert reserved.code == "InvalidParameterValueException"
-    assert reserved.message.endswith("Reserved keys used in this request: AWS_REGION, LAMBDA_TASK_ROOT")
-    too_big = error({"Environment": {"Variables": {f"K{i}": "v" * 100 for i in range(40)}}}, creating=False)
+    assert reserved.message.endswith(
+        "Reserved keys used in this request: AWS_REGION, LAMBDA_TASK_ROOT"
+    )
+    too_big = error(
+        {"Environment": {"Variables": {f"K{i}": "v" * 100 for i in range(40)}}}, creating=False
+    )
     assert "exceeded the 4KB limit" in too_big.message
     # Exactly at the limit is fine: {"KK":"vvv..."} is 4096 bytes; one more is not.
     assert parse_config({"Environment": {"Variables": {"KK": "v" * (4096 - 9)}}}, creating=False)

@@ -30,7 +30,8 @@ class CodeUrlSigner:
 
     def url(self, base_url: str, digest: str, *, now: float | None = None) -> str:
         expires = int((now or time.time()) + URL_LIFETIME_SECONDS)
-        return f"{base_url}/_hearth/code/{digest}?Expires={expires}&Signature={self._sign(digest, expires)}"
+        signature = self._sign(digest, expires)
+        return f"{base_url}/_hearth/code/{digest}?Expires={expires}&Signature={signature}"
 
     def check(self, digest: str, expires: str | None, signature: str | None) -> None:
         if not expires or not signature or not expires.isdigit():

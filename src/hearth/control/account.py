@@ -10,8 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 
 from hearth.arns import ArnFormatter
-from hearth.store.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
 from hearth.errors import invalid_parameter, not_found
+from hearth.store.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
 from hearth.store.registry import Registry
 
 MIN_UNRESERVED = 100

@@ -378,7 +378,7 @@ class Functions:
             self._code.delete(digest)
 
 
-class _DryRun(Exception):  # noqa: N818 - control flow, not an error
+class _DryRun(Exception):
     """Unwinds the transaction of a DryRun update, carrying what it would have produced."""
 
     def __init__(self, version: FunctionVersion) -> None:

@@ -333,7 +333,7 @@ def _parse_logging(raw: Mapping[str, Any]) -> dict[str, Any]:
         ("SystemLogLevel", "system_log_level"),
     ):
         if key in raw:
-            if raw[key] not in levels + ("DEBUG", "INFO", "WARN"):
+            if raw[key] not in levels:
                 raise validation_error(
                     [
                         _violation(
