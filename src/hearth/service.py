@@ -66,7 +66,7 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)
-    LayersApi(Layers(registry, arns, functions), arns, signer).register(router)
+    LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, ACCOUNT_CONCURRENCY_LIMIT)).register(router)
     TagsApi(Tags(registry, arns)).register(router)
     register_code_download(router, signer, functions.code_path)

@@ -1,0 +1,161 @@
+"""Layers: PublishLayerVersion, Get/List/DeleteLayerVersion(s), GetLayerVersionByArn, ListLayers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hearth.api.code_urls import CodeUrlSigner
+from hearth.api.http import Request, Response, Router, empty_response, json_response
+from hearth.api.pagination import paginate
+from hearth.api.shapes import layer_version_detail, layer_version_item
+from hearth.arns import ArnFormatter, parse_layer_name
+from hearth.control.functions import decode_zip
+from hearth.control.layers import Layers
+from hearth.errors import ConstraintViolation, LambdaError, validation_error
+from hearth.models import LayerRecord, LayerVersion
+
+LAYERS = "/2018-10-31/layers"
+VERSIONS = "/2018-10-31/layers/{LayerName}/versions"
+VERSION = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}"
+
+# AWS's model caps MaxItems at 50 for both layer List operations (and pages by 50).
+LAYER_PAGE_SIZE = 50
+# Larger than any version number: turns "newest first" into an ascending pagination key.
+_VERSION_KEY_BASE = 10**15
+
+
+def _violation(key: str, value: object, constraint: str) -> LambdaError:
+    return validation_error([ConstraintViolation(key[0].lower() + key[1:], value, constraint)])
+
+
+def _optional_str(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _violation(key, value, "Member must be of type string")
+    return value
+
+
+def _str_list(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _violation(key, value, "Member must be a list of strings")
+    return value
+
+
+def _version_number(request: Request) -> int:
+    raw = request.params["VersionNumber"]
+    # VersionNumber is a `long` in AWS's model: anything else fails to deserialize.
+    if not raw.isascii() or not raw.isdigit():
+        raise _violation("VersionNumber", raw, "Member must be a number")
+    return int(raw)
+
+
+def _filters(request: Request) -> tuple[str | None, str | None]:
+    """The CompatibleRuntime / CompatibleArchitecture filters; an empty value filters nothing."""
+    runtime = request.query_value("CompatibleRuntime") or None
+    return runtime, request.query_value("CompatibleArchitecture") or None
+
+
+def _check_max_items(request: Request) -> None:
+    raw = request.query_value("MaxItems")
+    if raw is not None and raw.isdigit() and int(raw) > LAYER_PAGE_SIZE:
+        raise _violation(
+            "MaxItems", raw, f"Member must have value less than or equal to {LAYER_PAGE_SIZE}"
+        )
+
+
+def _version_key(version: LayerVersion) -> str:
+    return f"{_VERSION_KEY_BASE - version.version:016d}"
+
+
+def _layer_key(entry: tuple[LayerRecord, LayerVersion]) -> str:
+    return entry[0].name
+
+
+class LayersApi:
+    def __init__(self, layers: Layers, arns: ArnFormatter, signer: CodeUrlSigner) -> None:
+        self._layers = layers
+        self._arns = arns
+        self._signer = signer
+
+    def register(self, router: Router) -> None:
+        router.add("PublishLayerVersion", "POST", VERSIONS, self.publish)
+        router.add("ListLayerVersions", "GET", VERSIONS, self.list_versions)
+        router.add("GetLayerVersion", "GET", VERSION, self.get)
+        router.add("DeleteLayerVersion", "DELETE", VERSION, self.delete)
+        # Same method and path as ListLayers, told apart by `?find=LayerVersion`.
+        router.add(
+            "GetLayerVersionByArn",
+            "GET",
+            LAYERS,
+            self.get_by_arn,
+            query=[("find", "LayerVersion")],
+        )
+        router.add("ListLayers", "GET", LAYERS, self.list_layers)
+
+    def _detail(self, request: Request, version: LayerVersion) -> dict[str, Any]:
+        location = self._signer.url(request.base_url(), version.code_sha256_hex)
+        return layer_version_detail(version, self._arns, location)
+
+    async def publish(self, request: Request) -> Response:
+        name = parse_layer_name(request.params["LayerName"])
+        body = request.json()
+        content = body.get("Content")
+        if content is None:
+            raise _violation("Content", None, "Member must not be null")
+        version = await self._layers.publish(
+            name,
+            # Same rules as function code: ZipFile only, base64.
+            decode_zip(content),
+            description=_optional_str(body, "Description") or "",
+            compatible_runtimes=_str_list(body, "CompatibleRuntimes"),
+            compatible_architectures=_str_list(body, "CompatibleArchitectures"),
+            license_info=_optional_str(body, "LicenseInfo"),
+        )
+        return json_response(self._detail(request, version), 201)
+
+    async def get(self, request: Request) -> Response:
+        name = parse_layer_name(request.params["LayerName"])
+        version = self._layers.get(name, _version_number(request))
+        return json_response(self._detail(request, version))
+
+    async def get_by_arn(self, request: Request) -> Response:
+        arn = request.query_value("Arn")
+        if not arn:
+            raise _violation("Arn", None, "Member must not be null")
+        return json_response(self._detail(request, self._layers.get_by_arn(arn)))
+
+    async def delete(self, request: Request) -> Response:
+        name = parse_layer_name(request.params["LayerName"])
+        await self._layers.delete(name, _version_number(request))
+        return empty_response(204)
+
+    async def list_versions(self, request: Request) -> Response:
+        name = parse_layer_name(request.params["LayerName"])
+        _check_max_items(request)
+        versions = self._layers.list_versions(name, *_filters(request))
+        page, marker = paginate(versions, request, key=_version_key, default=LAYER_PAGE_SIZE)
+        shape: dict[str, Any] = {"LayerVersions": [layer_version_item(v, self._arns) for v in page]}
+        if marker:
+            shape["NextMarker"] = marker
+        return json_response(shape)
+
+    async def list_layers(self, request: Request) -> Response:
+        _check_max_items(request)
+        layers = self._layers.list_layers(*_filters(request))
+        page, marker = paginate(layers, request, key=_layer_key, default=LAYER_PAGE_SIZE)
+        shape: dict[str, Any] = {
+            "Layers": [
+                {
+                    "LayerName": record.name,
+                    "LayerArn": self._arns.layer(record.name),
+                    "LatestMatchingVersion": layer_version_item(latest, self._arns),
+                }
+                for record, latest in page
+            ]
+        }
+        if marker:
+            shape["NextMarker"] = marker
+        return json_response(shape)
