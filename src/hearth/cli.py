@@ -27,8 +27,8 @@ from hearth.config import (
     default_data_dir,
 )
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_ENDPOINT = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 DEFAULT_ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/hearth-function"

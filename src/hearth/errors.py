@@ -107,16 +107,22 @@ def too_many_requests(reason: str, retry_after_seconds: int = 1) -> LambdaError:
 class ConstraintViolation:
     """One failed model constraint, phrased as AWS phrases it."""
 
-    __slots__ = ("constraint", "field", "value")
+    __slots__ = ("constraint", "field", "show_value", "value")
 
-    def __init__(self, field: str, value: object, constraint: str) -> None:
+    def __init__(
+        self, field: str, value: object, constraint: str, *, show_value: bool = True
+    ) -> None:
         self.field = field
         self.value = value
         self.constraint = constraint
+        # AWS leaves the value out for map-key and sensitive constraints.
+        self.show_value = show_value
 
     def __str__(self) -> str:
-        if self.value is None:
+        if not self.show_value:
             return f"Value at '{self.field}' failed to satisfy constraint: {self.constraint}"
+        if self.value is None:
+            return f"Value null at '{self.field}' failed to satisfy constraint: {self.constraint}"
         return (
             f"Value '{self.value}' at '{self.field}' failed to satisfy constraint: "
             f"{self.constraint}"

@@ -6,9 +6,11 @@ Nothing else constructs collaborators; each part receives what it needs here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -117,6 +119,25 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a signal ends it with exit status 0.
+
+    uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would die
+    of the signal; Hearth has shut down cleanly by then and says so.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
 async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
     """Serve until SIGINT or SIGTERM, then shut down cleanly."""
     loop = asyncio.get_running_loop()
@@ -135,7 +156,7 @@ async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
         http="httptools",
         timeout_graceful_shutdown=5,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not task.done():

@@ -35,6 +35,7 @@ class Server:
     process: subprocess.Popen[str] | None = None
     endpoint: str = ""
     output: list[str] = field(default_factory=list)
+    _pump: threading.Thread = field(init=False, repr=False)
 
     def start(self, timeout: float = 30.0) -> Server:
         command = [
@@ -63,10 +64,12 @@ class Server:
                 found = READY.search(line)
                 if found:
                     self.endpoint = found.group(1)
+                if "Press Ctrl-C to stop." in line:  # the announcement's last line
                     ready.set()
             ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         if not ready.wait(timeout) or not self.endpoint:
             self.stop()
             raise RuntimeError("hearth serve did not start:\n" + "".join(self.output))
@@ -77,6 +80,9 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         code = self.process.wait(timeout)
+        self._pump.join(timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self.process = None
         return code
 

@@ -79,7 +79,7 @@ def test_aws_cli_lifecycle(server: Server, tmp_path: Path) -> None:
     assert layer["Version"] == 1
     aws(endpoint, "delete-function", "--function-name", "cli-fn")
     missing = aws(endpoint, "get-function", "--function-name", "cli-fn", check=False)
-    assert missing.returncode == 254
+    assert missing.returncode == 255  # aws CLI v1: 255 for a service error
     assert "ResourceNotFoundException" in missing.stderr
     assert (
         "Function not found: arn:aws:lambda:us-east-1:123456789012:function:cli-fn"
@@ -89,7 +89,7 @@ def test_aws_cli_lifecycle(server: Server, tmp_path: Path) -> None:
 
 def test_aws_cli_reports_validation_errors(server: Server, tmp_path: Path) -> None:
     package = tmp_path / "function.zip"
-    package.write_bytes(b"not a zip")
+    package.write_bytes(make_zip({"../evil.py": "x = 1\n"}))
     result = aws(
         server.endpoint,
         "create-function",
@@ -105,6 +105,6 @@ def test_aws_cli_reports_validation_errors(server: Server, tmp_path: Path) -> No
         f"fileb://{package}",
         check=False,
     )
-    assert result.returncode == 254
+    assert result.returncode == 255
     assert "InvalidParameterValueException" in result.stderr
     assert "Could not unzip uploaded file" in result.stderr

@@ -40,7 +40,7 @@ def test_deploy_creates_then_updates(server: Server, tmp_path: Path) -> None:
         "--handler",
         "app.handler",
         "--env",
-        "A=1",
+        "STAGE=dev",
     )
     assert first.returncode == 0, first.stderr
     assert "Created arn:aws:lambda:us-east-1:123456789012:function:cli-deployed" in first.stdout

@@ -63,6 +63,7 @@ def test_get_function_code_location_serves_the_zip(client: Any, fn_name: str) ->
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(tampered)
     assert denied.value.code == 403
+    denied.value.close()
 
 
 def test_function_name_forms(client: Any, fn_name: str) -> None:

@@ -92,8 +92,10 @@ _KNOWN_KEYS = frozenset(
 )
 
 
-def _violation(field: str, value: object, constraint: str) -> ConstraintViolation:
-    return ConstraintViolation(field, value, constraint)
+def _violation(
+    field: str, value: object, constraint: str, *, show_value: bool = True
+) -> ConstraintViolation:
+    return ConstraintViolation(field, value, constraint, show_value=show_value)
 
 
 def _require_type(body: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -291,6 +293,7 @@ def _parse_environment(raw: Any) -> dict[str, str]:
                     None,
                     "Map keys must satisfy constraint: [Member must satisfy regular expression "
                     "pattern: [a-zA-Z]([a-zA-Z0-9_])+]",
+                    show_value=False,
                 )
             ]
         )
