@@ -100,6 +100,14 @@ def main() -> None:
     type=float,
     help="Seconds a function stays Pending / InProgress after a change, as on AWS.",
 )
+@click.option(
+    "--keep-alive",
+    envvar="HEARTH_KEEP_ALIVE",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Seconds an idle execution environment stays warm.",
+)
 def serve(
     host: str,
     port: int,
@@ -109,6 +117,7 @@ def serve(
     access_key_id: str | None,
     secret_access_key: str | None,
     settle_delay: float,
+    keep_alive: float,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -124,6 +133,7 @@ def serve(
         account_id=account_id,
         access_keys=keys,
         settle_delay_seconds=settle_delay,
+        keep_alive_seconds=keep_alive,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 

@@ -44,6 +44,8 @@ class Settings:
     # AWS takes a moment to move a function from Pending to Active and an update from
     # InProgress to Successful; a delay here lets deploy scripts exercise their waiters.
     settle_delay_seconds: float = 0.0
+    # How long an idle execution environment is kept warm before it is reaped.
+    keep_alive_seconds: float = 300.0
 
     @property
     def auth_enabled(self) -> bool:

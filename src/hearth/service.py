@@ -20,6 +20,7 @@ from hearth.api.aliases import AliasesApi
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
 from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
+from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.policies import PoliciesApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
@@ -31,6 +32,10 @@ from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
 from hearth.control.policies import Policies
 from hearth.control.tags import Tags
+from hearth.invoke.invoker import Invoker
+from hearth.invoke.launchers import Launchers
+from hearth.logs.store import LogStore, SqliteLogStore
+from hearth.logs.writer import LogWriter
 from hearth.store.code import CodeStore
 from hearth.store.registry import Registry
 from hearth.store.sqlite import SqliteRegistry
@@ -49,9 +54,17 @@ class Hearth:
     registry: Registry
     code_store: CodeStore
     functions: Functions
+    invoker: Invoker
+    launchers: Launchers
+    log_store: LogStore
+    log_writer: LogWriter
     app: LambdaApp
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        await self.invoker.close()
+        await self.launchers.close()
+        self.log_writer.flush()
+        self.log_store.close()
         self.registry.close()
 
 
@@ -64,7 +77,14 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
 
     functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
+    log_store = SqliteLogStore(data_dir / "logs.sqlite3")
+    log_writer = LogWriter(log_store)
+    launchers = Launchers()
+    invoker = Invoker(
+        registry, code_store, arns, log_writer, launchers.for_runtime, settings.keep_alive_seconds
+    )
     router = Router()
+    InvokeApi(invoker).register(router)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)
@@ -75,7 +95,9 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     app = LambdaApp(router, _authenticator(settings))
-    hearth = Hearth(settings, registry, code_store, functions, app)
+    hearth = Hearth(
+        settings, registry, code_store, functions, invoker, launchers, log_store, log_writer, app
+    )
     _recover(hearth)
     return hearth
 
@@ -157,6 +179,7 @@ async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
         timeout_graceful_shutdown=5,
     )
     server = _Server(config)
+    hearth.invoker.pool.start_reaper()
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not task.done():
@@ -167,4 +190,4 @@ async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
         await task
     finally:
         sock.close()
-        hearth.close()
+        await hearth.close()

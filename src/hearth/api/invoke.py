@@ -1,0 +1,89 @@
+"""Invoke: `POST /2015-03-31/functions/{FunctionName}/invocations`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from hearth.api.functions import function_ref
+from hearth.api.http import Request, Response, Router, empty_response
+from hearth.errors import LambdaError, invalid_parameter, invalid_request_content
+from hearth.invoke.invoker import Invoker
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_CLIENT_CONTEXT = 3583
+
+
+def _client_context(request: Request) -> str | None:
+    raw = request.headers.get("x-amz-client-context")
+    if raw is None:
+        return None
+    if len(raw) > MAX_CLIENT_CONTEXT:
+        raise invalid_parameter(
+            f"Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes when base64 encoded."
+        )
+    try:
+        decoded = base64.b64decode(raw, validate=True).decode()
+        json.loads(decoded)
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid_parameter(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from exc
+    return decoded
+
+
+def _check_json(payload: bytes) -> bytes:
+    if not payload.strip():
+        return b"{}"  # an invoke without a payload hands the function an empty object
+    try:
+        json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid_request_content(f"Could not parse request body into json: {exc}") from exc
+    return payload
+
+
+class InvokeApi:
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    def register(self, router: Router) -> None:
+        router.add(
+            "InvokeFunction",
+            "POST",
+            "/2015-03-31/functions/{FunctionName}/invocations",
+            self.invoke,
+            max_body=MAX_SYNC_PAYLOAD,
+        )
+
+    async def invoke(self, request: Request) -> Response:
+        ref = function_ref(request)
+        invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
+        log_type = request.headers.get("x-amz-log-type", "None")
+        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+            raise invalid_parameter(f"Unsupported invocation type: {invocation_type}")
+        if log_type not in ("None", "Tail"):
+            raise invalid_parameter(f"Unsupported log type: {log_type}")
+        payload = _check_json(request.body)
+        client_context = _client_context(request)
+        if invocation_type == "DryRun":
+            version = self._invoker.resolve(ref)
+            response = empty_response(204)
+            response.headers["X-Amz-Executed-Version"] = version.version
+            return response
+        if invocation_type == "Event":
+            raise LambdaError(
+                "InvalidParameterValueException",
+                400,
+                "Hearth does not run Event (asynchronous) invocations yet; use RequestResponse.",
+            )
+        result = await self._invoker.invoke(ref, payload, client_context=client_context)
+        response = Response(200, result.payload)
+        response.headers["X-Amz-Executed-Version"] = result.executed_version
+        if result.function_error:
+            response.headers["X-Amz-Function-Error"] = result.function_error
+        if log_type == "Tail":
+            response.headers["X-Amz-Log-Result"] = base64.b64encode(
+                result.log_tail.encode()
+            ).decode()
+        return response

@@ -1,0 +1,208 @@
+"""The Lambda Runtime API, served to one execution environment.
+
+Every runtime (Hearth's own clients, AWS's `awslambdaric` / `aws-lambda-ric`, a custom
+`bootstrap`) finds it at `AWS_LAMBDA_RUNTIME_API=host:port`. The API carries no environment
+id, so each environment gets a listener of its own and the listener knows whose it is.
+This is the hot path of every invoke: a small asyncio protocol over httptools, no framework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+import httptools
+
+PREFIX = b"/2018-06-01/runtime/"
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What `/runtime/invocation/next` hands to the runtime."""
+
+    request_id: str
+    payload: bytes
+    deadline_ms: int
+    invoked_function_arn: str
+    trace_id: str
+    client_context: str | None = None
+    cognito_identity: str | None = None
+
+
+class RuntimeApiError(Exception):
+    """A refusal the runtime sees as `{"errorMessage", "errorType"}` with an HTTP status."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+
+
+class RuntimeSession(Protocol):
+    """The environment behind one Runtime API listener.
+
+    Guarantees asked of implementations: `next_invocation` waits (without a time limit)
+    until an invocation is assigned; the post_* methods return at once, raising
+    RuntimeApiError for an unknown request id or a post in the wrong state.
+    """
+
+    async def next_invocation(self) -> Invocation: ...
+
+    def post_response(self, request_id: str, body: bytes) -> None: ...
+
+    def post_error(self, request_id: str, error_type: str | None, body: bytes) -> None: ...
+
+    def post_init_error(self, error_type: str | None, body: bytes) -> None: ...
+
+
+_ACCEPTED = b'{"status":"OK"}'
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, session: RuntimeSession) -> None:
+        self._session = session
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._url = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._pending: asyncio.Task[None] | None = None
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but they behave as one.
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._reply(400, b'{"errorMessage":"Malformed request","errorType":"InvalidRequest"}')
+            self._close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+        self._transport = None
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = {}
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.lower()] = value
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size <= MAX_RESPONSE_BYTES + 1:
+            self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        method = self._parser.get_method()
+        path = self._url.split(b"?", 1)[0]
+        body = b"".join(self._body)
+        if method == b"GET" and path == PREFIX + b"invocation/next":
+            # A long poll: hold reading this connection until an invocation is handed out.
+            assert self._transport is not None
+            self._transport.pause_reading()
+            self._pending = asyncio.ensure_future(self._next())
+            return
+        try:
+            self._post(method, path, body)
+        except RuntimeApiError as refusal:
+            payload = {"errorMessage": refusal.message, "errorType": refusal.error_type}
+            self._reply(refusal.status, json.dumps(payload).encode())
+            return
+        self._reply(202, _ACCEPTED)
+
+    # handling
+    def _post(self, method: bytes, path: bytes, body: bytes) -> None:
+        if method != b"POST" or not path.startswith(PREFIX):
+            raise RuntimeApiError(404, "InvalidRequest", "Unknown Runtime API path")
+        rest = path[len(PREFIX) :].decode("latin-1")
+        error_type = self._headers.get(b"lambda-runtime-function-error-type")
+        error_type_text = error_type.decode("latin-1") if error_type else None
+        if rest == "init/error":
+            self._session.post_init_error(error_type_text, body)
+            return
+        parts = rest.split("/")
+        if len(parts) != 3 or parts[0] != "invocation":
+            raise RuntimeApiError(404, "InvalidRequest", "Unknown Runtime API path")
+        request_id, action = parts[1], parts[2]
+        if action == "response":
+            if self._body_size > MAX_RESPONSE_BYTES:
+                self._session.post_error(
+                    request_id,
+                    "Function.ResponseSizeTooLarge",
+                    json.dumps(
+                        {
+                            "errorMessage": "Response payload size exceeded maximum allowed "
+                            f"payload size ({MAX_RESPONSE_BYTES} bytes).",
+                            "errorType": "Function.ResponseSizeTooLarge",
+                        }
+                    ).encode(),
+                )
+                raise RuntimeApiError(
+                    413,
+                    "RequestEntityTooLarge",
+                    f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                )
+            self._session.post_response(request_id, body)
+        elif action == "error":
+            self._session.post_error(request_id, error_type_text, body)
+        else:
+            raise RuntimeApiError(404, "InvalidRequest", "Unknown Runtime API path")
+
+    async def _next(self) -> None:
+        invocation = await self._session.next_invocation()
+        headers = [
+            b"Lambda-Runtime-Aws-Request-Id: " + invocation.request_id.encode(),
+            b"Lambda-Runtime-Deadline-Ms: " + str(invocation.deadline_ms).encode(),
+            b"Lambda-Runtime-Invoked-Function-Arn: " + invocation.invoked_function_arn.encode(),
+            b"Lambda-Runtime-Trace-Id: " + invocation.trace_id.encode(),
+        ]
+        if invocation.client_context is not None:
+            headers.append(b"Lambda-Runtime-Client-Context: " + invocation.client_context.encode())
+        if invocation.cognito_identity is not None:
+            headers.append(
+                b"Lambda-Runtime-Cognito-Identity: " + invocation.cognito_identity.encode()
+            )
+        self._reply(200, invocation.payload, headers)
+        if self._transport is not None:
+            self._transport.resume_reading()
+        self._pending = None
+
+    def _reply(self, status: int, body: bytes, headers: list[bytes] | None = None) -> None:
+        if self._transport is None or self._transport.is_closing():
+            return
+        reason = {200: b"OK", 202: b"Accepted", 400: b"Bad Request", 403: b"Forbidden"}.get(
+            status, b"Error"
+        )
+        head = [
+            b"HTTP/1.1 %d %s" % (status, reason),
+            b"Content-Type: application/json",
+            b"Content-Length: %d" % len(body),
+            *(headers or []),
+        ]
+        self._transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+
+    def _close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+async def serve_runtime_api(session: RuntimeSession, host: str = "127.0.0.1") -> asyncio.Server:
+    """Start a listener for one environment; its address is `server.sockets[0].getsockname()`."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: _Connection(session), host, 0)

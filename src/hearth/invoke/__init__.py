@@ -1,0 +1,1 @@
+"""Running functions: router, pool, execution environments."""

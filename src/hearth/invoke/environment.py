@@ -1,0 +1,346 @@
+"""One execution environment: a process running one runtime, one invocation at a time.
+
+States: STARTING → IDLE ⇄ BUSY → DEAD. After a timeout or a crash the environment is DEAD
+and never reused, as on AWS. The environment serves its own Runtime API listener, captures
+the process's output into its log stream, and writes START / END / REPORT lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import math
+import os
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from hearth.api.runtime_api import Invocation, RuntimeApiError, serve_runtime_api
+from hearth.invoke.launch import LaunchedProcess
+
+# The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
+LOG_TAIL_BYTES = 4096
+# AWS gives the init phase 10 s of its own on on-demand environments.
+INIT_TIMEOUT_SECONDS = 10.0
+
+# How Go (AWS's runtime manager) names signals in "Runtime exited with error: signal: ...".
+_SIGNAL_NAMES = {
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGTERM: "terminated",
+    signal.SIGBUS: "bus error",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGINT: "interrupt",
+}
+
+
+class EnvironmentState(Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class InvokeOutcome:
+    payload: bytes
+    # "Unhandled" when the function failed, else None.
+    function_error: str | None
+    log_tail: str
+    duration_ms: float
+
+
+class InitFailed(Exception):
+    """The runtime could not initialise; `payload` is the error AWS would return."""
+
+    def __init__(self, payload: bytes) -> None:
+        super().__init__(payload.decode(errors="replace"))
+        self.payload = payload
+
+
+LogSink = Callable[[str, int, str], None]  # (stream, timestamp_ms, message)
+
+
+def log_stream_name(version: str) -> str:
+    today = datetime.now(UTC)
+    return f"{today:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def exit_reason(status: int) -> str:
+    if status < 0:
+        name = _SIGNAL_NAMES.get(signal.Signals(-status), f"signal {-status}")
+        return f"Runtime exited with error: signal: {name}"
+    if status == 0:
+        return "Runtime exited without providing a reason"
+    return f"Runtime exited with error: exit status {status}"
+
+
+class Environment:
+    """Implements RuntimeSession for its own Runtime API listener."""
+
+    def __init__(
+        self,
+        *,
+        function_version: str,
+        memory_size: int,
+        timeout_seconds: int,
+        log_sink: LogSink,
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self.state = EnvironmentState.STARTING
+        self.stream = log_stream_name(function_version)
+        self.version = function_version
+        self.memory_size = memory_size
+        self.timeout_seconds = timeout_seconds
+        self.last_used = time.monotonic()
+        self.init_duration_ms: float | None = None
+        self._log_sink = log_sink
+        self._process: LaunchedProcess | None = None
+        self._server: asyncio.Server | None = None
+        self._output_fd = -1
+        self._partial = b""
+        self._loop = asyncio.get_event_loop()
+        self._ready: asyncio.Future[None] = self._loop.create_future()
+        self._waiting_next: asyncio.Future[Invocation] | None = None
+        # An invocation assigned while the runtime was not yet waiting in /next.
+        self._undelivered: Invocation | None = None
+        self._current: Invocation | None = None
+        self._result: asyncio.Future[tuple[bytes, str | None]] | None = None
+        self._captured: list[str] = []
+        self._init_error: bytes | None = None
+        self._first_report = True
+
+    @property
+    def runtime_api(self) -> str:
+        assert self._server is not None
+        host, port = self._server.sockets[0].getsockname()[:2]
+        return f"{host}:{port}"
+
+    async def open(self) -> None:
+        """Start the Runtime API listener (before the process, which needs its address)."""
+        self._server = await serve_runtime_api(self)
+
+    async def start(self, launch: Callable[[int], Awaitable[LaunchedProcess]]) -> None:
+        """Launch the process and wait for its first /next: the end of init."""
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        self._output_fd = read_fd
+        self._loop.add_reader(read_fd, self._read_output)
+        started = time.perf_counter()
+        try:
+            self._process = await launch(write_fd)
+        finally:
+            os.close(write_fd)
+        exited = self._process.exited
+        init_limit = max(INIT_TIMEOUT_SECONDS, float(self.timeout_seconds))
+        waiting: set[asyncio.Future[Any]] = {self._ready, exited}
+        done, _ = await asyncio.wait(
+            waiting, timeout=init_limit, return_when=asyncio.FIRST_COMPLETED
+        )
+        self.init_duration_ms = (time.perf_counter() - started) * 1000
+        if self._ready in done and not exited.done():
+            self.state = EnvironmentState.IDLE
+            return
+        self._drain_output()
+        if self._init_error is not None:
+            payload = self._init_error
+        elif exited.done():
+            payload = _error_body("Runtime.ExitError", exit_reason(exited.result()))
+        else:
+            payload = _error_body(
+                "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
+            )
+        await self.destroy()
+        raise InitFailed(payload)
+
+    # RuntimeSession -----------------------------------------------------------------------
+    async def next_invocation(self) -> Invocation:
+        if not self._ready.done():
+            self._ready.set_result(None)
+        if self._undelivered is not None:  # handed out before the runtime asked
+            invocation, self._undelivered = self._undelivered, None
+            return invocation
+        self._waiting_next = self._loop.create_future()
+        return await self._waiting_next
+
+    def post_response(self, request_id: str, body: bytes) -> None:
+        self._finish(request_id, body, None)
+
+    def post_error(self, request_id: str, error_type: str | None, body: bytes) -> None:
+        self._finish(request_id, body, "Unhandled")
+
+    def post_init_error(self, error_type: str | None, body: bytes) -> None:
+        if self.state is not EnvironmentState.STARTING:
+            raise RuntimeApiError(403, "InvalidStateTransition", "Init error after init")
+        self._init_error = body or _error_body(error_type or "Runtime.Unknown", "Init failed")
+
+    def _finish(self, request_id: str, body: bytes, function_error: str | None) -> None:
+        if self._current is None or request_id != self._current.request_id:
+            raise RuntimeApiError(400, "InvalidRequestID", f"Invalid request ID: {request_id}")
+        if self._result is None or self._result.done():
+            raise RuntimeApiError(403, "InvalidStateTransition", "Response already sent")
+        # The runtime flushed its output before posting: take it now, so the log lines
+        # land before END and in the Tail, in the order they were written.
+        self._drain_output()
+        self._result.set_result((body, function_error))
+
+    # Invoking -----------------------------------------------------------------------------
+    async def invoke(self, invocation: Invocation) -> InvokeOutcome:
+        assert self.state is EnvironmentState.IDLE and self._process is not None
+        self.state = EnvironmentState.BUSY
+        self._current = invocation
+        self._captured = []
+        self._result = self._loop.create_future()
+        self._log(f"START RequestId: {invocation.request_id} Version: {self.version}")
+        started = time.perf_counter()
+        waiting = self._waiting_next
+        if waiting is not None and not waiting.done():
+            waiting.set_result(invocation)
+        else:
+            self._undelivered = invocation
+        exited = self._process.exited
+        racing: set[asyncio.Future[Any]] = {self._result, exited}
+        done, _ = await asyncio.wait(
+            racing,
+            timeout=self.timeout_seconds,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        duration_ms = (time.perf_counter() - started) * 1000
+        status_suffix = ""
+        if self._result in done:
+            payload, function_error = self._result.result()
+        elif exited in done:
+            self._drain_output()
+            reason = exit_reason(exited.result())
+            self._log(f"RequestId: {invocation.request_id} Error: {reason}")
+            payload = _error_body(
+                "Runtime.ExitError", f"RequestId: {invocation.request_id} Error: {reason}"
+            )
+            function_error = "Unhandled"
+            status_suffix = "\tStatus: error\tError Type: Runtime.ExitError"
+        else:
+            self._drain_output()
+            message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
+            self._log(f"{_iso_now()} {invocation.request_id} {message}")
+            payload = _error_body(
+                "Sandbox.Timedout", f"RequestId: {invocation.request_id} Error: {message}"
+            )
+            function_error = "Unhandled"
+            status_suffix = "\tStatus: timeout"
+        self._log(f"END RequestId: {invocation.request_id}")
+        self._log(self._report_line(invocation.request_id, duration_ms) + status_suffix)
+        tail = "\n".join(self._captured) + "\n"
+        self._current = None
+        self._result = None
+        self.last_used = time.monotonic()
+        if status_suffix:
+            await self.destroy()  # after a timeout or crash an environment is never reused
+        else:
+            self.state = EnvironmentState.IDLE
+        return InvokeOutcome(
+            payload, function_error, _last_bytes(tail, LOG_TAIL_BYTES), duration_ms
+        )
+
+    def _report_line(self, request_id: str, duration_ms: float) -> str:
+        line = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
+            f"Memory Size: {self.memory_size} MB\tMax Memory Used: {self._max_memory_mb()} MB\t"
+        )
+        if self._first_report and self.init_duration_ms is not None:
+            line += f"Init Duration: {self.init_duration_ms:.2f} ms\t"
+        self._first_report = False
+        return line
+
+    def _max_memory_mb(self) -> int:
+        """Peak resident memory of the environment's main process (VmHWM)."""
+        if self._process is None:
+            return 0
+        try:
+            with open(f"/proc/{self._process.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return math.ceil(int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+        return 0
+
+    # Output -------------------------------------------------------------------------------
+    def _read_output(self) -> None:
+        self._drain_output()
+
+    def _drain_output(self) -> None:
+        if self._output_fd < 0:
+            return
+        while True:
+            try:
+                chunk = os.read(self._output_fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno == errno.EAGAIN:
+                    return
+                raise
+            if not chunk:
+                self._close_output()
+                return
+            self._partial += chunk
+            *lines, self._partial = self._partial.split(b"\n")
+            for line in lines:
+                self._log(line.decode("utf-8", errors="replace").rstrip("\r"))
+
+    def _close_output(self) -> None:
+        if self._output_fd >= 0:
+            self._loop.remove_reader(self._output_fd)
+            os.close(self._output_fd)
+            self._output_fd = -1
+        if self._partial:
+            self._log(self._partial.decode("utf-8", errors="replace"))
+            self._partial = b""
+
+    def _log(self, message: str) -> None:
+        if self._current is not None:
+            self._captured.append(message)
+        self._log_sink(self.stream, _now_ms(), message)
+
+    # Ending -------------------------------------------------------------------------------
+    async def destroy(self) -> None:
+        self.state = EnvironmentState.DEAD
+        if self._process is not None:
+            self._process.kill()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._process.exited), 5)
+        self._drain_output()
+        self._close_output()
+        if self._waiting_next is not None and not self._waiting_next.done():
+            self._waiting_next.cancel()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+
+def _error_body(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def _iso_now() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _last_bytes(text: str, limit: int) -> str:
+    data = text.encode()
+    return data[-limit:].decode("utf-8", errors="ignore") if len(data) > limit else text

@@ -1,0 +1,172 @@
+"""The path of a synchronous invoke: resolve → pick a version → environment → result."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+from hearth.api.runtime_api import Invocation
+from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
+from hearth.errors import LambdaError, conflict, not_found
+from hearth.invoke.environment import Environment, InitFailed
+from hearth.invoke.launch import LaunchedProcess, Launcher
+from hearth.invoke.pool import Pool
+from hearth.invoke.runtimes import command_for, family_of, function_environment
+from hearth.logs.writer import LogWriter
+from hearth.models import FunctionVersion, State
+from hearth.store.code import CodeStore
+from hearth.store.registry import Registry
+
+# Picks the launcher for a runtime identifier (zygote per Python version, exec otherwise).
+LauncherFor = Callable[[str], Awaitable[Launcher]]
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    payload: bytes
+    executed_version: str
+    function_error: str | None
+    log_tail: str
+
+
+def trace_id() -> str:
+    root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    return f"Root={root};Parent={os.urandom(8).hex()};Sampled=0"
+
+
+_NO_BOOTSTRAP = json.dumps(
+    {
+        "errorType": "Runtime.InvalidEntrypoint",
+        "errorMessage": "RequestId: Error: Couldn't find valid bootstrap(s): "
+        "[/var/task/bootstrap /opt/bootstrap]",
+    }
+).encode()
+
+
+def _error(message: str) -> bytes:
+    return json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message}).encode()
+
+
+class Invoker:
+    def __init__(
+        self,
+        registry: Registry,
+        code_store: CodeStore,
+        arns: ArnFormatter,
+        logs: LogWriter,
+        launcher_for: LauncherFor,
+        keep_alive_seconds: float,
+    ) -> None:
+        self._registry = registry
+        self._code = code_store
+        self._arns = arns
+        self._logs = logs
+        self._launcher_for = launcher_for
+        self.pool = Pool(self._start_environment, keep_alive_seconds)
+
+    def resolve(self, ref: FunctionRef) -> FunctionVersion:
+        """The version to run: $LATEST, a number, or an alias's pick by its weights."""
+        qualifier = ref.qualifier or LATEST
+        with self._registry.transaction() as tx:
+            if is_version(qualifier):
+                version = tx.get_version(ref.name, qualifier)
+            else:
+                alias = tx.get_alias(ref.name, qualifier)
+                version = None
+                if alias is not None:
+                    chosen = alias.function_version
+                    roll = random.random()
+                    for extra, weight in alias.routing_weights.items():
+                        if roll < weight:
+                            chosen = extra
+                            break
+                        roll -= weight
+                    version = tx.get_version(ref.name, chosen)
+        if version is None:
+            raise not_found(f"Function not found: {self._arns.function(ref.name, ref.qualifier)}")
+        if version.state is not State.ACTIVE:
+            raise conflict(
+                "The operation cannot be performed at this time. The function is currently in "
+                f"the following state: {version.state.value}"
+            )
+        return version
+
+    async def invoke(
+        self, ref: FunctionRef, payload: bytes, *, client_context: str | None = None
+    ) -> InvokeResult:
+        version = self.resolve(ref)
+        invocation = Invocation(
+            request_id=str(uuid.uuid4()),
+            payload=payload,
+            deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
+            invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
+            trace_id=trace_id(),
+            client_context=client_context,
+        )
+        try:
+            lease = await self.pool.acquire(version)
+        except InitFailed as failure:
+            return InvokeResult(failure.payload, version.version, "Unhandled", "")
+        try:
+            outcome = await lease.environment.invoke(invocation)
+        finally:
+            self.pool.release(version, lease.environment)
+        return InvokeResult(
+            outcome.payload, version.version, outcome.function_error, outcome.log_tail
+        )
+
+    async def _start_environment(self, version: FunctionVersion) -> Environment:
+        log_group = version.log_group or f"/aws/lambda/{version.function_name}"
+        environment = Environment(
+            function_version=version.version,
+            memory_size=version.memory_size,
+            timeout_seconds=version.timeout,
+            log_sink=partial(self._logs.write, log_group),
+        )
+        await environment.open()
+        try:
+            task_root = str(self._code.tree(version.code_sha256_hex))
+            layer_roots = [str(self._code.tree(layer.code_sha256_hex)) for layer in version.layers]
+        except KeyError as exc:
+            await environment.destroy()
+            raise LambdaError(
+                "ServiceException", 500, "The function's code is missing from the code store."
+            ) from exc
+        variables = function_environment(
+            runtime=version.runtime,
+            handler=version.handler,
+            function_name=version.function_name,
+            version=version.version,
+            memory_size=version.memory_size,
+            region=self._arns.region,
+            runtime_api=environment.runtime_api,
+            log_group=log_group,
+            log_stream=environment.stream,
+            task_root=task_root,
+            layer_roots=layer_roots,
+            user_variables=version.environment,
+        )
+        launcher = await self._launcher_for(version.runtime)
+        argv = command_for(version.runtime, task_root)
+
+        def launch(output_fd: int) -> Awaitable[LaunchedProcess]:
+            return launcher.launch(argv, variables, task_root, output_fd)
+
+        if argv is not None and not os.access(argv[0], os.X_OK):
+            await environment.destroy()
+            raise InitFailed(
+                _NO_BOOTSTRAP
+                if family_of(version.runtime).name == "provided"
+                else _error(f"Cannot run {argv[0]}")
+            )
+        await environment.start(launch)
+        return environment
+
+    async def close(self) -> None:
+        await self.pool.close()

@@ -1,0 +1,102 @@
+"""How an execution environment's process is started.
+
+`Launcher` hides whether the process is forked from a warm Python zygote or started with
+exec (Node.js, custom runtimes). Guarantees asked of implementations: `launch` returns once
+the process exists; `exited` resolves exactly once with the exit status (negative: killed by
+that signal); `kill` ends the whole process group and is safe to call at any time; no
+process outlives `close()`, nor the Hearth server, even after a kill -9 of the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class LaunchedProcess:
+    pid: int
+    exited: asyncio.Future[int]
+    kill_group: bool = True
+    _killer: object = field(default=None, repr=False)
+
+    def kill(self) -> None:
+        if self.exited.done():
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self.kill_group:
+                os.killpg(self.pid, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+
+
+class Launcher(Protocol):
+    async def launch(
+        self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
+    ) -> LaunchedProcess:
+        """Start a process writing stdout and stderr to output_fd.
+
+        argv None means "the runtime's own client" (a zygote fork for Python).
+        """
+        ...
+
+    async def close(self) -> None: ...
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: its own session, and SIGKILL when Hearth dies."""
+    os.setsid()
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class ExecLauncher:
+    """Starts processes with exec: for Node.js and custom runtimes."""
+
+    async def launch(
+        self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
+    ) -> LaunchedProcess:
+        assert argv is not None, "ExecLauncher needs a command"
+        process = subprocess.Popen(  # noqa: S603 - argv comes from the runtime table, not users
+            list(argv),
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=output_fd,
+            stderr=output_fd,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - the server is single-threaded here
+            close_fds=True,
+        )
+        loop = asyncio.get_running_loop()
+        exited: asyncio.Future[int] = loop.create_future()
+        watch_exit(process, exited)
+        return LaunchedProcess(process.pid, exited)
+
+    async def close(self) -> None:
+        pass
+
+
+def watch_exit(process: subprocess.Popen[bytes], exited: asyncio.Future[int]) -> None:
+    """Resolve `exited` when the child exits, without a thread: a pidfd is readable then."""
+    loop = asyncio.get_running_loop()
+    pidfd = os.pidfd_open(process.pid)
+
+    def on_exit() -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        status = process.wait()
+        if not exited.done():
+            exited.set_result(status)
+
+    loop.add_reader(pidfd, on_exit)

@@ -1,0 +1,61 @@
+"""Picks and owns the launchers: one zygote per Python interpreter, exec for the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from hearth.invoke.launch import ExecLauncher, LaunchedProcess, Launcher
+from hearth.invoke.runtimes import family_of
+
+
+class ZygoteLauncher:
+    """Forks Python environments from a warm zygote; restarts the zygote if it died."""
+
+    def __init__(self, python: str) -> None:
+        self._python = python
+        self._zygote: object | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ready_zygote(self):  # type: ignore[no-untyped-def]
+        from hearth.sandbox.zygote import Zygote
+
+        async with self._lock:
+            zygote = self._zygote
+            if not isinstance(zygote, Zygote) or not zygote.alive:
+                zygote = await Zygote.start(self._python)
+                self._zygote = zygote
+            return zygote
+
+    async def launch(
+        self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
+    ) -> LaunchedProcess:
+        zygote = await self._ready_zygote()
+        sys_path = [cwd, *[p for p in env.get("PYTHONPATH", "").split(":") if p and p != cwd]]
+        spawned = await zygote.spawn(env=env, cwd=cwd, sys_path=sys_path, output_fd=output_fd)
+        return LaunchedProcess(spawned.pid, spawned.exited)
+
+    async def close(self) -> None:
+        from hearth.sandbox.zygote import Zygote
+
+        if isinstance(self._zygote, Zygote):
+            await self._zygote.close()
+
+
+class Launchers:
+    def __init__(self) -> None:
+        self._exec = ExecLauncher()
+        self._zygotes: dict[str, ZygoteLauncher] = {}
+
+    async def for_runtime(self, runtime: str) -> Launcher:
+        if not family_of(runtime).uses_zygote:
+            return self._exec
+        from hearth.sandbox.zygote import find_python
+
+        python = find_python(runtime)
+        if python not in self._zygotes:
+            self._zygotes[python] = ZygoteLauncher(python)
+        return self._zygotes[python]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(z.close() for z in self._zygotes.values()))

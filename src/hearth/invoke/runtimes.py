@@ -1,0 +1,117 @@
+"""What each runtime identifier runs, and the environment variables a function sees."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+NODE_BOOTSTRAP = Path(__file__).resolve().parent.parent / "runtimes" / "node" / "bootstrap.mjs"
+
+
+@dataclass(frozen=True)
+class RuntimeFamily:
+    name: str  # "python" | "node" | "provided"
+
+    @property
+    def uses_zygote(self) -> bool:
+        return self.name == "python"
+
+
+def family_of(runtime: str) -> RuntimeFamily:
+    if runtime.startswith("python"):
+        return RuntimeFamily("python")
+    if runtime.startswith("nodejs"):
+        return RuntimeFamily("node")
+    return RuntimeFamily("provided")
+
+
+def command_for(runtime: str, task_root: str) -> list[str] | None:
+    """The command a non-zygote runtime execs; None for Python (forked from its zygote)."""
+    family = family_of(runtime)
+    if family.name == "node":
+        return [shutil.which("node") or "node", str(NODE_BOOTSTRAP)]
+    if family.name == "provided":
+        return [os.path.join(task_root, "bootstrap")]
+    return None
+
+
+def layer_paths(runtime: str, layer_roots: Sequence[str]) -> dict[str, list[str]]:
+    """Where AWS puts layer content on the search paths, for layers unpacked at layer_roots."""
+    family = family_of(runtime)
+    if family.name == "python":
+        version = runtime.removeprefix("python")
+        return {
+            "python": [
+                p
+                for root in layer_roots
+                for p in (f"{root}/python", f"{root}/python/lib/python{version}/site-packages")
+            ]
+        }
+    if family.name == "node":
+        return {
+            "node": [
+                p
+                for root in layer_roots
+                for p in (
+                    f"{root}/nodejs/node_modules",
+                    f"{root}/nodejs/{runtime[:6]}/node_modules",
+                )
+            ]
+        }
+    return {}
+
+
+def function_environment(
+    *,
+    runtime: str,
+    handler: str,
+    function_name: str,
+    version: str,
+    memory_size: int,
+    region: str,
+    runtime_api: str,
+    log_group: str,
+    log_stream: str,
+    task_root: str,
+    layer_roots: Sequence[str],
+    user_variables: dict[str, str],
+    initialization_type: str = "on-demand",
+) -> dict[str, str]:
+    """The process environment: the user's variables, then AWS's reserved ones on top."""
+    family = family_of(runtime)
+    paths = layer_paths(runtime, layer_roots)
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin:" + ":".join(f"{r}/bin" for r in layer_roots),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "LD_LIBRARY_PATH": ":".join(f"{r}/lib" for r in layer_roots),
+        **user_variables,
+        "_HANDLER": handler,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": version,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
+        "AWS_LAMBDA_LOG_GROUP_NAME": log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "LAMBDA_TASK_ROOT": task_root,
+        "LAMBDA_RUNTIME_DIR": str(Path(__file__).resolve().parent.parent / "runtimes"),
+        # Placeholder credentials: functions that build AWS clients find some, as on AWS.
+        "AWS_ACCESS_KEY_ID": "hearth",
+        "AWS_SECRET_ACCESS_KEY": "hearth",
+        "AWS_SESSION_TOKEN": "hearth",
+    }
+    if family.name == "python":
+        env["PYTHONPATH"] = ":".join([task_root, *paths["python"]])
+        env["PYTHONUNBUFFERED"] = "1"
+    elif family.name == "node":
+        env["NODE_PATH"] = ":".join(paths["node"])
+    if family.name == "provided":
+        env.pop("AWS_EXECUTION_ENV")  # AWS sets none for custom runtimes
+    return env

@@ -1,0 +1,1 @@
+"""Function logs: streams per execution environment, START / END / REPORT lines."""
