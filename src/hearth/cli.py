@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -368,6 +370,87 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
     with _speaking_errors(endpoint_url):
         client.delete_function(FunctionName=name)
     console.print(f"Deleted {name}", markup=False)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--payload", default="{}", show_default=True, help="The event, as JSON.")
+@click.option("--qualifier", default=None, help="A version number or alias.")
+@click.option("--tail", is_flag=True, help="Also print the invocation's log.")
+@endpoint_option
+@region_option
+def invoke(
+    name: str, payload: str, qualifier: str | None, tail: bool, endpoint_url: str, region: str
+) -> None:
+    """Invoke a function and print what it returned."""
+    client = _client(endpoint_url, region)
+    params: dict[str, Any] = {"FunctionName": name, "Payload": payload.encode()}
+    if qualifier:
+        params["Qualifier"] = qualifier
+    if tail:
+        params["LogType"] = "Tail"
+    with _speaking_errors(endpoint_url):
+        response = client.invoke(**params)
+    body = response["Payload"].read().decode()
+    if tail and response.get("LogResult"):
+        err_console.print(base64.b64decode(response["LogResult"]).decode().rstrip(), markup=False)
+    try:
+        console.print_json(body)
+    except ValueError:
+        console.print(body, markup=False)
+    if response.get("FunctionError"):
+        err_console.print(
+            f"The function failed ({response['FunctionError']}); "
+            f"version {response.get('ExecutedVersion')}.",
+            markup=False,
+        )
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive.")
+@click.option("--since", default="1h", show_default=True, help="How far back: 30s, 10m, 2h, 1d.")
+@endpoint_option
+@region_option
+def logs(name: str, follow: bool, since: str, endpoint_url: str, region: str) -> None:
+    """Print a function's log (START, your output, END, REPORT)."""
+    import boto3
+
+    seconds = _duration_seconds(since)
+    session = boto3.session.Session()
+    fallback = "hearth" if session.get_credentials() is None else None
+    client = session.client(
+        "logs",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=fallback,
+        aws_secret_access_key=fallback,
+    )
+    group = name if name.startswith("/") else f"/aws/lambda/{name}"
+    params: dict[str, Any] = {
+        "logGroupName": group,
+        "startTime": int((time.time() - seconds) * 1000),
+    }
+    with _speaking_errors(endpoint_url):
+        while True:
+            page = client.filter_log_events(**params)
+            for event in page["events"]:
+                stamp = time.strftime("%H:%M:%S", time.localtime(event["timestamp"] / 1000))
+                console.print(f"{stamp} {event['message']}", markup=False)
+            params["nextToken"] = page["nextToken"]
+            if page["events"]:
+                continue
+            if not follow:
+                return
+            time.sleep(0.5)
+
+
+def _duration_seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise click.BadParameter(f"expected a number and s, m, h or d (like 10m), got {text!r}")
+    return int(text[:-1]) * units[text[-1]]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
+from hearth.api.logs_api import LogsApi
 from hearth.api.policies import PoliciesApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
 from hearth.arns import ArnFormatter
@@ -85,6 +86,7 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     )
     router = Router()
     InvokeApi(invoker).register(router)
+    LogsApi(log_store, log_writer.flush).register(router)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)

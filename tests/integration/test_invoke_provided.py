@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
@@ -57,15 +58,23 @@ def bootstrap_zip(script: str = BOOTSTRAP) -> bytes:
 
 
 def invoke(client: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
-    response = client.invoke(FunctionName=name, Payload=json.dumps(event if event is not None else {}), **kwargs)
+    response = client.invoke(
+        FunctionName=name, Payload=json.dumps(event if event is not None else {}), **kwargs
+    )
     return response, json.loads(response["Payload"].read())
 
 
 @pytest.fixture(scope="module")
 def custom(client: Any) -> str:
     create_function(
-        client, "custom-rt", bootstrap_zip(), Runtime="provided.al2023", Handler="ignored",
-        Timeout=2, MemorySize=256, Environment={"Variables": {"STAGE": "test"}},
+        client,
+        "custom-rt",
+        bootstrap_zip(),
+        Runtime="provided.al2023",
+        Handler="ignored",
+        Timeout=2,
+        MemorySize=256,
+        Environment={"Variables": {"STAGE": "test"}},
     )
     return "custom-rt"
 
@@ -79,9 +88,13 @@ def test_invoke_returns_result_headers_and_env(client: Any, custom: str) -> None
     assert body["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:custom-rt"
     assert 0 < body["remaining"] <= 2000
     assert body["env"] == {
-        "AWS_LAMBDA_FUNCTION_NAME": "custom-rt", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/custom-rt",
-        "STAGE": "test", "_HANDLER": "ignored", "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "custom-rt",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/custom-rt",
+        "STAGE": "test",
+        "_HANDLER": "ignored",
+        "AWS_REGION": "us-east-1",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
     }
 
@@ -161,7 +174,9 @@ def test_missing_bootstrap_is_an_init_error(client: Any) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README", "no bootstrap here")
-    create_function(client, "no-bootstrap", buffer.getvalue(), Runtime="provided.al2023", Handler="x")
+    create_function(
+        client, "no-bootstrap", buffer.getvalue(), Runtime="provided.al2023", Handler="x"
+    )
     response, body = invoke(client, "no-bootstrap")
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.InvalidEntrypoint"
@@ -176,3 +191,44 @@ def test_alias_and_version_invoke(client: Any, custom: str) -> None:
     assert body["env"]["AWS_LAMBDA_FUNCTION_VERSION"] == version
     response, _ = invoke(client, custom, Qualifier=version)
     assert response["ExecutedVersion"] == version
+
+
+def test_logs_are_stored_per_group_and_served_through_the_logs_api(
+    server: Any, client: Any, custom: str
+) -> None:
+    response, _ = invoke(client, custom, {"marker": "logs-api"}, LogType="Tail")
+    request_id = base64.b64decode(response["LogResult"]).decode().split()[2]
+    import boto3
+
+    logs = boto3.client(
+        "logs",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    events = logs.filter_log_events(logGroupName="/aws/lambda/custom-rt")["events"]
+    mine = [e["message"] for e in events if request_id in e["message"]]
+    assert mine[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert mine[1] == f"handling {request_id}"
+    assert mine[-1].startswith(f"REPORT RequestId: {request_id}")
+    streams = {e["logStreamName"] for e in events}
+    assert all(
+        re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[(\$LATEST|\d+)\][0-9a-f]{32}", s) for s in streams
+    )
+
+
+def test_hearth_invoke_and_logs_commands(server: Any, custom: str) -> None:
+    from tests.integration.test_cli import hearth
+
+    result = hearth(server, "invoke", custom, "--payload", '{"from": "cli"}', "--tail")
+    assert result.returncode == 0, result.stderr
+    assert '"from": "cli"' in result.stdout
+    assert "REPORT RequestId:" in result.stderr
+    failed = hearth(server, "invoke", custom, "--payload", '{"fail": true}')
+    assert failed.returncode == 1
+    assert "The function failed (Unhandled)" in failed.stderr
+    logs = hearth(server, "logs", custom, "--since", "5m")
+    assert logs.returncode == 0, logs.stderr
+    assert "START RequestId:" in logs.stdout
+    assert "handling" in logs.stdout

@@ -157,7 +157,10 @@ class NodeRuntime:
     _pumps: list[threading.Thread] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for stream, lines in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr)):
+        for stream, lines in (
+            (self.process.stdout, self.stdout),
+            (self.process.stderr, self.stderr),
+        ):
             pump = threading.Thread(target=self._pump, args=(stream, lines), daemon=True)
             pump.start()
             self._pumps.append(pump)
