@@ -1,0 +1,76 @@
+"""Node.js functions through boto3: async, callback, ESM, errors, logs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import create_function, make_zip
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+
+
+def invoke(client: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    response = client.invoke(
+        FunctionName=name, Payload=json.dumps(event if event is not None else {}), **kwargs
+    )
+    return response, json.loads(response["Payload"].read())
+
+
+def test_async_commonjs_handler(client: Any) -> None:
+    code = make_zip(
+        {
+            "index.js": (
+                "let count = 0;\n"
+                "exports.handler = async (event, context) => {\n"
+                "  count += 1;\n"
+                "  console.log('hello from node', event.name);\n"
+                "  return {greeting: `hi ${event.name}`, count, fn: context.functionName,\n"
+                "          remaining: context.getRemainingTimeInMillis() > 0, id: context.awsRequestId};\n"
+                "};\n"
+            )
+        }
+    )
+    create_function(client, "node-async", code, Runtime="nodejs20.x", Handler="index.handler")
+    response, body = invoke(client, "node-async", {"name": "ada"}, LogType="Tail")
+    assert "FunctionError" not in response
+    assert body["greeting"] == "hi ada"
+    assert body["fn"] == "node-async"
+    assert body["remaining"] is True
+    log = base64.b64decode(response["LogResult"]).decode()
+    assert f"\t{body['id']}\tINFO\thello from node ada" in log
+    _, again = invoke(client, "node-async", {"name": "bob"})
+    assert again["count"] == body["count"] + 1  # a warm environment keeps module state
+
+
+def test_callback_and_esm_handlers(client: Any) -> None:
+    callback = make_zip(
+        {"app.js": "exports.run = (event, context, cb) => cb(null, {sum: event.a + event.b});\n"}
+    )
+    create_function(client, "node-callback", callback, Runtime="nodejs22.x", Handler="app.run")
+    assert invoke(client, "node-callback", {"a": 2, "b": 3})[1] == {"sum": 5}
+    esm = make_zip(
+        {"lib/index.mjs": "export const handler = async (event) => ({esm: true, got: event});\n"}
+    )
+    create_function(client, "node-esm", esm, Runtime="nodejs20.x", Handler="lib/index.handler")
+    assert invoke(client, "node-esm", {"x": 1})[1] == {"esm": True, "got": {"x": 1}}
+
+
+def test_errors_are_shaped_as_on_aws(client: Any) -> None:
+    code = make_zip(
+        {"index.js": "exports.handler = async () => { throw new TypeError('nope'); };\n"}
+    )
+    create_function(client, "node-throws", code, Runtime="nodejs20.x", Handler="index.handler")
+    response, body = invoke(client, "node-throws")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "TypeError"
+    assert body["errorMessage"] == "nope"
+    missing = make_zip({"index.js": "exports.other = async () => 1;\n"})
+    create_function(client, "node-missing", missing, Runtime="nodejs20.x", Handler="index.handler")
+    response, body = invoke(client, "node-missing")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.HandlerNotFound"
