@@ -49,7 +49,8 @@ const UserCodeSyntaxError = (e) => {
 };
 const HandlerNotFound = (message) => new HandlerNotFoundClass(message);
 const MalformedHandlerName = (message) => new MalformedHandlerNameClass(message);
-const UnhandledPromiseRejection = (reason) => new UnhandledPromiseRejectionClass(String(reason));
+const UnhandledPromiseRejection = (reason) =>
+  new UnhandledPromiseRejectionClass(String(reason));
 // AWS's current client (src/utils/errors.ts) names a result JSON.stringify cannot handle
 // "Runtime.JSONStringifyError"; the older client (nodejs18.x-22.x) sent the same message
 // under errorType "Error". Runtime.MarshalError is the Python runtime's name for it.
@@ -150,7 +151,8 @@ const jsonLogFormat = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON
 // pretty-printed object) stays one record. Before the first invocation the request id is
 // the string "undefined", as on AWS.
 function logText(level, message, ...params) {
-  const line = `${new Date().toISOString()}\t${globalThis[REQUEST_ID]}\t${level.name}\t${util.format(message, ...params)}`;
+  const text = util.format(message, ...params);
+  const line = `${new Date().toISOString()}\t${globalThis[REQUEST_ID]}\t${level.name}\t${text}`;
   writeStdout(line.replace(/\n/g, '\r') + '\n');
 }
 
@@ -191,7 +193,9 @@ function patchConsole() {
   // AWS: AWS_LAMBDA_LOG_LEVEL drops the levels below it; console.log is console.info.
   const threshold = LEVELS[process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase()] ?? LEVELS.TRACE;
   const at = (level) =>
-    level.priority >= threshold.priority ? (msg, ...params) => log(level, msg, ...params) : () => {};
+    level.priority >= threshold.priority
+      ? (msg, ...params) => log(level, msg, ...params)
+      : () => {};
   console.trace = at(LEVELS.TRACE);
   console.debug = at(LEVELS.DEBUG);
   console.info = at(LEVELS.INFO);
@@ -220,7 +224,9 @@ const apiPort = Number(endpoint.slice(colon + 1));
 const agent = new http.Agent({ keepAlive: true });
 
 // Network errors meaning the Runtime API (and so the environment) is gone.
-const GONE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
+const GONE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED',
+]);
 const RETRY_DELAYS_MS = [10, 50, 100, 250, 500];
 
 function requestOnce(method, urlPath, body, headers) {
@@ -230,9 +236,10 @@ function requestOnce(method, urlPath, body, headers) {
       (res) => {
         const chunks = [];
         res.on('data', (chunk) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode, headers: res.headers, body: text });
+        });
         res.on('error', reject);
       },
     );
@@ -248,7 +255,11 @@ function requestOnce(method, urlPath, body, headers) {
 // gone (Hearth tore the environment down), and the process exits.
 async function callApi(method, urlPath, body, headers = {}) {
   if (body !== undefined) {
-    headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers };
+    headers = {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      ...headers,
+    };
   }
   for (let attempt = 0; ; attempt++) {
     try {
@@ -283,7 +294,8 @@ function postResponse(requestId, body) {
 
 function postError(requestId, error) {
   const response = toRapidResponse(error);
-  return callApi('POST', `/invocation/${encodeURIComponent(requestId)}/error`, JSON.stringify(response), {
+  const urlPath = `/invocation/${encodeURIComponent(requestId)}/error`;
+  return callApi('POST', urlPath, JSON.stringify(response), {
     // Hearth: AWS's Node client sends the type in the body only (and an X-Ray cause header);
     // the header lets the Runtime API record the type without parsing the body.
     [ERROR_TYPE_HEADER]: headerSafe(response.errorType),
@@ -370,7 +382,9 @@ async function loadHandler(appRoot, fullHandler) {
     if (e instanceof SyntaxError) throw UserCodeSyntaxError(e);
     // MODULE_NOT_FOUND from require, ERR_MODULE_NOT_FOUND from import (a missing package
     // imported by an .mjs handler is reported this way on AWS too).
-    if (e?.code === 'MODULE_NOT_FOUND' || e?.code === 'ERR_MODULE_NOT_FOUND') throw ImportModuleError(e);
+    if (e?.code === 'MODULE_NOT_FOUND' || e?.code === 'ERR_MODULE_NOT_FOUND') {
+      throw ImportModuleError(e);
+    }
     throw e;
   }
 
@@ -423,7 +437,9 @@ function callbackContext(requestId, isAsync) {
   };
   const complete = (result) => {
     if (reported) {
-      console.error('Invocation has already been reported as done. Cannot call complete more than once per invocation.');
+      console.error(
+        'Invocation has already been reported as done. Cannot call complete more than once per invocation.',
+      );
       return;
     }
     let body;
@@ -447,7 +463,12 @@ function callbackContext(requestId, isAsync) {
     beforeExit = () => {};
     if (err !== undefined && err !== null) sendError(err);
     else if (!waitForEmptyEventLoop) complete(result);
-    else beforeExit = () => { beforeExit = () => {}; setImmediate(() => complete(result)); };
+    else {
+      beforeExit = () => {
+        beforeExit = () => {};
+        setImmediate(() => complete(result));
+      };
+    }
   };
   // The legacy context methods report at once, whatever callbackWaitsForEmptyEventLoop says.
   const done = (err, result) => {
@@ -498,7 +519,8 @@ async function handleOnce() {
   const { callback, context } = callbackContext(requestId, isAsyncHandler);
   try {
     // AWS forwards the X-Ray trace header through the environment.
-    if (headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+    const traceId = headers['lambda-runtime-trace-id'];
+    if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
     else delete process.env._X_AMZN_TRACE_ID;
 
     const deadline = Number(headers['lambda-runtime-deadline-ms']);
