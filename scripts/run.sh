@@ -25,8 +25,12 @@ done
 echo "==> Deploying examples/hello as the function 'hello'"
 .venv/bin/hearth deploy examples/hello --name hello --runtime python3.12 --handler app.handler
 .venv/bin/hearth functions
+echo "==> Invoking it"
+.venv/bin/hearth invoke hello --payload '{"name": "Hearth"}' --tail
 echo
 echo "Hearth is running at $HEARTH_ENDPOINT_URL. Try:"
-echo "  .venv/bin/aws lambda get-function --function-name hello --endpoint-url $HEARTH_ENDPOINT_URL --region us-east-1"
+echo "  .venv/bin/hearth invoke hello --payload '{\"name\": \"you\"}'"
+echo "  .venv/bin/hearth logs hello --follow"
+echo "  .venv/bin/aws lambda invoke --function-name hello --endpoint-url $HEARTH_ENDPOINT_URL --region us-east-1 out.json"
 echo "Press Ctrl-C to stop."
 wait $server

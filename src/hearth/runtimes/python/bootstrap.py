@@ -1,0 +1,527 @@
+"""Hearth's Python runtime client: the loop that runs a function's handler inside its environment.
+
+Runs in the function's own process under the function's interpreter, so it is standard library
+only, Python 3.10-3.13, and imports nothing from ``hearth``. It behaves like AWS's Python runtime
+(``awslambdaric``): the same handler resolution, init error types and messages, error payloads,
+context object, log line format and JSON marshalling, because functions and their tests depend on
+those details.
+
+Loop: ``GET /runtime/invocation/next`` -> ``handler(event, context)`` ->
+``POST /runtime/invocation/{id}/response`` (or ``/error``), over one keep-alive connection.
+A handler that cannot be loaded is reported once on ``POST /runtime/init/error``, then the
+process exits with status 1. When the Runtime API stops answering the environment is gone and
+the process exits.
+
+Log output goes to stdout (fd 1), flushed on every write. One record per ``\\n``-terminated
+line: a multi-line record (an error with its traceback, a logger message with newlines) keeps
+its inner line breaks as ``\\r``, which is what AWS's runtime writes when logging to stdout; a
+log reader turns them back into ``\\n`` to show the record as CloudWatch does.
+
+Deliberate differences from AWS's runtime: ``AWS_LAMBDA_LOG_FORMAT=JSON`` is not implemented
+(text format only); a ``Content-Type`` with parameters (``application/json; charset=utf-8``) or
+no ``Content-Type`` at all still counts as JSON.
+"""
+
+from __future__ import annotations
+
+import decimal
+import http.client
+import importlib
+import io
+import json
+import logging
+import math
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+API_VERSION = "/2018-06-01"
+UNHANDLED = "Unhandled"
+# AWS's stdout sink joins the lines of an error record with "\r" (so a line-oriented log reader
+# keeps it as one record) and indents traceback lines with no-break spaces.
+RECORD_LINE_BREAK = "\r"
+ERROR_INDENT = "\u00a0"
+UNHANDLED_INIT_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function change, "
+    "or can be applied automatically. To determine if the runtime has been updated, check the "
+    "runtime version in the INIT_START log entry. If this error correlates with a change in the "
+    "runtime version, you may be able to mitigate this error by temporarily rolling back to the "
+    "previous runtime version. For more information, see "
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
+)
+# How long /next may keep failing before we conclude the environment is gone.
+NEXT_ATTEMPTS = 6
+NEXT_BACKOFF_S = 0.05
+
+Handler = Callable[[Any, "LambdaContext"], Any]
+
+# The request being served, read by the log filter; "" during init, as AWS prints it.
+_request_id = ""
+
+
+class Fault(Exception):
+    """A failure the runtime names itself (``Runtime.*``), rather than an exception of user code."""
+
+    def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace or []
+
+
+class RuntimeApiError(Exception):
+    """The Runtime API answered something other than success: the environment is unusable."""
+
+
+# --- the handler ---------------------------------------------------------------------------
+
+
+def load_handler(name: str) -> Handler:
+    """Resolve ``file.func``, ``dir/file.func`` or ``pkg.mod.func`` as AWS does, or raise Fault."""
+    try:
+        module_name, function_name = name.rsplit(".", 1)
+    except ValueError as exc:
+        raise Fault("Runtime.MalformedHandlerName", f"Bad handler '{name}': {exc}") from None
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise Fault(
+            "Runtime.BuiltInModuleConflict",
+            f"Cannot use built-in module {module_name} as a handler module",
+        )
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise Fault(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        ) from None
+    except SyntaxError as exc:
+        # AWS's exact (odd) shape: capital "Line", no trailing newline.
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise Fault(
+            "Runtime.UserCodeSyntaxError",
+            f"Syntax error in module '{module_name}': {exc}",
+            trace,
+        ) from None
+    try:
+        handler: Handler = getattr(module, function_name)
+    except AttributeError:
+        raise Fault(
+            "Runtime.HandlerNotFound",
+            f"Handler '{function_name}' missing on module '{module_name}'",
+        ) from None
+    return handler
+
+
+# --- the context object --------------------------------------------------------------------
+
+
+class Client:
+    """``context.client_context.client``: the mobile app that made the call."""
+
+    __slots__ = (
+        "app_package_name",
+        "app_title",
+        "app_version_code",
+        "app_version_name",
+        "installation_id",
+    )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        for field in self.__slots__:
+            setattr(self, field, data.get(field))
+
+
+class ClientContext:
+    """``context.client_context``, from the ``Lambda-Runtime-Client-Context`` header."""
+
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        client = data.get("client")
+        self.client = Client(client) if isinstance(client, dict) else client
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+
+
+class CognitoIdentity:
+    """``context.identity``; AWS always provides one, with None fields when there is no identity."""
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, data: dict[str, Any] | None) -> None:
+        data = data or {}
+        self.cognito_identity_id = data.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = data.get("cognitoIdentityPoolId")
+
+
+class Invocation:
+    """One event as ``/next`` delivered it."""
+
+    __slots__ = (
+        "body",
+        "client_context",
+        "cognito_identity",
+        "content_type",
+        "deadline_ms",
+        "invoked_function_arn",
+        "request_id",
+        "tenant_id",
+        "trace_id",
+    )
+
+    def __init__(self, headers: http.client.HTTPMessage, body: bytes) -> None:
+        self.body = body
+        self.request_id = headers.get("Lambda-Runtime-Aws-Request-Id", "")
+        self.deadline_ms = int(headers.get("Lambda-Runtime-Deadline-Ms") or 0)
+        self.invoked_function_arn = headers.get("Lambda-Runtime-Invoked-Function-Arn")
+        self.trace_id = headers.get("Lambda-Runtime-Trace-Id")
+        self.client_context = headers.get("Lambda-Runtime-Client-Context")
+        self.cognito_identity = headers.get("Lambda-Runtime-Cognito-Identity")
+        self.tenant_id = headers.get("Lambda-Runtime-Aws-Tenant-Id")
+        self.content_type = headers.get("Content-Type")
+
+
+class LambdaContext:
+    """The ``context`` argument, with AWS's attribute names and types (memory is a str)."""
+
+    def __init__(self, invocation: Invocation) -> None:
+        env = os.environ
+        self.aws_request_id = invocation.request_id
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.invoked_function_arn = invocation.invoked_function_arn
+        self.tenant_id = invocation.tenant_id
+        self._deadline_ms = invocation.deadline_ms
+        client_context = _parse_header(invocation.client_context, "Client Context")
+        self.client_context = (
+            ClientContext(client_context) if isinstance(client_context, dict) else None
+        )
+        identity = _parse_header(invocation.cognito_identity, "Cognito Identity")
+        self.identity = CognitoIdentity(identity if isinstance(identity, dict) else None)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def log(self, message: object) -> None:
+        sys.stdout.write(str(message))
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},"
+            f"client_context={self.client_context},identity={self.identity}])"
+        )
+
+
+def _parse_header(value: str | None, name: str) -> Any:
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise Fault(
+            "Runtime.LambdaContextUnmarshalError", f"Unable to parse {name} JSON: {exc}"
+        ) from None
+
+
+# --- marshalling ---------------------------------------------------------------------------
+
+
+class ResponseEncoder(json.JSONEncoder):
+    """AWS's encoder: a Decimal becomes a JSON number through float (``Decimal("10")`` -> ``10.0``,
+    which is what AWS's runtime produces in practice), NaN is allowed."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, decimal.Decimal):
+            return math.nan if o.is_nan() else float(o)
+        return super().default(o)
+
+
+def make_encoder(execution_env: str | None) -> ResponseEncoder:
+    # AWS writes non-ASCII characters unescaped from python3.12 on, escaped before.
+    prefix = "AWS_Lambda_python3."
+    minor = execution_env[len(prefix) :] if execution_env else ""
+    modern = execution_env is not None and execution_env.startswith(prefix) and minor.isdigit()
+    return ResponseEncoder(ensure_ascii=not (modern and int(minor) >= 12), allow_nan=True)
+
+
+def decode_event(body: bytes, content_type: str | None) -> Any:
+    if content_type and content_type.split(";")[0].strip().lower() != "application/json":
+        return body
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise Fault("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}") from None
+
+
+def make_error(message: str, error_type: str, trace: list[str], request_id: str) -> dict[str, Any]:
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": trace,
+    }
+
+
+def error_from_exception(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """AWS's shape: frames from the first one outside this file (user code, or importlib at
+    init), formatted without 3.11's caret lines."""
+    frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)]
+    own = os.path.abspath(__file__)
+    for index, frame in enumerate(frames):
+        if os.path.abspath(frame[0]) != own:
+            frames = frames[index:]
+            break
+    trace = traceback.format_list(frames)  # type: ignore[arg-type]
+    return make_error(str(exc), type(exc).__name__, trace, request_id)
+
+
+# --- logging -------------------------------------------------------------------------------
+
+
+def log_error(error: dict[str, Any]) -> None:
+    """Write an error as one text record, as AWS's runtime does: ``[ERROR] Type: message``."""
+    head = "[ERROR]"
+    if error["errorType"]:
+        head += " " + error["errorType"]
+    if error["errorMessage"]:
+        head += (":" if error["errorType"] else "") + " " + error["errorMessage"]
+    lines = [head, "Traceback (most recent call last):"]
+    for element in error["stackTrace"]:
+        for line in element.splitlines() or [""]:
+            stripped = line.lstrip(" ")
+            lines.append(ERROR_INDENT * (len(line) - len(stripped)) + stripped)
+    sys.stdout.write(RECORD_LINE_BREAK.join(lines) + "\n")
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _request_id
+        return True
+
+
+class _StdoutRecordHandler(logging.Handler):
+    """Root handler: one record per line (inner newlines become ``\\r``) on the current stdout."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+            sys.stdout.write(text.replace("\n", RECORD_LINE_BREAK) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def setup_logging(level_name: str | None) -> None:
+    """AWS's root logger: its line format, UTC times, level only when AWS_LAMBDA_LOG_LEVEL
+    says so (otherwise Python's default WARNING, which is why ``logger.info`` is silent)."""
+    logging.Formatter.converter = time.gmtime
+    handler = _StdoutRecordHandler()
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+    )
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = {"TRACE": "DEBUG"}.get((level_name or "").upper(), (level_name or "").upper())
+    if level and isinstance(logging.getLevelName(level), int):
+        root.setLevel(level)
+
+
+class FlushingTextWriter(io.TextIOWrapper):
+    """stdout/stderr that reach the pipe on every write, as AWS makes them: a line printed just
+    before a crash or a timeout is not lost in a buffer."""
+
+    def write(self, s: str) -> int:
+        written = super().write(s)
+        self.flush()
+        return written
+
+
+def unbuffer_stdio() -> None:
+    for name, fd, errors in (("stdout", 1, "strict"), ("stderr", 2, "backslashreplace")):
+        old = getattr(sys, name)
+        if old is not None:
+            old.flush()
+        raw = open(fd, "wb", closefd=False)  # noqa: SIM115 -- lives as long as the process
+        setattr(sys, name, FlushingTextWriter(raw, encoding="utf-8", errors=errors))
+
+
+# --- the Runtime API -----------------------------------------------------------------------
+
+
+class RuntimeClient:
+    """The Runtime API over one keep-alive connection, reopened when the server drops it."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        self._connection: http.client.HTTPConnection | None = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            connection = http.client.HTTPConnection(self._address)
+            connection.connect()
+            # Small request/response pairs: never wait for Nagle.
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._connection = connection
+        return self._connection
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> http.client.HTTPResponse:
+        connection = self._connect()
+        try:
+            connection.request(method, API_VERSION + path, body, headers or {})
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            self._drop()
+            raise
+        if response.will_close:
+            self._drop()
+        return response
+
+    def _post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
+        # One retry: a keep-alive connection idle through a long handler run may have been
+        # closed by the server; the request never reached it.
+        try:
+            self._request("POST", path, body, headers)
+        except (OSError, http.client.HTTPException):
+            self._request("POST", path, body, headers)
+
+    def next_invocation(self) -> Invocation:
+        for attempt in range(1, NEXT_ATTEMPTS + 1):
+            try:
+                connection = self._connect()
+                connection.request("GET", API_VERSION + "/runtime/invocation/next")
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                self._drop()
+                if attempt == NEXT_ATTEMPTS:
+                    raise
+                time.sleep(NEXT_BACKOFF_S * attempt)
+                continue
+            if response.will_close:
+                self._drop()
+            if response.status != 200:
+                raise RuntimeApiError(f"/next answered {response.status}: {body[:200]!r}")
+            return Invocation(response.headers, body)
+        raise AssertionError("unreachable")
+
+    def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
+        self._post(
+            f"/runtime/invocation/{request_id}/response", body, {"Content-Type": content_type}
+        )
+
+    def post_error(self, request_id: str, body: bytes, error_type: str) -> None:
+        headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error_type}
+        self._post(f"/runtime/invocation/{request_id}/error", body, headers)
+
+    def post_init_error(self, body: bytes, error_type: str) -> None:
+        headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error_type}
+        self._post("/runtime/init/error", body, headers)
+
+
+# --- the loop ------------------------------------------------------------------------------
+
+
+def invoke(
+    handler: Handler, invocation: Invocation, encoder: json.JSONEncoder
+) -> tuple[bool, bytes, str]:
+    """Run one event: ``(True, body, content type)`` or ``(False, error body, error type)``."""
+    try:
+        context = LambdaContext(invocation)
+        event = decode_event(invocation.body, invocation.content_type)
+        result = handler(event, context)
+        if isinstance(result, bytes):
+            return True, result, "application/unknown"
+        try:
+            text = encoder.encode(result)
+        except Exception as exc:
+            raise Fault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
+        return True, text.encode(), "application/json"
+    except Fault as fault:
+        error = make_error(fault.message, fault.error_type, fault.trace, invocation.request_id)
+    except Exception as exc:
+        error = error_from_exception(exc, invocation.request_id)
+    log_error(error)
+    return False, encoder.encode(error).encode(), UNHANDLED
+
+
+def serve(client: RuntimeClient, handler: Handler, encoder: json.JSONEncoder) -> None:
+    """Serve events until the Runtime API goes away (the environment is being torn down)."""
+    global _request_id
+    while True:
+        try:
+            invocation = client.next_invocation()
+        except (OSError, http.client.HTTPException, RuntimeApiError):
+            return
+        _request_id = invocation.request_id
+        if invocation.trace_id is not None:
+            os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        ok, body, kind = invoke(handler, invocation, encoder)
+        try:
+            if ok:
+                client.post_response(invocation.request_id, body, kind)
+            else:
+                client.post_error(invocation.request_id, body, kind)
+        except (OSError, http.client.HTTPException):
+            return
+
+
+def init(client: RuntimeClient, encoder: json.JSONEncoder) -> Handler | None:
+    """Load the handler; on failure report it as AWS does and return None."""
+    try:
+        return load_handler(os.environ.get("_HANDLER", ""))
+    except Fault as fault:
+        error = make_error(fault.message, fault.error_type, fault.trace, "")
+    except Exception as exc:
+        error = error_from_exception(exc, "")
+    logging.warning(UNHANDLED_INIT_WARNING)
+    log_error(error)
+    try:
+        client.post_init_error(encoder.encode(error).encode(), error["errorType"])
+    except (OSError, http.client.HTTPException):
+        pass  # the environment is gone; exiting is all that is left
+    return None
+
+
+def main() -> int:
+    """Run the runtime in this process; returns the exit status."""
+    unbuffer_stdio()
+    setup_logging(os.environ.get("AWS_LAMBDA_LOG_LEVEL"))
+    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    if not sys.path or sys.path[0] != task_root:
+        sys.path.insert(0, task_root)
+    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    encoder = make_encoder(os.environ.get("AWS_EXECUTION_ENV"))
+    handler = init(client, encoder)
+    if handler is None:
+        return 1
+    serve(client, handler, encoder)
+    return 1  # the Runtime API is gone: nothing more this process can do
+
+
+if __name__ == "__main__":
+    sys.exit(main())
