@@ -49,7 +49,9 @@ class Target:
         return http.client.HTTPConnection(self.host, self.port, timeout=60)
 
 
-def request(conn: http.client.HTTPConnection, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+def request(
+    conn: http.client.HTTPConnection, method: str, path: str, body: bytes = b""
+) -> tuple[int, bytes]:
     conn.request(method, path, body=body)
     response = conn.getresponse()
     return response.status, response.read()
@@ -69,7 +71,9 @@ def warm_latency(target: Target, path: str, count: int) -> list[float]:
     return samples
 
 
-def throughput(target: Target, paths: list[str], concurrency: int, seconds: float) -> dict[str, float]:
+def throughput(
+    target: Target, paths: list[str], concurrency: int, seconds: float
+) -> dict[str, float]:
     done = [0] * concurrency
     errors = [0] * concurrency
     stop = time.perf_counter() + seconds
@@ -126,7 +130,9 @@ def run_echo_server(port_queue: Any) -> None:
 
         def on_message_complete(self) -> None:
             body, self.body = self.body, b""
-            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
 
     async def main() -> None:
         server = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0)
@@ -139,7 +145,9 @@ def run_echo_server(port_queue: Any) -> None:
 def start_hearth(data_dir: str, extra: list[str]) -> tuple[subprocess.Popen[str], Target]:
     process = subprocess.Popen(
         [sys.executable, "-m", "hearth", "serve", "--port", "0", "--data-dir", data_dir, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -152,11 +160,17 @@ def start_hearth(data_dir: str, extra: list[str]) -> tuple[subprocess.Popen[str]
 
 def create_function(target: Target, name: str, code: bytes) -> None:
     conn = target.connection()
-    body = json.dumps({
-        "FunctionName": name, "Runtime": "python3.12", "Handler": "app.handler",
-        "Role": "arn:aws:iam::123456789012:role/bench", "Code": {"ZipFile": base64.b64encode(code).decode()},
-        "MemorySize": 128, "Timeout": 30,
-    }).encode()
+    body = json.dumps(
+        {
+            "FunctionName": name,
+            "Runtime": "python3.12",
+            "Handler": "app.handler",
+            "Role": "arn:aws:iam::123456789012:role/bench",
+            "Code": {"ZipFile": base64.b64encode(code).decode()},
+            "MemorySize": 128,
+            "Timeout": 30,
+        }
+    ).encode()
     status, answer = request(conn, "POST", "/2015-03-31/functions", body)
     assert status == 201, answer
     for _ in range(100):
@@ -203,7 +217,11 @@ def main() -> None:
     code = buffer.getvalue()
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "mode": "quick" if args.quick else "full",
     }
 
@@ -234,7 +252,9 @@ def main() -> None:
     h, f = results["hearth"], results["floor_echo"]
     results["ratios"] = {
         "warm_p50_vs_floor": round(h["warm"]["p50_ms"] / f["warm"]["p50_ms"], 2),
-        "throughput_vs_floor": round(h["concurrency_8"]["per_second"] / f["concurrency_8"]["per_second"], 3),
+        "throughput_vs_floor": round(
+            h["concurrency_8"]["per_second"] / f["concurrency_8"]["per_second"], 3
+        ),
     }
     text = json.dumps(results, indent=2)
     print(text)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from hearth.invoke.launch import ExecLauncher, LaunchedProcess, Launcher
 from hearth.invoke.runtimes import family_of
+from hearth.sandbox.zygote import Zygote, find_python
 
 
 class ZygoteLauncher:
@@ -14,18 +15,14 @@ class ZygoteLauncher:
 
     def __init__(self, python: str) -> None:
         self._python = python
-        self._zygote: object | None = None
+        self._zygote: Zygote | None = None
         self._lock = asyncio.Lock()
 
-    async def _ready_zygote(self):  # type: ignore[no-untyped-def]
-        from hearth.sandbox.zygote import Zygote
-
+    async def _ready_zygote(self) -> Zygote:
         async with self._lock:
-            zygote = self._zygote
-            if not isinstance(zygote, Zygote) or not zygote.alive:
-                zygote = await Zygote.start(self._python)
-                self._zygote = zygote
-            return zygote
+            if self._zygote is None or not self._zygote.alive:
+                self._zygote = await Zygote.start(self._python)
+            return self._zygote
 
     async def launch(
         self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
@@ -36,9 +33,7 @@ class ZygoteLauncher:
         return LaunchedProcess(spawned.pid, spawned.exited)
 
     async def close(self) -> None:
-        from hearth.sandbox.zygote import Zygote
-
-        if isinstance(self._zygote, Zygote):
+        if self._zygote is not None:
             await self._zygote.close()
 
 
@@ -50,8 +45,6 @@ class Launchers:
     async def for_runtime(self, runtime: str) -> Launcher:
         if not family_of(runtime).uses_zygote:
             return self._exec
-        from hearth.sandbox.zygote import find_python
-
         python = find_python(runtime)
         if python not in self._zygotes:
             self._zygotes[python] = ZygoteLauncher(python)

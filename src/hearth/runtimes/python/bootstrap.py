@@ -277,7 +277,9 @@ def make_error(message: str, error_type: str, trace: list[str], request_id: str)
 def error_from_exception(exc: BaseException, request_id: str) -> dict[str, Any]:
     """AWS's shape: frames from the first one outside this file (user code, or importlib at
     init), formatted without 3.11's caret lines."""
-    frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)]
+    frames = [
+        (f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)
+    ]
     own = os.path.abspath(__file__)
     for index, frame in enumerate(frames):
         if os.path.abspath(frame[0]) != own:
@@ -385,7 +387,11 @@ class RuntimeClient:
             self._connection = None
 
     def _request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> http.client.HTTPResponse:
         connection = self._connect()
         try:
@@ -433,11 +439,17 @@ class RuntimeClient:
         )
 
     def post_error(self, request_id: str, body: bytes, error_type: str) -> None:
-        headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error_type}
+        headers = {
+            "Content-Type": "application/json",
+            "Lambda-Runtime-Function-Error-Type": error_type,
+        }
         self._post(f"/runtime/invocation/{request_id}/error", body, headers)
 
     def post_init_error(self, body: bytes, error_type: str) -> None:
-        headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error_type}
+        headers = {
+            "Content-Type": "application/json",
+            "Lambda-Runtime-Function-Error-Type": error_type,
+        }
         self._post("/runtime/init/error", body, headers)
 
 

@@ -1,0 +1,312 @@
+"""Hearth's Python zygote: a warm fork server, so a cold start costs a fork, not an interpreter boot.
+
+Runs under the function's interpreter (standard library only, Python 3.10-3.13), started by
+``hearth.sandbox.zygote`` as::
+
+    python -s -B path/to/zygote.py      # -s: no user site-packages; -B: never write .pyc
+                                        # files into function code or layers
+
+with ``HEARTH_ZYGOTE_FD`` (the fd of its end of an ``AF_UNIX``/``SOCK_SEQPACKET`` socketpair)
+and ``HEARTH_ZYGOTE_PARENT`` (Hearth's pid) in its environment. At start it loads
+``bootstrap.py`` (under a private module name, so a function's own ``bootstrap.py`` is not
+shadowed) and the modules most functions import, then freezes the heap for copy-on-write.
+
+Protocol: one JSON object per datagram (SEQPACKET keeps message boundaries and carries fds).
+
+Hearth -> zygote
+  ``{"op":"spawn","id":N,"env":{...},"cwd":"...","sys_path":[...]}`` + one fd (SCM_RIGHTS):
+  the write end of a pipe that becomes the child's stdout and stderr.
+  ``{"op":"kill","pid":P}``: SIGKILL the child's process group (its session).
+  End of file: kill every child, reap and report them, exit.
+Zygote -> Hearth
+  ``{"op":"ready","pid":P,"python":"3.X.Y"}`` once, when warm.
+  ``{"op":"spawned","id":N,"pid":P,"fork_ms":F}`` (F: request receipt to fork return).
+  ``{"op":"error","id":N,"message":"..."}`` when the fork itself failed.
+  ``{"op":"exited","pid":P,"status":S}`` exactly once per child: exit code, or -signal.
+
+The zygote stays single-threaded (fork is only safe then) and dies with Hearth
+(``PR_SET_PDEATHSIG``); each child dies with the zygote the same way.
+"""
+
+from __future__ import annotations
+
+import array
+import gc
+import importlib
+import importlib.util
+import json
+import os
+import random
+import selectors
+import signal
+import socket
+import sys
+import time
+from types import ModuleType
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BOOTSTRAP_MODULE = "_hearth_runtime_bootstrap"
+MAX_MESSAGE = 1 << 20
+PR_SET_PDEATHSIG = 1
+CHILD_SETUP_FAILED = 127
+FD_SIZE = array.array("i").itemsize
+# Imported once here so that every forked environment starts with them warm.
+PRELOAD = (
+    "base64",
+    "collections",
+    "concurrent.futures",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "email.parser",
+    "functools",
+    "hashlib",
+    "hmac",
+    "http.client",
+    "json",
+    "logging",
+    "re",
+    "ssl",
+    "threading",
+    "traceback",
+    "typing",
+    "urllib.parse",
+    "urllib.request",
+    "uuid",
+)
+
+_prctl: Any = None
+
+
+def set_parent_death_signal() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux only; no-op elsewhere)."""
+    global _prctl
+    if not sys.platform.startswith("linux"):
+        return
+    if _prctl is None:
+        import ctypes  # noqa: PLC0415 -- Linux only
+
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def load_bootstrap() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        BOOTSTRAP_MODULE, os.path.join(HERE, "bootstrap.py")
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load bootstrap.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[BOOTSTRAP_MODULE] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # an interpreter built without ssl still makes a useful zygote
+
+
+class Server:
+    """The fork server loop. ``run()`` returns False in the zygote when Hearth hangs up, and
+    True in a freshly forked child that is ready to run the runtime."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.pid = os.getpid()
+        self.children: set[int] = set()
+        # SIGCHLD wakes select() through a self-pipe; the Python-level handler is what makes
+        # CPython write to the wakeup fd.
+        self.wakeup_r, self.wakeup_w = os.pipe()
+        os.set_blocking(self.wakeup_r, False)
+        os.set_blocking(self.wakeup_w, False)
+        signal.set_wakeup_fd(self.wakeup_w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGCHLD, _on_sigchld)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.sock, selectors.EVENT_READ)
+        self.selector.register(self.wakeup_r, selectors.EVENT_READ)
+
+    def send(self, message: dict[str, Any]) -> None:
+        try:
+            self.sock.send(json.dumps(message).encode())
+        except OSError:
+            pass  # Hearth is gone; end of file on the next read ends the loop
+
+    def run(self) -> bool:
+        self.send({"op": "ready", "pid": self.pid, "python": sys.version.split()[0]})
+        while True:
+            self.selector.select()
+            self.drain_wakeup()
+            self.reap()
+            while True:
+                try:
+                    data, fds, flags = self.receive()
+                except BlockingIOError:
+                    break
+                except ConnectionError:
+                    data, fds, flags = b"", [], 0
+                if not data:
+                    for fd in fds:
+                        os.close(fd)
+                    self.shutdown()
+                    return False
+                if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+                    for fd in fds:
+                        os.close(fd)
+                    continue
+                if self.handle(json.loads(data), fds):
+                    return True
+
+    def receive(self) -> tuple[bytes, list[int], int]:
+        # Not socket.recv_fds: before 3.12 it ignores its flags, and this read must not block.
+        data, ancillary, flags, _ = self.sock.recvmsg(
+            MAX_MESSAGE, socket.CMSG_SPACE(4 * FD_SIZE), socket.MSG_DONTWAIT
+        )
+        fds: list[int] = []
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                usable = len(payload) - len(payload) % FD_SIZE
+                fds.extend(array.array("i", payload[:usable]))
+        return data, fds, flags
+
+    def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
+        op = message.get("op")
+        if op == "spawn" and len(fds) == 1:
+            return self.spawn(message, fds[0])
+        for fd in fds:
+            os.close(fd)
+        if op == "kill":
+            self.kill(int(message["pid"]))
+        elif op == "spawn":
+            self.send({"op": "error", "id": message.get("id"), "message": "expected one fd"})
+        return False
+
+    def spawn(self, request: dict[str, Any], output_fd: int) -> bool:
+        started = time.perf_counter()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(output_fd)
+            self.send({"op": "error", "id": request["id"], "message": str(exc)})
+            return False
+        if pid == 0:
+            self.become_child(request, output_fd)
+            return True
+        fork_ms = (time.perf_counter() - started) * 1000
+        os.close(output_fd)
+        self.children.add(pid)
+        self.send({"op": "spawned", "id": request["id"], "pid": pid, "fork_ms": fork_ms})
+        return False
+
+    def become_child(self, request: dict[str, Any], output_fd: int) -> None:
+        """Turn this fork into a fresh environment; on any failure say why on its output."""
+        try:
+            os.setsid()  # its own session and group, so kill() reaches its whole tree
+            set_parent_death_signal()
+            if os.getppid() != self.pid:  # the zygote died before the line above
+                os._exit(CHILD_SETUP_FAILED)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            self.selector.close()
+            self.sock.close()
+            os.close(self.wakeup_r)
+            os.close(self.wakeup_w)
+            os.dup2(output_fd, 1)
+            os.dup2(output_fd, 2)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.closerange(3, _max_fd())  # output_fd, null and anything else inherited
+        except BaseException:
+            os._exit(CHILD_SETUP_FAILED)
+        try:
+            os.environ.clear()
+            os.environ.update(request["env"])
+            time.tzset()  # TZ comes with the function's environment
+            os.chdir(request["cwd"])
+            sys.path[:0] = request.get("sys_path") or []
+            sys.argv = [os.path.join(HERE, "bootstrap.py")]
+            random.seed()  # never share a sequence with the zygote or a sibling
+        except BaseException as exc:
+            os.write(2, f"hearth zygote: cannot start environment: {exc!r}\n".encode())
+            os._exit(CHILD_SETUP_FAILED)
+
+    def kill(self, pid: int) -> None:
+        if pid not in self.children:
+            return  # already reaped: the pid may belong to someone else now
+        for kill in (os.killpg, os.kill):  # the group, and the child itself if not yet setsid
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def drain_wakeup(self) -> None:
+        try:
+            while os.read(self.wakeup_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.exited(pid, status)
+
+    def exited(self, pid: int, status: int) -> None:
+        self.children.discard(pid)
+        self.send({"op": "exited", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+
+    def shutdown(self) -> None:
+        """Hearth hung up: kill every child and report each exit before going."""
+        for pid in list(self.children):
+            self.kill(pid)
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            self.exited(pid, status)
+
+
+def _on_sigchld(signum: int, frame: object) -> None:
+    """Nothing to do here: the wakeup fd already woke the loop, which reaps."""
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 1 << 16
+
+
+def main() -> None:
+    fd = int(os.environ.pop("HEARTH_ZYGOTE_FD"))
+    parent = int(os.environ.pop("HEARTH_ZYGOTE_PARENT", "0"))
+    set_parent_death_signal()
+    if parent and os.getppid() != parent:
+        sys.exit(1)  # Hearth died before we could ask to follow it
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(True)
+    bootstrap = load_bootstrap()
+    preload()
+    if sys.path and os.path.abspath(sys.path[0]) == HERE:
+        del sys.path[0]  # runtime files are not the function's modules
+    # Keep the warm heap out of the collector's reach, so children share its pages.
+    gc.collect()
+    gc.freeze()
+    if Server(sock).run():
+        # A forked child: leave through the normal interpreter exit (atexit hooks, non-daemon
+        # threads), carrying the handler's sys.exit() status if it called it.
+        sys.exit(bootstrap.main())
+
+
+if __name__ == "__main__":
+    main()
