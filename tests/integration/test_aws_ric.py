@@ -52,7 +52,12 @@ def invoke(client: Any, name: str, event: Any, **kwargs: Any) -> tuple[dict[str,
 @pytest.fixture(scope="module")
 def ric_fn(client: Any) -> str:
     create_function(
-        client, "aws-ric", ric_zip(), Runtime="provided.al2023", Handler="app.handler", Timeout=10,
+        client,
+        "aws-ric",
+        ric_zip(),
+        Runtime="provided.al2023",
+        Handler="app.handler",
+        Timeout=10,
         Environment={"Variables": {"PYTHONPATH": "."}},
     )
     return "aws-ric"
@@ -78,8 +83,14 @@ def test_awslambdaric_error_shape(client: Any, ric_fn: str) -> None:
 
 
 def test_awslambdaric_init_error(client: Any) -> None:
-    create_function(client, "aws-ric-broken", ric_zip("import not_a_module\n"), Runtime="provided.al2023",
-                    Handler="app.handler", Environment={"Variables": {"PYTHONPATH": "."}})
+    create_function(
+        client,
+        "aws-ric-broken",
+        ric_zip("import not_a_module\n"),
+        Runtime="provided.al2023",
+        Handler="app.handler",
+        Environment={"Variables": {"PYTHONPATH": "."}},
+    )
     response, body = invoke(client, "aws-ric-broken", {})
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.ImportModuleError"
