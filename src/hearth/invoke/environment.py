@@ -300,7 +300,10 @@ class Environment:
             self._partial += chunk
             *lines, self._partial = self._partial.split(b"\n")
             for line in lines:
-                self._log(line.decode("utf-8", errors="replace").rstrip("\r"))
+                # Runtimes write a multi-line record (a traceback) as one line with "\r"
+                # between its lines, as on AWS; it is one log event with its line breaks.
+                text = line.decode("utf-8", errors="replace").rstrip("\r")
+                self._log(text.replace("\r", "\n"))
 
     def _close_output(self) -> None:
         if self._output_fd >= 0:

@@ -153,10 +153,8 @@ class Zygote:
             # End of file tells the zygote to kill, reap and report its children, then exit.
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_WR)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._gone.wait(), CLOSE_TIMEOUT_S)
-            except TimeoutError:
-                pass
         if self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
@@ -265,6 +263,6 @@ def find_python(runtime: str, pyenv_root: Path | None = None) -> str:
 
 
 def _patch_level(path: Path) -> tuple[int, ...]:
-    # versions/3.12.10/bin/python3.12 sorts after 3.12.9; pre-releases (3.13.0rc1) sort first.
+    # versions/3.12.10/bin/python3.12 sorts after 3.12.9.
     parts = re.findall(r"\d+", path.parent.parent.name)
     return tuple(int(part) for part in parts)

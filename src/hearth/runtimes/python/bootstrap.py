@@ -24,6 +24,7 @@ no ``Content-Type`` at all still counts as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import importlib
 import io
@@ -64,8 +65,11 @@ HEAD_WITH_BODY_LIMIT = 1 << 16
 
 Handler = Callable[[Any, "LambdaContext"], Any]
 
-# The request being served, read by the log filter; "" during init, as AWS prints it.
-_request_id = ""
+
+class _Current:
+    """The request being served, read by the log filter; "" during init, as AWS prints it."""
+
+    request_id = ""
 
 
 class Fault(Exception):
@@ -312,7 +316,7 @@ def log_error(error: dict[str, Any]) -> None:
 
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _request_id
+        record.aws_request_id = _Current.request_id
         return True
 
 
@@ -464,8 +468,8 @@ def read_response(reader: io.BufferedReader) -> tuple[int, dict[str, str], bytes
     status_line = reader.readline(MAX_LINE)
     if not status_line:
         raise ConnectionError("the Runtime API closed the connection")
-    version, status_text = (status_line.split(None, 2) + [b"", b""])[:2]
-    status = int(status_text)
+    version, _, rest = status_line.partition(b" ")
+    status = int(rest[:3])
     headers: dict[str, str] = {}
     while True:
         line = reader.readline(MAX_LINE)
@@ -531,13 +535,12 @@ def invoke(
 
 def serve(client: RuntimeClient, handler: Handler, encoder: json.JSONEncoder) -> None:
     """Serve events until the Runtime API goes away (the environment is being torn down)."""
-    global _request_id
     while True:
         try:
             invocation = client.next_invocation()
         except (OSError, ValueError, RuntimeApiError):
             return
-        _request_id = invocation.request_id
+        _Current.request_id = invocation.request_id
         if invocation.trace_id is not None:
             os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
         else:
@@ -562,10 +565,9 @@ def init(client: RuntimeClient, encoder: json.JSONEncoder) -> Handler | None:
         error = error_from_exception(exc, "")
     logging.warning(UNHANDLED_INIT_WARNING)
     log_error(error)
-    try:
+    # If the environment is already gone, exiting is all that is left to do.
+    with contextlib.suppress(OSError, ValueError):
         client.post_init_error(encoder.encode(error).encode(), error["errorType"])
-    except (OSError, ValueError):
-        pass  # the environment is gone; exiting is all that is left
     return None
 
 

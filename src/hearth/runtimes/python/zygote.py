@@ -1,4 +1,4 @@
-"""Hearth's Python zygote: a warm fork server, so a cold start costs a fork, not an interpreter boot.
+"""Hearth's Python zygote: a warm fork server, so a cold start is a fork, not an interpreter boot.
 
 Runs under the function's interpreter (standard library only, Python 3.10-3.13), started by
 ``hearth.sandbox.zygote`` as::
@@ -31,6 +31,8 @@ The zygote stays single-threaded (fork is only safe then) and dies with Hearth
 from __future__ import annotations
 
 import array
+import contextlib
+import functools
 import gc
 import importlib
 import importlib.util
@@ -60,6 +62,7 @@ PRELOAD = (
     "datetime",
     "decimal",
     "email.parser",
+    "encodings.idna",  # socket.create_connection() on a str host needs it
     "functools",
     "hashlib",
     "hmac",
@@ -76,19 +79,19 @@ PRELOAD = (
     "uuid",
 )
 
-_prctl: Any = None
+
+@functools.cache
+def _prctl() -> Any:
+    # Loaded once in the zygote, so children pay nothing for it.
+    import ctypes  # noqa: PLC0415 -- Linux only
+
+    return ctypes.CDLL(None, use_errno=True).prctl
 
 
 def set_parent_death_signal() -> None:
     """Ask the kernel to SIGKILL this process when its parent dies (Linux only; no-op elsewhere)."""
-    global _prctl
-    if not sys.platform.startswith("linux"):
-        return
-    if _prctl is None:
-        import ctypes  # noqa: PLC0415 -- Linux only
-
-        _prctl = ctypes.CDLL(None, use_errno=True).prctl
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if sys.platform.startswith("linux"):
+        _prctl()(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def load_bootstrap() -> ModuleType:
@@ -105,10 +108,9 @@ def load_bootstrap() -> ModuleType:
 
 def preload() -> None:
     for name in PRELOAD:
-        try:
+        # An interpreter built without ssl still makes a useful zygote.
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass  # an interpreter built without ssl still makes a useful zygote
 
 
 class Server:
@@ -131,10 +133,9 @@ class Server:
         self.selector.register(self.wakeup_r, selectors.EVENT_READ)
 
     def send(self, message: dict[str, Any]) -> None:
-        try:
+        # If Hearth is gone, end of file on the next read ends the loop.
+        with contextlib.suppress(OSError):
             self.sock.send(json.dumps(message).encode())
-        except OSError:
-            pass  # Hearth is gone; end of file on the next read ends the loop
 
     def run(self) -> bool:
         self.send({"op": "ready", "pid": self.pid, "python": sys.version.split()[0]})
@@ -238,10 +239,8 @@ class Server:
         if pid not in self.children:
             return  # already reaped: the pid may belong to someone else now
         for kill in (os.killpg, os.kill):  # the group, and the child itself if not yet setsid
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
     def drain_wakeup(self) -> None:
         try:
