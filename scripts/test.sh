@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/setup-aws-ric.sh
 
 echo "==> ruff"
 .venv/bin/ruff check src tests bench

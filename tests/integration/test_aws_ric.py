@@ -1,7 +1,7 @@
-"""AWS's own runtime interface client, unmodified, as a custom runtime's bootstrap.
+"""AWS's own runtime interface clients, unmodified, as a custom runtime's bootstrap.
 
-`awslambdaric` (PyPI) talks to whatever `AWS_LAMBDA_RUNTIME_API` names: if it works against
-Hearth exactly as against AWS, Hearth's Runtime API is AWS's.
+`awslambdaric` (PyPI) and `aws-lambda-ric` (npm) talk to whatever `AWS_LAMBDA_RUNTIME_API`
+names: if they work against Hearth exactly as against AWS, Hearth's Runtime API is AWS's.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shutil
 import sys
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,17 @@ import pytest
 from tests.integration.conftest import create_function
 
 pytest.importorskip("awslambdaric")
+
+NODE_RIC = Path(__file__).resolve().parents[2] / ".aws-ric" / "node_modules" / "aws-lambda-ric"
+NODE_APP = """
+let count = 0;
+exports.handler = async (event, context) => {
+  count += 1;
+  console.log("aws-lambda-ric says hi");
+  if (event.fail) { throw new RangeError("broken on purpose"); }
+  return {event, count, function: context.functionName};
+};
+"""
 
 APP = """
 import os
@@ -94,3 +107,35 @@ def test_awslambdaric_init_error(client: Any) -> None:
     response, body = invoke(client, "aws-ric-broken", {})
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.ImportModuleError"
+
+
+@pytest.mark.skipif(
+    not (NODE_RIC / "dist" / "rapid-client.node").exists() or shutil.which("node") is None,
+    reason="aws-lambda-ric is not built (scripts/setup-aws-ric.sh)",
+)
+def test_aws_lambda_ric_for_node(client: Any) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        node = shutil.which("node")
+        archive.writestr(info, f'#!/bin/sh\nexec "{node}" "{NODE_RIC}/bin/index.mjs" "$_HANDLER"\n')
+        archive.writestr("index.js", NODE_APP)
+    create_function(
+        client,
+        "aws-ric-node",
+        buffer.getvalue(),
+        Runtime="provided.al2023",
+        Handler="index.handler",
+    )
+    response, first = invoke(client, "aws-ric-node", {"n": 1}, LogType="Tail")
+    assert "FunctionError" not in response, first
+    assert first["event"] == {"n": 1}
+    assert first["function"] == "aws-ric-node"
+    assert "aws-lambda-ric says hi" in base64.b64decode(response["LogResult"]).decode()
+    _, second = invoke(client, "aws-ric-node", {"n": 2})
+    assert second["count"] == first["count"] + 1
+    response, error = invoke(client, "aws-ric-node", {"fail": True})
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "RangeError"
+    assert error["errorMessage"] == "broken on purpose"
