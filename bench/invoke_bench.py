@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,6 +104,51 @@ def throughput(
         thread.join()
     elapsed = time.perf_counter() - started
     return {"per_second": sum(done) / elapsed, "errors": sum(errors), "requests": sum(done)}
+
+
+WRK_SCRIPT = 'wrk.method = "POST"\nwrk.body = "{}"\n'
+
+
+def wrk_throughput(
+    target: Target, path: str, connections: int, seconds: float
+) -> dict[str, float] | None:
+    """Throughput measured by wrk (a C client), when it is installed: the Python client above
+    spends much of the 2 cores itself, which caps what it can observe."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    try:
+        out = subprocess.run(
+            [
+                wrk,
+                "-t",
+                "2",
+                "-c",
+                str(connections),
+                "-d",
+                f"{max(1, int(seconds))}s",
+                "-s",
+                script.name,
+                f"http://{target.host}:{target.port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 30,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(x) for x in socket_errors.groups())
+    return {"per_second": rate, "errors": errors}
 
 
 # The floor: the least an HTTP round trip in Python costs on this machine.
@@ -204,12 +250,67 @@ def summarize(samples: list[float]) -> dict[str, float]:
     }
 
 
+def measure_round(code: bytes, warm_n: int, cold_n: int, seconds: float) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    queue: Any = multiprocessing.Queue()
+    echo = multiprocessing.Process(target=run_echo_server, args=(queue,), daemon=True)
+    echo.start()
+    floor = Target("127.0.0.1", queue.get(timeout=10))
+    results["floor_echo"] = {
+        "warm": summarize(warm_latency(floor, "/", warm_n)),
+        "concurrency_8": throughput(floor, ["/"], 8, seconds),
+        "concurrency_8_wrk": wrk_throughput(floor, "/", 8, seconds),
+    }
+    echo.terminate()
+    with tempfile.TemporaryDirectory() as data_dir:
+        process, hearth = start_hearth(data_dir, [])
+        try:
+            create_function(hearth, "bench", code)
+            path = "/2015-03-31/functions/bench/invocations"
+            results["hearth"] = {
+                "warm": summarize(warm_latency(hearth, path, warm_n)),
+                "cold_start": summarize(cold_starts(hearth, code, cold_n, "cold")),
+                "concurrency_8": throughput(hearth, [path], 8, seconds),
+                "concurrency_8_wrk": wrk_throughput(hearth, path, 8, seconds),
+            }
+        finally:
+            process.terminate()
+            process.wait(10)
+    return results
+
+
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds, with [min, max] beside it as the spread."""
+
+    def merge(values: list[Any]) -> Any:
+        first = values[0]
+        if isinstance(first, dict):
+            return {key: merge([v[key] for v in values]) for key in first}
+        if first is None:
+            return None
+        if isinstance(first, (int, float)):
+            return round(statistics.median(values), 3)
+        return first
+
+    merged = merge(rounds)
+    for tool in ("floor_echo", "hearth"):
+        for metric, figures in merged[tool].items():
+            if figures is None:
+                continue
+            key = "p50_ms" if "p50_ms" in figures else "per_second"
+            spread = [r[tool][metric][key] for r in rounds if r[tool][metric] is not None]
+            figures[f"{key}_spread"] = [round(min(spread), 3), round(max(spread), 3)]
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds, for CI")
     parser.add_argument("--out", type=Path, default=None, help="where to write the JSON results")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds to take the median of")
     args = parser.parse_args()
     warm_n, cold_n, seconds = (200, 5, 1.0) if args.quick else (3000, 30, 5.0)
+    args.rounds = args.rounds or (1 if args.quick else 3)
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -225,31 +326,13 @@ def main() -> None:
         "mode": "quick" if args.quick else "full",
     }
 
-    queue: Any = multiprocessing.Queue()
-    echo = multiprocessing.Process(target=run_echo_server, args=(queue,), daemon=True)
-    echo.start()
-    floor = Target("127.0.0.1", queue.get(timeout=10))
-    results["floor_echo"] = {
-        "warm": summarize(warm_latency(floor, "/", warm_n)),
-        "concurrency_8": throughput(floor, ["/"], 8, seconds),
-    }
-    echo.terminate()
-
-    with tempfile.TemporaryDirectory() as data_dir:
-        process, hearth = start_hearth(data_dir, [])
-        try:
-            create_function(hearth, "bench", code)
-            path = "/2015-03-31/functions/bench/invocations"
-            results["hearth"] = {
-                "warm": summarize(warm_latency(hearth, path, warm_n)),
-                "cold_start": summarize(cold_starts(hearth, code, cold_n, "cold")),
-                "concurrency_8": throughput(hearth, [path], 8, seconds),
-            }
-        finally:
-            process.terminate()
-            process.wait(10)
-
-    h, f = results["hearth"], results["floor_echo"]
+    rounds: list[dict[str, Any]] = []
+    for number in range(args.rounds):
+        print(f"round {number + 1}/{args.rounds}", file=sys.stderr, flush=True)
+        rounds.append(measure_round(code, warm_n, cold_n, seconds))
+    results["rounds"] = rounds
+    results["median"] = median_of(rounds)
+    h, f = results["median"]["hearth"], results["median"]["floor_echo"]
     results["ratios"] = {
         "warm_p50_vs_floor": round(h["warm"]["p50_ms"] / f["warm"]["p50_ms"], 2),
         "throughput_vs_floor": round(

@@ -38,6 +38,7 @@ from hearth.invoke.launchers import Launchers
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
 from hearth.store.code import CodeStore
+from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
 from hearth.store.sqlite import SqliteRegistry
 
@@ -72,7 +73,9 @@ class Hearth:
 def build(settings: Settings, schedule: Scheduler) -> Hearth:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    registry = SqliteRegistry(data_dir / "registry.sqlite3")
+    storage = SqliteRegistry(data_dir / "registry.sqlite3")
+    # The control plane writes through `registry`; the invoke path reads `storage` and caches.
+    registry = NotifyingRegistry(storage)
     code_store = CodeStore(data_dir / "code")
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
@@ -82,8 +85,9 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     log_writer = LogWriter(log_store)
     launchers = Launchers()
     invoker = Invoker(
-        registry, code_store, arns, log_writer, launchers.for_runtime, settings.keep_alive_seconds
+        storage, code_store, arns, log_writer, launchers.for_runtime, settings.keep_alive_seconds
     )
+    registry.subscribe(invoker.invalidate)
     router = Router()
     InvokeApi(invoker).register(router)
     LogsApi(log_store, log_writer.flush).register(router)

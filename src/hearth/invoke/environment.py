@@ -122,6 +122,7 @@ class Environment:
         self._captured: list[str] = []
         self._init_error: bytes | None = None
         self._first_report = True
+        self._status_fd = -1
 
     @property
     def runtime_api(self) -> str:
@@ -266,17 +267,23 @@ class Environment:
         return line
 
     def _max_memory_mb(self) -> int:
-        """Peak resident memory of the environment's main process (VmHWM)."""
+        """Peak resident memory of the environment's main process (VmHWM), in MB.
+
+        The status file stays open for the environment's life: re-reading it from offset 0
+        is much cheaper than opening it on every invoke.
+        """
         if self._process is None:
             return 0
         try:
-            with open(f"/proc/{self._process.pid}/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        return math.ceil(int(line.split()[1]) / 1024)
+            if self._status_fd < 0:
+                self._status_fd = os.open(f"/proc/{self._process.pid}/status", os.O_RDONLY)
+            status = os.pread(self._status_fd, 8192, 0)
         except OSError:
-            pass
-        return 0
+            return 0
+        start = status.find(b"VmHWM:")
+        if start < 0:
+            return 0
+        return math.ceil(int(status[start + 6 : status.index(b"kB", start)]) / 1024)
 
     # Output -------------------------------------------------------------------------------
     def _read_output(self) -> None:
@@ -328,6 +335,9 @@ class Environment:
                 await asyncio.wait_for(asyncio.shield(self._process.exited), 5)
         self._drain_output()
         self._close_output()
+        if self._status_fd >= 0:
+            os.close(self._status_fd)
+            self._status_fd = -1
         if self._waiting_next is not None and not self._waiting_next.done():
             self._waiting_next.cancel()
         if self._server is not None:

@@ -23,6 +23,9 @@ from hearth.models import FunctionVersion, State
 from hearth.store.code import CodeStore
 from hearth.store.registry import Registry
 
+_Resolution = tuple[FunctionVersion | None, tuple[tuple[FunctionVersion, float], ...]]
+_RESOLVE_CACHE_SIZE = 10_000
+
 # Picks the launcher for a runtime identifier (zygote per Python version, exec otherwise).
 LauncherFor = Callable[[str], Awaitable[Launcher]]
 
@@ -69,33 +72,53 @@ class Invoker:
         self._logs = logs
         self._launcher_for = launcher_for
         self.pool = Pool(self._start_environment, keep_alive_seconds)
+        # (name, qualifier) → the version it names and an alias's weighted extras. Cleared on
+        # every control-plane change, so an update is seen by the very next invoke.
+        self._resolved: dict[tuple[str, str], _Resolution] = {}
+
+    def invalidate(self) -> None:
+        """Forget cached resolutions: the control plane changed something."""
+        self._resolved.clear()
 
     def resolve(self, ref: FunctionRef) -> FunctionVersion:
         """The version to run: $LATEST, a number, or an alias's pick by its weights."""
         qualifier = ref.qualifier or LATEST
-        with self._registry.transaction() as tx:
-            if is_version(qualifier):
-                version = tx.get_version(ref.name, qualifier)
-            else:
-                alias = tx.get_alias(ref.name, qualifier)
-                version = None
-                if alias is not None:
-                    chosen = alias.function_version
-                    roll = random.random()
-                    for extra, weight in alias.routing_weights.items():
-                        if roll < weight:
-                            chosen = extra
-                            break
-                        roll -= weight
-                    version = tx.get_version(ref.name, chosen)
-        if version is None:
+        cached = self._resolved.get((ref.name, qualifier))
+        if cached is None:
+            cached = self._lookup(ref.name, qualifier)
+            if len(self._resolved) >= _RESOLVE_CACHE_SIZE:
+                self._resolved.clear()
+            self._resolved[(ref.name, qualifier)] = cached
+        target, weights = cached
+        if target is None:
             raise not_found(f"Function not found: {self._arns.function(ref.name, ref.qualifier)}")
+        version = target
+        roll = random.random()
+        for extra, weight in weights:
+            if roll < weight:
+                version = extra
+                break
+            roll -= weight
         if version.state is not State.ACTIVE:
             raise conflict(
                 "The operation cannot be performed at this time. The function is currently in "
                 f"the following state: {version.state.value}"
             )
         return version
+
+    def _lookup(self, name: str, qualifier: str) -> _Resolution:
+        with self._registry.transaction() as tx:
+            if is_version(qualifier):
+                return tx.get_version(name, qualifier), ()
+            alias = tx.get_alias(name, qualifier)
+            if alias is None:
+                return None, ()
+            weights = tuple(
+                (version, weight)
+                for number, weight in alias.routing_weights.items()
+                if (version := tx.get_version(name, number)) is not None
+            )
+            return tx.get_version(name, alias.function_version), weights
 
     async def invoke(
         self, ref: FunctionRef, payload: bytes, *, client_context: str | None = None
