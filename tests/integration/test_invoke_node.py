@@ -74,3 +74,28 @@ def test_errors_are_shaped_as_on_aws(client: Any) -> None:
     response, body = invoke(client, "node-missing")
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_layer_modules_are_on_node_path(client: Any) -> None:
+    layer = client.publish_layer_version(
+        LayerName="node-helpers",
+        Content={
+            "ZipFile": make_zip(
+                {"nodejs/node_modules/greeter/index.js": "exports.greet = (n) => `hello ${n}`;\n"}
+            )
+        },
+    )
+    code = make_zip(
+        {
+            "index.js": "const {greet} = require('greeter');\nexports.handler = async (e) => greet(e.name);\n"
+        }
+    )
+    create_function(
+        client,
+        "node-layer",
+        code,
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+        Layers=[layer["LayerVersionArn"]],
+    )
+    assert invoke(client, "node-layer", {"name": "layers"})[1] == "hello layers"

@@ -238,3 +238,47 @@ def test_aws_cli_invoke(server: Server, py_fn: str, tmp_path: Path) -> None:
     )
     assert meta["StatusCode"] == 200
     assert json.loads(out.read_text())["context"]["function_name"] == py_fn
+
+
+def test_weighted_alias_routes_between_versions(client: Any) -> None:
+    create_function(
+        client,
+        "py-weights",
+        make_zip({"app.py": "def handler(e, c):\n    return c.function_version\n"}),
+        Runtime="python3.12",
+        Handler="app.handler",
+    )
+    v1 = client.publish_version(FunctionName="py-weights")["Version"]
+    client.update_function_configuration(FunctionName="py-weights", Timeout=4)
+    client.get_waiter("function_updated_v2").wait(
+        FunctionName="py-weights", WaiterConfig={"Delay": 0.2}
+    )
+    v2 = client.publish_version(FunctionName="py-weights")["Version"]
+    client.create_alias(
+        FunctionName="py-weights",
+        Name="canary",
+        FunctionVersion=v1,
+        RoutingConfig={"AdditionalVersionWeights": {v2: 0.5}},
+    )
+    seen = []
+    for _ in range(60):
+        response = client.invoke(FunctionName="py-weights", Qualifier="canary")
+        body = json.loads(response["Payload"].read())
+        assert body == response["ExecutedVersion"]  # the header names the version that ran
+        seen.append(body)
+    assert 10 <= seen.count(v2) <= 50  # 0.5 ± a wide margin: P(outside) < 1e-5
+    assert set(seen) == {v1, v2}
+
+
+def test_response_over_6_mb_is_an_error(client: Any) -> None:
+    create_function(
+        client,
+        "py-huge",
+        make_zip({"app.py": "def handler(e, c):\n    return 'x' * (6 * 1024 * 1024 + 10)\n"}),
+        Runtime="python3.12",
+        Handler="app.handler",
+        MemorySize=512,
+    )
+    response, body = invoke(client, "py-huge")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Function.ResponseSizeTooLarge"
