@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import pytest
 
 from hearth.api.aliases import AliasesApi
-from hearth.api.http import LambdaApp, Message, Router
+from hearth.api.http import LambdaApp, Router
 from hearth.arns import LATEST, ArnFormatter
 from hearth.control.aliases import Aliases, parse_routing_config
 from hearth.errors import LambdaError
 from hearth.models import FunctionRecord, FunctionVersion, Policy, PolicyStatement
 from hearth.store.memory import MemoryRegistry
+from tests.unit import asgi
 
 ARNS = ArnFormatter("us-east-1", "123456789012")
 FN = "fn"
@@ -342,45 +341,6 @@ def test_list_sorted_and_filtered(aliases: Aliases) -> None:
 # HTTP --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-async def call(app: LambdaApp, method: str, path: str, query: str = "", body: Any = None) -> Reply:
-    payload = b"" if body is None else json.dumps(body).encode()
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": unquote(path),
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "headers": [(b"host", b"localhost"), (b"content-length", str(len(payload)).encode())],
-    }
-    sent: list[Message] = []
-    received = False
-
-    async def receive() -> Message:
-        nonlocal received
-        if received:
-            return {"type": "http.disconnect"}
-        received = True
-        return {"type": "http.request", "body": payload, "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    start, content = sent
-    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-    return Reply(start["status"], headers, content["body"])
-
-
 def test_api_routes(aliases: Aliases) -> None:
     router = Router()
     AliasesApi(aliases, ARNS).register(router)
@@ -388,7 +348,7 @@ def test_api_routes(aliases: Aliases) -> None:
     by_arn = f"/2015-03-31/functions/{quote(FN_ARN, safe='')}/aliases"
 
     async def scenario() -> None:
-        created = await call(
+        created = await asgi.call(
             app,
             "POST",
             by_arn,
@@ -410,35 +370,35 @@ def test_api_routes(aliases: Aliases) -> None:
             "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.25}},
         }
 
-        again = await call(app, "POST", by_arn, body={"Name": "live", "FunctionVersion": "1"})
+        again = await asgi.call(app, "POST", by_arn, body={"Name": "live", "FunctionVersion": "1"})
         assert again.status == 409
         assert again.headers["x-amzn-errortype"] == "ResourceConflictException"
         assert again.json() == {"Type": "User", "message": f"Alias already exists: {FN_ARN}:live"}
 
-        missing = await call(app, "POST", by_arn, body={"Name": "x"})
+        missing = await asgi.call(app, "POST", by_arn, body={"Name": "x"})
         assert missing.status == 400
         assert missing.headers["x-amzn-errortype"] == "ValidationException"
 
-        await call(app, "POST", by_arn, body={"Name": "beta", "FunctionVersion": LATEST})
-        got = await call(app, "GET", f"/2015-03-31/functions/{FN}/aliases/live")
+        await asgi.call(app, "POST", by_arn, body={"Name": "beta", "FunctionVersion": LATEST})
+        got = await asgi.call(app, "GET", f"/2015-03-31/functions/{FN}/aliases/live")
         assert got.status == 200
         assert got.json() == shape
 
-        first = await call(app, "GET", by_arn, "MaxItems=1")
+        first = await asgi.call(app, "GET", by_arn, "MaxItems=1")
         assert [a["Name"] for a in first.json()["Aliases"]] == ["beta"]
         marker = first.json()["NextMarker"]
-        second = await call(app, "GET", by_arn, f"MaxItems=1&Marker={quote(marker)}")
+        second = await asgi.call(app, "GET", by_arn, f"MaxItems=1&Marker={quote(marker)}")
         assert [a["Name"] for a in second.json()["Aliases"]] == ["live"]
         assert "NextMarker" not in second.json()
-        only_latest = await call(app, "GET", by_arn, f"FunctionVersion={quote(LATEST)}")
+        only_latest = await asgi.call(app, "GET", by_arn, f"FunctionVersion={quote(LATEST)}")
         assert [a["Name"] for a in only_latest.json()["Aliases"]] == ["beta"]
 
-        stale = await call(
+        stale = await asgi.call(
             app, "PUT", f"{by_arn}/live", body={"FunctionVersion": "2", "RevisionId": "stale"}
         )
         assert stale.status == 412
         assert stale.json()["message"] == REVISION_MISMATCH
-        updated = await call(
+        updated = await asgi.call(
             app,
             "PUT",
             f"{by_arn}/live",
@@ -453,14 +413,14 @@ def test_api_routes(aliases: Aliases) -> None:
         assert "RoutingConfig" not in updated.json()
         assert updated.json()["Description"] == "prod"
 
-        deleted = await call(app, "DELETE", f"{by_arn}/beta")
+        deleted = await asgi.call(app, "DELETE", f"{by_arn}/beta")
         assert deleted.status == 204
         assert deleted.body == b""
-        gone = await call(app, "GET", f"{by_arn}/beta")
+        gone = await asgi.call(app, "GET", f"{by_arn}/beta")
         assert gone.status == 404
         assert gone.json() == {"Type": "User", "Message": f"Cannot find alias arn: {FN_ARN}:beta"}
 
-        qualified = await call(app, "GET", f"/2015-03-31/functions/{FN}:live/aliases")
+        qualified = await asgi.call(app, "GET", f"/2015-03-31/functions/{FN}:live/aliases")
         assert qualified.status == 400
         assert qualified.headers["x-amzn-errortype"] == "InvalidParameterValueException"
 

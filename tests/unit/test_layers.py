@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import json
 import zipfile
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import pytest
 
 from hearth.api.code_urls import CodeUrlSigner
-from hearth.api.http import LambdaApp, Message, Router
+from hearth.api.http import LambdaApp, Router
 from hearth.api.layers import LayersApi
 from hearth.arns import ArnFormatter
 from hearth.control.functions import Functions
@@ -25,6 +24,7 @@ from hearth.errors import LambdaError
 from hearth.models import LayerVersion
 from hearth.store.code import CodeStore
 from hearth.store.memory import MemoryRegistry
+from tests.unit import asgi
 
 T = TypeVar("T")
 
@@ -387,49 +387,14 @@ def test_failed_transaction_collects_the_stored_blob(world: World) -> None:
 # HTTP --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
 def make_app(world: World) -> LambdaApp:
     router = Router()
     LayersApi(world.layers, ARNS, CodeUrlSigner(b"k" * 32)).register(router)
     return LambdaApp(router)
 
 
-async def call(app: LambdaApp, method: str, path: str, query: str = "", body: Any = None) -> Reply:
-    payload = b"" if body is None else json.dumps(body).encode()
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": unquote(path),
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "headers": [(b"host", HOST.encode()), (b"content-length", str(len(payload)).encode())],
-    }
-    sent: list[Message] = []
-    received = False
-
-    async def receive() -> Message:
-        nonlocal received
-        if received:
-            return {"type": "http.disconnect"}
-        received = True
-        return {"type": "http.request", "body": payload, "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    start, content = sent
-    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-    return Reply(start["status"], headers, content["body"])
+def call(*args: Any, **kwargs: Any) -> Any:
+    return asgi.call(*args, host=HOST, **kwargs)
 
 
 def zip_content(data: bytes) -> dict[str, str]:

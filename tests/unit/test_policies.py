@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import pytest
 
-from hearth.api.http import LambdaApp, Message, Router
+from hearth.api.http import LambdaApp, Router
 from hearth.api.policies import PoliciesApi
 from hearth.arns import LATEST, ArnFormatter, FunctionRef
 from hearth.control.aliases import Aliases
@@ -20,6 +19,7 @@ from hearth.control.policies import MAX_POLICY_BYTES, Policies, statement_princi
 from hearth.errors import LambdaError
 from hearth.models import FunctionRecord, FunctionVersion
 from hearth.store.memory import MemoryRegistry
+from tests.unit import asgi
 
 ARNS = ArnFormatter("us-east-1", "123456789012")
 FN = "fn"
@@ -386,45 +386,6 @@ def test_remove_is_per_qualifier(policies: Policies) -> None:
 # HTTP --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-async def call(app: LambdaApp, method: str, path: str, query: str = "", body: Any = None) -> Reply:
-    payload = b"" if body is None else json.dumps(body).encode()
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": unquote(path),
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "headers": [(b"host", b"localhost"), (b"content-length", str(len(payload)).encode())],
-    }
-    sent: list[Message] = []
-    received = False
-
-    async def receive() -> Message:
-        nonlocal received
-        if received:
-            return {"type": "http.disconnect"}
-        received = True
-        return {"type": "http.request", "body": payload, "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    start, content = sent
-    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-    return Reply(start["status"], headers, content["body"])
-
-
 def test_api_routes(policies: Policies) -> None:
     router = Router()
     PoliciesApi(policies).register(router)
@@ -432,7 +393,7 @@ def test_api_routes(policies: Policies) -> None:
     by_arn = f"/2015-03-31/functions/{quote(FN_ARN, safe='')}/policy"
 
     async def scenario() -> None:
-        added = await call(
+        added = await asgi.call(
             app,
             "POST",
             by_arn,
@@ -451,40 +412,42 @@ def test_api_routes(policies: Policies) -> None:
         assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::bucket"}}
 
         # The qualifier may ride in the name instead (`fn:1`, percent-encoded).
-        got = await call(app, "GET", f"/2015-03-31/functions/{quote(FN + ':1')}/policy")
+        got = await asgi.call(app, "GET", f"/2015-03-31/functions/{quote(FN + ':1')}/policy")
         assert got.status == 200
         assert set(got.json()) == {"Policy", "RevisionId"}
         document = json.loads(got.json()["Policy"])
         assert document == {"Version": "2012-10-17", "Id": "default", "Statement": [statement]}
 
-        duplicate = await call(
+        duplicate = await asgi.call(
             app, "POST", by_arn, "Qualifier=1", body={"StatementId": "s3", **INVOKE}
         )
         assert duplicate.status == 409
         assert duplicate.headers["x-amzn-errortype"] == "ResourceConflictException"
 
-        unqualified = await call(app, "GET", by_arn)
+        unqualified = await asgi.call(app, "GET", by_arn)
         assert unqualified.status == 404
         assert unqualified.json() == {
             "Type": "User",
             "Message": "The resource you requested does not exist.",
         }
 
-        stale = await call(app, "DELETE", f"{by_arn}/s3", "Qualifier=1&RevisionId=stale")
+        stale = await asgi.call(app, "DELETE", f"{by_arn}/s3", "Qualifier=1&RevisionId=stale")
         assert stale.status == 412
         assert stale.json()["message"] == REVISION_MISMATCH
         revision = got.json()["RevisionId"]
-        removed = await call(app, "DELETE", f"{by_arn}/s3", f"Qualifier=1&RevisionId={revision}")
+        removed = await asgi.call(
+            app, "DELETE", f"{by_arn}/s3", f"Qualifier=1&RevisionId={revision}"
+        )
         assert removed.status == 204
         assert removed.body == b""
-        after = await call(app, "GET", by_arn, "Qualifier=1")
+        after = await asgi.call(app, "GET", by_arn, "Qualifier=1")
         assert after.status == 404
 
-        invalid = await call(app, "POST", by_arn, body={"StatementId": "s"})
+        invalid = await asgi.call(app, "POST", by_arn, body={"StatementId": "s"})
         assert invalid.status == 400
         assert invalid.headers["x-amzn-errortype"] == "ValidationException"
 
-        conflicting = await call(
+        conflicting = await asgi.call(
             app, "GET", f"/2015-03-31/functions/{quote(FN + ':1')}/policy", "Qualifier=live"
         )
         assert conflicting.status == 400

@@ -4,36 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from hearth.api.body import optional_str, required_str
 from hearth.api.functions import unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.api.pagination import paginate
 from hearth.api.shapes import alias_configuration
 from hearth.arns import ArnFormatter
 from hearth.control.aliases import Aliases, parse_routing_config
-from hearth.errors import ConstraintViolation, validation_error
 from hearth.models import Alias
 
 ALIASES = "/2015-03-31/functions/{FunctionName}/aliases"
 ALIAS = "/2015-03-31/functions/{FunctionName}/aliases/{Name}"
-
-
-def _required_str(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    field = key[0].lower() + key[1:]
-    if value is None:
-        raise validation_error([ConstraintViolation(field, None, "Member must not be null")])
-    if not isinstance(value, str):
-        raise validation_error([ConstraintViolation(field, value, "Member must be a string")])
-    return value
-
-
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise validation_error(
-            [ConstraintViolation(key[0].lower() + key[1:], value, "Member must be a string")]
-        )
-    return value
 
 
 def _alias_key(alias: Alias) -> str:
@@ -60,9 +41,9 @@ class AliasesApi:
         body = request.json()
         alias = self._aliases.create(
             function_name,
-            _required_str(body, "Name"),
-            _required_str(body, "FunctionVersion"),
-            description=_optional_str(body, "Description") or "",
+            required_str(body, "Name"),
+            required_str(body, "FunctionVersion"),
+            description=optional_str(body, "Description") or "",
             routing_weights=parse_routing_config(body.get("RoutingConfig")),
         )
         return json_response(self._shape(alias), 201)
@@ -88,10 +69,10 @@ class AliasesApi:
         alias = self._aliases.update(
             function_name,
             request.params["Name"],
-            function_version=_optional_str(body, "FunctionVersion"),
-            description=_optional_str(body, "Description"),
+            function_version=optional_str(body, "FunctionVersion"),
+            description=optional_str(body, "Description"),
             routing_weights=parse_routing_config(body.get("RoutingConfig")),
-            revision_id=_optional_str(body, "RevisionId") or None,
+            revision_id=optional_str(body, "RevisionId") or None,
         )
         return json_response(self._shape(alias))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hearth.api.body import optional_bool, optional_str
 from hearth.api.code_urls import CodeUrlSigner
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.api.pagination import paginate
@@ -34,24 +35,6 @@ def unqualified(request: Request) -> str:
             f"{request.operation} operation."
         )
     return ref.name
-
-
-def _bool(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if not isinstance(value, bool):
-        raise validation_error(
-            [ConstraintViolation(key[0].lower() + key[1:], value, "Member must be a boolean")]
-        )
-    return value
-
-
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise validation_error(
-            [ConstraintViolation(key[0].lower() + key[1:], value, "Member must be a string")]
-        )
-    return value
 
 
 class FunctionsApi:
@@ -98,7 +81,7 @@ class FunctionsApi:
         zip_bytes = decode_zip(body.get("Code"))
         tags = check_tags(body.get("Tags") or {})
         version = await self._functions.create(
-            ref.name, fields, zip_bytes, publish=_bool(body, "Publish"), tags=tags
+            ref.name, fields, zip_bytes, publish=optional_bool(body, "Publish"), tags=tags
         )
         return json_response(self._shape(version), 201)
 
@@ -166,9 +149,9 @@ class FunctionsApi:
         version = await self._functions.update_code(
             name,
             decode_zip(code),
-            publish=_bool(body, "Publish"),
-            dry_run=_bool(body, "DryRun"),
-            revision_id=_optional_str(body, "RevisionId"),
+            publish=optional_bool(body, "Publish"),
+            dry_run=optional_bool(body, "DryRun"),
+            revision_id=optional_str(body, "RevisionId"),
             architectures=architectures,
         )
         return json_response(self._shape(version))
@@ -178,7 +161,7 @@ class FunctionsApi:
         body = request.json()
         fields = parse_config(body, creating=False)
         version = self._functions.update_configuration(
-            name, fields, _optional_str(body, "RevisionId")
+            name, fields, optional_str(body, "RevisionId")
         )
         return json_response(self._shape(version))
 
@@ -189,7 +172,7 @@ class FunctionsApi:
     async def publish_version(self, request: Request) -> Response:
         name = unqualified(request)
         body = request.json()
-        description = _optional_str(body, "Description") or ""
+        description = optional_str(body, "Description") or ""
         if len(description) > 256:
             raise validation_error(
                 [
@@ -202,9 +185,9 @@ class FunctionsApi:
             )
         version = self._functions.publish_version(
             name,
-            code_sha256=_optional_str(body, "CodeSha256"),
+            code_sha256=optional_str(body, "CodeSha256"),
             description=description,
-            revision_id=_optional_str(body, "RevisionId"),
+            revision_id=optional_str(body, "RevisionId"),
         )
         return json_response(self._shape(version), 201)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hearth.api.body import optional_str, str_list, violation
 from hearth.api.code_urls import CodeUrlSigner
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.api.pagination import paginate
@@ -11,7 +12,6 @@ from hearth.api.shapes import layer_version_detail, layer_version_item
 from hearth.arns import ArnFormatter, parse_layer_name
 from hearth.control.functions import decode_zip
 from hearth.control.layers import Layers
-from hearth.errors import ConstraintViolation, LambdaError, validation_error
 from hearth.models import LayerRecord, LayerVersion
 
 LAYERS = "/2018-10-31/layers"
@@ -24,31 +24,11 @@ LAYER_PAGE_SIZE = 50
 _VERSION_KEY_BASE = 10**15
 
 
-def _violation(key: str, value: object, constraint: str) -> LambdaError:
-    return validation_error([ConstraintViolation(key[0].lower() + key[1:], value, constraint)])
-
-
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _violation(key, value, "Member must be of type string")
-    return value
-
-
-def _str_list(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _violation(key, value, "Member must be a list of strings")
-    return value
-
-
 def _version_number(request: Request) -> int:
     raw = request.params["VersionNumber"]
     # VersionNumber is a `long` in AWS's model: anything else fails to deserialize.
     if not raw.isascii() or not raw.isdigit():
-        raise _violation("VersionNumber", raw, "Member must be a number")
+        raise violation("VersionNumber", raw, "Member must be a number")
     return int(raw)
 
 
@@ -61,7 +41,7 @@ def _filters(request: Request) -> tuple[str | None, str | None]:
 def _check_max_items(request: Request) -> None:
     raw = request.query_value("MaxItems")
     if raw is not None and raw.isdigit() and int(raw) > LAYER_PAGE_SIZE:
-        raise _violation(
+        raise violation(
             "MaxItems", raw, f"Member must have value less than or equal to {LAYER_PAGE_SIZE}"
         )
 
@@ -104,15 +84,15 @@ class LayersApi:
         body = request.json()
         content = body.get("Content")
         if content is None:
-            raise _violation("Content", None, "Member must not be null")
+            raise violation("Content", None, "Member must not be null")
         version = await self._layers.publish(
             name,
             # Same rules as function code: ZipFile only, base64.
             decode_zip(content),
-            description=_optional_str(body, "Description") or "",
-            compatible_runtimes=_str_list(body, "CompatibleRuntimes"),
-            compatible_architectures=_str_list(body, "CompatibleArchitectures"),
-            license_info=_optional_str(body, "LicenseInfo"),
+            description=optional_str(body, "Description") or "",
+            compatible_runtimes=str_list(body, "CompatibleRuntimes"),
+            compatible_architectures=str_list(body, "CompatibleArchitectures"),
+            license_info=optional_str(body, "LicenseInfo"),
         )
         return json_response(self._detail(request, version), 201)
 
@@ -124,7 +104,7 @@ class LayersApi:
     async def get_by_arn(self, request: Request) -> Response:
         arn = request.query_value("Arn")
         if not arn:
-            raise _violation("Arn", None, "Member must not be null")
+            raise violation("Arn", None, "Member must not be null")
         return json_response(self._detail(request, self._layers.get_by_arn(arn)))
 
     async def delete(self, request: Request) -> Response:

@@ -1,0 +1,58 @@
+"""Calls a LambdaApp in-process, as uvicorn would, for API-level unit tests."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from hearth.api.http import LambdaApp, Message
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def call(
+    app: LambdaApp,
+    method: str,
+    path: str,
+    query: str = "",
+    body: Any = None,
+    *,
+    host: str = "localhost",
+) -> Reply:
+    """One request: `path` is the raw (percent-encoded) path, `body` is JSON-encoded."""
+    payload = b"" if body is None else json.dumps(body).encode()
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", host.encode()), (b"content-length", str(len(payload)).encode())],
+    }
+    sent: list[Message] = []
+    received = False
+
+    async def receive() -> Message:
+        nonlocal received
+        if received:
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": payload, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start, content = sent
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return Reply(start["status"], headers, content["body"])
