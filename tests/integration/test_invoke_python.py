@@ -282,3 +282,17 @@ def test_response_over_6_mb_is_an_error(client: Any) -> None:
     response, body = invoke(client, "py-huge")
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Function.ResponseSizeTooLarge"
+
+
+def test_tail_is_the_last_4_kb(client: Any) -> None:
+    code = make_zip(
+        {
+            "app.py": "def handler(e, c):\n    for i in range(200):\n        print('line', i, 'x' * 60)\n    return 1\n"
+        }
+    )
+    create_function(client, "py-chatty", code, Runtime="python3.12", Handler="app.handler")
+    response, _ = invoke(client, "py-chatty", LogType="Tail")
+    log = base64.b64decode(response["LogResult"])
+    assert 4000 <= len(log) <= 4096
+    assert b"line 199" in log and b"line 0 " not in log
+    assert log.rstrip(b"\n").split(b"\n")[-1].startswith(b"REPORT RequestId: ")
