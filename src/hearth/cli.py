@@ -355,7 +355,7 @@ def functions(endpoint_url: str, region: str) -> None:
             f"{fn['MemorySize']} MB",
             f"{fn['Timeout']} s",
             f"{fn['CodeSize']:,} B",
-            fn["LastModified"],
+            fn["LastModified"][:19].replace("T", " "),
         )
     console.print(table)
 

@@ -186,6 +186,9 @@ async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
     )
     server = _Server(config)
     hearth.invoker.pool.start_reaper()
+    with hearth.registry.transaction() as tx:
+        runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
+    prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not task.done():
@@ -195,5 +198,6 @@ async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
             on_ready(f"http://{shown_host}:{port}")
         await task
     finally:
+        prewarm.cancel()
         sock.close()
         await hearth.close()

@@ -140,11 +140,12 @@ class Environment:
         os.set_blocking(read_fd, False)
         self._output_fd = read_fd
         self._loop.add_reader(read_fd, self._read_output)
-        started = time.perf_counter()
         try:
             self._process = await launch(write_fd)
         finally:
             os.close(write_fd)
+        # Init is timed from the spawn: a zygote's own first boot is not the function's init.
+        started = time.perf_counter()
         exited = self._process.exited
         init_limit = max(INIT_TIMEOUT_SECONDS, float(self.timeout_seconds))
         waiting: set[asyncio.Future[Any]] = {self._ready, exited}

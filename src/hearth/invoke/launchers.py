@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from hearth.invoke.launch import ExecLauncher, LaunchedProcess, Launcher
 from hearth.invoke.runtimes import family_of
 from hearth.sandbox.zygote import Zygote, find_python
+
+logger = logging.getLogger("hearth.invoke")
 
 
 class ZygoteLauncher:
@@ -23,6 +26,9 @@ class ZygoteLauncher:
             if self._zygote is None or not self._zygote.alive:
                 self._zygote = await Zygote.start(self._python)
             return self._zygote
+
+    async def prewarm(self) -> None:
+        await self._ready_zygote()
 
     async def launch(
         self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
@@ -49,6 +55,16 @@ class Launchers:
         if python not in self._zygotes:
             self._zygotes[python] = ZygoteLauncher(python)
         return self._zygotes[python]
+
+    async def prewarm(self, runtimes: set[str]) -> None:
+        """Start the zygotes these runtimes use, so no invoke waits for an interpreter boot."""
+        for runtime in sorted(runtimes):
+            launcher = await self.for_runtime(runtime)
+            if isinstance(launcher, ZygoteLauncher):
+                try:
+                    await launcher.prewarm()
+                except Exception:  # the first invoke will try again and report it
+                    logger.warning("could not start the zygote for %s", runtime, exc_info=True)
 
     async def close(self) -> None:
         await asyncio.gather(*(z.close() for z in self._zygotes.values()))
