@@ -206,3 +206,10 @@ async def serve_runtime_api(session: RuntimeSession, host: str = "127.0.0.1") ->
     """Start a listener for one environment; its address is `server.sockets[0].getsockname()`."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(lambda: _Connection(session), host, 0)
+
+
+async def serve_runtime_api_unix(session: RuntimeSession, path: str) -> asyncio.Server:
+    """The same API on a Unix socket: cheaper than loopback TCP for Hearth's own runtime
+    clients, and a path can be shared into a sandbox that has no network."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_unix_server(lambda: _Connection(session), path)

@@ -22,7 +22,12 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from hearth.api.runtime_api import Invocation, RuntimeApiError, serve_runtime_api
+from hearth.api.runtime_api import (
+    Invocation,
+    RuntimeApiError,
+    serve_runtime_api,
+    serve_runtime_api_unix,
+)
 from hearth.invoke.launch import LaunchedProcess
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
@@ -110,6 +115,8 @@ class Environment:
         self._log_sink = log_sink
         self._process: LaunchedProcess | None = None
         self._server: asyncio.Server | None = None
+        self._unix_server: asyncio.Server | None = None
+        self.runtime_socket = ""
         self._output_fd = -1
         self._partial = b""
         self._loop = asyncio.get_event_loop()
@@ -130,9 +137,13 @@ class Environment:
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"{host}:{port}"
 
-    async def open(self) -> None:
-        """Start the Runtime API listener (before the process, which needs its address)."""
+    async def open(self, socket_dir: str | None = None) -> None:
+        """Start the Runtime API listeners (before the process, which needs their addresses):
+        TCP for every runtime client, and a Unix socket in socket_dir for Hearth's own."""
         self._server = await serve_runtime_api(self)
+        if socket_dir is not None:
+            self.runtime_socket = os.path.join(socket_dir, f"{self.id}.sock")
+            self._unix_server = await serve_runtime_api_unix(self, self.runtime_socket)
 
     async def start(self, launch: Callable[[int], Awaitable[LaunchedProcess]]) -> None:
         """Launch the process and wait for its first /next: the end of init."""
@@ -344,6 +355,11 @@ class Environment:
         if self._server is not None:
             self._server.close()
             self._server = None
+        if self._unix_server is not None:
+            self._unix_server.close()
+            self._unix_server = None
+            with contextlib.suppress(OSError):
+                os.unlink(self.runtime_socket)
 
 
 def _error_body(error_type: str, message: str) -> bytes:

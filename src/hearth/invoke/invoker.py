@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -72,6 +74,9 @@ class Invoker:
         self._logs = logs
         self._launcher_for = launcher_for
         self.pool = Pool(self._start_environment, keep_alive_seconds)
+        # Runtime API Unix sockets live here; a short path, since socket paths are limited
+        # to about 100 bytes.
+        self._socket_dir = tempfile.mkdtemp(prefix="hearth-rt-")
         # (name, qualifier) → the version it names and an alias's weighted extras. Cleared on
         # every control-plane change, so an update is seen by the very next invoke.
         self._resolved: dict[tuple[str, str], _Resolution] = {}
@@ -152,7 +157,7 @@ class Invoker:
             timeout_seconds=version.timeout,
             log_sink=partial(self._logs.write, log_group),
         )
-        await environment.open()
+        await environment.open(self._socket_dir)
         try:
             task_root = str(self._code.tree(version.code_sha256_hex))
             layer_roots = [str(self._code.tree(layer.code_sha256_hex)) for layer in version.layers]
@@ -175,6 +180,8 @@ class Invoker:
             layer_roots=layer_roots,
             user_variables=version.environment,
         )
+        if family_of(version.runtime).uses_zygote:
+            variables["HEARTH_RUNTIME_API_SOCKET"] = environment.runtime_socket
         launcher = await self._launcher_for(version.runtime)
         argv = command_for(version.runtime, task_root)
 
@@ -193,3 +200,4 @@ class Invoker:
 
     async def close(self) -> None:
         await self.pool.close()
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
