@@ -14,9 +14,9 @@ from hearth.api.http import LambdaApp, Router
 from hearth.arns import LATEST, ArnFormatter
 from hearth.control.aliases import Aliases, parse_routing_config
 from hearth.errors import LambdaError
-from hearth.models import FunctionRecord, FunctionVersion, Policy, PolicyStatement
+from hearth.models import FunctionRecord, Policy, PolicyStatement
 from hearth.store.memory import MemoryRegistry
-from tests.unit import asgi
+from tests.unit import asgi, factories
 
 ARNS = ArnFormatter("us-east-1", "123456789012")
 FN = "fn"
@@ -28,23 +28,7 @@ REVISION_MISMATCH = (
 
 
 def put_function(registry: MemoryRegistry, name: str = FN, versions: int = 2) -> None:
-    """A function with $LATEST and published versions "1".."versions"."""
-    with registry.transaction() as tx:
-        tx.put_function(FunctionRecord(name=name, created="now", last_version_number=versions))
-        for version in [LATEST, *(str(n) for n in range(1, versions + 1))]:
-            tx.put_version(
-                FunctionVersion(
-                    function_name=name,
-                    version=version,
-                    role="arn:aws:iam::123456789012:role/r",
-                    runtime="python3.12",
-                    handler="app.handler",
-                    code_sha256_hex="00" * 32,
-                    code_size=1,
-                    revision_id=str(uuid.uuid4()),
-                    last_modified="2024-01-01T00:00:00.000+0000",
-                )
-            )
+    factories.put_function(registry, name, versions)
 
 
 @pytest.fixture
