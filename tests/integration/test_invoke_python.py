@@ -178,9 +178,12 @@ def test_layer_is_on_sys_path(client: Any, py_fn: str) -> None:
 def test_init_errors(client: Any, files: dict[str, str], handler: str, error_type: str) -> None:
     name = f"py-init-{error_type.rsplit('.', maxsplit=1)[-1]}"
     create_function(client, name, make_zip(files), Runtime="python3.12", Handler=handler)
-    response, body = invoke(client, name)
+    response, body = invoke(client, name, LogType="Tail")
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == error_type
+    log = base64.b64decode(response["LogResult"]).decode()
+    assert f"Status: error\tError Type: {error_type}" in log.splitlines()[-1]
+    assert log.splitlines()[-1].startswith("INIT_REPORT Init Duration: ")
 
 
 def test_package_handler_path(client: Any) -> None:

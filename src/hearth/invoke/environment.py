@@ -67,9 +67,11 @@ class InvokeOutcome:
 class InitFailed(Exception):
     """The runtime could not initialise; `payload` is the error AWS would return."""
 
-    def __init__(self, payload: bytes) -> None:
+    def __init__(self, payload: bytes, log: str = "") -> None:
         super().__init__(payload.decode(errors="replace"))
         self.payload = payload
+        # What the runtime printed while initialising, then AWS's INIT_REPORT line.
+        self.log = log
 
 
 LogSink = Callable[[str, int, str], None]  # (stream, timestamp_ms, message)
@@ -127,6 +129,7 @@ class Environment:
         self._current: Invocation | None = None
         self._result: asyncio.Future[tuple[bytes, str | None]] | None = None
         self._captured: list[str] = []
+        self._init_lines: list[str] = []
         self._init_error: bytes | None = None
         self._first_report = True
         self._status_fd = -1
@@ -176,8 +179,14 @@ class Environment:
             payload = _error_body(
                 "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
             )
+        error_type = _error_type(payload)
+        self._log(
+            f"INIT_REPORT Init Duration: {self.init_duration_ms:.2f} ms\tPhase: init\t"
+            f"Status: error\tError Type: {error_type}"
+        )
         await self.destroy()
-        raise InitFailed(payload)
+        tail = "\n".join(self._init_lines) + "\n"
+        raise InitFailed(payload, _last_bytes(tail, LOG_TAIL_BYTES))
 
     # RuntimeSession -----------------------------------------------------------------------
     async def next_invocation(self) -> Invocation:
@@ -336,6 +345,8 @@ class Environment:
     def _log(self, message: str) -> None:
         if self._current is not None:
             self._captured.append(message)
+        elif self.state is EnvironmentState.STARTING:
+            self._init_lines.append(message)
         self._log_sink(self.stream, _now_ms(), message)
 
     # Ending -------------------------------------------------------------------------------
@@ -360,6 +371,13 @@ class Environment:
             self._unix_server = None
             with contextlib.suppress(OSError):
                 os.unlink(self.runtime_socket)
+
+
+def _error_type(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload).get("errorType", "Runtime.Unknown"))
+    except (ValueError, AttributeError):
+        return "Runtime.Unknown"
 
 
 def _error_body(error_type: str, message: str) -> bytes:

@@ -140,7 +140,7 @@ class Invoker:
         try:
             lease = await self.pool.acquire(version)
         except InitFailed as failure:
-            return InvokeResult(failure.payload, version.version, "Unhandled", "")
+            return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
         try:
             outcome = await lease.environment.invoke(invocation)
         finally:
