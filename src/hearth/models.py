@@ -123,6 +123,9 @@ class FunctionRecord:
     # Keyed by qualifier; "" is the unqualified function's policy.
     policies: dict[str, Policy] = field(default_factory=dict)
     reserved_concurrency: int | None = None
+    # Asynchronous invocation settings (AWS's EventInvokeConfig shape), keyed by qualifier;
+    # "" is the unqualified function's.
+    event_invoke_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -130,6 +133,8 @@ class FunctionRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FunctionRecord:
         data = dict(data)
+        # Records written before event invoke configs existed lack the key.
+        data.setdefault("event_invoke_configs", {})
         data["policies"] = {
             qualifier: Policy(
                 statements=tuple(PolicyStatement(**s) for s in policy["statements"]),

@@ -18,6 +18,7 @@ import uvicorn
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
+from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
@@ -29,6 +30,7 @@ from hearth.arns import ArnFormatter
 from hearth.config import Settings
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
+from hearth.control.event_config import EventConfigs
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
 from hearth.control.policies import Policies
@@ -97,6 +99,7 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, ACCOUNT_CONCURRENCY_LIMIT)).register(router)
     TagsApi(Tags(registry, arns)).register(router)
+    EventConfigApi(EventConfigs(registry, arns)).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 

@@ -1,0 +1,221 @@
+"""Asynchronous invocation settings: Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s).
+
+Each qualifier (the unqualified function, a version, an alias) has its own config, kept in
+`FunctionRecord.event_invoke_configs` under the qualifier ("" for the unqualified function)
+in AWS's own shape minus `FunctionArn`, which is derived when rendering. Put replaces the
+whole config; Update merges the fields it is given into the existing one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from hearth.arns import ArnFormatter, FunctionRef, is_version
+from hearth.errors import (
+    ConstraintViolation,
+    LambdaError,
+    invalid_parameter,
+    not_found,
+    validation_error,
+)
+from hearth.models import FunctionRecord
+from hearth.store.registry import Registry, RegistryTransaction
+
+MIN_RETRY_ATTEMPTS = 0
+MAX_RETRY_ATTEMPTS = 2
+MIN_EVENT_AGE_SECONDS = 60
+MAX_EVENT_AGE_SECONDS = 21_600
+DESTINATION_KINDS = ("OnSuccess", "OnFailure")
+# Destinations Hearth knows how to deliver to: another function, a queue, a topic, a bus.
+_DESTINATION_ARN = re.compile(
+    r"arn:aws[a-zA-Z-]*:(lambda|sqs|sns|events):[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:.+"
+)
+_MAX_DESTINATION_ARN_LENGTH = 350
+
+
+def _range_violations(fields: Mapping[str, Any]) -> list[ConstraintViolation]:
+    """AWS's model constraints on the two numeric settings, every violation listed."""
+    violations: list[ConstraintViolation] = []
+    for key, low, high in (
+        ("MaximumRetryAttempts", MIN_RETRY_ATTEMPTS, MAX_RETRY_ATTEMPTS),
+        ("MaximumEventAgeInSeconds", MIN_EVENT_AGE_SECONDS, MAX_EVENT_AGE_SECONDS),
+    ):
+        if key not in fields or fields[key] is None:
+            continue
+        value = fields[key]
+        name = key[0].lower() + key[1:]
+        if not isinstance(value, int) or isinstance(value, bool):
+            violations.append(ConstraintViolation(name, value, "Member must be of type integer"))
+        elif value < low:
+            violations.append(
+                ConstraintViolation(
+                    name, value, f"Member must have value greater than or equal to {low}"
+                )
+            )
+        elif value > high:
+            violations.append(
+                ConstraintViolation(
+                    name, value, f"Member must have value less than or equal to {high}"
+                )
+            )
+    return violations
+
+
+def _destinations(value: object) -> dict[str, dict[str, str]]:
+    """A checked DestinationConfig; an empty or absent Destination means "none"."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise invalid_parameter("DestinationConfig must be an object.")
+    checked: dict[str, dict[str, str]] = {}
+    for kind in DESTINATION_KINDS:
+        target = value.get(kind)
+        if target is None:
+            continue
+        if not isinstance(target, Mapping):
+            raise invalid_parameter(f"DestinationConfig.{kind} must be an object.")
+        arn = target.get("Destination")
+        if arn is None or arn == "":
+            continue
+        if (
+            not isinstance(arn, str)
+            or len(arn) > _MAX_DESTINATION_ARN_LENGTH
+            or not _DESTINATION_ARN.fullmatch(arn)
+        ):
+            raise invalid_parameter(
+                f"The provided destination config DestinationConfig.{kind} is invalid: "
+                f"{arn!r} is not the ARN of a Lambda function, SQS queue, SNS topic or "
+                "EventBridge event bus."
+            )
+        checked[kind] = {"Destination": arn}
+    return checked
+
+
+def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a request gives (only those it gives), validated."""
+    violations = _range_violations(fields)
+    if violations:
+        raise validation_error(violations)
+    config: dict[str, Any] = {
+        key: fields[key]
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+        if fields.get(key) is not None
+    }
+    if "DestinationConfig" in fields:
+        config["DestinationConfig"] = _destinations(fields["DestinationConfig"])
+    return config
+
+
+class EventConfigs:
+    def __init__(self, registry: Registry, arns: ArnFormatter) -> None:
+        self._registry = registry
+        self._arns = arns
+
+    def put(self, ref: FunctionRef, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """PutFunctionEventInvokeConfig: the request's settings replace the whole config."""
+        config = _checked(fields)
+        with self._registry.transaction() as tx:
+            record, key = self._resolve(tx, ref)
+            stored = _stamped(config)
+            tx.put_function(_with_config(record, key, stored))
+        return self._render(ref, stored)
+
+    def update(self, ref: FunctionRef, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """UpdateFunctionEventInvokeConfig: merge the given settings into the existing ones."""
+        changes = _checked(fields)
+        with self._registry.transaction() as tx:
+            record, key = self._resolve(tx, ref)
+            current = record.event_invoke_configs.get(key)
+            if current is None:
+                raise self._no_config(ref)
+            merged = {k: v for k, v in current.items() if k != "LastModified"}
+            # Destinations merge per kind: updating OnFailure keeps OnSuccess.
+            destinations = {
+                **merged.get("DestinationConfig", {}),
+                **changes.pop("DestinationConfig", {}),
+            }
+            merged.update(changes)
+            merged["DestinationConfig"] = destinations
+            stored = _stamped(merged)
+            tx.put_function(_with_config(record, key, stored))
+        return self._render(ref, stored)
+
+    def get(self, ref: FunctionRef) -> dict[str, Any]:
+        with self._registry.transaction() as tx:
+            record, key = self._resolve(tx, ref)
+        stored = record.event_invoke_configs.get(key)
+        if stored is None:
+            raise self._no_config(ref)
+        return self._render(ref, stored)
+
+    def delete(self, ref: FunctionRef) -> None:
+        with self._registry.transaction() as tx:
+            record, key = self._resolve(tx, ref)
+            if key not in record.event_invoke_configs:
+                raise self._no_config(ref)
+            tx.put_function(_with_config(record, key, None))
+
+    def list(self, name: str) -> list[dict[str, Any]]:
+        """Every config of a function, the unqualified one first, then by qualifier."""
+        with self._registry.transaction() as tx:
+            record, _ = self._resolve(tx, FunctionRef(name))
+        return [
+            self._render(FunctionRef(name, key or None), record.event_invoke_configs[key])
+            for key in sorted(record.event_invoke_configs)
+        ]
+
+    def lookup(self, name: str, qualifier: str | None) -> dict[str, Any] | None:
+        """The stored config an async invoke of `name:qualifier` uses, if any (no errors)."""
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+        if record is None:
+            return None
+        return record.event_invoke_configs.get(qualifier or "")
+
+    # Helpers -----------------------------------------------------------------------------
+    def _resolve(self, tx: RegistryTransaction, ref: FunctionRef) -> tuple[FunctionRecord, str]:
+        """The function and the config key a reference names; the qualifier must exist."""
+        record = tx.get_function(ref.name)
+        if record is None:
+            raise not_found(f"Function not found: {self._arns.function(ref.name)}")
+        qualifier = ref.qualifier
+        if qualifier is None:
+            return record, ""
+        arn = self._arns.function(ref.name, qualifier)
+        if is_version(qualifier):
+            if tx.get_version(ref.name, qualifier) is None:
+                raise not_found(f"Function not found: {arn}")
+        elif tx.get_alias(ref.name, qualifier) is None:
+            raise not_found(f"Cannot find alias arn: {arn}")
+        return record, qualifier
+
+    def _no_config(self, ref: FunctionRef) -> LambdaError:
+        arn = self._arns.function(ref.name, ref.qualifier)
+        return not_found(f"The function {arn} doesn't have an EventInvokeConfig")
+
+    def _render(self, ref: FunctionRef, stored: Mapping[str, Any]) -> dict[str, Any]:
+        shape: dict[str, Any] = {
+            "LastModified": stored["LastModified"],
+            "FunctionArn": self._arns.function(ref.name, ref.qualifier),
+        }
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+            if key in stored:
+                shape[key] = stored[key]
+        if stored.get("DestinationConfig"):
+            shape["DestinationConfig"] = stored["DestinationConfig"]
+        return shape
+
+
+def _stamped(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {**config, "LastModified": time.time()}
+
+
+def _with_config(record: FunctionRecord, key: str, config: dict[str, Any] | None) -> FunctionRecord:
+    configs = {k: v for k, v in record.event_invoke_configs.items() if k != key}
+    if config is not None:
+        configs[key] = config
+    return dataclasses.replace(record, event_invoke_configs=configs)
