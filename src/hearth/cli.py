@@ -139,6 +139,8 @@ def serve(
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
+    isolation = _isolation_line()  # probed before the event loop starts: it forks
+
     def announce(endpoint: str) -> None:
         console.print(f"Hearth {__version__} is ready at {endpoint}", markup=False)
         console.print(f"  data dir: {settings.data_dir}", markup=False)
@@ -152,6 +154,7 @@ def serve(
                 "(set --access-key-id and --secret-access-key to require SigV4)",
                 markup=False,
             )
+        console.print(f"  isolation: {isolation}", markup=False)
         console.print("Point the aws CLI or boto3 at it:", markup=False)
         console.print(
             f"  aws lambda list-functions --endpoint-url {endpoint} --region {region}", markup=False
@@ -169,6 +172,72 @@ def serve(
         err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
         sys.exit(1)
     console.print("Hearth stopped.")
+
+
+def _isolation_line() -> str:
+    """What `serve` says about isolation: honestly, environments are plain processes today."""
+    from hearth.sandbox.capabilities import (
+        PROCESSES,
+        isolation_level,
+        isolation_reasons,
+        probe,
+    )
+
+    caps = probe()
+    level = isolation_level(caps)
+    if level == PROCESSES:
+        reasons = "; ".join(isolation_reasons(caps))
+        return f"{PROCESSES} (plain processes with rlimits: {reasons})"
+    return f"{PROCESSES} (the namespace sandbox is not built yet; this host supports: {level})"
+
+
+# doctor -------------------------------------------------------------------------------
+
+
+@main.command()
+def doctor() -> None:
+    """Show what this host lets Hearth do to isolate functions."""
+    from hearth.sandbox.capabilities import (
+        NAMESPACE_FLAGS,
+        REQUIRED_CONTROLLERS,
+        isolation_level,
+        isolation_reasons,
+        probe,
+    )
+
+    caps = probe()
+    table = Table("Capability", "Available", "Why")
+
+    def row(name: str, ok: bool, why: str) -> None:
+        table.add_row(name, "[green]yes[/]" if ok else "[red]no[/]", why)
+
+    row("Linux", caps.os_name == "linux", f"sys.platform is {caps.os_name}")
+    row("root", caps.is_root, "effective uid 0" if caps.is_root else f"uid {os.geteuid()}")
+    sysctls = (
+        f"max_user_namespaces={caps.max_user_namespaces}, "
+        f"unprivileged_userns_clone={caps.unprivileged_userns_clone}"
+    )
+    row("user namespaces", caps.user_namespaces, f"unshare(CLONE_NEWUSER) in a child; {sysctls}")
+    for kind in NAMESPACE_FLAGS:
+        row(f"{kind} namespace", kind in caps.namespaces, "unshare() in a short-lived child")
+    versions = " and ".join(f"v{v}" for v in caps.cgroup_versions) or "none"
+    row("cgroups", bool(caps.cgroup_versions), f"cgroup {versions} mounted")
+    if caps.cgroup_v2_mount:
+        controllers = " ".join(sorted(caps.cgroup_v2_controllers)) or "no controllers"
+        row("cgroup v2", True, f"{caps.cgroup_v2_mount}: {controllers}")
+    for name in REQUIRED_CONTROLLERS:
+        where = caps.controller(name)
+        row(f"cgroup {name}", where is not None, where or "not mounted in v1 nor enabled in v2")
+    row("cgroups writable", caps.cgroups_writable, "can create a cgroup for each environment")
+    row("no_new_privs", caps.no_new_privs, "prctl(PR_SET_NO_NEW_PRIVS) in a child")
+    row("seccomp", caps.seccomp, "the kernel reports Seccomp in /proc/self/status")
+    console.print(table)
+    level = isolation_level(caps)
+    reasons = isolation_reasons(caps)
+    console.print(f"Isolation this host allows: {level}", markup=False)
+    for reason in reasons:
+        console.print(f"  - {reason}", markup=False)
+    console.print(f"Hearth uses now: {_isolation_line()}", markup=False)
 
 
 def _run(coroutine: Any) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -56,6 +57,17 @@ class Launcher(Protocol):
 def _die_with_parent() -> None:
     """In the child, before exec: its own session, and SIGKILL when Hearth dies."""
     os.setsid()
+    # Lambda's limits. Kept in step with Server.become_child in
+    # hearth/runtimes/python/zygote.py (stdlib-only, so the two cannot share code).
+    # NPROC counts the uid's processes and does not bind root.
+    for limit, wanted in (
+        (resource.RLIMIT_NOFILE, 1024),
+        (resource.RLIMIT_NPROC, 1024),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        hard = resource.getrlimit(limit)[1]  # never ask to raise it: only root may
+        value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(limit, (value, value))
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -39,6 +39,7 @@ import importlib.util
 import json
 import os
 import random
+import resource
 import selectors
 import signal
 import socket
@@ -221,6 +222,17 @@ class Server:
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.closerange(3, _max_fd())  # output_fd, null and anything else inherited
+            # Lambda's limits. Kept in step with _die_with_parent in hearth/invoke/launch.py
+            # (this file imports only the standard library, so the two cannot share code).
+            # NPROC counts the uid's processes and does not bind root.
+            for limit, wanted in (
+                (resource.RLIMIT_NOFILE, 1024),
+                (resource.RLIMIT_NPROC, 1024),
+                (resource.RLIMIT_CORE, 0),
+            ):
+                hard = resource.getrlimit(limit)[1]  # never ask to raise it: only root may
+                value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+                resource.setrlimit(limit, (value, value))
         except BaseException:
             os._exit(CHILD_SETUP_FAILED)
         try:
