@@ -14,7 +14,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from hearth.arns import ArnFormatter, FunctionRef, is_version
+from hearth.arns import ArnFormatter, FunctionRef
+from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
     LambdaError,
@@ -179,19 +180,7 @@ class EventConfigs:
     # Helpers -----------------------------------------------------------------------------
     def _resolve(self, tx: RegistryTransaction, ref: FunctionRef) -> tuple[FunctionRecord, str]:
         """The function and the config key a reference names; the qualifier must exist."""
-        record = tx.get_function(ref.name)
-        if record is None:
-            raise not_found(f"Function not found: {self._arns.function(ref.name)}")
-        qualifier = ref.qualifier
-        if qualifier is None:
-            return record, ""
-        arn = self._arns.function(ref.name, qualifier)
-        if is_version(qualifier):
-            if tx.get_version(ref.name, qualifier) is None:
-                raise not_found(f"Function not found: {arn}")
-        elif tx.get_alias(ref.name, qualifier) is None:
-            raise not_found(f"Cannot find alias arn: {arn}")
-        return record, qualifier
+        return existing_target(tx, self._arns, ref), ref.qualifier or ""
 
     def _no_config(self, ref: FunctionRef) -> LambdaError:
         arn = self._arns.function(ref.name, ref.qualifier)

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
+from hearth.arns import LATEST, ArnFormatter, FunctionRef
+from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
     LambdaError,
@@ -296,20 +297,10 @@ class Policies:
     # Helpers -----------------------------------------------------------------------------
     def _resolve(self, tx: RegistryTransaction, ref: FunctionRef) -> tuple[FunctionRecord, str]:
         """The function and the policies key a reference names; the qualifier must exist."""
-        record = tx.get_function(ref.name)
-        if record is None:
-            raise not_found(f"Function not found: {self._arns.function(ref.name)}")
-        qualifier = ref.qualifier
+        record = existing_target(tx, self._arns, ref)
         # $LATEST's policy is the unqualified function's.
-        if qualifier is None or qualifier == LATEST:
-            return record, ""
-        arn = self._arns.function(ref.name, qualifier)
-        if is_version(qualifier):
-            if tx.get_version(ref.name, qualifier) is None:
-                raise not_found(f"Function not found: {arn}")
-        elif tx.get_alias(ref.name, qualifier) is None:
-            raise not_found(f"Cannot find alias arn: {arn}")
-        return record, qualifier
+        key = "" if ref.qualifier is None or ref.qualifier == LATEST else ref.qualifier
+        return record, key
 
 
 def _with_policy(record: FunctionRecord, key: str, policy: Policy | None) -> FunctionRecord:
