@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from hearth.arns import LATEST
 from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.store.locking import NonNestingLock
 from hearth.store.registry import Registry, RegistryTransaction
 
 
@@ -47,17 +47,11 @@ class _State:
 class MemoryRegistry(Registry):
     def __init__(self) -> None:
         self._state = _State()
-        self._lock = threading.Lock()
-        self._owner: int | None = None
+        self._lock = NonNestingLock("registry transactions")
 
     @contextmanager
     def transaction(self) -> Iterator[RegistryTransaction]:
-        # A nested block would wait forever on our own lock; fail instead, as SqliteRegistry
-        # does. Only this thread can set `_owner` to its own id, so reading it unlocked is safe.
-        if self._owner == threading.get_ident():
-            raise RuntimeError("registry transactions do not nest")
         with self._lock:
-            self._owner = threading.get_ident()
             tx = _MemoryTransaction(self._state.copy())
             try:
                 yield tx
@@ -65,7 +59,6 @@ class MemoryRegistry(Registry):
             finally:
                 # On an exception the working copy is simply dropped (rollback).
                 tx.closed = True
-                self._owner = None
 
     def close(self) -> None:
         pass

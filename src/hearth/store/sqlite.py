@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from hearth.arns import LATEST
 from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.store.locking import NonNestingLock
 from hearth.store.registry import Registry, RegistryTransaction
 
 # Bump with a migration whenever the tables below change.
@@ -130,8 +130,7 @@ class SqliteRegistry(Registry):
             isolation_level=None,
             check_same_thread=False,
         )
-        self._lock = threading.Lock()
-        self._owner: int | None = None
+        self._lock = NonNestingLock("registry transactions")
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # WAL with synchronous=NORMAL is durable against process crashes, kill -9 included: a
         # commit is in the WAL file (the OS page cache) before COMMIT returns. Only a power
@@ -156,29 +155,21 @@ class SqliteRegistry(Registry):
 
     @contextmanager
     def transaction(self) -> Iterator[RegistryTransaction]:
-        # A nested block would wait forever on our own lock; fail instead. Only this thread
-        # can set `_owner` to its own id, so reading it unlocked is safe.
-        if self._owner == threading.get_ident():
-            raise RuntimeError("registry transactions do not nest")
         with self._lock:
-            self._owner = threading.get_ident()
+            # IMMEDIATE takes the write lock now, so read-check-write is serialized across
+            # processes too (a deferred BEGIN could fail to upgrade after reading).
+            self._conn.execute("BEGIN IMMEDIATE")
+            tx = _SqliteTransaction(self._conn)
             try:
-                # IMMEDIATE takes the write lock now, so read-check-write is serialized across
-                # processes too (a deferred BEGIN could fail to upgrade after reading).
-                self._conn.execute("BEGIN IMMEDIATE")
-                tx = _SqliteTransaction(self._conn)
-                try:
-                    yield tx
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    # A failed COMMIT may have rolled back already; don't mask its error.
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
-                finally:
-                    tx.closed = True
+                yield tx
+                self._conn.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT may have rolled back already; don't mask its error.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
             finally:
-                self._owner = None
+                tx.closed = True
 
     def close(self) -> None:
         with self._lock:  # let a transaction in flight finish first
