@@ -12,10 +12,11 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hearth import __version__
@@ -28,6 +29,9 @@ from hearth.config import (
     Settings,
     default_data_dir,
 )
+
+if TYPE_CHECKING:
+    from hearth.sandbox.isolation import IsolationChoice
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -110,6 +114,32 @@ def main() -> None:
     type=float,
     help="Seconds an idle execution environment stays warm.",
 )
+@click.option(
+    "--isolation",
+    envvar="HEARTH_ISOLATION",
+    type=click.Choice(["auto", "sandbox", "process"]),
+    default="auto",
+    show_default=True,
+    help="auto: sandbox every environment where the host allows it (Linux, root); "
+    "sandbox: refuse to start otherwise; process: plain processes, not isolated.",
+)
+@click.option(
+    "--network",
+    envvar="HEARTH_NETWORK",
+    type=click.Choice(["host", "none"]),
+    default="host",
+    show_default=True,
+    help="Sandboxed functions' network: the host's, or none (loopback only). "
+    "A function can choose with its HEARTH_NETWORK environment variable.",
+)
+@click.option(
+    "--sandbox-expose",
+    envvar="HEARTH_SANDBOX_EXPOSE",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A host directory every sandbox also shows, read-only, at the same path "
+    "(repeatable; the variable takes a colon-separated list).",
+)
 def serve(
     host: str,
     port: int,
@@ -120,6 +150,9 @@ def serve(
     secret_access_key: str | None,
     settle_delay: float,
     keep_alive: float,
+    isolation: str,
+    network: str,
+    sandbox_expose: tuple[Path, ...],
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -136,10 +169,13 @@ def serve(
         access_keys=keys,
         settle_delay_seconds=settle_delay,
         keep_alive_seconds=keep_alive,
+        isolation=isolation,
+        network=network,
+        sandbox_expose=tuple(str(path.resolve()) for path in sandbox_expose),
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
-    isolation = _isolation_line()  # probed before the event loop starts: it forks
+    choice = _choose_isolation(settings)  # probed before the event loop starts: it forks
 
     def announce(endpoint: str) -> None:
         console.print(f"Hearth {__version__} is ready at {endpoint}", markup=False)
@@ -154,7 +190,8 @@ def serve(
                 "(set --access-key-id and --secret-access-key to require SigV4)",
                 markup=False,
             )
-        console.print(f"  isolation: {isolation}", markup=False)
+        style = "bold" if choice.sandboxed else "bold red"
+        console.print(f"  isolation: [{style}]{escape(choice.description)}[/]")
         console.print("Point the aws CLI or boto3 at it:", markup=False)
         console.print(
             f"  aws lambda list-functions --endpoint-url {endpoint} --region {region}", markup=False
@@ -167,28 +204,24 @@ def serve(
         sys.stdout.flush()
 
     try:
-        _run(run_server(settings, announce))
+        _run(run_server(settings, announce, choice))
     except OSError as exc:
         err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
         sys.exit(1)
     console.print("Hearth stopped.")
 
 
-def _isolation_line() -> str:
-    """What `serve` says about isolation: honestly, environments are plain processes today."""
-    from hearth.sandbox.capabilities import (
-        PROCESSES,
-        isolation_level,
-        isolation_reasons,
-        probe,
-    )
+def _choose_isolation(settings: Settings) -> IsolationChoice:
+    """Probe the host and pick the isolation; exit with the reason if a sandbox was required
+    and this host cannot give one."""
+    from hearth.sandbox.capabilities import probe
+    from hearth.sandbox.isolation import Isolation, SandboxUnavailable, choose_isolation
 
-    caps = probe()
-    level = isolation_level(caps)
-    if level == PROCESSES:
-        reasons = "; ".join(isolation_reasons(caps))
-        return f"{PROCESSES} (plain processes with rlimits: {reasons})"
-    return f"{PROCESSES} (the namespace sandbox is not built yet; this host supports: {level})"
+    try:
+        return choose_isolation(Isolation(settings.isolation), probe())
+    except SandboxUnavailable as exc:
+        err_console.print(f"error: --isolation sandbox is not possible here: {exc}", markup=False)
+        sys.exit(1)
 
 
 # doctor -------------------------------------------------------------------------------
@@ -237,7 +270,10 @@ def doctor() -> None:
     console.print(f"Isolation this host allows: {level}", markup=False)
     for reason in reasons:
         console.print(f"  - {reason}", markup=False)
-    console.print(f"Hearth uses now: {_isolation_line()}", markup=False)
+    from hearth.sandbox.isolation import Isolation, choose_isolation
+
+    choice = choose_isolation(Isolation.AUTO, caps)
+    console.print(f"hearth serve would use: {choice.description}", markup=False)
 
 
 def _run(coroutine: Any) -> None:

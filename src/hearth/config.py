@@ -46,6 +46,13 @@ class Settings:
     settle_delay_seconds: float = 0.0
     # How long an idle execution environment is kept warm before it is reaped.
     keep_alive_seconds: float = 300.0
+    # "auto" (sandbox where the host allows it), "sandbox" (or refuse to start), "process".
+    isolation: str = "auto"
+    # Sandboxed environments' network: "host", or "none" (loopback only). A function may
+    # choose for itself with the HEARTH_NETWORK environment variable.
+    network: str = "host"
+    # Host paths every sandbox also shows, read-only, at the same path.
+    sandbox_expose: tuple[str, ...] = ()
 
     @property
     def auth_enabled(self) -> bool:

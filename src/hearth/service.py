@@ -39,6 +39,8 @@ from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
+from hearth.sandbox.cgroups import Cgroups
+from hearth.sandbox.isolation import IsolationChoice, Network, Sandboxes, SandboxSettings
 from hearth.store.code import CodeStore
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
@@ -72,7 +74,7 @@ class Hearth:
         self.registry.close()
 
 
-def build(settings: Settings, schedule: Scheduler) -> Hearth:
+def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     storage = SqliteRegistry(data_dir / "registry.sqlite3")
@@ -85,9 +87,16 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
     log_store = SqliteLogStore(data_dir / "logs.sqlite3")
     log_writer = LogWriter(log_store)
-    launchers = Launchers()
+    launchers = Launchers(sandboxed=isolation.sandboxed)
     invoker = Invoker(
-        storage, code_store, arns, log_writer, launchers.for_runtime, settings.keep_alive_seconds
+        storage,
+        code_store,
+        arns,
+        log_writer,
+        launchers.for_runtime,
+        settings.keep_alive_seconds,
+        interpreter_for=launchers.interpreter_for,
+        sandboxes=_sandboxes_factory(settings, isolation),
     )
     registry.subscribe(invoker.invalidate)
     router = Router()
@@ -109,6 +118,23 @@ def build(settings: Settings, schedule: Scheduler) -> Hearth:
     )
     _recover(hearth)
     return hearth
+
+
+def _sandboxes_factory(
+    settings: Settings, isolation: IsolationChoice
+) -> Callable[[str], Sandboxes] | None:
+    if not isolation.sandboxed:
+        return None
+    sandbox_settings = SandboxSettings(
+        network=Network(settings.network), expose=settings.sandbox_expose
+    )
+    layout = isolation.cgroups
+
+    def factory(work_dir: str) -> Sandboxes:
+        cgroups = Cgroups(layout) if layout is not None else None
+        return Sandboxes(sandbox_settings, cgroups, work_dir)
+
+    return factory
 
 
 def _recover(hearth: Hearth) -> None:
@@ -169,14 +195,16 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
-async def serve(settings: Settings, on_ready: Callable[[str], None]) -> None:
+async def serve(
+    settings: Settings, on_ready: Callable[[str], None], isolation: IsolationChoice
+) -> None:
     """Serve until SIGINT or SIGTERM, then shut down cleanly."""
     loop = asyncio.get_running_loop()
 
     def schedule(delay: float, callback: Callable[[], None]) -> None:
         loop.call_later(delay, callback)
 
-    hearth = build(settings, schedule)
+    hearth = build(settings, schedule, isolation)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(

@@ -169,12 +169,14 @@ class Environment:
         self.init_duration_ms = (time.perf_counter() - started) * 1000
         if self._ready in done and not exited.done():
             self.state = EnvironmentState.IDLE
+            if self._process.accounting is not None:
+                self._process.accounting.init_done()
             return
         self._drain_output()
         if self._init_error is not None:
             payload = self._init_error
         elif exited.done():
-            payload = _error_body("Runtime.ExitError", exit_reason(exited.result()))
+            payload = _error_body(self._exit_error_type(), exit_reason(exited.result()))
         else:
             payload = _error_body(
                 "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
@@ -247,12 +249,11 @@ class Environment:
         elif exited in done:
             self._drain_output()
             reason = exit_reason(exited.result())
+            error_type = self._exit_error_type()
             self._log(f"RequestId: {invocation.request_id} Error: {reason}")
-            payload = _error_body(
-                "Runtime.ExitError", f"RequestId: {invocation.request_id} Error: {reason}"
-            )
+            payload = _error_body(error_type, f"RequestId: {invocation.request_id} Error: {reason}")
             function_error = "Unhandled"
-            status_suffix = "\tStatus: error\tError Type: Runtime.ExitError"
+            status_suffix = f"\tStatus: error\tError Type: {error_type}"
         else:
             self._drain_output()
             message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
@@ -287,14 +288,26 @@ class Environment:
         self._first_report = False
         return line
 
+    def _exit_error_type(self) -> str:
+        """Why the runtime exited, as AWS names it: an OOM kill, or any other exit."""
+        accounting = self._process.accounting if self._process is not None else None
+        if accounting is not None and accounting.out_of_memory():
+            return "Runtime.OutOfMemory"
+        return "Runtime.ExitError"
+
     def _max_memory_mb(self) -> int:
-        """Peak resident memory of the environment's main process (VmHWM), in MB.
+        """Peak memory of the environment, in MB: its cgroup's peak when sandboxed, else the
+        peak resident memory of its main process (VmHWM).
 
         The status file stays open for the environment's life: re-reading it from offset 0
         is much cheaper than opening it on every invoke.
         """
         if self._process is None:
             return 0
+        if self._process.accounting is not None:
+            peak = self._process.accounting.max_memory_bytes()
+            if peak is not None:
+                return math.ceil(peak / (1024 * 1024))
         try:
             if self._status_fd < 0:
                 self._status_fd = os.open(f"/proc/{self._process.pid}/status", os.O_RDONLY)
@@ -356,6 +369,9 @@ class Environment:
             self._process.kill()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._process.exited), 5)
+            if self._process.accounting is not None and self._process.exited.done():
+                self._process.accounting.release()
+                self._process.accounting = None
         self._drain_output()
         self._close_output()
         if self._status_fd >= 0:

@@ -19,9 +19,20 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 _PR_SET_PDEATHSIG = 1
+
+
+class ResourceAccounting(Protocol):
+    """What the sandbox knows about an environment's resources (hearth.sandbox.isolation).
+
+    `release` is called once, after the process has exited; the others at any time before."""
+
+    def max_memory_bytes(self) -> int | None: ...
+    def out_of_memory(self) -> bool: ...
+    def init_done(self) -> None: ...
+    def release(self) -> None: ...
 
 
 @dataclass
@@ -30,6 +41,8 @@ class LaunchedProcess:
     exited: asyncio.Future[int]
     kill_group: bool = True
     _killer: object = field(default=None, repr=False)
+    # Set for sandboxed environments: their cgroup's view of memory and OOM kills.
+    accounting: ResourceAccounting | None = None
 
     def kill(self) -> None:
         if self.exited.done():
@@ -43,11 +56,18 @@ class LaunchedProcess:
 
 class Launcher(Protocol):
     async def launch(
-        self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
+        self,
+        argv: Sequence[str] | None,
+        env: dict[str, str],
+        cwd: str,
+        output_fd: int,
+        sandbox: dict[str, Any] | None = None,
     ) -> LaunchedProcess:
         """Start a process writing stdout and stderr to output_fd.
 
-        argv None means "the runtime's own client" (a zygote fork for Python).
+        argv None means "the runtime's own client" (a zygote fork for Python). With
+        `sandbox` (a plan, see hearth.sandbox.isolation) the process starts inside that
+        sandbox; launchers that cannot do that raise NotImplementedError.
         """
         ...
 
@@ -77,9 +97,16 @@ class ExecLauncher:
     """Starts processes with exec: for Node.js and custom runtimes."""
 
     async def launch(
-        self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
+        self,
+        argv: Sequence[str] | None,
+        env: dict[str, str],
+        cwd: str,
+        output_fd: int,
+        sandbox: dict[str, Any] | None = None,
     ) -> LaunchedProcess:
         assert argv is not None, "ExecLauncher needs a command"
+        if sandbox is not None:
+            raise NotImplementedError("sandboxed environments are forked from a zygote")
         process = subprocess.Popen(  # noqa: S603 - argv comes from the runtime table, not users
             list(argv),
             env=env,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 from hearth.invoke.launch import ExecLauncher, LaunchedProcess, Launcher
 from hearth.invoke.runtimes import family_of
@@ -31,11 +33,20 @@ class ZygoteLauncher:
         await self._ready_zygote()
 
     async def launch(
-        self, argv: Sequence[str] | None, env: dict[str, str], cwd: str, output_fd: int
+        self,
+        argv: Sequence[str] | None,
+        env: dict[str, str],
+        cwd: str,
+        output_fd: int,
+        sandbox: dict[str, Any] | None = None,
     ) -> LaunchedProcess:
+        """Fork the runtime; with a sandbox plan, inside it (the plan carries any command
+        to exec there, which is how Node.js and custom runtimes are sandboxed too)."""
         zygote = await self._ready_zygote()
         sys_path = [cwd, *[p for p in env.get("PYTHONPATH", "").split(":") if p and p != cwd]]
-        spawned = await zygote.spawn(env=env, cwd=cwd, sys_path=sys_path, output_fd=output_fd)
+        spawned = await zygote.spawn(
+            env=env, cwd=cwd, sys_path=sys_path, output_fd=output_fd, sandbox=sandbox
+        )
         return LaunchedProcess(spawned.pid, spawned.exited)
 
     async def close(self) -> None:
@@ -44,14 +55,25 @@ class ZygoteLauncher:
 
 
 class Launchers:
-    def __init__(self) -> None:
+    """One launcher per runtime. Sandboxed, every environment is forked from a zygote, which
+    sets the sandbox up: Python runtimes from their interpreter's zygote, the others from
+    a zygote on Hearth's own interpreter that execs their command inside the sandbox."""
+
+    def __init__(self, sandboxed: bool = False) -> None:
+        self._sandboxed = sandboxed
         self._exec = ExecLauncher()
         self._zygotes: dict[str, ZygoteLauncher] = {}
 
+    def interpreter_for(self, runtime: str) -> str | None:
+        """The Python interpreter a runtime's environments run on (None: not Python)."""
+        return find_python(runtime) if family_of(runtime).uses_zygote else None
+
     async def for_runtime(self, runtime: str) -> Launcher:
-        if not family_of(runtime).uses_zygote:
-            return self._exec
-        python = find_python(runtime)
+        python = self.interpreter_for(runtime)
+        if python is None:
+            if not self._sandboxed:
+                return self._exec
+            python = sys.executable
         if python not in self._zygotes:
             self._zygotes[python] = ZygoteLauncher(python)
         return self._zygotes[python]

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-NODE_BOOTSTRAP = Path(__file__).resolve().parent.parent / "runtimes" / "node" / "bootstrap.mjs"
+RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
+NODE_BOOTSTRAP = RUNTIMES_DIR / "node" / "bootstrap.mjs"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def function_environment(
     layer_roots: Sequence[str],
     user_variables: dict[str, str],
     initialization_type: str = "on-demand",
+    runtime_dir: str | None = None,
 ) -> dict[str, str]:
     """The process environment: the user's variables, then AWS's reserved ones on top."""
     family = family_of(runtime)
@@ -101,7 +103,7 @@ def function_environment(
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "LAMBDA_TASK_ROOT": task_root,
-        "LAMBDA_RUNTIME_DIR": str(Path(__file__).resolve().parent.parent / "runtimes"),
+        "LAMBDA_RUNTIME_DIR": runtime_dir or str(RUNTIMES_DIR),
         # Placeholder credentials: functions that build AWS clients find some, as on AWS.
         "AWS_ACCESS_KEY_ID": "hearth",
         "AWS_SECRET_ACCESS_KEY": "hearth",

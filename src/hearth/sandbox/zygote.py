@@ -116,17 +116,31 @@ class Zygote:
         return self._alive
 
     async def spawn(
-        self, env: dict[str, str], cwd: str, sys_path: list[str], output_fd: int
+        self,
+        env: dict[str, str],
+        cwd: str,
+        sys_path: list[str],
+        output_fd: int,
+        sandbox: dict[str, Any] | None = None,
     ) -> SpawnedProcess:
         """Fork an environment running the runtime with exactly ``env``, in ``cwd``, with
         ``sys_path`` prepended to its module path; ``output_fd`` becomes its stdout and stderr.
-        The caller keeps ownership of ``output_fd`` and should close it once this returns, so
-        the pipe reports end of file when the child is gone."""
+        With ``sandbox`` (a plan from ``hearth.sandbox.isolation``) the child enters that
+        sandbox first. The caller keeps ownership of ``output_fd`` and should close it once
+        this returns, so the pipe reports end of file when the child is gone."""
         if not self._alive:
             raise ZygoteError("the zygote is not running")
         self._next_id += 1
         request_id = self._next_id
-        request = {"op": "spawn", "id": request_id, "env": env, "cwd": cwd, "sys_path": sys_path}
+        request: dict[str, Any] = {
+            "op": "spawn",
+            "id": request_id,
+            "env": env,
+            "cwd": cwd,
+            "sys_path": sys_path,
+        }
+        if sandbox is not None:
+            request["sandbox"] = sandbox
         reply: asyncio.Future[SpawnedProcess] = self._loop.create_future()
         self._spawns[request_id] = reply
         try:

@@ -15,7 +15,9 @@ Protocol: one JSON object per datagram (SEQPACKET keeps message boundaries and c
 
 Hearth -> zygote
   ``{"op":"spawn","id":N,"env":{...},"cwd":"...","sys_path":[...]}`` + one fd (SCM_RIGHTS):
-  the write end of a pipe that becomes the child's stdout and stderr.
+  the write end of a pipe that becomes the child's stdout and stderr. With
+  ``"sandbox":{plan}`` the child first enters the sandbox that ``sandbox_entry.py``
+  describes, and execs ``plan["argv"]`` there if it is set.
   ``{"op":"kill","pid":P}``: SIGKILL the child's process group (its session).
   End of file: kill every child, reap and report them, exit.
 Zygote -> Hearth
@@ -103,6 +105,19 @@ def load_bootstrap() -> ModuleType:
         raise ImportError("cannot load bootstrap.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[BOOTSTRAP_MODULE] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def sandbox_module() -> ModuleType:
+    """``sandbox_entry.py``, loaded in the zygote so that no child pays for the import."""
+    spec = importlib.util.spec_from_file_location(
+        "_hearth_sandbox_entry", os.path.join(HERE, "sandbox_entry.py")
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load sandbox_entry.py")
+    module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
@@ -238,6 +253,10 @@ class Server:
         try:
             os.environ.clear()
             os.environ.update(request["env"])
+            plan = request.get("sandbox")
+            if plan is not None:
+                # Returns only in the sandboxed runtime process (or execs plan["argv"]).
+                sandbox_module().enter(plan)
             time.tzset()  # TZ comes with the function's environment
             os.chdir(request["cwd"])
             sys.path[:0] = request.get("sys_path") or []
@@ -308,6 +327,8 @@ def main() -> None:
     sock.setblocking(True)
     bootstrap = load_bootstrap()
     preload()
+    if sys.platform.startswith("linux"):
+        sandbox_module()
     if sys.path and os.path.abspath(sys.path[0]) == HERE:
         del sys.path[0]  # runtime files are not the function's modules
     # Keep the warm heap out of the collector's reach, so children share its pages.

@@ -1,0 +1,353 @@
+"""Enter an execution environment's sandbox (Linux, as root): the child side of the isolation.
+
+Loaded by the zygote (standard library only, Python 3.10-3.13). Hearth builds the *plan*
+(``hearth.sandbox.isolation``); this file only carries it out, so every decision about what
+a function may see is made, and tested, on the host side. The plan is a JSON object::
+
+    {"root": "/tmp/hearth-rt-x/root",          # an empty host directory: the new / is mounted here
+     "layout": [["dir", "/var"], ["symlink", "usr/bin", "/bin"],
+                ["bind", "/usr", "/usr"],       # read-only, nosuid, nodev
+                ["bind_rw", "/host/sock", "/run/hearth/runtime.sock"],
+                ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
+                ["tmpfs", "/tmp", 536870912, "1777"]],
+     "cgroup_procs": [".../memory/hearth/x/cgroup.procs", ...],
+     "network": false,                          # true: a network namespace with loopback only
+     "relay": null | [9001, "/run/hearth/runtime.sock"],   # TCP inside -> Unix socket
+     "hostname": "...", "uid": 990001, "gid": 990001, "cwd": "/var/task",
+     "argv": null | ["/usr/bin/node", "..."]}  # null: return and run the Python runtime
+
+Three processes per environment, each dying with its parent (PR_SET_PDEATHSIG):
+
+* the **keeper** (forked by the zygote, in Hearth's namespaces): joins the cgroups, unshares
+  the namespaces, forks the init, and ends with the runtime's own exit status, so Hearth's
+  view of "the environment exited" is unchanged;
+* the **init** (PID 1 of the new PID namespace): mounts the new root, pivots into it, forks
+  the runtime, reaps orphans, relays the Runtime API if the network is private; when the
+  runtime exits it reports the status to the keeper and exits, which makes the kernel kill
+  everything left in the namespace;
+* the **runtime** (PID 2): drops to the sandbox uid/gid with no capabilities and
+  no_new_privs, then runs the runtime (returns, for Python; execs ``argv`` otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import platform
+import select
+import signal
+import socket
+import stat
+import struct
+import threading
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+SETUP_FAILED = 127
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SandboxError(Exception):
+    pass
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise SandboxError(f"{what}: {os.strerror(code)} (errno {code})")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        f"mount {source or fstype} on {target}",
+    )
+
+
+def _prctl(option: int, value: int) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+def enter(plan: dict[str, Any]) -> None:
+    """Become the runtime process of a sandboxed environment (returns only in it).
+
+    Any failure before the function's code runs ends the process with SETUP_FAILED after
+    saying why on stderr (which is the environment's log)."""
+    for path in plan.get("cgroup_procs", ()):
+        with open(path, "w") as procs:
+            procs.write(str(os.getpid()))
+    # The OOM killer must pick the function's processes, never the keeper or the init
+    # (the runtime sets its own score back before it drops its privileges).
+    _set_oom_score(-1000)
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    if plan.get("network"):
+        flags |= CLONE_NEWNET
+    _check(_libc.unshare(flags), "unshare")
+    status_r, status_w = os.pipe()
+    init = os.fork()
+    if init == 0:
+        os.close(status_r)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _be_init(plan, status_w)  # returns only in the runtime process
+        return
+    os.close(status_w)
+    _be_keeper(init, status_r)
+
+
+# --- the keeper ------------------------------------------------------------------------------
+
+
+def _be_keeper(init: int, status_r: int) -> None:
+    """Wait for the init and leave the way the runtime left."""
+    while True:
+        try:
+            _, status = os.waitpid(init, 0)
+            break
+        except InterruptedError:
+            continue
+    reported = os.read(status_r, 64)
+    code = int(reported) if reported else os.waitstatus_to_exitcode(status)
+    if code < 0:  # the runtime was killed by a signal: be killed by the same one
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        code = SETUP_FAILED
+    os._exit(code)
+
+
+# --- the init (PID 1) ------------------------------------------------------------------------
+
+
+def _be_init(plan: dict[str, Any], status_w: int) -> None:
+    try:
+        _build_root(plan)
+        socket.sethostname(plan.get("hostname") or "localhost")
+        if plan.get("network"):
+            _loopback_up()
+    except BaseException as exc:
+        os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
+        os._exit(SETUP_FAILED)
+    runtime = os.fork()
+    if runtime == 0:
+        os.close(status_w)
+        try:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            _set_oom_score(0)
+            _drop_privileges(plan)
+            os.chdir(plan.get("cwd") or "/")
+        except BaseException as exc:
+            os.write(2, f"hearth sandbox: cannot drop privileges: {exc}\n".encode())
+            os._exit(SETUP_FAILED)
+        argv = plan.get("argv")
+        if argv:
+            try:
+                os.execv(argv[0], argv)  # noqa: S606 - the runtime's own command
+            except OSError as exc:
+                os.write(2, f"hearth sandbox: cannot run {argv[0]}: {exc}\n".encode())
+                os._exit(SETUP_FAILED)
+        return
+    relay = plan.get("relay")
+    if relay:
+        _start_relay(int(relay[0]), str(relay[1]))
+    code = _reap_until(runtime)
+    os.write(status_w, str(code).encode())
+    os._exit(0)
+
+
+def _set_oom_score(score: int) -> None:
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
+        adj.write(str(score))
+
+
+def _reap_until(runtime: int) -> int:
+    """As PID 1: reap every orphan, until the runtime itself exits; return its exit code."""
+    while True:
+        try:
+            pid, status = os.wait()
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return SETUP_FAILED
+        if pid == runtime:
+            return os.waitstatus_to_exitcode(status)
+
+
+def _build_root(plan: dict[str, Any]) -> None:
+    root = plan["root"]
+    # Nothing mounted here may propagate back to the host.
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("hearth-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    for step in plan["layout"]:
+        kind = step[0]
+        if kind == "dir":
+            os.makedirs(root + step[1], mode=0o755, exist_ok=True)
+        elif kind == "symlink":
+            _make_parent(root, step[2])
+            os.symlink(step[1], root + step[2])
+        elif kind in ("bind", "bind_rw"):
+            _bind(step[1], root + step[2], read_only=kind == "bind")
+        elif kind == "overlay":
+            _make_dir(root + step[2])
+            lower = ":".join(step[1])
+            _mount("hearth-layers", root + step[2], "overlay", MS_RDONLY, f"lowerdir={lower}")
+        elif kind == "tmpfs":
+            _make_dir(root + step[1])
+            _mount(
+                "tmpfs",
+                root + step[1],
+                "tmpfs",
+                MS_NOSUID | MS_NODEV,
+                f"size={step[2]},mode={step[3]}",
+            )
+        else:
+            raise SandboxError(f"unknown layout step {kind!r}")
+    _make_dev(root)
+    _make_dir(root + "/proc")
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.chdir(root)
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise SandboxError(f"pivot_root: unsupported machine {platform.machine()}")
+    # pivot_root(".", "."): the old root ends up stacked under the new one; detach it.
+    _check(_libc.syscall(number, b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "detach the host's root")
+    os.chdir("/")
+    # The skeleton itself (the mount points) is read-only too.
+    _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _make_dev(root: str) -> None:
+    dev = root + "/dev"
+    _make_dir(dev)
+    _mount("hearth-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
+    for name in DEVICES:
+        if os.path.exists("/dev/" + name):
+            _bind("/dev/" + name, f"{dev}/{name}", read_only=False)
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
+        os.symlink(target, f"{dev}/{name}")
+    _mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
+
+
+def _bind(source: str, target: str, *, read_only: bool) -> None:
+    if stat.S_ISDIR(os.stat(source).st_mode):
+        _make_dir(target)
+    else:
+        _make_parent("", target)
+        if not os.path.lexists(target):
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    # Not recursive: mounts below the source stay hidden rather than writable.
+    _mount(source, target, None, MS_BIND)
+    flags = MS_REMOUNT | MS_BIND | MS_NOSUID
+    if read_only:
+        flags |= MS_RDONLY | MS_NODEV
+    _mount(None, target, None, flags)
+
+
+def _make_dir(path: str) -> None:
+    os.makedirs(path, mode=0o755, exist_ok=True)
+
+
+def _make_parent(root: str, path: str) -> None:
+    os.makedirs(os.path.dirname(root + path), mode=0o755, exist_ok=True)
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14s", b"lo", 0, b"")
+        flags = struct.unpack("16sH14s", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
+
+
+# --- the runtime's privileges ----------------------------------------------------------------
+
+
+def _drop_privileges(plan: dict[str, Any]) -> None:
+    # The bounding set first (that needs CAP_SETPCAP, which only root has); setuid to a
+    # non-root uid then clears the permitted, effective and ambient sets.
+    for cap in range(64):
+        try:
+            _prctl(PR_CAPBSET_DROP, cap)
+        except SandboxError:
+            if ctypes.get_errno() == errno.EINVAL:
+                break  # past the last capability this kernel knows
+            raise
+    gid, uid = int(plan["gid"]), int(plan["uid"])
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+# --- the Runtime API relay (private network only) --------------------------------------------
+
+
+def _start_relay(port: int, unix_path: str) -> None:
+    """Serve 127.0.0.1:port inside the namespace, forwarding each connection to the
+    environment's Unix socket: AWS's runtime clients only speak TCP."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(16)
+
+    def accept_forever() -> None:
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(target=_pump_pair, args=(client, unix_path), daemon=True).start()
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+
+
+def _pump_pair(client: socket.socket, unix_path: str) -> None:
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.closing(client), contextlib.closing(upstream):
+        try:
+            upstream.connect(unix_path)
+        except OSError:
+            return
+        peers = {client: upstream, upstream: client}
+        while True:
+            readable, _, _ = select.select(list(peers), [], [])
+            for sock in readable:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                peers[sock].sendall(data)

@@ -1,0 +1,342 @@
+"""What a sandboxed environment sees, decided on the host: the plan that the child carries out.
+
+`Sandboxes.prepare` returns a `PreparedSandbox`: the JSON plan for
+``hearth/runtimes/python/sandbox_entry.py`` (mounts, cgroups, uid, network), the paths as the
+function sees them (``/var/task``, ``/opt``, ``/var/runtime``), and the cgroup through which
+Hearth reads the environment's peak memory and learns of an OOM kill.
+
+The view, like AWS's: the host's system directories read-only (``/usr``, ``/etc``, and the
+``/bin``-style links to them); the interpreter the runtime needs, read-only at its own path;
+the function's code read-only at ``/var/task``; its layers merged read-only at ``/opt``;
+Hearth's runtime clients read-only at ``/var/runtime``; a private ``/tmp`` of EphemeralStorage
+size; the environment's Runtime API socket. Nothing else: not Hearth's data dir, not other
+functions' code, not home directories.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from hearth.sandbox.capabilities import (
+    REQUIRED_CONTROLLERS,
+    REQUIRED_NAMESPACES,
+    HostCapabilities,
+    isolation_reasons,
+)
+from hearth.sandbox.cgroups import CgroupLayout, Cgroups, EnvironmentCgroup
+
+TASK_ROOT = "/var/task"
+LAYERS_ROOT = "/opt"
+RUNTIME_DIR = "/var/runtime"
+RUNTIME_SOCKET = "/run/hearth/runtime.sock"
+# AWS's runtime clients find the Runtime API here when the network is private (as on AWS).
+PRIVATE_RUNTIME_API_PORT = 9001
+HOST_RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
+# Top-level host directories shown read-only (or re-created as the same symlinks).
+SYSTEM_DIRECTORIES = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc")
+# Environments run as uid/gid FIRST_UID + slot: one uid per live environment, so the kernel's
+# per-uid process count (RLIMIT_NPROC 1024) is per environment, as on AWS.
+FIRST_UID = 990_000
+UID_SLOTS = 10_000
+
+
+class Isolation(StrEnum):
+    AUTO = "auto"
+    SANDBOX = "sandbox"
+    PROCESS = "process"
+
+
+class Network(StrEnum):
+    HOST = "host"
+    NONE = "none"  # a network namespace of its own, with loopback only
+
+
+# A function's own choice of network, in its environment variables (documented in README).
+NETWORK_VARIABLE = "HEARTH_NETWORK"
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    network: Network = Network.HOST
+    # Extra host paths shown read-only at the same path (a custom runtime's toolchain, say).
+    expose: tuple[str, ...] = ()
+
+
+@dataclass
+class PreparedSandbox:
+    """One environment's sandbox, before and while it runs."""
+
+    plan: dict[str, Any]
+    task_root: str
+    layer_roots: list[str]
+    runtime_dir: str
+    runtime_socket: str
+    private_network: bool
+    cgroup: EnvironmentCgroup | None
+    _release_uid: Any = field(repr=False, default=None)
+
+    def runtime_api_inside(self, host_address: str) -> str:
+        """AWS_LAMBDA_RUNTIME_API as the function must use it."""
+        if self.private_network:
+            return f"127.0.0.1:{PRIVATE_RUNTIME_API_PORT}"
+        return host_address
+
+    # ResourceAccounting (hearth.invoke.launch) -----------------------------------------
+    def max_memory_bytes(self) -> int | None:
+        return self.cgroup.max_memory_bytes() if self.cgroup is not None else None
+
+    def out_of_memory(self) -> bool:
+        return self.cgroup.out_of_memory() if self.cgroup is not None else False
+
+    def init_done(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.limit_cpu()
+
+    def release(self) -> None:
+        """Once the environment's processes are gone: remove its cgroup, free its uid."""
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        if self._release_uid is not None:
+            self._release_uid()
+            self._release_uid = None
+
+
+class UidPool:
+    """Hands out one uid per live environment."""
+
+    def __init__(self, first: int = FIRST_UID, size: int = UID_SLOTS) -> None:
+        self._first = first
+        self._free = list(range(size - 1, -1, -1))
+
+    def take(self) -> int:
+        if not self._free:
+            raise RuntimeError("no sandbox uid is free")
+        return self._first + self._free.pop()
+
+    def give_back(self, uid: int) -> None:
+        self._free.append(uid - self._first)
+
+
+def system_layout(host_root: Path = Path("/")) -> list[list[Any]]:
+    """The host's system directories as layout steps (binds, or the same symlinks)."""
+    steps: list[list[Any]] = []
+    for name in SYSTEM_DIRECTORIES:
+        path = host_root / name
+        if path.is_symlink():
+            steps.append(["symlink", os.readlink(path), f"/{name}"])
+        elif path.is_dir():
+            steps.append(["bind", str(path), f"/{name}"])
+    return steps
+
+
+def _covered(path: str, steps: list[list[Any]]) -> bool:
+    """Whether path is already visible through a bind in steps."""
+    return any(
+        step[0] == "bind" and (path == step[2] or path.startswith(step[2].rstrip("/") + "/"))
+        for step in steps
+    )
+
+
+def build_plan(
+    *,
+    root: str,
+    system: list[list[Any]],
+    code_tree: str,
+    layer_trees: Sequence[str],
+    socket_path: str,
+    tmp_bytes: int,
+    uid: int,
+    network: Network,
+    relay: bool,
+    hostname: str,
+    argv: Sequence[str] | None,
+    expose: Sequence[str],
+    cgroup_procs: Sequence[str],
+) -> dict[str, Any]:
+    """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format)."""
+    layout = [list(step) for step in system]
+    for path in expose:
+        if not _covered(path, layout):
+            layout.append(["bind", path, path])
+    layout += [
+        ["dir", "/var"],
+        ["bind", code_tree, TASK_ROOT],
+        ["bind", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
+        ["dir", "/run/hearth"],
+        ["bind_rw", socket_path, RUNTIME_SOCKET],
+        ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108 - the sandbox's own /tmp
+    ]
+    if len(layer_trees) == 1:
+        layout.append(["bind", layer_trees[0], LAYERS_ROOT])
+    elif layer_trees:
+        # overlayfs: the leftmost lower layer wins, and on AWS the last layer listed wins.
+        layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
+    else:
+        layout.append(["dir", LAYERS_ROOT])
+    private = network is Network.NONE
+    return {
+        "root": root,
+        "layout": layout,
+        "cgroup_procs": list(cgroup_procs),
+        "network": private,
+        "relay": [PRIVATE_RUNTIME_API_PORT, RUNTIME_SOCKET] if private and relay else None,
+        "hostname": hostname,
+        "uid": uid,
+        "gid": uid,
+        "cwd": TASK_ROOT,
+        "argv": list(argv) if argv else None,
+    }
+
+
+def inside_argv(argv: Sequence[str] | None, code_tree: str) -> list[str] | None:
+    """A runtime command with host paths rewritten to where the sandbox shows them."""
+    if argv is None:
+        return None
+    moves = ((code_tree + "/", TASK_ROOT + "/"), (f"{HOST_RUNTIMES_DIR}/", RUNTIME_DIR + "/"))
+    rewritten = []
+    for part in argv:
+        for host_prefix, inside_prefix in moves:
+            if part.startswith(host_prefix):
+                rewritten.append(inside_prefix + part[len(host_prefix) :])
+                break
+        else:
+            rewritten.append(part)
+    return rewritten
+
+
+class Sandboxes:
+    """Prepares sandboxes for environments: one per environment, released when it is gone."""
+
+    def __init__(self, settings: SandboxSettings, cgroups: Cgroups | None, work_dir: str) -> None:
+        self._settings = settings
+        self._cgroups = cgroups
+        self._root = os.path.join(work_dir, "root")  # the mount point of every new root
+        os.makedirs(self._root, mode=0o700, exist_ok=True)
+        self._system = system_layout()
+        self._uids = UidPool()
+
+    @property
+    def has_cgroups(self) -> bool:
+        return self._cgroups is not None
+
+    def network_for(self, user_variables: dict[str, str]) -> Network:
+        wanted = user_variables.get(NETWORK_VARIABLE)
+        if wanted in (Network.NONE.value, Network.HOST.value):
+            return Network(wanted)
+        return self._settings.network
+
+    def prepare(
+        self,
+        *,
+        environment_id: str,
+        memory_mb: int,
+        ephemeral_mb: int,
+        code_tree: str,
+        layer_trees: Sequence[str],
+        socket_path: str,
+        argv: Sequence[str] | None,
+        interpreter: str | None,
+        network: Network,
+    ) -> PreparedSandbox:
+        expose = list(self._settings.expose)
+        for program in (interpreter, argv[0] if argv else None):
+            if program and not program.startswith(code_tree + "/"):
+                # bin/python3.12 → its installation prefix (stdlib, shared libraries).
+                expose.append(str(Path(os.path.realpath(program)).parent.parent))
+        cgroup = (
+            self._cgroups.create(environment_id, memory_mb) if self._cgroups is not None else None
+        )
+        uid = self._uids.take()
+        # Connecting to a Unix socket takes write permission on it: the environment's own.
+        os.chown(socket_path, uid, uid)
+        plan = build_plan(
+            root=self._root,
+            system=self._system,
+            code_tree=code_tree,
+            layer_trees=layer_trees,
+            socket_path=socket_path,
+            tmp_bytes=ephemeral_mb * 1024 * 1024,
+            uid=uid,
+            network=network,
+            relay=argv is not None,  # Hearth's Python client uses the Unix socket directly
+            hostname=f"hearth-{environment_id[:12]}",
+            argv=inside_argv(argv, code_tree),
+            expose=expose,
+            cgroup_procs=cgroup.procs_files if cgroup is not None else (),
+        )
+        return PreparedSandbox(
+            plan=plan,
+            task_root=TASK_ROOT,
+            layer_roots=[LAYERS_ROOT] if layer_trees else [],
+            runtime_dir=RUNTIME_DIR,
+            runtime_socket=RUNTIME_SOCKET,
+            private_network=network is Network.NONE,
+            cgroup=cgroup,
+            _release_uid=lambda: self._uids.give_back(uid),
+        )
+
+    def close(self) -> None:
+        if self._cgroups is not None:
+            self._cgroups.close()
+
+
+class SandboxUnavailable(Exception):
+    """`--isolation sandbox` was asked for on a host that cannot do it."""
+
+
+@dataclass(frozen=True)
+class IsolationChoice:
+    """The isolation `hearth serve` runs with, and the line that says so at start-up."""
+
+    sandboxed: bool
+    cgroups: CgroupLayout | None
+    description: str
+
+
+def choose_isolation(requested: Isolation, caps: HostCapabilities) -> IsolationChoice:
+    """Sandbox when asked or (auto) when the host allows it; otherwise plain processes.
+
+    The sandbox needs Linux, root (mounts, cgroups, a uid per environment) and the pid,
+    mount, ipc and uts namespaces; cgroup limits are added when the controllers are there.
+    """
+    blockers = []
+    if caps.os_name != "linux":
+        blockers.append(f"{caps.os_name} is not Linux")
+    elif not caps.is_root:
+        blockers.append("Hearth is not running as root (the sandbox mounts and changes uid)")
+    else:
+        missing = sorted(REQUIRED_NAMESPACES - caps.namespaces)
+        if missing:
+            blockers.append(f"cannot create {', '.join(missing)} namespaces")
+    if requested is Isolation.PROCESS or blockers:
+        if requested is Isolation.SANDBOX:
+            raise SandboxUnavailable("; ".join(blockers))
+        why = "; ".join(blockers) if blockers else "--isolation process"
+        return IsolationChoice(
+            sandboxed=False,
+            cgroups=None,
+            description=(
+                "processes+rlimits: NOT ISOLATED. Functions run as plain processes that can "
+                f"see each other and the host ({why})"
+            ),
+        )
+    layout = CgroupLayout.from_capabilities(caps)
+    if layout is not None:
+        versions = sorted({1 if name in layout.v1 else 2 for name in REQUIRED_CONTROLLERS})
+        limits = "cgroup " + "+".join(f"v{v}" for v in versions) + " memory/pids/cpu limits"
+    else:
+        limits = "NO cgroup limits (" + "; ".join(isolation_reasons(caps)) + ")"
+    return IsolationChoice(
+        sandboxed=True,
+        cgroups=layout,
+        description=(
+            f"sandbox: pid/mount/ipc/uts namespaces, read-only /var/task and /opt, private /tmp, "
+            f"a uid per environment, no capabilities, {limits}"
+        ),
+    )
