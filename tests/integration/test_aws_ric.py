@@ -12,12 +12,13 @@ import json
 import shutil
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import create_function
+from tests.integration.conftest import Server, create_function
 
 pytest.importorskip("awslambdaric")
 
@@ -44,6 +45,20 @@ def handler(event, context):
     return {"event": event, "count": STATE["count"], "function": context.function_name,
             "remaining_ok": context.get_remaining_time_in_millis() > 0}
 """
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server whose sandboxes also show this test run's interpreter, its packages and the
+    built aws-lambda-ric, which the bootstraps below run from the host (on AWS they would
+    come in the zip or a layer)."""
+    expose = {sys.prefix, sys.base_prefix, str(NODE_RIC.parents[1])}
+    args = [
+        arg for path in sorted(expose) if Path(path).is_dir() for arg in ("--sandbox-expose", path)
+    ]
+    server = Server(tmp_path_factory.mktemp("ric"), args).start()
+    yield server.client()
+    server.stop()
 
 
 def ric_zip(handler_module: str = APP) -> bytes:

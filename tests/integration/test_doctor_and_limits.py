@@ -7,10 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hearth.sandbox.capabilities import probe
+from hearth.sandbox.isolation import Isolation, choose_isolation
 from tests.integration.conftest import Server, create_function, make_zip
 
 PYTHON_LIMITS = """\
@@ -65,13 +68,30 @@ def test_doctor_names_the_cgroup_version_and_level() -> None:
     assert result.returncode == 0, result.stderr
     assert "cgroup v1" in result.stdout or "cgroup v2" in result.stdout, result.stdout
     assert "Isolation this host allows:" in result.stdout
-    assert "processes+rlimits" in result.stdout  # what Hearth uses until the sandbox exists
+    expected = choose_isolation(Isolation.AUTO, probe()).description
+    assert f"hearth serve would use: {expected}" in result.stdout
 
 
 def test_serve_announces_its_isolation(server: Server) -> None:
     lines = [line for line in server.output if line.startswith("  isolation: ")]
     assert len(lines) == 1, server.output
-    assert lines[0].startswith("  isolation: processes+rlimits (")
+    expected = choose_isolation(Isolation.AUTO, probe()).description
+    assert lines[0] == f"  isolation: {expected}\n"
+
+
+def test_serve_says_loudly_when_functions_are_not_isolated(tmp_path: Path) -> None:
+    plain = Server(tmp_path, ["--isolation", "process"]).start()
+    try:
+        lines = [line for line in plain.output if line.startswith("  isolation: ")]
+        assert lines == [
+            "  isolation: processes+rlimits: NOT ISOLATED. Functions run as plain processes "
+            "that can see each other and the host (--isolation process)\n"
+        ]
+        client = plain.client()
+        create_function(client, "plain-limits", make_zip({"app.py": PYTHON_LIMITS}))
+        assert invoke(client, "plain-limits") == {"nofile": [1024, 1024], "core": [0, 0]}
+    finally:
+        plain.stop()
 
 
 def test_python_environment_has_lambda_rlimits(client: Any) -> None:

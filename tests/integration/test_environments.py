@@ -22,7 +22,11 @@ NODE_PID = "exports.handler = async () => ({pid: process.pid});\n"
 
 @pytest.fixture
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("pool"), extra_args=["--keep-alive", "1"]).start()
+    # Plain processes: these tests follow environments by their host pids, which a sandboxed
+    # function cannot know. The sandboxed equivalents are in test_sandbox_attacks.py.
+    server = Server(
+        tmp_path_factory.mktemp("pool"), extra_args=["--keep-alive", "1", "--isolation", "process"]
+    ).start()
     yield server
     if server.process is not None:
         server.stop()

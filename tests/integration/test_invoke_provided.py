@@ -17,9 +17,9 @@ from tests.integration.test_functions import error_of
 
 # A bootstrap that speaks the Runtime API with the standard library only.
 BOOTSTRAP = """#!/usr/bin/env python3
-import json, os, sys, time, urllib.request
+import json, os, sys, time, urllib.request, uuid
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
-state = {"count": 0}
+state = {"count": 0, "id": uuid.uuid4().hex}  # pids repeat across sandboxes
 while True:
     with urllib.request.urlopen(api + "/invocation/next") as r:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
@@ -38,7 +38,7 @@ while True:
         req = urllib.request.Request(api + "/invocation/" + rid + "/error", data=body, method="POST",
                                      headers={"Lambda-Runtime-Function-Error-Type": "Unhandled"})
     else:
-        result = {"event": event, "count": state["count"], "arn": arn, "pid": os.getpid(),
+        result = {"event": event, "count": state["count"], "arn": arn, "pid": os.getpid(), "instance": state["id"],
                   "remaining": deadline - int(time.time() * 1000), "context": context,
                   "env": {k: os.environ.get(k) for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
                           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME", "STAGE", "_HANDLER",
@@ -102,7 +102,7 @@ def test_invoke_returns_result_headers_and_env(client: Any, custom: str) -> None
 def test_warm_environment_is_reused(client: Any, custom: str) -> None:
     _, first = invoke(client, custom)
     _, second = invoke(client, custom)
-    assert second["pid"] == first["pid"]
+    assert second["instance"] == first["instance"]
     assert second["count"] == first["count"] + 1
 
 
@@ -134,7 +134,7 @@ def test_timeout_replaces_the_environment(client: Any, custom: str) -> None:
     assert body["errorMessage"].endswith("Error: Task timed out after 2.00 seconds")
     assert "Status: timeout" in base64.b64decode(response["LogResult"]).decode()
     _, after = invoke(client, custom)
-    assert after["pid"] != before["pid"]
+    assert after["instance"] != before["instance"]
 
 
 @pytest.mark.parametrize(("code", "reason"), [(3, "exit status 3")])

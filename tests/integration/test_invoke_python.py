@@ -12,10 +12,11 @@ import pytest
 from tests.integration.conftest import Server, aws_json, create_function, make_zip
 
 APP = """
-import json, logging, os, sys, time
+import json, logging, os, sys, time, uuid
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
-STATE = {"count": 0, "pid": os.getpid()}
+# pids are not unique across sandboxes (each runtime is pid 2 in its own): an id is.
+STATE = {"count": 0, "pid": uuid.uuid4().hex}
 
 def handler(event, context):
     STATE["count"] += 1
@@ -214,7 +215,9 @@ def test_update_sends_new_invocations_to_a_new_environment(client: Any) -> None:
         client,
         "py-update",
         make_zip(
-            {"app.py": "import os\ndef handler(e, c):\n    return {'v': 1, 'pid': os.getpid()}\n"}
+            {
+                "app.py": "import uuid\nE = uuid.uuid4().hex\ndef handler(e, c):\n    return {'v': 1, 'pid': E}\n"
+            }
         ),
         Runtime="python3.12",
         Handler="app.handler",
@@ -223,7 +226,9 @@ def test_update_sends_new_invocations_to_a_new_environment(client: Any) -> None:
     client.update_function_code(
         FunctionName="py-update",
         ZipFile=make_zip(
-            {"app.py": "import os\ndef handler(e, c):\n    return {'v': 2, 'pid': os.getpid()}\n"}
+            {
+                "app.py": "import uuid\nE = uuid.uuid4().hex\ndef handler(e, c):\n    return {'v': 2, 'pid': E}\n"
+            }
         ),
     )
     client.get_waiter("function_updated_v2").wait(

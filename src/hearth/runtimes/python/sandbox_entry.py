@@ -143,7 +143,8 @@ def _be_keeper(init: int, status_r: int) -> None:
     reported = os.read(status_r, 64)
     code = int(reported) if reported else os.waitstatus_to_exitcode(status)
     if code < 0:  # the runtime was killed by a signal: be killed by the same one
-        signal.signal(-code, signal.SIG_DFL)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # these two cannot be handled
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
         code = SETUP_FAILED
     os._exit(code)

@@ -1,0 +1,376 @@
+"""Hostile functions against a real, sandboxed `hearth serve`: each attack fails inside the
+function only, while a bystander function keeps answering throughout.
+
+Needs what the sandbox needs (Linux, root, namespaces, cgroups): skipped elsewhere, where
+`hearth serve` runs plain processes and says so (tested in test_doctor_and_limits.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hearth.sandbox.capabilities import probe
+from hearth.sandbox.isolation import FIRST_UID, UID_SLOTS, Isolation, choose_isolation
+
+from .conftest import Server, create_function, make_zip
+
+CHOICE = choose_isolation(Isolation.AUTO, probe())
+pytestmark = pytest.mark.skipif(
+    not (CHOICE.sandboxed and CHOICE.cgroups is not None),
+    reason=f"this host cannot sandbox: {CHOICE.description}",
+)
+
+ATTACKS = r"""
+import errno, json, os, signal, socket, time, uuid
+
+ENVIRONMENT = uuid.uuid4().hex
+
+
+def processes(event, context):
+    return {"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+            "me": os.getpid(), "uid": os.getuid()}
+
+
+def peek(event, context):
+    seen = {}
+    for path in event["paths"]:
+        try:
+            seen[path] = sorted(os.listdir(path)) if os.path.isdir(path) else open(path).read(64)
+        except OSError as exc:
+            seen[path] = errno.errorcode[exc.errno]
+    return seen
+
+
+def write_task(event, context):
+    try:
+        with open("/var/task/evil.py", "w") as out:
+            out.write("x")
+        return "written"
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+
+
+def tmp_write(event, context):
+    with open("/tmp/secret-" + ENVIRONMENT, "w") as out:
+        out.write("mine")
+    return sorted(os.listdir("/tmp"))
+
+
+def tmp_list(event, context):
+    return sorted(os.listdir("/tmp"))
+
+
+def hog(event, context):
+    if event.get("hog"):
+        chunks = []
+        while True:
+            chunks.append(b"\x01" * (16 << 20))  # written, so every page is really used
+    return ENVIRONMENT
+
+
+def fork_bomb(event, context):
+    if event.get("noop"):
+        return {"uid": os.getuid()}
+    children = 0
+    try:
+        while children < 5000:
+            pid = os.fork()
+            if pid == 0:
+                os.execv("/bin/sleep", ["sleep", "600"])
+            children += 1
+    except OSError as exc:
+        return {"children": children, "error": errno.errorcode[exc.errno], "uid": os.getuid()}
+    return {"children": children, "error": None, "uid": os.getuid()}
+
+
+def kill_all(event, context):
+    pid = os.fork()
+    if pid == 0:
+        os.execv("/bin/sleep", ["sleep", "600"])
+    os.kill(-1, signal.SIGKILL)
+    time.sleep(0.1)
+    _, status = os.waitpid(pid, 0)
+    return {"environment": ENVIRONMENT, "child": os.waitstatus_to_exitcode(status)}
+
+
+def spin(event, context):
+    if event.get("spin"):
+        while True:
+            pass
+    return ENVIRONMENT
+
+
+def fill_tmp(event, context):
+    written = 0
+    chunk = b"x" * (1024 * 1024)
+    try:
+        with open("/tmp/fill", "wb") as out:
+            while written < 4096:
+                out.write(chunk)
+                out.flush()
+                written += 1
+    except OSError as exc:
+        os.unlink("/tmp/fill")
+        return {"mb": written, "error": errno.errorcode[exc.errno]}
+    return {"mb": written, "error": None}
+
+
+def escape_daemon(event, context):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", "600"])
+        os._exit(0)
+    os.wait()
+    return "daemon started"
+
+
+def connect(event, context):
+    try:
+        socket.create_connection(("127.0.0.1", event["port"]), timeout=2).close()
+        return "connected"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc))
+"""
+
+
+def _status(pid: str) -> tuple[int, int] | None:
+    """(uid, parent pid) of a process, None if it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return int(status.split("Uid:")[1].split()[0]), int(status.split("PPid:")[1].split()[0])
+
+
+def sandbox_processes(uid: int | None = None) -> list[int]:
+    """Host pids of processes running with a sandbox uid (or with this one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        facts = _status(entry.name) if entry.name.isdigit() else None
+        if facts is None:
+            continue
+        if (uid is None and FIRST_UID <= facts[0] < FIRST_UID + UID_SLOTS) or facts[0] == uid:
+            found.append(int(entry.name))
+    return found
+
+
+def descendants(root: int) -> set[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        facts = _status(entry.name) if entry.name.isdigit() else None
+        if facts is not None:
+            parents[int(entry.name)] = facts[1]
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.fixture(scope="module")
+def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("sandbox-data"), ["--isolation", "sandbox"]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(sandboxed: Server) -> Any:
+    return sandboxed.client()
+
+
+def deploy(client: Any, name: str, handler: str, **overrides: Any) -> str:
+    create_function(
+        client, name, make_zip({"attacks.py": ATTACKS}), Handler=f"attacks.{handler}", **overrides
+    )
+    return name
+
+
+def call(client: Any, name: str, event: dict[str, Any] | None = None) -> tuple[Any, str | None]:
+    response = client.invoke(FunctionName=name, Payload=json.dumps(event or {}))
+    return json.loads(response["Payload"].read()), response.get("FunctionError")
+
+
+@pytest.fixture(scope="module")
+def bystander(client: Any) -> Iterator[dict[str, int]]:
+    """A function invoked in a loop for the whole module: every call must succeed."""
+    deploy(client, "bystander", "tmp_list")
+    tally = {"ok": 0, "failed": 0}
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                result, error = call(client, "bystander")
+                tally["ok" if error is None and result == [] else "failed"] += 1
+            except Exception:
+                tally["failed"] += 1
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield tally
+    stop.set()
+    thread.join(30)
+
+
+@pytest.fixture(autouse=True)
+def still_serving(bystander: dict[str, int]) -> Iterator[None]:
+    before = bystander["ok"]
+    yield
+    deadline = time.monotonic() + 10
+    while bystander["ok"] == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bystander["ok"] > before, "the bystander stopped being served"
+    assert bystander["failed"] == 0
+
+
+def test_a_function_sees_only_its_own_processes(client: Any) -> None:
+    deploy(client, "processes", "processes")
+    result, error = call(client, "processes")
+    assert error is None
+    assert result["pids"] == [1, 2] and result["me"] == 2
+    assert FIRST_UID <= result["uid"] < FIRST_UID + UID_SLOTS
+
+
+def test_the_data_dir_other_code_and_homes_are_invisible(client: Any, sandboxed: Server) -> None:
+    deploy(client, "peek", "peek")
+    create_function(client, "secret-code", make_zip({"secret.py": "TOKEN = 'hunter2'\n"}))
+    other = next(p for p in (sandboxed.data_dir / "code").rglob("secret.py"))
+    paths = [
+        str(sandboxed.data_dir),
+        str(sandboxed.data_dir / "registry.sqlite3"),
+        str(other),
+        str(other.parent),
+        "/home",
+        str(Path.home()),
+        "/etc/shadow",
+        "/var/task",
+    ]
+    seen, error = call(client, "peek", {"paths": paths})
+    assert error is None
+    for path in paths[:4]:
+        assert seen[path] == "ENOENT", path
+    assert seen["/home"] == "ENOENT"
+    assert seen[str(Path.home())] in ("ENOENT", [".pyenv"])  # only an interpreter, if any
+    assert seen["/etc/shadow"] == "EACCES"
+    assert seen["/var/task"] == ["attacks.py"]
+
+
+def test_var_task_is_read_only(client: Any) -> None:
+    deploy(client, "write-task", "write_task")
+    assert call(client, "write-task") == ("EROFS", None)
+
+
+def test_tmp_is_private_to_each_environment(client: Any) -> None:
+    deploy(client, "tmp-writer", "tmp_write")
+    deploy(client, "tmp-reader", "tmp_list")
+    written, _ = call(client, "tmp-writer")
+    assert len(written) == 1 and written[0].startswith("secret-")
+    assert call(client, "tmp-reader") == ([], None)
+    # A new environment of the same function starts with an empty /tmp too.
+    client.update_function_configuration(FunctionName="tmp-writer", Description="new env")
+    client.get_waiter("function_updated_v2").wait(FunctionName="tmp-writer")
+    again, _ = call(client, "tmp-writer")
+    assert len(again) == 1 and again != written
+
+
+def test_a_memory_hog_gets_out_of_memory_and_the_next_invoke_works(client: Any) -> None:
+    deploy(client, "hog", "hog", MemorySize=128)
+    before, _ = call(client, "hog")
+    result, error = call(client, "hog", {"hog": True})
+    assert error == "Unhandled"
+    assert result["errorType"] == "Runtime.OutOfMemory"
+    assert result["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+    after, error = call(client, "hog")
+    assert error is None and after != before  # a new environment
+
+
+def test_a_fork_bomb_is_contained(client: Any) -> None:
+    deploy(client, "fork-bomb", "fork_bomb", MemorySize=1769, Timeout=60)
+    result, error = call(client, "fork-bomb")
+    assert error is None, result
+    assert result["error"] == "EAGAIN"
+    assert 900 <= result["children"] < 1024  # 1024 processes, the runtime and init included
+    assert len(sandbox_processes(result["uid"])) >= result["children"]
+    # A new revision retires the old environment at the next invoke, with all it ran.
+    client.update_function_configuration(FunctionName="fork-bomb", Description="retire")
+    client.get_waiter("function_updated_v2").wait(FunctionName="fork-bomb")
+    assert call(client, "fork-bomb", {"noop": True})[0]["uid"] != result["uid"]
+    deadline = time.monotonic() + 10
+    while sandbox_processes(result["uid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sandbox_processes(result["uid"]) == []
+
+
+def test_kill_minus_one_kills_only_its_own_tree(client: Any, sandboxed: Server) -> None:
+    deploy(client, "kill-all", "kill_all")
+    deploy(client, "survivor", "spin")
+    survivor, _ = call(client, "survivor")
+    result, error = call(client, "kill-all")
+    assert error is None
+    assert result["child"] == -signal.SIGKILL
+    assert call(client, "survivor") == (survivor, None)  # the same warm environment
+    assert sandboxed.process is not None and sandboxed.process.poll() is None
+
+
+def test_an_infinite_loop_times_out_and_its_environment_is_replaced(client: Any) -> None:
+    deploy(client, "spin", "spin", Timeout=1)
+    first, _ = call(client, "spin")
+    result, error = call(client, "spin", {"spin": True})
+    assert error == "Unhandled" and result["errorType"] == "Sandbox.Timedout"
+    second, error = call(client, "spin")
+    assert error is None and second != first
+
+
+def test_filling_tmp_fails_inside_the_function_only(client: Any) -> None:
+    deploy(client, "fill-tmp", "fill_tmp", MemorySize=1024, EphemeralStorage={"Size": 600})
+    result, error = call(client, "fill-tmp")
+    assert error is None
+    assert result["error"] == "ENOSPC"
+    assert 590 <= result["mb"] <= 600
+    assert call(client, "fill-tmp")[0]["error"] == "ENOSPC"  # and the environment lives on
+
+
+def test_network_none_has_loopback_only(client: Any, sandboxed: Server) -> None:
+    port = int(sandboxed.endpoint.rsplit(":", 1)[1])
+    deploy(client, "net-host", "connect")
+    deploy(client, "net-none", "connect", Environment={"Variables": {"HEARTH_NETWORK": "none"}})
+    assert call(client, "net-host", {"port": port}) == ("connected", None)
+    assert call(client, "net-none", {"port": port}) == ("ECONNREFUSED", None)
+
+
+def test_max_memory_used_comes_from_the_cgroup(client: Any) -> None:
+    code = "def handler(event, context):\n    global keep\n    keep = b'x' * (64 << 20)\n    return 1\n"
+    create_function(client, "mem-report", make_zip({"app.py": code}), MemorySize=256)
+    response = client.invoke(FunctionName="mem-report", LogType="Tail")
+    tail = base64.b64decode(response["LogResult"]).decode()
+    used = int(tail.split("Max Memory Used: ")[1].split(" MB")[0])
+    assert 64 <= used <= 256
+
+
+def test_no_process_escapes_the_servers_shutdown(tmp_path: Path) -> None:
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        server = Server(tmp_path / f"data-{stop}", ["--isolation", "sandbox"]).start()
+        own = server.client()
+        deploy(own, "daemon", "escape_daemon")
+        assert call(own, "daemon") == ("daemon started", None)
+        assert server.process is not None
+        pids = descendants(server.process.pid) & set(sandbox_processes())
+        assert len(pids) >= 2  # the runtime and its daemon
+        server.stop(stop)
+        deadline = time.monotonic() + 10
+        while pids & set(sandbox_processes()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pids & set(sandbox_processes()), f"survived {stop!r}"
