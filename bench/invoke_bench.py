@@ -188,7 +188,8 @@ def run_echo_server(port_queue: Any) -> None:
     asyncio.run(main())
 
 
-def start_hearth(data_dir: str, extra: list[str]) -> tuple[subprocess.Popen[str], Target]:
+def start_hearth(data_dir: str, extra: list[str]) -> tuple[subprocess.Popen[str], Target, str]:
+    """Start `hearth serve`; return it, its address and the isolation it announced."""
     process = subprocess.Popen(
         [sys.executable, "-m", "hearth", "serve", "--port", "0", "--data-dir", data_dir, *extra],
         stdout=subprocess.PIPE,
@@ -196,11 +197,16 @@ def start_hearth(data_dir: str, extra: list[str]) -> tuple[subprocess.Popen[str]
         text=True,
     )
     assert process.stdout is not None
+    target, isolation = None, ""
     for line in process.stdout:
         found = re.search(r"ready at http://([\d.]+):(\d+)", line)
         if found:
+            target = Target(found.group(1), int(found.group(2)))
+        if line.startswith("  isolation: "):
+            isolation = line.removeprefix("  isolation: ").strip()
+        if target is not None and "Press Ctrl-C to stop." in line:
             threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-            return process, Target(found.group(1), int(found.group(2)))
+            return process, target, isolation
     raise RuntimeError("hearth serve did not start")
 
 
@@ -213,7 +219,9 @@ def create_function(target: Target, name: str, code: bytes) -> None:
             "Handler": "app.handler",
             "Role": "arn:aws:iam::123456789012:role/bench",
             "Code": {"ZipFile": base64.b64encode(code).decode()},
-            "MemorySize": 128,
+            # One full vCPU: the sandbox caps CPU at MemorySize / 1769 MB, as AWS does, and
+            # a smaller function would measure that cap rather than Hearth.
+            "MemorySize": 1769,
             "Timeout": 30,
         }
     ).encode()
@@ -262,20 +270,24 @@ def measure_round(code: bytes, warm_n: int, cold_n: int, seconds: float) -> dict
         "concurrency_8_wrk": wrk_throughput(floor, "/", 8, seconds),
     }
     echo.terminate()
-    with tempfile.TemporaryDirectory() as data_dir:
-        process, hearth = start_hearth(data_dir, [])
-        try:
-            create_function(hearth, "bench", code)
-            path = "/2015-03-31/functions/bench/invocations"
-            results["hearth"] = {
-                "warm": summarize(warm_latency(hearth, path, warm_n)),
-                "cold_start": summarize(cold_starts(hearth, code, cold_n, "cold")),
-                "concurrency_8": throughput(hearth, [path], 8, seconds),
-                "concurrency_8_wrk": wrk_throughput(hearth, path, 8, seconds),
-            }
-        finally:
-            process.terminate()
-            process.wait(10)
+    # The same run measures Hearth as it starts by default (sandboxed where the host allows)
+    # and with the sandbox off, so the sandbox's cost is read off one run.
+    for key, extra in (("hearth", []), ("hearth_no_sandbox", ["--isolation", "process"])):
+        with tempfile.TemporaryDirectory() as data_dir:
+            process, hearth, isolation = start_hearth(data_dir, extra)
+            try:
+                create_function(hearth, "bench", code)
+                path = "/2015-03-31/functions/bench/invocations"
+                results[key] = {
+                    "warm": summarize(warm_latency(hearth, path, warm_n)),
+                    "cold_start": summarize(cold_starts(hearth, code, cold_n, "cold")),
+                    "concurrency_8": throughput(hearth, [path], 8, seconds),
+                    "concurrency_8_wrk": wrk_throughput(hearth, path, 8, seconds),
+                    "isolation": isolation,
+                }
+            finally:
+                process.terminate()
+                process.wait(10)
     return results
 
 
@@ -293,9 +305,9 @@ def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         return first
 
     merged = merge(rounds)
-    for tool in ("floor_echo", "hearth"):
+    for tool in ("floor_echo", "hearth", "hearth_no_sandbox"):
         for metric, figures in merged[tool].items():
-            if figures is None:
+            if not isinstance(figures, dict):
                 continue
             key = "p50_ms" if "p50_ms" in figures else "per_second"
             spread = [r[tool][metric][key] for r in rounds if r[tool][metric] is not None]
@@ -333,7 +345,12 @@ def main() -> None:
     results["rounds"] = rounds
     results["median"] = median_of(rounds)
     h, f = results["median"]["hearth"], results["median"]["floor_echo"]
+    off = results["median"]["hearth_no_sandbox"]
     results["ratios"] = {
+        "sandbox_warm_p50_vs_off": round(h["warm"]["p50_ms"] / off["warm"]["p50_ms"], 3),
+        "sandbox_cold_p50_vs_off": round(
+            h["cold_start"]["p50_ms"] / off["cold_start"]["p50_ms"], 3
+        ),
         "warm_p50_vs_floor": round(h["warm"]["p50_ms"] / f["warm"]["p50_ms"], 2),
         "throughput_vs_floor": round(
             h["concurrency_8"]["per_second"] / f["concurrency_8"]["per_second"], 3

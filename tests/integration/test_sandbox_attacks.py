@@ -374,3 +374,24 @@ def test_no_process_escapes_the_servers_shutdown(tmp_path: Path) -> None:
         while pids & set(sandbox_processes()) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not pids & set(sandbox_processes()), f"survived {stop!r}"
+
+
+def test_node_runs_sandboxed_with_a_private_network_through_the_relay(client: Any) -> None:
+    code = (
+        "const fs = require('fs');\n"
+        "exports.handler = async () => ({pid: process.pid, task: __dirname,"
+        " api: process.env.AWS_LAMBDA_RUNTIME_API, procs: fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))});\n"
+    )
+    create_function(
+        client,
+        "node-private",
+        make_zip({"index.js": code}),
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+        Environment={"Variables": {"HEARTH_NETWORK": "none"}},
+    )
+    result, error = call(client, "node-private")
+    assert error is None, result
+    assert result["task"] == "/var/task"
+    assert result["api"] == "127.0.0.1:9001"  # where AWS's runtime clients find it, too
+    assert result["pid"] == 2 and result["procs"] == ["1", "2"]

@@ -15,6 +15,7 @@ functions' code, not home directories.
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -108,16 +109,16 @@ class PreparedSandbox:
 
 
 class UidPool:
-    """Hands out one uid per live environment."""
+    """Hands out one uid per live environment; a returned uid is reused as late as possible."""
 
     def __init__(self, first: int = FIRST_UID, size: int = UID_SLOTS) -> None:
         self._first = first
-        self._free = list(range(size - 1, -1, -1))
+        self._free = collections.deque(range(size))
 
     def take(self) -> int:
         if not self._free:
             raise RuntimeError("no sandbox uid is free")
-        return self._first + self._free.pop()
+        return self._first + self._free.popleft()
 
     def give_back(self, uid: int) -> None:
         self._free.append(uid - self._first)

@@ -1,0 +1,251 @@
+"""The host side of the sandbox: the isolation choice, the plan, uids and cgroup files.
+
+The plan is pure data, so what a function may see is decided (and tested) here; the
+sandboxed processes themselves are tested in tests/integration/test_sandbox_attacks.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hearth.sandbox.capabilities import NAMESPACE_FLAGS, HostCapabilities
+from hearth.sandbox.cgroups import CgroupLayout, Cgroups
+from hearth.sandbox.isolation import (
+    FIRST_UID,
+    HOST_RUNTIMES_DIR,
+    Isolation,
+    Network,
+    SandboxUnavailable,
+    UidPool,
+    build_plan,
+    choose_isolation,
+    inside_argv,
+    system_layout,
+)
+
+HOST = HostCapabilities(
+    os_name="linux",
+    is_root=True,
+    unprivileged_userns_clone=None,
+    max_user_namespaces=1000,
+    user_namespaces=True,
+    namespaces=frozenset(NAMESPACE_FLAGS),
+    cgroup_v1=(
+        ("cpu", "/sys/fs/cgroup/cpu"),
+        ("memory", "/sys/fs/cgroup/memory"),
+        ("pids", "/sys/fs/cgroup/pids"),
+    ),
+    cgroup_v2_mount="/sys/fs/cgroup/unified",
+    cgroup_v2_controllers=frozenset(),
+    cgroups_writable=True,
+    no_new_privs=True,
+    seccomp=True,
+)
+
+
+# --- choosing -------------------------------------------------------------------------------
+
+
+def test_auto_sandboxes_a_capable_host_with_cgroup_limits() -> None:
+    choice = choose_isolation(Isolation.AUTO, HOST)
+    assert choice.sandboxed and choice.cgroups is not None
+    assert choice.cgroups.v1["memory"] == Path("/sys/fs/cgroup/memory")
+    assert "cgroup v1 memory/pids/cpu limits" in choice.description
+
+
+def test_mixed_v1_and_v2_controllers() -> None:
+    caps = dataclasses.replace(
+        HOST,
+        cgroup_v1=(("memory", "/sys/fs/cgroup/memory"),),
+        cgroup_v2_controllers=frozenset({"cpu", "pids"}),
+    )
+    choice = choose_isolation(Isolation.AUTO, caps)
+    assert choice.cgroups is not None
+    assert choice.cgroups.v2 == Path("/sys/fs/cgroup/unified")
+    assert "cgroup v1+v2" in choice.description
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"os_name": "darwin"}, "darwin is not Linux"),
+        ({"is_root": False}, "not running as root"),
+        ({"namespaces": frozenset({"net"})}, "cannot create ipc, mount, pid, uts namespaces"),
+    ],
+)
+def test_hosts_that_cannot_sandbox_fall_back_loudly(changes: dict[str, Any], why: str) -> None:
+    caps = dataclasses.replace(HOST, **changes)
+    choice = choose_isolation(Isolation.AUTO, caps)
+    assert not choice.sandboxed
+    assert choice.description.startswith("processes+rlimits: NOT ISOLATED")
+    assert why in choice.description
+    with pytest.raises(SandboxUnavailable, match=why):
+        choose_isolation(Isolation.SANDBOX, caps)
+
+
+def test_no_cgroups_still_sandboxes_and_says_what_is_missing() -> None:
+    caps = dataclasses.replace(HOST, cgroups_writable=False)
+    choice = choose_isolation(Isolation.AUTO, caps)
+    assert choice.sandboxed and choice.cgroups is None
+    assert "NO cgroup limits (cgroups are not writable by this user)" in choice.description
+
+
+def test_process_isolation_on_request() -> None:
+    choice = choose_isolation(Isolation.PROCESS, HOST)
+    assert not choice.sandboxed
+    assert "(--isolation process)" in choice.description
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+def plan(**overrides: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "root": "/run/x/root",
+        "system": [["bind", "/usr", "/usr"], ["symlink", "usr/bin", "/bin"]],
+        "code_tree": "/data/code/trees/abc",
+        "layer_trees": [],
+        "socket_path": "/run/x/env.sock",
+        "tmp_bytes": 512 << 20,
+        "uid": FIRST_UID,
+        "network": Network.HOST,
+        "relay": False,
+        "hostname": "h",
+        "argv": None,
+        "expose": [],
+        "cgroup_procs": ["/sys/fs/cgroup/memory/hearth-1/e/cgroup.procs"],
+    }
+    arguments.update(overrides)
+    return build_plan(**arguments)
+
+
+def targets(result: dict[str, Any]) -> dict[str, list[Any]]:
+    return {step[-1] if step[0] != "tmpfs" else step[1]: step for step in result["layout"]}
+
+
+def test_the_plan_shows_code_runtime_and_tmp_like_aws() -> None:
+    result = plan()
+    steps = targets(result)
+    assert steps["/var/task"] == ["bind", "/data/code/trees/abc", "/var/task"]
+    assert steps["/var/runtime"] == ["bind", str(HOST_RUNTIMES_DIR), "/var/runtime"]
+    assert steps["/tmp"] == ["tmpfs", "/tmp", 512 << 20, "1777"]
+    assert steps["/run/hearth/runtime.sock"][0] == "bind_rw"  # the only writable bind
+    assert steps["/opt"] == ["dir", "/opt"]
+    assert result["cwd"] == "/var/task" and result["uid"] == result["gid"] == FIRST_UID
+    assert result["network"] is False and result["relay"] is None
+    # Nothing of the data dir but the function's own tree.
+    assert [s for s in result["layout"] if "/data" in str(s)] == [steps["/var/task"]]
+
+
+def test_layers_merge_at_opt_with_the_last_layer_on_top() -> None:
+    assert targets(plan(layer_trees=["/l/one"]))["/opt"] == ["bind", "/l/one", "/opt"]
+    merged = targets(plan(layer_trees=["/l/one", "/l/two", "/l/three"]))["/opt"]
+    assert merged == ["overlay", ["/l/three", "/l/two", "/l/one"], "/opt"]
+
+
+def test_exposed_paths_are_read_only_and_not_repeated() -> None:
+    result = plan(expose=["/usr/local/lib/python3.12", "/root/.pyenv/versions/3.12.1"])
+    binds = [s for s in result["layout"] if s[0] == "bind"]
+    assert ["bind", "/root/.pyenv/versions/3.12.1", "/root/.pyenv/versions/3.12.1"] in binds
+    assert not any(s[1] == "/usr/local/lib/python3.12" for s in binds)  # /usr shows it
+
+
+def test_a_private_network_relays_the_runtime_api_for_tcp_clients() -> None:
+    result = plan(network=Network.NONE, relay=True, argv=["/usr/bin/node", "/x.mjs"])
+    assert result["network"] is True
+    assert result["relay"] == [9001, "/run/hearth/runtime.sock"]
+    assert plan(network=Network.NONE, relay=False)["relay"] is None
+
+
+def test_commands_are_rewritten_to_inside_paths() -> None:
+    code = "/data/code/trees/abc"
+    assert inside_argv([f"{code}/bootstrap"], code) == ["/var/task/bootstrap"]
+    node = ["/usr/bin/node", f"{HOST_RUNTIMES_DIR}/node/bootstrap.mjs"]
+    assert inside_argv(node, code) == ["/usr/bin/node", "/var/runtime/node/bootstrap.mjs"]
+    assert inside_argv(None, code) is None
+
+
+def test_system_layout_copies_symlinks_and_binds_directories(tmp_path: Path) -> None:
+    (tmp_path / "usr" / "bin").mkdir(parents=True)
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "bin").symlink_to("usr/bin")
+    (tmp_path / "home").mkdir()  # never shown
+    assert system_layout(tmp_path) == [
+        ["symlink", "usr/bin", "/bin"],
+        ["bind", str(tmp_path / "usr"), "/usr"],
+        ["bind", str(tmp_path / "etc"), "/etc"],
+    ]
+
+
+def test_uids_are_unique_among_live_environments() -> None:
+    pool = UidPool(first=1000, size=3)
+    taken = [pool.take(), pool.take(), pool.take()]
+    assert sorted(taken) == [1000, 1001, 1002]
+    with pytest.raises(RuntimeError):
+        pool.take()
+    pool.give_back(1001)
+    assert pool.take() == 1001
+
+
+# --- cgroup files (a directory standing in for cgroupfs) ---------------------------------
+
+
+def fake_v1(root: Path) -> CgroupLayout:
+    mounts = {name: root / name for name in ("memory", "pids", "cpu")}
+    for mount in mounts.values():
+        mount.mkdir()
+    return CgroupLayout(v1=mounts, v2=None)
+
+
+def test_v1_limits_follow_memory_size(tmp_path: Path) -> None:
+    cgroups = Cgroups(fake_v1(tmp_path), owner_pid=4242)
+    env = cgroups.create("env1", 1769)
+    memory = tmp_path / "memory" / "hearth-4242" / "env1"
+    assert (memory / "memory.limit_in_bytes").read_text() == str(1769 << 20)
+    assert (tmp_path / "pids" / "hearth-4242" / "env1" / "pids.max").read_text() == "1024"
+    cpu = tmp_path / "cpu" / "hearth-4242" / "env1"
+    assert (cpu / "cpu.shares").read_text() == "1024"
+    assert not (cpu / "cpu.cfs_quota_us").exists()  # not during init
+    env.limit_cpu()
+    assert (cpu / "cpu.cfs_quota_us").read_text() == "100000"  # 1769 MB = one vCPU
+    assert env.procs_files == [
+        str(tmp_path / c / "hearth-4242" / "env1" / "cgroup.procs")
+        for c in ("memory", "pids", "cpu")
+    ]
+
+
+def test_v1_oom_and_peak_are_read_from_the_memory_controller(tmp_path: Path) -> None:
+    env = Cgroups(fake_v1(tmp_path), owner_pid=1).create("e", 128)
+    memory = tmp_path / "memory" / "hearth-1" / "e"
+    (memory / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    (memory / "memory.max_usage_in_bytes").write_text(str(50 << 20))
+    assert not env.out_of_memory()
+    assert env.max_memory_bytes() == 50 << 20
+    (memory / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    assert env.out_of_memory()
+
+
+def test_v2_limits_use_the_unified_files(tmp_path: Path) -> None:
+    env = Cgroups(CgroupLayout(v1={}, v2=tmp_path), owner_pid=7).create("e", 128)
+    directory = tmp_path / "hearth-7" / "e"
+    assert (directory / "memory.max").read_text() == str(128 << 20)
+    assert (directory / "memory.swap.max").read_text() == "0"
+    assert (directory / "pids.max").read_text() == "1024"
+    assert (tmp_path / "hearth-7" / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    env.limit_cpu()
+    assert (directory / "cpu.max").read_text() == f"{100000 * 128 // 1769} 100000"
+    (directory / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert env.out_of_memory()
+    assert env.procs_files == [str(directory / "cgroup.procs")]
+
+
+def test_a_dead_servers_cgroups_are_swept(tmp_path: Path) -> None:
+    layout = fake_v1(tmp_path)
+    stale = tmp_path / "memory" / "hearth-999999999" / "old-env"
+    stale.mkdir(parents=True)
+    Cgroups(layout, owner_pid=5)
+    assert not stale.parent.exists()
