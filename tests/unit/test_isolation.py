@@ -117,7 +117,7 @@ def plan(**overrides: Any) -> dict[str, Any]:
         "hostname": "h",
         "argv": None,
         "expose": [],
-        "cgroup_procs": ["/sys/fs/cgroup/memory/hearth-1/e/cgroup.procs"],
+        "cgroup_procs": ["/sys/fs/cgroup/memory/hearth-1/e/tasks"],
     }
     arguments.update(overrides)
     return build_plan(**arguments)
@@ -213,8 +213,7 @@ def test_v1_limits_follow_memory_size(tmp_path: Path) -> None:
     env.limit_cpu()
     assert (cpu / "cpu.cfs_quota_us").read_text() == "100000"  # 1769 MB = one vCPU
     assert env.procs_files == [
-        str(tmp_path / c / "hearth-4242" / "env1" / "cgroup.procs")
-        for c in ("memory", "pids", "cpu")
+        str(tmp_path / c / "hearth-4242" / "env1" / "tasks") for c in ("memory", "pids", "cpu")
     ]
 
 
