@@ -21,12 +21,14 @@ from rich.table import Table
 from hearth import __version__
 from hearth.config import (
     DEFAULT_ACCOUNT_ID,
+    DEFAULT_CONCURRENCY_LIMIT,
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_REGION,
     AccessKey,
     Settings,
     default_data_dir,
+    default_memory_budget_mb,
 )
 
 console = Console(highlight=False, soft_wrap=True)
@@ -110,6 +112,22 @@ def main() -> None:
     type=float,
     help="Seconds an idle execution environment stays warm.",
 )
+@click.option(
+    "--concurrency-limit",
+    envvar="HEARTH_CONCURRENCY_LIMIT",
+    default=DEFAULT_CONCURRENCY_LIMIT,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent executions the account may run (AWS's ConcurrentExecutions).",
+)
+@click.option(
+    "--memory-budget-mb",
+    envvar="HEARTH_MEMORY_BUDGET_MB",
+    default=None,
+    type=click.IntRange(min=128),
+    help="MB of MemorySize all live environments may hold together; idle ones are evicted "
+    "to make room [default: 3/4 of MemTotal].",
+)
 def serve(
     host: str,
     port: int,
@@ -120,6 +138,8 @@ def serve(
     secret_access_key: str | None,
     settle_delay: float,
     keep_alive: float,
+    concurrency_limit: int,
+    memory_budget_mb: int | None,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -136,6 +156,8 @@ def serve(
         access_keys=keys,
         settle_delay_seconds=settle_delay,
         keep_alive_seconds=keep_alive,
+        concurrency_limit=concurrency_limit,
+        memory_budget_mb=memory_budget_mb or default_memory_budget_mb(),
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -155,6 +177,11 @@ def serve(
                 markup=False,
             )
         console.print(f"  isolation: {isolation}", markup=False)
+        console.print(
+            f"  limits:   {settings.concurrency_limit} concurrent executions, "
+            f"{settings.memory_budget_mb} MB of environment memory",
+            markup=False,
+        )
         console.print("Point the aws CLI or boto3 at it:", markup=False)
         console.print(
             f"  aws lambda list-functions --endpoint-url {endpoint} --region {region}", markup=False

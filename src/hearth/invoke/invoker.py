@@ -18,6 +18,7 @@ from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
 from hearth.errors import LambdaError, conflict, not_found
 from hearth.invoke.environment import Environment, InitFailed
 from hearth.invoke.launch import LaunchedProcess, Launcher
+from hearth.invoke.leases import Leases
 from hearth.invoke.pool import Pool
 from hearth.invoke.runtimes import command_for, family_of, function_environment
 from hearth.logs.writer import LogWriter
@@ -67,13 +68,16 @@ class Invoker:
         logs: LogWriter,
         launcher_for: LauncherFor,
         keep_alive_seconds: float,
+        leases: Leases,
+        memory_budget_mb: int,
     ) -> None:
         self._registry = registry
         self._code = code_store
         self._arns = arns
         self._logs = logs
         self._launcher_for = launcher_for
-        self.pool = Pool(self._start_environment, keep_alive_seconds)
+        self.leases = leases
+        self.pool = Pool(self._start_environment, keep_alive_seconds, memory_budget_mb)
         # Runtime API Unix sockets live here; a short path, since socket paths are limited
         # to about 100 bytes.
         self._socket_dir = tempfile.mkdtemp(prefix="hearth-rt-")
@@ -82,8 +86,9 @@ class Invoker:
         self._resolved: dict[tuple[str, str], _Resolution] = {}
 
     def invalidate(self) -> None:
-        """Forget cached resolutions: the control plane changed something."""
+        """Forget cached resolutions and limits: the control plane changed something."""
         self._resolved.clear()
+        self.leases.invalidate()
 
     def resolve(self, ref: FunctionRef) -> FunctionVersion:
         """The version to run: $LATEST, a number, or an alias's pick by its weights."""
@@ -137,25 +142,28 @@ class Invoker:
             trace_id=trace_id(),
             client_context=client_context,
         )
-        try:
-            lease = await self.pool.acquire(version)
-        except InitFailed as failure:
-            return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
-        try:
-            outcome = await lease.environment.invoke(invocation)
-        finally:
-            self.pool.release(version, lease.environment)
+        # A throttle (TooManyRequestsException) is raised here, before the function runs.
+        with self.leases.lease(version.function_name, version.version):
+            try:
+                lease = await self.pool.acquire(version)
+            except InitFailed as failure:
+                return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
+            try:
+                outcome = await lease.environment.invoke(invocation)
+            finally:
+                self.pool.release(version, lease.environment)
         return InvokeResult(
             outcome.payload, version.version, outcome.function_error, outcome.log_tail
         )
 
-    async def _start_environment(self, version: FunctionVersion) -> Environment:
+    async def _start_environment(self, version: FunctionVersion, provisioned: bool) -> Environment:
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         environment = Environment(
             function_version=version.version,
             memory_size=version.memory_size,
             timeout_seconds=version.timeout,
             log_sink=partial(self._logs.write, log_group),
+            provisioned=provisioned,
         )
         await environment.open(self._socket_dir)
         try:
@@ -179,6 +187,7 @@ class Invoker:
             task_root=task_root,
             layer_roots=layer_roots,
             user_variables=version.environment,
+            initialization_type="provisioned-concurrency" if provisioned else "on-demand",
         )
         if family_of(version.runtime).uses_zygote:
             variables["HEARTH_RUNTIME_API_SOCKET"] = environment.runtime_socket
