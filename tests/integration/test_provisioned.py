@@ -278,3 +278,33 @@ def test_a_function_whose_init_fails_reports_failed(client: Any, fn_name: str) -
     assert failed["StatusReason"] == "FUNCTION_ERROR_INIT_FAILURE"
     assert failed["AllocatedProvisionedConcurrentExecutions"] == 0
     client.delete_function(FunctionName=fn_name)
+
+
+def test_a_provisioned_environment_that_dies_is_replaced(client: Any, fn_name: str) -> None:
+    create_function(client, fn_name, make_zip({"app.py": SLOW}), Timeout=1)
+    version = client.publish_version(FunctionName=fn_name)["Version"]
+    client.put_provisioned_concurrency_config(
+        FunctionName=fn_name, Qualifier=version, ProvisionedConcurrentExecutions=1
+    )
+    wait_for_status(client, fn_name, version, "READY")
+    first = invoke(client, f"{fn_name}:{version}")
+    timed_out = client.invoke(
+        FunctionName=fn_name, Qualifier=version, Payload=json.dumps({"sleep": 3})
+    )
+    assert timed_out["FunctionError"] == "Unhandled"  # the environment is gone with it
+    assert not alive(first["pid"])
+    deadline = time.monotonic() + 15
+    while True:
+        result = invoke(client, f"{fn_name}:{version}")
+        if result["init"] == "provisioned-concurrency":
+            break
+        assert time.monotonic() < deadline, "the provisioned environment was not replaced"
+        time.sleep(0.2)
+    assert result["pid"] != first["pid"]
+    assert (
+        wait_for_status(client, fn_name, version, "READY")[
+            "AllocatedProvisionedConcurrentExecutions"
+        ]
+        == 1
+    )
+    client.delete_function(FunctionName=fn_name)

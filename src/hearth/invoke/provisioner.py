@@ -5,7 +5,8 @@ match it: it starts the missing environments (with AWS_LAMBDA_INITIALIZATION_TYP
 provisioned-concurrency), stops the surplus, replaces any that died, and reports the progress
 AWS reports: IN_PROGRESS while environments start, READY once all are up, FAILED (with a
 StatusReason) when one cannot initialise. It reconciles after every control-plane change, at
-start-up (so provisioned environments come back after a restart) and once a second.
+start-up (so provisioned environments come back after a restart) and once a second (to
+replace environments that died: a timeout or a crash ends an environment, provisioned or not).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class Provisioner:
         self._targets: dict[tuple[str, str], _Target] = {}
         # (function, version) → (the config's LastModified when it failed, the reason).
         self._failures: dict[tuple[str, str], tuple[str, str]] = {}
+        # The configs are read again only after a control-plane change; the periodic pass
+        # just replaces environments that died.
+        self._dirty = True
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -72,6 +76,7 @@ class Provisioner:
 
     def invalidate(self) -> None:
         """The control plane changed something: reconcile soon (safe from any thread)."""
+        self._dirty = True
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
@@ -101,7 +106,9 @@ class Provisioner:
 
     async def reconcile(self) -> None:
         """Make the pool's provisioned environments match the registry's configs."""
-        self._targets = self._load_targets()
+        if self._dirty:
+            self._dirty = False
+            self._targets = self._load_targets()
         for key in self._pool.provisioned_versions() - set(self._targets):
             self._pool.remove_provisioned(*key, count=self._pool.provisioned_count(*key))
         starts: list[asyncio.Task[None]] = []
