@@ -140,6 +140,17 @@ class FunctionRecord:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def without_qualifier(self, qualifier: str) -> FunctionRecord:
+        """The record once a version or alias is deleted: its policy and its provisioned
+        concurrency go with it."""
+        return dataclasses.replace(
+            self,
+            policies={k: v for k, v in self.policies.items() if k != qualifier},
+            provisioned_concurrency={
+                k: v for k, v in self.provisioned_concurrency.items() if k != qualifier
+            },
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FunctionRecord:
         data = dict(data)

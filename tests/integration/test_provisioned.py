@@ -308,3 +308,30 @@ def test_a_provisioned_environment_that_dies_is_replaced(client: Any, fn_name: s
         == 1
     )
     client.delete_function(FunctionName=fn_name)
+
+
+def test_deleting_the_alias_or_version_deletes_its_config(client: Any, fn_name: str) -> None:
+    create_function(client, fn_name)
+    version = client.publish_version(FunctionName=fn_name)["Version"]
+    client.create_alias(FunctionName=fn_name, Name="live", FunctionVersion=version)
+    before = client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    client.put_provisioned_concurrency_config(
+        FunctionName=fn_name, Qualifier="live", ProvisionedConcurrentExecutions=2
+    )
+    client.delete_alias(FunctionName=fn_name, Name="live")
+    client.put_provisioned_concurrency_config(
+        FunctionName=fn_name, Qualifier=version, ProvisionedConcurrentExecutions=1
+    )
+    settings = client.get_account_settings()["AccountLimit"]
+    assert settings["UnreservedConcurrentExecutions"] == before - 1
+    client.delete_function(FunctionName=fn_name, Qualifier=version)
+    settings = client.get_account_settings()["AccountLimit"]
+    assert settings["UnreservedConcurrentExecutions"] == before
+    client.create_alias(FunctionName=fn_name, Name="live", FunctionVersion="$LATEST")
+    assert (
+        client.list_provisioned_concurrency_configs(FunctionName=fn_name)[
+            "ProvisionedConcurrencyConfigs"
+        ]
+        == []
+    )
+    client.delete_function(FunctionName=fn_name)
