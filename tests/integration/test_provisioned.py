@@ -83,7 +83,7 @@ def test_provisioned_environments_start_ahead_serve_first_and_come_back_after_re
     marks = tmp_path / "marks"
     with ThreadPoolExecutor(3) as pool:
         calls = [(f"warm:{version}", marks)] * 3
-        kinds = sorted(f.result()["init"] for f in start_in_flight(pool, client, calls, 1))
+        kinds = sorted(f.result()["init"] for f in start_in_flight(pool, client, calls, 2))
     assert kinds == ["on-demand", "provisioned-concurrency", "provisioned-concurrency"]
 
     provisioned_pids = {invoke(client, f"warm:{version}")["pid"]}

@@ -133,6 +133,12 @@ class Invoker:
     async def invoke(
         self, ref: FunctionRef, payload: bytes, *, client_context: str | None = None
     ) -> InvokeResult:
+        """Run one invocation and return its result (a function error is a result too).
+
+        Raises ResourceNotFoundException / ResourceConflictException for what cannot be
+        invoked, and TooManyRequestsException (429, with AWS's Reason and Retry-After) when
+        a concurrency limit or the memory budget has no room: always before the function
+        runs, so the caller may retry the same event later."""
         version = self.resolve(ref)
         invocation = Invocation(
             request_id=str(uuid.uuid4()),
