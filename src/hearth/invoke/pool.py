@@ -136,7 +136,13 @@ class Pool:
         if need_mb <= free:
             return []
         candidates = sorted(
-            (e for idle in self._idle.values() for e in idle), key=lambda e: e.last_used
+            (
+                e
+                for idle in self._idle.values()
+                for e in idle
+                if e.state is EnvironmentState.IDLE  # a dead one frees nothing more
+            ),
+            key=lambda e: e.last_used,
         )
         victims: list[Environment] = []
         for environment in candidates:
