@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
+from hearth.config import default_memory_budget_mb
 from hearth.errors import LambdaError
 from hearth.invoke.leases import (
     Leases,
@@ -145,3 +147,10 @@ def test_load_limits_reads_reservations_and_resolves_aliases() -> None:
     limits = load_limits(registry, 50)
     assert limits == Limits(50, {"r": 5}, {("p", "2"): 1, ("p", "4"): 3})
     assert limits.unreserved_pool == 50 - 5 - 4
+
+
+def test_the_default_memory_budget_is_three_quarters_of_memtotal(tmp_path: Path) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:        8192000 kB\nMemFree:  1 kB\n")
+    assert default_memory_budget_mb(meminfo) == 6000
+    assert default_memory_budget_mb(tmp_path / "missing") == 4096
