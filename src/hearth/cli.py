@@ -22,12 +22,14 @@ from rich.table import Table
 from hearth import __version__
 from hearth.config import (
     DEFAULT_ACCOUNT_ID,
+    DEFAULT_CONCURRENCY_LIMIT,
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_REGION,
     AccessKey,
     Settings,
     default_data_dir,
+    default_memory_budget_mb,
 )
 
 if TYPE_CHECKING:
@@ -140,6 +142,22 @@ def main() -> None:
     help="A host directory every sandbox also shows, read-only, at the same path "
     "(repeatable; the variable takes a colon-separated list).",
 )
+@click.option(
+    "--concurrency-limit",
+    envvar="HEARTH_CONCURRENCY_LIMIT",
+    default=DEFAULT_CONCURRENCY_LIMIT,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent executions the account may run (AWS's ConcurrentExecutions).",
+)
+@click.option(
+    "--memory-budget-mb",
+    envvar="HEARTH_MEMORY_BUDGET_MB",
+    default=None,
+    type=click.IntRange(min=128),
+    help="MB of MemorySize all live environments may hold together; idle ones are evicted "
+    "to make room [default: 3/4 of MemTotal].",
+)
 def serve(
     host: str,
     port: int,
@@ -153,6 +171,8 @@ def serve(
     isolation: str,
     network: str,
     sandbox_expose: tuple[Path, ...],
+    concurrency_limit: int,
+    memory_budget_mb: int | None,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -172,6 +192,8 @@ def serve(
         isolation=isolation,
         network=network,
         sandbox_expose=tuple(str(path.resolve()) for path in sandbox_expose),
+        concurrency_limit=concurrency_limit,
+        memory_budget_mb=memory_budget_mb or default_memory_budget_mb(),
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -192,6 +214,11 @@ def serve(
             )
         style = "bold" if choice.sandboxed else "bold red"
         console.print(f"  isolation: [{style}]{escape(choice.description)}[/]")
+        console.print(
+            f"  limits:   {settings.concurrency_limit} concurrent executions, "
+            f"{settings.memory_budget_mb} MB of environment memory",
+            markup=False,
+        )
         console.print("Point the aws CLI or boto3 at it:", markup=False)
         console.print(
             f"  aws lambda list-functions --endpoint-url {endpoint} --region {region}", markup=False

@@ -14,6 +14,22 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9070
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"
+# AWS's default concurrency quota for an account in a region.
+DEFAULT_CONCURRENCY_LIMIT = 1000
+# Environments may claim this share of the machine's memory (by their MemorySize); the rest is
+# left to Hearth itself, the zygotes and everything else the machine runs.
+MEMORY_BUDGET_SHARE = 0.75
+
+
+def default_memory_budget_mb(meminfo: Path = Path("/proc/meminfo")) -> int:
+    """A share of MemTotal, in MB; 4096 where /proc/meminfo cannot be read (macOS)."""
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(int(line.split()[1]) / 1024 * MEMORY_BUDGET_SHARE)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 4096
 
 
 def default_data_dir() -> Path:
@@ -53,6 +69,11 @@ class Settings:
     network: str = "host"
     # Host paths every sandbox also shows, read-only, at the same path.
     sandbox_expose: tuple[str, ...] = ()
+    # Concurrent executions the whole account may run (AWS's ConcurrentExecutions quota).
+    concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT
+    # The MemorySize of all live environments together stays under this many MB; idle ones
+    # are evicted, least recently used first, to make room for new ones.
+    memory_budget_mb: int = 4096
 
     @property
     def auth_enabled(self) -> bool:

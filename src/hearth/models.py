@@ -112,6 +112,14 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class ProvisionedConcurrency:
+    """A provisioned concurrency config as requested; its progress lives in the running server."""
+
+    requested: int
+    last_modified: str
+
+
+@dataclass(frozen=True)
 class FunctionRecord:
     """What a function has beyond its versions: tags, policies, concurrency, version counter."""
 
@@ -126,15 +134,32 @@ class FunctionRecord:
     # Asynchronous invocation settings (AWS's EventInvokeConfig shape), keyed by qualifier;
     # "" is the unqualified function's.
     event_invoke_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Provisioned concurrency, keyed by qualifier (a version or an alias).
+    provisioned_concurrency: dict[str, ProvisionedConcurrency] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def without_qualifier(self, qualifier: str) -> FunctionRecord:
+        """The record once a version or alias is deleted: its policy and its provisioned
+        concurrency go with it."""
+        return dataclasses.replace(
+            self,
+            policies={k: v for k, v in self.policies.items() if k != qualifier},
+            provisioned_concurrency={
+                k: v for k, v in self.provisioned_concurrency.items() if k != qualifier
+            },
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FunctionRecord:
         data = dict(data)
         # Records written before event invoke configs existed lack the key.
         data.setdefault("event_invoke_configs", {})
+        data["provisioned_concurrency"] = {
+            qualifier: ProvisionedConcurrency(**config)
+            for qualifier, config in data.get("provisioned_concurrency", {}).items()
+        }
         data["policies"] = {
             qualifier: Policy(
                 statements=tuple(PolicyStatement(**s) for s in policy["statements"]),

@@ -25,6 +25,7 @@ from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
 from hearth.api.policies import PoliciesApi
+from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
@@ -34,9 +35,12 @@ from hearth.control.event_config import EventConfigs
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
 from hearth.control.policies import Policies
+from hearth.control.provisioned import ProvisionedConfigs
 from hearth.control.tags import Tags
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
+from hearth.invoke.leases import Leases, load_limits
+from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
 from hearth.sandbox.cgroups import Cgroups
@@ -48,9 +52,6 @@ from hearth.store.sqlite import SqliteRegistry
 
 logger = logging.getLogger("hearth")
 
-# The default account concurrency limit, as on AWS.
-ACCOUNT_CONCURRENCY_LIMIT = 1000
-
 
 @dataclass
 class Hearth:
@@ -61,12 +62,14 @@ class Hearth:
     code_store: CodeStore
     functions: Functions
     invoker: Invoker
+    provisioner: Provisioner
     launchers: Launchers
     log_store: LogStore
     log_writer: LogWriter
     app: LambdaApp
 
     async def close(self) -> None:
+        await self.provisioner.close()
         await self.invoker.close()
         await self.launchers.close()
         self.log_writer.flush()
@@ -88,6 +91,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     log_store = SqliteLogStore(data_dir / "logs.sqlite3")
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
+    limit = settings.concurrency_limit
     invoker = Invoker(
         storage,
         code_store,
@@ -95,10 +99,14 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         log_writer,
         launchers.for_runtime,
         settings.keep_alive_seconds,
+        Leases(lambda: load_limits(storage, limit)),
+        settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
     )
+    provisioner = Provisioner(storage, invoker.pool)
     registry.subscribe(invoker.invalidate)
+    registry.subscribe(provisioner.invalidate)
     router = Router()
     InvokeApi(invoker).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
@@ -106,7 +114,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
-    AccountApi(Account(registry, arns, ACCOUNT_CONCURRENCY_LIMIT)).register(router)
+    AccountApi(Account(registry, arns, limit)).register(router)
+    ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
     TagsApi(Tags(registry, arns)).register(router)
     EventConfigApi(EventConfigs(registry, arns)).register(router)
     register_code_download(router, signer, functions.code_path)
@@ -114,7 +123,16 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
 
     app = LambdaApp(router, _authenticator(settings))
     hearth = Hearth(
-        settings, registry, code_store, functions, invoker, launchers, log_store, log_writer, app
+        settings,
+        registry,
+        code_store,
+        functions,
+        invoker,
+        provisioner,
+        launchers,
+        log_store,
+        log_writer,
+        app,
     )
     _recover(hearth)
     return hearth
@@ -217,6 +235,7 @@ async def serve(
     )
     server = _Server(config)
     hearth.invoker.pool.start_reaper()
+    hearth.provisioner.start()  # brings back provisioned environments after a restart
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

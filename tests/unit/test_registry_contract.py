@@ -21,6 +21,7 @@ from hearth.models import (
     LayerVersion,
     Policy,
     PolicyStatement,
+    ProvisionedConcurrency,
     State,
     UpdateStatus,
 )
@@ -77,6 +78,10 @@ def rich_function_record() -> FunctionRecord:
         tags={"team": "core", "env": "prod"},
         policies={"": Policy((statement,), "prev-1"), "live": Policy((), "prev-2")},
         reserved_concurrency=5,
+        provisioned_concurrency={
+            "3": ProvisionedConcurrency(2, "2024-01-02T00:00:00.000+0000"),
+            "live": ProvisionedConcurrency(1, "2024-01-03T00:00:00.000+0000"),
+        },
     )
 
 
@@ -159,6 +164,12 @@ def test_function_round_trips_every_field(registry: Registry) -> None:
     with registry.transaction() as tx:
         assert tx.get_function("rich") == record
         assert tx.list_functions() == [record]
+
+
+def test_function_record_from_before_provisioned_concurrency_reads_as_none() -> None:
+    data = function_record().to_dict()
+    del data["provisioned_concurrency"]
+    assert FunctionRecord.from_dict(data).provisioned_concurrency == {}
 
 
 def test_put_function_replaces(registry: Registry) -> None:

@@ -1,22 +1,43 @@
 """Account-wide settings and reserved concurrency.
 
 Reserved concurrency is stored here and reported by GetAccountSettings; the invoke path
-enforces it. AWS keeps at least 100 executions unreserved for functions without a reservation.
+enforces it (invoke/leases.py). AWS keeps at least 100 executions unreserved for functions
+without a reservation (or the whole limit, on accounts whose limit is lower than that).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hearth.arns import ArnFormatter
 from hearth.errors import invalid_parameter, not_found
+from hearth.models import FunctionRecord
 from hearth.store.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
 from hearth.store.registry import Registry
 
 MIN_UNRESERVED = 100
 # AWS's default quota for all code in a region: 75 GB.
 TOTAL_CODE_SIZE_LIMIT = 80_530_636_800
+
+
+def min_unreserved(limit: int) -> int:
+    """What must stay unreserved: 100, or the whole limit when it is lower (new AWS accounts
+    with a limit of 10 report a minimum of [10])."""
+    return min(MIN_UNRESERVED, limit)
+
+
+def unreserved_concurrency(functions: Iterable[FunctionRecord], limit: int) -> int:
+    """AWS's UnreservedConcurrentExecutions: the limit minus every reservation, minus the
+    provisioned concurrency of functions without one (set aside out of the shared pool)."""
+    taken = 0
+    for record in functions:
+        if record.reserved_concurrency is not None:
+            taken += record.reserved_concurrency
+        else:
+            taken += sum(c.requested for c in record.provisioned_concurrency.values())
+    return limit - taken
 
 
 @dataclass(frozen=True)
@@ -36,7 +57,7 @@ class Account:
     def settings(self) -> AccountSettings:
         with self._registry.transaction() as tx:
             functions = tx.list_functions()
-            reserved = sum(f.reserved_concurrency or 0 for f in functions)
+            unreserved = unreserved_concurrency(functions, self._limit)
             code_size = sum(v.code_size for f in functions for v in tx.list_versions(f.name))
             layer_size = sum(
                 v.code_size
@@ -45,7 +66,7 @@ class Account:
             )
         return AccountSettings(
             concurrent_executions=self._limit,
-            unreserved_concurrent_executions=self._limit - reserved,
+            unreserved_concurrent_executions=unreserved,
             total_code_size=code_size + layer_size,
             function_count=len(functions),
         )
@@ -55,13 +76,12 @@ class Account:
             record = tx.get_function(name)
             if record is None:
                 raise not_found(f"Function not found: {self._arns.function(name)}")
-            reserved_elsewhere = sum(
-                f.reserved_concurrency or 0 for f in tx.list_functions() if f.name != name
-            )
-            if self._limit - reserved_elsewhere - value < MIN_UNRESERVED:
+            others = [f for f in tx.list_functions() if f.name != name]
+            minimum = min_unreserved(self._limit)
+            if unreserved_concurrency(others, self._limit) - value < minimum:
                 raise invalid_parameter(
                     "Specified ReservedConcurrentExecutions for function decreases account's "
-                    f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+                    f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
                 )
             tx.put_function(dataclasses.replace(record, reserved_concurrency=value))
         return value

@@ -206,9 +206,8 @@ class Aliases:
             self._existing(tx, function_name, name)
             tx.delete_alias(function_name, name)
             record = tx.get_function(function_name)
-            if record is not None and name in record.policies:
-                policies = {k: v for k, v in record.policies.items() if k != name}
-                tx.put_function(dataclasses.replace(record, policies=policies))
+            if record is not None:
+                tx.put_function(record.without_qualifier(name))
 
     # Helpers -----------------------------------------------------------------------------
     def _require_function(self, tx: RegistryTransaction, function_name: str) -> None:

@@ -334,9 +334,8 @@ class Functions:
             )
         tx.delete_version(ref.name, qualifier)
         record = tx.get_function(ref.name)
-        if record is not None and qualifier in record.policies:
-            policies = {k: v for k, v in record.policies.items() if k != qualifier}
-            tx.put_function(dataclasses.replace(record, policies=policies))
+        if record is not None:
+            tx.put_function(record.without_qualifier(qualifier))
 
     def _attach_layers(
         self, tx: RegistryTransaction, layer_arns: list[str]

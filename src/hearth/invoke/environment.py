@@ -105,8 +105,12 @@ class Environment:
         memory_size: int,
         timeout_seconds: int,
         log_sink: LogSink,
+        provisioned: bool = False,
     ) -> None:
         self.id = uuid.uuid4().hex
+        # Provisioned environments initialise ahead of any invocation, so (as on AWS) their
+        # REPORT lines carry no Init Duration.
+        self.provisioned = provisioned
         self.state = EnvironmentState.STARTING
         self.stream = log_stream_name(function_version)
         self.version = function_version
@@ -283,7 +287,7 @@ class Environment:
             f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
             f"Memory Size: {self.memory_size} MB\tMax Memory Used: {self._max_memory_mb()} MB\t"
         )
-        if self._first_report and self.init_duration_ms is not None:
+        if self._first_report and self.init_duration_ms is not None and not self.provisioned:
             line += f"Init Duration: {self.init_duration_ms:.2f} ms\t"
         self._first_report = False
         return line

@@ -18,6 +18,7 @@ from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
 from hearth.errors import LambdaError, conflict, not_found
 from hearth.invoke.environment import Environment, InitFailed
 from hearth.invoke.launch import LaunchedProcess, Launcher
+from hearth.invoke.leases import Leases
 from hearth.invoke.pool import Pool
 from hearth.invoke.runtimes import command_for, family_of, function_environment
 from hearth.logs.writer import LogWriter
@@ -72,6 +73,8 @@ class Invoker:
         logs: LogWriter,
         launcher_for: LauncherFor,
         keep_alive_seconds: float,
+        leases: Leases,
+        memory_budget_mb: int,
         *,
         interpreter_for: InterpreterFor = lambda runtime: None,
         sandboxes: SandboxesFactory | None = None,
@@ -82,7 +85,8 @@ class Invoker:
         self._logs = logs
         self._launcher_for = launcher_for
         self._interpreter_for = interpreter_for
-        self.pool = Pool(self._start_environment, keep_alive_seconds)
+        self.leases = leases
+        self.pool = Pool(self._start_environment, keep_alive_seconds, memory_budget_mb)
         # Runtime API Unix sockets live here; a short path, since socket paths are limited
         # to about 100 bytes. The sandbox's mount point for new roots lives here too.
         self._socket_dir = tempfile.mkdtemp(prefix="hearth-rt-")
@@ -92,8 +96,9 @@ class Invoker:
         self._resolved: dict[tuple[str, str], _Resolution] = {}
 
     def invalidate(self) -> None:
-        """Forget cached resolutions: the control plane changed something."""
+        """Forget cached resolutions and limits: the control plane changed something."""
         self._resolved.clear()
+        self.leases.invalidate()
 
     def resolve(self, ref: FunctionRef) -> FunctionVersion:
         """The version to run: $LATEST, a number, or an alias's pick by its weights."""
@@ -138,6 +143,12 @@ class Invoker:
     async def invoke(
         self, ref: FunctionRef, payload: bytes, *, client_context: str | None = None
     ) -> InvokeResult:
+        """Run one invocation and return its result (a function error is a result too).
+
+        Raises ResourceNotFoundException / ResourceConflictException for what cannot be
+        invoked, and TooManyRequestsException (429, with AWS's Reason and Retry-After) when
+        a concurrency limit or the memory budget has no room: always before the function
+        runs, so the caller may retry the same event later."""
         version = self.resolve(ref)
         invocation = Invocation(
             request_id=str(uuid.uuid4()),
@@ -147,25 +158,28 @@ class Invoker:
             trace_id=trace_id(),
             client_context=client_context,
         )
-        try:
-            lease = await self.pool.acquire(version)
-        except InitFailed as failure:
-            return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
-        try:
-            outcome = await lease.environment.invoke(invocation)
-        finally:
-            self.pool.release(version, lease.environment)
+        # A throttle (TooManyRequestsException) is raised here, before the function runs.
+        with self.leases.lease(version.function_name, version.version):
+            try:
+                lease = await self.pool.acquire(version)
+            except InitFailed as failure:
+                return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
+            try:
+                outcome = await lease.environment.invoke(invocation)
+            finally:
+                self.pool.release(version, lease.environment)
         return InvokeResult(
             outcome.payload, version.version, outcome.function_error, outcome.log_tail
         )
 
-    async def _start_environment(self, version: FunctionVersion) -> Environment:
+    async def _start_environment(self, version: FunctionVersion, provisioned: bool) -> Environment:
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         environment = Environment(
             function_version=version.version,
             memory_size=version.memory_size,
             timeout_seconds=version.timeout,
             log_sink=partial(self._logs.write, log_group),
+            provisioned=provisioned,
         )
         await environment.open(self._socket_dir)
         try:
@@ -206,6 +220,7 @@ class Invoker:
             layer_roots=layer_roots,
             user_variables=version.environment,
             runtime_dir=runtime_dir,
+            initialization_type="provisioned-concurrency" if provisioned else "on-demand",
         )
         if family_of(version.runtime).uses_zygote:
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
