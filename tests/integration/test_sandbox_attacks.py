@@ -395,3 +395,11 @@ def test_node_runs_sandboxed_with_a_private_network_through_the_relay(client: An
     assert result["task"] == "/var/task"
     assert result["api"] == "127.0.0.1:9001"  # where AWS's runtime clients find it, too
     assert result["pid"] == 2 and result["procs"] == ["1", "2"]
+
+
+def test_stack_traces_show_var_task(client: Any) -> None:
+    code = "def handler(event, context):\n    raise ValueError('where am I')\n"
+    create_function(client, "trace", make_zip({"app.py": code}))
+    result, error = call(client, "trace")
+    assert error == "Unhandled"
+    assert any('File "/var/task/app.py", line 2' in line for line in result["stackTrace"])

@@ -248,3 +248,20 @@ def test_a_dead_servers_cgroups_are_swept(tmp_path: Path) -> None:
     stale.mkdir(parents=True)
     Cgroups(layout, owner_pid=5)
     assert not stale.parent.exists()
+
+
+def test_a_busy_cgroup_is_removed_later_without_waiting(tmp_path: Path) -> None:
+    cgroups = Cgroups(fake_v1(tmp_path), owner_pid=3)
+    env = cgroups.create("busy", 128)
+    memory = tmp_path / "memory" / "hearth-3" / "busy"
+    for directory in (tmp_path / c / "hearth-3" / "busy" for c in ("pids", "cpu")):
+        for leftover in directory.iterdir():
+            leftover.unlink()
+    # memory still holds its files here, as the kernel holds a cgroup whose last process
+    # is still exiting: rmdir fails, and remove() returns at once.
+    env.remove()
+    assert memory.exists() and not (tmp_path / "pids" / "hearth-3" / "busy").exists()
+    for leftover in memory.iterdir():
+        leftover.unlink()
+    cgroups.create("next", 128)
+    assert not memory.exists()

@@ -82,9 +82,17 @@ def _read_counter(path: Path, key: str) -> int:
 class EnvironmentCgroup:
     """The cgroup(s) of one environment. Create with `Cgroups.create`."""
 
-    def __init__(self, layout: CgroupLayout, relative: str, memory_mb: int) -> None:
+    def __init__(
+        self,
+        layout: CgroupLayout,
+        relative: str,
+        memory_mb: int,
+        leftovers: list[Path] | None = None,
+    ) -> None:
         self._layout = layout
         self._memory_mb = memory_mb
+        # Where directories the kernel still holds go, to be removed later (see `remove`).
+        self._leftovers = leftovers if leftovers is not None else []
         self.v1_dirs = {name: mount / relative for name, mount in layout.v1.items()}
         self.v2_dir = layout.v2 / relative if layout.v2 is not None else None
 
@@ -164,23 +172,26 @@ class EnvironmentCgroup:
         return _read_counter(memory / "memory.events", "oom_kill") > 0
 
     def remove(self) -> None:
-        """Remove the cgroup(s); the environment's processes must be gone (the kernel may
-        take a moment to let go of the last one, so this retries briefly)."""
+        """Remove the cgroup(s) once the environment's processes are gone. Never waits: a
+        directory the kernel still holds (its last process is still exiting) is left for
+        `Cgroups` to remove later."""
         for directory in self.directories:
-            _remove_dir(directory)
+            if not _remove_dir(directory, attempts=1):
+                self._leftovers.append(directory)
 
 
-def _remove_dir(directory: Path) -> None:
-    for attempt in range(_REMOVE_ATTEMPTS):
+def _remove_dir(directory: Path, attempts: int = _REMOVE_ATTEMPTS) -> bool:
+    """rmdir, retrying briefly while busy; whether the directory is gone."""
+    for attempt in range(attempts):
         try:
             os.rmdir(directory)
-            return
+            return True
         except FileNotFoundError:
-            return
+            return True
         except OSError:
-            if attempt == _REMOVE_ATTEMPTS - 1:
-                return  # left for the next start's sweep
-            time.sleep(0.002)
+            if attempt < attempts - 1:
+                time.sleep(0.002)
+    return False
 
 
 class Cgroups:
@@ -191,6 +202,7 @@ class Cgroups:
         self._layout = layout
         self._base = f"hearth-{owner_pid or os.getpid()}"
         self._roots = list(dict.fromkeys([*layout.v1.values(), *self._v2_roots()]))
+        self._leftovers: list[Path] = []
         self._sweep_stale()
         for root in self._roots:
             (root / self._base).mkdir(exist_ok=True)
@@ -208,7 +220,10 @@ class Cgroups:
         _write_if_present(self._layout.v2 / self._base / "cgroup.subtree_control", control)
 
     def create(self, environment_id: str, memory_mb: int) -> EnvironmentCgroup:
-        cgroup = EnvironmentCgroup(self._layout, f"{self._base}/{environment_id}", memory_mb)
+        # Directories that were still busy when their environment went are free by now.
+        self._leftovers[:] = [d for d in self._leftovers if not _remove_dir(d, attempts=1)]
+        relative = f"{self._base}/{environment_id}"
+        cgroup = EnvironmentCgroup(self._layout, relative, memory_mb, self._leftovers)
         for directory in cgroup.directories:
             directory.mkdir()
         try:
