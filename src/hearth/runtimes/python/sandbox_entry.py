@@ -16,16 +16,15 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
      "hostname": "...", "uid": 990001, "gid": 990001, "cwd": "/var/task",
      "argv": null | ["/usr/bin/node", "..."]}  # null: return and run the Python runtime
 
-Three processes per environment, each dying with its parent (PR_SET_PDEATHSIG):
+Two processes per environment, each dying with its parent (PR_SET_PDEATHSIG):
 
-* the **keeper** (forked by the zygote, in Hearth's namespaces): joins the cgroups, unshares
-  the namespaces, forks the init, and ends with the runtime's own exit status, so Hearth's
-  view of "the environment exited" is unchanged;
-* the **init** (PID 1 of the new PID namespace): mounts the new root, pivots into it, forks
-  the runtime, reaps orphans, relays the Runtime API if the network is private; when the
-  runtime exits it reports the status to the keeper and exits, which makes the kernel kill
+* the **init**, forked by the zygote as pid 1 of a new PID namespace (the zygote unshares
+  CLONE_NEWPID for its next child only, `unshare_pid_for_children`): joins the cgroups,
+  unshares the other namespaces, mounts the new root and pivots into it, forks the runtime,
+  reaps orphans, relays the Runtime API if the network is private. When the runtime exits it
+  writes the exit status to the zygote's status pipe and exits, which makes the kernel kill
   everything left in the namespace;
-* the **runtime** (PID 2): drops to the sandbox uid/gid with no capabilities and
+* the **runtime** (pid 2): drops to the sandbox uid/gid with no capabilities and
   no_new_privs, then runs the runtime (returns, for Python; execs ``argv`` otherwise).
 """
 
@@ -35,6 +34,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import functools
 import os
 import platform
 import select
@@ -103,51 +103,40 @@ def _prctl(option: int, value: int) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 
 
-def enter(plan: dict[str, Any]) -> None:
-    """Become the runtime process of a sandboxed environment (returns only in it).
+@functools.cache
+def _own_pid_namespace() -> int:
+    # The caller's own (active) PID namespace: unshare(CLONE_NEWPID) never changes that one.
+    return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+
+def unshare_pid_for_children() -> None:
+    """In the zygote: its next child starts a new PID namespace (the zygote stays put)."""
+    _own_pid_namespace()
+    _check(_libc.unshare(CLONE_NEWPID), "unshare the PID namespace")
+
+
+def restore_pid_for_children() -> None:
+    """In the zygote, after the fork: later children start in its own PID namespace again."""
+    _check(_libc.setns(_own_pid_namespace(), CLONE_NEWPID), "setns back")
+
+
+def enter(plan: dict[str, Any], status_fd: int) -> None:
+    """In the init the zygote forked: set the sandbox up, become its pid 1, and return only
+    in the runtime process (pid 2).
 
     Any failure before the function's code runs ends the process with SETUP_FAILED after
     saying why on stderr (which is the environment's log)."""
     for path in plan.get("cgroup_procs", ()):
         with open(path, "w") as procs:
-            procs.write(str(os.getpid()))
-    # The OOM killer must pick the function's processes, never the keeper or the init
-    # (the runtime sets its own score back before it drops its privileges).
+            procs.write("0")  # "the writing thread": pids here are the namespace's
+    # The OOM killer must pick the function's processes, never the init (the runtime sets
+    # its own score back before it drops its privileges).
     _set_oom_score(-1000)
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
     if plan.get("network"):
         flags |= CLONE_NEWNET
     _check(_libc.unshare(flags), "unshare")
-    status_r, status_w = os.pipe()
-    init = os.fork()
-    if init == 0:
-        os.close(status_r)
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _be_init(plan, status_w)  # returns only in the runtime process
-        return
-    os.close(status_w)
-    _be_keeper(init, status_r)
-
-
-# --- the keeper ------------------------------------------------------------------------------
-
-
-def _be_keeper(init: int, status_r: int) -> None:
-    """Wait for the init and leave the way the runtime left."""
-    while True:
-        try:
-            _, status = os.waitpid(init, 0)
-            break
-        except InterruptedError:
-            continue
-    reported = os.read(status_r, 64)
-    code = int(reported) if reported else os.waitstatus_to_exitcode(status)
-    if code < 0:  # the runtime was killed by a signal: be killed by the same one
-        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # these two cannot be handled
-            signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
-        code = SETUP_FAILED
-    os._exit(code)
+    _be_init(plan, status_fd)  # returns only in the runtime process
 
 
 # --- the init (PID 1) ------------------------------------------------------------------------

@@ -55,6 +55,7 @@ BOOTSTRAP_MODULE = "_hearth_runtime_bootstrap"
 MAX_MESSAGE = 1 << 20
 PR_SET_PDEATHSIG = 1
 CHILD_SETUP_FAILED = 127
+STATUS_FD = 3  # a sandboxed child's end of its status pipe
 FD_SIZE = array.array("i").itemsize
 # Imported once here so that every forked environment starts with them warm.
 PRELOAD = (
@@ -137,6 +138,7 @@ class Server:
         self.sock = sock
         self.pid = os.getpid()
         self.children: set[int] = set()
+        self.status_pipes: dict[int, int] = {}  # sandboxed child → read end of its status pipe
         # SIGCHLD wakes select() through a self-pipe; the Python-level handler is what makes
         # CPython write to the wakeup fd.
         self.wakeup_r, self.wakeup_w = os.pipe()
@@ -204,27 +206,45 @@ class Server:
 
     def spawn(self, request: dict[str, Any], output_fd: int) -> bool:
         started = time.perf_counter()
+        sandboxed = request.get("sandbox") is not None
+        status_r = status_w = pid = -1
         try:
-            pid = os.fork()
+            if sandboxed:
+                # The child is the init (pid 1) of a new PID namespace, and tells the zygote
+                # through this pipe how the runtime under it ended.
+                status_r, status_w = os.pipe()
+                sandbox_module().unshare_pid_for_children()
+            try:
+                pid = os.fork()
+            finally:
+                if sandboxed and pid != 0:  # the zygote's own next children: not in there
+                    sandbox_module().restore_pid_for_children()
         except OSError as exc:
-            os.close(output_fd)
+            for fd in (output_fd, status_r, status_w):
+                if fd >= 0:
+                    os.close(fd)
             self.send({"op": "error", "id": request["id"], "message": str(exc)})
             return False
         if pid == 0:
-            self.become_child(request, output_fd)
+            self.become_child(request, output_fd, status_w)
             return True
         fork_ms = (time.perf_counter() - started) * 1000
         os.close(output_fd)
+        if sandboxed:
+            os.close(status_w)
+            self.status_pipes[pid] = status_r
         self.children.add(pid)
         self.send({"op": "spawned", "id": request["id"], "pid": pid, "fork_ms": fork_ms})
         return False
 
-    def become_child(self, request: dict[str, Any], output_fd: int) -> None:
+    def become_child(self, request: dict[str, Any], output_fd: int, status_fd: int = -1) -> None:
         """Turn this fork into a fresh environment; on any failure say why on its output."""
         try:
             os.setsid()  # its own session and group, so kill() reaches its whole tree
             set_parent_death_signal()
-            if os.getppid() != self.pid:  # the zygote died before the line above
+            # Did the zygote die before the line above? (A sandbox's init has no parent in
+            # its namespace to ask; orphaned, its runtime finds no Runtime API and exits.)
+            if status_fd < 0 and os.getppid() != self.pid:
                 os._exit(CHILD_SETUP_FAILED)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -236,7 +256,11 @@ class Server:
             os.dup2(output_fd, 2)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
-            os.closerange(3, _max_fd())  # output_fd, null and anything else inherited
+            first_free = 3
+            if status_fd >= 0:
+                os.dup2(status_fd, STATUS_FD)
+                first_free = STATUS_FD + 1
+            os.closerange(first_free, _max_fd())  # output_fd, null and anything else inherited
             # Lambda's limits. Kept in step with _die_with_parent in hearth/invoke/launch.py
             # (this file imports only the standard library, so the two cannot share code).
             # NPROC counts the uid's processes and does not bind root.
@@ -256,7 +280,7 @@ class Server:
             plan = request.get("sandbox")
             if plan is not None:
                 # Returns only in the sandboxed runtime process (or execs plan["argv"]).
-                sandbox_module().enter(plan)
+                sandbox_module().enter(plan, STATUS_FD)
             time.tzset()  # TZ comes with the function's environment
             os.chdir(request["cwd"])
             sys.path[:0] = request.get("sys_path") or []
@@ -292,7 +316,17 @@ class Server:
 
     def exited(self, pid: int, status: int) -> None:
         self.children.discard(pid)
-        self.send({"op": "exited", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+        code = os.waitstatus_to_exitcode(status)
+        status_r = self.status_pipes.pop(pid, -1)
+        if status_r >= 0:
+            # A sandbox's init reports its runtime's exit; nothing if the init itself was killed.
+            reported = b""
+            with contextlib.suppress(OSError):
+                reported = os.read(status_r, 64)
+            os.close(status_r)
+            with contextlib.suppress(ValueError):
+                code = int(reported) if reported else code
+        self.send({"op": "exited", "pid": pid, "status": code})
 
     def shutdown(self) -> None:
         """Hearth hung up: kill every child and report each exit before going."""
