@@ -66,6 +66,28 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def sandbox_table(results: dict[str, Any]) -> str:
+    """The sandbox's cost: the same figures with it on (the default) and off, one run."""
+    on, off = results["median"]["hearth"], results["median"].get("hearth_no_sandbox")
+    if off is None:
+        return "(this run did not measure Hearth without the sandbox)"
+
+    def row(name: str, target: str, metric: str, key: str, unit: str) -> str:
+        a, b = on[metric][key], off[metric][key]
+        return f"| {name} | {target} | {a:g} {unit} | {b:g} {unit} | {a / b:.2f}× |"
+
+    lines = [
+        "| figure | target | sandbox on | sandbox off | on / off |",
+        "|---|---|---|---|---|",
+        row("Cold start p50", "≤ 15 ms", "cold_start", "p50_ms", "ms"),
+        row("Cold start p99", "", "cold_start", "p99_ms", "ms"),
+        row("Warm invoke p50", "≤ 1.10×", "warm", "p50_ms", "ms"),
+        row("Warm invoke p99", "", "warm", "p99_ms", "ms"),
+        row("Invokes/s at concurrency 8 (Python client)", "", "concurrency_8", "per_second", "/s"),
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     results = json.loads((RESULTS / "invoke.json").read_text())
     machine = results["machine"]
@@ -78,6 +100,15 @@ new function: a new environment forked from the zygote), 5 s of load at concurre
 counted (none). {len(results["rounds"])} rounds in one run; the table gives the median and the spread.
 
 {table(results)}
+
+## The sandbox's cost
+
+Hearth as it starts by default on this host ({results["median"]["hearth"].get("isolation", "?")})
+against `--isolation process` (plain processes), in the same run, same function (MemorySize
+1769 MB, one vCPU: the sandbox caps CPU at MemorySize / 1769 MB as AWS does, and a smaller
+function would measure that cap instead of the sandbox).
+
+{sandbox_table(results)}
 
 Ratios: warm p50 is {results["ratios"]["warm_p50_vs_floor"]}× the floor's; throughput (Python client) is
 {results["ratios"]["throughput_vs_floor"]}× the floor's. One Hearth invoke is three HTTP exchanges (the

@@ -403,3 +403,26 @@ def test_stack_traces_show_var_task(client: Any) -> None:
     result, error = call(client, "trace")
     assert error == "Unhandled"
     assert any('File "/var/task/app.py", line 2' in line for line in result["stackTrace"])
+
+
+def test_another_environments_runtime_api_is_out_of_reach(client: Any) -> None:
+    victim = (
+        "import os\ndef handler(event, context):\n    return os.environ['AWS_LAMBDA_RUNTIME_API']\n"
+    )
+    thief = (
+        "import http.client\ndef handler(event, context):\n"
+        "    host, port = event['api'].split(':')\n"
+        "    conn = http.client.HTTPConnection(host, int(port), timeout=3)\n"
+        "    try:\n"
+        "        conn.request('GET', '/2018-06-01/runtime/invocation/next')\n"
+        "        return conn.getresponse().status\n"
+        "    except (OSError, http.client.HTTPException) as exc:\n"
+        "        return type(exc).__name__\n"
+    )
+    create_function(client, "victim", make_zip({"app.py": victim}))
+    create_function(client, "thief", make_zip({"app.py": thief}))
+    api, _ = call(client, "victim")
+    stolen, error = call(client, "thief", {"api": api})
+    assert error is None
+    assert stolen in ("RemoteDisconnected", "ConnectionResetError"), stolen
+    assert call(client, "victim") == (api, None)  # its environment never noticed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -62,9 +63,14 @@ class RuntimeSession(Protocol):
 _ACCEPTED = b'{"status":"OK"}'
 
 
+# Decides whether a TCP peer (host, port) may use an environment's Runtime API.
+PeerCheck = Callable[[tuple[str, int]], bool]
+
+
 class _Connection(asyncio.Protocol):
-    def __init__(self, session: RuntimeSession) -> None:
+    def __init__(self, session: RuntimeSession, admits: PeerCheck | None = None) -> None:
         self._session = session
+        self._admits = admits
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._url = b""
@@ -77,6 +83,10 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but they behave as one.
         self._transport = cast(asyncio.Transport, transport)
+        if self._admits is not None:
+            peer = transport.get_extra_info("peername")
+            if not peer or not self._admits((peer[0], peer[1])):
+                self._close()  # another environment's process: it learns nothing here
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -202,10 +212,13 @@ class _Connection(asyncio.Protocol):
             self._transport.close()
 
 
-async def serve_runtime_api(session: RuntimeSession, host: str = "127.0.0.1") -> asyncio.Server:
-    """Start a listener for one environment; its address is `server.sockets[0].getsockname()`."""
+async def serve_runtime_api(
+    session: RuntimeSession, host: str = "127.0.0.1", admits: PeerCheck | None = None
+) -> asyncio.Server:
+    """Start a listener for one environment; its address is `server.sockets[0].getsockname()`.
+    With `admits`, a connection it refuses is closed before a byte is read."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: _Connection(session), host, 0)
+    return await loop.create_server(lambda: _Connection(session, admits), host, 0)
 
 
 async def serve_runtime_api_unix(session: RuntimeSession, path: str) -> asyncio.Server:

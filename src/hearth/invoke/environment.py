@@ -29,6 +29,7 @@ from hearth.api.runtime_api import (
     serve_runtime_api_unix,
 )
 from hearth.invoke.launch import LaunchedProcess
+from hearth.sandbox.peers import tcp_socket_uid
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
 LOG_TAIL_BYTES = 4096
@@ -137,6 +138,8 @@ class Environment:
         self._init_error: bytes | None = None
         self._first_report = True
         self._status_fd = -1
+        # Set when the environment is sandboxed: the uid its processes run as.
+        self.runtime_uid: int | None = None
 
     @property
     def runtime_api(self) -> str:
@@ -144,10 +147,15 @@ class Environment:
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"{host}:{port}"
 
+    def _admits(self, peer: tuple[str, int]) -> bool:
+        """Sandboxed, only the environment's own uid may use its TCP listener (the Unix
+        socket is already its own: the sandbox gives it to that uid)."""
+        return self.runtime_uid is None or tcp_socket_uid(*peer) == self.runtime_uid
+
     async def open(self, socket_dir: str | None = None) -> None:
         """Start the Runtime API listeners (before the process, which needs their addresses):
         TCP for every runtime client, and a Unix socket in socket_dir for Hearth's own."""
-        self._server = await serve_runtime_api(self)
+        self._server = await serve_runtime_api(self, admits=self._admits)
         if socket_dir is not None:
             self.runtime_socket = os.path.join(socket_dir, f"{self.id}.sock")
             self._unix_server = await serve_runtime_api_unix(self, self.runtime_socket)

@@ -203,6 +203,7 @@ class Invoker:
         task_root, layer_roots, runtime_dir = code_tree, layer_trees, None
         runtime_api, runtime_socket = environment.runtime_api, environment.runtime_socket
         if sandbox is not None:
+            environment.runtime_uid = sandbox.uid
             task_root, layer_roots = sandbox.task_root, sandbox.layer_roots
             runtime_dir, runtime_socket = sandbox.runtime_dir, sandbox.runtime_socket
             runtime_api = sandbox.runtime_api_inside(runtime_api)

@@ -79,6 +79,7 @@ class PreparedSandbox:
     runtime_socket: str
     private_network: bool
     cgroup: EnvironmentCgroup | None
+    uid: int
     _release_uid: Any = field(repr=False, default=None)
 
     def runtime_api_inside(self, host_address: str) -> str:
@@ -279,6 +280,7 @@ class Sandboxes:
             runtime_socket=RUNTIME_SOCKET,
             private_network=network is Network.NONE,
             cgroup=cgroup,
+            uid=uid,
             _release_uid=lambda: self._uids.give_back(uid),
         )
 
