@@ -426,3 +426,23 @@ def test_another_environments_runtime_api_is_out_of_reach(client: Any) -> None:
     assert error is None
     assert stolen in ("RemoteDisconnected", "ConnectionResetError"), stolen
     assert call(client, "victim") == (api, None)  # its environment never noticed
+
+
+def test_the_hosts_mounts_are_not_listed_inside(client: Any) -> None:
+    create_function(
+        client,
+        "mountinfo",
+        make_zip(
+            {"app.py": "def handler(e, c):\n    return open('/proc/self/mountinfo').read()\n"}
+        ),
+    )
+    mounts, error = call(client, "mountinfo")
+    assert error is None
+    targets = {line.split()[4] for line in mounts.splitlines()}
+    assert {"/", "/var/task", "/var/runtime", "/tmp", "/proc", "/dev"} <= targets
+    # Only the sandbox's own mounts: none of the host's (/sys, cgroups, /work, ...).
+    assert all(
+        t in ("/", "/usr", "/etc", "/opt")
+        or t.startswith(("/var/", "/tmp", "/proc", "/dev", "/run/hearth", "/root/.pyenv/"))
+        for t in targets
+    ), targets
