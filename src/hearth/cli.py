@@ -110,6 +110,29 @@ def main() -> None:
     type=float,
     help="Seconds an idle execution environment stays warm.",
 )
+@click.option(
+    "--async-retry-delay",
+    envvar="HEARTH_ASYNC_RETRY_DELAY",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds before the first retry of a failed Event invoke (doubles for the second).",
+)
+@click.option(
+    "--async-concurrency",
+    envvar="HEARTH_ASYNC_CONCURRENCY",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Queued Event invokes run at once.",
+)
+@click.option(
+    "--aws-endpoint-url",
+    envvar="HEARTH_AWS_ENDPOINT_URL",
+    default=None,
+    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
+    "[default: AWS itself]. Credentials come from botocore's usual chain.",
+)
 def serve(
     host: str,
     port: int,
@@ -120,6 +143,9 @@ def serve(
     secret_access_key: str | None,
     settle_delay: float,
     keep_alive: float,
+    async_retry_delay: float,
+    async_concurrency: int,
+    aws_endpoint_url: str | None,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -136,6 +162,9 @@ def serve(
         access_keys=keys,
         settle_delay_seconds=settle_delay,
         keep_alive_seconds=keep_alive,
+        async_retry_delay_seconds=async_retry_delay,
+        async_concurrency=async_concurrency,
+        aws_endpoint_url=aws_endpoint_url or None,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 

@@ -46,6 +46,14 @@ class Settings:
     settle_delay_seconds: float = 0.0
     # How long an idle execution environment is kept warm before it is reaped.
     keep_alive_seconds: float = 300.0
+    # AWS waits about a minute before the first retry of a failed async event, then twice
+    # that; development and tests want a fraction of a second.
+    async_retry_delay_seconds: float = 60.0
+    # How many queued events run at once.
+    async_concurrency: int = 16
+    # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
+    # (moto, LocalStack, ElasticMQ...); None means AWS itself.
+    aws_endpoint_url: str | None = None
 
     @property
     def auth_enabled(self) -> bool:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
+from collections.abc import Callable
 
 from hearth.api.functions import function_ref
 from hearth.api.http import Request, Response, Router, empty_response
-from hearth.errors import LambdaError, invalid_parameter, invalid_request_content
+from hearth.arns import FunctionRef
+from hearth.errors import invalid_parameter, invalid_request_content, request_too_large
+from hearth.events.queue import Event, EventQueue, Kind
 from hearth.invoke.invoker import Invoker
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+# AWS raised the Event payload limit from 256 KB to 1 MB in 2025.
+MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_CLIENT_CONTEXT = 3583
 
 
@@ -44,8 +50,11 @@ def _check_json(payload: bytes) -> bytes:
 
 
 class InvokeApi:
-    def __init__(self, invoker: Invoker) -> None:
+    def __init__(self, invoker: Invoker, events: EventQueue, notify: Callable[[], None]) -> None:
         self._invoker = invoker
+        self._events = events
+        # Wakes the dispatcher once an event is queued.
+        self._notify = notify
 
     def register(self, router: Router) -> None:
         router.add(
@@ -64,6 +73,11 @@ class InvokeApi:
             raise invalid_parameter(f"Unsupported invocation type: {invocation_type}")
         if log_type not in ("None", "Tail"):
             raise invalid_parameter(f"Unsupported log type: {log_type}")
+        if invocation_type == "Event" and len(request.body) > MAX_ASYNC_PAYLOAD:
+            raise request_too_large(
+                f"{len(request.body)} byte payload is too large for the Event invocation type "
+                f"(limit {MAX_ASYNC_PAYLOAD} bytes)"
+            )
         payload = _check_json(request.body)
         client_context = _client_context(request)
         if invocation_type == "DryRun":
@@ -72,11 +86,7 @@ class InvokeApi:
             response.headers["X-Amz-Executed-Version"] = version.version
             return response
         if invocation_type == "Event":
-            raise LambdaError(
-                "InvalidParameterValueException",
-                400,
-                "Hearth does not run Event (asynchronous) invocations yet; use RequestResponse.",
-            )
+            return await self._queue_event(request, ref, payload)
         result = await self._invoker.invoke(ref, payload, client_context=client_context)
         response = Response(200, result.payload)
         response.headers["X-Amz-Executed-Version"] = result.executed_version
@@ -87,3 +97,19 @@ class InvokeApi:
                 result.log_tail.encode()
             ).decode()
         return response
+
+    async def _queue_event(self, request: Request, ref: FunctionRef, payload: bytes) -> Response:
+        """Event: 202 once the event is durably queued; the client context is not passed on
+        (AWS passes it to synchronous invocations only)."""
+        self._invoker.resolve(ref)  # an unknown or inactive function fails now, as on AWS
+        event = Event(
+            id=request.request_id,
+            kind=Kind.INVOKE,
+            target=ref.name,
+            payload=payload,
+            enqueued_at=time.time(),
+            qualifier=ref.qualifier,
+        )
+        await self._events.enqueue([event])
+        self._notify()
+        return empty_response(202)

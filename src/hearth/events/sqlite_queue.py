@@ -13,6 +13,7 @@ power loss as well as kill -9.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
@@ -182,10 +183,8 @@ class SqliteEventQueue:
             by_loop.setdefault(loop, []).append((future, ok, value))
         for loop, answers in by_loop.items():
             # One wake-up of the event loop per commit, not one per operation.
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_answer, answers)
-            except RuntimeError:  # the loop is gone; nobody is waiting any more
-                pass
 
     # EventQueue --------------------------------------------------------------------------
     async def enqueue(self, events: Sequence[Event]) -> None:

@@ -126,11 +126,17 @@ class Invoker:
             return tx.get_version(name, alias.function_version), weights
 
     async def invoke(
-        self, ref: FunctionRef, payload: bytes, *, client_context: str | None = None
+        self,
+        ref: FunctionRef,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
+        request_id: str | None = None,
     ) -> InvokeResult:
+        """Run one invocation. `request_id`: an async event keeps its id across retries."""
         version = self.resolve(ref)
         invocation = Invocation(
-            request_id=str(uuid.uuid4()),
+            request_id=request_id or str(uuid.uuid4()),
             payload=payload,
             deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
             invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
