@@ -160,7 +160,7 @@ class Dispatcher:
     async def _claim(self, free: int) -> None:
         events = await self._queue.claim(free, now=self._clock(), lease_seconds=self._lease)
         for event in events:
-            task = asyncio.create_task(self._handle(event))
+            task = asyncio.create_task(self.handle(event))
             self._running.add(task)
             task.add_done_callback(self._finished)
 
@@ -170,7 +170,9 @@ class Dispatcher:
         if not task.cancelled() and task.exception() is not None:
             logger.error("a queued event failed", exc_info=task.exception())
 
-    async def _handle(self, event: Event) -> None:
+    async def handle(self, event: Event) -> None:
+        """Run one claimed event and settle it in the queue (the claim loop calls this;
+        unit tests drive it directly)."""
         if event.kind is Kind.DELIVER:
             await self._deliver(event)
         else:
