@@ -475,20 +475,38 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
 @click.option("--payload", default="{}", show_default=True, help="The event, as JSON.")
 @click.option("--qualifier", default=None, help="A version number or alias.")
 @click.option("--tail", is_flag=True, help="Also print the invocation's log.")
+@click.option(
+    "--async",
+    "run_async",
+    is_flag=True,
+    help="Queue the event (InvocationType Event) and print its request id, without waiting.",
+)
 @endpoint_option
 @region_option
 def invoke(
-    name: str, payload: str, qualifier: str | None, tail: bool, endpoint_url: str, region: str
+    name: str,
+    payload: str,
+    qualifier: str | None,
+    tail: bool,
+    run_async: bool,
+    endpoint_url: str,
+    region: str,
 ) -> None:
     """Invoke a function and print what it returned."""
     client = _client(endpoint_url, region)
     params: dict[str, Any] = {"FunctionName": name, "Payload": payload.encode()}
     if qualifier:
         params["Qualifier"] = qualifier
-    if tail:
+    if run_async:
+        params["InvocationType"] = "Event"
+    elif tail:
         params["LogType"] = "Tail"
     with _speaking_errors(endpoint_url):
         response = client.invoke(**params)
+    if run_async:
+        request_id = response["ResponseMetadata"]["RequestId"]
+        console.print(f"Queued {name} (request id {request_id})", markup=False)
+        return
     body = response["Payload"].read().decode()
     if tail and response.get("LogResult"):
         err_console.print(base64.b64decode(response["LogResult"]).decode().rstrip(), markup=False)

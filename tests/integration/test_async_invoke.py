@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from tests.integration.async_helpers import RECORDER, queue_empty, read_lines, wait_for
 from tests.integration.conftest import Server, aws_json, create_function, make_zip
+from tests.integration.test_cli import hearth
 
 pytestmark = pytest.mark.integration
 
@@ -219,3 +220,15 @@ def test_lambda_destinations_get_aws_records(
     assert failure["responsePayload"]["errorMessage"] == "asked to fail: bad"
     wait_for(lambda: queue_empty(fast_server.endpoint))
     assert len(read_lines(source_trace)) == 3  # ok once, bad twice
+
+
+def test_hearth_invoke_async(fast_server: Server, lam: Any, fn_name: str, tmp_path: Path) -> None:
+    recorder(lam, fn_name)
+    trace = tmp_path / "trace.jsonl"
+    payload = json.dumps({"file": str(trace), "id": "from-cli"})
+    done = hearth(fast_server, "invoke", fn_name, "--async", "--payload", payload)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Queued {fn_name} (request id ")
+    request_id = done.stdout.split("request id ")[1].split(")")[0]
+    (line,) = wait_for(lambda: read_lines(trace))
+    assert line["requestId"] == request_id and line["event"]["id"] == "from-cli"
