@@ -232,3 +232,15 @@ def test_hearth_invoke_async(fast_server: Server, lam: Any, fn_name: str, tmp_pa
     request_id = done.stdout.split("request id ")[1].split(")")[0]
     (line,) = wait_for(lambda: read_lines(trace))
     assert line["requestId"] == request_id and line["event"]["id"] == "from-cli"
+
+
+def test_deprecated_invoke_async(lam: Any, fn_name: str, tmp_path: Path) -> None:
+    recorder(lam, fn_name)
+    trace = tmp_path / "trace.jsonl"
+    answer = lam.invoke_async(
+        FunctionName=fn_name, InvokeArgs=json.dumps({"file": str(trace), "id": "old"}).encode()
+    )
+    assert answer["Status"] == 202
+    (line,) = wait_for(lambda: read_lines(trace))
+    assert line["requestId"] == answer["ResponseMetadata"]["RequestId"]
+    assert line["event"]["id"] == "old"

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from hearth.api.functions import function_ref
-from hearth.api.http import Request, Response, Router, empty_response
+from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.arns import FunctionRef
 from hearth.errors import invalid_parameter, invalid_request_content, request_too_large
 from hearth.events.queue import Event, EventQueue, Kind
@@ -49,6 +49,14 @@ def _check_json(payload: bytes) -> bytes:
     return payload
 
 
+def _check_async_size(body: bytes) -> None:
+    if len(body) > MAX_ASYNC_PAYLOAD:
+        raise request_too_large(
+            f"{len(body)} byte payload is too large for the Event invocation type "
+            f"(limit {MAX_ASYNC_PAYLOAD} bytes)"
+        )
+
+
 class InvokeApi:
     def __init__(self, invoker: Invoker, events: EventQueue, notify: Callable[[], None]) -> None:
         self._invoker = invoker
@@ -64,6 +72,14 @@ class InvokeApi:
             self.invoke,
             max_body=MAX_SYNC_PAYLOAD,
         )
+        # The deprecated predecessor of an Event invoke; some old tools still call it.
+        router.add(
+            "InvokeAsync",
+            "POST",
+            "/2014-11-13/functions/{FunctionName}/invoke-async",
+            self.invoke_async,
+            max_body=MAX_SYNC_PAYLOAD,
+        )
 
     async def invoke(self, request: Request) -> Response:
         ref = function_ref(request)
@@ -73,11 +89,8 @@ class InvokeApi:
             raise invalid_parameter(f"Unsupported invocation type: {invocation_type}")
         if log_type not in ("None", "Tail"):
             raise invalid_parameter(f"Unsupported log type: {log_type}")
-        if invocation_type == "Event" and len(request.body) > MAX_ASYNC_PAYLOAD:
-            raise request_too_large(
-                f"{len(request.body)} byte payload is too large for the Event invocation type "
-                f"(limit {MAX_ASYNC_PAYLOAD} bytes)"
-            )
+        if invocation_type == "Event":
+            _check_async_size(request.body)
         payload = _check_json(request.body)
         client_context = _client_context(request)
         if invocation_type == "DryRun":
@@ -97,6 +110,13 @@ class InvokeApi:
                 result.log_tail.encode()
             ).decode()
         return response
+
+    async def invoke_async(self, request: Request) -> Response:
+        """InvokeAsync: the same as an Event invoke, answered `{"Status": 202}`."""
+        ref = function_ref(request)
+        _check_async_size(request.body)
+        await self._queue_event(request, ref, _check_json(request.body))
+        return json_response({"Status": 202}, 202)
 
     async def _queue_event(self, request: Request, ref: FunctionRef, payload: bytes) -> Response:
         """Event: 202 once the event is durably queued; the client context is not passed on
