@@ -90,16 +90,18 @@ def test_kill_9_with_events_queued_and_in_flight_loses_none(tmp_path: Path) -> N
             Environment={"Variables": {"TRACE_FILE": str(trace)}},
         )
         accepted: list[str] = []
+        sent = [f"e{i}" for i in range(5000)]
         sender = threading.Thread(
             target=send_events,
-            args=(server.endpoint, "durable", [f"e{i}" for i in range(600)], accepted),
-            kwargs={"sleep": 0.02},
+            args=(server.endpoint, "durable", sent, accepted),
+            kwargs={"sleep": 0.02, "connections": 1},
         )
         sender.start()
         wait_for(lambda: sum(traced(trace).values()) >= 40, timeout=60)
         server.stop(signal.SIGKILL)  # mid-stream: events queued, running, being accepted
         sender.join()
         done_before = set(traced(trace))
+        assert len(accepted) < len(sent), "the kill should interrupt the sender"
         assert len(accepted) > len(done_before), "the kill should leave queued events behind"
 
         server.start()
