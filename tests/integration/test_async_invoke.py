@@ -244,3 +244,33 @@ def test_deprecated_invoke_async(lam: Any, fn_name: str, tmp_path: Path) -> None
     (line,) = wait_for(lambda: read_lines(trace))
     assert line["requestId"] == answer["ResponseMetadata"]["RequestId"]
     assert line["event"]["id"] == "old"
+
+
+def test_each_attempt_logs_start_end_report(
+    fast_server: Server, lam: Any, fn_name: str, tmp_path: Path
+) -> None:
+    import boto3
+
+    recorder(lam, fn_name)
+    lam.put_function_event_invoke_config(FunctionName=fn_name, MaximumRetryAttempts=1)
+    event = {"file": str(tmp_path / "trace.jsonl"), "fail": True}
+    request_id = lam.invoke(
+        FunctionName=fn_name, InvocationType="Event", Payload=json.dumps(event).encode()
+    )["ResponseMetadata"]["RequestId"]
+    logs = boto3.client(
+        "logs",
+        endpoint_url=fast_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+
+    def reports() -> list[str]:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn_name}")["events"]
+        return [e["message"] for e in events if e["message"].startswith("REPORT")]
+
+    wait_for(lambda: len(reports()) >= 2)
+    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn_name}")["events"]
+    starts = [e["message"] for e in events if e["message"].startswith("START")]
+    assert starts == [f"START RequestId: {request_id} Version: $LATEST"] * 2
+    assert all(r.startswith(f"REPORT RequestId: {request_id}") for r in reports())
