@@ -146,3 +146,25 @@ def test_ten_thousand_events_drain_each_exactly_once(tmp_path: Path) -> None:
         assert status["Queue"]["Redelivered"] == 0
     finally:
         server.stop()
+
+
+def test_a_backlog_for_one_function_does_not_hold_up_another(tmp_path: Path) -> None:
+    busy_trace, quiet_trace = tmp_path / "busy.txt", tmp_path / "quiet.txt"
+    server = Server(tmp_path / "data", ["--async-concurrency", "2"]).start()
+    try:
+        for name, trace in (("busy", busy_trace), ("quiet", quiet_trace)):
+            create_function(
+                server.client(),
+                name,
+                make_zip({"app.py": TRACER}),
+                Environment={"Variables": {"TRACE_FILE": str(trace)}},
+            )
+        accepted: list[str] = []
+        send_events(server.endpoint, "busy", [f"b{i}" for i in range(100)], accepted, sleep=0.1)
+        assert len(accepted) == 100  # 100 x 0.1 s on 2 slots: a 5 s backlog
+        send_events(server.endpoint, "quiet", ["q0"], accepted)
+        wait_for(lambda: traced(quiet_trace), timeout=30)
+        # Served in turn: the quiet function's event ran long before the backlog was done.
+        assert sum(traced(busy_trace).values()) < 30
+    finally:
+        server.stop()

@@ -69,6 +69,35 @@ def test_claims_in_order_and_leases_hide_claimed_events(run: QueueRunner[Any]) -
     run(body)
 
 
+def test_targets_take_turns_so_a_backlog_holds_up_no_one(run: QueueRunner[Any]) -> None:
+    async def body(queue: EventQueue) -> None:
+        await queue.enqueue([event(f"a{i}", target="a") for i in range(50)])
+        await queue.enqueue([event("b0", target="b"), event("b1", target="b")])
+        await queue.enqueue([event("c0", at=NOW + 100, target="c")])  # not visible yet
+        first = await queue.claim(3, now=NOW, lease_seconds=3600)
+        assert [e.id for e in first] == ["a0", "b0", "a1"]
+        # Turns continue after the target served last.
+        assert [e.id for e in await queue.claim(1, now=NOW, lease_seconds=3600)] == ["b1"]
+        assert [e.id for e in await queue.claim(2, now=NOW, lease_seconds=3600)] == ["a2", "a3"]
+        later = await queue.claim(3, now=NOW + 100, lease_seconds=3600)
+        assert [e.id for e in later] == ["c0", "a4", "a5"]
+
+    run(body)
+
+
+def test_a_target_with_only_delayed_events_wakes_when_due(run: QueueRunner[Any]) -> None:
+    async def body(queue: EventQueue) -> None:
+        await queue.enqueue([event("a0", target="a"), event("b0", target="b")])
+        claimed = await queue.claim(2, now=NOW, lease_seconds=LEASE)
+        for e in claimed:
+            assert await queue.reschedule(e, now=NOW, delay_seconds=10 if e.id == "a0" else 20)
+        assert await queue.claim(5, now=NOW + 5, lease_seconds=LEASE) == []
+        assert [e.id for e in await queue.claim(5, now=NOW + 10, lease_seconds=LEASE)] == ["a0"]
+        assert [e.id for e in await queue.claim(5, now=NOW + 20, lease_seconds=LEASE)] == ["b0"]
+
+    run(body)
+
+
 def test_ack_finishes_and_a_stale_claim_loses(run: QueueRunner[Any]) -> None:
     async def body(queue: EventQueue) -> None:
         await queue.enqueue([event("a")])

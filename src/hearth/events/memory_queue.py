@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hearth.events.queue import Event, QueueCounts
+from hearth.events.queue import Event, QueueCounts, take_in_turn, turn_order
 
 
 @dataclass
@@ -24,6 +24,7 @@ class MemoryEventQueue:
         self._seq = itertools.count()
         self._redelivered = 0
         self._closed = False
+        self._last_served: str | None = None
 
     def _check_open(self) -> None:
         if self._closed:
@@ -46,10 +47,14 @@ class MemoryEventQueue:
 
     async def claim(self, limit: int, *, now: float, lease_seconds: float) -> list[Event]:
         self._check_open()
-        visible = sorted(
-            (r for r in self._rows.values() if r.visible_at <= now),
-            key=lambda r: (r.visible_at, r.seq),
-        )[: max(0, limit)]
+        lanes: dict[str, list[_Row]] = {}
+        for row in sorted(self._rows.values(), key=lambda r: (r.visible_at, r.seq)):
+            if row.visible_at <= now:
+                lanes.setdefault(row.event.target, []).append(row)
+        order = turn_order(list(lanes), self._last_served)
+        visible = take_in_turn([lanes[t] for t in order], max(0, limit))
+        if visible:
+            self._last_served = visible[-1].event.target
         claimed = []
         for row in visible:
             redelivered = row.claimed

@@ -19,8 +19,11 @@ Guarantees every adapter gives (tests/unit/test_event_queue_contract.py checks t
   times; consumers see duplicates as redeliveries.
 * **Stale claims lose.** A claim is identified by the event id *and* its `attempts`; `ack` and
   `reschedule` of a claim that was since handed out again do nothing and return False.
-* **Order.** Claims return the events that became visible earliest first (FIFO for events
-  enqueued together without delay). Nothing stronger: retries overtake.
+* **A queue per target, served in turn.** Each target (a function, or a destination ARN)
+  is its own queue, earliest-visible first (FIFO for events enqueued without delay; retries
+  overtake). Claims take from the targets with visible events in turn (round-robin by name,
+  continuing after the target served last), so a backlog for one function does not hold up
+  another's events, as AWS keeps a queue per function.
 * **Clock from the caller.** Every time is passed in (``now``, seconds since the epoch), so
   tests drive visibility and leases without sleeping.
 """
@@ -30,7 +33,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 # A message attribute as SQS and SNS both take it: {"DataType": ..., "StringValue": ...}.
 MessageAttributes = Mapping[str, Mapping[str, str]]
@@ -124,3 +129,25 @@ class EventQueue(Protocol):
     async def close(self) -> None:
         """Stop accepting work; what was acknowledged stays stored."""
         ...
+
+
+def turn_order(targets: Sequence[str], last_served: str | None) -> list[str]:
+    """`targets` by name, starting after `last_served`: whose turn it is, in order."""
+    ordered = sorted(targets)
+    if last_served is None:
+        return ordered
+    later = [t for t in ordered if t > last_served]
+    return later + [t for t in ordered if t <= last_served]
+
+
+def take_in_turn(lanes: Sequence[Sequence[T]], limit: int) -> list[T]:
+    """Up to `limit` items, one from each lane in turn, each lane in its own order."""
+    taken: list[T] = []
+    depth = 0
+    while len(taken) < limit:
+        row = [lane[depth] for lane in lanes if depth < len(lane)]
+        if not row:
+            break
+        taken.extend(row[: limit - len(taken)])
+        depth += 1
+    return taken

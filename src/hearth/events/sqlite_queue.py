@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hearth.events.queue import Event, Kind, QueueCounts
+from hearth.events.queue import Event, Kind, QueueCounts, take_in_turn, turn_order
 
 logger = logging.getLogger("hearth.events")
 
@@ -54,6 +54,29 @@ CREATE_TABLES = (
         requeues INTEGER NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX events_visible ON events (visible_at, seq)",
+    "CREATE INDEX events_by_target ON events (target, visible_at, seq)",
+    # The targets that have events, each with a lower bound of its earliest visible_at, so a
+    # claim looks only at targets that may have something visible. Triggers keep it in step
+    # in the same transaction: the bound only ever moves down here, and a claim that finds
+    # nothing visible for a target raises it to the exact value.
+    """CREATE TABLE targets (
+        target TEXT PRIMARY KEY,
+        events INTEGER NOT NULL,
+        next_visible REAL NOT NULL
+    )""",
+    """CREATE TRIGGER events_in AFTER INSERT ON events BEGIN
+        INSERT INTO targets (target, events, next_visible) VALUES (new.target, 1, new.visible_at)
+        ON CONFLICT (target) DO UPDATE SET
+            events = events + 1, next_visible = MIN(next_visible, excluded.next_visible);
+    END""",
+    """CREATE TRIGGER events_moved AFTER UPDATE OF visible_at ON events BEGIN
+        UPDATE targets SET next_visible = MIN(next_visible, new.visible_at)
+        WHERE target = new.target;
+    END""",
+    """CREATE TRIGGER events_out AFTER DELETE ON events BEGIN
+        UPDATE targets SET events = events - 1 WHERE target = old.target;
+        DELETE FROM targets WHERE target = old.target AND events = 0;
+    END""",
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT INTO meta (key, value) VALUES ('redelivered', 0)",
 )
@@ -61,10 +84,14 @@ CREATE_TABLES = (
 INSERT_EVENT = """
     INSERT INTO events (id, kind, target, qualifier, payload, attributes, enqueued_at, visible_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
+DUE_TARGETS = "SELECT target FROM targets WHERE next_visible <= ?"
 SELECT_VISIBLE = """
     SELECT seq, id, kind, target, qualifier, payload, attributes, enqueued_at, claimed,
            attempts, function_errors, requeues
-    FROM events WHERE visible_at <= ? ORDER BY visible_at, seq LIMIT ?"""
+    FROM events WHERE target = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?"""
+EXACT_NEXT_VISIBLE = """
+    UPDATE targets SET next_visible = (SELECT MIN(visible_at) FROM events WHERE target = ?)
+    WHERE target = ?"""
 LEASE = "UPDATE events SET visible_at = ?, claimed = 1, attempts = attempts + 1 WHERE seq = ?"
 COUNT_REDELIVERED = "UPDATE meta SET value = value + ? WHERE key = 'redelivered'"
 DELETE_CLAIMED = "DELETE FROM events WHERE id = ? AND claimed = 1 AND attempts = ?"
@@ -111,6 +138,8 @@ class SqliteEventQueue:
         self._migrate()
         self._ops: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
         self._closed = False
+        # The target the last claim took from; only the writer thread touches it.
+        self._last_served: str | None = None
         # Transactions committed so far: with group commit, far fewer than operations.
         self.commits = 0
         self._writer = threading.Thread(target=self._run, name="hearth-queue", daemon=True)
@@ -192,7 +221,17 @@ class SqliteEventQueue:
 
     async def claim(self, limit: int, *, now: float, lease_seconds: float) -> list[Event]:
         def op(conn: sqlite3.Connection) -> list[Event]:
-            rows = conn.execute(SELECT_VISIBLE, (now, max(0, limit))).fetchall()
+            due = [target for (target,) in conn.execute(DUE_TARGETS, (now,))]
+            lanes = []
+            for target in turn_order(due, self._last_served):
+                lane = conn.execute(SELECT_VISIBLE, (target, now, max(0, limit))).fetchall()
+                if lane:
+                    lanes.append(lane)
+                else:  # its bound was stale: make it exact, so it is skipped until due
+                    conn.execute(EXACT_NEXT_VISIBLE, (target, target))
+            rows = take_in_turn(lanes, max(0, limit))
+            if rows:
+                self._last_served = rows[-1][3]
             conn.executemany(LEASE, [(now + lease_seconds, row[0]) for row in rows])
             redelivered = sum(row[8] for row in rows)
             if redelivered:
