@@ -274,3 +274,35 @@ def test_each_attempt_logs_start_end_report(
     starts = [e["message"] for e in events if e["message"].startswith("START")]
     assert starts == [f"START RequestId: {request_id} Version: $LATEST"] * 2
     assert all(r.startswith(f"REPORT RequestId: {request_id}") for r in reports())
+
+
+@pytest.mark.slow
+def test_an_event_too_old_for_its_next_retry_is_given_up(tmp_path: Path) -> None:
+    """MaximumEventAgeInSeconds 60 with retries 30 s then 60 s apart: the second retry would
+    come at 90 s, past the limit, so the event goes to OnFailure as EventAgeExceeded."""
+    server = Server(tmp_path / "data", ["--async-retry-delay", "30"]).start()
+    try:
+        lam = server.client()
+        source_trace, target_trace = tmp_path / "source.jsonl", tmp_path / "target.jsonl"
+        create_function(lam, "aging", make_zip({"app.py": RECORDER}))
+        create_function(
+            lam,
+            "graveyard",
+            make_zip({"app.py": RECORDER}),
+            Environment={"Variables": {"TRACE_FILE": str(target_trace)}},
+        )
+        lam.put_function_event_invoke_config(
+            FunctionName="aging",
+            MaximumEventAgeInSeconds=60,
+            DestinationConfig={"OnFailure": {"Destination": f"{ACCOUNT_ARN}:graveyard"}},
+        )
+        event = {"file": str(source_trace), "fail": True}
+        lam.invoke(FunctionName="aging", InvocationType="Event", Payload=json.dumps(event).encode())
+        (line,) = wait_for(lambda: read_lines(target_trace), timeout=90)
+        record = line["event"]
+        assert record["requestContext"]["condition"] == "EventAgeExceeded"
+        assert record["requestContext"]["approximateInvokeCount"] == 2
+        assert record["responseContext"]["functionError"] == "Unhandled"
+        assert len(read_lines(source_trace)) == 2
+    finally:
+        server.stop()
