@@ -212,6 +212,8 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
+            # Other work on the machine skews the figures; this says how much there was.
+            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
         },
         "mode": "quick" if args.quick else "full",
         "connections": args.connections,
@@ -271,7 +273,8 @@ def markdown(results: dict[str, Any]) -> str:
     table += ["| " + " | ".join(row) + " |" for row in rows]
     return f"""# Async benchmark
 
-`bench/async_bench.py`, {results["date"]}, {machine["cpus"]} cores, {machine["platform"]}, Python {machine["python"]}.
+`bench/async_bench.py`, {results["date"]}, {machine["cpus"]} cores, {machine["platform"]}, Python {machine["python"]},
+load average {machine.get("load_average_1m_at_start", "?")} at the start (other work shares these cores).
 Raw HTTP/1.1 on loopback from an asyncio client ({results["connections"]} keep-alive connections,
 the next request sent as each answer arrives) for {results["load_seconds"]:g} s; every 202 is sent
 after the event's SQLite commit with fsync (group commit: one fsync carries many events). The
