@@ -158,6 +158,29 @@ def main() -> None:
     help="MB of MemorySize all live environments may hold together; idle ones are evicted "
     "to make room [default: 3/4 of MemTotal].",
 )
+@click.option(
+    "--async-retry-delay",
+    envvar="HEARTH_ASYNC_RETRY_DELAY",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds before the first retry of a failed Event invoke (doubles for the second).",
+)
+@click.option(
+    "--async-concurrency",
+    envvar="HEARTH_ASYNC_CONCURRENCY",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Queued Event invokes run at once.",
+)
+@click.option(
+    "--aws-endpoint-url",
+    envvar="HEARTH_AWS_ENDPOINT_URL",
+    default=None,
+    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
+    "[default: AWS itself]. Credentials come from botocore's usual chain.",
+)
 def serve(
     host: str,
     port: int,
@@ -173,6 +196,9 @@ def serve(
     sandbox_expose: tuple[Path, ...],
     concurrency_limit: int,
     memory_budget_mb: int | None,
+    async_retry_delay: float,
+    async_concurrency: int,
+    aws_endpoint_url: str | None,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -194,6 +220,9 @@ def serve(
         sandbox_expose=tuple(str(path.resolve()) for path in sandbox_expose),
         concurrency_limit=concurrency_limit,
         memory_budget_mb=memory_budget_mb or default_memory_budget_mb(),
+        async_retry_delay_seconds=async_retry_delay,
+        async_concurrency=async_concurrency,
+        aws_endpoint_url=aws_endpoint_url or None,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -509,20 +538,38 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
 @click.option("--payload", default="{}", show_default=True, help="The event, as JSON.")
 @click.option("--qualifier", default=None, help="A version number or alias.")
 @click.option("--tail", is_flag=True, help="Also print the invocation's log.")
+@click.option(
+    "--async",
+    "run_async",
+    is_flag=True,
+    help="Queue the event (InvocationType Event) and print its request id, without waiting.",
+)
 @endpoint_option
 @region_option
 def invoke(
-    name: str, payload: str, qualifier: str | None, tail: bool, endpoint_url: str, region: str
+    name: str,
+    payload: str,
+    qualifier: str | None,
+    tail: bool,
+    run_async: bool,
+    endpoint_url: str,
+    region: str,
 ) -> None:
     """Invoke a function and print what it returned."""
     client = _client(endpoint_url, region)
     params: dict[str, Any] = {"FunctionName": name, "Payload": payload.encode()}
     if qualifier:
         params["Qualifier"] = qualifier
-    if tail:
+    if run_async:
+        params["InvocationType"] = "Event"
+    elif tail:
         params["LogType"] = "Tail"
     with _speaking_errors(endpoint_url):
         response = client.invoke(**params)
+    if run_async:
+        request_id = response["ResponseMetadata"]["RequestId"]
+        console.print(f"Queued {name} (request id {request_id})", markup=False)
+        return
     body = response["Payload"].read().decode()
     if tail and response.get("LogResult"):
         err_console.print(base64.b64decode(response["LogResult"]).decode().rstrip(), markup=False)

@@ -74,6 +74,14 @@ class Settings:
     # The MemorySize of all live environments together stays under this many MB; idle ones
     # are evicted, least recently used first, to make room for new ones.
     memory_budget_mb: int = 4096
+    # AWS waits about a minute before the first retry of a failed async event, then twice
+    # that; development and tests want a fraction of a second.
+    async_retry_delay_seconds: float = 60.0
+    # How many queued events run at once.
+    async_concurrency: int = 16
+    # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
+    # (moto, LocalStack, ElasticMQ...); None means AWS itself.
+    aws_endpoint_url: str | None = None
 
     @property
     def auth_enabled(self) -> bool:

@@ -17,6 +17,7 @@ import uvicorn
 
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
+from hearth.api.async_status import AsyncStatusApi
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
@@ -37,6 +38,11 @@ from hearth.control.layers import Layers
 from hearth.control.policies import Policies
 from hearth.control.provisioned import ProvisionedConfigs
 from hearth.control.tags import Tags
+from hearth.events.config import AsyncConfigs
+from hearth.events.destinations import BotocoreSink
+from hearth.events.dispatcher import Dispatcher
+from hearth.events.queue import EventQueue
+from hearth.events.sqlite_queue import SqliteEventQueue
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
@@ -67,13 +73,18 @@ class Hearth:
     log_store: LogStore
     log_writer: LogWriter
     app: LambdaApp
+    events: EventQueue
+    dispatcher: Dispatcher
 
     async def close(self) -> None:
+        # Dispatching stops first: events still running stay leased and run after a restart.
+        await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
         await self.launchers.close()
         self.log_writer.flush()
         self.log_store.close()
+        await self.events.close()
         self.registry.close()
 
 
@@ -107,8 +118,21 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     provisioner = Provisioner(storage, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
+    events = SqliteEventQueue(data_dir / "queue.sqlite3")
+    async_configs = AsyncConfigs(storage)
+    registry.subscribe(async_configs.invalidate)
+    dispatcher = Dispatcher(
+        events,
+        invoker.invoke,
+        async_configs,
+        BotocoreSink(settings.aws_endpoint_url),
+        arns,
+        concurrency=settings.async_concurrency,
+        base_retry_delay_seconds=settings.async_retry_delay_seconds,
+    )
     router = Router()
-    InvokeApi(invoker).register(router)
+    InvokeApi(invoker, events, dispatcher.notify).register(router)
+    AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
@@ -133,6 +157,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         log_store,
         log_writer,
         app,
+        events,
+        dispatcher,
     )
     _recover(hearth)
     return hearth
@@ -236,6 +262,7 @@ async def serve(
     server = _Server(config)
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
+    hearth.dispatcher.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

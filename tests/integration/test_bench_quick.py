@@ -24,3 +24,23 @@ def test_invoke_bench_quick(tmp_path: Path) -> None:
     assert hearth["concurrency_8"]["errors"] == 0
     assert hearth["cold_start"]["p50_ms"] > 0
     assert results["ratios"]["warm_p50_vs_floor"] > 0
+
+
+ASYNC_BENCH = BENCH.parent / "async_bench.py"
+
+
+def test_async_bench_quick(tmp_path: Path) -> None:
+    out = tmp_path / "async.json"
+    subprocess.run(
+        [sys.executable, str(ASYNC_BENCH), "--quick", "--out", str(out)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    results = json.loads(out.read_text())
+    median = results["median"]
+    loaded = median[f"accepted_concurrency_{results['connections']}"]
+    assert loaded["accepted"] > 0 and loaded["errors"] == 0
+    assert median["drain"]["events"] == loaded["accepted"]  # every accepted event ran
+    assert median["accept_latency"]["count"] == 100
+    assert "Accepted Event invokes/s" in (tmp_path / "async.md").read_text()

@@ -5,13 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
+from collections.abc import Callable
 
 from hearth.api.functions import function_ref
-from hearth.api.http import Request, Response, Router, empty_response
-from hearth.errors import LambdaError, invalid_parameter, invalid_request_content
+from hearth.api.http import Request, Response, Router, empty_response, json_response
+from hearth.arns import FunctionRef
+from hearth.errors import invalid_parameter, invalid_request_content, request_too_large
+from hearth.events.queue import Event, EventQueue, Kind
 from hearth.invoke.invoker import Invoker
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+# AWS raised the Event payload limit from 256 KB to 1 MB in 2025.
+MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_CLIENT_CONTEXT = 3583
 
 
@@ -43,9 +49,20 @@ def _check_json(payload: bytes) -> bytes:
     return payload
 
 
+def _check_async_size(body: bytes) -> None:
+    if len(body) > MAX_ASYNC_PAYLOAD:
+        raise request_too_large(
+            f"{len(body)} byte payload is too large for the Event invocation type "
+            f"(limit {MAX_ASYNC_PAYLOAD} bytes)"
+        )
+
+
 class InvokeApi:
-    def __init__(self, invoker: Invoker) -> None:
+    def __init__(self, invoker: Invoker, events: EventQueue, notify: Callable[[], None]) -> None:
         self._invoker = invoker
+        self._events = events
+        # Wakes the dispatcher once an event is queued.
+        self._notify = notify
 
     def register(self, router: Router) -> None:
         router.add(
@@ -53,6 +70,14 @@ class InvokeApi:
             "POST",
             "/2015-03-31/functions/{FunctionName}/invocations",
             self.invoke,
+            max_body=MAX_SYNC_PAYLOAD,
+        )
+        # The deprecated predecessor of an Event invoke; some old tools still call it.
+        router.add(
+            "InvokeAsync",
+            "POST",
+            "/2014-11-13/functions/{FunctionName}/invoke-async",
+            self.invoke_async,
             max_body=MAX_SYNC_PAYLOAD,
         )
 
@@ -64,6 +89,8 @@ class InvokeApi:
             raise invalid_parameter(f"Unsupported invocation type: {invocation_type}")
         if log_type not in ("None", "Tail"):
             raise invalid_parameter(f"Unsupported log type: {log_type}")
+        if invocation_type == "Event":
+            _check_async_size(request.body)
         payload = _check_json(request.body)
         client_context = _client_context(request)
         if invocation_type == "DryRun":
@@ -72,11 +99,7 @@ class InvokeApi:
             response.headers["X-Amz-Executed-Version"] = version.version
             return response
         if invocation_type == "Event":
-            raise LambdaError(
-                "InvalidParameterValueException",
-                400,
-                "Hearth does not run Event (asynchronous) invocations yet; use RequestResponse.",
-            )
+            return await self._queue_event(request, ref, payload)
         result = await self._invoker.invoke(ref, payload, client_context=client_context)
         response = Response(200, result.payload)
         response.headers["X-Amz-Executed-Version"] = result.executed_version
@@ -87,3 +110,26 @@ class InvokeApi:
                 result.log_tail.encode()
             ).decode()
         return response
+
+    async def invoke_async(self, request: Request) -> Response:
+        """InvokeAsync: the same as an Event invoke, answered `{"Status": 202}`."""
+        ref = function_ref(request)
+        _check_async_size(request.body)
+        await self._queue_event(request, ref, _check_json(request.body))
+        return json_response({"Status": 202}, 202)
+
+    async def _queue_event(self, request: Request, ref: FunctionRef, payload: bytes) -> Response:
+        """Event: 202 once the event is durably queued; the client context is not passed on
+        (AWS passes it to synchronous invocations only)."""
+        self._invoker.resolve(ref)  # an unknown or inactive function fails now, as on AWS
+        event = Event(
+            id=request.request_id,
+            kind=Kind.INVOKE,
+            target=ref.name,
+            payload=payload,
+            enqueued_at=time.time(),
+            qualifier=ref.qualifier,
+        )
+        await self._events.enqueue([event])
+        self._notify()
+        return empty_response(202)

@@ -1,6 +1,9 @@
 """Asynchronous invocation: what happens to an event after `InvocationType=Event`.
 
-`retry` holds the pure policy deciding, after each attempt, whether an event is delivered
-to its OnSuccess destination, retried later, or given up on (OnFailure / dead-letter queue).
-The queue that acts on those decisions lives beside it.
+* `queue`: the durable `EventQueue` Protocol (at least once, leases, group-committed writes);
+  `sqlite_queue` is the adapter `hearth serve` uses, `memory_queue` the fake for tests.
+* `retry`: the pure policy deciding, after each attempt, to deliver, retry or give up.
+* `dispatcher`: claims events, runs them through the `Invoker`, applies the policy.
+* `destinations`: destination records and dead letters, and the `MessageSink` that sends
+  them to SQS, SNS or EventBridge; `config` reads a function's event invoke config and DLQ.
 """

@@ -141,9 +141,15 @@ class Invoker:
             return tx.get_version(name, alias.function_version), weights
 
     async def invoke(
-        self, ref: FunctionRef, payload: bytes, *, client_context: str | None = None
+        self,
+        ref: FunctionRef,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
+        request_id: str | None = None,
     ) -> InvokeResult:
         """Run one invocation and return its result (a function error is a result too).
+        `request_id`: an async event keeps its id across retries.
 
         Raises ResourceNotFoundException / ResourceConflictException for what cannot be
         invoked, and TooManyRequestsException (429, with AWS's Reason and Retry-After) when
@@ -151,7 +157,7 @@ class Invoker:
         runs, so the caller may retry the same event later."""
         version = self.resolve(ref)
         invocation = Invocation(
-            request_id=str(uuid.uuid4()),
+            request_id=request_id or str(uuid.uuid4()),
             payload=payload,
             deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
             invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
