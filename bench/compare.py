@@ -3,7 +3,7 @@
     scripts/bench-peers.sh                 # installs every peer, then the full run (~15 min)
     python bench/compare.py --quick        # seconds: Hearth and the floor only (the test suite)
 
-For every tool × workload: cold start p50/p99 over fresh environments, warm p50/p99 over
+For every tool and workload: cold start p50/p99 over fresh environments, warm p50/p99 over
 sequential calls (raw HTTP keep-alive, and boto3), throughput at concurrency 1 and 8 with
 errors counted, peak RSS and PSS of the tool's whole process tree, and memory per additional
 warm environment. Several rounds; medians with their spread. Writes bench/results/peers.json
@@ -72,12 +72,12 @@ def tools(peers: bool) -> tuple[list[Tool], dict[str, str]]:
     if not peers:
         return [*hearth, FloorTool()], missing
     node_ric = NODE_RIC if NODE_RIC.exists() else None
-    peers: list[Tool] = [RieTool(RIE_BINARY, node_ric), SlsTool(NODE_DIR), PllTool()]
-    return [*hearth, *peers, FloorTool()], missing
+    others: list[Tool] = [RieTool(RIE_BINARY, node_ric), SlsTool(NODE_DIR), PllTool()]
+    return [*hearth, *others, FloorTool()], missing
 
 
 def measure(tool: Tool, workload: workloads.Workload, sizes: Sizes) -> dict[str, Any]:
-    """Every figure for one tool × workload. A tool that fails is a result, never a crash."""
+    """Every figure for one tool and workload. A tool that fails is a result, never a crash."""
     reason = tool.unavailable(workload)
     if reason is not None:
         return {"skipped": reason}
@@ -174,7 +174,9 @@ def numpy_import_ms() -> float | None:
     import subprocess
 
     def timed(module: str, cwd: str | None = None) -> float | None:
-        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        code = (
+            f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        )
         done = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, check=False
         )
@@ -249,8 +251,11 @@ def main() -> None:
         for workload in loads:
             one[workload.name] = {}
             for tool in chosen:
-                print(f"round {number + 1}/{rounds_wanted}: {tool.name} × {workload.name}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"round {number + 1}/{rounds_wanted}: {tool.name} × {workload.name}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 one[workload.name][tool.name] = measure(tool, workload, sizes)
         rounds.append(one)
     results["duration_s"] = round(time.perf_counter() - started, 1)

@@ -31,7 +31,7 @@ def succeeded(status: int, body: bytes) -> bool:
     if status != 200:
         return False
     try:
-        return json.loads(body) == {"ok": True}
+        return bool(json.loads(body) == {"ok": True})
     except ValueError:
         return False
 
@@ -56,7 +56,10 @@ class HttpCaller:
                 )
                 return False
 
-        return call, lambda: state["conn"].close()
+        def close() -> None:
+            state["conn"].close()
+
+        return call, close
 
 
 class Boto3Caller:
@@ -82,9 +85,9 @@ class Boto3Caller:
         def call() -> bool:
             try:
                 answer = client.invoke(FunctionName=self.function, Payload=b"{}")
-                return "FunctionError" not in answer and json.loads(
-                    answer["Payload"].read()
-                ) == {"ok": True}
+                return "FunctionError" not in answer and json.loads(answer["Payload"].read()) == {
+                    "ok": True
+                }
             except Exception:  # any botocore error is a failed invoke here
                 return False
 

@@ -47,7 +47,9 @@ class Workload:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for relative in sorted(self.files):
-                archive.writestr(zipfile.ZipInfo(relative, (2020, 1, 1, 0, 0, 0)), self.files[relative])
+                archive.writestr(
+                    zipfile.ZipInfo(relative, (2020, 1, 1, 0, 0, 0)), self.files[relative]
+                )
         return buffer.getvalue()
 
 
@@ -62,7 +64,10 @@ def node() -> Workload:
 
 
 def _heavy_module(package: int, module: int) -> str:
-    lines = [f'"""Generated module {package}.{module}: code to import, as a real library has."""', ""]
+    lines = [
+        f'"""Generated module {package}.{module}: code to import, as a real library has."""',
+        "",
+    ]
     lines.append(f"TABLE = {{i: (i * {module + 3}) % 251 for i in range(1500)}}")
     for number in range(HEAVY_FUNCTIONS):
         lines += [

@@ -31,10 +31,21 @@ class ColdStart:
 
 
 class Running(Protocol):
-    caller: Caller
-    boto3: Caller | None  # None when the tool does not speak the Lambda Invoke API
-    warm: bool  # False when every invoke is a new process
-    per_env: PerEnv
+    @property
+    def caller(self) -> Caller: ...
+
+    @property
+    def boto3(self) -> Caller | None:
+        """None when the tool does not speak the Lambda Invoke API."""
+        ...
+
+    @property
+    def warm(self) -> bool:
+        """False when every invoke is a new process."""
+        ...
+
+    @property
+    def per_env(self) -> PerEnv: ...
 
     def roots(self) -> list[int]: ...
 
@@ -44,8 +55,13 @@ class Running(Protocol):
 
 
 class Tool(Protocol):
-    name: str
-    fresh: str  # how a fresh environment is forced, for the report
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fresh(self) -> str:
+        """How a fresh environment is forced, for the report."""
+        ...
 
     def unavailable(self, workload: Workload) -> str | None:
         """Why this tool cannot run this workload here, or None."""

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from ..client import Boto3Caller, HttpCaller, succeeded
 from ..workloads import Workload
@@ -84,11 +85,15 @@ def _ready_port(process: subprocess.Popen[bytes]) -> int:
     for raw in process.stdout:
         found = re.search(rb"ready at http://[\d.]+:(\d+)", raw)
         if found:
-            stdout = process.stdout
             # Keep draining, so a chatty server never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in stdout], daemon=True).start()
+            threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
             return int(found.group(1))
     raise RuntimeError("hearth serve exited before it was ready")
+
+
+def _drain(stream: IO[bytes]) -> None:
+    for _ in stream:
+        pass
 
 
 class RunningHearth:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import os
 import subprocess
 import sys
@@ -38,20 +39,19 @@ class RieTool:
             return f"{self.binary} not installed (scripts/bench-peers.sh installs it)"
         if workload.language == "node" and self.node_ric is None:
             return "aws-lambda-ric (npm) is not built here (scripts/setup-aws-ric.sh)"
-        if workload.language == "python":
-            try:
-                import awslambdaric  # noqa: F401
-            except ImportError:
-                return "awslambdaric is not installed in this venv"
+        if workload.language == "python" and importlib.util.find_spec("awslambdaric") is None:
+            return "awslambdaric is not installed in this venv"
         return None
 
     def version(self) -> str:
         from importlib.metadata import PackageNotFoundError, version
 
+        stamp = self.binary.parent / "aws-sam-cli.version"
+        sam = stamp.read_text().strip() if stamp.exists() else "?"
         try:
-            return f"aws-sam-cli wheel's RIE, awslambdaric {version('awslambdaric')}"
+            return f"aws-lambda-rie from aws-sam-cli {sam}, awslambdaric {version('awslambdaric')}"
         except PackageNotFoundError:
-            return "aws-sam-cli wheel's RIE"
+            return f"aws-lambda-rie from aws-sam-cli {sam}"
 
     def command(self, workload: Workload) -> list[str]:
         if workload.language == "node":
