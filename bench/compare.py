@@ -105,15 +105,19 @@ def measure(tool: Tool, workload: workloads.Workload, sizes: Sizes) -> dict[str,
 
 def cold_phase(running: Any, count: int) -> dict[str, Any]:
     before = tree_usage(running.roots())
+    # The tool with one warm environment (after the warm calls): comparable across tools,
+    # where the peak depends on how many environments each keeps.
+    one_env = before if running.warm else None
     try:
         samples = [running.cold_start(i) for i in range(count)]
     except NotImplementedError as why:
-        return {"cold": None, "cold_note": str(why)}
+        return {"memory_one_env": one_env, "cold": None, "cold_note": str(why)}
     figures: dict[str, Any] = {
+        "memory_one_env": one_env,
         "cold": {
             **summarize([s.ms for s in samples]),
             "errors": sum(not s.ok for s in samples),
-        }
+        },
     }
     if running.per_env == "delta":
         after = tree_usage(running.roots())
@@ -129,16 +133,17 @@ def cold_phase(running: Any, count: int) -> dict[str, Any]:
 
 def ratios(median: dict[str, Any]) -> dict[str, Any]:
     """Per workload, each peer's figure divided by Hearth's (> 1: Hearth is faster / leaner;
-    for throughput, Hearth's divided by the peer's, so > 1 still means Hearth is better)."""
+    for throughput, Hearth's divided by the peer's, so > 1 still means Hearth is better).
+    Hearth is its first column (the sandbox, when this build has one)."""
     out: dict[str, Any] = {}
     for workload, by_tool in median.items():
         hearth_name = next((n for n in by_tool if n.startswith("hearth")), None)
-        if hearth_name is None:
+        if hearth_name is None or "failed" in by_tool[hearth_name]:
             continue
         hearth = by_tool[hearth_name]
         out[workload] = {}
         for name, peer in by_tool.items():
-            if name == hearth_name or "skipped" in peer or "failed" in peer:
+            if name.startswith("hearth") or "skipped" in peer or "failed" in peer:
                 continue
             row: dict[str, float | None] = {}
             for key, path in (
@@ -147,13 +152,17 @@ def ratios(median: dict[str, Any]) -> dict[str, Any]:
                 ("warm_p99", ("warm", "p99_ms")),
                 ("boto3_p50", ("warm_boto3", "p50_ms")),
                 ("peak_pss", ("peak_memory", "pss_mb")),
+                ("one_env_pss", ("memory_one_env", "pss_mb")),
             ):
                 row[key] = _ratio(_get(peer, path), _get(hearth, path))
-            for key, path in (
-                ("throughput_c1", ("concurrency_1", "per_second")),
-                ("throughput_c8", ("concurrency_8", "per_second")),
+            for key, section in (
+                ("throughput_c1", "concurrency_1"),
+                ("throughput_c8", "concurrency_8"),
             ):
-                row[key] = _ratio(_get(hearth, path), _get(peer, path))
+                path = (section, "per_second")
+                # No ratio to a tool that failed under that load: it is reported as failing.
+                failing = (peer.get(section) or {}).get("errors") or peer.get("crashed")
+                row[key] = None if failing else _ratio(_get(hearth, path), _get(peer, path))
             out[workload][name] = row
     return out
 

@@ -75,18 +75,21 @@ def throughput_cell(figures: dict[str, Any], section: str) -> str:
     if not isinstance(inner, dict):
         return "—"
     text = fmt(float(inner["per_second"]), 0)
+    if "per_second_spread" in inner:
+        low, high = inner["per_second_spread"]
+        text += f" ({fmt(float(low), 0)}–{fmt(float(high), 0)})"
     if inner.get("errors"):
         text += f", **{fmt(inner['errors'], 0)} errors**"
     if inner.get("clients_gave_up"):
-        text += f", {inner['clients_gave_up']} clients gave up"
+        text += f", {round(inner['clients_gave_up'])} of its clients gave up"
     return text
 
 
 def tool_row(name: str, figures: dict[str, Any]) -> str:
     if "skipped" in figures:
-        return f"| {name} | not run: {figures['skipped']} |" + " |" * 6
+        return f"| {name} | not run: {figures['skipped']} |" + " |" * 7
     if "failed" in figures:
-        return f"| {name} | **failed**: {figures['failed']} |" + " |" * 6
+        return f"| {name} | **failed**: {figures['failed']} |" + " |" * 7
     cells = [name]
     for _, p50, p99 in COLUMNS:
         if get(figures, p50) is None:
@@ -99,8 +102,9 @@ def tool_row(name: str, figures: dict[str, Any]) -> str:
     if figures.get("crashed"):
         c8 += " — **the tool crashed**"
     cells += [throughput_cell(figures, "concurrency_1"), c8]
-    peak = figures.get("peak_memory") or {}
-    cells.append(f"{fmt(peak.get('rss_mb'), 0)} / {fmt(peak.get('pss_mb'), 0)}")
+    for section in ("memory_one_env", "peak_memory"):
+        memory = figures.get(section) or {}
+        cells.append(f"{fmt(memory.get('rss_mb'), 0)} / {fmt(memory.get('pss_mb'), 0)}")
     per_env = figures.get("per_env_mb") or {}
     cells.append(fmt(per_env.get("pss_mb"), 1))
     return "| " + " | ".join(cells) + " |"
@@ -110,7 +114,8 @@ def workload_table(by_tool: dict[str, Any]) -> str:
     header = (
         "| tool | cold p50 (spread) / p99, ms | warm p50 (spread) / p99, ms "
         "| boto3 warm p50 (spread) / p99, ms | invokes/s, 1 client | invokes/s, 8 clients "
-        "| peak RSS / PSS, MB | PSS per extra warm env, MB |\n|---|---|---|---|---|---|---|---|"
+        "| RSS / PSS with 1 warm env, MB | peak RSS / PSS, MB | PSS per extra warm env, MB |"
+        "\n|---|---|---|---|---|---|---|---|---|"
     )
     return header + "\n" + "\n".join(tool_row(n, f) for n, f in by_tool.items())
 
@@ -118,8 +123,8 @@ def workload_table(by_tool: dict[str, Any]) -> str:
 def ratio_table(ratios: dict[str, Any]) -> str:
     lines = [
         "| workload | peer | cold p50 | warm p50 | warm p99 | boto3 p50 | throughput ×1 "
-        "| throughput ×8 | peak PSS |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| throughput ×8 | PSS, 1 warm env | peak PSS |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     keys = [
         "cold_p50",
@@ -128,6 +133,7 @@ def ratio_table(ratios: dict[str, Any]) -> str:
         "boto3_p50",
         "throughput_c1",
         "throughput_c8",
+        "one_env_pss",
         "peak_pss",
     ]
     for workload, peers in ratios.items():
@@ -135,6 +141,11 @@ def ratio_table(ratios: dict[str, Any]) -> str:
             cells = [f"{row[k]:g}×" if row.get(k) is not None else "—" for k in keys]
             lines.append(f"| {workload} | {peer} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def hearth_column(results: dict[str, Any]) -> str:
+    names = [n for by_tool in results["median"].values() for n in by_tool]
+    return next((n for n in names if n.startswith("hearth")), "hearth")
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -164,7 +175,10 @@ def markdown(results: dict[str, Any]) -> str:
         "gets a fresh one:",
         *[f"  - {name}: {how}" for name, how in results["fresh_environment"].items()],
         "- Memory: every 0.25 s, RSS and PSS (`/proc/PID/smaps_rollup`) summed over the tool's "
-        "whole process tree; the peak over the tool's run. Per extra warm environment: the tree's "
+        "whole process tree: once with one warm environment (after the warm calls), and the peak "
+        "over the tool's run (which counts every environment the tool keeps: Hearth and "
+        "serverless-offline keep each cold start's environment warm, RIE runs one at a time). "
+        "Per extra warm environment: the tree's "
         "PSS after the cold starts minus before, over their number (the cold environments stay "
         "warm); for RIE, where an environment is a whole RIE process, that process tree's PSS.",
         f"- Workloads: a trivial Python handler; a heavy-init Python handler that imports a "
@@ -179,10 +193,14 @@ def markdown(results: dict[str, Any]) -> str:
     parts += [
         "## Ratios: each peer's figure over Hearth's",
         "",
-        "Above 1× Hearth is better: latency and memory are peer ÷ Hearth, throughput "
-        "Hearth ÷ peer.",
+        f"Against the column `{hearth_column(results)}`. Above 1× Hearth is better: latency and "
+        "memory are peer ÷ Hearth, throughput Hearth ÷ peer.",
         "",
         ratio_table(results["ratios"]),
+        "",
+        "## Summary (as in the README)",
+        "",
+        summary(results),
         "",
         "## Not measured here",
         "",
@@ -242,6 +260,41 @@ def plots(results: dict[str, Any], directory: Path) -> None:
         figure.tight_layout()
         figure.savefig(directory / filename, dpi=110)
         plt.close(figure)
+
+
+def summary(results: dict[str, Any]) -> str:
+    """The compact table the README shows: medians, and each peer's ratio to Hearth."""
+    lines = [
+        "| workload | tool | cold p50 | warm p50 (HTTP / boto3) | invokes/s, 8 clients "
+        "| PSS, 1 warm env / peak | vs Hearth: cold / warm / ×8 throughput |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for workload, by_tool in results["median"].items():
+        for name, figures in by_tool.items():
+            if "skipped" in figures or "failed" in figures:
+                continue
+            cold = get(figures, ("cold", "p50_ms"))
+            warm = get(figures, ("warm", "p50_ms"))
+            boto = get(figures, ("warm_boto3", "p50_ms"))
+            c8 = throughput_cell(figures, "concurrency_8")
+            if figures.get("crashed"):
+                errors = (figures.get("concurrency_8") or {}).get("errors", 0)
+                c8 = f"**crashed** ({fmt(errors, 0)} errors)"
+            peak = get(figures, ("peak_memory", "pss_mb"))
+            one = get(figures, ("memory_one_env", "pss_mb"))
+            ratio = results["ratios"].get(workload, {}).get(name)
+            versus = "—"
+            if ratio:
+                versus = " / ".join(
+                    f"{ratio[k]:g}×" if ratio.get(k) is not None else "—"
+                    for k in ("cold_p50", "warm_p50", "throughput_c8")
+                )
+            warm_text = "—" if warm is None else f"{fmt(warm)} / {fmt(boto)} ms"
+            lines.append(
+                f"| {workload} | {name} | {'—' if cold is None else fmt(cold) + ' ms'} "
+                f"| {warm_text} | {c8} | {fmt(one, 0)} / {fmt(peak, 0)} MB | {versus} |"
+            )
+    return "\n".join(lines)
 
 
 def write(results: dict[str, Any], directory: Path) -> None:
