@@ -297,8 +297,31 @@ def summary(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+START, END = "<!-- peers:start -->", "<!-- peers:end -->"
+
+
+def update_readme(results: dict[str, Any], readme: Path = README) -> None:
+    """Rewrites the table between the README's markers, so it never shows stale figures."""
+    text = readme.read_text()
+    if START not in text or END not in text:
+        return
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    machine = results["machine"]
+    caption = (
+        f"Run of {results['date']}, {machine['cpus']} cores ({machine['platform']}), "
+        f"{len(results['rounds'])} rounds, medians. PSS is the whole process tree's. "
+        "\"vs Hearth\": the peer's figure over Hearth's (throughput: Hearth's over the peer's), "
+        "so above 1× Hearth is better; a crash under load gets no ratio."
+    )
+    readme.write_text(f"{head}{START}\n{caption}\n\n{summary(results)}\n{END}{tail}")
+
+
 def write(results: dict[str, Any], directory: Path) -> None:
     (directory / "peers.md").write_text(markdown(results))
+    if results["mode"] == "full" and directory == RESULTS:
+        update_readme(results)
     plots(results, directory)
     print(f"wrote {directory / 'peers.md'} and {len(PLOTS)} plots", file=sys.stderr)
 

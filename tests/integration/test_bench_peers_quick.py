@@ -3,10 +3,12 @@ so the benchmark code cannot rot; its pure parts are checked directly."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -45,13 +47,25 @@ def test_peers_bench_quick(tmp_path: Path) -> None:
     assert results["heavy_workload"]["import_ms"] > 5
     assert results["ratios"]["python-trivial"]["floor"]["warm_p50"] is not None
 
+    # The report's tables (no matplotlib needed for them) render from the same results.
+    report = _bench_module("peers.report")
+    text = report.markdown(results)
+    assert "## python-heavy" in text and "| hearth" in text and "LocalStack" in text
+    assert text.count("| floor |") >= 3
+    assert "| node | floor | — |" in report.summary(results)
 
-def test_merge_rounds_takes_medians_and_spreads() -> None:
+
+def _bench_module(name: str) -> Any:
     sys.path.insert(0, str(BENCH))
     try:
-        from peers.stats import merge_rounds, percentile
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
+
+
+def test_merge_rounds_takes_medians_and_spreads() -> None:
+    stats = _bench_module("peers.stats")
+    merge_rounds, percentile = stats.merge_rounds, stats.percentile
     rounds = [
         {"t": {"p50_ms": 1.0, "crashed": False, "note": "a"}},
         {"t": {"p50_ms": 3.0, "crashed": True, "note": "b"}},
