@@ -156,7 +156,8 @@ def markdown(results: dict[str, Any]) -> str:
         "# How Hearth compares",
         "",
         f"`scripts/bench-peers.sh` ({results['mode']} run), {results['date']}, "
-        f"{machine['cpus']} cores, {machine['platform']}, Python {machine['python']}; "
+        f"{machine['cpus']} cores, {machine['platform']}, Python {machine['python']}, "
+        f"Node.js {machine.get('node') or '—'}; "
         f"load average at start {', '.join(f'{x:.2f}' for x in machine['load_average_at_start'])} "
         "(a shared VM: other work ran beside the benchmark). "
         f"{len(results['rounds'])} round(s) in {results['duration_s'] / 60:.1f} minutes; each cell is "
@@ -186,6 +187,19 @@ def markdown(results: dict[str, Any]) -> str:
         f"{fmt(heavy['import_ms'], 1)} ms here; `import numpy` measured "
         f"{fmt(heavy['numpy_import_ms'], 1)} ms on the same machine); a Node.js async handler. "
         "All Python handlers run on the same interpreter version everywhere.",
+        "",
+        "What an environment is in each tool, which explains most of the differences: Hearth "
+        "forks it from a warm zygote (Python) or starts a process (Node.js), and talks to it "
+        "over the Lambda Runtime API; RIE is one process per environment, talking to AWS's own "
+        "runtime client over the same API, and takes one invoke at a time: a concurrent "
+        "second invoke panics it (a known, open bug: "
+        "https://github.com/aws/aws-lambda-runtime-interface-emulator/issues/97), which is "
+        "what its 8-client figures show; serverless-offline runs a "
+        "Node.js handler in a worker thread of its own process and a Python handler in a "
+        "child process fed over stdin, with no Lambda Runtime API in between; "
+        "python-lambda-local starts a process per invoke. The floor's fork child reports "
+        "through a multiprocessing pipe and imports with the default importer, so a tool can "
+        "land slightly under it within the noise.",
         "",
     ]
     for workload, by_tool in results["median"].items():
