@@ -76,7 +76,12 @@ def tools(peers: bool) -> tuple[list[Tool], dict[str, str]]:
     if not peers:
         return [*hearth, FloorTool()], missing
     node_ric = NODE_RIC if NODE_RIC.exists() else None
-    others: list[Tool] = [RieTool(RIE_BINARY, node_ric), SlsTool(NODE_DIR), PllTool()]
+    others: list[Tool] = [
+        RieTool(RIE_BINARY, node_ric),
+        RieTool(RIE_BINARY, node_ric, instances=8),
+        SlsTool(NODE_DIR),
+        PllTool(),
+    ]
     return [*hearth, *others, FloorTool()], missing
 
 
@@ -111,7 +116,7 @@ def cold_phase(running: Any, count: int) -> dict[str, Any]:
     before = tree_usage(running.roots())
     # The tool with one warm environment (after the warm calls): comparable across tools,
     # where the peak depends on how many environments each keeps.
-    one_env = before if running.warm else None
+    one_env = before if running.warm_environments == 1 else None
     try:
         samples = [running.cold_start(i) for i in range(count)]
     except NotImplementedError as why:

@@ -116,6 +116,7 @@ class FloorTool:
 class RunningFloor:
     warm = True
     per_env: PerEnv = None
+    warm_environments = 1
 
     def __init__(self, server: Any, port: int, commands: Connection | None) -> None:
         self.server, self.commands = server, commands

@@ -99,6 +99,7 @@ def _drain(stream: IO[bytes]) -> None:
 class RunningHearth:
     warm = True
     per_env: PerEnv = "delta"
+    warm_environments = 1
 
     def __init__(self, process: subprocess.Popen[bytes], port: int, workload: Workload) -> None:
         self.process, self.port, self.workload = process, port, workload

@@ -82,6 +82,7 @@ class PllTool:
 class RunningPll:
     warm = False
     per_env: PerEnv = None
+    warm_environments = 0
     boto3 = None
 
     def __init__(self, caller: ProcessCaller) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import contextlib
 import http.client
 import importlib.util
+import itertools
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..client import Boto3Caller, HttpCaller, succeeded
+from ..client import Boto3Caller, Call, HttpCaller, succeeded
 from ..memory import tree_usage
 from ..workloads import Workload
 from .base import ColdStart, PerEnv, free_port, spawn, stop, wait_for_port
@@ -31,8 +32,13 @@ class RieTool:
         "(RIE starts the runtime on the first invoke)"
     )
 
-    def __init__(self, binary: Path, node_ric: Path | None) -> None:
-        self.binary, self.node_ric = binary, node_ric
+    def __init__(self, binary: Path, node_ric: Path | None, instances: int = 1) -> None:
+        self.binary, self.node_ric, self.instances = binary, node_ric, instances
+        # One process per environment is how RIE scales (SAM CLI and LocalStack run one per
+        # container): the fleet variant puts each of the 8 clients on its own RIE process.
+        if instances > 1:
+            self.name = f"aws-lambda-rie ×{instances}"
+            self.fresh = f"as aws-lambda-rie; {instances} warm RIE processes, one per client"
 
     def unavailable(self, workload: Workload) -> str | None:
         if not self.binary.exists():
@@ -64,12 +70,34 @@ class RieTool:
         task_root = workload.write(workdir / "task")
         running = RunningRie(self, workload, task_root)
         try:
-            running.main = running.launch()
-            wait_for_port(running.main_port, running.main)
+            for port in running.ports:
+                running.mains.append(running.launch(port))
+            for port, process in zip(running.ports, running.mains, strict=True):
+                wait_for_port(port, process)
+            if self.instances > 1:  # every process warm before the load starts
+                for _ in running.ports:
+                    call, close = running.caller.open()
+                    call()
+                    close()
             yield running
         finally:
-            if running.main is not None:
-                stop(running.main)
+            for process in running.mains:
+                stop(process)
+
+
+class FleetCaller(HttpCaller):
+    """Each client opened gets the next RIE process, round robin."""
+
+    def __init__(self, ports: list[int]) -> None:
+        super().__init__("127.0.0.1", ports[0], INVOKE_PATH)
+        self.ports = ports
+        self.opened = itertools.count()
+
+    def open(self) -> tuple[Call, Callable[[], None]]:
+        if len(self.ports) == 1:
+            return super().open()
+        port = self.ports[next(self.opened) % len(self.ports)]
+        return HttpCaller("127.0.0.1", port, INVOKE_PATH).open()
 
 
 class RunningRie:
@@ -78,13 +106,14 @@ class RunningRie:
 
     def __init__(self, tool: RieTool, workload: Workload, task_root: Path) -> None:
         self.tool, self.workload, self.task_root = tool, workload, task_root
-        self.main: subprocess.Popen[bytes] | None = None
-        self.main_port = free_port()
+        self.mains: list[subprocess.Popen[bytes]] = []
+        self.ports = [free_port() for _ in range(tool.instances)]
+        self.warm_environments = tool.instances
         self.cold: subprocess.Popen[bytes] | None = None
-        self.caller = HttpCaller("127.0.0.1", self.main_port, INVOKE_PATH)
-        self.boto3 = Boto3Caller(f"http://127.0.0.1:{self.main_port}", "function")
+        self.caller = FleetCaller(self.ports)
+        self.boto3 = Boto3Caller(f"http://127.0.0.1:{self.ports[0]}", "function")
 
-    def launch(self, port: int | None = None) -> subprocess.Popen[bytes]:
+    def launch(self, port: int) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
             "LAMBDA_TASK_ROOT": str(self.task_root),
@@ -95,7 +124,7 @@ class RunningRie:
             [
                 str(self.tool.binary),
                 "--runtime-interface-emulator-address",
-                f"127.0.0.1:{port or self.main_port}",
+                f"127.0.0.1:{port}",
                 "--runtime-api-address",
                 f"127.0.0.1:{free_port()}",
                 *self.tool.command(self.workload),
@@ -105,10 +134,11 @@ class RunningRie:
         )
 
     def roots(self) -> list[int]:
-        return [p.pid for p in (self.main, self.cold) if p is not None and p.poll() is None]
+        processes = [*self.mains, self.cold]
+        return [p.pid for p in processes if p is not None and p.poll() is None]
 
     def alive(self) -> bool:
-        return self.main is not None and self.main.poll() is None
+        return all(p.poll() is None for p in self.mains)
 
     def cold_start(self, index: int) -> ColdStart:
         port = free_port()

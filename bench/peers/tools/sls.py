@@ -100,6 +100,7 @@ class SlsTool:
 class RunningSls:
     warm = True
     per_env: PerEnv = "delta"
+    warm_environments = 1
 
     def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
         self.process, self.port = process, port
