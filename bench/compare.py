@@ -29,7 +29,7 @@ from peers import workloads
 from peers.client import latency, throughput
 from peers.memory import PeakSampler, tree_usage
 from peers.stats import merge_rounds, summarize
-from peers.tools import Tool
+from peers.tools import Running, Tool
 from peers.tools.floor import FloorTool
 from peers.tools.hearth import HearthTool, isolation_modes
 from peers.tools.pll import PllTool
@@ -112,7 +112,7 @@ def measure(tool: Tool, workload: workloads.Workload, sizes: Sizes) -> dict[str,
     return result
 
 
-def cold_phase(running: Any, count: int) -> dict[str, Any]:
+def cold_phase(running: Running, count: int) -> dict[str, Any]:
     before = tree_usage(running.roots())
     # The tool with one warm environment (after the warm calls): comparable across tools,
     # where the peak depends on how many environments each keeps.
