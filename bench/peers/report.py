@@ -255,21 +255,26 @@ def plots(results: dict[str, Any], directory: Path) -> None:
         ("peers-memory.png", ("peak_memory", "pss_mb"), "peak PSS of the process tree (MB)", False),
     ]
     for filename, path, label, log in specs:
-        figure, axis = plt.subplots(figsize=(9, 4.5))
+        figure, axis = plt.subplots(figsize=(10, 5))
         width = 0.8 / len(tools)
         for index, tool in enumerate(tools):
-            xs, ys = [], []
+            xs, ys, labels = [], [], []
             for w_index, workload in enumerate(workloads):
-                value = get(median[workload].get(tool, {}), path)
-                if value:
+                figures = median[workload].get(tool, {})
+                value = get(figures, path)
+                crashed = bool(figures.get("crashed")) and path[0] == "concurrency_8"
+                if value or crashed:
                     xs.append(w_index + index * width)
-                    ys.append(value)
+                    ys.append(value or 0)
+                    text = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+                    labels.append("crashed" if crashed else text)
             bars = axis.bar(xs, ys, width, label=tool)
-            axis.bar_label(bars, fmt="%.3g", fontsize=7)
+            axis.bar_label(bars, labels=labels, fontsize=7, rotation=90, padding=2)
         axis.set_xticks([i + 0.4 - width / 2 for i in range(len(workloads))], workloads)
         axis.set_ylabel(label)
         if log:
             axis.set_yscale("log")
+        axis.margins(y=0.2)  # room for the labels above the bars
         axis.set_title(f"{label} — {results['date']}, {results['machine']['cpus']} cores")
         axis.legend(fontsize=8)
         figure.tight_layout()
