@@ -231,7 +231,13 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-PLOTS = ["peers-cold.png", "peers-warm.png", "peers-throughput.png", "peers-memory.png"]
+PLOTS = [
+    "peers-cold.png",
+    "peers-warm.png",
+    "peers-throughput.png",
+    "peers-memory.png",
+    "peers-memory-per-env.png",
+]
 
 
 def plots(results: dict[str, Any], directory: Path) -> None:
@@ -252,7 +258,18 @@ def plots(results: dict[str, Any], directory: Path) -> None:
             "invokes/s at concurrency 8",
             False,
         ),
-        ("peers-memory.png", ("peak_memory", "pss_mb"), "peak PSS of the process tree (MB)", False),
+        (
+            "peers-memory.png",
+            ("memory_one_env", "pss_mb"),
+            "PSS of the process tree, one warm environment (MB)",
+            False,
+        ),
+        (
+            "peers-memory-per-env.png",
+            ("per_env_mb", "pss_mb"),
+            "PSS per extra warm env (MB)",
+            False,
+        ),
     ]
     for filename, path, label, log in specs:
         figure, axis = plt.subplots(figsize=(10, 5))
@@ -268,7 +285,9 @@ def plots(results: dict[str, Any], directory: Path) -> None:
                     ys.append(value or 0)
                     text = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
                     labels.append("crashed" if crashed else text)
-            bars = axis.bar(xs, ys, width, label=tool)
+            # One colour per tool in every plot; no legend entry for a tool with no bar here.
+            colour = plt.cm.tab10(index % 10)
+            bars = axis.bar(xs, ys, width, label=tool if xs else "_none", color=colour)
             axis.bar_label(bars, labels=labels, fontsize=7, rotation=90, padding=2)
         axis.set_xticks([i + 0.4 - width / 2 for i in range(len(workloads))], workloads)
         axis.set_ylabel(label)
