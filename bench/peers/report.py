@@ -1,6 +1,6 @@
 """peers.json → peers.md (tables, ratios, method) and PNG plots (matplotlib, full runs only).
 
-bench/.peers/venv/bin/python bench/peers/report.py    # rebuild from bench/results/peers.json
+cd bench && .peers/venv/bin/python -m peers.report    # rebuild from results/peers.json
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def get(figures: dict[str, Any], path: tuple[str, str]) -> Any:
 def fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "—"
-    if isinstance(value, float) and value >= 100:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 100:
         return f"{value:,.0f}"
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
@@ -365,5 +365,17 @@ def write(results: dict[str, Any], directory: Path) -> None:
     print(f"wrote {directory / 'peers.md'} and {len(PLOTS)} plots", file=sys.stderr)
 
 
+def main() -> None:
+    """Rebuilds the report from peers.json; the ratios are recomputed (and stored back), so a
+    change to how they are taken needs no new run."""
+    from .ratios import ratios
+
+    path = RESULTS / "peers.json"
+    results = json.loads(path.read_text())
+    results["ratios"] = ratios(results["median"])
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    write(results, RESULTS)
+
+
 if __name__ == "__main__":
-    write(json.loads((RESULTS / "peers.json").read_text()), RESULTS)
+    main()
