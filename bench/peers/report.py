@@ -171,7 +171,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"boto3's `invoke` with `endpoint_url` at the tool where it speaks the Lambda Invoke API. "
         f"Warm: {sizes['warm']:,} sequential raw-HTTP calls and {sizes['boto3']:,} boto3 calls "
         f"after 20 unmeasured ones. Throughput: closed-loop clients for {sizes['seconds']:g} s at "
-        "concurrency 1 and 8; every non-200, wrong body or dropped connection is an error, counted.",
+        "concurrency 1 and 8; every non-200, wrong body or dropped connection is an error, counted. "
+        "The clients are Python threads on the same 2 cores, so the floor's figure is also the "
+        "client's ceiling; boto3 is measured on warm calls only. python-lambda-local has no "
+        "server: its 'invokes/s' are runs of its command.",
         f"- Cold start: p50/p99 over {sizes['cold']} fresh environments per round. How each tool "
         "gets a fresh one:",
         *[f"  - {name}: {how}" for name, how in results["fresh_environment"].items()],
@@ -183,7 +186,8 @@ def markdown(results: dict[str, Any]) -> str:
         "PSS after the cold starts minus before, over their number (the cold environments stay "
         "warm); for RIE, where an environment is a whole RIE process, that process tree's PSS.",
         f"- Workloads: a trivial Python handler; a heavy-init Python handler that imports a "
-        f"generated, byte-compiled package of {heavy['modules']} modules (import "
+        f"generated, byte-compiled package of {heavy['modules']} modules (not numpy itself: "
+        "the same size of import with no 70 MB wheel in every function's zip; import "
         f"{fmt(heavy['import_ms'], 1)} ms here; `import numpy` measured "
         f"{fmt(heavy['numpy_import_ms'], 1)} ms on the same machine); a Node.js async handler. "
         "All Python handlers run on the same interpreter version everywhere.",
