@@ -190,7 +190,9 @@ def markdown(results: dict[str, Any]) -> str:
         "the same size of import with no 70 MB wheel in every function's zip; import "
         f"{fmt(heavy['import_ms'], 1)} ms here; `import numpy` measured "
         f"{fmt(heavy['numpy_import_ms'], 1)} ms on the same machine); a Node.js async handler. "
-        "All Python handlers run on the same interpreter version everywhere.",
+        "All Python handlers run on the same interpreter version everywhere. Hearth's "
+        "functions have MemorySize 1769 MB, one full vCPU: sandboxed, Hearth caps CPU at "
+        "MemorySize / 1769 MB as AWS does, which none of the peers do.",
         "",
         "What an environment is in each tool, which explains most of the differences: Hearth "
         "forks it from a warm zygote (Python) or starts a process (Node.js), and talks to it "

@@ -265,3 +265,11 @@ def test_a_busy_cgroup_is_removed_later_without_waiting(tmp_path: Path) -> None:
         leftover.unlink()
     cgroups.create("next", 128)
     assert not memory.exists()
+
+
+def test_mounts_come_after_the_mounts_they_sit_on() -> None:
+    # A checkout under /tmp, exposed: its bind must come after /tmp's tmpfs, not be hidden.
+    result = plan(expose=["/tmp/checkout/.venv"])
+    order = [s[1] if s[0] in ("dir", "tmpfs") else s[2] for s in result["layout"]]
+    assert order.index("/tmp") < order.index("/tmp/checkout/.venv")
+    assert order.index("/var") < order.index("/var/task")

@@ -130,7 +130,9 @@ class RunningHearth:
             "Handler": self.workload.handler,
             "Role": "arn:aws:iam::123456789012:role/bench",
             "Code": {"ZipFile": self.code},
-            "MemorySize": 512,
+            # One full vCPU: sandboxed, Hearth caps CPU at MemorySize / 1769 MB as AWS does,
+            # and the peers cap nothing; a smaller function would measure that cap.
+            "MemorySize": 1769,
             "Timeout": 60,
         }
         status, answer = self._request("POST", "/2015-03-31/functions", json.dumps(body).encode())

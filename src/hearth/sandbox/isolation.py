@@ -145,6 +145,11 @@ def _covered(path: str, steps: list[list[Any]]) -> bool:
     )
 
 
+def _target(step: list[Any]) -> str:
+    """Where a layout step puts something inside the sandbox."""
+    return str(step[1] if step[0] in ("dir", "tmpfs") else step[2])
+
+
 def build_plan(
     *,
     root: str,
@@ -181,6 +186,9 @@ def build_plan(
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
     else:
         layout.append(["dir", LAYERS_ROOT])
+    # Parents before children: an exposed /tmp/x must be mounted after the tmpfs on /tmp,
+    # or the tmpfs would hide it.
+    layout.sort(key=lambda step: _target(step).rstrip("/").count("/"))
     private = network is Network.NONE
     return {
         "root": root,
