@@ -50,8 +50,18 @@ HOST = HostCapabilities(
 # --- choosing -------------------------------------------------------------------------------
 
 
+def accept(layout: CgroupLayout) -> None:
+    """Stands in for the real trial, which would touch this machine's cgroups."""
+
+
+def test_a_hierarchy_that_refuses_limits_means_no_cgroups() -> None:
+    choice = choose_isolation(Isolation.AUTO, HOST, lambda layout: "cannot set limits: EINVAL")
+    assert choice.sandboxed and choice.cgroups is None
+    assert "NO cgroup limits (cannot set limits: EINVAL)" in choice.description
+
+
 def test_auto_sandboxes_a_capable_host_with_cgroup_limits() -> None:
-    choice = choose_isolation(Isolation.AUTO, HOST)
+    choice = choose_isolation(Isolation.AUTO, HOST, accept)
     assert choice.sandboxed and choice.cgroups is not None
     assert choice.cgroups.v1["memory"] == Path("/sys/fs/cgroup/memory")
     assert "cgroup v1 memory/pids/cpu limits" in choice.description
@@ -63,7 +73,7 @@ def test_mixed_v1_and_v2_controllers() -> None:
         cgroup_v1=(("memory", "/sys/fs/cgroup/memory"),),
         cgroup_v2_controllers=frozenset({"cpu", "pids"}),
     )
-    choice = choose_isolation(Isolation.AUTO, caps)
+    choice = choose_isolation(Isolation.AUTO, caps, accept)
     assert choice.cgroups is not None
     assert choice.cgroups.v2 == Path("/sys/fs/cgroup/unified")
     assert "cgroup v1+v2" in choice.description
@@ -79,23 +89,23 @@ def test_mixed_v1_and_v2_controllers() -> None:
 )
 def test_hosts_that_cannot_sandbox_fall_back_loudly(changes: dict[str, Any], why: str) -> None:
     caps = dataclasses.replace(HOST, **changes)
-    choice = choose_isolation(Isolation.AUTO, caps)
+    choice = choose_isolation(Isolation.AUTO, caps, accept)
     assert not choice.sandboxed
     assert choice.description.startswith("processes+rlimits: NOT ISOLATED")
     assert why in choice.description
     with pytest.raises(SandboxUnavailable, match=why):
-        choose_isolation(Isolation.SANDBOX, caps)
+        choose_isolation(Isolation.SANDBOX, caps, accept)
 
 
 def test_no_cgroups_still_sandboxes_and_says_what_is_missing() -> None:
     caps = dataclasses.replace(HOST, cgroups_writable=False)
-    choice = choose_isolation(Isolation.AUTO, caps)
+    choice = choose_isolation(Isolation.AUTO, caps, accept)
     assert choice.sandboxed and choice.cgroups is None
     assert "NO cgroup limits (cgroups are not writable by this user)" in choice.description
 
 
 def test_process_isolation_on_request() -> None:
-    choice = choose_isolation(Isolation.PROCESS, HOST)
+    choice = choose_isolation(Isolation.PROCESS, HOST, accept)
     assert not choice.sandboxed
     assert "(--isolation process)" in choice.description
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -310,7 +310,25 @@ class IsolationChoice:
     description: str
 
 
-def choose_isolation(requested: Isolation, caps: HostCapabilities) -> IsolationChoice:
+def try_cgroups(layout: CgroupLayout) -> str | None:
+    """Create, limit and remove a throwaway cgroup: None if that works, else why not (a
+    writable hierarchy can still refuse, say a v2 tree whose controllers are not enabled)."""
+    try:
+        cgroups = Cgroups(layout, owner_pid=os.getpid())
+        try:
+            cgroups.create("probe", 128).remove()
+        finally:
+            cgroups.close()
+    except OSError as exc:
+        return f"cannot set limits: {exc}"
+    return None
+
+
+def choose_isolation(
+    requested: Isolation,
+    caps: HostCapabilities,
+    trial: Callable[[CgroupLayout], str | None] = try_cgroups,
+) -> IsolationChoice:
     """Sandbox when asked or (auto) when the host allows it; otherwise plain processes.
 
     The sandbox needs Linux, root (mounts, cgroups, a uid per environment) and the pid,
@@ -338,11 +356,15 @@ def choose_isolation(requested: Isolation, caps: HostCapabilities) -> IsolationC
             ),
         )
     layout = CgroupLayout.from_capabilities(caps)
+    refused = trial(layout) if layout is not None else None
+    if refused is not None:
+        layout = None
     if layout is not None:
         versions = sorted({1 if name in layout.v1 else 2 for name in REQUIRED_CONTROLLERS})
         limits = "cgroup " + "+".join(f"v{v}" for v in versions) + " memory/pids/cpu limits"
     else:
-        limits = "NO cgroup limits (" + "; ".join(isolation_reasons(caps)) + ")"
+        why = refused or "; ".join(isolation_reasons(caps))
+        limits = f"NO cgroup limits ({why})"
     return IsolationChoice(
         sandboxed=True,
         cgroups=layout,
