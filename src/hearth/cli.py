@@ -33,7 +33,7 @@ from hearth.config import (
 )
 
 if TYPE_CHECKING:
-    from hearth.sandbox.isolation import IsolationChoice
+    from hearth.sandbox.choice import IsolationChoice
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -271,7 +271,8 @@ def _choose_isolation(settings: Settings) -> IsolationChoice:
     """Probe the host and pick the isolation; exit with the reason if a sandbox was required
     and this host cannot give one."""
     from hearth.sandbox.capabilities import probe
-    from hearth.sandbox.isolation import Isolation, SandboxUnavailable, choose_isolation
+    from hearth.sandbox.choice import SandboxUnavailable, choose_isolation
+    from hearth.sandbox.isolation import Isolation
 
     try:
         return choose_isolation(Isolation(settings.isolation), probe())
@@ -326,7 +327,8 @@ def doctor() -> None:
     console.print(f"Isolation this host allows: {level}", markup=False)
     for reason in reasons:
         console.print(f"  - {reason}", markup=False)
-    from hearth.sandbox.isolation import Isolation, choose_isolation
+    from hearth.sandbox.choice import choose_isolation
+    from hearth.sandbox.isolation import Isolation
 
     choice = choose_isolation(Isolation.AUTO, caps)
     console.print(f"hearth serve would use: {choice.description}", markup=False)

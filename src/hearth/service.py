@@ -50,7 +50,8 @@ from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
 from hearth.sandbox.cgroups import Cgroups
-from hearth.sandbox.isolation import IsolationChoice, Network, Sandboxes, SandboxSettings
+from hearth.sandbox.choice import IsolationChoice
+from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
 from hearth.store.code import CodeStore
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry

@@ -14,7 +14,8 @@ import boto3
 import pytest
 
 from hearth.sandbox.capabilities import probe
-from hearth.sandbox.isolation import Isolation, choose_isolation
+from hearth.sandbox.choice import choose_isolation
+from hearth.sandbox.isolation import Isolation
 from tests.integration.async_helpers import async_status, wait_for
 from tests.integration.conftest import Server, create_function, make_zip
 

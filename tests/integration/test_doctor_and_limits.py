@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from hearth.sandbox.capabilities import probe
-from hearth.sandbox.isolation import Isolation, choose_isolation
+from hearth.sandbox.choice import choose_isolation
+from hearth.sandbox.isolation import Isolation
 from tests.integration.conftest import Server, create_function, make_zip
 
 PYTHON_LIMITS = """\

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from hearth.sandbox.capabilities import probe
-from hearth.sandbox.isolation import FIRST_UID, UID_SLOTS, Isolation, choose_isolation
+from hearth.sandbox.choice import choose_isolation
+from hearth.sandbox.isolation import FIRST_UID, UID_SLOTS, Isolation
 
 from .conftest import Server, create_function, make_zip
 

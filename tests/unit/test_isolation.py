@@ -14,15 +14,14 @@ import pytest
 
 from hearth.sandbox.capabilities import NAMESPACE_FLAGS, HostCapabilities
 from hearth.sandbox.cgroups import CgroupLayout, Cgroups
+from hearth.sandbox.choice import SandboxUnavailable, choose_isolation
 from hearth.sandbox.isolation import (
     FIRST_UID,
     HOST_RUNTIMES_DIR,
     Isolation,
     Network,
-    SandboxUnavailable,
     UidPool,
     build_plan,
-    choose_isolation,
     inside_argv,
     system_layout,
 )
