@@ -51,6 +51,9 @@ class HearthTool:
     @contextlib.contextmanager
     def start(self, workload: Workload, workdir: Path, cold: int) -> Iterator[RunningHearth]:
         extra = ["--isolation", self.isolation] if self.isolation else []
+        # Every cold start's environment stays warm, as the memory figures assume: a budget
+        # far above 20+ environments of 1769 MB, so none is evicted to make room.
+        extra += ["--memory-budget-mb", str(1769 * 64)]
         with tempfile.TemporaryDirectory(dir=workdir) as data_dir:
             process = subprocess.Popen(
                 [
