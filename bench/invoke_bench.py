@@ -272,7 +272,13 @@ def measure_round(code: bytes, warm_n: int, cold_n: int, seconds: float) -> dict
     echo.terminate()
     # The same run measures Hearth as it starts by default (sandboxed where the host allows)
     # and with the sandbox off, so the sandbox's cost is read off one run.
-    for key, extra in (("hearth", []), ("hearth_no_sandbox", ["--isolation", "process"])):
+    # A memory budget far above the cold starts' environments (1769 MB each), so none is
+    # evicted to make room and each cold start is only that.
+    budget = ["--memory-budget-mb", str(1769 * (cold_n + 8))]
+    for key, extra in (
+        ("hearth", budget),
+        ("hearth_no_sandbox", [*budget, "--isolation", "process"]),
+    ):
         with tempfile.TemporaryDirectory() as data_dir:
             process, hearth, isolation = start_hearth(data_dir, extra)
             try:

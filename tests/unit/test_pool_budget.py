@@ -78,6 +78,7 @@ def test_idle_environments_are_evicted_least_recently_used_first() -> None:
         await h.use(version("a"))  # a is now the most recently used; b the least
         assert h.pool.memory_used_mb() == 384
         d = await h.use(version("d"))
+        await asyncio.sleep(0)  # victims are destroyed in the background, not waited for
         assert b.state is EnvironmentState.DEAD
         assert {e.state for e in (a, c, d)} == {EnvironmentState.IDLE}
         assert h.pool.memory_used_mb() == 384
@@ -91,6 +92,7 @@ def test_a_big_environment_evicts_as_many_as_it_needs() -> None:
         h = Harness(budget_mb=512)
         small = [await h.use(version(f"s{i}")) for i in range(4)]
         await h.use(version("big", memory=384))
+        await asyncio.sleep(0)  # victims are destroyed in the background, not waited for
         assert [e.state for e in small] == [EnvironmentState.DEAD] * 3 + [EnvironmentState.IDLE]
         assert h.pool.memory_used_mb() == 512
 

@@ -60,6 +60,7 @@ class Pool:
         self._provisioned: dict[tuple[str, str], set[Environment]] = {}
         # Every environment holding memory, and the memory of those still starting.
         self._live: set[Environment] = set()
+        self._destroying: set[asyncio.Task[None]] = set()
         self._starting_mb = 0
         self._current_revision: dict[tuple[str, str], str] = {}
         self._reaper: asyncio.Task[None] | None = None
@@ -122,7 +123,10 @@ class Pool:
         # Claimed before the first await, so concurrent starts cannot overcommit the budget.
         self._starting_mb += need
         try:
-            await asyncio.gather(*(e.destroy() for e in victims))
+            # The victims are dead for the budget already; their processes are killed now and
+            # reaped in the background, so the new environment does not wait for that.
+            for victim in victims:
+                self._discard(victim)
             environment = await self._start(version, provisioned)
         finally:
             self._starting_mb -= need
@@ -163,7 +167,9 @@ class Pool:
 
     def _discard(self, environment: Environment) -> None:
         self._live.discard(environment)
-        asyncio.get_running_loop().create_task(environment.destroy())
+        task = asyncio.get_running_loop().create_task(environment.destroy())
+        self._destroying.add(task)  # a task nobody references may be collected mid-way
+        task.add_done_callback(self._destroying.discard)
 
     # Provisioned environments -------------------------------------------------------------
     def provisioned_count(self, function: str, version: str) -> int:
@@ -243,4 +249,6 @@ class Pool:
         self._busy.clear()
         self._live.clear()
         self._provisioned.clear()
-        await asyncio.gather(*(e.destroy() for e in everything), return_exceptions=True)
+        await asyncio.gather(
+            *(e.destroy() for e in everything), *self._destroying, return_exceptions=True
+        )
