@@ -10,7 +10,7 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
                 ["bind_rw", "/host/sock", "/run/hearth/runtime.sock"],
                 ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
                 ["tmpfs", "/tmp", 536870912, "1777"]],
-     "cgroup_procs": [".../memory/hearth/x/cgroup.procs", ...],
+     "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
      "relay": null | [9001, "/run/hearth/runtime.sock"],   # TCP inside -> Unix socket
      "hostname": "...", "uid": 990001, "gid": 990001, "cwd": "/var/task",
