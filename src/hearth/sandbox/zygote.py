@@ -88,6 +88,9 @@ class Zygote:
                 stdout=asyncio.subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),),
                 env=env,
+                # Out of the terminal's process group: Ctrl-C is for Hearth, which then closes
+                # the zygote itself (and PR_SET_PDEATHSIG covers a Hearth that dies).
+                start_new_session=True,
             )
         except OSError as exc:
             ours.close()
