@@ -172,3 +172,16 @@ def test_removing_provisioned_environments_frees_idle_ones_and_demotes_busy_ones
         assert await h.pool.reap_idle(now=10**9) == 1
 
     run(scenario())
+
+
+def test_idle_environments_of_gone_versions_are_retired() -> None:
+    async def scenario() -> None:
+        h = Harness(budget_mb=1024)
+        kept, deleted = await h.use(version("kept")), await h.use(version("deleted"))
+        assert h.pool.retire_gone(lambda key: key[0] != "deleted") == 1
+        await asyncio.sleep(0)
+        assert deleted.state is EnvironmentState.DEAD and kept.state is EnvironmentState.IDLE
+        assert h.pool.memory_used_mb() == 128
+        assert await h.use(version("kept")) is kept
+
+    run(scenario())

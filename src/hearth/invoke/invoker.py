@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import random
@@ -19,7 +21,7 @@ from hearth.errors import LambdaError, conflict, not_found
 from hearth.invoke.environment import Environment, InitFailed
 from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.leases import Leases
-from hearth.invoke.pool import Pool
+from hearth.invoke.pool import Pool, PoolKey
 from hearth.invoke.runtimes import command_for, family_of, function_environment
 from hearth.logs.writer import LogWriter
 from hearth.models import FunctionVersion, State
@@ -91,14 +93,31 @@ class Invoker:
         # to about 100 bytes. The sandbox's mount point for new roots lives here too.
         self._socket_dir = tempfile.mkdtemp(prefix="hearth-rt-")
         self._sandboxes = sandboxes(self._socket_dir) if sandboxes is not None else None
+        self._sweep_scheduled = False
         # (name, qualifier) → the version it names and an alias's weighted extras. Cleared on
         # every control-plane change, so an update is seen by the very next invoke.
         self._resolved: dict[tuple[str, str], _Resolution] = {}
 
     def invalidate(self) -> None:
-        """Forget cached resolutions and limits: the control plane changed something."""
+        """Forget cached resolutions and limits: the control plane changed something. Soon
+        after, idle environments of versions that are gone (deleted, updated) are retired."""
         self._resolved.clear()
         self.leases.invalidate()
+        if not self._sweep_scheduled:
+            with contextlib.suppress(RuntimeError):  # no loop: nothing is running anyway
+                asyncio.get_running_loop().call_soon(self._retire_gone)
+                self._sweep_scheduled = True
+
+    def _retire_gone(self) -> None:
+        self._sweep_scheduled = False
+        with self._registry.transaction() as tx:
+
+            def still_current(key: PoolKey) -> bool:
+                name, number, revision = key
+                version = tx.get_version(name, number)
+                return version is not None and version.revision_id == revision
+
+            self.pool.retire_gone(still_current)
 
     def resolve(self, ref: FunctionRef) -> FunctionVersion:
         """The version to run: $LATEST, a number, or an alias's pick by its weights."""

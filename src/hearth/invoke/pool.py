@@ -165,6 +165,18 @@ class Pool:
             self._live.discard(environment)
         return victims
 
+    def retire_gone(self, still_current: Callable[[PoolKey], bool]) -> int:
+        """Destroy idle on-demand environments whose function version is gone or has a new
+        RevisionId (a deleted function's, say); return how many. Busy ones finish their
+        invocation first. Provisioned ones are the provisioner's to retire."""
+        gone = [key for key in self._idle if not still_current(key)]
+        retired = 0
+        for key in gone:
+            for environment in self._idle.pop(key):
+                self._discard(environment)
+                retired += 1
+        return retired
+
     def _discard(self, environment: Environment) -> None:
         self._live.discard(environment)
         task = asyncio.get_running_loop().create_task(environment.destroy())
