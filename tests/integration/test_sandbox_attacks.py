@@ -23,6 +23,7 @@ from hearth.sandbox.choice import choose_isolation
 from hearth.sandbox.isolation import FIRST_UID, UID_SLOTS, Isolation
 
 from .conftest import Server, create_function, make_zip
+from .test_environments import descendants
 
 CHOICE = choose_isolation(Isolation.AUTO, probe())
 pytestmark = pytest.mark.skipif(
@@ -160,20 +161,6 @@ def sandbox_processes(uid: int | None = None) -> list[int]:
             continue
         if (uid is None and FIRST_UID <= facts[0] < FIRST_UID + UID_SLOTS) or facts[0] == uid:
             found.append(int(entry.name))
-    return found
-
-
-def descendants(root: int) -> set[int]:
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        facts = _status(entry.name) if entry.name.isdigit() else None
-        if facts is not None:
-            parents[int(entry.name)] = facts[1]
-    found: set[int] = set()
-    frontier = {root}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
     return found
 
 

@@ -89,7 +89,6 @@ class EnvironmentCgroup:
         memory_mb: int,
         leftovers: list[Path] | None = None,
     ) -> None:
-        self._layout = layout
         self._memory_mb = memory_mb
         # Where directories the kernel still holds go, to be removed later (see `remove`).
         self._leftovers = leftovers if leftovers is not None else []

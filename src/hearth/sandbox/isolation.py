@@ -74,7 +74,8 @@ class PreparedSandbox:
     private_network: bool
     cgroup: EnvironmentCgroup | None
     uid: int
-    _release_uid: Any = field(repr=False, default=None)
+    # Where the uid goes back once the environment is gone (None: it has gone back).
+    _uids: UidPool | None = field(repr=False, default=None)
 
     def runtime_api_inside(self, host_address: str) -> str:
         """AWS_LAMBDA_RUNTIME_API as the function must use it."""
@@ -98,9 +99,9 @@ class PreparedSandbox:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
-        if self._release_uid is not None:
-            self._release_uid()
-            self._release_uid = None
+        if self._uids is not None:
+            self._uids.give_back(self.uid)
+            self._uids = None
 
 
 class UidPool:
@@ -225,10 +226,6 @@ class Sandboxes:
         self._system = system_layout()
         self._uids = UidPool()
 
-    @property
-    def has_cgroups(self) -> bool:
-        return self._cgroups is not None
-
     def network_for(self, user_variables: dict[str, str]) -> Network:
         wanted = user_variables.get(NETWORK_VARIABLE)
         if wanted in (Network.NONE.value, Network.HOST.value):
@@ -283,7 +280,7 @@ class Sandboxes:
             private_network=network is Network.NONE,
             cgroup=cgroup,
             uid=uid,
-            _release_uid=lambda: self._uids.give_back(uid),
+            _uids=self._uids,
         )
 
     def close(self) -> None:
