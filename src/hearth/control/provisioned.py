@@ -15,7 +15,7 @@ from typing import Any
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
 from hearth.control.account import min_unreserved, unreserved_concurrency
-from hearth.control.targets import existing_target
+from hearth.control.targets import existing_target, version_of
 from hearth.errors import (
     ConstraintViolation,
     LambdaError,
@@ -105,7 +105,7 @@ class ProvisionedConfigs:
             config = record.provisioned_concurrency.get(qualifier)
             if config is None:
                 raise _config_not_found()
-            version = _version_of(tx, record.name, qualifier)
+            version = version_of(tx, record.name, qualifier)
         return self._shape(record.name, version, config)
 
     def delete(self, ref: FunctionRef) -> None:
@@ -124,7 +124,7 @@ class ProvisionedConfigs:
         with self._registry.transaction() as tx:
             record = existing_target(tx, self._arns, FunctionRef(name))
             found = [
-                (qualifier, config, _version_of(tx, name, qualifier))
+                (qualifier, config, version_of(tx, name, qualifier))
                 for qualifier, config in sorted(record.provisioned_concurrency.items())
             ]
         return [
@@ -170,7 +170,7 @@ class ProvisionedConfigs:
                 if alias.function_version == qualifier and alias.name in configured:
                     raise conflict("Version is pointed by a Provisioned Concurrency alias")
             return
-        version = _version_of(tx, record.name, qualifier)
+        version = version_of(tx, record.name, qualifier)
         if version is not None and version in configured:
             raise conflict(
                 "Alias can't be used for Provisioned Concurrency configuration on an already "
@@ -198,11 +198,3 @@ class ProvisionedConfigs:
                 "Specified ConcurrentExecutions for function decreases account's "
                 f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
             )
-
-
-def _version_of(tx: RegistryTransaction, name: str, qualifier: str) -> str | None:
-    """The version a qualifier names now (an alias's target), None for a vanished alias."""
-    if is_version(qualifier):
-        return qualifier
-    alias = tx.get_alias(name, qualifier)
-    return None if alias is None else alias.function_version

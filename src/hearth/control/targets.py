@@ -1,4 +1,5 @@
-"""What per-qualifier settings (policies, event invoke configs) attach to."""
+"""What per-qualifier settings (policies, event invoke configs, provisioned concurrency)
+attach to."""
 
 from __future__ import annotations
 
@@ -26,3 +27,11 @@ def existing_target(
     elif tx.get_alias(ref.name, qualifier) is None:
         raise not_found(f"Cannot find alias arn: {arn}")
     return record
+
+
+def version_of(tx: RegistryTransaction, name: str, qualifier: str) -> str | None:
+    """The version a qualifier names now (an alias's target), None for a vanished alias."""
+    if is_version(qualifier):
+        return qualifier
+    alias = tx.get_alias(name, qualifier)
+    return None if alias is None else alias.function_version

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 
-from hearth.arns import is_version
+from hearth.control.targets import version_of
 from hearth.errors import too_many_requests
 from hearth.store.registry import Registry
 
@@ -150,12 +150,7 @@ def load_limits(registry: Registry, account_limit: int) -> Limits:
             if record.reserved_concurrency is not None:
                 reserved[record.name] = record.reserved_concurrency
             for qualifier, config in record.provisioned_concurrency.items():
-                if is_version(qualifier):
-                    version = qualifier
-                else:
-                    alias = tx.get_alias(record.name, qualifier)
-                    if alias is None:
-                        continue
-                    version = alias.function_version
-                provisioned[record.name, version] += config.requested
+                version = version_of(tx, record.name, qualifier)
+                if version is not None:
+                    provisioned[record.name, version] += config.requested
     return Limits(account_limit, reserved, dict(provisioned))

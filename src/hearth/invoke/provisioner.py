@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hearth.arns import is_version
+from hearth.control.targets import version_of
 from hearth.errors import LambdaError
 from hearth.invoke.environment import InitFailed
 from hearth.invoke.pool import Pool
@@ -148,17 +148,11 @@ class Provisioner:
         with self._registry.transaction() as tx:
             for record in tx.list_functions():
                 for qualifier, config in record.provisioned_concurrency.items():
-                    if is_version(qualifier):
-                        number = qualifier
-                    else:
-                        alias = tx.get_alias(record.name, qualifier)
-                        if alias is None:
-                            continue
-                        number = alias.function_version
-                    version = tx.get_version(record.name, number)
+                    number = version_of(tx, record.name, qualifier)
+                    version = tx.get_version(record.name, number) if number is not None else None
                     if version is None:
                         continue
-                    targets[record.name, number] = _Target(
+                    targets[record.name, version.version] = _Target(
                         version, config.requested, config.last_modified
                     )
         return targets
