@@ -7,7 +7,7 @@ from typing import Any
 from hearth.api.body import optional_str, required_str
 from hearth.api.functions import unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
-from hearth.api.pagination import paginate
+from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import alias_configuration
 from hearth.arns import ArnFormatter
 from hearth.control.aliases import Aliases, parse_routing_config
@@ -54,10 +54,7 @@ class AliasesApi:
         version = request.query_value("FunctionVersion") or None
         aliases = self._aliases.list(function_name, version)
         page, marker = paginate(aliases, request, key=_alias_key)
-        shape: dict[str, Any] = {"Aliases": [self._shape(a) for a in page]}
-        if marker:
-            shape["NextMarker"] = marker
-        return json_response(shape)
+        return list_response("Aliases", [self._shape(a) for a in page], marker)
 
     async def get(self, request: Request) -> Response:
         alias = self._aliases.get(unqualified(request), request.params["Name"])

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hearth.api.functions import function_ref, unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
-from hearth.api.pagination import paginate
+from hearth.api.pagination import list_response, paginate
 from hearth.control.event_config import EventConfigs
 
 CONFIG = "/2019-09-25/functions/{FunctionName}/event-invoke-config"
@@ -43,7 +41,4 @@ class EventConfigApi:
         page, marker = paginate(
             configs, request, key=lambda c: str(c["FunctionArn"]), default=_MAX_PAGE
         )
-        shape: dict[str, Any] = {"FunctionEventInvokeConfigs": page}
-        if marker is not None:
-            shape["NextMarker"] = marker
-        return json_response(shape)
+        return list_response("FunctionEventInvokeConfigs", page, marker)

@@ -7,7 +7,7 @@ from typing import Any
 from hearth.api.body import optional_bool, optional_str
 from hearth.api.code_urls import CodeUrlSigner
 from hearth.api.http import Request, Response, Router, empty_response, json_response
-from hearth.api.pagination import paginate
+from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import function_configuration
 from hearth.arns import ArnFormatter, FunctionRef, parse_function_ref, resolve_qualifier
 from hearth.control.functions import Functions, decode_zip
@@ -120,18 +120,12 @@ class FunctionsApi:
             self._functions.list_all_versions() if which == "ALL" else self._functions.list_latest()
         )
         page, marker = paginate(versions, request, key=_version_key)
-        shape: dict[str, Any] = {"Functions": [self._shape(v, with_state=False) for v in page]}
-        if marker:
-            shape["NextMarker"] = marker
-        return json_response(shape)
+        return list_response("Functions", [self._shape(v, with_state=False) for v in page], marker)
 
     async def list_versions(self, request: Request) -> Response:
         name = unqualified(request)
         page, marker = paginate(self._functions.list_versions(name), request, key=_version_key)
-        shape: dict[str, Any] = {"Versions": [self._shape(v, with_state=False) for v in page]}
-        if marker:
-            shape["NextMarker"] = marker
-        return json_response(shape)
+        return list_response("Versions", [self._shape(v, with_state=False) for v in page], marker)
 
     async def update_code(self, request: Request) -> Response:
         name = unqualified(request)

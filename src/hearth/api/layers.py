@@ -7,7 +7,7 @@ from typing import Any
 from hearth.api.body import optional_str, str_list, violation
 from hearth.api.code_urls import CodeUrlSigner
 from hearth.api.http import Request, Response, Router, empty_response, json_response
-from hearth.api.pagination import paginate
+from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import layer_version_detail, layer_version_item
 from hearth.arns import ArnFormatter, parse_layer_name
 from hearth.control.functions import decode_zip
@@ -117,25 +117,19 @@ class LayersApi:
         _check_max_items(request)
         versions = self._layers.list_versions(name, *_filters(request))
         page, marker = paginate(versions, request, key=_version_key, default=LAYER_PAGE_SIZE)
-        shape: dict[str, Any] = {"LayerVersions": [layer_version_item(v, self._arns) for v in page]}
-        if marker:
-            shape["NextMarker"] = marker
-        return json_response(shape)
+        items = [layer_version_item(v, self._arns) for v in page]
+        return list_response("LayerVersions", items, marker)
 
     async def list_layers(self, request: Request) -> Response:
         _check_max_items(request)
         layers = self._layers.list_layers(*_filters(request))
         page, marker = paginate(layers, request, key=_layer_key, default=LAYER_PAGE_SIZE)
-        shape: dict[str, Any] = {
-            "Layers": [
-                {
-                    "LayerName": record.name,
-                    "LayerArn": self._arns.layer(record.name),
-                    "LatestMatchingVersion": layer_version_item(latest, self._arns),
-                }
-                for record, latest in page
-            ]
-        }
-        if marker:
-            shape["NextMarker"] = marker
-        return json_response(shape)
+        items = [
+            {
+                "LayerName": record.name,
+                "LayerArn": self._arns.layer(record.name),
+                "LatestMatchingVersion": layer_version_item(latest, self._arns),
+            }
+            for record, latest in page
+        ]
+        return list_response("Layers", items, marker)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from hearth.api.http import Request
+from hearth.api.http import Request, Response, json_response
 from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
 
 T = TypeVar("T")
@@ -54,6 +54,14 @@ def paginate(
     page = list(items[start : start + limit])
     more = start + limit < len(items)
     return page, (_encode(key(page[-1])) if more and page else None)
+
+
+def list_response(field: str, page: list[Any], marker: str | None) -> Response:
+    """A List* answer: the page under `field`, and NextMarker when there is more."""
+    shape: dict[str, Any] = {field: page}
+    if marker:
+        shape["NextMarker"] = marker
+    return json_response(shape)
 
 
 def _encode(key: str) -> str:

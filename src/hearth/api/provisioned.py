@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hearth.api.functions import function_ref, unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
-from hearth.api.pagination import paginate
+from hearth.api.pagination import list_response, paginate
 from hearth.control.provisioned import ProvisionedConfigs, check_requested
 
 PATH = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
@@ -42,7 +40,4 @@ class ProvisionedApi:
         page, marker = paginate(
             configs, request, key=lambda c: str(c["FunctionArn"]), default=_MAX_PAGE
         )
-        shape: dict[str, Any] = {"ProvisionedConcurrencyConfigs": page}
-        if marker is not None:
-            shape["NextMarker"] = marker
-        return json_response(shape)
+        return list_response("ProvisionedConcurrencyConfigs", page, marker)
