@@ -18,23 +18,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 import urllib.request
-import zipfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from invoke_bench import Target, create_function, request, start_hearth, summarize
+from invoke_bench import (
+    Target,
+    create_function,
+    handler_zip,
+    machine,
+    request,
+    start_hearth,
+    summarize,
+)
 
-HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 RESULTS = Path(__file__).parent / "results"
 PATH = "/2015-03-31/functions/bench/invocations"
 
@@ -202,19 +205,10 @@ def main() -> None:
     seconds, latency_n = (1.0, 100) if args.quick else (5.0, 1000)
     rounds_n = args.rounds or (1 if args.quick else 3)
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
-    code = buffer.getvalue()
+    code = handler_zip()
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            # Other work on the machine skews the figures; this says how much there was.
-            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-        },
+        "machine": machine(),
         "mode": "quick" if args.quick else "full",
         "connections": args.connections,
         "load_seconds": seconds,

@@ -37,6 +37,25 @@ HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 RESULTS = Path(__file__).parent / "results"
 
 
+def handler_zip(source: str = HANDLER) -> bytes:
+    """A function's code: `source` as app.py."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+def machine() -> dict[str, Any]:
+    """The machine a run measured, for its results."""
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        # Other work on the machine skews the figures; this says how much there was.
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+    }
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
@@ -330,17 +349,10 @@ def main() -> None:
     warm_n, cold_n, seconds = (200, 5, 1.0) if args.quick else (3000, 30, 5.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
-    code = buffer.getvalue()
+    code = handler_zip()
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": machine(),
         "mode": "quick" if args.quick else "full",
     }
 

@@ -8,18 +8,8 @@ cd "$(dirname "$0")/.."
 peers=bench/.peers
 mkdir -p "$peers/bin" "$peers/node"
 
-# The same interpreter choice as the project's venv (scripts/setup.sh).
-pick_python() {
-  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
-      echo "$candidate"; return 0
-    fi
-  done
-  echo "Hearth needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)." >&2
-  return 1
-}
+# shellcheck source=scripts/pick-python.sh
+. scripts/pick-python.sh
 
 if [ ! -x "$peers/venv/bin/python" ]; then
   echo "==> Creating $peers/venv"
