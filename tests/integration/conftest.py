@@ -108,6 +108,17 @@ def lambda_client(
     )
 
 
+def logs_client(endpoint: str) -> Any:
+    """A CloudWatch Logs client for Hearth's FilterLogEvents on the same port."""
+    return boto3.client(
+        "logs",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="hearth-test",
+        aws_secret_access_key="hearth-test",
+    )
+
+
 def make_zip(files: dict[str, str | bytes] | None = None) -> bytes:
     files = (
         files

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.async_helpers import RECORDER, queue_empty, read_lines, wait_for
-from tests.integration.conftest import Server, aws_json, create_function, make_zip
+from tests.integration.conftest import Server, aws_json, create_function, logs_client, make_zip
 from tests.integration.test_cli import hearth
 
 pytestmark = pytest.mark.integration
@@ -254,21 +254,13 @@ def test_deprecated_invoke_async(lam: Any, fn_name: str, tmp_path: Path) -> None
 def test_each_attempt_logs_start_end_report(
     fast_server: Server, lam: Any, fn_name: str, tmp_path: Path
 ) -> None:
-    import boto3
-
     recorder(lam, fn_name)
     lam.put_function_event_invoke_config(FunctionName=fn_name, MaximumRetryAttempts=1)
     event = {"file": str(tmp_path / "trace.jsonl"), "fail": True}
     request_id = lam.invoke(
         FunctionName=fn_name, InvocationType="Event", Payload=json.dumps(event).encode()
     )["ResponseMetadata"]["RequestId"]
-    logs = boto3.client(
-        "logs",
-        endpoint_url=fast_server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    logs = logs_client(fast_server.endpoint)
 
     def reports() -> list[str]:
         events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn_name}")["events"]

@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from hearth.sandbox.capabilities import probe
 from hearth.sandbox.choice import choose_isolation
 from hearth.sandbox.isolation import Isolation
 from tests.integration.async_helpers import async_status, wait_for
-from tests.integration.conftest import Server, create_function, make_zip
+from tests.integration.conftest import Server, create_function, logs_client, make_zip
 
 pytestmark = pytest.mark.skipif(
     not choose_isolation(Isolation.AUTO, probe()).sandboxed, reason="this host cannot sandbox"
@@ -45,13 +44,7 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def printed(server: Server, name: str) -> list[dict[str, Any]]:
-    logs = boto3.client(
-        "logs",
-        endpoint_url=server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    logs = logs_client(server.endpoint)
     events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
     return [json.loads(e["message"]) for e in events if e["message"].startswith("{")]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.conftest import create_function
+from tests.integration.conftest import create_function, logs_client
 from tests.integration.test_functions import error_of
 
 # A bootstrap that speaks the Runtime API with the standard library only.
@@ -198,15 +198,7 @@ def test_logs_are_stored_per_group_and_served_through_the_logs_api(
 ) -> None:
     response, _ = invoke(client, custom, {"marker": "logs-api"}, LogType="Tail")
     request_id = base64.b64decode(response["LogResult"]).decode().split()[2]
-    import boto3
-
-    logs = boto3.client(
-        "logs",
-        endpoint_url=server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    logs = logs_client(server.endpoint)
     events = logs.filter_log_events(logGroupName="/aws/lambda/custom-rt")["events"]
     mine = [e["message"] for e in events if request_id in e["message"]]
     assert mine[0] == f"START RequestId: {request_id} Version: $LATEST"

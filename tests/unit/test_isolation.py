@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from hearth.sandbox.capabilities import NAMESPACE_FLAGS, HostCapabilities
 from hearth.sandbox.cgroups import CgroupLayout, Cgroups
 from hearth.sandbox.choice import SandboxUnavailable, choose_isolation
 from hearth.sandbox.isolation import (
@@ -25,24 +24,17 @@ from hearth.sandbox.isolation import (
     inside_argv,
     system_layout,
 )
+from tests.unit.test_capabilities import FULL
 
-HOST = HostCapabilities(
-    os_name="linux",
-    is_root=True,
-    unprivileged_userns_clone=None,
-    max_user_namespaces=1000,
-    user_namespaces=True,
-    namespaces=frozenset(NAMESPACE_FLAGS),
+# A capable host whose three controllers are all on cgroup v1.
+HOST = dataclasses.replace(
+    FULL,
     cgroup_v1=(
         ("cpu", "/sys/fs/cgroup/cpu"),
         ("memory", "/sys/fs/cgroup/memory"),
         ("pids", "/sys/fs/cgroup/pids"),
     ),
-    cgroup_v2_mount="/sys/fs/cgroup/unified",
     cgroup_v2_controllers=frozenset(),
-    cgroups_writable=True,
-    no_new_privs=True,
-    seccomp=True,
 )
 
 
