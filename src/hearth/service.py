@@ -20,6 +20,7 @@ from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
 from hearth.api.event_config import EventConfigApi
+from hearth.api.function_urls import FunctionUrlsApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
@@ -33,6 +34,7 @@ from hearth.config import Settings
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
+from hearth.control.function_urls import FunctionUrls
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
 from hearth.control.policies import Policies
@@ -43,6 +45,8 @@ from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.queue import EventQueue
 from hearth.events.sqlite_queue import SqliteEventQueue
+from hearth.http.front import HttpIn
+from hearth.http.function_urls import FunctionUrlServer
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
@@ -73,7 +77,7 @@ class Hearth:
     launchers: Launchers
     log_store: LogStore
     log_writer: LogWriter
-    app: LambdaApp
+    app: HttpIn
     events: EventQueue
     dispatcher: Dispatcher
 
@@ -143,10 +147,14 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
     TagsApi(Tags(registry, arns)).register(router)
     EventConfigApi(EventConfigs(registry, arns)).register(router)
+    FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
-    app = LambdaApp(router, _authenticator(settings))
+    verifier = _verifier(settings)
+    url_server = FunctionUrlServer(storage, invoker, arns, verifier)
+    registry.subscribe(url_server.invalidate)
+    app = HttpIn(LambdaApp(router, _authenticator(verifier)), url_server)
     hearth = Hearth(
         settings,
         registry,
@@ -191,12 +199,17 @@ def _recover(hearth: Hearth) -> None:
     hearth.functions.collect_garbage()
 
 
-def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
+def _verifier(settings: Settings) -> SigV4Verifier | None:
     if not settings.auth_enabled:
         return None
-    verifier = SigV4Verifier(
+    return SigV4Verifier(
         Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys
     )
+
+
+def _authenticator(verifier: SigV4Verifier | None) -> Callable[[Request], None] | None:
+    if verifier is None:
+        return None
 
     def authenticate(request: Request) -> None:
         verifier.verify(

@@ -15,7 +15,14 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.models import (
+    Alias,
+    FunctionRecord,
+    FunctionUrlConfig,
+    FunctionVersion,
+    LayerRecord,
+    LayerVersion,
+)
 
 
 class RegistryTransaction(Protocol):
@@ -33,7 +40,8 @@ class RegistryTransaction(Protocol):
         ...
 
     def delete_function(self, name: str) -> None:
-        """Remove the function with all its versions and aliases. No error if absent."""
+        """Remove the function with all its versions, aliases and function URLs. No error if
+        absent."""
         ...
 
     # Versions ($LATEST and published) ---------------------------------------------------
@@ -59,6 +67,28 @@ class RegistryTransaction(Protocol):
     def put_alias(self, alias: Alias) -> None: ...
 
     def delete_alias(self, function_name: str, alias_name: str) -> None: ...
+
+    # Function URLs ---------------------------------------------------------------------
+    def get_function_url(self, function_name: str, qualifier: str) -> FunctionUrlConfig | None:
+        """The URL of a function ("" qualifier) or of one of its aliases."""
+        ...
+
+    def find_function_url(self, url_id: str) -> FunctionUrlConfig | None:
+        """The URL with this id, whatever function it belongs to."""
+        ...
+
+    def list_function_urls(self, function_name: str) -> list[FunctionUrlConfig]:
+        """Sorted by qualifier, so the unqualified function's URL comes first."""
+        ...
+
+    def put_function_url(self, config: FunctionUrlConfig) -> None:
+        """Insert or replace (keyed by function name and qualifier); the url_id must not be
+        another config's."""
+        ...
+
+    def delete_function_url(self, function_name: str, qualifier: str) -> None:
+        """No error if absent. Deleting an alias leaves its URL in place, as on AWS."""
+        ...
 
     # Layers ----------------------------------------------------------------------------
     def get_layer(self, name: str) -> LayerRecord | None: ...
