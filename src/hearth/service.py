@@ -47,6 +47,7 @@ from hearth.events.queue import EventQueue
 from hearth.events.sqlite_queue import SqliteEventQueue
 from hearth.http.front import HttpIn
 from hearth.http.function_urls import FunctionUrlServer
+from hearth.http.streaming import StreamingInvokeApi
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
@@ -154,7 +155,9 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     verifier = _verifier(settings)
     url_server = FunctionUrlServer(storage, invoker, arns, verifier)
     registry.subscribe(url_server.invalidate)
-    app = HttpIn(LambdaApp(router, _authenticator(verifier)), url_server)
+    authenticate = _authenticator(verifier)
+    streaming = StreamingInvokeApi(invoker, authenticate)
+    app = HttpIn(LambdaApp(router, authenticate), url_server, streaming)
     hearth = Hearth(
         settings,
         registry,

@@ -1,5 +1,7 @@
-"""The ASGI front door: requests for a function URL go to it, everything else to the app
-behind (the Lambda API and whatever else is mounted on Hearth's port)."""
+"""The ASGI front door: requests for a function URL go to it, InvokeWithResponseStream (which
+answers as the function writes, so it cannot go through the buffered Lambda API app) to its
+handler, everything else to the app behind (the Lambda API and whatever else is mounted on
+Hearth's port)."""
 
 from __future__ import annotations
 
@@ -7,14 +9,19 @@ from collections.abc import Awaitable, Callable
 
 from hearth.http.function_urls import FunctionUrlServer, Receive, Scope, Send
 from hearth.http.hosts import url_target
+from hearth.http.streaming import PATH as STREAMING_PATH
+from hearth.http.streaming import StreamingInvokeApi
 
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class HttpIn:
-    def __init__(self, app: AsgiApp, urls: FunctionUrlServer) -> None:
+    def __init__(
+        self, app: AsgiApp, urls: FunctionUrlServer, streaming: StreamingInvokeApi
+    ) -> None:
         self._app = app
         self._urls = urls
+        self._streaming = streaming
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -23,5 +30,9 @@ class HttpIn:
             target = url_target(host.decode("latin-1"), raw_path.decode("latin-1"))
             if target is not None:
                 await self._urls.serve(target, scope, receive, send)
+                return
+            streaming = STREAMING_PATH.fullmatch(raw_path.decode("latin-1"))
+            if streaming is not None:
+                await self._streaming.serve(streaming["FunctionName"], scope, receive, send)
                 return
         await self._app(scope, receive, send)

@@ -23,6 +23,7 @@ from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.leases import Leases
 from hearth.invoke.pool import Pool, PoolKey
 from hearth.invoke.runtimes import command_for, family_of, function_environment
+from hearth.invoke.streams import ResponseSink
 from hearth.logs.writer import LogWriter
 from hearth.models import FunctionVersion, State
 from hearth.sandbox.isolation import PreparedSandbox, Sandboxes
@@ -166,9 +167,11 @@ class Invoker:
         *,
         client_context: str | None = None,
         request_id: str | None = None,
+        sink: ResponseSink | None = None,
     ) -> InvokeResult:
         """Run one invocation and return its result (a function error is a result too).
-        `request_id`: an async event keeps its id across retries.
+        `request_id`: an async event keeps its id across retries. `sink`: where a streamed
+        response goes as the function writes it (see Environment.invoke).
 
         Raises ResourceNotFoundException / ResourceConflictException for what cannot be
         invoked, and TooManyRequestsException (429, with AWS's Reason and Retry-After) when
@@ -190,7 +193,7 @@ class Invoker:
             except InitFailed as failure:
                 return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
             try:
-                outcome = await lease.environment.invoke(invocation)
+                outcome = await lease.environment.invoke(invocation, sink)
             finally:
                 self.pool.release(version, lease.environment)
         return InvokeResult(
