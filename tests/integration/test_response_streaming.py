@@ -7,7 +7,7 @@ import http.client
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -25,6 +25,11 @@ while True:
     with urllib.request.urlopen(f"http://{api}/2018-06-01/runtime/invocation/next") as r:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         event = json.loads(r.read())
+    if "rawPath" in event:  # called through a function URL: the query says what to do
+        q = event.get("queryStringParameters") or {}
+        event = {"pieces": q["pieces"].split("|") if q.get("pieces") else [],
+                 "pause": float(q.get("pause", 0)), "fail": "fail" in q,
+                 "content_type": q.get("ct", "text/plain")}
     s = socket.create_connection((host, int(port)))
     content_type = event.get("content_type", "text/plain")
     s.sendall((f"POST /2018-06-01/runtime/invocation/{rid}/response HTTP/1.1\r\nHost: {api}\r\n"
@@ -123,8 +128,9 @@ def test_plain_invoke_of_a_streaming_function_buffers(client: Any, streamer: str
     assert result["Payload"].read() == b"ab"
 
 
-def test_response_stream_url_sends_bytes_as_they_come(client: Any, streamer: str) -> None:
-    url = client.create_function_url_config(
+@pytest.fixture
+def stream_url(client: Any, streamer: str) -> str:
+    url: str = client.create_function_url_config(
         FunctionName=streamer, AuthType="NONE", InvokeMode="RESPONSE_STREAM"
     )["FunctionUrl"]
     client.add_permission(
@@ -134,9 +140,47 @@ def test_response_stream_url_sends_bytes_as_they_come(client: Any, streamer: str
         Principal="*",
         FunctionUrlAuthType="NONE",
     )
+    return url
+
+
+def get(url: str, query: dict[str, str]) -> tuple[http.client.HTTPResponse, list[Any]]:
+    """The response and its body pieces as read, each with the time it arrived."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=30)
-    connection.request("GET", "/", headers={"Host": parts.netloc})
-    response = connection.getresponse()  # the function has not finished: pieces come later
-    assert response.status == 200
+    connection.request("GET", "/?" + urlencode(query), headers={"Host": parts.netloc})
+    response = connection.getresponse()
+    pieces = []
+    while chunk := response.read1():
+        pieces.append((time.monotonic(), chunk))
     connection.close()
+    return response, pieces
+
+
+def test_response_stream_url_sends_bytes_as_they_come(stream_url: str) -> None:
+    get(stream_url, {"pieces": "warm"})
+    started = time.monotonic()
+    response, pieces = get(stream_url, {"pieces": "first |second", "pause": "0.8"})
+    assert response.status == 200 and response.headers["content-type"] == "text/plain"
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert b"".join(p for _, p in pieces) == b"first second"
+    assert pieces[0][0] - started < 0.5 and pieces[-1][0] - pieces[0][0] > 0.6
+
+
+def test_http_integration_prelude_sets_status_and_headers(stream_url: str) -> None:
+    prelude = json.dumps({"statusCode": 201, "headers": {"X-A": "b"}, "cookies": ["c=1"]})
+    response, pieces = get(
+        stream_url,
+        {
+            "pieces": prelude + "\x00" * 8 + "body1|body2",
+            "ct": "application/vnd.awslambda.http-integration-response",
+        },
+    )
+    assert response.status == 201 and response.headers["x-a"] == "b"
+    assert response.headers["set-cookie"] == "c=1"
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert b"".join(p for _, p in pieces) == b"body1body2"
+
+
+def test_stream_failing_before_any_byte_is_502(stream_url: str) -> None:
+    response, pieces = get(stream_url, {"fail": "1"})
+    assert response.status == 502 and b"".join(p for _, p in pieces) == b"Internal Server Error"

@@ -165,7 +165,7 @@ def url_answer(payload: bytes) -> HttpAnswer:
     except (UnicodeDecodeError, json.JSONDecodeError):
         return HttpAnswer(200, [("content-type", "application/json")], payload)
     if isinstance(result, dict) and "statusCode" in result:
-        return _described(result)
+        return described(result)
     if isinstance(result, str):
         body = result.encode()
     else:
@@ -173,8 +173,9 @@ def url_answer(payload: bytes) -> HttpAnswer:
     return HttpAnswer(200, [("content-type", "application/json")], body)
 
 
-def _described(result: dict[str, Any]) -> HttpAnswer:
-    status = result["statusCode"]
+def described(result: dict[str, Any], default_content_type: str = "application/json") -> HttpAnswer:
+    """The answer a `{statusCode, headers, cookies, body, isBase64Encoded}` result describes."""
+    status = result.get("statusCode", 200)
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise BadFunctionResponse(f"invalid statusCode: {status!r}")
     headers = result.get("headers") or {}
@@ -185,7 +186,7 @@ def _described(result: dict[str, Any]) -> HttpAnswer:
     for name, value in headers.items():
         answer.headers.append((str(name).lower(), _header_value(value)))
     if not any(name == "content-type" for name, _ in answer.headers):
-        answer.headers.append(("content-type", "application/json"))
+        answer.headers.append(("content-type", default_content_type))
     answer.headers.extend(("set-cookie", _header_value(c)) for c in cookies)
     body = result.get("body")
     if body is None:
@@ -199,3 +200,25 @@ def _described(result: dict[str, Any]) -> HttpAnswer:
     else:
         answer.body = text.encode()
     return answer
+
+
+# The content type with which a streamed response starts with a JSON prelude (status, headers,
+# cookies), 8 NUL bytes, then the body: what `awslambda.HttpResponseStream.from` writes.
+HTTP_INTEGRATION_RESPONSE = "application/vnd.awslambda.http-integration-response"
+_PRELUDE_END = b"\x00" * 8
+
+
+def split_prelude(buffer: bytes) -> tuple[HttpAnswer, bytes] | None:
+    """A streamed HTTP integration response's head and the body bytes after it; None while
+    the prelude is incomplete. Raises BadFunctionResponse for a prelude that is not one."""
+    end = buffer.find(_PRELUDE_END)
+    if end < 0:
+        return None
+    try:
+        prelude = json.loads(buffer[:end]) if buffer[:end].strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadFunctionResponse("the response prelude is not JSON") from exc
+    if not isinstance(prelude, dict):
+        raise BadFunctionResponse("the response prelude is not an object")
+    head = {k: prelude[k] for k in ("statusCode", "headers", "cookies") if k in prelude}
+    return described(head, "application/octet-stream"), buffer[end + len(_PRELUDE_END) :]

@@ -30,7 +30,9 @@ from hearth.http.events import (
     url_event,
 )
 from hearth.http.hosts import UrlTarget, url_domain
-from hearth.invoke.invoker import Invoker
+from hearth.http.url_streaming import stream_answer
+from hearth.invoke.invoker import Invoker, InvokeResult
+from hearth.invoke.streams import ResponseSink
 from hearth.models import FunctionUrlConfig
 from hearth.store.registry import Registry
 
@@ -115,17 +117,18 @@ class FunctionUrlServer:
     async def serve(self, target: UrlTarget, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
         try:
-            answer = await self._answer(target, scope, receive, request_id)
+            answer = await self._answer(target, scope, receive, send, request_id)
         except UrlError as error:
             answer = error.answer
         except Exception:
             logger.exception("unhandled error serving function URL %s", target.url_id)
             answer = UrlError(500, "ServiceException", "Internal Server Error").answer
-        await _send(send, answer, request_id)
+        if answer is not None:  # None: streamed, already sent
+            await _send(send, answer, request_id)
 
     async def _answer(
-        self, target: UrlTarget, scope: Scope, receive: Receive, request_id: str
-    ) -> HttpAnswer:
+        self, target: UrlTarget, scope: Scope, receive: Receive, send: Send, request_id: str
+    ) -> HttpAnswer | None:
         resolved = self._resolve(target.url_id)
         if resolved is None or not resolved.target_exists:
             raise _forbidden()
@@ -172,10 +175,24 @@ class FunctionUrlServer:
                 f"Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction "
                 "operation",
             )
-        answer = await self._invoke(config, payload, request_id)
-        if config.cors is not None:
-            answer = cors.apply(config.cors, headers.get("origin"), answer)
-        return answer
+        origin = headers.get("origin")
+
+        def finish(answer: HttpAnswer) -> HttpAnswer:
+            return answer if config.cors is None else cors.apply(config.cors, origin, answer)
+
+        if config.invoke_mode == "RESPONSE_STREAM":
+
+            def invoke(sink: ResponseSink) -> Awaitable[InvokeResult]:
+                return self._run(config, payload, request_id, sink)
+
+            def head(answer: HttpAnswer) -> list[tuple[bytes, bytes]]:
+                return _head(finish(answer), request_id)
+
+            outcome = await stream_answer(invoke, send, head)
+            if outcome is None or isinstance(outcome, HttpAnswer):
+                return outcome
+            return finish(_mapped(outcome))
+        return finish(_mapped(await self._run(config, payload, request_id)))
 
     def _authorize(
         self,
@@ -212,22 +229,29 @@ class FunctionUrlServer:
             "userId": account,
         }
 
-    async def _invoke(
-        self, config: FunctionUrlConfig, payload: bytes, request_id: str
-    ) -> HttpAnswer:
+    async def _run(
+        self,
+        config: FunctionUrlConfig,
+        payload: bytes,
+        request_id: str,
+        sink: ResponseSink | None = None,
+    ) -> InvokeResult:
         ref = FunctionRef(config.function_name, config.qualifier or None)
         try:
-            result = await self._invoker.invoke(ref, payload, request_id=request_id)
+            return await self._invoker.invoke(ref, payload, request_id=request_id, sink=sink)
         except LambdaError as error:
             if error.status == 404:
                 raise _forbidden() from error
             raise UrlError(error.status, error.code, error.message) from error
-        if result.function_error:
-            return _bad_gateway()
-        try:
-            return url_answer(result.payload)
-        except BadFunctionResponse:
-            return _bad_gateway()
+
+
+def _mapped(result: InvokeResult) -> HttpAnswer:
+    if result.function_error:
+        return _bad_gateway()
+    try:
+        return url_answer(result.payload)
+    except BadFunctionResponse:
+        return _bad_gateway()
 
 
 def _bad_gateway() -> HttpAnswer:
@@ -257,11 +281,16 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _send(send: Send, answer: HttpAnswer, request_id: str) -> None:
+def _head(answer: HttpAnswer, request_id: str) -> list[tuple[bytes, bytes]]:
     headers = [(b"x-amzn-requestid", request_id.encode())]
     headers += [
         (n.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for n, v in answer.headers
     ]
+    return headers
+
+
+async def _send(send: Send, answer: HttpAnswer, request_id: str) -> None:
+    headers = _head(answer, request_id)
     headers.append((b"content-length", str(len(answer.body)).encode()))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
