@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -184,3 +185,70 @@ def test_http_integration_prelude_sets_status_and_headers(stream_url: str) -> No
 def test_stream_failing_before_any_byte_is_502(stream_url: str) -> None:
     response, pieces = get(stream_url, {"fail": "1"})
     assert response.status == 502 and b"".join(p for _, p in pieces) == b"Internal Server Error"
+
+
+# Node.js: awslambda.streamifyResponse and HttpResponseStream.from -----------------------
+
+NODE_STREAMER = """
+const { setTimeout: sleep } = require('node:timers/promises');
+exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  const query = event.queryStringParameters || event;
+  if (query.http) {
+    responseStream = awslambda.HttpResponseStream.from(responseStream, {
+      statusCode: 418, headers: { 'content-type': 'text/html', 'x-fn': context.functionName },
+    });
+  } else {
+    responseStream.setContentType('text/plain');
+  }
+  responseStream.write('first ');
+  await sleep(Number(query.pause || 0));
+  if (query.fail) throw new TypeError('late failure');
+  responseStream.write('second');
+  responseStream.end();
+});
+"""
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+
+
+@pytest.fixture
+def node_streamer(client: Any, fn_name: str) -> str:
+    code = make_zip({"index.js": NODE_STREAMER})
+    create_function(client, fn_name, code, Runtime="nodejs20.x", Handler="index.handler")
+    return fn_name
+
+
+@needs_node
+def test_node_streamify_response(client: Any, node_streamer: str) -> None:
+    stream(client, node_streamer, {})
+    started = time.monotonic()
+    events, _ = stream(client, node_streamer, {"pause": 800})
+    chunks = [(t, e["PayloadChunk"]["Payload"]) for t, e in events if "PayloadChunk" in e]
+    assert b"".join(c for _, c in chunks) == b"first second"
+    assert chunks[0][0] - started < 0.5 and events[-1][0] - chunks[0][0] > 0.6
+    assert events[-1][1] == {"InvokeComplete": {}}
+    events, _ = stream(client, node_streamer, {"fail": 1})
+    assert events[0][1]["PayloadChunk"]["Payload"] == b"first "
+    complete = events[-1][1]["InvokeComplete"]
+    assert (complete["ErrorCode"], complete["ErrorDetails"]) == ("TypeError", "late failure")
+
+
+@needs_node
+def test_node_http_response_stream_through_a_url(client: Any, node_streamer: str) -> None:
+    url = client.create_function_url_config(
+        FunctionName=node_streamer, AuthType="NONE", InvokeMode="RESPONSE_STREAM"
+    )["FunctionUrl"]
+    client.add_permission(
+        FunctionName=node_streamer,
+        StatementId="url",
+        Action="lambda:InvokeFunctionUrl",
+        Principal="*",
+        FunctionUrlAuthType="NONE",
+    )
+    get(url, {})
+    started = time.monotonic()
+    response, pieces = get(url, {"http": "1", "pause": "800"})
+    assert response.status == 418 and response.headers["content-type"] == "text/html"
+    assert response.headers["x-fn"] == node_streamer
+    assert b"".join(p for _, p in pieces) == b"first second"
+    assert pieces[0][0] - started < 0.5 and pieces[-1][0] - pieces[0][0] > 0.6
