@@ -45,6 +45,8 @@ from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.queue import EventQueue
 from hearth.events.sqlite_queue import SqliteEventQueue
+from hearth.http.apigw.botocore_source import BotocoreApiDefinitions
+from hearth.http.apigw.server import ApiGatewayServer
 from hearth.http.front import HttpIn
 from hearth.http.function_urls import FunctionUrlServer
 from hearth.http.streaming import StreamingInvokeApi
@@ -157,7 +159,12 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     registry.subscribe(url_server.invalidate)
     authenticate = _authenticator(verifier)
     streaming = StreamingInvokeApi(invoker, authenticate)
-    app = HttpIn(LambdaApp(router, authenticate), url_server, streaming)
+    # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
+    # plane is not Hearth's); without one, no API exists.
+    endpoint = settings.aws_endpoint_url
+    definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
+    apis = ApiGatewayServer(definitions, invoker, arns)
+    app = HttpIn(LambdaApp(router, authenticate), url_server, streaming, apis)
     hearth = Hearth(
         settings,
         registry,

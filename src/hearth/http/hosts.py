@@ -21,6 +21,33 @@ class UrlTarget:
     raw_path: str
 
 
+# API Gateway: <api-id>.execute-api.localhost, or the path form /execute-api/<api-id>/...
+_API_HOST = re.compile(r"(?P<id>[a-z0-9]{1,32})\.execute-api\.localhost")
+_API_PATH = re.compile(r"/execute-api/(?P<id>[a-z0-9]{1,32})(?P<rest>/.*)?")
+
+
+@dataclass(frozen=True)
+class ApiTarget:
+    """A request aimed at an API Gateway API: its id, and the path after the host (stage
+    included, as the client sent it)."""
+
+    api_id: str
+    raw_path: str
+
+
+def api_target(host_header: str, raw_path: str) -> ApiTarget | None:
+    host = host_header.lower()
+    if port_of(host) is not None:
+        host = host.rsplit(":", 1)[0]
+    by_host = _API_HOST.fullmatch(host)
+    if by_host is not None:
+        return ApiTarget(by_host["id"], raw_path or "/")
+    by_path = _API_PATH.fullmatch(raw_path)
+    if by_path is not None:
+        return ApiTarget(by_path["id"], by_path["rest"] or "/")
+    return None
+
+
 def port_of(host_header: str) -> int | None:
     """The port in a Host header, None when it names none."""
     if host_header.startswith("["):  # [::1]:9070
