@@ -163,7 +163,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     # plane is not Hearth's); without one, no API exists.
     endpoint = settings.aws_endpoint_url
     definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
-    apis = ApiGatewayServer(definitions, invoker, arns)
+    apis = ApiGatewayServer(definitions, invoker, storage, arns)
+    registry.subscribe(apis.invalidate)
     app = HttpIn(LambdaApp(router, authenticate), url_server, streaming, apis)
     hearth = Hearth(
         settings,

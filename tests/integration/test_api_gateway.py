@@ -94,9 +94,19 @@ def functions(hearth: Server) -> dict[str, str]:
     client = hearth.client()
     create_function(client, "apigw-echo", make_zip({"app.py": ECHO}))
     create_function(client, "apigw-auth", make_zip({"app.py": AUTHORIZER}))
+    create_function(client, "apigw-closed", make_zip({"app.py": ECHO}))
+    for name in ("apigw-echo", "apigw-auth"):
+        # What SAM and the console add: API Gateway may invoke it for this account's APIs.
+        client.add_permission(
+            FunctionName=name,
+            StatementId="apigateway",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*",
+        )
     return {
         name: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-        for name in ("apigw-echo", "apigw-auth")
+        for name in ("apigw-echo", "apigw-auth", "apigw-closed")
     }
 
 
@@ -160,7 +170,9 @@ def rest_api(moto: str, functions: dict[str, str]) -> str:
         authorizerResultTtlInSeconds=0,
     )["id"]
 
-    def method(parent: str, part: str, verb: str, **auth: Any) -> None:
+    def method(
+        parent: str, part: str, verb: str, function: str = "apigw-echo", **auth: Any
+    ) -> None:
         resource = apigw.create_resource(restApiId=api, parentId=parent, pathPart=part)["id"]
         apigw.put_method(
             restApiId=api,
@@ -175,10 +187,11 @@ def rest_api(moto: str, functions: dict[str, str]) -> str:
             httpMethod=verb,
             type="AWS_PROXY",
             integrationHttpMethod="POST",
-            uri=lambda_uri(functions["apigw-echo"]),
+            uri=lambda_uri(functions[function]),
         )
 
     method(root, "{proxy+}", "ANY")
+    method(root, "closed", "GET", function="apigw-closed")
     items = apigw.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
     method(items, "{id}", "GET")
     method(root, "secure", "GET", authorizationType="CUSTOM", authorizerId=authorizer)
@@ -244,6 +257,13 @@ def test_rest_api_responses_and_errors(hearth: Server, rest_api: str) -> None:
         b'{"message": "Missing Authentication Token"}',
     )
     assert call(hearth, "nosuchapi", "/prod/x")[0] == 404
+
+
+def test_without_permission_api_gateway_cannot_invoke(hearth: Server, rest_api: str) -> None:
+    assert call(hearth, rest_api, "/prod/closed")[::2] == (
+        500,
+        b'{"message": "Internal server error"}',
+    )
 
 
 def test_rest_api_path_form(hearth: Server, rest_api: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
+from hearth.arns import ArnFormatter
 from hearth.http import eventstream
 from hearth.http.apigw import authorizers as auth
 from hearth.http.apigw.definitions import (
@@ -25,8 +26,10 @@ from hearth.http.apigw.definitions import (
 )
 from hearth.http.apigw.events import ApiContext, header_case, v1_answer, v1_event, v2_event
 from hearth.http.apigw.routing import function_arn, match_resource, match_route, match_template
+from hearth.http.apigw.server import ApiGatewayServer
 from hearth.http.events import BadFunctionResponse, HttpAnswer, HttpRequest, split_prelude
 from hearth.http.hosts import ApiTarget, api_target
+from hearth.store.memory import MemoryRegistry
 
 PROXY = Method(Integration("AWS_PROXY", "arn:aws:lambda:us-east-1:1:function:f"))
 
@@ -370,13 +373,13 @@ class _NoInvoker:
 
 
 def test_server_errors_without_invoking() -> None:
-    from hearth.arns import ArnFormatter
-    from hearth.http.apigw.server import ApiGatewayServer
-
     api = Api("abc", "rest", {"prod": {}}, resources=(Resource("/items", {"GET": PROXY}),))
     server = ApiGatewayServer(
-        MemoryApiDefinitions(api), _NoInvoker(), ArnFormatter("us-east-1", "1")
-    )  # type: ignore[arg-type]
+        MemoryApiDefinitions(api),
+        _NoInvoker(),  # type: ignore[arg-type]
+        MemoryRegistry(),
+        ArnFormatter("us-east-1", "1"),
+    )
 
     async def answer(path: str, method: str = "GET") -> tuple[int, bytes]:
         sent: list[dict[str, Any]] = []

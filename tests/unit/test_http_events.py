@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hearth.http import cors
-from hearth.http.access import allows_public_url
+from hearth.http.access import allows_public_url, allows_service
 from hearth.http.events import (
     BadFunctionResponse,
     HttpAnswer,
@@ -308,3 +308,43 @@ def statement(**fields: Any) -> PolicyStatement:
 )
 def test_public_url_rule(statements: list[PolicyStatement], public: bool) -> None:
     assert allows_public_url(statements) is public
+
+
+SOURCE = "arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/items"
+
+
+def service_statement(**fields: Any) -> PolicyStatement:
+    base = {
+        "Effect": "Allow",
+        "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Action": "lambda:InvokeFunction",
+    }
+    return PolicyStatement("s", {**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("statement", "allowed"),
+    [
+        (service_statement(), True),
+        (service_statement(Principal={"Service": "sns.amazonaws.com"}), False),
+        (service_statement(Action="lambda:InvokeFunctionUrl"), False),
+        (
+            service_statement(
+                Condition={"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:*:abc/*"}}
+            ),
+            True,
+        ),
+        (
+            service_statement(
+                Condition={"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:*:xyz/*"}}
+            ),
+            False,
+        ),
+        (service_statement(Condition={"StringEquals": {"AWS:SourceAccount": "1"}}), False),
+        (service_statement(Effect="Deny"), False),
+    ],
+)
+def test_service_permission_rule(statement: PolicyStatement, allowed: bool) -> None:
+    assert (
+        allows_service([statement], "apigateway.amazonaws.com", SOURCE, "123456789012") is allowed
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -145,7 +146,7 @@ class FunctionUrlServer:
         client = scope.get("client") or ("127.0.0.1", 0)
         server = scope.get("server") or ("127.0.0.1", 80)
         forwarded = (
-            ("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"),
+            ("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"),
             ("x-forwarded-for", client[0]),
             ("x-forwarded-port", str(server[1])),
             ("x-forwarded-proto", "http"),

@@ -5,20 +5,23 @@ integration → answer, with API Gateway's errors (`{"message": ...}`):
   `Missing Authentication Token`;
 - HTTP APIs: no stage or route is 404 `Not Found`;
 - both: a function error or a malformed proxy response is 502 `Internal server error`, an
-  invoke Lambda refuses (throttle, missing function) 500, a body over 10 MB 413.
+  invoke Lambda refuses (throttle, missing function, no resource-policy permission for
+  `apigateway.amazonaws.com` with a matching `AWS:SourceArn`) 500, a body over 10 MB 413.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hearth.arns import ArnFormatter, parse_function_ref
+from hearth.arns import LATEST, ArnFormatter, FunctionRef, parse_function_ref
 from hearth.errors import LambdaError
+from hearth.http.access import allows_service
 from hearth.http.apigw import authorizers as auth
 from hearth.http.apigw.definitions import Api, ApiDefinitions, Authorizer, Method
 from hearth.http.apigw.events import ApiContext, v1_answer, v1_event, v2_answer, v2_event
@@ -26,6 +29,8 @@ from hearth.http.apigw.routing import function_arn, match_resource, match_route
 from hearth.http.events import BadFunctionResponse, HttpAnswer, HttpRequest
 from hearth.http.hosts import ApiTarget
 from hearth.invoke.invoker import Invoker, InvokeResult
+from hearth.models import PolicyStatement
+from hearth.store.registry import Registry
 
 logger = logging.getLogger("hearth.http")
 
@@ -56,6 +61,7 @@ class ApiGatewayServer:
         self,
         definitions: ApiDefinitions | None,
         invoker: Invoker,
+        registry: Registry,
         arns: ArnFormatter,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -65,6 +71,28 @@ class ApiGatewayServer:
         self._arns = arns
         self._clock = clock
         self._verdicts = auth.VerdictCache()
+        self._registry = registry
+        # (function, qualifier key) → its resource policy's statements; cleared on any change.
+        self._policies: dict[tuple[str, str], tuple[PolicyStatement, ...]] = {}
+
+    def invalidate(self) -> None:
+        self._policies.clear()
+
+    def _permitted(self, ref: FunctionRef, source_arn: str) -> bool:
+        """API Gateway may invoke only what the function's resource policy lets it."""
+        key = "" if ref.qualifier in (None, LATEST) else str(ref.qualifier)
+        statements = self._policies.get((ref.name, key))
+        if statements is None:
+            with self._registry.transaction() as tx:
+                record = tx.get_function(ref.name)
+            policy = record.policies.get(key) if record is not None else None
+            statements = policy.statements if policy is not None else ()
+            if len(self._policies) > 10_000:
+                self._policies.clear()
+            self._policies[(ref.name, key)] = statements
+        return allows_service(
+            statements, "apigateway.amazonaws.com", source_arn, self._arns.account_id
+        )
 
     async def serve(self, target: ApiTarget, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
@@ -103,7 +131,7 @@ class ApiGatewayServer:
         server = scope.get("server") or ("127.0.0.1", 80)
         raw_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
         forwarded: tuple[tuple[str, str], ...] = (
-            ("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"),
+            ("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"),
             ("X-Forwarded-For", client[0]),
             ("X-Forwarded-Port", str(server[1])),
             ("X-Forwarded-Proto", "http"),
@@ -158,7 +186,8 @@ class ApiGatewayServer:
         payload = json.dumps(event, separators=(",", ":")).encode()
         if len(payload) > MAX_EVENT_BYTES:
             raise ApiError(413, "Request Entity Too Large")
-        result = await self._invoke(integration.uri, variables, payload)
+        source = self._source_arn(api.id, f"{stage}/{method}{_arn_path(template)}")
+        result = await self._invoke(integration.uri, variables, payload, source)
         if result.function_error:
             raise _bad_gateway()
         try:
@@ -170,9 +199,17 @@ class ApiGatewayServer:
         except BadFunctionResponse as exc:
             raise _bad_gateway() from exc
 
-    async def _invoke(self, uri: str, variables: dict[str, str], payload: bytes) -> InvokeResult:
+    def _source_arn(self, api_id: str, rest: str) -> str:
+        return f"arn:aws:execute-api:{self._arns.region}:{self._arns.account_id}:{api_id}/{rest}"
+
+    async def _invoke(
+        self, uri: str, variables: dict[str, str], payload: bytes, source_arn: str
+    ) -> InvokeResult:
         try:
             ref = parse_function_ref(function_arn(uri, variables))
+            if not self._permitted(ref, source_arn):
+                logger.info("API Gateway may not invoke %s for %s", ref.name, source_arn)
+                raise ApiError(500, "Internal server error")
             return await self._invoker.invoke(ref, payload)
         except LambdaError as error:
             logger.info("API Gateway integration %s failed: %s", uri, error.message)
@@ -246,8 +283,11 @@ class ApiGatewayServer:
             event.pop("body", None)
             event.pop("isBase64Encoded", None)
         payload = json.dumps(event, separators=(",", ":")).encode()
+        source = self._source_arn(context.api_id, f"authorizers/{authorizer.id}")
         try:
             ref = parse_function_ref(function_arn(authorizer.function_uri, context.stage_variables))
+            if not self._permitted(ref, source):
+                raise auth.AuthorizerFailed(f"API Gateway may not invoke {ref.name}")
             result = await self._invoker.invoke(ref, payload)
         except LambdaError as error:
             raise auth.AuthorizerFailed(error.message) from error
@@ -259,6 +299,13 @@ class ApiGatewayServer:
             return json.loads(result.payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise auth.AuthorizerFailed("the authorizer's answer is not JSON") from exc
+
+
+def _arn_path(template: str) -> str:
+    """A resource path or route key as source ARNs spell it: `/items/{id}`, `$default`."""
+    if template.startswith("/"):
+        return template
+    return "/" + template.partition(" ")[2] if " " in template else "/" + template
 
 
 def _error_message(payload: bytes) -> str | None:
