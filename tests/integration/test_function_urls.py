@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.integration.conftest import REGION, Server, create_function, make_zip
+from tests.integration.conftest import REGION, Server, create_function, lambda_client, make_zip
 from tests.integration.test_functions import error_of
 
 HANDLER = """
@@ -459,3 +460,38 @@ def test_curl_reaches_the_host_name(public_url: str) -> None:
         check=True,
     )
     assert result.stdout.startswith("HTTP/1.1 200") and result.stdout.endswith("\n\nhello")
+
+
+KEY, SECRET = "AKIDURLTEST", "url-secret"
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(
+        tmp_path_factory.mktemp("secured-urls"),
+        extra_args=["--access-key-id", KEY],
+        env={"HEARTH_SECRET_ACCESS_KEY": SECRET},
+    ).start()
+    yield server
+    server.stop()
+
+
+def test_iam_url_verifies_the_signature(secured: Server) -> None:
+    client = lambda_client(secured.endpoint, key=KEY, secret=SECRET)
+    create_function(client, "iam-url", make_zip({"app.py": HANDLER}))
+    url = client.create_function_url_config(FunctionName="iam-url", AuthType="AWS_IAM")[
+        "FunctionUrl"
+    ]
+    status, _, body = call(url, "/?mode=string", headers=sign(url, "/?mode=string", KEY, SECRET))
+    assert (status, body) == (200, b"hello")
+    status, headers, body = call(
+        url, "/?mode=string", headers=sign(url, "/?mode=string", KEY, "wrong")
+    )
+    assert (status, headers["x-amzn-ErrorType"]) == (403, "InvalidSignatureException")
+    status, headers, _ = call(
+        url, "/?mode=string", headers=sign(url, "/?mode=string", "AKIDOTHER", SECRET)
+    )
+    assert (status, headers["x-amzn-ErrorType"]) == (403, "UnrecognizedClientException")
+    # The signature covers the query: a changed one does not verify.
+    signed = sign(url, "/?mode=string", KEY, SECRET)
+    assert call(url, "/?mode=plain", headers=signed)[0] == 403
