@@ -252,3 +252,15 @@ def test_node_http_response_stream_through_a_url(client: Any, node_streamer: str
     assert response.headers["x-fn"] == node_streamer
     assert b"".join(p for _, p in pieces) == b"first second"
     assert pieces[0][0] - started < 0.5 and pieces[-1][0] - pieces[0][0] > 0.6
+
+
+def test_a_client_leaving_mid_stream_leaves_the_function_working(stream_url: str) -> None:
+    parts = urlsplit(stream_url)
+    connection = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=30)
+    query = urlencode({"pieces": "first |second", "pause": "0.5"})
+    connection.request("GET", "/?" + query, headers={"Host": parts.netloc})
+    response = connection.getresponse()
+    assert response.read1() == b"first "
+    connection.close()  # gone before the function finishes
+    response, pieces = get(stream_url, {"pieces": "again|and again"})
+    assert response.status == 200 and b"".join(p for _, p in pieces) == b"againand again"

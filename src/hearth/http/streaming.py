@@ -66,6 +66,13 @@ async def next_event(sink: QueueSink, task: asyncio.Task[InvokeResult]) -> tuple
     return sink.queue.get_nowait() if not sink.queue.empty() else None
 
 
+def let_finish(task: asyncio.Task[InvokeResult]) -> None:
+    """An invoke whose client went away runs to its end all the same: cancelling it would
+    hand its environment back while the runtime is still writing."""
+    if not task.done():
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
 def error_fields(payload: bytes) -> tuple[str, str]:
     """InvokeComplete's ErrorCode and ErrorDetails for a function error's payload."""
     try:
@@ -152,8 +159,7 @@ class StreamingInvokeApi:
                     await _chunk(send, eventstream.payload_chunk(event[1]))
             result = await task
         finally:
-            if not task.done():
-                task.cancel()
+            let_finish(task)
         if not sink.started and not result.function_error and result.payload:
             await _chunk(send, eventstream.payload_chunk(result.payload))  # a buffered result
         log = base64.b64encode(result.log_tail.encode()).decode() if log_type == "Tail" else None

@@ -19,7 +19,7 @@ from hearth.http.events import (
     HttpAnswer,
     split_prelude,
 )
-from hearth.http.streaming import QueueSink, next_event
+from hearth.http.streaming import QueueSink, let_finish, next_event
 from hearth.invoke.invoker import InvokeResult
 from hearth.invoke.streams import ResponseSink
 
@@ -71,8 +71,7 @@ async def stream_answer(
                 return _bad_gateway()
             await _start(send, head, finish)
     finally:
-        if not task.done():
-            task.cancel()
+        let_finish(task)
     await send({"type": "http.response.body", "body": b""})
     return None
 
