@@ -17,7 +17,14 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.integration.conftest import REGION, Server, create_function, lambda_client, make_zip
+from tests.integration.conftest import (
+    REGION,
+    Server,
+    aws,
+    create_function,
+    lambda_client,
+    make_zip,
+)
 from tests.integration.test_functions import error_of
 
 HANDLER = """
@@ -495,3 +502,44 @@ def test_iam_url_verifies_the_signature(secured: Server) -> None:
     # The signature covers the query: a changed one does not verify.
     signed = sign(url, "/?mode=string", KEY, SECRET)
     assert call(url, "/?mode=plain", headers=signed)[0] == 403
+
+
+def test_aws_cli_creates_a_url_curl_calls(server: Server, client: Any, url_fn: str) -> None:
+    created = json.loads(
+        aws(
+            server.endpoint,
+            "create-function-url-config",
+            "--function-name",
+            url_fn,
+            "--auth-type",
+            "NONE",
+        ).stdout
+    )
+    aws(
+        server.endpoint,
+        "add-permission",
+        "--function-name",
+        url_fn,
+        "--statement-id",
+        "url",
+        "--action",
+        "lambda:InvokeFunctionUrl",
+        "--principal",
+        "*",
+        "--function-url-auth-type",
+        "NONE",
+    )
+    got = json.loads(
+        aws(server.endpoint, "get-function-url-config", "--function-name", url_fn).stdout
+    )
+    assert got["FunctionUrl"] == created["FunctionUrl"] and got["InvokeMode"] == "BUFFERED"
+    result = subprocess.run(
+        ["curl", "-sS", "-b", "session=abc", f"{created['FunctionUrl']}x?mode=echo"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    event = json.loads(result.stdout)
+    assert event["rawPath"] == "/x" and event["cookies"] == ["session=abc"]
+    assert event["headers"]["user-agent"].startswith("curl/")
