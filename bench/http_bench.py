@@ -48,12 +48,14 @@ STREAMER = r"""#!/usr/bin/env python3
 import json, os, socket, time, urllib.request
 api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 host, port = api.rsplit(":", 1)
+s = None  # one kept-alive connection for the responses, as runtime clients keep one
 while True:
     with urllib.request.urlopen(f"http://{api}/2018-06-01/runtime/invocation/next") as r:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         r.read()
-    s = socket.create_connection((host, int(port)))
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if s is None:
+        s = socket.create_connection((host, int(port)))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.sendall((f"POST /2018-06-01/runtime/invocation/{rid}/response HTTP/1.1\r\nHost: {api}\r\n"
                "Lambda-Runtime-Function-Response-Mode: streaming\r\nContent-Type: text/plain\r\n"
                "Transfer-Encoding: chunked\r\n\r\n").encode())
@@ -61,8 +63,9 @@ while True:
     s.sendall(b"%x\r\n%s\r\n" % (len(first), first))
     time.sleep(0.05)
     s.sendall(b"4\r\ndone\r\n0\r\n\r\n")
-    s.recv(4096)
-    s.close()
+    answer = b""
+    while not answer.endswith(b'{"status":"OK"}'):
+        answer += s.recv(4096)
 """
 
 
