@@ -66,6 +66,16 @@ def not_found(message: str) -> LambdaError:
     return LambdaError("ResourceNotFoundException", 404, message)
 
 
+def function_not_found(arn: str) -> LambdaError:
+    """AWS's answer for a function, version or qualified ARN that does not exist."""
+    return not_found(f"Function not found: {arn}")
+
+
+def alias_not_found(arn: str) -> LambdaError:
+    """AWS's answer for an alias that does not exist (where a qualifier may be one)."""
+    return not_found(f"Cannot find alias arn: {arn}")
+
+
 def conflict(message: str) -> LambdaError:
     return LambdaError("ResourceConflictException", 409, message)
 

@@ -93,8 +93,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     storage = SqliteRegistry(data_dir / "registry.sqlite3")
-    # The control plane writes through `registry`; the invoke path reads `storage` and caches.
+    # The control plane writes through `registry`, which tells the caches below after every
+    # write; they (the invoke path) are given a view that can only read.
     registry = NotifyingRegistry(storage)
+    reads = registry.reader()
     code_store = CodeStore(data_dir / "code")
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
@@ -105,22 +107,22 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
     invoker = Invoker(
-        storage,
+        reads,
         code_store,
         arns,
         log_writer,
         launchers.for_runtime,
         settings.keep_alive_seconds,
-        Leases(lambda: load_limits(storage, limit)),
+        Leases(lambda: load_limits(reads, limit)),
         settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
     )
-    provisioner = Provisioner(storage, invoker.pool)
+    provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
     events = SqliteEventQueue(data_dir / "queue.sqlite3")
-    async_configs = AsyncConfigs(storage)
+    async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     dispatcher = Dispatcher(
         events,

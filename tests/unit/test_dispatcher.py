@@ -22,7 +22,7 @@ from hearth.events.destinations import MemorySink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.memory_queue import MemoryEventQueue
 from hearth.events.queue import Event, Kind
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 from hearth.store.memory import MemoryRegistry
 from tests.unit.factories import put_function
 

@@ -8,7 +8,7 @@ from hearth.arns import ArnFormatter, FunctionRef
 from hearth.control.account import Account
 from hearth.control.provisioned import ProvisionedConfigs, check_requested
 from hearth.errors import LambdaError
-from hearth.invoke.provisioner import Progress, ProvisionedStatus
+from hearth.invoke.types import Progress, ProvisionedStatus
 from hearth.models import Alias
 from hearth.store.memory import MemoryRegistry
 from tests.unit.factories import put_function

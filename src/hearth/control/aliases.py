@@ -18,6 +18,7 @@ from hearth.errors import (
     ConstraintViolation,
     LambdaError,
     conflict,
+    function_not_found,
     invalid_parameter,
     not_found,
     precondition_failed,
@@ -212,11 +213,11 @@ class Aliases:
     # Helpers -----------------------------------------------------------------------------
     def _require_function(self, tx: RegistryTransaction, function_name: str) -> None:
         if tx.get_function(function_name) is None:
-            raise not_found(f"Function not found: {self._arns.function(function_name)}")
+            raise function_not_found(self._arns.function(function_name))
 
     def _require_version(self, tx: RegistryTransaction, function_name: str, version: str) -> None:
         if tx.get_version(function_name, version) is None:
-            raise not_found(f"Function not found: {self._arns.function(function_name, version)}")
+            raise function_not_found(self._arns.function(function_name, version))
 
     def _existing(self, tx: RegistryTransaction, function_name: str, name: str) -> Alias:
         self._require_function(tx, function_name)

@@ -15,7 +15,7 @@ from typing import Any
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
 from hearth.control.account import min_unreserved, unreserved_concurrency
-from hearth.control.targets import existing_target, version_of
+from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
     LambdaError,
@@ -23,8 +23,9 @@ from hearth.errors import (
     invalid_parameter,
     validation_error,
 )
-from hearth.invoke.provisioner import Progress
+from hearth.invoke.types import Progress
 from hearth.models import FunctionRecord, ProvisionedConcurrency, aws_timestamp
+from hearth.store.qualifiers import version_of
 from hearth.store.registry import Registry, RegistryTransaction
 
 # (function, version, the config's LastModified) → how far its environments have come.

@@ -44,7 +44,7 @@ from hearth.events.retry import (
     Outcome,
     decide,
 )
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 
 logger = logging.getLogger("hearth.events")
 

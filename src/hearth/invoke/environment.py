@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import math
 import os
 import signal
@@ -22,13 +21,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from hearth.api.runtime_api import (
-    Invocation,
-    RuntimeApiError,
-    serve_runtime_api,
-    serve_runtime_api_unix,
-)
 from hearth.invoke.launch import LaunchedProcess
+from hearth.invoke.payloads import error_payload, error_type_of
+from hearth.invoke.runtime_api import RuntimeApiError, serve_runtime_api, serve_runtime_api_unix
+from hearth.invoke.types import Invocation
 from hearth.sandbox.peers import tcp_socket_uid
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
@@ -188,12 +184,12 @@ class Environment:
         if self._init_error is not None:
             payload = self._init_error
         elif exited.done():
-            payload = _error_body(self._exit_error_type(), exit_reason(exited.result()))
+            payload = error_payload(self._exit_error_type(), exit_reason(exited.result()))
         else:
-            payload = _error_body(
+            payload = error_payload(
                 "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
             )
-        error_type = _error_type(payload)
+        error_type = error_type_of(payload)
         self._log(
             f"INIT_REPORT Init Duration: {self.init_duration_ms:.2f} ms\tPhase: init\t"
             f"Status: error\tError Type: {error_type}"
@@ -221,7 +217,7 @@ class Environment:
     def post_init_error(self, error_type: str | None, body: bytes) -> None:
         if self.state is not EnvironmentState.STARTING:
             raise RuntimeApiError(403, "InvalidStateTransition", "Init error after init")
-        self._init_error = body or _error_body(error_type or "Runtime.Unknown", "Init failed")
+        self._init_error = body or error_payload(error_type or "Runtime.Unknown", "Init failed")
 
     def _finish(self, request_id: str, body: bytes, function_error: str | None) -> None:
         if self._current is None or request_id != self._current.request_id:
@@ -263,14 +259,16 @@ class Environment:
             reason = exit_reason(exited.result())
             error_type = self._exit_error_type()
             self._log(f"RequestId: {invocation.request_id} Error: {reason}")
-            payload = _error_body(error_type, f"RequestId: {invocation.request_id} Error: {reason}")
+            payload = error_payload(
+                error_type, f"RequestId: {invocation.request_id} Error: {reason}"
+            )
             function_error = "Unhandled"
             status_suffix = f"\tStatus: error\tError Type: {error_type}"
         else:
             self._drain_output()
             message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
             self._log(f"{_iso_now()} {invocation.request_id} {message}")
-            payload = _error_body(
+            payload = error_payload(
                 "Sandbox.Timedout", f"RequestId: {invocation.request_id} Error: {message}"
             )
             function_error = "Unhandled"
@@ -399,17 +397,6 @@ class Environment:
             self._unix_server = None
             with contextlib.suppress(OSError):
                 os.unlink(self.runtime_socket)
-
-
-def _error_type(payload: bytes) -> str:
-    try:
-        return str(json.loads(payload).get("errorType", "Runtime.Unknown"))
-    except (ValueError, AttributeError):
-        return "Runtime.Unknown"
-
-
-def _error_body(error_type: str, message: str) -> bytes:
-    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
 
 
 def _iso_now() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -12,24 +11,25 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 
-from hearth.api.runtime_api import Invocation
-from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
-from hearth.errors import LambdaError, conflict, not_found
+from hearth.arns import LATEST, ArnFormatter, FunctionRef
+from hearth.errors import LambdaError, conflict, function_not_found
 from hearth.invoke.environment import Environment, InitFailed
 from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.leases import Leases
+from hearth.invoke.payloads import error_payload
 from hearth.invoke.pool import Pool, PoolKey
 from hearth.invoke.runtimes import command_for, family_of, function_environment
+from hearth.invoke.types import Invocation, InvokeResult
 from hearth.logs.writer import LogWriter
 from hearth.models import FunctionVersion, State
 from hearth.sandbox.isolation import PreparedSandbox, Sandboxes
 from hearth.store.code import CodeStore
-from hearth.store.registry import Registry
+from hearth.store.qualifiers import Weights, resolve_routing
+from hearth.store.registry import RegistryReader
 
-_Resolution = tuple[FunctionVersion | None, tuple[tuple[FunctionVersion, float], ...]]
+_Resolution = tuple[FunctionVersion | None, Weights]
 _RESOLVE_CACHE_SIZE = 10_000
 
 # Picks the launcher for a runtime identifier (zygote per Python version, exec otherwise).
@@ -40,36 +40,21 @@ InterpreterFor = Callable[[str], str | None]
 SandboxesFactory = Callable[[str], Sandboxes]
 
 
-@dataclass(frozen=True)
-class InvokeResult:
-    payload: bytes
-    executed_version: str
-    function_error: str | None
-    log_tail: str
-
-
 def trace_id() -> str:
     root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
     return f"Root={root};Parent={os.urandom(8).hex()};Sampled=0"
 
 
-_NO_BOOTSTRAP = json.dumps(
-    {
-        "errorType": "Runtime.InvalidEntrypoint",
-        "errorMessage": "RequestId: Error: Couldn't find valid bootstrap(s): "
-        "[/var/task/bootstrap /opt/bootstrap]",
-    }
-).encode()
-
-
-def _error(message: str) -> bytes:
-    return json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message}).encode()
+_NO_BOOTSTRAP = error_payload(
+    "Runtime.InvalidEntrypoint",
+    "RequestId: Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
+)
 
 
 class Invoker:
     def __init__(
         self,
-        registry: Registry,
+        registry: RegistryReader,
         code_store: CodeStore,
         arns: ArnFormatter,
         logs: LogWriter,
@@ -130,7 +115,7 @@ class Invoker:
             self._resolved[(ref.name, qualifier)] = cached
         target, weights = cached
         if target is None:
-            raise not_found(f"Function not found: {self._arns.function(ref.name, ref.qualifier)}")
+            raise function_not_found(self._arns.function(ref.name, ref.qualifier))
         version = target
         roll = random.random()
         for extra, weight in weights:
@@ -147,17 +132,7 @@ class Invoker:
 
     def _lookup(self, name: str, qualifier: str) -> _Resolution:
         with self._registry.transaction() as tx:
-            if is_version(qualifier):
-                return tx.get_version(name, qualifier), ()
-            alias = tx.get_alias(name, qualifier)
-            if alias is None:
-                return None, ()
-            weights = tuple(
-                (version, weight)
-                for number, weight in alias.routing_weights.items()
-                if (version := tx.get_version(name, number)) is not None
-            )
-            return tx.get_version(name, alias.function_version), weights
+            return resolve_routing(tx, name, qualifier)
 
     async def invoke(
         self,
@@ -221,7 +196,7 @@ class Invoker:
             raise InitFailed(
                 _NO_BOOTSTRAP
                 if family_of(version.runtime).name == "provided"
-                else _error(f"Cannot run {argv[0]}")
+                else error_payload("Runtime.InvalidEntrypoint", f"Cannot run {argv[0]}")
             )
         sandbox = self._prepare_sandbox(environment, version, code_tree, layer_trees, argv)
         # Where the function sees its code, layers, runtime files and Runtime API.
