@@ -43,9 +43,11 @@ from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.queue import EventQueue
 from hearth.events.sqlite_queue import SqliteEventQueue
+from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
+from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
@@ -69,6 +71,7 @@ class Hearth:
     code_store: CodeStore
     functions: Functions
     invoker: Invoker
+    environments: EnvironmentBuilder
     provisioner: Provisioner
     launchers: Launchers
     log_store: LogStore
@@ -82,6 +85,7 @@ class Hearth:
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
+        self.environments.close()
         await self.launchers.close()
         self.log_writer.flush()
         self.log_store.close()
@@ -106,18 +110,16 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
-    invoker = Invoker(
-        reads,
+    environments = EnvironmentBuilder(
         code_store,
         arns,
         log_writer,
         launchers.for_runtime,
-        settings.keep_alive_seconds,
-        Leases(lambda: load_limits(reads, limit)),
-        settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
     )
+    pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
+    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)))
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
@@ -155,6 +157,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         code_store,
         functions,
         invoker,
+        environments,
         provisioner,
         launchers,
         log_store,

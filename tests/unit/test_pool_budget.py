@@ -13,8 +13,8 @@ from typing import cast
 import pytest
 
 from hearth.errors import LambdaError
-from hearth.invoke.environment import Environment, EnvironmentState
-from hearth.invoke.pool import Pool
+from hearth.invoke.pool import Environment, Pool
+from hearth.invoke.types import EnvironmentState
 from hearth.models import FunctionVersion
 
 _clock = itertools.count(1)

@@ -17,9 +17,8 @@ import logging
 from dataclasses import dataclass
 
 from hearth.errors import LambdaError
-from hearth.invoke.environment import InitFailed
 from hearth.invoke.pool import Pool
-from hearth.invoke.types import Progress, ProvisionedStatus
+from hearth.invoke.types import InitFailed, Progress, ProvisionedStatus
 from hearth.models import FunctionVersion
 from hearth.store.qualifiers import version_of
 from hearth.store.registry import RegistryReader

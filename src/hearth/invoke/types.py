@@ -9,7 +9,7 @@ depending on it never pulls the engine in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,36 @@ class InvokeResult:
     # "Unhandled" when the function failed, else None.
     function_error: str | None
     log_tail: str
+
+
+class EnvironmentState(Enum):
+    """STARTING → IDLE ⇄ BUSY → DEAD; a DEAD environment is never used again."""
+
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class InvokeOutcome:
+    """What one environment's invocation came to (the invoker adds the version that ran)."""
+
+    payload: bytes
+    # "Unhandled" when the function failed, else None.
+    function_error: str | None
+    log_tail: str
+    duration_ms: float
+
+
+class InitFailed(Exception):
+    """The runtime could not initialise; `payload` is the error AWS would return."""
+
+    def __init__(self, payload: bytes, log: str = "") -> None:
+        super().__init__(payload.decode(errors="replace"))
+        self.payload = payload
+        # What the runtime printed while initialising, then AWS's INIT_REPORT line.
+        self.log = log
 
 
 class ProvisionedStatus(StrEnum):
