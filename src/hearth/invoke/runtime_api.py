@@ -162,7 +162,13 @@ class _Connection(asyncio.Protocol):
             raise RuntimeApiError(404, "InvalidRequest", "Unknown Runtime API path")
 
     async def _next(self) -> None:
-        invocation = await self._session.next_invocation()
+        try:
+            invocation = await self._session.next_invocation()
+        except asyncio.CancelledError:
+            # The environment is gone: end the long poll's connection now (reading is paused,
+            # so the runtime's own close would never be noticed).
+            self._close()
+            raise
         headers = [
             b"Lambda-Runtime-Aws-Request-Id: " + invocation.request_id.encode(),
             b"Lambda-Runtime-Deadline-Ms: " + str(invocation.deadline_ms).encode(),
