@@ -144,9 +144,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     PoliciesApi(Policies(registry, arns)).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
-    ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
+    provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
+    ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns)).register(router)
-    EventConfigApi(EventConfigs(registry, arns)).register(router)
+    EventConfigApi(EventConfigs(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
