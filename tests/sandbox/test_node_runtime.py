@@ -119,7 +119,9 @@ class FakeRuntimeApi:
                     api.posts.put(Posted(action, request_id, body, error_type))
                 self._reply(202, b'{"status":"OK"}')
 
-            def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None):
+            def _reply(
+                self, status: int, body: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -414,7 +416,9 @@ def test_nested_handler_property(start: Any, api: FakeRuntimeApi) -> None:
     assert api.invoke({}).json() == "nested"
 
 
-def test_layer_modules_resolve_through_node_path(start: Any, api: FakeRuntimeApi, tmp_path: Path):
+def test_layer_modules_resolve_through_node_path(
+    start: Any, api: FakeRuntimeApi, tmp_path: Path
+) -> None:
     layer = tmp_path / "layers" / "shared"
     layer.mkdir(parents=True)
     (layer / "index.js").write_text("module.exports = { from: 'layer' };")

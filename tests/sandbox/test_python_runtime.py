@@ -74,7 +74,7 @@ class RuntimeApi:
     def address(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def start(self) -> None:
         api = self
@@ -103,7 +103,9 @@ class RuntimeApi:
 
             def client_gone(self) -> bool:
                 try:
-                    return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                    return bool(
+                        self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                    )
                 except BlockingIOError:
                     return False
                 except OSError:

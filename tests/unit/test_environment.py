@@ -20,6 +20,7 @@ from hearth.invoke.environment import Environment
 from hearth.invoke.fakes import FakeExit, FakeFunctionError, FakeLauncher
 from hearth.invoke.launch import Launcher
 from hearth.invoke.types import EnvironmentState, InitFailed, Invocation
+from hearth.logs.store import LogEvent
 from hearth.logs.writer import LogWriter
 from hearth.models import FunctionVersion
 from hearth.store.code import CodeStore
@@ -32,7 +33,9 @@ class ListLogStore:
     def append(self, events: Sequence[tuple[str, str, int, str]]) -> None:
         self.events.extend(events)
 
-    def read(self, *args: object, **kwargs: object) -> list[object]:
+    def read(
+        self, group: str, *, after_id: int = 0, limit: int = 1000, stream: str | None = None
+    ) -> list[LogEvent]:
         return []
 
     def close(self) -> None:
@@ -82,6 +85,11 @@ class Cold:
         return [message for _, _, _, message in self.store.events]
 
 
+def state_of(environment: Environment) -> EnvironmentState:
+    """Read afresh: an await may have changed it (mypy would keep the last narrowing)."""
+    return environment.state
+
+
 def invocation(request_id: str = "req-1", payload: bytes = b'{"a": 1}') -> Invocation:
     return Invocation(request_id, payload, 0, "arn:aws:lambda:us-east-1:1:function:f", "t")
 
@@ -107,7 +115,7 @@ def run(
 def test_a_cold_start_then_warm_invocations(tmp_path: Path) -> None:
     async def scenario(cold: Cold) -> None:
         environment = await cold.builder.start(cold.version(), provisioned=False)
-        assert environment.state is EnvironmentState.IDLE
+        assert state_of(environment) is EnvironmentState.IDLE
         assert environment.init_duration_ms is not None
         (launch,) = cold.launcher.launches
         assert launch.argv is None  # a Python runtime: the zygote's own client
@@ -118,7 +126,7 @@ def test_a_cold_start_then_warm_invocations(tmp_path: Path) -> None:
         second = await environment.invoke(invocation("req-2", b"[2]"))
         assert (first.payload, first.function_error) == (b'{"a": 1}', None)
         assert second.payload == b"[2]"
-        assert environment.state is EnvironmentState.IDLE
+        assert state_of(environment) is EnvironmentState.IDLE
         assert "handling req-1" in first.log_tail and "START" in first.log_tail
         lines = cold.lines()
         starts = [line for line in lines if line.startswith(("START", "END", "REPORT"))]
@@ -128,7 +136,7 @@ def test_a_cold_start_then_warm_invocations(tmp_path: Path) -> None:
         assert starts[3:5] == ["START RequestId: req-2 Version: $LATEST", "END RequestId: req-2"]
         assert "Init Duration" not in starts[5]
         await environment.destroy()
-        assert environment.state is EnvironmentState.DEAD
+        assert state_of(environment) is EnvironmentState.DEAD
 
     run(tmp_path, scenario)
 
@@ -158,7 +166,7 @@ def test_a_function_error_is_a_result_and_the_environment_stays(tmp_path: Path) 
             "errorType": "ValueError",
             "errorMessage": "bad input",
         }
-        assert environment.state is EnvironmentState.IDLE
+        assert state_of(environment) is EnvironmentState.IDLE
         await environment.destroy()
 
     run(tmp_path, scenario, FakeLauncher(handler))
@@ -177,7 +185,7 @@ def test_a_timeout_ends_the_environment(tmp_path: Path) -> None:
             "errorType": "Sandbox.Timedout",
             "errorMessage": "RequestId: req-t Error: Task timed out after 1.00 seconds",
         }
-        assert environment.state is EnvironmentState.DEAD
+        assert state_of(environment) is EnvironmentState.DEAD
         lines = cold.lines()
         assert any(line.endswith(" req-t Task timed out after 1.00 seconds") for line in lines)
         assert lines[-1].startswith("REPORT RequestId: req-t\t")
@@ -197,7 +205,7 @@ def test_a_crash_ends_the_environment(tmp_path: Path) -> None:
             "errorType": "Runtime.ExitError",
             "errorMessage": "RequestId: req-c Error: Runtime exited with error: exit status 3",
         }
-        assert environment.state is EnvironmentState.DEAD
+        assert state_of(environment) is EnvironmentState.DEAD
         report = cold.lines()[-1]
         assert report.endswith("\tStatus: error\tError Type: Runtime.ExitError")
 

@@ -7,7 +7,8 @@ import asyncio
 import base64
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def echo(invocation: Invocation) -> InvokeOutcome:
     return InvokeOutcome(invocation.payload, error, "the tail", 1.0)
 
 
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(scenario())
 
 

@@ -3,12 +3,15 @@ its reader() view cannot write at all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from hearth.models import Alias
 from hearth.store.memory import MemoryRegistry
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.qualifiers import resolve_routing, resolve_version, version_of
+from hearth.store.registry import RegistryTransaction
 from tests.unit.factories import put_function
 
 
@@ -59,7 +62,7 @@ def test_every_write_method_counts(registry: NotifyingRegistry) -> None:
         version = tx.get_version("f", "1")
     assert record is not None and version is not None
     alias = Alias("f", "live", "1", "rev")
-    writes = [
+    writes: list[Callable[[RegistryTransaction], None]] = [
         lambda tx: tx.put_function(record),
         lambda tx: tx.put_version(version),
         lambda tx: tx.put_alias(alias),
