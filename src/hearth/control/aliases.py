@@ -17,10 +17,10 @@ from hearth.arns import LATEST, ArnFormatter, check_alias_name
 from hearth.errors import (
     ConstraintViolation,
     LambdaError,
+    alias_not_found,
     conflict,
     function_not_found,
     invalid_parameter,
-    not_found,
     precondition_failed,
     validation_error,
 )
@@ -224,7 +224,7 @@ class Aliases:
         alias = tx.get_alias(function_name, name)
         if alias is None:
             # AWS's wording for GetAlias/UpdateAlias/DeleteAlias on a missing alias.
-            raise not_found(f"Cannot find alias arn: {self._arns.function(function_name, name)}")
+            raise alias_not_found(self._arns.function(function_name, name))
         return alias
 
     def _check_routing(
