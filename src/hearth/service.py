@@ -50,9 +50,11 @@ from hearth.http.apigw.server import ApiGatewayServer
 from hearth.http.front import HttpIn
 from hearth.http.function_urls import FunctionUrlServer
 from hearth.http.streaming import StreamingInvokeApi
+from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
+from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
@@ -76,6 +78,7 @@ class Hearth:
     code_store: CodeStore
     functions: Functions
     invoker: Invoker
+    environments: EnvironmentBuilder
     provisioner: Provisioner
     launchers: Launchers
     log_store: LogStore
@@ -89,6 +92,7 @@ class Hearth:
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
+        self.environments.close()
         await self.launchers.close()
         self.log_writer.flush()
         self.log_store.close()
@@ -100,8 +104,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     storage = SqliteRegistry(data_dir / "registry.sqlite3")
-    # The control plane writes through `registry`; the invoke path reads `storage` and caches.
+    # The control plane writes through `registry`, which tells the caches below after every
+    # write; they (the invoke path) are given a view that can only read.
     registry = NotifyingRegistry(storage)
+    reads = registry.reader()
     code_store = CodeStore(data_dir / "code")
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
@@ -111,23 +117,21 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
-    invoker = Invoker(
-        storage,
+    environments = EnvironmentBuilder(
         code_store,
         arns,
         log_writer,
         launchers.for_runtime,
-        settings.keep_alive_seconds,
-        Leases(lambda: load_limits(storage, limit)),
-        settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
     )
-    provisioner = Provisioner(storage, invoker.pool)
+    pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
+    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)))
+    provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
     events = SqliteEventQueue(data_dir / "queue.sqlite3")
-    async_configs = AsyncConfigs(storage)
+    async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     dispatcher = Dispatcher(
         events,
@@ -147,31 +151,22 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     PoliciesApi(Policies(registry, arns)).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
-    ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
+    provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
+    ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns)).register(router)
-    EventConfigApi(EventConfigs(registry, arns)).register(router)
+    EventConfigApi(EventConfigs(registry, arns), arns).register(router)
     FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
-    verifier = _verifier(settings)
-    url_server = FunctionUrlServer(storage, invoker, arns, verifier)
-    registry.subscribe(url_server.invalidate)
-    authenticate = _authenticator(verifier)
-    streaming = StreamingInvokeApi(invoker, authenticate)
-    # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
-    # plane is not Hearth's); without one, no API exists.
-    endpoint = settings.aws_endpoint_url
-    definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
-    apis = ApiGatewayServer(definitions, invoker, storage, arns)
-    registry.subscribe(apis.invalidate)
-    app = HttpIn(LambdaApp(router, authenticate), url_server, streaming, apis)
+    app = _http_in(settings, router, registry, invoker, arns)
     hearth = Hearth(
         settings,
         registry,
         code_store,
         functions,
         invoker,
+        environments,
         provisioner,
         launchers,
         log_store,
@@ -182,6 +177,29 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     )
     _recover(hearth)
     return hearth
+
+
+def _http_in(
+    settings: Settings,
+    router: Router,
+    registry: NotifyingRegistry,
+    invoker: Invoker,
+    arns: ArnFormatter,
+) -> HttpIn:
+    """The ASGI app: function URLs, API Gateway APIs and streamed invokes in front of the
+    Lambda API."""
+    verifier = _verifier(settings)
+    authenticate = _authenticator(verifier)
+    url_server = FunctionUrlServer(registry.reader(), invoker, arns, verifier)
+    registry.subscribe(url_server.invalidate)
+    # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
+    # plane is not Hearth's); without one, no API exists.
+    endpoint = settings.aws_endpoint_url
+    definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
+    apis = ApiGatewayServer(definitions, invoker, registry.reader(), arns)
+    registry.subscribe(apis.invalidate)
+    streaming = StreamingInvokeApi(invoker, authenticate)
+    return HttpIn(LambdaApp(router, authenticate), url_server, streaming, apis)
 
 
 def _sandboxes_factory(

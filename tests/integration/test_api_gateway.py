@@ -111,7 +111,8 @@ def functions(hearth: Server) -> dict[str, str]:
 
 
 def aws(moto: str, service: str) -> Any:
-    return boto3.client(
+    session: Any = boto3.session.Session()
+    return session.client(
         service,
         endpoint_url=moto,
         region_name=REGION,

@@ -355,7 +355,7 @@ def test_split_prelude() -> None:
 def test_event_stream_frames_parse_with_botocore() -> None:
     buffer = EventStreamBuffer()
     buffer.add_data(eventstream.payload_chunk(b"hello") + eventstream.invoke_complete("E", "d"))
-    messages = list(buffer)
+    messages: list[Any] = list(buffer)
     assert messages[0].headers[":event-type"] == "PayloadChunk"
     assert messages[0].payload == b"hello"
     assert json.loads(messages[1].payload) == {"ErrorCode": "E", "ErrorDetails": "d"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hearth.arns import function_url, port_of
 from hearth.http import cors
 from hearth.http.access import allows_public_url, allows_service
 from hearth.http.events import (
@@ -20,7 +21,7 @@ from hearth.http.events import (
     url_answer,
     url_event,
 )
-from hearth.http.hosts import UrlTarget, function_url, port_of, url_target
+from hearth.http.hosts import UrlTarget, url_target
 from hearth.models import PolicyStatement
 
 ID = "abcdefghijklmnopqrstuvwxyz012345"

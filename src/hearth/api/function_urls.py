@@ -7,10 +7,9 @@ from typing import Any
 from hearth.api.functions import unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.api.pagination import list_response, paginate
-from hearth.arns import ArnFormatter, FunctionRef, parse_function_ref
+from hearth.arns import ArnFormatter, FunctionRef, function_url, parse_function_ref, port_of
 from hearth.control.function_urls import FunctionUrls, check_url_qualifier
 from hearth.errors import invalid_parameter
-from hearth.http.hosts import function_url, port_of
 from hearth.models import FunctionUrlConfig
 
 URL = "/2021-10-31/functions/{FunctionName}/url"

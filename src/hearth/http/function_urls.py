@@ -32,10 +32,11 @@ from hearth.http.events import (
 )
 from hearth.http.hosts import UrlTarget, url_domain
 from hearth.http.url_streaming import stream_answer
-from hearth.invoke.invoker import Invoker, InvokeResult
+from hearth.invoke.invoker import Invoker
 from hearth.invoke.streams import ResponseSink
+from hearth.invoke.types import InvokeResult
 from hearth.models import FunctionUrlConfig
-from hearth.store.registry import Registry
+from hearth.store.registry import RegistryReader
 
 logger = logging.getLogger("hearth.http")
 
@@ -79,7 +80,7 @@ class _Resolved:
 class FunctionUrlServer:
     def __init__(
         self,
-        registry: Registry,
+        registry: RegistryReader,
         invoker: Invoker,
         arns: ArnFormatter,
         verifier: SigV4Verifier | None,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Names under `localhost` resolve to loopback in browsers and curl (RFC 6761), so a function
-# URL can have a host name of its own without any DNS set-up.
+from hearth.arns import function_url_domain as url_domain
+from hearth.arns import port_of
+
+__all__ = ["ApiTarget", "UrlTarget", "api_target", "port_of", "url_domain", "url_target"]
+
 _URL_HOST = re.compile(r"(?P<id>[a-z0-9]{32})\.lambda-url\.(?P<region>[a-z0-9-]+)\.localhost")
 # The path form: /lambda-url/<url-id>/<the function's path>
 PATH_PREFIX = "/lambda-url/"
@@ -46,27 +49,6 @@ def api_target(host_header: str, raw_path: str) -> ApiTarget | None:
     if by_path is not None:
         return ApiTarget(by_path["id"], by_path["rest"] or "/")
     return None
-
-
-def port_of(host_header: str) -> int | None:
-    """The port in a Host header, None when it names none."""
-    if host_header.startswith("["):  # [::1]:9070
-        _, _, rest = host_header.partition("]")
-        return int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    _, sep, port = host_header.rpartition(":")
-    return int(port) if sep and port.isdigit() else None
-
-
-def url_domain(url_id: str, region: str) -> str:
-    return f"{url_id}.lambda-url.{region}.localhost"
-
-
-def function_url(url_id: str, region: str, port: int | None) -> str:
-    """The FunctionUrl Hearth returns: one a client on this machine can call."""
-    authority = url_domain(url_id, region)
-    if port is not None and port != 80:
-        authority += f":{port}"
-    return f"http://{authority}/"
 
 
 def url_target(host_header: str, raw_path: str) -> UrlTarget | None:

@@ -24,7 +24,8 @@ from hearth.api.http import Request, Response, empty_response, render_error
 from hearth.api.invoke import MAX_SYNC_PAYLOAD, _check_json, _client_context
 from hearth.errors import LambdaError, invalid_parameter, request_too_large, service_error
 from hearth.http import eventstream
-from hearth.invoke.invoker import Invoker, InvokeResult
+from hearth.invoke.invoker import Invoker
+from hearth.invoke.types import InvokeResult
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -119,12 +120,7 @@ class StreamingInvokeApi:
         if self._authenticate is not None:
             self._authenticate(request)
         ref = function_ref(request)
-        invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
-        log_type = request.headers.get("x-amz-log-type", "None")
-        if invocation_type not in ("RequestResponse", "DryRun"):
-            raise invalid_parameter(f"Unsupported invocation type: {invocation_type}")
-        if log_type not in ("None", "Tail"):
-            raise invalid_parameter(f"Unsupported log type: {log_type}")
+        invocation_type, log_type = _types(request)
         payload = _check_json(request.body)
         client_context = _client_context(request)
         if invocation_type == "DryRun":
@@ -169,6 +165,17 @@ class StreamingInvokeApi:
         else:
             complete = eventstream.invoke_complete(log_result=log)
         await send({"type": "http.response.body", "body": complete})
+
+
+def _types(request: Request) -> tuple[str, str]:
+    """The invocation type and log type asked for, as InvokeWithResponseStream allows them."""
+    invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
+    log_type = request.headers.get("x-amz-log-type", "None")
+    if invocation_type not in ("RequestResponse", "DryRun"):
+        raise invalid_parameter(f"Unsupported invocation type: {invocation_type}")
+    if log_type not in ("None", "Tail"):
+        raise invalid_parameter(f"Unsupported log type: {log_type}")
+    return invocation_type, log_type
 
 
 async def _chunk(send: Send, data: bytes) -> None:

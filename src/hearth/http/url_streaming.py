@@ -20,8 +20,8 @@ from hearth.http.events import (
     split_prelude,
 )
 from hearth.http.streaming import QueueSink, let_finish, next_event
-from hearth.invoke.invoker import InvokeResult
 from hearth.invoke.streams import ResponseSink
+from hearth.invoke.types import InvokeResult
 
 Send = Callable[[dict[str, object]], Awaitable[None]]
 # Runs the invoke with the given sink.

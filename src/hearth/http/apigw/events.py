@@ -212,21 +212,7 @@ def v1_answer(payload: bytes, binary_types: tuple[str, ...] = ()) -> HttpAnswer:
         raise BadFunctionResponse("invalid statusCode") from exc
     if not 100 <= status <= 599:
         raise BadFunctionResponse("invalid statusCode")
-    headers = result.get("headers") or {}
-    multi = result.get("multiValueHeaders") or {}
-    if not isinstance(headers, dict) or not isinstance(multi, dict):
-        raise BadFunctionResponse("headers must be objects")
-    merged: dict[str, tuple[str, list[str]]] = {}
-    for name, values in multi.items():
-        if not isinstance(values, list):
-            raise BadFunctionResponse("multiValueHeaders values must be lists")
-        merged[name.lower()] = (name, [_text(v) for v in values])
-    for name, value in headers.items():
-        shown, values = merged.get(name.lower(), (name, []))
-        merged[name.lower()] = (shown, [*values, _text(value)])
-    answer = HttpAnswer(status)
-    for shown, values in merged.values():
-        answer.headers.append((shown, ", ".join(values)))
+    answer = HttpAnswer(status, _merged_headers(result))
     content_type = next((v for k, v in answer.headers if k.lower() == "content-type"), None)
     if content_type is None:
         answer.headers.append(("Content-Type", "application/json"))
@@ -240,6 +226,23 @@ def v1_answer(payload: bytes, binary_types: tuple[str, ...] = ()) -> HttpAnswer:
     else:
         answer.body = text.encode()
     return answer
+
+
+def _merged_headers(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """`multiValueHeaders` then `headers`, one header line per name (values comma-joined)."""
+    headers = result.get("headers") or {}
+    multi = result.get("multiValueHeaders") or {}
+    if not isinstance(headers, dict) or not isinstance(multi, dict):
+        raise BadFunctionResponse("headers must be objects")
+    merged: dict[str, tuple[str, list[str]]] = {}
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            raise BadFunctionResponse("multiValueHeaders values must be lists")
+        merged[name.lower()] = (name, [_text(v) for v in values])
+    for name, value in headers.items():
+        shown, values = merged.get(name.lower(), (name, []))
+        merged[name.lower()] = (shown, [*values, _text(value)])
+    return [(shown, ", ".join(values)) for shown, values in merged.values()]
 
 
 def _binary(content_type: str | None, binary_types: tuple[str, ...]) -> bool:

@@ -28,9 +28,10 @@ from hearth.http.apigw.events import ApiContext, v1_answer, v1_event, v2_answer,
 from hearth.http.apigw.routing import function_arn, match_resource, match_route
 from hearth.http.events import BadFunctionResponse, HttpAnswer, HttpRequest
 from hearth.http.hosts import ApiTarget
-from hearth.invoke.invoker import Invoker, InvokeResult
+from hearth.invoke.invoker import Invoker
+from hearth.invoke.types import InvokeResult
 from hearth.models import PolicyStatement
-from hearth.store.registry import Registry
+from hearth.store.registry import RegistryReader
 
 logger = logging.getLogger("hearth.http")
 
@@ -61,7 +62,7 @@ class ApiGatewayServer:
         self,
         definitions: ApiDefinitions | None,
         invoker: Invoker,
-        registry: Registry,
+        registry: RegistryReader,
         arns: ArnFormatter,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -126,43 +127,15 @@ class ApiGatewayServer:
         if stage is None:
             raise ApiError(403, "Forbidden") if rest else ApiError(404, "Not Found")
         method = scope["method"]
-        body = await _read_body(receive)
-        client = scope.get("client") or ("127.0.0.1", 0)
-        server = scope.get("server") or ("127.0.0.1", 80)
-        raw_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-        forwarded: tuple[tuple[str, str], ...] = (
-            ("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"),
-            ("X-Forwarded-For", client[0]),
-            ("X-Forwarded-Port", str(server[1])),
-            ("X-Forwarded-Proto", "http"),
+        request = _request(
+            scope, await _read_body(receive), path if rest else target.raw_path, rest
         )
-        if not rest:
-            forwarded = tuple((k.lower(), v) for k, v in forwarded)
-        raw_query = scope["query_string"].decode("latin-1")
-        request = HttpRequest(
-            method=method,
-            raw_path=path if rest else target.raw_path,
-            raw_query=raw_query,
-            headers=raw_headers + forwarded,
-            body=body,
-            source_ip=client[0],
-            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
-        )
-        if rest:
-            resource = match_resource(api.resources, method, path)
-            if resource is None:
-                raise ApiError(403, "Missing Authentication Token")
-            template, chosen, params = resource[0].path, resource[1], resource[2]
-        else:
-            route = match_route(api.routes, method, path)
-            if route is None:
-                raise ApiError(404, "Not Found")
-            template, chosen, params = route[0].key, route[0].method, route[1]
+        template, chosen, params = _target(api, method, path)
         variables = api.stages.get(stage, {})
         context = ApiContext(
             api_id=api.id,
             account_id=self._arns.account_id,
-            domain_name=_host(raw_headers),
+            domain_name=_host(request.headers),
             stage=stage,
             stage_variables=variables,
             resource=template,
@@ -299,6 +272,44 @@ class ApiGatewayServer:
             return json.loads(result.payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise auth.AuthorizerFailed("the authorizer's answer is not JSON") from exc
+
+
+def _request(scope: Scope, body: bytes, raw_path: str, rest: bool) -> HttpRequest:
+    """The request as the event builders take it, with the headers API Gateway adds."""
+    client = scope.get("client") or ("127.0.0.1", 0)
+    server = scope.get("server") or ("127.0.0.1", 80)
+    raw_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    forwarded: tuple[tuple[str, str], ...] = (
+        ("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"),
+        ("X-Forwarded-For", client[0]),
+        ("X-Forwarded-Port", str(server[1])),
+        ("X-Forwarded-Proto", "http"),
+    )
+    if not rest:  # HTTP APIs pass header names lower-cased
+        forwarded = tuple((k.lower(), v) for k, v in forwarded)
+    return HttpRequest(
+        method=scope["method"],
+        raw_path=raw_path,
+        raw_query=scope["query_string"].decode("latin-1"),
+        headers=raw_headers + forwarded,
+        body=body,
+        source_ip=client[0],
+        protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+    )
+
+
+def _target(api: Api, method: str, path: str) -> tuple[str, Method, dict[str, str]]:
+    """The resource path template or route key a request reaches, its method, the path
+    parameters; raises the API's 403 / 404 when there is none."""
+    if api.kind == "rest":
+        resource = match_resource(api.resources, method, path)
+        if resource is None:
+            raise ApiError(403, "Missing Authentication Token")
+        return resource[0].path, resource[1], resource[2]
+    route = match_route(api.routes, method, path)
+    if route is None:
+        raise ApiError(404, "Not Found")
+    return route[0].key, route[0].method, route[1]
 
 
 def _arn_path(template: str) -> str:
