@@ -259,8 +259,13 @@ def serve(
         console.print("Press Ctrl-C to stop.", markup=False)
         sys.stdout.flush()
 
+    from hearth.store.datadir import DataDirProblem
+
     try:
         _run(run_server(settings, announce, choice))
+    except DataDirProblem as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        sys.exit(1)
     except OSError as exc:
         err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
         sys.exit(1)
@@ -285,8 +290,18 @@ def _choose_isolation(settings: Settings) -> IsolationChoice:
 
 
 @main.command()
-def doctor() -> None:
-    """Show what this host lets Hearth do to isolate functions."""
+@click.option(
+    "--data-dir",
+    envvar="HEARTH_DATA_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"The data dir to check [default: {default_data_dir()}].",
+)
+def doctor(data_dir: Path | None) -> None:
+    """Show what this host lets Hearth do to isolate functions, and check the data dir.
+
+    Exits 1 when the data dir would stop `hearth serve` from starting.
+    """
     from hearth.sandbox.capabilities import (
         NAMESPACE_FLAGS,
         REQUIRED_CONTROLLERS,
@@ -332,6 +347,22 @@ def doctor() -> None:
 
     choice = choose_isolation(Isolation.AUTO, caps)
     console.print(f"hearth serve would use: {choice.description}", markup=False)
+    if not _doctor_data_dir((data_dir or default_data_dir()).expanduser().resolve()):
+        sys.exit(1)
+
+
+def _doctor_data_dir(path: Path) -> bool:
+    from hearth.store.datadir import DataDirProblem, check_data_dir
+    from hearth.store.sqlite import SCHEMA_VERSION
+
+    try:
+        state = check_data_dir(path, registry_schema=SCHEMA_VERSION)
+    except DataDirProblem as exc:
+        console.print(f"Data dir {path}: [bold red]cannot be used[/]: {escape(str(exc))}")
+        return False
+    found = "new (nothing stored yet)" if state.new else f"intact, {state.code_blobs} code zip(s)"
+    console.print(f"Data dir {path}: {found}", markup=False)
+    return True
 
 
 def _run(coroutine: Any) -> None:

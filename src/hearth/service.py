@@ -18,7 +18,7 @@ import uvicorn
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
-from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
+from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
@@ -53,9 +53,17 @@ from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
 from hearth.store.code import CodeStore
+from hearth.store.datadir import (
+    CODE,
+    LOGS,
+    QUEUE,
+    REGISTRY,
+    check_data_dir,
+    load_or_create_code_url_key,
+)
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
-from hearth.store.sqlite import SqliteRegistry
+from hearth.store.sqlite import SCHEMA_VERSION, SqliteRegistry
 
 logger = logging.getLogger("hearth")
 
@@ -91,16 +99,19 @@ class Hearth:
 
 def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
     data_dir = settings.data_dir
+    # Before anything opens or creates a file: start-up collects unreferenced code, and a
+    # lost or foreign registry would make that every function's code.
+    check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
-    storage = SqliteRegistry(data_dir / "registry.sqlite3")
+    storage = SqliteRegistry(data_dir / REGISTRY)
     # The control plane writes through `registry`; the invoke path reads `storage` and caches.
     registry = NotifyingRegistry(storage)
-    code_store = CodeStore(data_dir / "code")
+    code_store = CodeStore(data_dir / CODE)
     arns = ArnFormatter(settings.region, settings.account_id)
-    signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
+    signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
     functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
-    log_store = SqliteLogStore(data_dir / "logs.sqlite3")
+    log_store = SqliteLogStore(data_dir / LOGS)
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
@@ -119,7 +130,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     provisioner = Provisioner(storage, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
-    events = SqliteEventQueue(data_dir / "queue.sqlite3")
+    events = SqliteEventQueue(data_dir / QUEUE)
     async_configs = AsyncConfigs(storage)
     registry.subscribe(async_configs.invalidate)
     dispatcher = Dispatcher(
