@@ -181,6 +181,22 @@ def main() -> None:
     help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
     "[default: AWS itself]. Credentials come from botocore's usual chain.",
 )
+@click.option(
+    "--log-retention-days",
+    envvar="HEARTH_LOG_RETENTION_DAYS",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Log events older than this are deleted.",
+)
+@click.option(
+    "--log-max-mb",
+    envvar="HEARTH_LOG_MAX_MB",
+    default=512,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="The log store keeps under this many MB, deleting the oldest events.",
+)
 def serve(
     host: str,
     port: int,
@@ -199,6 +215,8 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    log_retention_days: float,
+    log_max_mb: int,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -223,6 +241,8 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        log_retention_seconds=log_retention_days * 86400,
+        log_max_bytes=log_max_mb * 1024 * 1024,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 

@@ -58,14 +58,19 @@ from hearth.store.datadir import (
     LOGS,
     QUEUE,
     REGISTRY,
+    RESERVE,
     check_data_dir,
     load_or_create_code_url_key,
 )
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
+from hearth.store.reserve import DiskReserve
 from hearth.store.sqlite import SCHEMA_VERSION, SqliteRegistry
 
 logger = logging.getLogger("hearth")
+
+# How often a released disk reserve is looked at, to be taken back when there is room.
+RESERVE_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -84,6 +89,7 @@ class Hearth:
     app: LambdaApp
     events: EventQueue
     dispatcher: Dispatcher
+    reserve: DiskReserve
 
     async def close(self) -> None:
         # Dispatching stops first: events still running stay leased and run after a restart.
@@ -103,6 +109,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     # lost or foreign registry would make that every function's code.
     check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
+    reserve = DiskReserve(data_dir / RESERVE)
+    reserve.restore()
     storage = SqliteRegistry(data_dir / REGISTRY)
     # The control plane writes through `registry`; the invoke path reads `storage` and caches.
     registry = NotifyingRegistry(storage)
@@ -110,8 +118,15 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
-    functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
-    log_store = SqliteLogStore(data_dir / LOGS)
+    functions = Functions(
+        registry, code_store, arns, schedule, settings.settle_delay_seconds, reserve
+    )
+    log_store = SqliteLogStore(
+        data_dir / LOGS,
+        retention_seconds=settings.log_retention_seconds,
+        max_bytes=settings.log_max_bytes,
+        require_room=reserve.require_room,
+    )
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
@@ -141,9 +156,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
+        make_room=reserve.release,
     )
     router = Router()
-    InvokeApi(invoker, events, dispatcher.notify).register(router)
+    InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
     FunctionsApi(functions, arns, signer).register(router)
@@ -171,6 +187,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         app,
         events,
         dispatcher,
+        reserve,
     )
     _recover(hearth)
     return hearth
@@ -200,6 +217,14 @@ def _recover(hearth: Hearth) -> None:
     for name in names:
         hearth.functions.settle(name)
     hearth.functions.collect_garbage()
+
+
+async def _keep_reserve(reserve: DiskReserve) -> None:
+    """Take the disk reserve back once space was freed by hand (deletes do it themselves)."""
+    while True:
+        await asyncio.sleep(RESERVE_CHECK_SECONDS)
+        if not reserve.held:
+            await asyncio.to_thread(reserve.restore)
 
 
 def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
@@ -278,6 +303,7 @@ async def serve(
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
+    keep_reserve = asyncio.create_task(_keep_reserve(hearth.reserve))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not task.done():
@@ -288,5 +314,6 @@ async def serve(
         await task
     finally:
         prewarm.cancel()
+        keep_reserve.cancel()
         sock.close()
         await hearth.close()
