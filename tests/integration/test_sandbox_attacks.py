@@ -430,3 +430,86 @@ def test_the_hosts_mounts_are_not_listed_inside(client: Any) -> None:
         or t.startswith(("/var/", "/tmp", "/proc", "/dev", "/run/hearth", "/root/.pyenv/"))
         for t in targets
     ), targets
+
+
+CONNECTIONS = r"""
+import os, socket, time
+
+
+def _api():
+    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+    return host, int(port)
+
+
+def hoard(event, context):
+    kept, closed = [], 0
+    for _ in range(event["count"]):
+        s = socket.create_connection(_api(), timeout=2)
+        kept.append(s)
+    for s in kept:
+        s.settimeout(0.2)
+        try:
+            closed += s.recv(1) == b""
+        except ConnectionResetError:
+            closed += 1
+        except socket.timeout:
+            pass  # still open
+        s.close()
+    return {"closed": closed}
+
+
+def churn(event, context):
+    made, deadline = 0, time.monotonic() + event["seconds"]
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(_api(), timeout=2).close()
+            made += 1
+        except OSError:
+            pass
+    return {"made": made}
+"""
+
+
+def test_a_runtime_cannot_hoard_connections_to_its_runtime_api(client: Any) -> None:
+    create_function(
+        client, "hoarder", make_zip({"conn.py": CONNECTIONS}), Handler="conn.hoard", Timeout=20
+    )
+    result, error = call(client, "hoarder", {"count": 40})
+    assert error is None, result
+    # At most 8 open at once on the TCP listener (Hearth's runtime client is on the Unix one).
+    assert result["closed"] == 40 - 8, result
+    assert call(client, "hoarder", {"count": 1}) == ({"closed": 0}, None)  # still served
+
+
+def test_a_runtime_churning_connections_does_not_slow_others(client: Any) -> None:
+    """Each connection used to read the host's whole /proc/net/tcp on the event loop."""
+    create_function(
+        client,
+        "churner",
+        make_zip({"conn.py": CONNECTIONS}),
+        Handler="conn.churn",
+        Timeout=20,
+        MemorySize=1769,  # a whole vCPU to churn with
+    )
+    deploy(client, "steady", "tmp_list", MemorySize=1769)
+    call(client, "steady")
+
+    def rate(seconds: float) -> float:
+        done, deadline = 0, time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            call(client, "steady")
+            done += 1
+        return done / seconds
+
+    alone = rate(1.5)
+    churning: dict[str, Any] = {}
+    worker = threading.Thread(
+        target=lambda: churning.update(call(client, "churner", {"seconds": 2.0})[0])
+    )
+    worker.start()
+    time.sleep(0.2)
+    beside = rate(1.5)
+    worker.join()
+    assert churning["made"] > 100, churning
+    # Before: ~300/s fell to 18/s. The churner takes a core of two, so some loss is fair.
+    assert beside > alone * 0.3, (alone, beside, churning)
