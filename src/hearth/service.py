@@ -253,7 +253,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
-    sock.set_inheritable(True)
+    # Not inheritable: every process Hearth starts (zygotes, runtimes) must not hold the
+    # API's listening socket (a function could accept the API's clients on it).
+    sock.set_inheritable(False)
     return sock
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import signal
 import threading
 import time
@@ -513,3 +514,101 @@ def test_a_runtime_churning_connections_does_not_slow_others(client: Any) -> Non
     assert churning["made"] > 100, churning
     # Before: ~300/s fell to 18/s. The churner takes a core of two, so some loss is fair.
     assert beside > alone * 0.3, (alone, beside, churning)
+
+
+SYSCALLS = r"""
+import ctypes, errno, os, subprocess, threading
+
+libc = ctypes.CDLL(None, use_errno=True)
+X86 = os.uname().machine == "x86_64"
+NR = {
+    "keyctl": 250 if X86 else 219,
+    "add_key": 248 if X86 else 217,
+    "ptrace": 101 if X86 else 117,
+    "clone3": 435,
+    "bpf": 321 if X86 else 280,
+}
+
+
+def _errno(result):
+    return "ok" if result >= 0 else errno.errorcode[ctypes.get_errno()]
+
+
+def handler(event, context):
+    out = {"status": {}}
+    for line in open("/proc/self/status"):
+        if line.startswith(("Seccomp:", "NoNewPrivs:")):
+            key, value = line.split(":")
+            out["status"][key] = value.strip()
+    out["unshare_user"] = _errno(libc.unshare(0x10000000))
+    out["keyctl"] = _errno(libc.syscall(NR["keyctl"], 0, -1, 0, 0, 0))  # KEYCTL_GET_KEYRING_ID
+    out["add_key"] = _errno(
+        libc.syscall(NR["add_key"], b"user", b"hearth", b"x", 1, -2)  # the session keyring
+    )
+    child = os.fork()
+    if child == 0:
+        import time
+        time.sleep(5)
+        os._exit(0)
+    out["ptrace_attach"] = _errno(libc.syscall(NR["ptrace"], 16, child, 0, 0))  # PTRACE_ATTACH
+    os.kill(child, 9)
+    os.waitpid(child, 0)
+    out["clone3"] = _errno(libc.syscall(NR["clone3"], 0, 0))
+    out["bpf"] = _errno(libc.syscall(NR["bpf"], 0, 0, 0))
+    # What runtimes do still works: threads, subprocesses, fork.
+    box = []
+    thread = threading.Thread(target=lambda: box.append(1))
+    thread.start()
+    thread.join()
+    out["thread"] = box == [1]
+    out["subprocess"] = subprocess.run(["/bin/echo", "hi"], capture_output=True).stdout
+    out["subprocess"] = out["subprocess"].decode().strip()
+    return out
+"""
+
+
+def test_a_seccomp_filter_refuses_user_namespaces_keyrings_and_ptrace(client: Any) -> None:
+    create_function(client, "syscalls", make_zip({"app.py": SYSCALLS}), Timeout=10)
+    result, error = call(client, "syscalls")
+    assert error is None, result
+    assert result["status"] == {"Seccomp": "2", "NoNewPrivs": "1"}, result
+    assert result["unshare_user"] == "EPERM"
+    assert result["keyctl"] == "EPERM"
+    assert result["add_key"] == "EPERM"
+    assert result["ptrace_attach"] == "EPERM"
+    assert result["clone3"] == "ENOSYS"
+    assert result["bpf"] == "EPERM"
+    assert result["thread"] is True
+    assert result["subprocess"] == "hi"
+
+
+def _listening_inode(port: int) -> str:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+            return fields[9]
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def test_no_process_hearth_starts_holds_the_api_socket(client: Any, sandboxed: Server) -> None:
+    """A zygote that inherited the API's listening socket handed it to every environment."""
+    create_function(client, "holder", make_zip())
+    call(client, "holder")
+    assert sandboxed.process is not None
+    port = int(sandboxed.endpoint.rsplit(":", 1)[1])
+    wanted = f"socket:[{_listening_inode(port)}]"
+    holders = []
+    children = descendants(sandboxed.process.pid)
+    assert children
+    for pid in children:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == wanted:
+                    holders.append(pid)
+            except OSError:
+                continue
+    assert holders == [], holders
