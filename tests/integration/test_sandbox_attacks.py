@@ -21,7 +21,7 @@ import pytest
 
 from hearth.sandbox.capabilities import probe
 from hearth.sandbox.choice import choose_isolation
-from hearth.sandbox.isolation import FIRST_UID, UID_SLOTS, Isolation
+from hearth.sandbox.isolation import ETC_ENTRIES, FIRST_UID, UID_SLOTS, Isolation
 
 from .conftest import Server, create_function, make_zip
 from .test_environments import descendants
@@ -251,7 +251,7 @@ def test_the_data_dir_other_code_and_homes_are_invisible(client: Any, sandboxed:
         assert seen[path] == "ENOENT", path
     assert seen["/home"] == "ENOENT"
     assert seen[str(Path.home())] in ("ENOENT", [".pyenv"])  # only an interpreter, if any
-    assert seen["/etc/shadow"] == "EACCES"
+    assert seen["/etc/shadow"] == "ENOENT"  # not shown at all (see ETC_ENTRIES)
     assert seen["/var/task"] == ["attacks.py"]
 
 
@@ -428,7 +428,7 @@ def test_the_hosts_mounts_are_not_listed_inside(client: Any) -> None:
     # Only the sandbox's own mounts: none of the host's (/sys, cgroups, /work, ...).
     assert all(
         t in ("/", "/usr", "/etc", "/opt")
-        or t.startswith(("/var/", "/tmp", "/proc", "/dev", "/run/hearth", "/root/.pyenv/"))
+        or t.startswith(("/var/", "/tmp", "/proc", "/dev", "/run/hearth", "/root/.pyenv/", "/etc/"))
         for t in targets
     ), targets
 
@@ -612,3 +612,32 @@ def test_no_process_hearth_starts_holds_the_api_socket(client: Any, sandboxed: S
             except OSError:
                 continue
     assert holders == [], holders
+
+
+ETC = r"""
+import os, socket, ssl
+
+
+def handler(event, context):
+    paths = ssl.get_default_verify_paths()
+    certs = paths.cafile or paths.capath
+    return {
+        "etc": sorted(os.listdir("/etc")),
+        "localhost": socket.getaddrinfo("localhost", 80)[0][4][0],
+        "certificates": bool(certs) and os.path.exists(certs),
+        "tls_context": len(ssl.create_default_context().get_ca_certs()) >= 0,
+    }
+"""
+
+
+def test_etc_holds_only_what_runtimes_need(client: Any) -> None:
+    create_function(client, "etc", make_zip({"app.py": ETC}))
+    result, error = call(client, "etc")
+    assert error is None, result
+    shown = set(result["etc"])
+    assert shown <= set(ETC_ENTRIES), shown - set(ETC_ENTRIES)
+    host = set(os.listdir("/etc"))
+    assert {"hosts", "ld.so.cache"} & host <= shown
+    assert not shown & {"shadow", "passwd", "chromium.d", "machine-id", "fstab", "sudoers"}
+    assert result["localhost"] in ("127.0.0.1", "::1")
+    assert result["certificates"] is True

@@ -172,13 +172,18 @@ def test_commands_are_rewritten_to_inside_paths() -> None:
 
 def test_system_layout_copies_symlinks_and_binds_directories(tmp_path: Path) -> None:
     (tmp_path / "usr" / "bin").mkdir(parents=True)
-    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "ssl").mkdir(parents=True)
+    (tmp_path / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
+    (tmp_path / "etc" / "localtime").symlink_to("/nowhere")  # broken: left out
+    (tmp_path / "etc" / "shadow").write_text("secret")  # never shown
     (tmp_path / "bin").symlink_to("usr/bin")
     (tmp_path / "home").mkdir()  # never shown
     assert system_layout(tmp_path) == [
         ["symlink", "usr/bin", "/bin"],
         ["bind", str(tmp_path / "usr"), "/usr"],
-        ["bind", str(tmp_path / "etc"), "/etc"],
+        ["dir", "/etc"],
+        ["bind", str(tmp_path / "etc" / "hosts"), "/etc/hosts"],
+        ["bind", str(tmp_path / "etc" / "ssl"), "/etc/ssl"],
     ]
 
 
