@@ -21,7 +21,13 @@ import pytest
 
 from hearth.sandbox.capabilities import probe
 from hearth.sandbox.choice import choose_isolation
-from hearth.sandbox.isolation import ETC_ENTRIES, FIRST_UID, UID_SLOTS, Isolation
+from hearth.sandbox.isolation import (
+    ETC_ENTRIES,
+    FIRST_UID,
+    HOST_RUNTIMES_DIR,
+    UID_SLOTS,
+    Isolation,
+)
 
 from .conftest import Server, create_function, make_zip
 from .test_environments import descendants
@@ -413,7 +419,7 @@ def test_another_environments_runtime_api_is_out_of_reach(client: Any) -> None:
     assert call(client, "victim") == (api, None)  # its environment never noticed
 
 
-def test_the_hosts_mounts_are_not_listed_inside(client: Any) -> None:
+def test_the_hosts_mounts_are_not_listed_inside(client: Any, sandboxed: Server) -> None:
     create_function(
         client,
         "mountinfo",
@@ -423,6 +429,9 @@ def test_the_hosts_mounts_are_not_listed_inside(client: Any) -> None:
     )
     mounts, error = call(client, "mountinfo")
     assert error is None
+    # Nor the host paths of what is shown: the data dir's code tree, Hearth's source.
+    assert str(sandboxed.data_dir) not in mounts, mounts
+    assert str(HOST_RUNTIMES_DIR) not in mounts, mounts
     targets = {line.split()[4] for line in mounts.splitlines()}
     assert {"/", "/var/task", "/var/runtime", "/tmp", "/proc", "/dev"} <= targets
     # Only the sandbox's own mounts: none of the host's (/sys, cgroups, /work, ...).

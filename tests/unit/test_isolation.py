@@ -131,8 +131,8 @@ def targets(result: dict[str, Any]) -> dict[str, list[Any]]:
 def test_the_plan_shows_code_runtime_and_tmp_like_aws() -> None:
     result = plan()
     steps = targets(result)
-    assert steps["/var/task"] == ["bind", "/data/code/trees/abc", "/var/task"]
-    assert steps["/var/runtime"] == ["bind", str(HOST_RUNTIMES_DIR), "/var/runtime"]
+    assert steps["/var/task"] == ["tree", "/data/code/trees/abc", "/var/task"]
+    assert steps["/var/runtime"] == ["tree", str(HOST_RUNTIMES_DIR), "/var/runtime"]
     assert steps["/tmp"] == ["tmpfs", "/tmp", 512 << 20, "1777"]
     assert steps["/run/hearth/runtime.sock"][0] == "bind_rw"  # the only writable bind
     assert steps["/opt"] == ["dir", "/opt"]
@@ -143,7 +143,7 @@ def test_the_plan_shows_code_runtime_and_tmp_like_aws() -> None:
 
 
 def test_layers_merge_at_opt_with_the_last_layer_on_top() -> None:
-    assert targets(plan(layer_trees=["/l/one"]))["/opt"] == ["bind", "/l/one", "/opt"]
+    assert targets(plan(layer_trees=["/l/one"]))["/opt"] == ["tree", "/l/one", "/opt"]
     merged = targets(plan(layer_trees=["/l/one", "/l/two", "/l/three"]))["/opt"]
     assert merged == ["overlay", ["/l/three", "/l/two", "/l/one"], "/opt"]
 

@@ -202,14 +202,15 @@ def build_plan(
             layout.append(["bind", path, path])
     layout += [
         ["dir", "/var"],
-        ["bind", code_tree, TASK_ROOT],
-        ["bind", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
+        # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
+        ["tree", code_tree, TASK_ROOT],
+        ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
         ["dir", "/run/hearth"],
         ["bind_rw", socket_path, RUNTIME_SOCKET],
         ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108 - the sandbox's own /tmp
     ]
     if len(layer_trees) == 1:
-        layout.append(["bind", layer_trees[0], LAYERS_ROOT])
+        layout.append(["tree", layer_trees[0], LAYERS_ROOT])
     elif layer_trees:
         # overlayfs: the leftmost lower layer wins, and on AWS the last layer listed wins.
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])

@@ -9,6 +9,7 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
                 ["bind", "/usr", "/usr"],       # read-only, nosuid, nodev
                 ["bind_rw", "/host/sock", "/run/hearth/runtime.sock"],
                 ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
+                ["tree", "/data/code/trees/abc", "/var/task"],  # read-only, path unnamed
                 ["tmpfs", "/tmp", 536870912, "1777"]],
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
@@ -194,11 +195,28 @@ def _reap_until(runtime: int) -> int:
             return os.waitstatus_to_exitcode(status)
 
 
+def _read_only_union(name: str, lower: list[str], target: str) -> None:
+    """A read-only overlay of `lower` (leftmost on top) at `target`. Each layer is named to
+    the kernel as /proc/self/fd/N, which is what /proc/self/mountinfo then shows: a bind
+    mount or a lowerdir path would show the function the host's paths (the data dir's)."""
+    fds = [os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) for path in lower]
+    try:
+        layers = ":".join(f"/proc/self/fd/{fd}" for fd in fds)
+        _mount(name, target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, f"lowerdir={layers}")
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def _build_root(plan: dict[str, Any]) -> None:
     root = plan["root"]
     # Nothing mounted here may propagate back to the host.
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("hearth-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # overlayfs wants two layers at least: a single tree goes over this empty directory,
+    # where /proc is mounted later (which leaves the overlays' view of it empty).
+    empty = root + "/proc"
+    _make_dir(empty)
     for step in plan["layout"]:
         kind = step[0]
         if kind == "dir":
@@ -210,8 +228,10 @@ def _build_root(plan: dict[str, Any]) -> None:
             _bind(step[1], root + step[2], read_only=kind == "bind")
         elif kind == "overlay":
             _make_dir(root + step[2])
-            lower = ":".join(step[1])
-            _mount("hearth-layers", root + step[2], "overlay", MS_RDONLY, f"lowerdir={lower}")
+            _read_only_union("hearth-layers", list(step[1]), root + step[2])
+        elif kind == "tree":
+            _make_dir(root + step[2])
+            _read_only_union("hearth-tree", [step[1], empty], root + step[2])
         elif kind == "tmpfs":
             _make_dir(root + step[1])
             _mount(
