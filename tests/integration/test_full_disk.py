@@ -78,7 +78,7 @@ def _error(call: Any) -> tuple[int, dict[str, Any]]:
     with pytest.raises(ClientError) as raised:
         call()
     response = raised.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]
+    return response["ResponseMetadata"]["HTTPStatusCode"], dict(response["Error"])
 
 
 def _json(url: str) -> Any:
