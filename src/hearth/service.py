@@ -21,7 +21,7 @@ from hearth.api.async_status import AsyncStatusApi
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
-from hearth.api.http import LambdaApp, Request, Response, Router, json_response
+from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
@@ -191,19 +191,28 @@ def _recover(hearth: Hearth) -> None:
     hearth.functions.collect_garbage()
 
 
-def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
-    if not settings.auth_enabled:
-        return None
-    verifier = SigV4Verifier(
-        Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys
-    )
+class _SigV4Authenticator:
+    """The API edge's `Authenticator` over `SigV4Verifier`."""
 
-    def authenticate(request: Request) -> None:
-        verifier.verify(
+    def __init__(self, verifier: SigV4Verifier) -> None:
+        self._verifier = verifier
+
+    def check_headers(self, request: Request) -> None:
+        self._verifier.check_headers(
+            request.method, request.raw_path, request.query_string, request.headers
+        )
+
+    def check(self, request: Request) -> None:
+        self._verifier.verify(
             request.method, request.raw_path, request.query_string, request.headers, request.body
         )
 
-    return authenticate
+
+def _authenticator(settings: Settings) -> Authenticator | None:
+    if not settings.auth_enabled:
+        return None
+    keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
+    return _SigV4Authenticator(SigV4Verifier(keys))
 
 
 async def _health(request: Request) -> Response:

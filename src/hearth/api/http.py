@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from hearth.errors import (
@@ -48,6 +48,8 @@ class Request:
     operation: str = ""
     params: dict[str, str] = field(default_factory=dict)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The local address the connection arrived on (ASGI's `server`): ours, not the client's.
+    server: tuple[str, int] | None = None
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -72,8 +74,16 @@ class Request:
         return data
 
     def base_url(self) -> str:
-        """The scheme and authority the client used to reach us."""
-        return f"http://{self.headers.get('host', '127.0.0.1')}"
+        """`http://` and the address this connection reached us on.
+
+        Never the client's `Host` header: URLs built from it (Code.Location) would point
+        wherever the client said (`Host: evil.example:1/x?`).
+        """
+        if self.server is None:
+            return "http://127.0.0.1"
+        host, port = self.server[0], self.server[1]
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
 
 
 @dataclass
@@ -93,7 +103,16 @@ def empty_response(status: int = 204) -> Response:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
-Authenticator = Callable[[Request], None]
+
+
+class Authenticator(Protocol):
+    """Checks a request's signature; raises `LambdaError` (403) when it is not acceptable."""
+
+    def check_headers(self, request: Request) -> None:
+        """Everything that can be checked without the body (called before it is read)."""
+
+    def check(self, request: Request) -> None:
+        """The whole signature, body included."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +205,7 @@ class LambdaApp:
             query_string=scope["query_string"].decode("latin-1"),
             headers=headers,
             body=b"",
+            server=_server_address(scope.get("server")),
         )
         try:
             response = await self._dispatch(request, receive)
@@ -200,9 +220,15 @@ class LambdaApp:
         route, params = self._router.match(request.method, request.raw_path, request.query_string)
         request.operation = route.operation
         request.params = params
+        authenticate = self._authenticate if route.authenticated else None
+        # Nothing of the body is read before the headers pass: an unsigned client cannot make
+        # Hearth hold a body, and a declared length over the operation's bound is refused unread.
+        if authenticate is not None:
+            authenticate.check_headers(request)
+        _check_declared_length(request, route.max_body)
         request.body = await _read_body(receive, route.max_body, route.operation)
-        if route.authenticated and self._authenticate is not None:
-            self._authenticate(request)
+        if authenticate is not None:
+            authenticate.check(request)
         return await route.handler(request)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -215,11 +241,31 @@ class LambdaApp:
                 return
 
 
+def _server_address(server: Any) -> tuple[str, int] | None:
+    if isinstance(server, (tuple, list)) and len(server) == 2 and server[1] is not None:
+        return str(server[0]), int(server[1])
+    return None
+
+
 def render_error(error: LambdaError) -> Response:
     response = json_response(error.body(), error.status)
     response.headers["x-amzn-ErrorType"] = error.code
     response.headers.update(error.headers)
     return response
+
+
+def _too_large(limit: int, operation: str) -> LambdaError:
+    error = request_too_large(
+        f"Request must be smaller than {limit} bytes for the {operation} operation"
+    )
+    error.headers["connection"] = "close"  # the unread rest of the body is not wanted
+    return error
+
+
+def _check_declared_length(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit, request.operation)
 
 
 async def _read_body(receive: Receive, limit: int, operation: str) -> bytes:
@@ -232,9 +278,7 @@ async def _read_body(receive: Receive, limit: int, operation: str) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise request_too_large(
-                f"Request must be smaller than {limit} bytes for the {operation} operation"
-            )
+            raise _too_large(limit, operation)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
