@@ -181,6 +181,38 @@ def main() -> None:
     help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
     "[default: AWS itself]. Credentials come from botocore's usual chain.",
 )
+@click.option(
+    "--max-connections",
+    envvar="HEARTH_MAX_CONNECTIONS",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Client connections open at once; more are answered 503 "
+    "[default: half of what RLIMIT_NOFILE leaves after 128 for Hearth and its environments].",
+)
+@click.option(
+    "--header-timeout",
+    envvar="HEARTH_HEADER_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's headers (408 and close after).",
+)
+@click.option(
+    "--body-timeout",
+    envvar="HEARTH_BODY_TIMEOUT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a request body may pause between reads (408 and close after).",
+)
+@click.option(
+    "--idle-timeout",
+    envvar="HEARTH_IDLE_TIMEOUT",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds an idle kept-alive connection stays open.",
+)
 def serve(
     host: str,
     port: int,
@@ -199,6 +231,10 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    max_connections: int | None,
+    header_timeout: float,
+    body_timeout: float,
+    idle_timeout: float,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -223,6 +259,10 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        max_connections=max_connections,
+        header_timeout_seconds=header_timeout,
+        body_timeout_seconds=body_timeout,
+        idle_timeout_seconds=idle_timeout,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 

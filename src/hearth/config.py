@@ -82,6 +82,15 @@ class Settings:
     # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
     # (moto, LocalStack, ElasticMQ...); None means AWS itself.
     aws_endpoint_url: str | None = None
+    # What one client connection may cost (see api/guard.py). None: derived from RLIMIT_NOFILE,
+    # leaving descriptors for execution environments.
+    max_connections: int | None = None
+    # A request's headers must arrive within this many seconds of the connection (or of the
+    # request's first byte); its body may pause no longer than body_timeout between reads.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # An idle kept-alive connection is closed after this many seconds.
+    idle_timeout_seconds: float = 5.0
 
     @property
     def auth_enabled(self) -> bool:

@@ -21,6 +21,12 @@ from hearth.api.async_status import AsyncStatusApi
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
+from hearth.api.guard import (
+    EdgeLimits,
+    default_max_connections,
+    guarded_protocol,
+    raise_descriptor_limit,
+)
 from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
@@ -230,6 +236,14 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        max_connections=settings.max_connections or default_max_connections(),
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+    )
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, but a signal ends it with exit status 0.
 
@@ -258,6 +272,7 @@ async def serve(
     def schedule(delay: float, callback: Callable[[], None]) -> None:
         loop.call_later(delay, callback)
 
+    raise_descriptor_limit()
     hearth = build(settings, schedule, isolation)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -266,7 +281,8 @@ async def serve(
         lifespan="off",
         log_level="warning",
         access_log=False,
-        http="httptools",
+        http=guarded_protocol(edge_limits(settings)),
+        timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )
     server = _Server(config)

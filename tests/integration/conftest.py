@@ -32,6 +32,8 @@ class Server:
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    # RLIMIT_NOFILE (soft and hard) for the server process, to test running out of descriptors.
+    nofile: int | None = None
     process: subprocess.Popen[str] | None = None
     endpoint: str = ""
     output: list[str] = field(default_factory=list)
@@ -54,6 +56,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **self.env},
+            preexec_fn=None if self.nofile is None else self._limit_descriptors,
         )
         ready = threading.Event()
 
@@ -74,6 +77,18 @@ class Server:
             self.stop()
             raise RuntimeError("hearth serve did not start:\n" + "".join(self.output))
         return self
+
+    def _limit_descriptors(self) -> None:
+        import resource
+
+        assert self.nofile is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+
+    def rss_kb(self) -> int:
+        """The server process's resident set size, in KB (Linux)."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         assert self.process is not None

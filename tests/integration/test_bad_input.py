@@ -221,7 +221,10 @@ def raw_request(
 ) -> tuple[int, dict[str, str], Any]:
     url = urlparse(server.endpoint)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    connection.request(method, path, body=body, headers=headers or {})
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+    except BrokenPipeError:
+        pass  # answered (and closed) before the whole body was sent: read it, as urllib3 does
     response = connection.getresponse()
     payload = response.read()
     connection.close()

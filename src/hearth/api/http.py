@@ -34,8 +34,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 # The largest body any operation takes: AWS's CreateFunction request limit (a 50 MB zip
-# grows to about 67 MB in base64, plus the JSON around it).
+# grows to about 67 MB in base64, plus the JSON around it). Only the operations that carry a
+# zip (CreateFunction, UpdateFunctionCode, PublishLayerVersion) are given it.
 MAX_REQUEST_BYTES = 70_167_211
+# Every other operation carries a configuration: a few KB (4 KB of environment variables,
+# 50 tags, a policy statement). A generous bound keeps a stray 70 MB body out of memory.
+MAX_CONFIG_BYTES = 256 * 1024
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Request:
     operation: str = ""
     params: dict[str, str] = field(default_factory=dict)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    body_unread: bool = True
     # The local address the connection arrived on (ASGI's `server`): ours, not the client's.
     server: tuple[str, int] | None = None
 
@@ -124,7 +129,7 @@ class Route:
     # Extra discriminator for operations that share a method and path (AWS's `?find=...`).
     required_query: tuple[tuple[str, str], ...] = ()
     authenticated: bool = True
-    max_body: int = MAX_REQUEST_BYTES
+    max_body: int = MAX_CONFIG_BYTES
 
 
 _LABEL = re.compile(r"\{(\w+)\}")
@@ -156,7 +161,7 @@ class Router:
         *,
         query: Iterable[tuple[str, str]] = (),
         authenticated: bool = True,
-        max_body: int = MAX_REQUEST_BYTES,
+        max_body: int = MAX_CONFIG_BYTES,
     ) -> None:
         route = Route(
             operation,
@@ -211,6 +216,9 @@ class LambdaApp:
             response = await self._dispatch(request, receive)
         except LambdaError as error:
             response = render_error(error)
+            if request.body_unread and _declares_body(headers):
+                # Refused before its body was read: close rather than drain what was not wanted.
+                response.headers["connection"] = "close"
         except Exception:
             logger.exception("unhandled error in %s %s", request.method, request.raw_path)
             response = render_error(service_error())
@@ -227,6 +235,7 @@ class LambdaApp:
             authenticate.check_headers(request)
         _check_declared_length(request, route.max_body)
         request.body = await _read_body(receive, route.max_body, route.operation)
+        request.body_unread = False
         if authenticate is not None:
             authenticate.check(request)
         return await route.handler(request)
@@ -255,11 +264,14 @@ def render_error(error: LambdaError) -> Response:
 
 
 def _too_large(limit: int, operation: str) -> LambdaError:
-    error = request_too_large(
+    return request_too_large(
         f"Request must be smaller than {limit} bytes for the {operation} operation"
     )
-    error.headers["connection"] = "close"  # the unread rest of the body is not wanted
-    return error
+
+
+def _declares_body(headers: Mapping[str, str]) -> bool:
+    length = headers.get("content-length", "0")
+    return "transfer-encoding" in headers or not length.isdigit() or int(length) > 0
 
 
 def _check_declared_length(request: Request, limit: int) -> None:
