@@ -50,13 +50,14 @@ class Server:
             "--data-dir",
             str(self.data_dir),
         ]
+        if self.nofile is not None:  # util-linux's prlimit: no preexec_fn in a threaded test
+            command = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *command]
         self.process = subprocess.Popen(
             [*command, *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **self.env},
-            preexec_fn=None if self.nofile is None else self._limit_descriptors,
         )
         ready = threading.Event()
 
@@ -77,12 +78,6 @@ class Server:
             self.stop()
             raise RuntimeError("hearth serve did not start:\n" + "".join(self.output))
         return self
-
-    def _limit_descriptors(self) -> None:
-        import resource
-
-        assert self.nofile is not None
-        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def rss_kb(self) -> int:
         """The server process's resident set size, in KB (Linux)."""
