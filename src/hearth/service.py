@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import botocore.session
 import uvicorn
 
 from hearth.api.account import AccountApi, TagsApi
@@ -31,6 +32,7 @@ from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router,
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
+from hearth.api.model_check import ModelChecker
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
@@ -152,7 +154,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
-    app = LambdaApp(router, _authenticator(settings))
+    checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
+    app = LambdaApp(router, _authenticator(settings), checker.check)
     hearth = Hearth(
         settings,
         registry,

@@ -38,6 +38,8 @@ async def call(
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "headers": [(b"host", host.encode()), (b"content-length", str(len(payload)).encode())],
+        # The address uvicorn reports the connection arrived on (what URLs are built from).
+        "server": (host.partition(":")[0], int(host.partition(":")[2] or 80)),
     }
     sent: list[Message] = []
     received = False

@@ -53,6 +53,7 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     body_unread: bool = True
+    _json: dict[str, Any] | None = field(default=None, repr=False)
     # The local address the connection arrived on (ASGI's `server`): ours, not the client's.
     server: tuple[str, int] | None = None
 
@@ -65,18 +66,10 @@ class Request:
         return values[0] if values else None
 
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object; an empty body is an empty object."""
-        if not self.body.strip():
-            return {}
-        try:
-            data = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise invalid_request_content(f"Could not parse request body into json: {exc}") from exc
-        if not isinstance(data, dict):
-            raise invalid_request_content(
-                "Could not parse request body into json: expected a JSON object"
-            )
-        return data
+        """The body as a JSON object (parsed once); an empty body is an empty object."""
+        if self._json is None:
+            self._json = _parse_object(self.body)
+        return self._json
 
     def base_url(self) -> str:
         """`http://` and the address this connection reached us on.
@@ -89,6 +82,25 @@ class Request:
         host, port = self.server[0], self.server[1]
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}"
+
+
+def _parse_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid_request_content(f"Could not parse request body into json: {exc}") from exc
+    except RecursionError:
+        # No operation's input nests anywhere near this deep; the parser's stack gave out.
+        raise invalid_request_content(
+            "Could not parse request body into json: the document nests too deeply"
+        ) from None
+    if not isinstance(data, dict):
+        raise invalid_request_content(
+            "Could not parse request body into json: expected a JSON object"
+        )
+    return data
 
 
 @dataclass
@@ -192,9 +204,16 @@ class Router:
 class LambdaApp:
     """The ASGI application: routing, authentication, body limits, error rendering."""
 
-    def __init__(self, router: Router, authenticate: Authenticator | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        authenticate: Authenticator | None = None,
+        check: Callable[[Request], None] | None = None,
+    ) -> None:
         self._router = router
         self._authenticate = authenticate
+        # Checks a request against the service model before its handler runs.
+        self._check = check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -238,6 +257,8 @@ class LambdaApp:
         request.body_unread = False
         if authenticate is not None:
             authenticate.check(request)
+        if self._check is not None:
+            self._check(request)
         return await route.handler(request)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
