@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from json.decoder import scanstring
+from collections.abc import Callable
+from typing import cast
 
+# The C string scanner json.loads itself uses (not in typeshed's stubs).
+scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _SPACE = re.compile(r"[ \t\n\r]*")
 _LITERALS = ("true", "false", "null")
