@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -55,12 +56,46 @@ def serialization_error(message: str) -> LambdaError:
     return LambdaError("SerializationException", 400, message)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Where each input member of one operation is read from, worked out once."""
+
+    shape: StructureShape
+    uri: tuple[tuple[str, Shape, str], ...]
+    query: tuple[tuple[str, Shape, str], ...]
+    header: tuple[tuple[str, Shape, str], ...]
+    body: tuple[str, ...]
+    payload: str | None
+    payload_kind: str | None
+
+
+def _plan(shape: StructureShape) -> _Plan:
+    places: dict[str | None, list[tuple[str, Shape, str]]] = {}
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire = member.serialization.get("name", name)
+        places.setdefault(location, []).append(
+            (name, member, wire.lower() if location == "header" else wire)
+        )
+    payload = shape.serialization.get("payload")
+    return _Plan(
+        shape,
+        tuple(places.get("uri", ())),
+        tuple(places.get("querystring", ())),
+        tuple(places.get("header", ())),
+        tuple(name for name, _, _ in places.get(None, ()) if name != payload),
+        payload,
+        shape.members[payload].type_name if payload else None,
+    )
+
+
 class ModelChecker:
     """Checks requests against one service model (botocore's `lambda`)."""
 
     def __init__(self, model: ServiceModel) -> None:
         self._model = model
         self._operations = set(model.operation_names)
+        self._plans: dict[str, _Plan | None] = {}
 
     def operation(self, name: str) -> OperationModel | None:
         name = _OPERATION_ALIASES.get(name, name)
@@ -69,51 +104,48 @@ class ModelChecker:
     def check(self, request: Request) -> None:
         """Raise AWS's SerializationException / ValidationException for a request that does
         not fit its operation's input shape; operations the model lacks pass unchecked."""
-        operation = self.operation(request.operation)
-        if operation is None or operation.input_shape is None:
+        if request.operation not in self._plans:
+            operation = self.operation(request.operation)
+            shape = operation.input_shape if operation is not None else None
+            self._plans[request.operation] = _plan(shape) if shape is not None else None
+        plan = self._plans[request.operation]
+        if plan is None:
             return
-        shape = operation.input_shape
-        values = _gather(request, shape)
-        payload = shape.serialization.get("payload")
-        if payload is not None and shape.members[payload].type_name == "blob":
-            values[payload] = request.body  # raw bytes: its handler reads them as they come
+        values = _gather(request, plan)
         violations: list[ConstraintViolation] = []
-        _check_structure(shape, values, "", violations, top=True)
+        _check_structure(plan.shape, values, "", violations, top=True)
         if violations:
             raise validation_error(violations)
 
 
-def _gather(request: Request, shape: StructureShape) -> dict[str, Any]:
+def _gather(request: Request, plan: _Plan) -> dict[str, Any]:
     """The input members as JSON would carry them: path labels, query, headers and body."""
     values: dict[str, Any] = {}
-    payload = shape.serialization.get("payload")
-    body_members = {}
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        wire = member.serialization.get("name", name)
-        if location == "uri":
-            raw = request.params.get(wire)
-            if raw is not None:
-                values[name] = _from_text(member, raw, name)
-        elif location == "querystring":
-            found = request.query.get(wire)
+    for name, member, wire in plan.uri:
+        raw = request.params.get(wire)
+        if raw is not None:
+            values[name] = _from_text(member, raw, name)
+    if plan.query and request.query_string:
+        query = request.query
+        for name, member, wire in plan.query:
+            found = query.get(wire)
             if found is not None:
                 values[name] = (
                     found if member.type_name == "list" else _from_text(member, found[0], name)
                 )
-        elif location == "header":
-            header = request.headers.get(wire.lower())
-            if header is not None:
-                values[name] = _from_text(member, header, name)
-        elif name != payload:
-            body_members[name] = member
-    if payload is None and body_members:
+    for name, member, wire in plan.header:
+        header = request.headers.get(wire)
+        if header is not None:
+            values[name] = _from_text(member, header, name)
+    if plan.payload is None and plan.body:
         body = request.json()
-        for name in body_members:
+        for name in plan.body:
             if body.get(name) is not None:
                 values[name] = body[name]
-    elif payload is not None and shape.members[payload].type_name == "structure":
-        values[payload] = request.json()
+    elif plan.payload_kind == "structure":
+        values[plan.payload] = request.json()  # type: ignore[index]
+    elif plan.payload is not None:
+        values[plan.payload] = request.body  # raw bytes: its handler reads them as they come
     return values
 
 
@@ -155,9 +187,10 @@ def _check_structure(
             violations.append(
                 ConstraintViolation(_path(prefix, name), None, "Member must not be null")
             )
-    for name, member in shape.members.items():
-        item = value.get(name)
-        if item is None:
+    members = shape.members
+    for name, item in value.items():
+        member = members.get(name)
+        if member is None or item is None:  # unknown members are ignored, null is absent
             continue
         if top and (member.serialization.get("location") is not None or isinstance(item, bytes)):
             # Path, query and header values were read in their type already (`_from_text`).
@@ -225,6 +258,8 @@ def _check_constraints(
 
 
 def _constraint_failures(shape: Shape, value: Any) -> list[str]:
+    if not _constrained(shape):
+        return []
     meta = shape.metadata
     failures: list[str] = []
     kind = shape.type_name
@@ -248,6 +283,12 @@ def _constraint_failures(shape: Shape, value: Any) -> list[str]:
         if enum and value not in enum:
             failures.append(f"Member must satisfy enum value set: [{', '.join(enum)}]")
     return failures
+
+
+@cache
+def _constrained(shape: Shape) -> bool:
+    meta = shape.metadata
+    return bool({"min", "max", "pattern"} & meta.keys()) or bool(_enum(shape))
 
 
 def _constraint_list(shape: Shape) -> list[str]:
