@@ -182,6 +182,13 @@ def main() -> None:
     "[default: AWS itself]. Credentials come from botocore's usual chain.",
 )
 @click.option(
+    "--public-url",
+    envvar="HEARTH_PUBLIC_URL",
+    default=None,
+    help="Where clients reach Hearth (http://host:port), for the code URLs it hands out "
+    "[default: the address each connection arrived on].",
+)
+@click.option(
     "--max-connections",
     envvar="HEARTH_MAX_CONNECTIONS",
     default=None,
@@ -231,6 +238,7 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    public_url: str | None,
     max_connections: int | None,
     header_timeout: float,
     body_timeout: float,
@@ -259,6 +267,7 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        public_url=public_url or None,
         max_connections=max_connections,
         header_timeout_seconds=header_timeout,
         body_timeout_seconds=body_timeout,

@@ -82,6 +82,10 @@ class Settings:
     # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
     # (moto, LocalStack, ElasticMQ...); None means AWS itself.
     aws_endpoint_url: str | None = None
+    # The scheme and authority clients reach Hearth at, for the URLs it hands out (Code.Location)
+    # when that is not the address it listens on (a proxy, a port mapping). None: the address
+    # each connection arrived on; never the client's Host header.
+    public_url: str | None = None
     # What one client connection may cost (see api/guard.py). None: derived from RLIMIT_NOFILE,
     # leaving descriptors for execution environments.
     max_connections: int | None = None

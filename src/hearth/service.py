@@ -155,7 +155,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
-    app = LambdaApp(router, _authenticator(settings), checker.check)
+    app = LambdaApp(router, _authenticator(settings), checker.check, settings.public_url)
     hearth = Hearth(
         settings,
         registry,

@@ -21,13 +21,14 @@ from botocore.credentials import Credentials
 from tests.integration.conftest import ROLE, Server, lambda_client, make_zip
 
 KEY, SECRET = "AKIDEDGETEST", "edge-secret-key"
+PUBLIC = "https://lambda.example:8443"
 
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = Server(
         tmp_path_factory.mktemp("edge-secured"),
-        extra_args=["--access-key-id", KEY],
+        extra_args=["--access-key-id", KEY, "--public-url", PUBLIC],
         env={"HEARTH_SECRET_ACCESS_KEY": SECRET},
     ).start()
     yield server
@@ -108,3 +109,16 @@ def test_code_location_ignores_the_clients_host_header(server: Server) -> None:
         assert "evil" not in location
     finally:
         client.delete_function(FunctionName="edge-location")
+
+
+def test_public_url_is_where_code_urls_point(secured: Server) -> None:
+    client = lambda_client(secured.endpoint, key=KEY, secret=SECRET)
+    client.create_function(
+        FunctionName="edge-public",
+        Runtime="python3.12",
+        Handler="app.handler",
+        Role=ROLE,
+        Code={"ZipFile": make_zip()},
+    )
+    location = client.get_function(FunctionName="edge-public")["Code"]["Location"]
+    assert location.startswith(f"{PUBLIC}/_hearth/code/"), location

@@ -56,6 +56,8 @@ class Request:
     _json: dict[str, Any] | None = field(default=None, repr=False)
     # The local address the connection arrived on (ASGI's `server`): ours, not the client's.
     server: tuple[str, int] | None = None
+    # The operator's `--public-url`, when Hearth is reached through a proxy or port mapping.
+    public_url: str | None = None
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -77,6 +79,8 @@ class Request:
         Never the client's `Host` header: URLs built from it (Code.Location) would point
         wherever the client said (`Host: evil.example:1/x?`).
         """
+        if self.public_url:
+            return self.public_url
         if self.server is None:
             return "http://127.0.0.1"
         host, port = self.server[0], self.server[1]
@@ -209,8 +213,10 @@ class LambdaApp:
         router: Router,
         authenticate: Authenticator | None = None,
         check: Callable[[Request], None] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self._router = router
+        self._public_url = public_url.rstrip("/") if public_url else None
         self._authenticate = authenticate
         # Checks a request against the service model before its handler runs.
         self._check = check
@@ -230,6 +236,7 @@ class LambdaApp:
             headers=headers,
             body=b"",
             server=_server_address(scope.get("server")),
+            public_url=self._public_url,
         )
         try:
             response = await self._dispatch(request, receive)
