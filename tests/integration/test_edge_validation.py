@@ -133,3 +133,18 @@ def test_huge_layer_version_numbers_are_400(server: Server, number: str) -> None
             f"1 validation error detected: Value '{number}' at 'versionNumber' failed to satisfy "
             "constraint: Member must be a number"
         )
+
+
+def test_a_client_context_that_is_not_ascii_is_400(server: Server, client: Any) -> None:
+    # Found by the fuzz: base64 of a non-ASCII header was a 500.
+    status, answer = _raw(
+        server,
+        "POST",
+        "/2015-03-31/functions/nothing/invocations",
+        b"{}",
+        **{"X-Amz-Client-Context": "\u00e9\u4e2d"},
+    )
+    assert (status, answer["message"]) == (
+        400,
+        "Client context must be a valid Base64-encoded JSON object.",
+    )

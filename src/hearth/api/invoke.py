@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ def _client_context(request: Request) -> str | None:
     try:
         decoded = base64.b64decode(raw, validate=True).decode()
         json.loads(decoded)
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # not ASCII, not base64, not UTF-8, not JSON
         raise invalid_parameter(
             "Client context must be a valid Base64-encoded JSON object."
         ) from exc
