@@ -221,7 +221,7 @@ def raw_request(
     server: Server, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
     url = urlparse(server.endpoint)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
     # Answered (and closed) before the whole body was sent: read the answer, as urllib3 does.
     with contextlib.suppress(BrokenPipeError):
         connection.request(method, path, body=body, headers=headers or {})

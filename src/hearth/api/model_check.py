@@ -315,9 +315,25 @@ def _enum(shape: Shape) -> list[str]:
     return list(shape.enum) if isinstance(shape, StringShape) else []
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# What JSON scalar each model type reads (structures, lists and maps read none).
+_SCALAR_FITS = {
+    "string": lambda v: isinstance(v, str),
+    "blob": lambda v: isinstance(v, str),  # base64 in JSON
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "double": lambda v: _is_number(v) and math.isfinite(v),
+    "float": lambda v: _is_number(v) and math.isfinite(v),
+    "timestamp": lambda v: _is_number(v) or isinstance(v, str),
+}
+
+
 def _check_type(shape: Shape, value: Any) -> None:
     kind = shape.type_name
-    expected = _TYPE_NAMES.get(kind, kind)
     if isinstance(value, dict):
         if kind not in ("structure", "map"):
             raise serialization_error("Start of structure or map found where not expected.")
@@ -326,26 +342,14 @@ def _check_type(shape: Shape, value: Any) -> None:
         if kind != "list":
             raise serialization_error("Start of list found where not expected.")
         return
-    token = _token(value)
-    if kind in ("string", "blob"):
-        ok = isinstance(value, str)
-    elif kind == "boolean":
-        ok = isinstance(value, bool)
-    elif kind in _INT_RANGE:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if ok:
-            low, high = _INT_RANGE[kind]
-            if not low <= value <= high:
-                raise serialization_error(f"{token} {value} is out of range for {expected}")
-    elif kind in ("double", "float"):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value)
-    elif kind == "timestamp":
-        ok = isinstance(value, (int, float, str)) and not isinstance(value, bool)
-    else:  # structure, list or map given a scalar
-        ok = False
-    if not ok:
-        raise serialization_error(f"{token} can not be converted to {expected}")
+    expected = _TYPE_NAMES.get(kind, kind)
+    fits = _SCALAR_FITS.get(kind)
+    if fits is None or not fits(value):
+        raise serialization_error(f"{_token(value)} can not be converted to {expected}")
+    if kind in _INT_RANGE:
+        low, high = _INT_RANGE[kind]
+        if not low <= value <= high:
+            raise serialization_error(f"NUMBER_VALUE {value} is out of range for {expected}")
 
 
 def _token(value: Any) -> str:
