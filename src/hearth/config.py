@@ -109,6 +109,9 @@ class Settings:
     body_timeout_seconds: float = 30.0
     # An idle kept-alive connection is closed after this many seconds.
     idle_timeout_seconds: float = 5.0
+    # The log store's bounds: older events are deleted, and the oldest while it is larger.
+    log_retention_seconds: float = 30 * 86400.0
+    log_max_bytes: int = 512 * 1024 * 1024
 
     @property
     def auth_enabled(self) -> bool:
