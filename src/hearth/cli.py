@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hearth import __version__
+from hearth.cli_mappings import event_source_options, mappings, parse_endpoints
 from hearth.config import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CONCURRENCY_LIMIT,
@@ -181,6 +182,7 @@ def main() -> None:
     help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
     "[default: AWS itself]. Credentials come from botocore's usual chain.",
 )
+@event_source_options
 def serve(
     host: str,
     port: int,
@@ -199,6 +201,8 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    event_source_endpoint_url: str | None,
+    event_source_endpoint: tuple[str, ...],
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -223,6 +227,8 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        event_source_endpoint_url=event_source_endpoint_url or None,
+        event_source_endpoints=parse_endpoints(event_source_endpoint),
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -633,6 +639,8 @@ def _duration_seconds(text: str) -> float:
         raise click.BadParameter(f"expected a number and s, m, h or d (like 10m), got {text!r}")
     return int(text[:-1]) * units[text[-1]]
 
+
+main.add_command(mappings)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

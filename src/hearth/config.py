@@ -82,6 +82,11 @@ class Settings:
     # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
     # (moto, LocalStack, ElasticMQ...); None means AWS itself.
     aws_endpoint_url: str | None = None
+    # Where event source mappings read their queues and streams: per botocore service name
+    # ("sqs", "kinesis", "dynamodbstreams") if given, else `event_source_endpoint_url`, else
+    # Hearth's own address (the embedded companion services).
+    event_source_endpoint_url: str | None = None
+    event_source_endpoints: tuple[tuple[str, str], ...] = ()
 
     @property
     def auth_enabled(self) -> bool:

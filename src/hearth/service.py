@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -25,6 +25,7 @@ from hearth.api.http import LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
+from hearth.api.mappings import MappingsApi
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
@@ -35,13 +36,17 @@ from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
+from hearth.control.mappings import EventSourceMappings
 from hearth.control.policies import Policies
 from hearth.control.provisioned import ProvisionedConfigs
 from hearth.control.tags import Tags
 from hearth.events.config import AsyncConfigs
 from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
+from hearth.events.mapping_supervisor import MappingSupervisor
+from hearth.events.positions import SqlitePositions
 from hearth.events.queue import EventQueue
+from hearth.events.sources import SourceClients
 from hearth.events.sqlite_queue import SqliteEventQueue
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
@@ -76,9 +81,14 @@ class Hearth:
     app: LambdaApp
     events: EventQueue
     dispatcher: Dispatcher
+    mappings: MappingSupervisor
+    positions: SqlitePositions
 
     async def close(self) -> None:
-        # Dispatching stops first: events still running stay leased and run after a restart.
+        # Pollers stop first: a batch in flight is read again from its committed position.
+        await self.mappings.stop()
+        self.positions.close()
+        # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
@@ -131,7 +141,33 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
     )
+    first_key = settings.access_keys[0] if settings.access_keys else None
+    sources = SourceClients(
+        settings.event_source_endpoint_url,
+        dict(settings.event_source_endpoints),
+        (first_key.access_key_id, first_key.secret_access_key) if first_key else None,
+    )
+    positions = SqlitePositions(data_dir / "event-sources.sqlite3")
+    supervisor = MappingSupervisor(
+        storage,
+        sources,
+        positions,
+        invoker.invoke,
+        arns,
+        BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
+    )
+    mappings = EventSourceMappings(registry, arns, sources.check)
+    registry.subscribe(supervisor.notify)
     router = Router()
+    MappingsApi(mappings).register(router)
+    router.add(
+        "MappingStatus",
+        "GET",
+        "/_hearth/event-source-mappings",
+        _mapping_status(supervisor),
+        authenticated=False,
+        max_body=0,
+    )
     InvokeApi(invoker, events, dispatcher.notify).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
@@ -141,7 +177,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
     ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
-    TagsApi(Tags(registry, arns)).register(router)
+    TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns)).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
@@ -160,6 +196,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         app,
         events,
         dispatcher,
+        supervisor,
+        positions,
     )
     _recover(hearth)
     return hearth
@@ -204,6 +242,13 @@ def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
         )
 
     return authenticate
+
+
+def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        return json_response(supervisor.status())
+
+    return status
 
 
 async def _health(request: Request) -> Response:
@@ -264,6 +309,11 @@ async def serve(
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.dispatcher.start()
+    # Mappings read from Hearth's own port unless told otherwise (the embedded services).
+    own_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    shown = f"[{own_host}]" if ":" in own_host else own_host
+    hearth.mappings.set_own_endpoint(f"http://{shown}:{port}")
+    hearth.mappings.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

@@ -1,0 +1,308 @@
+"""The stream poller (Kinesis, DynamoDB Streams): every shard, in order, one batch at a time.
+
+Per shard: read from the committed position (else StartingPosition), gather up to BatchSize
+records within MaximumBatchingWindowInSeconds, and settle the batch before reading on:
+
+* records older than MaximumRecordAgeInSeconds go to the OnFailure destination unread;
+* a function error retries the batch (MaximumRetryAttempts, -1 = until the records expire),
+  split in halves first when BisectBatchOnFunctionError is on; a partial batch response
+  retries from the lowest failed sequence number; when retries run out the batch's
+  description goes to the OnFailure destination (AWS's record with KinesisBatchInfo /
+  DDBStreamBatchInfo) and the shard moves on;
+* with ParallelizationFactor > 1 a batch is split into lanes by partition key (item key) and
+  the lanes run at once, each in order;
+* the position is committed (durably) only after the whole batch settled, so a crash replays
+  at most that batch. A shard read to its end is marked done, and its children (after a split
+  or merge) start only once every parent is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid as uuid_module
+import zlib
+from typing import Any
+
+from hearth.control.mappings import Source
+from hearth.events.batch_response import failed_items
+from hearth.events.destinations import aws_record_timestamp
+from hearth.events.patterns import Pattern, matches
+from hearth.events.poller_base import PollerContext, logger, now
+from hearth.events.positions import SHARD_END, Positions
+from hearth.events.sources import is_missing_source
+from hearth.events.stream_readers import DynamoDBReader, KinesisReader, StreamReader
+from hearth.invoke.invoker import InvokeResult
+
+IDLE_POLL_SECONDS = 0.05
+SHARD_REFRESH_SECONDS = 5.0
+_RETRY_FIRST_DELAY = 0.1
+_RETRY_MAX_DELAY = 2.0
+
+
+class StreamPoller:
+    def __init__(self, context: PollerContext, positions: Positions, sink: Any) -> None:
+        self._ctx = context
+        self._positions = positions
+        self._sink = sink
+        arn = context.mapping.event_source_arn
+        client = context.clients.for_arn(context.source, arn)
+        role = context.role
+        self._reader: StreamReader = (
+            KinesisReader(client, context.call, arn, role)
+            if context.source is Source.KINESIS
+            else DynamoDBReader(client, context.call, arn, role)
+        )
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._done: set[str] = set()
+
+    async def run(self) -> None:
+        ctx = self._ctx
+        try:
+            while not ctx.stopping.is_set():
+                try:
+                    shards = await self._reader.shards()
+                except Exception as exc:
+                    ctx.stats.last_error = str(exc)
+                    if is_missing_source(exc):
+                        ctx.result("PROBLEM: The event source does not exist.")
+                    if await ctx.sleep(1.0):
+                        return
+                    continue
+                known = {s.id for s in shards}
+                for shard in shards:
+                    if shard.id in self._tasks or shard.id in self._done:
+                        continue
+                    if self._positions.get(ctx.mapping.uuid, shard.id) == SHARD_END:
+                        self._done.add(shard.id)
+                        continue
+                    # Parents first: a child waits until every parent still listed is done.
+                    if any(p in known and p not in self._done for p in shard.parents):
+                        continue
+                    self._tasks[shard.id] = asyncio.create_task(self._shard(shard.id))
+                ctx.stats.pollers = len(self._tasks)
+                finished = [s for s, t in self._tasks.items() if t.done()]
+                for shard_id in finished:
+                    task = self._tasks.pop(shard_id)
+                    if not task.cancelled() and task.exception() is None:
+                        self._done.add(shard_id)
+                    elif not task.cancelled():
+                        logger.error("shard %s poller failed", shard_id, exc_info=task.exception())
+                if finished:
+                    continue  # children may start now
+                if await ctx.sleep(SHARD_REFRESH_SECONDS):
+                    return
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+            for task in self._tasks.values():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            ctx.stats.pollers = 0
+
+    async def _first_iterator(self, shard: str) -> str:
+        ctx = self._ctx
+        committed = self._positions.get(ctx.mapping.uuid, shard)
+        if committed is not None:
+            return await self._reader.iterator(shard, "AFTER_SEQUENCE_NUMBER", committed)
+        position = str(ctx.config.get("StartingPosition", "LATEST"))
+        if position == "AT_TIMESTAMP":
+            return await self._reader.iterator(
+                shard, "AT_TIMESTAMP", timestamp=float(ctx.config["StartingPositionTimestamp"])
+            )
+        return await self._reader.iterator(shard, position)
+
+    async def _shard(self, shard: str) -> None:
+        ctx = self._ctx
+        size = int(ctx.config.get("BatchSize", 100))
+        window = float(ctx.config.get("MaximumBatchingWindowInSeconds", 0))
+        iterator: str | None = await self._first_iterator(shard)
+        loop = asyncio.get_running_loop()
+        while iterator is not None and not ctx.stopping.is_set():
+            batch: list[dict[str, Any]] = []
+            deadline = loop.time() + window
+            while iterator is not None and len(batch) < size:
+                try:
+                    page = await self._reader.page(iterator, size - len(batch))
+                except Exception as exc:
+                    ctx.stats.last_error = str(exc)
+                    if await ctx.sleep(1.0):
+                        return
+                    iterator = await self._first_iterator(shard)
+                    batch = []
+                    continue
+                iterator = page.next_iterator
+                if page.millis_behind is not None:
+                    ctx.stats.lag[shard] = {"MillisBehindLatest": page.millis_behind}
+                batch.extend(self._reader.event_record(r, shard) for r in page.records)
+                if page.records and window == 0:
+                    break
+                if loop.time() >= deadline and (batch or window == 0):
+                    break
+                if not page.records and await ctx.sleep(IDLE_POLL_SECONDS):
+                    return
+            if batch:
+                ctx.stats.records_received += len(batch)
+                settled = await self._settle(shard, batch)
+                if not settled:
+                    return  # stopping: the batch is read again from the committed position
+                self._positions.commit(ctx.mapping.uuid, shard, self._reader.sequence(batch[-1]))
+        if iterator is None:
+            self._positions.commit(ctx.mapping.uuid, shard, SHARD_END)
+
+    # Settling a batch --------------------------------------------------------------------
+    async def _settle(self, shard: str, batch: list[dict[str, Any]]) -> bool:
+        """Run the batch to an end (success, OnFailure, expiry); False if stopping first."""
+        ctx = self._ctx
+        filters = ctx.filters()
+        kept = [r for r in batch if self._passes(filters, r)]
+        ctx.stats.records_filtered_out += len(batch) - len(kept)
+        if not kept:
+            return True
+        factor = int(ctx.config.get("ParallelizationFactor", 1))
+        if factor <= 1:
+            return await self._settle_lane(shard, kept)
+        lanes: dict[int, list[dict[str, Any]]] = {}
+        for record in kept:
+            key = self._reader.partition_key(record).encode()
+            lanes.setdefault(zlib.crc32(key) % factor, []).append(record)
+        results = await asyncio.gather(*(self._settle_lane(shard, lane) for lane in lanes.values()))
+        return all(results)
+
+    def _passes(self, filters: list[Pattern], record: dict[str, Any]) -> bool:
+        if not filters:
+            return True
+        subject, text = self._reader.filter_subject(record)
+        if text is not None:
+            try:
+                subject["kinesis"]["data"] = json.loads(text)
+            except ValueError:
+                subject["kinesis"]["data"] = text
+            # AWS filters Kinesis records on `data` at the top level of the pattern.
+            subject = {**subject, "data": subject["kinesis"]["data"]}
+        return any(matches(pattern, subject) for pattern in filters)
+
+    async def _settle_lane(self, shard: str, records: list[dict[str, Any]]) -> bool:
+        pending = [records]
+        while pending:
+            batch = pending.pop(0)
+            outcome = await self._run_batch(shard, batch)
+            if outcome is None:
+                return False
+            pending = outcome + pending
+        return True
+
+    async def _run_batch(
+        self, shard: str, batch: list[dict[str, Any]]
+    ) -> list[list[dict[str, Any]]] | None:
+        """Retry one batch until it settles; returns halves still to run after a bisect,
+        [] when settled, None when stopping."""
+        ctx = self._ctx
+        config = ctx.config
+        max_retries = int(config.get("MaximumRetryAttempts", -1))
+        max_age = int(config.get("MaximumRecordAgeInSeconds", -1))
+        bisect = bool(config.get("BisectBatchOnFunctionError", False))
+        attempts = 0
+        delay = _RETRY_FIRST_DELAY
+        last: InvokeResult | None = None
+        while True:
+            if max_age != -1:
+                fresh_from = next(
+                    (i for i, r in enumerate(batch) if now() - self._reader.arrival(r) <= max_age),
+                    len(batch),
+                )
+                if fresh_from:
+                    await self._on_failure(
+                        shard, batch[:fresh_from], "RecordAgeExceeded", None, attempts
+                    )
+                    batch = batch[fresh_from:]
+                if not batch:
+                    return []
+            payload = json.dumps({"Records": batch}, separators=(",", ":")).encode()
+            ctx.stats.batches_invoked += 1
+            result = await ctx.invoke_with_backoff(payload)
+            if result is None:
+                return None
+            attempts += 1
+            last = result
+            failed_from: int | None = 0
+            if not result.function_error:
+                if not ctx.reports_item_failures():
+                    failed_from = None
+                else:
+                    sequences = [self._reader.sequence(r) for r in batch]
+                    failed = failed_items(result.payload, set(sequences))
+                    if failed is not None and not failed:
+                        failed_from = None
+                    elif failed:
+                        ctx.stats.partial_failures += 1
+                        failed_from = min(sequences.index(s) for s in failed)
+            if failed_from is None:
+                ctx.stats.batches_succeeded += 1
+                ctx.result("OK")
+                return []
+            ctx.stats.batches_failed += 1
+            ctx.result("PROBLEM: Function call failed.")
+            batch = batch[failed_from:]
+            if max_retries != -1 and attempts > max_retries:
+                await self._on_failure(shard, batch, "RetryAttemptsExhausted", last, attempts)
+                return []
+            if bisect and result.function_error and len(batch) > 1:
+                middle = len(batch) // 2
+                return [batch[:middle], batch[middle:]]
+            if await ctx.sleep(delay):
+                return None
+            delay = min(delay * 2, _RETRY_MAX_DELAY)
+
+    async def _on_failure(
+        self,
+        shard: str,
+        batch: list[dict[str, Any]],
+        condition: str,
+        result: InvokeResult | None,
+        attempts: int,
+    ) -> None:
+        ctx = self._ctx
+        destination = (ctx.config.get("DestinationConfig") or {}).get("OnFailure", {})
+        target = destination.get("Destination")
+        ctx.stats.records_sent_on_failure += len(batch)
+        if not target:
+            return  # discarded, as AWS does without a destination
+        record: dict[str, Any] = {
+            "requestContext": {
+                "requestId": str(uuid_module.uuid4()),
+                "functionArn": ctx.function_arn,
+                "condition": condition,
+                "approximateInvokeCount": max(attempts, 1),
+            },
+        }
+        if result is not None:
+            record["responseContext"] = {
+                "statusCode": 200,
+                "executedVersion": result.executed_version,
+                "functionError": result.function_error,
+            }
+        record["version"] = "1.0"
+        record["timestamp"] = aws_record_timestamp(now())
+        record[self._reader.batch_info_key] = {
+            "shardId": shard,
+            "startSequenceNumber": self._reader.sequence(batch[0]),
+            "endSequenceNumber": self._reader.sequence(batch[-1]),
+            "approximateArrivalOfFirstRecord": aws_record_timestamp(self._reader.arrival(batch[0])),
+            "approximateArrivalOfLastRecord": aws_record_timestamp(self._reader.arrival(batch[-1])),
+            "batchSize": len(batch),
+            "streamArn": ctx.mapping.event_source_arn,
+        }
+        body = json.dumps(record, separators=(",", ":"))
+        delay = _RETRY_FIRST_DELAY
+        while True:
+            try:
+                await ctx.call(self._sink.send, target, body, {})
+                return
+            except Exception as exc:
+                # The position does not move past the batch until its record is out.
+                logger.warning("mapping %s: OnFailure send failed: %s", ctx.mapping.uuid, exc)
+                if await ctx.sleep(delay):
+                    return
+                delay = min(delay * 2, _RETRY_MAX_DELAY)
