@@ -245,12 +245,13 @@ class StreamPoller:
             ctx.stats.batches_failed += 1
             ctx.result("PROBLEM: Function call failed.")
             batch = batch[failed_from:]
+            if bisect and result.function_error and len(batch) > 1:
+                # Each half is retried on its own, down to the one record that fails.
+                middle = len(batch) // 2
+                return [batch[:middle], batch[middle:]]
             if max_retries != -1 and attempts > max_retries:
                 await self._on_failure(shard, batch, "RetryAttemptsExhausted", last, attempts)
                 return []
-            if bisect and result.function_error and len(batch) > 1:
-                middle = len(batch) // 2
-                return [batch[:middle], batch[middle:]]
             if await ctx.sleep(delay):
                 return None
             delay = min(delay * 2, _RETRY_MAX_DELAY)
