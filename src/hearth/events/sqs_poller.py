@@ -77,6 +77,7 @@ class SqsPoller:
         self._url: str | None = None
         self._workers: set[asyncio.Task[None]] = set()
         self._leftover: list[dict[str, Any]] = []
+        self._deleting: set[asyncio.Task[None]] = set()
         scaling = context.config.get("ScalingConfig") or {}
         self._max_pollers = int(scaling.get("MaximumConcurrency", DEFAULT_MAX_POLLERS))
 
@@ -97,6 +98,8 @@ class SqsPoller:
             for task in list(self._workers):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if self._deleting:
+                await asyncio.wait(self._deleting, timeout=5)
             self._ctx.stats.pollers = 0
 
     def _spawn(self) -> None:
@@ -204,7 +207,11 @@ class SqsPoller:
                 succeeded = _succeeded(kept, failed, fifo=self._fifo)
         ctx.stats.batches_succeeded += 1
         ctx.result("OK")
-        await self._delete(succeeded)
+        # The next receive need not wait for the delete: an undeleted message only comes
+        # back later (at least once). Deletes in flight are awaited when the poller stops.
+        task = asyncio.create_task(self._delete(succeeded))
+        self._deleting.add(task)
+        task.add_done_callback(self._deleting.discard)
 
     async def _delete(self, records: list[dict[str, Any]]) -> None:
         url = await self._queue_url()

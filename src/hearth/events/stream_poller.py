@@ -91,7 +91,15 @@ class StreamPoller:
                         logger.error("shard %s poller failed", shard_id, exc_info=task.exception())
                 if finished:
                     continue  # children may start now
-                if await ctx.sleep(SHARD_REFRESH_SECONDS):
+                # Look at the shards again when one ends (its children may start), or soon.
+                stop = asyncio.ensure_future(ctx.stopping.wait())
+                await asyncio.wait(
+                    {stop, *self._tasks.values()},
+                    timeout=SHARD_REFRESH_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                stop.cancel()
+                if ctx.stopping.is_set():
                     return
         finally:
             for task in self._tasks.values():
