@@ -440,3 +440,43 @@ def test_kill_9_mid_batch_loses_nothing(moto: str, tmp_path: Path) -> None:
         assert {r["body"] for r in records(trace)} == {"sleep"}
     finally:
         server.stop()
+
+
+def test_cli_creates_lists_shows_and_deletes(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    lam, sqs = hearth.client(), aws_client(moto, "sqs")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    url, arn = _queue(sqs, f"{fn_name}-q")
+    env = {**os.environ, "HEARTH_ENDPOINT_URL": hearth.endpoint, "COLUMNS": "250"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hearth", "mappings", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    created = cli("create", "--function", fn_name, "--source", arn, "--filter", '{"body": ["go"]}')
+    assert created.returncode == 0, created.stderr
+    uuid = created.stdout.strip()
+    wait_state(lam, uuid, "Enabled")
+    sqs.send_message(QueueUrl=url, MessageBody="go")
+    wait_for(lambda: records(trace))
+    listed = cli("list", "--function", fn_name)
+    assert uuid in listed.stdout and "Enabled" in listed.stdout
+    shown = json.loads(cli("show", uuid).stdout)
+    assert shown["State"] == "Enabled"
+    assert shown["Status"]["RecordsReceived"] == 1
+    bad = cli("create", "--function", fn_name, "--source", "nope")
+    assert bad.returncode != 0
+    assert "ValidationException" in bad.stderr or "InvalidParameterValueException" in bad.stderr
+    assert cli("delete", uuid).returncode == 0

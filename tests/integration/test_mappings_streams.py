@@ -394,3 +394,130 @@ def test_kill_9_mid_stream_batch_resumes_at_least_once(moto: str, tmp_path: Path
         assert [_data(r) for r in records(trace)] == ["one", "sleep", "sleep", "three"]
     finally:
         server.stop()
+
+
+def test_latest_at_timestamp_and_disable_resume(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    lam, kinesis = hearth.client(), aws_client(moto, "kinesis")
+    arn = _stream(kinesis, fn_name)
+    _put(kinesis, fn_name, "before")
+    time.sleep(1.1)
+    cut = time.time()
+    time.sleep(0.1)
+    _put(kinesis, fn_name, "after-cut")
+    latest_trace, at_trace = tmp_path / "latest", tmp_path / "at"
+    traced_function(lam, f"{fn_name[:50]}-latest", latest_trace)
+    traced_function(lam, f"{fn_name[:50]}-at", at_trace)
+    latest = lam.create_event_source_mapping(
+        FunctionName=f"{fn_name[:50]}-latest", EventSourceArn=arn, StartingPosition="LATEST"
+    )["UUID"]
+    at = lam.create_event_source_mapping(
+        FunctionName=f"{fn_name[:50]}-at",
+        EventSourceArn=arn,
+        StartingPosition="AT_TIMESTAMP",
+        StartingPositionTimestamp=cut,
+    )["UUID"]
+    wait_state(lam, latest, "Enabled")
+    time.sleep(0.5)  # the LATEST iterator is taken when the poller starts
+    _put(kinesis, fn_name, "new")
+    wait_for(lambda: len(records(latest_trace)) >= 1 and len(records(at_trace)) >= 2)
+    assert [_data(r) for r in records(latest_trace)] == ["new"]
+    assert [_data(r) for r in records(at_trace)] == ["after-cut", "new"]
+
+    lam.update_event_source_mapping(UUID=latest, Enabled=False)
+    wait_state(lam, latest, "Disabled")
+    _put(kinesis, fn_name, "while-disabled")
+    time.sleep(0.5)
+    assert [_data(r) for r in records(latest_trace)] == ["new"]
+    lam.update_event_source_mapping(UUID=latest, Enabled=True)
+    wait_state(lam, latest, "Enabled")
+    # Resumed from its committed position: nothing skipped, nothing repeated.
+    wait_for(lambda: len(records(latest_trace)) >= 2)
+    assert [_data(r) for r in records(latest_trace)] == ["new", "while-disabled"]
+    for uuid in (latest, at):
+        lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_s3_and_sns_on_failure_destinations(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    lam, kinesis, s3 = hearth.client(), aws_client(moto, "kinesis"), aws_client(moto, "s3")
+    sns, sqs = aws_client(moto, "sns"), aws_client(moto, "sqs")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace, MODE="fail")
+    arn = _stream(kinesis, fn_name)
+    bucket = fn_name.lower().replace("_", "-")[:60]
+    s3.create_bucket(Bucket=bucket)
+    topic = sns.create_topic(Name=f"{fn_name}-t")["TopicArn"]
+    url, queue = _queue(sqs, f"{fn_name}-via-sns")
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={"RawMessageDelivery": "true"}
+    )
+    _put(kinesis, fn_name, "x")
+    common = {
+        "FunctionName": fn_name,
+        "EventSourceArn": arn,
+        "StartingPosition": "TRIM_HORIZON",
+        "MaximumRetryAttempts": 0,
+    }
+    to_s3 = lam.create_event_source_mapping(
+        **common, DestinationConfig={"OnFailure": {"Destination": f"arn:aws:s3:::{bucket}"}}
+    )["UUID"]
+
+    def stored() -> list[dict[str, Any]]:
+        return s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+
+    wait_for(stored)
+    (obj,) = stored()
+    assert obj["Key"].startswith(f"aws/lambda/{to_s3}/shardId-000000000000/")
+    body = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+    assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    lam.delete_event_source_mapping(UUID=to_s3)
+    wait_for(
+        lambda: not lam.list_event_source_mappings(FunctionName=fn_name)["EventSourceMappings"]
+    )
+    to_sns = lam.create_event_source_mapping(
+        **common, DestinationConfig={"OnFailure": {"Destination": topic}}
+    )["UUID"]
+    (record,) = _messages(sqs, url, 1)
+    assert record["KinesisBatchInfo"]["batchSize"] == 1
+    lam.delete_event_source_mapping(UUID=to_sns)
+
+
+def test_tumbling_window_passes_state_and_ends_with_a_final_invoke(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    lam, kinesis = hearth.client(), aws_client(moto, "kinesis")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    arn = _stream(kinesis, fn_name)
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name,
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=1,
+        TumblingWindowInSeconds=2,
+    )["UUID"]
+    _put(kinesis, fn_name, "a", "b", "c")
+    wait_for(lambda: sum(b["event"]["isFinalInvokeForWindow"] for b in batches(trace)) >= 1)
+    wait_for(
+        lambda: (
+            sum(
+                b["event"]["state"].get("n", 0)
+                for b in batches(trace)
+                if b["event"]["isFinalInvokeForWindow"]
+            )
+            == 3
+        ),
+        timeout=10,
+    )
+    events = [b["event"] for b in batches(trace)]
+    first = events[0]
+    assert first["state"] == {} and first["isFinalInvokeForWindow"] is False
+    assert first["shardId"] == "shardId-000000000000" and first["eventSourceARN"] == arn
+    assert set(first["window"]) == {"start", "end"}
+    assert first["isWindowTerminatedEarly"] is False
+    finals = [e for e in events if e["isFinalInvokeForWindow"]]
+    assert all(e["Records"] == [] for e in finals)
+    lam.delete_event_source_mapping(UUID=uuid)

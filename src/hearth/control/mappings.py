@@ -448,6 +448,9 @@ class EventSourceMappings:
         config["State"] = MappingState.CREATING.value
         config["LastModified"] = self._clock()
         config["_Enabled"] = enabled is not False
+        # LATEST means "from now on": a poller (re)started before it committed anything reads
+        # a Kinesis stream from this moment, so a restart skips nothing written since.
+        config["_CreatedAt"] = config["LastModified"]
         mapping = EventSourceMapping(
             uuid=str(uuid_module.uuid4()),
             function_name=ref.name,

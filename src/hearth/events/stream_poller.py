@@ -23,6 +23,7 @@ import contextlib
 import json
 import uuid as uuid_module
 import zlib
+from datetime import UTC, datetime
 from typing import Any
 
 from hearth.control.mappings import Source
@@ -41,6 +42,10 @@ _RETRY_FIRST_DELAY = 0.1
 _RETRY_MAX_DELAY = 2.0
 
 
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class StreamPoller:
     def __init__(self, context: PollerContext, positions: Positions, sink: Any) -> None:
         self._ctx = context
@@ -56,6 +61,9 @@ class StreamPoller:
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: set[str] = set()
+        # TumblingWindowInSeconds: per shard, the open window's start and its state.
+        self._tumbling = int(context.config.get("TumblingWindowInSeconds", 0))
+        self._windows: dict[str, tuple[float, Any]] = {}
 
     async def run(self) -> None:
         ctx = self._ctx
@@ -115,6 +123,10 @@ class StreamPoller:
         if committed is not None:
             return await self._reader.iterator(shard, "AFTER_SEQUENCE_NUMBER", committed)
         position = str(ctx.config.get("StartingPosition", "LATEST"))
+        if position == "LATEST" and ctx.source is Source.KINESIS and "_CreatedAt" in ctx.config:
+            return await self._reader.iterator(
+                shard, "AT_TIMESTAMP", timestamp=float(ctx.config["_CreatedAt"])
+            )
         if position == "AT_TIMESTAMP":
             return await self._reader.iterator(
                 shard, "AT_TIMESTAMP", timestamp=float(ctx.config["StartingPositionTimestamp"])
@@ -144,12 +156,16 @@ class StreamPoller:
                 if page.millis_behind is not None:
                     ctx.stats.lag[shard] = {"MillisBehindLatest": page.millis_behind}
                 batch.extend(self._reader.event_record(r, shard) for r in page.records)
-                if page.records and window == 0:
+                if not page.records:
+                    if not await self._close_due_window(shard):
+                        return
+                    if batch and loop.time() >= deadline:
+                        break
+                    if await ctx.sleep(IDLE_POLL_SECONDS):
+                        return
+                    continue
+                if window == 0 or loop.time() >= deadline:
                     break
-                if loop.time() >= deadline and (batch or window == 0):
-                    break
-                if not page.records and await ctx.sleep(IDLE_POLL_SECONDS):
-                    return
             if batch:
                 ctx.stats.records_received += len(batch)
                 settled = await self._settle(shard, batch)
@@ -168,6 +184,8 @@ class StreamPoller:
         ctx.stats.records_filtered_out += len(batch) - len(kept)
         if not kept:
             return True
+        if self._tumbling:
+            return await self._settle_windows(shard, kept)
         factor = int(ctx.config.get("ParallelizationFactor", 1))
         if factor <= 1:
             return await self._settle_lane(shard, kept)
@@ -227,7 +245,8 @@ class StreamPoller:
                     batch = batch[fresh_from:]
                 if not batch:
                     return []
-            payload = json.dumps({"Records": batch}, separators=(",", ":")).encode()
+            event: dict[str, Any] = {"Records": batch, **self._window_fields(shard, final=False)}
+            payload = json.dumps(event, separators=(",", ":")).encode()
             ctx.stats.batches_invoked += 1
             result = await ctx.invoke_with_backoff(payload)
             if result is None:
@@ -247,6 +266,7 @@ class StreamPoller:
                         ctx.stats.partial_failures += 1
                         failed_from = min(sequences.index(s) for s in failed)
             if failed_from is None:
+                self._keep_state(shard, result.payload)
                 ctx.stats.batches_succeeded += 1
                 ctx.result("OK")
                 return []
@@ -263,6 +283,78 @@ class StreamPoller:
             if await ctx.sleep(delay):
                 return None
             delay = min(delay * 2, _RETRY_MAX_DELAY)
+
+    # Tumbling windows ---------------------------------------------------------------------
+    def _window_fields(self, shard: str, *, final: bool) -> dict[str, Any]:
+        if not self._tumbling or shard not in self._windows:
+            return {}
+        start, state = self._windows[shard]
+        return {
+            "window": {
+                "start": _iso(start),
+                "end": _iso(start + self._tumbling),
+            },
+            "state": state,
+            "shardId": shard,
+            "eventSourceARN": self._ctx.mapping.event_source_arn,
+            "isFinalInvokeForWindow": final,
+            "isWindowTerminatedEarly": False,
+        }
+
+    def _keep_state(self, shard: str, payload: bytes) -> None:
+        if not self._tumbling or shard not in self._windows:
+            return
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(answer, dict) and isinstance(answer.get("state"), dict):
+            self._windows[shard] = (self._windows[shard][0], answer["state"])
+
+    async def _settle_windows(self, shard: str, records: list[dict[str, Any]]) -> bool:
+        """Records go to the function window by window (by arrival time); a window's final
+        invoke (no records, `isFinalInvokeForWindow`) comes before the next window's first."""
+        groups: dict[float, list[dict[str, Any]]] = {}
+        for record in records:
+            start = float(int(self._reader.arrival(record)) // self._tumbling * self._tumbling)
+            groups.setdefault(start, []).append(record)
+        for start, group in sorted(groups.items()):
+            current = self._windows.get(shard)
+            if current is not None and current[0] != start:
+                if not await self._final_invoke(shard):
+                    return False
+            if shard not in self._windows:
+                self._windows[shard] = (start, {})
+            if not await self._settle_lane(shard, group):
+                return False
+        return True
+
+    async def _close_due_window(self, shard: str) -> bool:
+        current = self._windows.get(shard)
+        if current is None or now() < current[0] + self._tumbling:
+            return True
+        return await self._final_invoke(shard)
+
+    async def _final_invoke(self, shard: str) -> bool:
+        event = {"Records": [], **self._window_fields(shard, final=True)}
+        result = await self._ctx.invoke_with_backoff(json.dumps(event).encode())
+        if result is None:
+            return False
+        self._windows.pop(shard, None)
+        return True
+
+    def _put_object(self, bucket_arn: str, shard: str, record: dict[str, Any]) -> None:
+        """An S3 OnFailure destination gets the record as an object, at AWS's key."""
+        ctx = self._ctx
+        moment = datetime.now(UTC)
+        key = (
+            f"aws/lambda/{ctx.mapping.uuid}/{shard}/{moment:%Y/%m/%d}/"
+            f"{moment:%Y-%m-%dT%H.%M.%S}-{uuid_module.uuid4()}"
+        )
+        client = ctx.clients.client("s3", ctx.region)
+        client.put_object(
+            Bucket=bucket_arn.rsplit(":", maxsplit=1)[-1], Key=key, Body=json.dumps(record).encode()
+        )
 
     async def _on_failure(
         self,
@@ -307,7 +399,10 @@ class StreamPoller:
         delay = _RETRY_FIRST_DELAY
         while True:
             try:
-                await ctx.call(self._sink.send, target, body, {})
+                if target.split(":")[2] == "s3":
+                    await ctx.call(self._put_object, target, shard, record)
+                else:
+                    await ctx.call(self._sink.send, target, body, {})
                 return
             except Exception as exc:
                 # The position does not move past the batch until its record is out.
