@@ -22,6 +22,18 @@ class State(StrEnum):
     FAILED = "Failed"
 
 
+class MappingState(StrEnum):
+    """An event source mapping's State, as AWS reports it."""
+
+    CREATING = "Creating"
+    ENABLING = "Enabling"
+    ENABLED = "Enabled"
+    DISABLING = "Disabling"
+    DISABLED = "Disabled"
+    UPDATING = "Updating"
+    DELETING = "Deleting"
+
+
 class UpdateStatus(StrEnum):
     IN_PROGRESS = "InProgress"
     SUCCESSFUL = "Successful"

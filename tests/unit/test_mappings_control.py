@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from hearth.arns import ArnFormatter
-from hearth.control.mappings import EventSourceMappings, Source
+from hearth.arns import ArnFormatter, Source
+from hearth.control.mappings import EventSourceMappings
 from hearth.errors import LambdaError
 from hearth.events.batch_response import failed_items
+from hearth.events.patterns import validate_pattern
 from hearth.store.memory import MemoryRegistry
 from tests.unit.test_registry_contract import function_record, function_version
 
@@ -29,6 +30,7 @@ def mappings() -> EventSourceMappings:
     return EventSourceMappings(
         registry,
         ArnFormatter("us-east-1", "123456789012"),
+        validate_pattern,
         lambda source, arn: checked.append((source, arn)),
         clock=lambda: 1700000000.5,
     )

@@ -14,7 +14,7 @@ from hearth.arns import FunctionRef
 from hearth.events.poller_base import MappingStats, PollerContext
 from hearth.events.positions import SHARD_END, MemoryPositions
 from hearth.events.stream_poller import StreamPoller
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 from hearth.models import EventSourceMapping
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/s"

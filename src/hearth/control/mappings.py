@@ -13,10 +13,17 @@ import re
 import time
 import uuid as uuid_module
 from collections.abc import Callable, Mapping
-from enum import StrEnum
 from typing import Any
 
-from hearth.arns import LATEST, ArnFormatter, FunctionRef, parse_function_ref
+from hearth.arns import (
+    LATEST,
+    ArnFormatter,
+    FunctionRef,
+    Source,
+    is_fifo,
+    parse_function_ref,
+    source_of,
+)
 from hearth.control.tags import check_tags
 from hearth.errors import (
     ConstraintViolation,
@@ -26,26 +33,8 @@ from hearth.errors import (
     not_found,
     validation_error,
 )
-from hearth.events.patterns import InvalidPatternError, validate_pattern
-from hearth.models import EventSourceMapping
+from hearth.models import EventSourceMapping, MappingState
 from hearth.store.registry import Registry, RegistryTransaction
-
-
-class Source(StrEnum):
-    SQS = "sqs"
-    KINESIS = "kinesis"
-    DYNAMODB = "dynamodb"
-
-
-class MappingState(StrEnum):
-    CREATING = "Creating"
-    ENABLING = "Enabling"
-    ENABLED = "Enabled"
-    DISABLING = "Disabling"
-    DISABLED = "Disabled"
-    UPDATING = "Updating"
-    DELETING = "Deleting"
-
 
 # States the supervisor still has to act on.
 TRANSITIONAL = frozenset(
@@ -87,25 +76,6 @@ SourceCheck = Callable[[Source, str], None]
 """Raises AWS's error when the queue or stream an ARN names cannot be reached."""
 
 
-def source_of(arn: Any) -> Source:
-    """The kind of event source an ARN names, or AWS's "Unrecognized event source."."""
-    if isinstance(arn, str):
-        parts = arn.split(":", 5)
-        if len(parts) == 6 and parts[0] == "arn":
-            service, resource = parts[2], parts[5]
-            if service == "sqs" and resource:
-                return Source.SQS
-            if service == "kinesis" and resource.startswith("stream/"):
-                return Source.KINESIS
-            if service == "dynamodb" and "/stream/" in resource:
-                return Source.DYNAMODB
-    raise invalid_parameter("Unrecognized event source.")
-
-
-def is_fifo(arn: str) -> bool:
-    return arn.endswith(".fifo")
-
-
 def _camel(key: str) -> str:
     return key[0].lower() + key[1:]
 
@@ -137,7 +107,11 @@ def _boolean(body: Mapping[str, Any], key: str) -> bool | None:
     return value
 
 
-def check_filter_criteria(raw: Any) -> dict[str, Any]:
+PatternCheck = Callable[[str], object]
+"""Raises ValueError for a pattern EventBridge would reject (events.patterns.validate_pattern)."""
+
+
+def check_filter_criteria(raw: Any, check_pattern: PatternCheck) -> dict[str, Any]:
     """FilterCriteria as AWS takes it: up to 5 filters, each a valid EventBridge pattern."""
     if not isinstance(raw, Mapping):
         raise invalid_parameter("Invalid filter pattern definition.")
@@ -154,8 +128,8 @@ def check_filter_criteria(raw: Any) -> dict[str, Any]:
         if not isinstance(pattern, str) or len(pattern) > 4096:
             raise invalid_parameter("Invalid filter pattern definition.")
         try:
-            validate_pattern(pattern)
-        except InvalidPatternError:
+            check_pattern(pattern)
+        except ValueError:
             raise invalid_parameter("Invalid filter pattern definition.") from None
         checked.append({"Pattern": pattern})
     return {"Filters": checked}
@@ -195,8 +169,11 @@ def _check_destination(raw: Any, source: Source) -> dict[str, Any]:
     return {"OnFailure": {"Destination": destination}}
 
 
-def _check_options(
-    body: Mapping[str, Any], source: Source, current: Mapping[str, Any]
+def _check_options(  # noqa: PLR0912 - one branch per option, in AWS's order
+    body: Mapping[str, Any],
+    source: Source,
+    current: Mapping[str, Any],
+    check_pattern: PatternCheck,
 ) -> dict[str, Any]:
     """The validated options in `body`, merged over `current` (the stored config)."""
     config = dict(current)
@@ -217,7 +194,7 @@ def _check_options(
             )
         config["BisectBatchOnFunctionError"] = bisect
     if "FilterCriteria" in body:
-        criteria = check_filter_criteria(body["FilterCriteria"])
+        criteria = check_filter_criteria(body["FilterCriteria"], check_pattern)
         if criteria["Filters"]:
             config["FilterCriteria"] = criteria
         else:
@@ -355,9 +332,11 @@ class EventSourceMappings:
         self,
         registry: Registry,
         arns: ArnFormatter,
+        check_pattern: PatternCheck,
         check_source: SourceCheck | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._check_pattern = check_pattern
         self._registry = registry
         self._arns = arns
         self._check_source = check_source
@@ -437,7 +416,7 @@ class EventSourceMappings:
                 raise invalid_parameter("Batching window is not supported for FIFO queues")
             if isinstance(body.get("BatchSize"), int) and body["BatchSize"] > 10:
                 raise invalid_parameter("Batch size must not exceed 10 for FIFO queues")
-        config = _check_options(body, source, config)
+        config = _check_options(body, source, config, self._check_pattern)
         enabled = _boolean(body, "Enabled")
         tags = check_tags(body["Tags"]) if "Tags" in body else {}
         with self._registry.transaction() as tx:
@@ -490,7 +469,7 @@ class EventSourceMappings:
                     raise invalid_parameter("Batching window is not supported for FIFO queues")
                 if isinstance(body.get("BatchSize"), int) and body["BatchSize"] > 10:
                     raise invalid_parameter("Batch size must not exceed 10 for FIFO queues")
-            config = _check_options(body, source, mapping.config)
+            config = _check_options(body, source, mapping.config, self._check_pattern)
             function_name, qualifier = mapping.function_name, mapping.qualifier
             if body.get("FunctionName") is not None:
                 ref = self._resolve_function(tx, body["FunctionName"])

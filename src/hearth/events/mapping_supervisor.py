@@ -16,12 +16,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hearth.arns import LATEST, ArnFormatter
-from hearth.control.mappings import MappingState, Source, source_of
+from hearth.arns import LATEST, ArnFormatter, Source, source_of
 from hearth.events.poller_base import InvokeFunction, MappingStats, PollerContext
 from hearth.events.positions import Positions
 from hearth.events.sources import SourceClients
-from hearth.models import EventSourceMapping
+from hearth.models import EventSourceMapping, MappingState
 from hearth.store.registry import Registry
 
 logger = logging.getLogger("hearth.events.mappings")

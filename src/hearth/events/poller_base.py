@@ -15,12 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hearth.arns import FunctionRef
-from hearth.control.mappings import Source, source_of
+from hearth.arns import FunctionRef, Source, source_of
 from hearth.errors import LambdaError
 from hearth.events.patterns import Pattern, matches, validate_pattern
 from hearth.events.sources import SourceClients
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 from hearth.models import EventSourceMapping
 
 logger = logging.getLogger("hearth.events.mappings")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from hearth.control.mappings import Source
+from hearth.arns import Source
 from hearth.errors import LambdaError, invalid_parameter
 
 # botocore's service names for each source kind.

@@ -20,7 +20,7 @@ import contextlib
 import json
 from typing import Any
 
-from hearth.control.mappings import is_fifo
+from hearth.arns import is_fifo
 from hearth.events.batch_response import failed_items
 from hearth.events.poller_base import PollerContext, keep, logger
 from hearth.events.sources import is_missing_source, queue_url
