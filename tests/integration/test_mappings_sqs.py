@@ -109,6 +109,13 @@ def test_lifecycle_shapes_and_states(
         f"Event source mapping not found: {mapping_arn}"
     )
 
+    # DeleteFunction leaves the function's mappings, as AWS does.
+    kept = lam.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=arn)["UUID"]
+    wait_state(lam, kept, "Enabled")
+    lam.delete_function(FunctionName=fn_name)
+    assert lam.get_event_source_mapping(UUID=kept)["State"] == "Enabled"
+    lam.delete_event_source_mapping(UUID=kept)
+
 
 def test_bad_requests_get_aws_errors_and_leave_nothing(
     hearth: Server, moto: str, fn_name: str, tmp_path: Path
