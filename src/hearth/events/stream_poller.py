@@ -33,7 +33,7 @@ from hearth.events.patterns import Pattern, matches
 from hearth.events.poller_base import PollerContext, logger, now
 from hearth.events.positions import SHARD_END, Positions
 from hearth.events.sources import is_missing_source
-from hearth.events.stream_readers import DynamoDBReader, KinesisReader, StreamReader
+from hearth.events.stream_readers import DynamoDBReader, KinesisReader, Page, StreamReader
 from hearth.invoke.types import InvokeResult
 
 IDLE_POLL_SECONDS = 0.05
@@ -133,47 +133,63 @@ class StreamPoller:
             )
         return await self._reader.iterator(shard, position)
 
-    async def _shard(self, shard: str) -> None:  # noqa: PLR0912 - gather, settle, commit
+    async def _shard(self, shard: str) -> None:  # noqa: PLR0912, PLR0915 - gather, settle, commit
         ctx = self._ctx
         size = int(ctx.config.get("BatchSize", 100))
         window = float(ctx.config.get("MaximumBatchingWindowInSeconds", 0))
         iterator: str | None = await self._first_iterator(shard)
         loop = asyncio.get_running_loop()
-        while iterator is not None and not ctx.stopping.is_set():
-            batch: list[dict[str, Any]] = []
-            deadline = loop.time() + window
-            while iterator is not None and len(batch) < size:
-                try:
-                    page = await self._reader.page(iterator, size - len(batch))
-                except Exception as exc:
-                    ctx.stats.last_error = str(exc)
-                    if await ctx.sleep(1.0):
-                        return
-                    iterator = await self._first_iterator(shard)
-                    batch = []
-                    continue
-                iterator = page.next_iterator
-                if page.millis_behind is not None:
-                    ctx.stats.lag[shard] = {"MillisBehindLatest": page.millis_behind}
-                batch.extend(self._reader.event_record(r, shard) for r in page.records)
-                if not page.records:
-                    if not await self._close_due_window(shard):
-                        return
-                    if batch and loop.time() >= deadline:
+        # The next page is read while the function runs with this batch (one batch in flight
+        # still: the page is only looked at once this batch has settled).
+        ahead: asyncio.Task[Page] | None = None
+        try:
+            while iterator is not None and not ctx.stopping.is_set():
+                batch: list[dict[str, Any]] = []
+                deadline = loop.time() + window
+                while iterator is not None and len(batch) < size:
+                    try:
+                        if ahead is not None:
+                            fetched, ahead = ahead, None
+                            page = await fetched
+                        else:
+                            page = await self._reader.page(iterator, size - len(batch))
+                    except Exception as exc:
+                        ctx.stats.last_error = str(exc)
+                        if await ctx.sleep(1.0):
+                            return
+                        iterator = await self._first_iterator(shard)
+                        batch = []
+                        continue
+                    iterator = page.next_iterator
+                    if page.millis_behind is not None:
+                        ctx.stats.lag[shard] = {"MillisBehindLatest": page.millis_behind}
+                    batch.extend(self._reader.event_record(r, shard) for r in page.records)
+                    if not page.records:
+                        if not await self._close_due_window(shard):
+                            return
+                        if batch and loop.time() >= deadline:
+                            break
+                        if await ctx.sleep(IDLE_POLL_SECONDS):
+                            return
+                        continue
+                    if window == 0 or loop.time() >= deadline:
                         break
-                    if await ctx.sleep(IDLE_POLL_SECONDS):
-                        return
+                if not batch:
                     continue
-                if window == 0 or loop.time() >= deadline:
-                    break
-            if batch:
+                if iterator is not None:
+                    ahead = asyncio.create_task(self._reader.page(iterator, size))
                 ctx.stats.records_received += len(batch)
                 settled = await self._settle(shard, batch)
                 if not settled:
                     return  # stopping: the batch is read again from the committed position
                 self._positions.commit(ctx.mapping.uuid, shard, self._reader.sequence(batch[-1]))
-        if iterator is None:
-            self._positions.commit(ctx.mapping.uuid, shard, SHARD_END)
+            if iterator is None:
+                self._positions.commit(ctx.mapping.uuid, shard, SHARD_END)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
 
     # Settling a batch --------------------------------------------------------------------
     async def _settle(self, shard: str, batch: list[dict[str, Any]]) -> bool:
