@@ -295,7 +295,7 @@ def main() -> None:
     parser.add_argument("--sqs-records", type=int, default=None)
     parser.add_argument("--kinesis-records", type=int, default=None)
     args = parser.parse_args()
-    sqs_count, kinesis_count, samples = (200, 300, 5) if args.quick else (5000, 10000, 50)
+    sqs_count, kinesis_count, samples = (200, 300, 5) if args.quick else (3000, 10000, 50)
     sqs_count = args.sqs_records or sqs_count
     kinesis_count = args.kinesis_records or kinesis_count
     moto, moto_url = start_moto()

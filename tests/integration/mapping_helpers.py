@@ -107,7 +107,8 @@ def hearth(moto: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
 
 
 def aws_client(moto: str, service: str) -> Any:
-    return boto3.client(
+    session: Any = boto3.session.Session()
+    return session.client(
         service,
         endpoint_url=moto,
         region_name=REGION,
@@ -142,7 +143,7 @@ def wait_state(lam: Any, uuid: str, state: str, timeout: float = 20) -> dict[str
 
     def settled() -> bool:
         found.update(lam.get_event_source_mapping(UUID=uuid))
-        return found["State"] == state
+        return bool(found["State"] == state)
 
     wait_for(settled, timeout=timeout, interval=0.1)
     return found

@@ -38,7 +38,7 @@ def _queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
 def _error(call: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as raised:
         call()
-    response: dict[str, Any] = raised.value.response
+    response: Any = raised.value.response
     return {
         "Code": response["Error"]["Code"],
         "Message": response["Error"]["Message"],
@@ -48,7 +48,7 @@ def _error(call: Any) -> dict[str, Any]:
 
 def _queue_empty(sqs: Any, url: str) -> bool:
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return attrs["ApproximateNumberOfMessages"] == "0" and (
+    return bool(attrs["ApproximateNumberOfMessages"] == "0") and (
         attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
     )
 
@@ -187,7 +187,7 @@ def test_bad_requests_get_aws_errors_and_leave_nothing(
     ]
     for changes, code, message in cases:
         request = {"FunctionName": fn_name, "EventSourceArn": arn, **changes}
-        error = _error(lambda r=request: lam.create_event_source_mapping(**r))  # type: ignore[misc]
+        error = _error(lambda r=request: lam.create_event_source_mapping(**r))
         assert (error["Code"], error["Message"], error["Status"]) == (code, message, 400), changes
     assert lam.list_event_source_mappings(FunctionName=fn_name)["EventSourceMappings"] == []
 

@@ -466,7 +466,7 @@ def test_s3_and_sns_on_failure_destinations(
     )["UUID"]
 
     def stored() -> list[dict[str, Any]]:
-        return s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return list(s3.list_objects_v2(Bucket=bucket).get("Contents", []))
 
     wait_for(stored)
     (obj,) = stored()
