@@ -101,6 +101,9 @@ class Settings:
     # Hearth's own address (the embedded companion services).
     event_source_endpoint_url: str | None = None
     event_source_endpoints: tuple[tuple[str, str], ...] = ()
+    # The log store's bounds: older events are deleted, and the oldest while it is larger.
+    log_retention_seconds: float = 30 * 86400.0
+    log_max_bytes: int = 512 * 1024 * 1024
 
     @property
     def auth_enabled(self) -> bool:

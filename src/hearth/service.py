@@ -18,7 +18,7 @@ import uvicorn
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
-from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
+from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
@@ -61,11 +61,25 @@ from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
 from hearth.store.code import CodeStore
+from hearth.store.datadir import (
+    CODE,
+    LOGS,
+    POSITIONS,
+    QUEUE,
+    REGISTRY,
+    RESERVE,
+    check_data_dir,
+    load_or_create_code_url_key,
+)
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
-from hearth.store.sqlite import SqliteRegistry
+from hearth.store.reserve import DiskReserve
+from hearth.store.sqlite import SCHEMA_VERSION, SqliteRegistry
 
 logger = logging.getLogger("hearth")
+
+# How often a released disk reserve is looked at, to be taken back when there is room.
+RESERVE_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -85,6 +99,7 @@ class Hearth:
     app: LambdaApp
     events: EventQueue
     dispatcher: Dispatcher
+    reserve: DiskReserve
     mappings: MappingSupervisor
     positions: SqlitePositions
 
@@ -106,18 +121,30 @@ class Hearth:
 
 def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
     data_dir = settings.data_dir
+    # Before anything opens or creates a file: start-up collects unreferenced code, and a
+    # lost or foreign registry would make that every function's code.
+    check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
-    storage = SqliteRegistry(data_dir / "registry.sqlite3")
+    reserve = DiskReserve(data_dir / RESERVE)
+    reserve.restore()
+    storage = SqliteRegistry(data_dir / REGISTRY)
     # The control plane writes through `registry`, which tells the caches below after every
     # write; they (the invoke path) are given a view that can only read.
     registry = NotifyingRegistry(storage)
     reads = registry.reader()
-    code_store = CodeStore(data_dir / "code")
+    code_store = CodeStore(data_dir / CODE)
     arns = ArnFormatter(settings.region, settings.account_id)
-    signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
+    signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
-    functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
-    log_store = SqliteLogStore(data_dir / "logs.sqlite3")
+    functions = Functions(
+        registry, code_store, arns, schedule, settings.settle_delay_seconds, reserve
+    )
+    log_store = SqliteLogStore(
+        data_dir / LOGS,
+        retention_seconds=settings.log_retention_seconds,
+        max_bytes=settings.log_max_bytes,
+        require_room=reserve.require_room,
+    )
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
@@ -134,7 +161,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
-    events = SqliteEventQueue(data_dir / "queue.sqlite3")
+    events = SqliteEventQueue(data_dir / QUEUE)
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     dispatcher = Dispatcher(
@@ -145,24 +172,9 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
+        make_room=reserve.release,
     )
-    first_key = settings.access_keys[0] if settings.access_keys else None
-    sources = SourceClients(
-        settings.event_source_endpoint_url,
-        dict(settings.event_source_endpoints),
-        (first_key.access_key_id, first_key.secret_access_key) if first_key else None,
-    )
-    positions = SqlitePositions(data_dir / "event-sources.sqlite3")
-    supervisor = MappingSupervisor(
-        storage,
-        sources,
-        positions,
-        invoker.invoke,
-        arns,
-        BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
-    )
-    mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
-    registry.subscribe(supervisor.notify)
+    supervisor, positions, mappings = _event_sources(settings, storage, registry, arns, invoker)
     router = Router()
     MappingsApi(mappings).register(router)
     router.add(
@@ -173,7 +185,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         authenticated=False,
         max_body=0,
     )
-    InvokeApi(invoker, events, dispatcher.notify).register(router)
+    InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
     FunctionsApi(functions, arns, signer).register(router)
@@ -203,11 +215,40 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         app,
         events,
         dispatcher,
+        reserve,
         supervisor,
         positions,
     )
     _recover(hearth)
     return hearth
+
+
+def _event_sources(
+    settings: Settings,
+    storage: Registry,
+    registry: NotifyingRegistry,
+    arns: ArnFormatter,
+    invoker: Invoker,
+) -> tuple[MappingSupervisor, SqlitePositions, EventSourceMappings]:
+    """The pollers of event source mappings and the control plane that configures them."""
+    first_key = settings.access_keys[0] if settings.access_keys else None
+    sources = SourceClients(
+        settings.event_source_endpoint_url,
+        dict(settings.event_source_endpoints),
+        (first_key.access_key_id, first_key.secret_access_key) if first_key else None,
+    )
+    positions = SqlitePositions(settings.data_dir / POSITIONS)
+    supervisor = MappingSupervisor(
+        storage,
+        sources,
+        positions,
+        invoker.invoke,
+        arns,
+        BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
+    )
+    mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
+    registry.subscribe(supervisor.notify)
+    return supervisor, positions, mappings
 
 
 def _sandboxes_factory(
@@ -234,6 +275,14 @@ def _recover(hearth: Hearth) -> None:
     for name in names:
         hearth.functions.settle(name)
     hearth.functions.collect_garbage()
+
+
+async def _keep_reserve(reserve: DiskReserve) -> None:
+    """Take the disk reserve back once space was freed by hand (deletes do it themselves)."""
+    while True:
+        await asyncio.sleep(RESERVE_CHECK_SECONDS)
+        if not reserve.held:
+            await asyncio.to_thread(reserve.restore)
 
 
 def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
@@ -269,7 +318,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
-    sock.set_inheritable(True)
+    # Not inheritable: every process Hearth starts (zygotes, runtimes) must not hold the
+    # API's listening socket (a function could accept the API's clients on it).
+    sock.set_inheritable(False)
     return sock
 
 
@@ -324,6 +375,7 @@ async def serve(
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
+    keep_reserve = asyncio.create_task(_keep_reserve(hearth.reserve))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not task.done():
@@ -334,5 +386,6 @@ async def serve(
         await task
     finally:
         prewarm.cancel()
+        keep_reserve.cancel()
         sock.close()
         await hearth.close()

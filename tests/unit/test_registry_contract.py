@@ -589,6 +589,12 @@ def test_sqlite_registry_of_schema_1_gains_the_mappings_table(tmp_path: Path) ->
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
+    # The start-up check lets an older schema through: opening the registry upgrades it.
+    from hearth.store.datadir import check_data_dir
+    from hearth.store.sqlite import SCHEMA_VERSION
+
+    (tmp_path / "registry.sqlite3").write_bytes(path.read_bytes())
+    check_data_dir(tmp_path, registry_schema=SCHEMA_VERSION)
     upgraded = SqliteRegistry(path)
     with upgraded.transaction() as tx:
         assert tx.get_function("fn") == function_record()
