@@ -1,0 +1,359 @@
+"""`hearth serve` and `hearth doctor`: the commands that run Hearth on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from hearth import __version__
+from hearth.cli.output import console, err_console
+from hearth.config import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CONCURRENCY_LIMIT,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    AccessKey,
+    Settings,
+    default_data_dir,
+    default_memory_budget_mb,
+)
+from hearth.store.data_dir_lock import DataDirLock, DataDirLocked
+
+if TYPE_CHECKING:
+    from hearth.sandbox.choice import IsolationChoice
+
+
+# serve --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option(
+    "--host",
+    envvar="HEARTH_HOST",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="HEARTH_PORT",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=int,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--data-dir",
+    envvar="HEARTH_DATA_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Where functions and code are kept [default: {default_data_dir()}].",
+)
+@click.option(
+    "--region",
+    envvar="HEARTH_REGION",
+    default=DEFAULT_REGION,
+    show_default=True,
+    help="Region used in ARNs.",
+)
+@click.option(
+    "--account-id",
+    envvar="HEARTH_ACCOUNT_ID",
+    default=DEFAULT_ACCOUNT_ID,
+    show_default=True,
+    help="Account id used in ARNs.",
+)
+@click.option(
+    "--access-key-id",
+    envvar="HEARTH_ACCESS_KEY_ID",
+    default=None,
+    help="Require SigV4 signatures made with this access key (with --secret-access-key).",
+)
+@click.option(
+    "--secret-access-key",
+    envvar="HEARTH_SECRET_ACCESS_KEY",
+    default=None,
+    help="The secret of --access-key-id.",
+)
+@click.option(
+    "--settle-delay",
+    envvar="HEARTH_SETTLE_DELAY",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Seconds a function stays Pending / InProgress after a change, as on AWS.",
+)
+@click.option(
+    "--keep-alive",
+    envvar="HEARTH_KEEP_ALIVE",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Seconds an idle execution environment stays warm.",
+)
+@click.option(
+    "--isolation",
+    envvar="HEARTH_ISOLATION",
+    type=click.Choice(["auto", "sandbox", "process"]),
+    default="auto",
+    show_default=True,
+    help="auto: sandbox every environment where the host allows it (Linux, root); "
+    "sandbox: refuse to start otherwise; process: plain processes, not isolated.",
+)
+@click.option(
+    "--network",
+    envvar="HEARTH_NETWORK",
+    type=click.Choice(["host", "none"]),
+    default="host",
+    show_default=True,
+    help="Sandboxed functions' network: the host's, or none (loopback only). "
+    "A function can choose with its HEARTH_NETWORK environment variable.",
+)
+@click.option(
+    "--sandbox-expose",
+    envvar="HEARTH_SANDBOX_EXPOSE",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A host directory every sandbox also shows, read-only, at the same path "
+    "(repeatable; the variable takes a colon-separated list).",
+)
+@click.option(
+    "--concurrency-limit",
+    envvar="HEARTH_CONCURRENCY_LIMIT",
+    default=DEFAULT_CONCURRENCY_LIMIT,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent executions the account may run (AWS's ConcurrentExecutions).",
+)
+@click.option(
+    "--memory-budget-mb",
+    envvar="HEARTH_MEMORY_BUDGET_MB",
+    default=None,
+    type=click.IntRange(min=128),
+    help="MB of MemorySize all live environments may hold together; idle ones are evicted "
+    "to make room [default: 3/4 of MemTotal].",
+)
+@click.option(
+    "--async-retry-delay",
+    envvar="HEARTH_ASYNC_RETRY_DELAY",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds before the first retry of a failed Event invoke (doubles for the second).",
+)
+@click.option(
+    "--async-concurrency",
+    envvar="HEARTH_ASYNC_CONCURRENCY",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Queued Event invokes run at once.",
+)
+@click.option(
+    "--aws-endpoint-url",
+    envvar="HEARTH_AWS_ENDPOINT_URL",
+    default=None,
+    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
+    "[default: AWS itself]. Credentials come from botocore's usual chain.",
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    region: str,
+    account_id: str,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    settle_delay: float,
+    keep_alive: float,
+    isolation: str,
+    network: str,
+    sandbox_expose: tuple[Path, ...],
+    concurrency_limit: int,
+    memory_budget_mb: int | None,
+    async_retry_delay: float,
+    async_concurrency: int,
+    aws_endpoint_url: str | None,
+) -> None:
+    """Serve the AWS Lambda API."""
+    if bool(access_key_id) != bool(secret_access_key):
+        raise click.UsageError("--access-key-id and --secret-access-key go together.")
+    keys: tuple[AccessKey, ...] = ()
+    if access_key_id and secret_access_key:
+        keys = (AccessKey(access_key_id, secret_access_key),)
+    settings = Settings(
+        host=host,
+        port=port,
+        data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
+        region=region,
+        account_id=account_id,
+        access_keys=keys,
+        settle_delay_seconds=settle_delay,
+        keep_alive_seconds=keep_alive,
+        isolation=isolation,
+        network=network,
+        sandbox_expose=tuple(str(path.resolve()) for path in sandbox_expose),
+        concurrency_limit=concurrency_limit,
+        memory_budget_mb=memory_budget_mb or default_memory_budget_mb(),
+        async_retry_delay_seconds=async_retry_delay,
+        async_concurrency=async_concurrency,
+        aws_endpoint_url=aws_endpoint_url or None,
+    )
+    from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
+
+    data_lock = _lock_data_dir(settings.data_dir)  # before anything touches the data dir
+    choice = _choose_isolation(settings)  # probed before the event loop starts: it forks
+
+    def announce(endpoint: str) -> None:
+        data_lock.record(endpoint)
+        console.print(f"Hearth {__version__} is ready at {endpoint}", markup=False)
+        console.print(f"  data dir: {settings.data_dir}", markup=False)
+        if settings.auth_enabled:
+            console.print(
+                f"  auth:     SigV4 required (access key {keys[0].access_key_id})", markup=False
+            )
+        else:
+            console.print(
+                "  auth:     off: any credentials are accepted "
+                "(set --access-key-id and --secret-access-key to require SigV4)",
+                markup=False,
+            )
+        style = "bold" if choice.sandboxed else "bold red"
+        console.print(f"  isolation: [{style}]{escape(choice.description)}[/]")
+        console.print(
+            f"  limits:   {settings.concurrency_limit} concurrent executions, "
+            f"{settings.memory_budget_mb} MB of environment memory",
+            markup=False,
+        )
+        # The aws CLI and boto3 refuse to send a request without credentials, even to a
+        # server that checks none: say which two variables they need.
+        if settings.auth_enabled:
+            console.print("Point the aws CLI or boto3 at it, signing with that key:", markup=False)
+            exports = f"AWS_ACCESS_KEY_ID={keys[0].access_key_id} AWS_SECRET_ACCESS_KEY=..."
+        else:
+            console.print(
+                "Point the aws CLI or boto3 at it (they need credentials; any will do):",
+                markup=False,
+            )
+            exports = "AWS_ACCESS_KEY_ID=hearth AWS_SECRET_ACCESS_KEY=hearth"
+        console.print(f"  export {exports}", markup=False)
+        console.print(
+            f"  aws lambda list-functions --endpoint-url {endpoint} --region {region}", markup=False
+        )
+        console.print(
+            f'  boto3.client("lambda", endpoint_url="{endpoint}", region_name="{region}")',
+            markup=False,
+        )
+        console.print("Press Ctrl-C to stop.", markup=False)
+        sys.stdout.flush()
+
+    try:
+        _run(run_server(settings, announce, choice))
+    except OSError as exc:
+        err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the signal handlers are in place, or while shutting down: success
+    finally:
+        data_lock.release()
+    console.print("Hearth stopped.")
+
+
+def _lock_data_dir(data_dir: Path) -> DataDirLock:
+    """One server per data dir (two would run async events twice); exit naming the holder."""
+    try:
+        return DataDirLock(data_dir)
+    except DataDirLocked as exc:
+        err_console.print(
+            f"error: another Hearth server ({exc.holder}) is using the data dir {data_dir}; "
+            "stop it first, or give this one another --data-dir.",
+            markup=False,
+        )
+        sys.exit(1)
+
+
+def _choose_isolation(settings: Settings) -> IsolationChoice:
+    """Probe the host and pick the isolation; exit with the reason if a sandbox was required
+    and this host cannot give one."""
+    from hearth.sandbox.capabilities import probe
+    from hearth.sandbox.choice import SandboxUnavailable, choose_isolation
+    from hearth.sandbox.isolation import Isolation
+
+    try:
+        return choose_isolation(Isolation(settings.isolation), probe())
+    except SandboxUnavailable as exc:
+        err_console.print(f"error: --isolation sandbox is not possible here: {exc}", markup=False)
+        sys.exit(1)
+
+
+# doctor -------------------------------------------------------------------------------
+
+
+@click.command()
+def doctor() -> None:
+    """Show what this host lets Hearth do to isolate functions."""
+    from hearth.sandbox.capabilities import (
+        NAMESPACE_FLAGS,
+        REQUIRED_CONTROLLERS,
+        isolation_level,
+        isolation_reasons,
+        probe,
+    )
+
+    caps = probe()
+    table = Table("Capability", "Available", "Why")
+
+    def row(name: str, ok: bool, why: str) -> None:
+        table.add_row(name, "[green]yes[/]" if ok else "[red]no[/]", why)
+
+    row("Linux", caps.os_name == "linux", f"sys.platform is {caps.os_name}")
+    row("root", caps.is_root, "effective uid 0" if caps.is_root else f"uid {os.geteuid()}")
+    sysctls = (
+        f"max_user_namespaces={caps.max_user_namespaces}, "
+        f"unprivileged_userns_clone={caps.unprivileged_userns_clone}"
+    )
+    row("user namespaces", caps.user_namespaces, f"unshare(CLONE_NEWUSER) in a child; {sysctls}")
+    for kind in NAMESPACE_FLAGS:
+        row(f"{kind} namespace", kind in caps.namespaces, "unshare() in a short-lived child")
+    versions = " and ".join(f"v{v}" for v in caps.cgroup_versions) or "none"
+    row("cgroups", bool(caps.cgroup_versions), f"cgroup {versions} mounted")
+    if caps.cgroup_v2_mount:
+        controllers = " ".join(sorted(caps.cgroup_v2_controllers)) or "no controllers"
+        row("cgroup v2", True, f"{caps.cgroup_v2_mount}: {controllers}")
+    for name in REQUIRED_CONTROLLERS:
+        where = caps.controller(name)
+        row(f"cgroup {name}", where is not None, where or "not mounted in v1 nor enabled in v2")
+    row("cgroups writable", caps.cgroups_writable, "can create a cgroup for each environment")
+    row("no_new_privs", caps.no_new_privs, "prctl(PR_SET_NO_NEW_PRIVS) in a child")
+    row("seccomp", caps.seccomp, "the kernel reports Seccomp in /proc/self/status")
+    console.print(table)
+    level = isolation_level(caps)
+    reasons = isolation_reasons(caps)
+    console.print(f"Isolation this host allows: {level}", markup=False)
+    for reason in reasons:
+        console.print(f"  - {reason}", markup=False)
+    from hearth.sandbox.choice import choose_isolation
+    from hearth.sandbox.isolation import Isolation
+
+    choice = choose_isolation(Isolation.AUTO, caps)
+    console.print(f"hearth serve would use: {choice.description}", markup=False)
+
+
+def _run(coroutine: Any) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coroutine)
+    except ImportError:  # pragma: no cover - uvloop is installed wherever it builds
+        asyncio.run(coroutine)
+
+
+COMMANDS = (serve, doctor)
