@@ -308,19 +308,20 @@ def logs(name: str, follow: bool, since: str, endpoint_url: str, region: str) ->
     """Print a function's log (START, your output, END, REPORT)."""
     seconds = _duration_seconds(since)
     group = name if name.startswith("/") else f"/aws/lambda/{name}"
-    with _speaking_errors(endpoint_url):
-        if not name.startswith("/"):
-            # A function that does not exist is an error, as on AWS (ResourceNotFoundException),
-            # not an empty log: its log group may simply have no lines yet.
-            _client(endpoint_url, region).get_function_configuration(FunctionName=name)
-        client = _client(endpoint_url, region, service="logs")
-        start_ms = int((time.time() - seconds) * 1000)
-        try:
+    try:
+        with _speaking_errors(endpoint_url):
+            if not name.startswith("/"):
+                # A function that does not exist is an error, as on AWS
+                # (ResourceNotFoundException), not an empty log: a function's log group may
+                # simply have no lines yet.
+                _client(endpoint_url, region).get_function_configuration(FunctionName=name)
+            client = _client(endpoint_url, region, service="logs")
+            start_ms = int((time.time() - seconds) * 1000)
             for event in _log_events(client, group, start_ms, follow=follow):
                 stamp = time.strftime("%H:%M:%S", time.localtime(event["timestamp"] / 1000))
                 console.print(f"{stamp} {event['message']}", markup=False)
-        except KeyboardInterrupt:
-            return  # Ctrl-C is how a person stops --follow: success, not "Aborted!"
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how a person stops --follow: success, not "Aborted!"
 
 
 def _log_events(
