@@ -41,7 +41,13 @@ const NodeJsExitClass = runtimeErrorClass('NodeJsExit');
 // AWS: `new ImportModuleError(e)` passes the original error to `super`, so the message is
 // String(e) ("Error: Cannot find module 'index'\nRequire stack:\n- ..."); likewise for syntax
 // errors, which keep the original stack (it points at the offending line).
-const ImportModuleError = (e) => new ImportModuleErrorClass(String(e));
+// An error that crossed from the loader thread (the layer resolver below) comes back as a
+// plain Error with its code: render it as Node's own would be ("Error [ERR_...]: ...").
+const withCode = (e) =>
+  typeof e?.code === 'string' && e.code.startsWith('ERR_') && !String(e).includes(`[${e.code}]`)
+    ? `${e.name} [${e.code}]: ${e.message}`
+    : String(e);
+const ImportModuleError = (e) => new ImportModuleErrorClass(withCode(e));
 const UserCodeSyntaxError = (e) => {
   const error = new UserCodeSyntaxErrorClass(String(e));
   error.stack = e.stack;
