@@ -4,10 +4,10 @@
 # silently did nothing would turn into confusing skips or errors much later.
 # Without root or apt-get it installs nothing and returns 2, so the caller decides what that means.
 apt_missing() {
-  local pkg missing=()
+  local pkg status missing=()
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-      missing+=("$pkg")
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$pkg")
   done
   echo "${missing[*]}"
 }

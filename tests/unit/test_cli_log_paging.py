@@ -67,7 +67,7 @@ def test_a_follower_prints_new_events_once(
         if sleeps == 4:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_client.time, "sleep", sleep)
+    monkeypatch.setattr("hearth.cli.client.time.sleep", sleep)
     seen = []
     with pytest.raises(KeyboardInterrupt):
         for event in cli_client._log_events(logs, "/aws/lambda/fn", 0, follow=True):
