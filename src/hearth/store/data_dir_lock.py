@@ -19,7 +19,9 @@ import fcntl
 import os
 from pathlib import Path
 
-LOCK_FILE = "server.lock"
+from hearth.store.datadir import SERVER_LOCK
+
+LOCK_FILE = SERVER_LOCK
 
 
 class DataDirLocked(Exception):
