@@ -295,9 +295,19 @@ def serve(
 
 
 def _lock_data_dir(data_dir: Path) -> DataDirLock:
-    """One server per data dir (two would run async events twice); exit naming the holder."""
+    """One server per data dir (two would run async events twice); exit naming the holder.
+
+    The read-only check of the data dir comes first, so a directory that is not Hearth's is
+    refused before the lock file is made in it."""
+    from hearth.store.datadir import DataDirProblem, check_data_dir
+    from hearth.store.sqlite import SCHEMA_VERSION
+
     try:
+        check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
         return DataDirLock(data_dir)
+    except DataDirProblem as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        sys.exit(1)
     except DataDirLocked as exc:
         err_console.print(
             f"error: another Hearth server ({exc.holder}) is using the data dir {data_dir}; "
