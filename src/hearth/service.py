@@ -10,9 +10,10 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
+import botocore.session
 import uvicorn
 
 from hearth.api.account import AccountApi, TagsApi
@@ -22,10 +23,18 @@ from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.function_urls import FunctionUrlsApi
 from hearth.api.functions import FunctionsApi
-from hearth.api.http import LambdaApp, Request, Response, Router, json_response
+from hearth.api.guard import (
+    EdgeLimits,
+    default_max_connections,
+    guarded_protocol,
+    raise_descriptor_limit,
+)
+from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
+from hearth.api.mappings import MappingsApi
+from hearth.api.model_check import ModelChecker
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
@@ -37,13 +46,18 @@ from hearth.control.event_config import EventConfigs
 from hearth.control.function_urls import FunctionUrls
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
+from hearth.control.mappings import EventSourceMappings
 from hearth.control.policies import Policies
 from hearth.control.provisioned import ProvisionedConfigs
 from hearth.control.tags import Tags
 from hearth.events.config import AsyncConfigs
 from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
+from hearth.events.mapping_supervisor import MappingSupervisor
+from hearth.events.patterns import validate_pattern
+from hearth.events.positions import SqlitePositions
 from hearth.events.queue import EventQueue
+from hearth.events.sources import SourceClients
 from hearth.events.sqlite_queue import SqliteEventQueue
 from hearth.http.apigw.botocore_source import BotocoreApiDefinitions
 from hearth.http.apigw.server import ApiGatewayServer
@@ -65,6 +79,7 @@ from hearth.store.code import CodeStore
 from hearth.store.datadir import (
     CODE,
     LOGS,
+    POSITIONS,
     QUEUE,
     REGISTRY,
     RESERVE,
@@ -100,9 +115,14 @@ class Hearth:
     events: EventQueue
     dispatcher: Dispatcher
     reserve: DiskReserve
+    mappings: MappingSupervisor
+    positions: SqlitePositions
 
     async def close(self) -> None:
-        # Dispatching stops first: events still running stay leased and run after a restart.
+        # Pollers stop first: a batch in flight is read again from its committed position.
+        await self.mappings.stop()
+        self.positions.close()
+        # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
@@ -114,7 +134,7 @@ class Hearth:
         self.registry.close()
 
 
-def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
+def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:  # noqa: PLR0915
     data_dir = settings.data_dir
     # Before anything opens or creates a file: start-up collects unreferenced code, and a
     # lost or foreign registry would make that every function's code.
@@ -169,7 +189,16 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
         make_room=reserve.release,
     )
+    supervisor, positions, mappings = _event_sources(settings, storage, registry, arns, invoker)
     router = Router()
+    MappingsApi(mappings).register(router)
+    router.add(
+        "MappingStatus",
+        "GET",
+        "/_hearth/event-source-mappings",
+        _mapping_status(supervisor),
+        max_body=0,
+    )
     InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
@@ -180,13 +209,16 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     AccountApi(Account(registry, arns, limit)).register(router)
     provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
     ProvisionedApi(provisioned, arns).register(router)
-    TagsApi(Tags(registry, arns)).register(router)
+    TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
     FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
-    app = _http_in(settings, router, registry, invoker, arns)
+    checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
+    authenticator = _authenticator(settings)
+    lambda_app = LambdaApp(router, authenticator, checker.check, settings.public_url)
+    app = _http_in(settings, lambda_app, authenticator, registry, invoker, arns)
     hearth = Hearth(
         settings,
         registry,
@@ -202,6 +234,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         events,
         dispatcher,
         reserve,
+        supervisor,
+        positions,
     )
     _recover(hearth)
     return hearth
@@ -209,7 +243,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
 
 def _http_in(
     settings: Settings,
-    router: Router,
+    lambda_app: LambdaApp,
+    authenticator: Authenticator | None,
     registry: NotifyingRegistry,
     invoker: Invoker,
     arns: ArnFormatter,
@@ -217,7 +252,6 @@ def _http_in(
     """The ASGI app: function URLs, API Gateway APIs and streamed invokes in front of the
     Lambda API."""
     verifier = _verifier(settings)
-    authenticate = _authenticator(verifier)
     url_server = FunctionUrlServer(registry.reader(), invoker, arns, verifier)
     registry.subscribe(url_server.invalidate)
     # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
@@ -226,8 +260,36 @@ def _http_in(
     definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
     apis = ApiGatewayServer(definitions, invoker, registry.reader(), arns)
     registry.subscribe(apis.invalidate)
-    streaming = StreamingInvokeApi(invoker, authenticate)
-    return HttpIn(LambdaApp(router, authenticate), url_server, streaming, apis)
+    streaming = StreamingInvokeApi(invoker, authenticator)
+    return HttpIn(lambda_app, url_server, streaming, apis)
+
+
+def _event_sources(
+    settings: Settings,
+    storage: Registry,
+    registry: NotifyingRegistry,
+    arns: ArnFormatter,
+    invoker: Invoker,
+) -> tuple[MappingSupervisor, SqlitePositions, EventSourceMappings]:
+    """The pollers of event source mappings and the control plane that configures them."""
+    first_key = settings.access_keys[0] if settings.access_keys else None
+    sources = SourceClients(
+        settings.event_source_endpoint_url,
+        dict(settings.event_source_endpoints),
+        (first_key.access_key_id, first_key.secret_access_key) if first_key else None,
+    )
+    positions = SqlitePositions(settings.data_dir / POSITIONS)
+    supervisor = MappingSupervisor(
+        storage,
+        sources,
+        positions,
+        invoker.invoke,
+        arns,
+        BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
+    )
+    mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
+    registry.subscribe(supervisor.notify)
+    return supervisor, positions, mappings
 
 
 def _sandboxes_factory(
@@ -272,16 +334,35 @@ def _verifier(settings: Settings) -> SigV4Verifier | None:
     )
 
 
-def _authenticator(verifier: SigV4Verifier | None) -> Callable[[Request], None] | None:
-    if verifier is None:
-        return None
+class _SigV4Authenticator:
+    """The API edge's `Authenticator` over `SigV4Verifier`."""
 
-    def authenticate(request: Request) -> None:
-        verifier.verify(
+    def __init__(self, verifier: SigV4Verifier) -> None:
+        self._verifier = verifier
+
+    def check_headers(self, request: Request) -> None:
+        self._verifier.check_headers(
+            request.method, request.raw_path, request.query_string, request.headers
+        )
+
+    def check(self, request: Request) -> None:
+        self._verifier.verify(
             request.method, request.raw_path, request.query_string, request.headers, request.body
         )
 
-    return authenticate
+
+def _authenticator(settings: Settings) -> Authenticator | None:
+    if not settings.auth_enabled:
+        return None
+    keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
+    return _SigV4Authenticator(SigV4Verifier(keys))
+
+
+def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        return json_response(supervisor.status())
+
+    return status
 
 
 async def _health(request: Request) -> Response:
@@ -299,6 +380,14 @@ def bind(host: str, port: int) -> socket.socket:
     # API's listening socket (a function could accept the API's clients on it).
     sock.set_inheritable(False)
     return sock
+
+
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        max_connections=settings.max_connections or default_max_connections(),
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -329,6 +418,7 @@ async def serve(
     def schedule(delay: float, callback: Callable[[], None]) -> None:
         loop.call_later(delay, callback)
 
+    raise_descriptor_limit()
     hearth = build(settings, schedule, isolation)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -337,13 +427,19 @@ async def serve(
         lifespan="off",
         log_level="warning",
         access_log=False,
-        http="httptools",
+        http=guarded_protocol(edge_limits(settings)),
+        timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )
     server = _Server(config)
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.dispatcher.start()
+    # Mappings read from Hearth's own port unless told otherwise (the embedded services).
+    own_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    shown = f"[{own_host}]" if ":" in own_host else own_host
+    hearth.mappings.set_own_endpoint(f"http://{shown}:{port}")
+    hearth.mappings.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from hearth.api.functions import function_ref
-from hearth.api.http import Request, Response, empty_response, render_error
+from hearth.api.http import Authenticator, Request, Response, empty_response, render_error
 from hearth.api.invoke import MAX_SYNC_PAYLOAD, _check_json, _client_context
 from hearth.errors import LambdaError, invalid_parameter, request_too_large, service_error
 from hearth.http import eventstream
@@ -30,7 +30,6 @@ from hearth.invoke.types import InvokeResult
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-Authenticator = Callable[[Request], None]
 
 PATH = re.compile(r"/2021-11-15/functions/(?P<FunctionName>[^/]+)/response-streaming-invocations")
 OPERATION = "InvokeWithResponseStream"
@@ -118,7 +117,7 @@ class StreamingInvokeApi:
             )
         request.body = await _read_body(receive)
         if self._authenticate is not None:
-            self._authenticate(request)
+            self._authenticate.check(request)
         ref = function_ref(request)
         invocation_type, log_type = _types(request)
         payload = _check_json(request.body)

@@ -1,4 +1,5 @@
-"""The registry: where functions, versions, aliases, function URLs and layers are kept.
+"""The registry: where functions, versions, aliases, function URLs, layers and event source
+mappings are kept.
 
 Every change happens inside `Registry.transaction()`: the reads and writes made through the
 `RegistryTransaction` it yields are applied all together when the block exits normally, and
@@ -17,6 +18,7 @@ from typing import Protocol
 
 from hearth.models import (
     Alias,
+    EventSourceMapping,
     FunctionRecord,
     FunctionUrlConfig,
     FunctionVersion,
@@ -76,6 +78,13 @@ class RegistryReads(Protocol):
         """Newest (highest version) first, as AWS lists them."""
         ...
 
+    # Event source mappings -------------------------------------------------------------
+    def get_mapping(self, uuid: str) -> EventSourceMapping | None: ...
+
+    def list_mappings(self) -> list[EventSourceMapping]:
+        """All mappings, sorted by UUID. Deleting a function leaves its mappings (as AWS)."""
+        ...
+
     # Code ------------------------------------------------------------------------------
     def code_digests_in_use(self) -> set[str]:
         """Every code SHA-256 (hex) referenced by a function version, a layer version, or a
@@ -128,6 +137,15 @@ class RegistryTransaction(RegistryReads, Protocol):
     def put_layer_version(self, version: LayerVersion) -> None: ...
 
     def delete_layer_version(self, layer_name: str, version: int) -> None: ...
+
+    # Event source mappings -------------------------------------------------------------
+    def put_mapping(self, mapping: EventSourceMapping) -> None:
+        """Insert or replace (keyed by UUID)."""
+        ...
+
+    def delete_mapping(self, uuid: str) -> None:
+        """No error if absent."""
+        ...
 
 
 class RegistryReader(Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 from hearth.arns import LATEST
 from hearth.models import (
     Alias,
+    EventSourceMapping,
     FunctionRecord,
     FunctionUrlConfig,
     FunctionVersion,
@@ -26,7 +27,7 @@ from hearth.store.locking import NonNestingLock
 from hearth.store.registry import Registry, RegistryTransaction
 
 # Bump with a migration whenever the tables below change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # How long a transaction waits for another process's write lock before failing.
 BUSY_TIMEOUT_MS = 10_000
@@ -65,16 +66,24 @@ CREATE_TABLES = (
         PRIMARY KEY (layer_name, version)
     )""",
 )
-
-# Schema 2: function URLs, found by their id on every URL request.
-CREATE_TABLES_2 = (
-    """CREATE TABLE function_urls (
-        function_name TEXT NOT NULL,
-        qualifier TEXT NOT NULL,  -- '' for the unqualified function
-        url_id TEXT NOT NULL UNIQUE,
-        data TEXT NOT NULL,
-        PRIMARY KEY (function_name, qualifier)
-    )""",
+# Each entry upgrades the schema from its index + 1 to the next version.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE mappings (
+            uuid TEXT PRIMARY KEY,
+            data TEXT NOT NULL
+        )""",
+    ),
+    # Schema 3: function URLs, found by their id on every URL request.
+    (
+        """CREATE TABLE function_urls (
+            function_name TEXT NOT NULL,
+            qualifier TEXT NOT NULL,  -- '' for the unqualified function
+            url_id TEXT NOT NULL UNIQUE,
+            data TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier)
+        )""",
+    ),
 )
 
 GET_FUNCTION = "SELECT data FROM functions WHERE name = ?"
@@ -130,6 +139,13 @@ PUT_LAYER_VERSION = """
         data = excluded.data"""
 DELETE_LAYER_VERSION = "DELETE FROM layer_versions WHERE layer_name = ? AND version = ?"
 
+GET_MAPPING = "SELECT data FROM mappings WHERE uuid = ?"
+LIST_MAPPINGS = "SELECT data FROM mappings ORDER BY uuid"
+PUT_MAPPING = """
+    INSERT INTO mappings (uuid, data) VALUES (?, ?)
+    ON CONFLICT (uuid) DO UPDATE SET data = excluded.data"""
+DELETE_MAPPING = "DELETE FROM mappings WHERE uuid = ?"
+
 # Attached layers count too: a function keeps working after its layer version is deleted (as
 # in AWS), so that layer's code must outlive the layer_versions row.
 CODE_DIGESTS_IN_USE = """
@@ -177,14 +193,14 @@ class SqliteRegistry(Registry):
                 raise RuntimeError(
                     f"registry schema {current} is newer than this Hearth ({SCHEMA_VERSION})"
                 )
-            if current < 1:
+            if current == 0:
                 for statement in CREATE_TABLES:
                     self._conn.execute(statement)
-            if current < 2:
-                for statement in CREATE_TABLES_2:
+                current = 1
+            for migration in MIGRATIONS[current - 1 :]:
+                for statement in migration:
                     self._conn.execute(statement)
-            if current < SCHEMA_VERSION:
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def transaction(self) -> Iterator[RegistryTransaction]:
@@ -338,6 +354,20 @@ class _SqliteTransaction(RegistryTransaction):
 
     def delete_layer_version(self, layer_name: str, version: int) -> None:
         self._execute(DELETE_LAYER_VERSION, (layer_name, version))
+
+    # Event source mappings ------------------------------------------------------------------
+    def get_mapping(self, uuid: str) -> EventSourceMapping | None:
+        data = self._one(GET_MAPPING, uuid)
+        return None if data is None else EventSourceMapping.from_dict(data)
+
+    def list_mappings(self) -> list[EventSourceMapping]:
+        return [EventSourceMapping.from_dict(data) for data in self._all(LIST_MAPPINGS)]
+
+    def put_mapping(self, mapping: EventSourceMapping) -> None:
+        self._execute(PUT_MAPPING, (mapping.uuid, _dumps(mapping.to_dict())))
+
+    def delete_mapping(self, uuid: str) -> None:
+        self._execute(DELETE_MAPPING, (uuid,))
 
     # Code -----------------------------------------------------------------------------------
     def code_digests_in_use(self) -> set[str]:
