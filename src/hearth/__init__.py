@@ -4,6 +4,8 @@ Layers (checked by tests/unit/test_layering.py; an import may only point down th
 arrows, and no two folders may import each other, directly or round a cycle):
 
     cli, service, __main__     the composition root: builds every part; may import anything
+      → http/                  HTTP in: function URLs, API Gateway, streamed invokes
+                               (above api/: it uses its parsing, auth and invoke)
       → api/                   HTTP surfaces: parse, validate, authenticate, render
           → control/           the control plane's decisions        → store/
           → invoke/            the engine: router, leases, pool, environments, Runtime API

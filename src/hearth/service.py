@@ -21,6 +21,7 @@ from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
 from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
+from hearth.api.function_urls import FunctionUrlsApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.guard import (
     EdgeLimits,
@@ -42,6 +43,7 @@ from hearth.config import Settings
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
+from hearth.control.function_urls import FunctionUrls
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
 from hearth.control.mappings import EventSourceMappings
@@ -57,6 +59,11 @@ from hearth.events.positions import SqlitePositions
 from hearth.events.queue import EventQueue
 from hearth.events.sources import SourceClients
 from hearth.events.sqlite_queue import SqliteEventQueue
+from hearth.http.apigw.botocore_source import BotocoreApiDefinitions
+from hearth.http.apigw.server import ApiGatewayServer
+from hearth.http.front import HttpIn
+from hearth.http.function_urls import FunctionUrlServer
+from hearth.http.streaming import StreamingInvokeApi
 from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
@@ -104,7 +111,7 @@ class Hearth:
     launchers: Launchers
     log_store: LogStore
     log_writer: LogWriter
-    app: LambdaApp
+    app: HttpIn
     events: EventQueue
     dispatcher: Dispatcher
     reserve: DiskReserve
@@ -127,7 +134,7 @@ class Hearth:
         self.registry.close()
 
 
-def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
+def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:  # noqa: PLR0915
     data_dir = settings.data_dir
     # Before anything opens or creates a file: start-up collects unreferenced code, and a
     # lost or foreign registry would make that every function's code.
@@ -204,11 +211,14 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
+    FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
-    app = LambdaApp(router, _authenticator(settings), checker.check, settings.public_url)
+    authenticator = _authenticator(settings)
+    lambda_app = LambdaApp(router, authenticator, checker.check, settings.public_url)
+    app = _http_in(settings, lambda_app, authenticator, registry, invoker, arns)
     hearth = Hearth(
         settings,
         registry,
@@ -229,6 +239,29 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     )
     _recover(hearth)
     return hearth
+
+
+def _http_in(
+    settings: Settings,
+    lambda_app: LambdaApp,
+    authenticator: Authenticator | None,
+    registry: NotifyingRegistry,
+    invoker: Invoker,
+    arns: ArnFormatter,
+) -> HttpIn:
+    """The ASGI app: function URLs, API Gateway APIs and streamed invokes in front of the
+    Lambda API."""
+    verifier = _verifier(settings)
+    url_server = FunctionUrlServer(registry.reader(), invoker, arns, verifier)
+    registry.subscribe(url_server.invalidate)
+    # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
+    # plane is not Hearth's); without one, no API exists.
+    endpoint = settings.aws_endpoint_url
+    definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
+    apis = ApiGatewayServer(definitions, invoker, registry.reader(), arns)
+    registry.subscribe(apis.invalidate)
+    streaming = StreamingInvokeApi(invoker, authenticator)
+    return HttpIn(lambda_app, url_server, streaming, apis)
 
 
 def _event_sources(
@@ -291,6 +324,14 @@ async def _keep_reserve(reserve: DiskReserve) -> None:
         await asyncio.sleep(RESERVE_CHECK_SECONDS)
         if not reserve.held:
             await asyncio.to_thread(reserve.restore)
+
+
+def _verifier(settings: Settings) -> SigV4Verifier | None:
+    if not settings.auth_enabled:
+        return None
+    return SigV4Verifier(
+        Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys
+    )
 
 
 class _SigV4Authenticator:

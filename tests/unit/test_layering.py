@@ -21,6 +21,8 @@ ALLOWED: Mapping[str, set[str]] = {
     "control": {"store", "kernel"},
     "invoke": {"sandbox", "logs", "store", "kernel"},
     "events": {"store", "logs", "kernel"},
+    # HTTP in (function URLs, API Gateway, streamed invokes): an edge in front of the API's.
+    "http": {"api", "invoke", "store", "logs", "kernel"},
     "store": {"kernel"},
     "sandbox": {"kernel"},
     "logs": {"kernel"},

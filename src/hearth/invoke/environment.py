@@ -22,6 +22,7 @@ from typing import Any
 from hearth.invoke.launch import LaunchedProcess
 from hearth.invoke.payloads import error_payload, error_type_of
 from hearth.invoke.runtime_api import RuntimeApiError, serve_runtime_api, serve_runtime_api_unix
+from hearth.invoke.streams import MAX_STREAM_BYTES, ResponseSink
 from hearth.invoke.types import EnvironmentState, InitFailed, Invocation, InvokeOutcome
 from hearth.logs.platform_lines import (
     end_line,
@@ -112,6 +113,10 @@ class Environment:
         self._undelivered: Invocation | None = None
         self._current: Invocation | None = None
         self._result: asyncio.Future[tuple[bytes, str | None]] | None = None
+        # Where the current invocation's streamed response goes (None: buffer it), and the
+        # stream the runtime has open, if any.
+        self._sink: ResponseSink | None = None
+        self._stream: _Stream | None = None
         self._captured: list[str] = []
         self._init_lines: list[str] = []
         self._init_error: bytes | None = None
@@ -202,21 +207,47 @@ class Environment:
             raise RuntimeApiError(403, "InvalidStateTransition", "Init error after init")
         self._init_error = body or error_payload(error_type or "Runtime.Unknown", "Init failed")
 
-    def _finish(self, request_id: str, body: bytes, function_error: str | None) -> None:
+    def open_stream(self, request_id: str, content_type: str) -> _Stream:
+        self._check_open(request_id)
+        if self._stream is not None:
+            raise RuntimeApiError(403, "InvalidStateTransition", "Response already sent")
+        self._stream = _Stream(self, request_id, self._sink)
+        if self._sink is not None:
+            self._sink.start(content_type, self.version)
+        return self._stream
+
+    def _end_stream(self, stream: _Stream, body: bytes, function_error: str | None) -> None:
+        if self._stream is not stream:
+            return  # the invocation it belonged to is over
+        self._stream = None
+        with contextlib.suppress(RuntimeApiError):
+            self._finish(stream.request_id, body, function_error)
+
+    def _check_open(self, request_id: str) -> None:
         if self._current is None or request_id != self._current.request_id:
             raise RuntimeApiError(400, "InvalidRequestID", f"Invalid request ID: {request_id}")
         if self._result is None or self._result.done():
             raise RuntimeApiError(403, "InvalidStateTransition", "Response already sent")
+
+    def _finish(self, request_id: str, body: bytes, function_error: str | None) -> None:
+        self._check_open(request_id)
         # The runtime flushed its output before posting: take it now, so the log lines
         # land before END and in the Tail, in the order they were written.
         self._drain_output()
+        assert self._result is not None  # _check_open saw to it
         self._result.set_result((body, function_error))
 
     # Invoking -----------------------------------------------------------------------------
-    async def invoke(self, invocation: Invocation) -> InvokeOutcome:
+    async def invoke(
+        self, invocation: Invocation, sink: ResponseSink | None = None
+    ) -> InvokeOutcome:
+        """Run one invocation; with `sink`, a streamed response goes there as it is written
+        (the outcome's payload is then empty, or the error if the stream ended in one)."""
         assert self.state is EnvironmentState.IDLE and self._process is not None
         self.state = EnvironmentState.BUSY
         self._current = invocation
+        self._sink = sink
+        self._stream = None
         self._captured = []
         self._result = self._loop.create_future()
         self._log(start_line(invocation.request_id, self.version))
@@ -259,6 +290,8 @@ class Environment:
         tail = "\n".join(self._captured) + "\n"
         self._current = None
         self._result = None
+        self._sink = None
+        self._stream = None
         self.last_used = time.monotonic()
         if status_suffix:
             await self.destroy()  # after a timeout or crash an environment is never reused
@@ -374,6 +407,46 @@ class Environment:
             self._unix_server = None
             with contextlib.suppress(OSError):
                 os.unlink(self.runtime_socket)
+
+
+class _Stream:
+    """A streamed response of one invocation (implements runtime_api.ResponseStream)."""
+
+    def __init__(self, environment: Environment, request_id: str, sink: ResponseSink | None):
+        self._environment = environment
+        self.request_id = request_id
+        self._sink = sink
+        self._buffer: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > MAX_STREAM_BYTES:
+            return  # reported when the stream ends
+        if self._sink is not None:
+            self._sink.write(data)
+        else:
+            self._buffer.append(data)
+
+    def close(self, error_type: str | None, error_body: bytes | None) -> None:
+        if self._size > MAX_STREAM_BYTES:
+            error_type = "Function.ResponseSizeTooLarge"
+            error_body = error_payload(
+                error_type,
+                f"Response payload size exceeded maximum allowed payload size "
+                f"({MAX_STREAM_BYTES} bytes).",
+            )
+        if error_type is not None or error_body is not None:
+            body = error_body or error_payload(error_type or "Runtime.Unknown", "Stream failed")
+            self._environment._end_stream(self, body, "Unhandled")
+        else:
+            self._environment._end_stream(self, b"".join(self._buffer), None)
+
+    def abort(self) -> None:
+        self.close(
+            "Runtime.TruncatedResponse",
+            error_payload("Runtime.TruncatedResponse", "The response stream ended early."),
+        )
 
 
 def _last_bytes(text: str, limit: int) -> str:

@@ -13,6 +13,7 @@ from hearth.arns import LATEST, ArnFormatter, FunctionRef
 from hearth.errors import conflict, function_not_found
 from hearth.invoke.leases import Leases
 from hearth.invoke.pool import Pool, PoolKey
+from hearth.invoke.streams import ResponseSink
 from hearth.invoke.types import InitFailed, Invocation, InvokeResult
 from hearth.models import FunctionVersion, State
 from hearth.store.qualifiers import Weights, resolve_routing
@@ -102,9 +103,11 @@ class Invoker:
         *,
         client_context: str | None = None,
         request_id: str | None = None,
+        sink: ResponseSink | None = None,
     ) -> InvokeResult:
         """Run one invocation and return its result (a function error is a result too).
-        `request_id`: an async event keeps its id across retries.
+        `request_id`: an async event keeps its id across retries. `sink`: where a streamed
+        response goes as the function writes it (see Environment.invoke).
 
         Raises ResourceNotFoundException / ResourceConflictException for what cannot be
         invoked, and TooManyRequestsException (429, with AWS's Reason and Retry-After) when
@@ -128,7 +131,7 @@ class Invoker:
                 client_context=client_context,
             )
             try:
-                outcome = await lease.environment.invoke(invocation)
+                outcome = await lease.environment.invoke(invocation, sink)
             finally:
                 self.pool.release(version, lease.environment)
         return InvokeResult(
