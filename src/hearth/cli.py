@@ -613,17 +613,27 @@ def logs(name: str, follow: bool, since: str, endpoint_url: str, region: str) ->
         "logGroupName": group,
         "startTime": int((time.time() - seconds) * 1000),
     }
+    # The last page carries no nextToken (as on AWS): a follower then asks again from the
+    # newest timestamp it printed, skipping the events of that millisecond it already showed.
+    newest, shown = params["startTime"], set[str]()
     with _speaking_errors(endpoint_url):
         while True:
             page = client.filter_log_events(**params)
             for event in page["events"]:
+                if event["eventId"] in shown:
+                    continue
+                if event["timestamp"] > newest:
+                    newest, shown = event["timestamp"], set()
+                shown.add(event["eventId"])
                 stamp = time.strftime("%H:%M:%S", time.localtime(event["timestamp"] / 1000))
                 console.print(f"{stamp} {event['message']}", markup=False)
-            params["nextToken"] = page["nextToken"]
-            if page["events"]:
+            if "nextToken" in page:
+                params["nextToken"] = page["nextToken"]
                 continue
             if not follow:
                 return
+            params.pop("nextToken", None)
+            params["startTime"] = newest
             time.sleep(0.5)
 
 

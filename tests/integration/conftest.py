@@ -174,8 +174,10 @@ def create_function(
     return result
 
 
-def aws(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the aws CLI (from the test venv) against Hearth."""
+def aws(
+    endpoint: str, *args: str, check: bool = True, service: str = "lambda"
+) -> subprocess.CompletedProcess[str]:
+    """Run the aws CLI (from the test venv) against Hearth: `aws <service> <args>`."""
     aws_bin = Path(sys.executable).parent / "aws"
     env = {
         **os.environ,
@@ -186,7 +188,7 @@ def aws(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedPr
         "AWS_MAX_ATTEMPTS": "1",
     }
     result = subprocess.run(
-        [str(aws_bin), "lambda", *args, "--endpoint-url", endpoint, "--output", "json"],
+        [str(aws_bin), service, *args, "--endpoint-url", endpoint, "--output", "json"],
         capture_output=True,
         text=True,
         env=env,

@@ -49,9 +49,11 @@ class LogsApi:
         after = int(body["nextToken"]) if str(body.get("nextToken") or "").isdigit() else 0
         events: list[dict[str, Any]] = []
         last_id = after
+        exhausted = False
         while len(events) < limit:
             batch = self._store.read(group, after_id=last_id, limit=1000)
             if not batch:
+                exhausted = True
                 break
             for event in batch:
                 last_id = event.id
@@ -71,6 +73,8 @@ class LogsApi:
                 if len(events) >= limit:
                     break
         shape: dict[str, Any] = {"events": events, "searchedLogStreams": []}
-        # Always hand back a token, so a follower can ask for what comes after.
-        shape["nextToken"] = str(last_id)
+        # As AWS: a token only when there may be more. A token on the last page makes
+        # botocore's paginators (and the aws CLI's default paging) fail on a repeated token.
+        if not exhausted:
+            shape["nextToken"] = str(last_id)
         return json_response(shape)
