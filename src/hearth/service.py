@@ -24,10 +24,11 @@ from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
-from hearth.api.logs_api import LogsApi
+from hearth.api.logs_api import TARGET_PREFIX, LogsApi
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
+from hearth.api.targets import TargetRoutes
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
 from hearth.control.account import Account
@@ -134,7 +135,13 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     router = Router()
     InvokeApi(invoker, events, dispatcher.notify).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
-    LogsApi(log_store, log_writer.flush).register(router)
+    targets = TargetRoutes()
+    targets.add(
+        TARGET_PREFIX,
+        "logs",
+        LogsApi(log_store, log_writer.flush, arns.region, arns.account_id).dispatch,
+    )
+    targets.register(router)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)

@@ -108,15 +108,27 @@ def lambda_client(
     )
 
 
-def logs_client(endpoint: str) -> Any:
-    """A CloudWatch Logs client for Hearth's FilterLogEvents on the same port."""
+def logs_client(endpoint: str, *, validate: bool = True) -> Any:
+    """A CloudWatch Logs client for Hearth's Logs API on the same port."""
     return boto3.client(
         "logs",
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="hearth-test",
         aws_secret_access_key="hearth-test",
+        config=Config(retries={"max_attempts": 0}, parameter_validation=validate),
     )
+
+
+def log_events(endpoint: str, group: str) -> list[dict[str, Any]]:
+    """Every event of a log group, through the paginator; none while the group does not
+    exist yet (a function's group appears with its first line, as on AWS)."""
+    logs = logs_client(endpoint)
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+        return [event for page in pages for event in page["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
 
 
 def make_zip(files: dict[str, str | bytes] | None = None) -> bytes:
