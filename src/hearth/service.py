@@ -10,7 +10,8 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -18,6 +19,9 @@ import uvicorn
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
+from hearth.api.cloudwatch_api import CloudWatchApi
+from hearth.api.cloudwatch_wire import TARGET_PREFIX as CLOUDWATCH_TARGET
+from hearth.api.cloudwatch_wire import CloudWatchWire
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
@@ -26,6 +30,7 @@ from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import TARGET_PREFIX, LogsApi
 from hearth.api.policies import PoliciesApi
+from hearth.api.prometheus import PrometheusApi, Snapshot
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
 from hearth.api.targets import TargetRoutes
@@ -50,6 +55,8 @@ from hearth.invoke.leases import Leases, load_limits
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
+from hearth.metrics.recorder import LambdaMetrics
+from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricStore
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
@@ -74,6 +81,8 @@ class Hearth:
     launchers: Launchers
     log_store: LogStore
     log_writer: LogWriter
+    metric_store: MetricStore
+    metrics: LambdaMetrics
     app: LambdaApp
     events: EventQueue
     dispatcher: Dispatcher
@@ -86,6 +95,8 @@ class Hearth:
         await self.launchers.close()
         self.log_writer.flush()
         self.log_store.close()
+        await self.metrics.stop()
+        self.metric_store.close()
         await self.events.close()
         self.registry.close()
 
@@ -103,6 +114,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
     log_store = SqliteLogStore(data_dir / "logs.sqlite3")
     log_writer = LogWriter(log_store)
+    metric_store = SqliteMetricStore(data_dir / "metrics.sqlite3")
+    metrics = LambdaMetrics(metric_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
     invoker = Invoker(
@@ -116,6 +129,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
+        metrics=metrics,
     )
     provisioner = Provisioner(storage, invoker.pool)
     registry.subscribe(invoker.invalidate)
@@ -136,12 +150,13 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     InvokeApi(invoker, events, dispatcher.notify).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     targets = TargetRoutes()
-    targets.add(
-        TARGET_PREFIX,
-        "logs",
-        LogsApi(log_store, log_writer.flush, arns.region, arns.account_id).dispatch,
-    )
+    logs_api = LogsApi(log_store, log_writer.flush, arns.region, arns.account_id)
+    targets.add(TARGET_PREFIX, "logs", logs_api.dispatch)
+    cloudwatch = CloudWatchWire(CloudWatchApi(metric_store, metrics.flush))
+    targets.add(CLOUDWATCH_TARGET, "monitoring", cloudwatch.json)
     targets.register(router)
+    cloudwatch.register(router)
+    PrometheusApi(metrics.registry, _snapshot(invoker, events)).register(router)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)
@@ -164,12 +179,39 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         launchers,
         log_store,
         log_writer,
+        metric_store,
+        metrics,
         app,
         events,
         dispatcher,
     )
     _recover(hearth)
     return hearth
+
+
+def _snapshot(invoker: Invoker, events: EventQueue) -> Callable[[float], Awaitable[Snapshot]]:
+    async def take(now: float) -> Snapshot:
+        idle, busy = invoker.pool.counts()
+        queued = await events.counts(now=now)
+        return Snapshot(
+            idle,
+            busy,
+            invoker.pool.memory_used_mb(),
+            dict(invoker.leases.usage.per_function),
+            queued.ready,
+            queued.delayed,
+            queued.in_flight,
+        )
+
+    return take
+
+
+async def _housekeeping(hearth: Hearth) -> None:
+    """Hourly: log retention and the metrics' 15 days."""
+    while True:
+        hearth.log_store.expire(int(time.time() * 1000))
+        hearth.metric_store.expire(int(time.time()) - RETENTION_SECONDS)
+        await asyncio.sleep(3600)
 
 
 def _sandboxes_factory(
@@ -271,6 +313,8 @@ async def serve(
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.dispatcher.start()
+    hearth.metrics.start()
+    housekeeping = asyncio.create_task(_housekeeping(hearth))
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
@@ -284,5 +328,6 @@ async def serve(
         await task
     finally:
         prewarm.cancel()
+        housekeeping.cancel()
         sock.close()
         await hearth.close()

@@ -132,4 +132,5 @@ class InvokeApi:
         )
         await self._events.enqueue([event])
         self._notify()
+        self._invoker.event_received(ref)
         return empty_response(202)

@@ -20,10 +20,11 @@ from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
 from hearth.errors import LambdaError, conflict, not_found
 from hearth.invoke.environment import Environment, InitFailed
 from hearth.invoke.launch import LaunchedProcess, Launcher
-from hearth.invoke.leases import Leases
+from hearth.invoke.leases import Leases, Slot
 from hearth.invoke.pool import Pool, PoolKey
 from hearth.invoke.runtimes import command_for, family_of, function_environment
 from hearth.logs.writer import LogWriter
+from hearth.metrics.recorder import LambdaMetrics
 from hearth.models import FunctionVersion, State
 from hearth.sandbox.isolation import PreparedSandbox, Sandboxes
 from hearth.store.code import CodeStore
@@ -80,11 +81,13 @@ class Invoker:
         *,
         interpreter_for: InterpreterFor = lambda runtime: None,
         sandboxes: SandboxesFactory | None = None,
+        metrics: LambdaMetrics | None = None,
     ) -> None:
         self._registry = registry
         self._code = code_store
         self._arns = arns
         self._logs = logs
+        self._metrics = metrics
         self._launcher_for = launcher_for
         self._interpreter_for = interpreter_for
         self.leases = leases
@@ -184,21 +187,58 @@ class Invoker:
             client_context=client_context,
         )
         # A throttle (TooManyRequestsException) is raised here, before the function runs.
-        with self.leases.lease(version.function_name, version.version):
-            try:
-                lease = await self.pool.acquire(version)
-            except InitFailed as failure:
-                return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
-            try:
-                outcome = await lease.environment.invoke(invocation)
-            finally:
-                self.pool.release(version, lease.environment)
+        try:
+            with self.leases.lease(version.function_name, version.version) as slot:
+                try:
+                    lease = await self.pool.acquire(version)
+                except InitFailed as failure:
+                    self._record(ref, version, 0.0, True, slot)
+                    return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
+                try:
+                    outcome = await lease.environment.invoke(invocation)
+                finally:
+                    self.pool.release(version, lease.environment)
+                self._record(ref, version, outcome.duration_ms, bool(outcome.function_error), slot)
+        except LambdaError as error:
+            if self._metrics is not None and error.code == "TooManyRequestsException":
+                self._metrics.throttled(ref.name, ref.qualifier)
+            raise
         return InvokeResult(
             outcome.payload, version.version, outcome.function_error, outcome.log_tail
         )
 
+    def event_received(self, ref: FunctionRef) -> None:
+        """An Event invoke was queued (AWS/Lambda AsyncEventsReceived)."""
+        if self._metrics is not None:
+            self._metrics.async_received(ref.name, ref.qualifier)
+
+    def _record(
+        self,
+        ref: FunctionRef,
+        version: FunctionVersion,
+        duration_ms: float,
+        error: bool,
+        slot: Slot,
+    ) -> None:
+        """Appends one tuple: the metrics are folded later, off this path."""
+        if self._metrics is None:
+            return
+        usage = self.leases.usage
+        self._metrics.invoked(
+            ref.name,
+            ref.qualifier,
+            version.version,
+            duration_ms,
+            error,
+            usage.per_function[version.function_name],
+            usage.unreserved,
+            slot is Slot.PROVISIONED,
+        )
+
     async def _start_environment(self, version: FunctionVersion, provisioned: bool) -> Environment:
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
+        if self._metrics is not None:
+            self._metrics.cold_start(version.function_name)
         environment = Environment(
             function_version=version.version,
             memory_size=version.memory_size,

@@ -1,0 +1,205 @@
+"""AWS/Lambda metrics through boto3's `cloudwatch` client, the aws CLI and /metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.integration.conftest import REGION, Server, aws, create_function, make_zip
+
+pytestmark = pytest.mark.integration
+
+CODE = (
+    "import time\n"
+    "def handler(event, context):\n"
+    "    time.sleep(event.get('sleep', 0))\n"
+    "    if event.get('fail'):\n"
+    "        raise ValueError('no')\n"
+    "    return 1\n"
+)
+NAME = "metrics-fn"
+
+
+@pytest.fixture(scope="module")
+def cloudwatch(server: Server) -> Any:
+    return boto3.client(
+        "cloudwatch",
+        endpoint_url=server.endpoint,
+        region_name=REGION,
+        aws_access_key_id="hearth-test",
+        aws_secret_access_key="hearth-test",
+        config=Config(retries={"max_attempts": 0}),
+    )
+
+
+@pytest.fixture(scope="module")
+def invoked(client: Any) -> str:
+    create_function(client, NAME, make_zip({"app.py": CODE}))
+    for sleep in (0.01, 0.02, 0.03, 0.2):
+        client.invoke(FunctionName=NAME, Payload=json.dumps({"sleep": sleep}).encode())
+    client.invoke(FunctionName=NAME, Payload=json.dumps({"fail": True}).encode())
+    version = client.publish_version(FunctionName=NAME)["Version"]
+    client.create_alias(FunctionName=NAME, Name="live", FunctionVersion=version)
+    client.invoke(FunctionName=NAME, Qualifier="live", Payload=b"{}")
+    client.invoke(FunctionName=NAME, InvocationType="Event", Payload=b"{}")
+    client.put_function_concurrency(FunctionName=NAME, ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError):
+        client.invoke(FunctionName=NAME, Payload=b"{}")
+    client.delete_function_concurrency(FunctionName=NAME)
+    return NAME
+
+
+def window() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"StartTime": now - timedelta(minutes=10), "EndTime": now + timedelta(minutes=1)}
+
+
+def total(cloudwatch: Any, metric: str, dims: list[dict[str, str]], stat: str = "Sum") -> float:
+    answer = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName=metric,
+        Dimensions=dims,
+        Period=3600,
+        Statistics=[stat],
+        **window(),
+    )
+    return sum(p[stat] for p in answer["Datapoints"])
+
+
+def test_lambda_metrics_by_function(cloudwatch: Any, invoked: str) -> None:
+    by_function = [{"Name": "FunctionName", "Value": invoked}]
+    time.sleep(0.5)  # the Event invoke runs in the background
+    assert total(cloudwatch, "Invocations", by_function) >= 6
+    assert total(cloudwatch, "Errors", by_function) == 1
+    assert total(cloudwatch, "Throttles", by_function) == 1
+    assert total(cloudwatch, "AsyncEventsReceived", by_function) == 1
+    assert total(cloudwatch, "Duration", by_function, "Maximum") >= 200
+    assert total(cloudwatch, "ConcurrentExecutions", by_function, "Maximum") >= 1
+    alias = [
+        {"Name": "FunctionName", "Value": invoked},
+        {"Name": "Resource", "Value": f"{invoked}:live"},
+        {"Name": "ExecutedVersion", "Value": "1"},
+    ]
+    assert total(cloudwatch, "Invocations", alias) == 1
+    assert total(cloudwatch, "Invocations", []) >= 6  # the account-wide series
+
+
+def test_percentiles(cloudwatch: Any, invoked: str) -> None:
+    answer = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="Duration",
+        Dimensions=[{"Name": "FunctionName", "Value": invoked}],
+        Period=3600,
+        ExtendedStatistics=["p50", "p99"],
+        **window(),
+    )
+    [point] = answer["Datapoints"]
+    assert point["Unit"] == "Milliseconds"
+    assert 10 <= point["ExtendedStatistics"]["p50"] < 200 <= point["ExtendedStatistics"]["p99"]
+
+
+def test_get_metric_data_and_list_metrics(cloudwatch: Any, invoked: str) -> None:
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "inv",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Invocations",
+                        "Dimensions": [{"Name": "FunctionName", "Value": invoked}],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            },
+            {
+                "Id": "p90",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Duration",
+                        "Dimensions": [{"Name": "FunctionName", "Value": invoked}],
+                    },
+                    "Period": 60,
+                    "Stat": "p90",
+                },
+            },
+        ],
+        **window(),
+    )
+    results = {r["Id"]: r for r in answer["MetricDataResults"]}
+    assert sum(results["inv"]["Values"]) >= 6
+    assert all(isinstance(t, datetime) for t in results["inv"]["Timestamps"])
+    assert results["p90"]["StatusCode"] == "Complete" and results["p90"]["Values"]
+    listed = cloudwatch.list_metrics(
+        Namespace="AWS/Lambda", Dimensions=[{"Name": "FunctionName", "Value": invoked}]
+    )["Metrics"]
+    names = {m["MetricName"] for m in listed}
+    assert {"Invocations", "Errors", "Duration", "Throttles"} <= names
+    pages = list(cloudwatch.get_paginator("list_metrics").paginate(Namespace="AWS/Lambda"))
+    assert "NextToken" not in pages[-1]
+
+
+def test_put_metric_data_and_errors(cloudwatch: Any) -> None:
+    cloudwatch.put_metric_data(
+        Namespace="MyApp",
+        MetricData=[
+            {"MetricName": "Orders", "Value": 3, "Unit": "Count"},
+            {"MetricName": "Orders", "Values": [1, 2], "Counts": [2, 1], "Unit": "Count"},
+        ],
+    )
+    answer = cloudwatch.get_metric_statistics(
+        Namespace="MyApp", MetricName="Orders", Period=60, Statistics=["Sum", "SampleCount"],
+        **window(),
+    )  # fmt: skip
+    [point] = answer["Datapoints"]
+    assert (point["Sum"], point["SampleCount"]) == (7, 4)
+    with pytest.raises(ClientError) as caught:
+        cloudwatch.put_metric_data(
+            Namespace="AWS/Mine", MetricData=[{"MetricName": "x", "Value": 1}]
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as caught:
+        cloudwatch.get_metric_statistics(
+            Namespace="MyApp", MetricName="Orders", Period=90, Statistics=["Sum"], **window()
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_aws_cli_reads_the_same(server: Server, invoked: str) -> None:
+    now = datetime.now(UTC)
+    result = aws(
+        server.endpoint,
+        "get-metric-statistics",
+        "--namespace", "AWS/Lambda",
+        "--metric-name", "Errors",
+        "--dimensions", f"Name=FunctionName,Value={invoked}",
+        "--start-time", (now - timedelta(minutes=10)).isoformat(),
+        "--end-time", (now + timedelta(minutes=1)).isoformat(),
+        "--period", "3600",
+        "--statistics", "Sum",
+        service="cloudwatch",
+    )  # fmt: skip
+    assert sum(p["Sum"] for p in json.loads(result.stdout)["Datapoints"]) == 1
+
+
+def test_prometheus_endpoint(server: Server, invoked: str) -> None:
+    with urllib.request.urlopen(server.endpoint + "/metrics") as response:
+        text = response.read().decode()
+        assert response.headers["Content-Type"].startswith("text/plain")
+    wanted = f'hearth_lambda_errors_total{{function_name="{invoked}",resource="{invoked}"}} 1.0'
+    assert wanted in text
+    assert 'hearth_environments{state="idle"}' in text
+    assert "hearth_lambda_duration_milliseconds_bucket" in text
+    assert 'hearth_async_queue_depth{state="ready"}' in text
+    assert "hearth_cold_starts_total" in text
