@@ -36,6 +36,7 @@ from hearth.api.sigv4 import Credential, SigV4Verifier
 from hearth.api.targets import TargetRoutes
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
+from hearth.console import serve as console
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
@@ -166,6 +167,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     TagsApi(Tags(registry, arns)).register(router)
     EventConfigApi(EventConfigs(registry, arns)).register(router)
     register_code_download(router, signer, functions.code_path)
+    if not settings.auth_enabled:
+        console.register(router)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     app = LambdaApp(router, _authenticator(settings))
