@@ -203,3 +203,59 @@ def test_prometheus_endpoint(server: Server, invoked: str) -> None:
     assert "hearth_lambda_duration_milliseconds_bucket" in text
     assert 'hearth_async_queue_depth{state="ready"}' in text
     assert "hearth_cold_starts_total" in text
+
+
+def _cbor_call(server: Server, operation: str, params: dict[str, Any]) -> tuple[int, Any]:
+    """One call in Smithy RPC v2 CBOR, serialised and parsed by botocore's own code."""
+    import botocore.parsers
+    import botocore.serialize
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    op = model.operation_model(operation)
+    request = botocore.serialize.create_serializer("smithy-rpc-v2-cbor").serialize_to_request(
+        params, op
+    )
+    http = urllib.request.Request(
+        server.endpoint + request["url_path"],
+        data=request["body"],
+        headers={
+            k: v.decode() if isinstance(v, bytes) else v for k, v in request["headers"].items()
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(http) as response:
+            status, headers, body = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, body = error.code, dict(error.headers), error.read()
+        error.close()
+    parser = botocore.parsers.create_parser("smithy-rpc-v2-cbor")
+    parsed = parser.parse(
+        {"status_code": status, "headers": headers, "body": body}, op.output_shape
+    )
+    return status, parsed
+
+
+def test_rpc_v2_cbor(server: Server, invoked: str) -> None:
+    status, parsed = _cbor_call(
+        server,
+        "GetMetricStatistics",
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": invoked}],
+            "Period": 3600,
+            "Statistics": ["Sum"],
+            **window(),
+        },
+    )
+    assert status == 200
+    assert sum(p["Sum"] for p in parsed["Datapoints"]) == 1
+    assert all(isinstance(p["Timestamp"], datetime) for p in parsed["Datapoints"])
+    status, parsed = _cbor_call(
+        server,
+        "PutMetricData",
+        {"Namespace": "AWS/X", "MetricData": [{"MetricName": "a", "Value": 1}]},
+    )
+    assert status == 400 and parsed["Error"]["Code"] == "InvalidParameterValue"

@@ -61,6 +61,10 @@ class Aggregate:
         return self.percentile(percent)
 
     def percentile(self, percent: float) -> float:
+        if percent >= 100:
+            return self.maximum
+        if percent <= 0:
+            return self.minimum
         wanted = self.count * percent / 100
         seen = 0.0
         for key in sorted(self.histogram):
