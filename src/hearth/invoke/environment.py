@@ -29,6 +29,7 @@ from hearth.api.runtime_api import (
     serve_runtime_api_unix,
 )
 from hearth.invoke.launch import LaunchedProcess
+from hearth.invoke.system_log import Report, SystemLog
 from hearth.sandbox.peers import tcp_socket_uid
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
@@ -96,6 +97,9 @@ def exit_reason(status: int) -> str:
     return f"Runtime exited with error: exit status {status}"
 
 
+TEXT = SystemLog()
+
+
 class Environment:
     """Implements RuntimeSession for its own Runtime API listener."""
 
@@ -107,6 +111,7 @@ class Environment:
         timeout_seconds: int,
         log_sink: LogSink,
         provisioned: bool = False,
+        system_log: SystemLog = TEXT,
     ) -> None:
         self.id = uuid.uuid4().hex
         # Provisioned environments initialise ahead of any invocation, so (as on AWS) their
@@ -120,6 +125,7 @@ class Environment:
         self.last_used = time.monotonic()
         self.init_duration_ms: float | None = None
         self._log_sink = log_sink
+        self._system = system_log
         self._process: LaunchedProcess | None = None
         self._server: asyncio.Server | None = None
         self._unix_server: asyncio.Server | None = None
@@ -193,11 +199,7 @@ class Environment:
             payload = _error_body(
                 "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
             )
-        error_type = _error_type(payload)
-        self._log(
-            f"INIT_REPORT Init Duration: {self.init_duration_ms:.2f} ms\tPhase: init\t"
-            f"Status: error\tError Type: {error_type}"
-        )
+        self._log_system(self._system.init_failed(self.init_duration_ms, _error_type(payload)))
         await self.destroy()
         tail = "\n".join(self._init_lines) + "\n"
         raise InitFailed(payload, _last_bytes(tail, LOG_TAIL_BYTES))
@@ -240,7 +242,7 @@ class Environment:
         self._current = invocation
         self._captured = []
         self._result = self._loop.create_future()
-        self._log(f"START RequestId: {invocation.request_id} Version: {self.version}")
+        self._log_system(self._system.start(invocation.request_id, self.version))
         started = time.perf_counter()
         waiting = self._waiting_next
         if waiting is not None and not waiting.done():
@@ -255,7 +257,7 @@ class Environment:
             return_when=asyncio.FIRST_COMPLETED,
         )
         duration_ms = (time.perf_counter() - started) * 1000
-        status_suffix = ""
+        status, error_type = "success", None
         if self._result in done:
             payload, function_error = self._result.result()
         elif exited in done:
@@ -265,23 +267,29 @@ class Environment:
             self._log(f"RequestId: {invocation.request_id} Error: {reason}")
             payload = _error_body(error_type, f"RequestId: {invocation.request_id} Error: {reason}")
             function_error = "Unhandled"
-            status_suffix = f"\tStatus: error\tError Type: {error_type}"
+            status = "error"
         else:
             self._drain_output()
             message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
-            self._log(f"{_iso_now()} {invocation.request_id} {message}")
+            self._log_system(
+                self._system.timed_out(f"{_iso_now()} {invocation.request_id} {message}")
+            )
             payload = _error_body(
                 "Sandbox.Timedout", f"RequestId: {invocation.request_id} Error: {message}"
             )
             function_error = "Unhandled"
-            status_suffix = "\tStatus: timeout"
-        self._log(f"END RequestId: {invocation.request_id}")
-        self._log(self._report_line(invocation.request_id, duration_ms) + status_suffix)
+            status = "timeout"
+        self._log_system(self._system.end(invocation.request_id))
+        self._log_system(
+            self._system.report(
+                self._report(invocation.request_id, duration_ms, status, error_type)
+            )
+        )
         tail = "\n".join(self._captured) + "\n"
         self._current = None
         self._result = None
         self.last_used = time.monotonic()
-        if status_suffix:
+        if status != "success":
             await self.destroy()  # after a timeout or crash an environment is never reused
         else:
             self.state = EnvironmentState.IDLE
@@ -289,16 +297,22 @@ class Environment:
             payload, function_error, _last_bytes(tail, LOG_TAIL_BYTES), duration_ms
         )
 
-    def _report_line(self, request_id: str, duration_ms: float) -> str:
-        line = (
-            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
-            f"Memory Size: {self.memory_size} MB\tMax Memory Used: {self._max_memory_mb()} MB\t"
-        )
+    def _report(
+        self, request_id: str, duration_ms: float, status: str, error_type: str | None
+    ) -> Report:
+        init = None
         if self._first_report and self.init_duration_ms is not None and not self.provisioned:
-            line += f"Init Duration: {self.init_duration_ms:.2f} ms\t"
+            init = self.init_duration_ms
         self._first_report = False
-        return line
+        return Report(
+            request_id,
+            duration_ms,
+            self.memory_size,
+            self._max_memory_mb(),
+            init,
+            status,
+            error_type,
+        )
 
     def _exit_error_type(self) -> str:
         """Why the runtime exited, as AWS names it: an OOM kill, or any other exit."""
@@ -356,7 +370,8 @@ class Environment:
                 # Runtimes write a multi-line record (a traceback) as one line with "\r"
                 # between its lines, as on AWS; it is one log event with its line breaks.
                 text = line.decode("utf-8", errors="replace").rstrip("\r")
-                self._log(text.replace("\r", "\n"))
+                if self._system.keeps(text):
+                    self._log(text.replace("\r", "\n"))
 
     def _close_output(self) -> None:
         if self._output_fd >= 0:
@@ -366,6 +381,10 @@ class Environment:
         if self._partial:
             self._log(self._partial.decode("utf-8", errors="replace"))
             self._partial = b""
+
+    def _log_system(self, line: str | None) -> None:
+        if line is not None:
+            self._log(line)
 
     def _log(self, message: str) -> None:
         if self._current is not None:

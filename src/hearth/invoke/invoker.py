@@ -23,6 +23,7 @@ from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.leases import Leases, Slot
 from hearth.invoke.pool import Pool, PoolKey
 from hearth.invoke.runtimes import command_for, family_of, function_environment
+from hearth.invoke.system_log import SystemLog
 from hearth.logs.writer import LogWriter
 from hearth.metrics.recorder import LambdaMetrics
 from hearth.models import FunctionVersion, State
@@ -245,6 +246,9 @@ class Invoker:
             timeout_seconds=version.timeout,
             log_sink=partial(self._logs.write, log_group),
             provisioned=provisioned,
+            system_log=SystemLog(
+                version.log_format, version.application_log_level, version.system_log_level
+            ),
         )
         await environment.open(self._socket_dir)
         try:
@@ -282,6 +286,8 @@ class Invoker:
             runtime_api=runtime_api,
             log_group=log_group,
             log_stream=environment.stream,
+            log_format=version.log_format,
+            application_log_level=version.application_log_level,
             task_root=task_root,
             layer_roots=layer_roots,
             user_variables=version.environment,
