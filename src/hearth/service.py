@@ -56,6 +56,7 @@ from hearth.invoke.leases import Leases, load_limits
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
+from hearth.metrics import emf
 from hearth.metrics.recorder import LambdaMetrics
 from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricStore
 from hearth.sandbox.cgroups import Cgroups
@@ -114,8 +115,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
 
     functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
     log_store = SqliteLogStore(data_dir / "logs.sqlite3")
-    log_writer = LogWriter(log_store)
     metric_store = SqliteMetricStore(data_dir / "metrics.sqlite3")
+    log_writer = LogWriter(log_store, [lambda events: metric_store.add(emf.points(events))])
     metrics = LambdaMetrics(metric_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
@@ -146,6 +147,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
+        observer=metrics,
     )
     router = Router()
     InvokeApi(invoker, events, dispatcher.notify).register(router)

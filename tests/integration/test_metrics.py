@@ -259,3 +259,37 @@ def test_rpc_v2_cbor(server: Server, invoked: str) -> None:
         {"Namespace": "AWS/X", "MetricData": [{"MetricName": "a", "Value": 1}]},
     )
     assert status == 400 and parsed["Error"]["Code"] == "InvalidParameterValue"
+
+
+EMF = (
+    "import json\n"
+    "def handler(event, context):\n"
+    "    print(json.dumps({'_aws': {'CloudWatchMetrics': [{'Namespace': 'Shop',\n"
+    "        'Dimensions': [['service']], 'Metrics': [{'Name': 'Orders', 'Unit': 'Count'}]}]},\n"
+    "        'service': 'cart', 'Orders': 3}))\n"
+    "    raise RuntimeError('always')\n"
+)
+
+
+def test_embedded_metrics_and_async_metrics(server: Server, client: Any, cloudwatch: Any) -> None:
+    name = "metrics-emf"
+    create_function(client, name, make_zip({"app.py": EMF}))
+    client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    client.invoke(FunctionName=name, Payload=b"{}")
+    client.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    by_function = [{"Name": "FunctionName", "Value": name}]
+    deadline = time.time() + 20
+    while total(cloudwatch, "AsyncEventsDropped", by_function) < 1:
+        assert time.time() < deadline, "the failed event was never counted as dropped"
+        time.sleep(0.2)
+    assert total(cloudwatch, "AsyncEventAge", by_function, "SampleCount") == 1
+    answer = cloudwatch.get_metric_statistics(
+        Namespace="Shop",
+        MetricName="Orders",
+        Dimensions=[{"Name": "service", "Value": "cart"}],
+        Period=60,
+        Statistics=["Sum"],
+        **window(),
+    )
+    assert sum(p["Sum"] for p in answer["Datapoints"]) == 6  # one line per invocation
+    assert answer["Datapoints"][0]["Unit"] == "Count"

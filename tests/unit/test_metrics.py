@@ -115,3 +115,60 @@ def test_fold_groups_by_minute() -> None:
 
     points = fold([Sample("M", "Count", 1, ((),), 59.9), Sample("M", "Count", 1, ((),), 60.0)])
     assert sorted(p.minute for p in points) == [0, 60]
+
+
+def test_provisioned_and_async_records() -> None:
+    store = MemoryMetricStore()
+    metrics = LambdaMetrics(store, clock=lambda: 60.0)
+    metrics.invoked("f", "live", "2", 5.0, False, 1, 0, True, 1, 2)
+    metrics.invoked("f", "live", "2", 5.0, False, 2, 1, False, 1, 2)
+    metrics.event_age("f", None, 1500.0)
+    metrics.dropped("f", None)
+    metrics.delivery_failed("f", dead_letter=True)
+    metrics.delivery_failed(None, dead_letter=False)
+    metrics.flush()
+    resource = (("FunctionName", "f"), ("Resource", "f:live"))
+
+    def total(name: str, dims: tuple[tuple[str, str], ...]) -> float:
+        return sum(
+            p.aggregate.total for p in store.read(MetricKey("AWS/Lambda", name, dims), 0, 600)
+        )
+
+    assert total("ProvisionedConcurrencyInvocations", resource) == 1
+    assert total("ProvisionedConcurrencySpilloverInvocations", resource) == 1
+    utilization = store.read(
+        MetricKey("AWS/Lambda", "ProvisionedConcurrencyUtilization", resource), 0, 600
+    )
+    assert utilization[0].aggregate.maximum == 0.5
+    assert total("AsyncEventAge", (("FunctionName", "f"),)) == 1500
+    assert total("AsyncEventsDropped", ()) == 1
+    assert total("DeadLetterErrors", (("FunctionName", "f"),)) == 1
+    assert total("DestinationDeliveryFailures", ()) == 1
+
+
+def test_embedded_metric_format() -> None:
+    from hearth.metrics import emf
+
+    line = (
+        '{"_aws": {"Timestamp": 120000, "CloudWatchMetrics": [{"Namespace": "Shop", '
+        '"Dimensions": [["service"], []], "Metrics": [{"Name": "Orders", "Unit": "Count"}, '
+        '{"Name": "Latency", "Unit": "Milliseconds"}]}]}, "service": "cart", "Orders": 2, '
+        '"Latency": [10, 20]}'
+    )
+    points = emf.points([("/g", "s", 999, line), ("/g", "s", 999, "plain text")])
+    by_key = {(p.key.name, p.key.dimensions): p for p in points}
+    orders = by_key[("Orders", (("service", "cart"),))]
+    assert (orders.key.namespace, orders.minute, orders.unit) == ("Shop", 120, "Count")
+    assert orders.aggregate.total == 2
+    assert by_key[("Latency", ())].aggregate.count == 2
+    for bad in (
+        '{"_aws": {"CloudWatchMetrics": [{"Namespace": "AWS/Lambda", "Dimensions": [[]], '
+        '"Metrics": [{"Name": "x"}]}]}, "x": 1}',  # AWS/ namespaces are AWS's
+        '{"_aws": {"CloudWatchMetrics": [{"Namespace": "N", "Dimensions": [["missing"]], '
+        '"Metrics": [{"Name": "x"}]}]}, "x": 1}',  # a dimension without a value
+        '{"_aws": {"CloudWatchMetrics": [{"Namespace": "N", "Metrics": [{"Name": "x"}]}]}, '
+        '"x": "not a number"}',
+        '{"_aws": "nope"}',
+        '{"_aws": {"CloudWatchMetrics": [',
+    ):
+        assert emf.points([("/g", "s", 0, bad)]) == []

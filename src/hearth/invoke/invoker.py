@@ -224,7 +224,7 @@ class Invoker:
         """Appends one tuple: the metrics are folded later, off this path."""
         if self._metrics is None:
             return
-        usage = self.leases.usage
+        usage, key = self.leases.usage, (version.function_name, version.version)
         self._metrics.invoked(
             ref.name,
             ref.qualifier,
@@ -234,6 +234,8 @@ class Invoker:
             usage.per_function[version.function_name],
             usage.unreserved,
             slot is Slot.PROVISIONED,
+            usage.provisioned[key],
+            self.leases.limits.provisioned.get(key, 0),
         )
 
     async def _start_environment(self, version: FunctionVersion, provisioned: bool) -> Environment:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable, Sequence
 
-from hearth.logs.store import LogStore
+from hearth.logs.store import LogStore, NewEvent
+
+logger = logging.getLogger("hearth.logs")
+
+# Told of every batch after it is stored (Embedded Metric Format extraction, for one).
+Observer = Callable[[Sequence[NewEvent]], None]
 
 FLUSH_INTERVAL_SECONDS = 0.05
 
 
 class LogWriter:
-    def __init__(self, store: LogStore) -> None:
+    def __init__(self, store: LogStore, observers: Sequence[Observer] = ()) -> None:
         self._store = store
+        self._observers = tuple(observers)
         self._pending: list[tuple[str, str, int, str]] = []
         self._scheduled: asyncio.TimerHandle | None = None
 
@@ -25,3 +33,8 @@ class LogWriter:
         self._scheduled = None
         pending, self._pending = self._pending, []
         self._store.append(pending)
+        for observer in self._observers:
+            try:
+                observer(pending)
+            except Exception:  # an observer's failure must not lose or block log lines
+                logger.exception("log observer failed")

@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -80,11 +81,66 @@ class _Prometheus:
         )
 
 
+class Invoked(NamedTuple):
+    function: str
+    qualifier: str | None
+    executed: str
+    duration_ms: float
+    error: bool
+    concurrency: int  # the function's executions in flight, this one included
+    unreserved: int  # the account's unreserved executions in flight
+    on_provisioned: bool  # ran on provisioned concurrency
+    provisioned_in_use: int  # of the version's provisioned concurrency (0: none configured)
+    provisioned_allocated: int
+    at: float
+
+
+class Throttled(NamedTuple):
+    function: str
+    qualifier: str | None
+    at: float
+
+
+class AsyncReceived(NamedTuple):
+    function: str
+    qualifier: str | None
+    at: float
+
+
+class EventAge(NamedTuple):
+    function: str
+    qualifier: str | None
+    age_ms: float
+    at: float
+
+
+class Dropped(NamedTuple):
+    function: str
+    qualifier: str | None
+    at: float
+
+
+class DeliveryFailed(NamedTuple):
+    function: str | None
+    dead_letter: bool
+    at: float
+
+
+class ColdStart(NamedTuple):
+    function: str
+    at: float
+
+
+Record = Invoked | Throttled | AsyncReceived | EventAge | Dropped | DeliveryFailed | ColdStart
+
+
 class LambdaMetrics:
+    """Implements the dispatcher's AsyncObserver too."""
+
     def __init__(self, store: MetricStore, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
-        self._pending: list[tuple[object, ...]] = []
+        self._pending: list[Record] = []
         self._task: asyncio.Task[None] | None = None
         self.prometheus = _Prometheus()
 
@@ -92,7 +148,7 @@ class LambdaMetrics:
     def registry(self) -> CollectorRegistry:
         return self.prometheus.registry
 
-    # The invoke path: append only.
+    # The invoke and dispatch paths: append only.
     def invoked(
         self,
         function: str,
@@ -102,23 +158,34 @@ class LambdaMetrics:
         error: bool,
         concurrency: int,
         unreserved: int,
-        provisioned: bool,
+        on_provisioned: bool = False,
+        provisioned_in_use: int = 0,
+        provisioned_allocated: int = 0,
     ) -> None:
         self._pending.append(
-            ("invoke", function, qualifier, executed, duration_ms, error, concurrency,
-             unreserved, provisioned, self._clock())
+            Invoked(function, qualifier, executed, duration_ms, error, concurrency, unreserved,
+                    on_provisioned, provisioned_in_use, provisioned_allocated, self._clock())
         )  # fmt: skip
 
     def throttled(self, function: str, qualifier: str | None) -> None:
-        self._pending.append(("throttle", function, qualifier, self._clock()))
+        self._pending.append(Throttled(function, qualifier, self._clock()))
 
     def async_received(self, function: str, qualifier: str | None) -> None:
-        self._pending.append(("async", function, qualifier, self._clock()))
+        self._pending.append(AsyncReceived(function, qualifier, self._clock()))
+
+    def event_age(self, function: str, qualifier: str | None, age_ms: float) -> None:
+        self._pending.append(EventAge(function, qualifier, age_ms, self._clock()))
+
+    def dropped(self, function: str, qualifier: str | None) -> None:
+        self._pending.append(Dropped(function, qualifier, self._clock()))
+
+    def delivery_failed(self, function: str | None, dead_letter: bool) -> None:
+        self._pending.append(DeliveryFailed(function, dead_letter, self._clock()))
 
     def cold_start(self, function: str) -> None:
-        self._pending.append(("cold", function, self._clock()))
+        self._pending.append(ColdStart(function, self._clock()))
 
-    # Off the invoke path.
+    # Off those paths.
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -141,47 +208,62 @@ class LambdaMetrics:
             samples.extend(self._samples(record))
         self._store.add(fold(samples))
 
-    def _samples(self, record: tuple[object, ...]) -> list[Sample]:
-        kind = record[0]
+    def _samples(self, record: Record) -> list[Sample]:
         prom = self.prometheus
-        if kind == "invoke":
-            (_, function, qualifier, executed, duration, error, concurrency, unreserved,
-             provisioned, at) = record  # fmt: skip
-            assert isinstance(function, str) and isinstance(at, float)
-            qual = qualifier if isinstance(qualifier, str) else None
-            sets = dimension_sets(function, qual, str(executed))
-            labels = (function, f"{function}:{qual}" if qual else function)
-            prom.invocations.labels(*labels).inc()
-            prom.duration.labels(*labels).observe(float(duration))  # type: ignore[arg-type]
-            if error:
-                prom.errors.labels(*labels).inc()
-            found = [
-                Sample("Invocations", "Count", 1, sets, at),
-                Sample("Errors", "Count", 1 if error else 0, sets, at),
-                Sample("Duration", "Milliseconds", float(duration), sets, at),  # type: ignore[arg-type]
-                Sample("ConcurrentExecutions", "Count", float(concurrency), sets[:2], at),  # type: ignore[arg-type]
-                Sample("UnreservedConcurrentExecutions", "Count", float(unreserved), sets[:1], at),  # type: ignore[arg-type]
-            ]
-            if provisioned:
-                found.append(Sample("ProvisionedConcurrencyInvocations", "Count", 1, sets, at))
-            return found
-        if kind == "throttle":
-            _, function, qualifier, at = record
-            assert isinstance(function, str) and isinstance(at, float)
-            qual = qualifier if isinstance(qualifier, str) else None
-            prom.throttles.labels(function, f"{function}:{qual}" if qual else function).inc()
-            return [Sample("Throttles", "Count", 1, dimension_sets(function, qual, None), at)]
-        if kind == "async":
-            _, function, qualifier, at = record
-            assert isinstance(function, str) and isinstance(at, float)
-            qual = qualifier if isinstance(qualifier, str) else None
-            prom.async_received.labels(function, f"{function}:{qual}" if qual else function).inc()
-            sets = dimension_sets(function, qual, None)
+        if isinstance(record, ColdStart):
+            prom.cold_starts.labels(record.function).inc()
+            return []
+        if isinstance(record, DeliveryFailed):
+            name = "DeadLetterErrors" if record.dead_letter else "DestinationDeliveryFailures"
+            sets = dimension_sets(record.function, None, None)[:2] if record.function else ((),)
+            return [Sample(name, "Count", 1, sets, record.at)]
+        function, qualifier, at = record.function, record.qualifier, record.at
+        labels = (function, f"{function}:{qualifier}" if qualifier else function)
+        if isinstance(record, Throttled):
+            prom.throttles.labels(*labels).inc()
+            return [Sample("Throttles", "Count", 1, dimension_sets(function, qualifier, None), at)]
+        if isinstance(record, AsyncReceived):
+            prom.async_received.labels(*labels).inc()
+            sets = dimension_sets(function, qualifier, None)
             return [Sample("AsyncEventsReceived", "Count", 1, sets, at)]
-        if kind == "cold":
-            _, function, _at = record
-            prom.cold_starts.labels(function).inc()
-        return []
+        if isinstance(record, EventAge):
+            sets = dimension_sets(function, qualifier, None)
+            return [Sample("AsyncEventAge", "Milliseconds", record.age_ms, sets, at)]
+        if isinstance(record, Dropped):
+            sets = dimension_sets(function, qualifier, None)
+            return [Sample("AsyncEventsDropped", "Count", 1, sets, at)]
+        return self._invoked(record, labels)
+
+    def _invoked(self, record: Invoked, labels: tuple[str, str]) -> list[Sample]:
+        prom = self.prometheus
+        prom.invocations.labels(*labels).inc()
+        prom.duration.labels(*labels).observe(record.duration_ms)
+        if record.error:
+            prom.errors.labels(*labels).inc()
+        at = record.at
+        sets = dimension_sets(record.function, record.qualifier, record.executed)
+        found = [
+            Sample("Invocations", "Count", 1, sets, at),
+            Sample("Errors", "Count", 1 if record.error else 0, sets, at),
+            Sample("Duration", "Milliseconds", record.duration_ms, sets, at),
+            Sample("ConcurrentExecutions", "Count", record.concurrency, sets[:2], at),
+            Sample("UnreservedConcurrentExecutions", "Count", record.unreserved, sets[:1], at),
+        ]
+        if record.provisioned_allocated:
+            # AWS publishes these under FunctionName + Resource (the version or alias).
+            provisioned = sets[1:3]
+            in_use, allocated = record.provisioned_in_use, record.provisioned_allocated
+            found += [
+                Sample(
+                    "ProvisionedConcurrencyInvocations" if record.on_provisioned
+                    else "ProvisionedConcurrencySpilloverInvocations",
+                    "Count", 1, provisioned, at,
+                ),
+                Sample("ProvisionedConcurrentExecutions", "Count", in_use, provisioned, at),
+                Sample("ProvisionedConcurrencyUtilization", "None", in_use / allocated,
+                       provisioned, at),
+            ]  # fmt: skip
+        return found
 
 
 def fold(samples: list[Sample], namespace: str = NAMESPACE) -> list[Point]:
