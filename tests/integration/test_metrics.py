@@ -293,3 +293,23 @@ def test_embedded_metrics_and_async_metrics(server: Server, client: Any, cloudwa
     )
     assert sum(p["Sum"] for p in answer["Datapoints"]) == 6  # one line per invocation
     assert answer["Datapoints"][0]["Unit"] == "Count"
+
+
+def test_grafana_dashboard_queries_what_hearth_exports(server: Server, invoked: str) -> None:
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads(
+        (Path(__file__).parents[2] / "docs" / "grafana" / "hearth-dashboard.json").read_text()
+    )
+    with urllib.request.urlopen(server.endpoint + "/metrics") as response:
+        text = response.read().decode()
+    families = set(re.findall(r"^# TYPE (\w+)", text, re.MULTILINE))
+    exported = families | {f"{f}_total" for f in families} | {f"{f}_bucket" for f in families}
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bhearth_\w+", target["expr"])
+    }
+    assert queried and queried <= exported

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -24,8 +25,7 @@ FLUSH_INTERVAL_SECONDS = 1.0
 _DURATION_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000)
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     metric: str
     unit: str
     value: float
@@ -33,6 +33,7 @@ class Sample:
     at: float
 
 
+@functools.lru_cache(maxsize=4096)
 def dimension_sets(
     function: str, qualifier: str | None, executed: str | None
 ) -> tuple[Dimensions, ...]:
@@ -76,9 +77,22 @@ class _Prometheus:
             buckets=_DURATION_BUCKETS_MS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
         self.cold_starts = Counter(
             "hearth_cold_starts", "Environments started", ("function_name",), registry=self.registry
         )
+
+    def invoke_children(self, labels: tuple[str, str]) -> tuple[Any, Any, Any]:
+        """The per-function series an invoke updates (looked up once per function)."""
+        found = self._children.get(labels)
+        if found is None:
+            found = (
+                self.invocations.labels(*labels),
+                self.duration.labels(*labels),
+                self.errors.labels(*labels),
+            )
+            self._children[labels] = found
+        return found
 
 
 class Invoked(NamedTuple):
@@ -235,11 +249,11 @@ class LambdaMetrics:
         return self._invoked(record, labels)
 
     def _invoked(self, record: Invoked, labels: tuple[str, str]) -> list[Sample]:
-        prom = self.prometheus
-        prom.invocations.labels(*labels).inc()
-        prom.duration.labels(*labels).observe(record.duration_ms)
+        invocations, duration, errors = self.prometheus.invoke_children(labels)
+        invocations.inc()
+        duration.observe(record.duration_ms)
         if record.error:
-            prom.errors.labels(*labels).inc()
+            errors.inc()
         at = record.at
         sets = dimension_sets(record.function, record.qualifier, record.executed)
         found = [
@@ -267,12 +281,27 @@ class LambdaMetrics:
 
 
 def fold(samples: list[Sample], namespace: str = NAMESPACE) -> list[Point]:
-    """Samples → one aggregate per (metric, dimension set, minute)."""
-    points: dict[tuple[MetricKey, int], tuple[str, Aggregate]] = {}
+    """Samples → one aggregate per (metric, dimension set, minute). Values are aggregated
+    once per (metric, dimension sets, minute) and copied to each set: every set of a sample
+    sees the same values."""
+    groups: dict[tuple[str, str, tuple[Dimensions, ...], int], list[float]] = {}
     for sample in samples:
         minute = int(sample.at // 60 * 60)
-        for dimensions in sample.dimensions:
-            key = MetricKey(namespace, sample.metric, dimensions)
-            _, aggregate = points.setdefault((key, minute), (sample.unit, Aggregate()))
-            aggregate.add(sample.value)
-    return [Point(k, m, unit, agg) for (k, m), (unit, agg) in points.items()]
+        groups.setdefault((sample.metric, sample.unit, sample.dimensions, minute), []).append(
+            sample.value
+        )
+    points: dict[tuple[MetricKey, int], Point] = {}
+    for (metric, unit, sets, minute), values in groups.items():
+        aggregate = Aggregate()
+        for value in values:
+            aggregate.add(value)
+        for dimensions in sets:
+            key = MetricKey(namespace, metric, dimensions)
+            known = points.get((key, minute))
+            if known is None:
+                copy = Aggregate()
+                copy.merge(aggregate)
+                points[(key, minute)] = Point(key, minute, unit, copy)
+            else:
+                known.aggregate.merge(aggregate)
+    return list(points.values())
