@@ -169,8 +169,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     TagsApi(Tags(registry, arns)).register(router)
     EventConfigApi(EventConfigs(registry, arns)).register(router)
     register_code_download(router, signer, functions.code_path)
-    if not settings.auth_enabled:
-        console.register(router)
+    console.register(router, auth_required=settings.auth_enabled)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     app = LambdaApp(router, _authenticator(settings))
@@ -254,7 +253,12 @@ def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
 
     def authenticate(request: Request) -> None:
         verifier.verify(
-            request.method, request.raw_path, request.query_string, request.headers, request.body
+            request.method,
+            request.raw_path,
+            request.query_string,
+            request.headers,
+            request.body,
+            service=request.service,
         )
 
     return authenticate

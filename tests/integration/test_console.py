@@ -80,29 +80,38 @@ def test_console_is_built_and_served(server: Server) -> None:
         caught.value.close()
 
 
+def _shot(page: Any, shots: Path | None, name: str) -> None:
+    if shots:
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
 def test_edit_deploy_invoke_in_the_browser(server: Server, client: Any, browser: Any) -> None:
     name = "console-fn"
     create_function(client, name, make_zip({"app.py": V1, "util/helpers.py": "X = 1\n"}))
     client.invoke(FunctionName=name, Payload=b"{}")
+    version = client.publish_version(FunctionName=name)["Version"]
+    client.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
     shots = _shots()
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server.endpoint + "/console")
-    page.wait_for_selector(f"li[data-name='{name}']")
-    if shots:
-        page.screenshot(path=str(shots / "functions.png"))
+    entry = f"li[data-name='{name}']"
+    page.wait_for_selector(f"{entry} svg.sparkline")
+    assert "python3.12 · 128 MB" in page.inner_text(entry)
+    assert page.get_attribute(f"{entry} svg", "aria-label") == "1 invocations, 0 errors in 24 h"
+    _shot(page, shots, "functions")
 
-    page.click(f"li[data-name='{name}']")
+    page.click(entry)
     page.wait_for_selector("#editor .cm-content")
     assert "hello v1" in page.inner_text("#editor .cm-content")
     # Highlighted: the Python grammar wraps `def` in a styled span of its own.
     assert "def" in page.locator(".cm-line span").all_inner_texts()
-    assert page.locator("#files span").all_inner_texts() == ["app.py", "util/helpers.py"]
-    page.wait_for_function("document.querySelectorAll('#charts .chart canvas').length === 3")
-    page.wait_for_function("document.querySelector('#logs').textContent.includes('hello v1')")
-    if shots:
-        page.screenshot(path=str(shots / "function.png"), full_page=True)
+    assert page.locator("#files li").all_inner_texts() == ["app.py", "util/", "helpers.py"]
+    page.click("li[data-path='util/helpers.py']")
+    assert "X = 1" in page.inner_text("#editor .cm-content")
+    page.click("li[data-path='app.py']")
+    _shot(page, shots, "code")
 
     page.click("#editor .cm-content")
     page.keyboard.press("Control+A")
@@ -112,17 +121,85 @@ def test_edit_deploy_invoke_in_the_browser(server: Server, client: Any, browser:
     page.select_option("#samples", "s3-put")
     page.click("#invoke")
     page.wait_for_function("document.querySelector('#result').textContent.includes('v2')")
+    assert "Succeeded" in page.inner_text("#result") and "max memory" in page.inner_text("#result")
     assert "hello v2 ObjectCreated:Put" in page.inner_text("#log-tail")
+    _shot(page, shots, "invoked")
+
+    page.click("button[data-tab='monitoring']")
+    page.wait_for_function("document.querySelectorAll('#charts .chart canvas').length === 4")
+    page.select_option("#range", "1d")
+    page.wait_for_function("document.querySelectorAll('#charts .chart canvas').length === 4")
+    _shot(page, shots, "monitoring")
+
+    page.click("button[data-tab='logs']")
     page.fill("#pattern", '"hello v2"')
     page.click("#search")
     page.wait_for_function(
         "document.querySelector('#logs').textContent.includes('hello v2 ObjectCreated:Put')"
     )
     assert "hello v1" not in page.inner_text("#logs")
-    if shots:
-        page.screenshot(path=str(shots / "invoked.png"), full_page=True)
+    page.check("#follow")
+    client.invoke(FunctionName=name, Payload=b'{"Records": [{"eventName": "followed"}]}')
+    page.wait_for_function("document.querySelector('#logs').textContent.includes('followed')")
+    _shot(page, shots, "logs")
+
+    page.click("button[data-tab='configuration']")
+    page.wait_for_selector("#diagram .node.function")
+    page.fill("#memory", "256")
+    page.fill("#environment", "GREETING=hi")
+    page.fill("#reserved", "5")
+    page.click("#save-config")
+    page.wait_for_function("document.querySelector('#config-status').textContent === 'saved'")
+    _shot(page, shots, "configuration")
+    config = client.get_function(FunctionName=name)
+    assert config["Configuration"]["MemorySize"] == 256
+    assert config["Configuration"]["Environment"]["Variables"] == {"GREETING": "hi"}
+    assert config["Concurrency"]["ReservedConcurrentExecutions"] == 5
+
+    page.click("button[data-tab='versions']")
+    page.wait_for_selector("#aliases td")
+    assert "live" in page.inner_text("#aliases") and "1: 100%" in page.inner_text("#aliases")
+    _shot(page, shots, "versions")
+
+    page.click("button[data-tab='cost']")
+    page.wait_for_selector("#cost td")
+    assert "Requests (24 h)\t3" in page.inner_text("#cost")
+    _shot(page, shots, "cost")
     assert errors == []
     # The new code is what the API has, too.
     answer = client.invoke(FunctionName=name, Payload=b'{"Records": [{"eventName": "x"}]}')
     assert answer["Payload"].read() == b'"v2"'
     page.close()
+
+
+def test_console_signs_in_when_sigv4_is_required(tmp_path: Path, browser: Any) -> None:
+    key, secret = "AKIDCONSOLE", "console-secret"
+    secured = Server(
+        tmp_path / "data", ["--access-key-id", key, "--secret-access-key", secret]
+    ).start()
+    try:
+        client = secured.client(key=key, secret=secret)
+        create_function(client, "signed-fn")
+        page = browser.new_page()
+        page.goto(secured.endpoint + "/console")
+        page.wait_for_selector("#signin")
+        assert page.locator("li.function").count() == 0  # nothing shown before signing in
+        page.fill("#access-key", key)
+        page.fill("#secret-key", "wrong")
+        page.click("#signin-button")
+        page.wait_for_selector("p.error:not(:empty)")
+        assert "signature" in page.inner_text("p.error").lower()
+        page.fill("#access-key", key)
+        page.fill("#secret-key", secret)
+        page.click("#signin-button")
+        page.wait_for_selector("li[data-name='signed-fn']")
+        assert secret not in page.url
+        page.click("li[data-name='signed-fn']")
+        page.wait_for_selector("#editor .cm-content")
+        page.click("#invoke")
+        page.wait_for_function(
+            "document.querySelector('#result').textContent.includes('Succeeded')"
+        )
+        page.close()
+    finally:
+        secured.stop()

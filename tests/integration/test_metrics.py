@@ -313,3 +313,58 @@ def test_grafana_dashboard_queries_what_hearth_exports(server: Server, invoked: 
         for name in re.findall(r"\bhearth_\w+", target["expr"])
     }
     assert queried and queried <= exported
+
+
+def test_logs_and_cloudwatch_with_sigv4_required(tmp_path: Any) -> None:
+    """Each API checks signatures scoped to its own service, as AWS does."""
+    key, secret = "AKIDSIGNED", "signed-secret"
+    secured = Server(tmp_path / "data", ["--access-key-id", key, "--secret-access-key", secret])
+    secured.start()
+    try:
+
+        def client(service: str, **keys: str) -> Any:
+            return boto3.client(
+                service,
+                endpoint_url=secured.endpoint,
+                region_name=REGION,
+                aws_access_key_id=keys.get("key", key),
+                aws_secret_access_key=keys.get("secret", secret),
+                config=Config(retries={"max_attempts": 0}),
+            )
+
+        client("logs").create_log_group(logGroupName="/signed")
+        assert client("logs").describe_log_groups()["logGroups"][0]["logGroupName"] == "/signed"
+        client("cloudwatch").put_metric_data(
+            Namespace="Signed", MetricData=[{"MetricName": "m", "Value": 1}]
+        )
+        assert client("cloudwatch").list_metrics(Namespace="Signed")["Metrics"]
+        with pytest.raises(ClientError) as caught:
+            client("logs", secret="wrong").describe_log_groups()
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+        # A Logs call signed for CloudWatch's service is refused.
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        request = AWSRequest(
+            method="POST",
+            url=secured.endpoint + "/",
+            data=b"{}",
+            headers={
+                "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        SigV4Auth(Credentials(key, secret), "monitoring", REGION).add_auth(request)
+        prepared = request.prepare()
+        http = urllib.request.Request(
+            prepared.url, data=prepared.body, headers=dict(prepared.headers), method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(http)
+        assert refused.value.code == 403
+        assert "scoped to correct service: 'logs'" in refused.value.read().decode()
+        refused.value.close()
+    finally:
+        secured.stop()

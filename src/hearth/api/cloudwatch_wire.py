@@ -24,7 +24,8 @@ class CloudWatchWire:
         self._api = api
 
     def register(self, router: Router) -> None:
-        router.add("CloudWatch", "POST", f"/service/{SERVICE}/operation/{{Operation}}", self.cbor)
+        path = f"/service/{SERVICE}/operation/{{Operation}}"
+        router.add("CloudWatch", "POST", path, self.cbor, service="monitoring")
 
     async def cbor(self, request: Request) -> Response:
         try:

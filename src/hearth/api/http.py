@@ -47,6 +47,8 @@ class Request:
     body: bytes
     operation: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    # The service a SigV4 signature must be scoped to for this request's route.
+    service: str = "lambda"
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -94,6 +96,9 @@ def empty_response(status: int = 204) -> Response:
 
 Handler = Callable[[Request], Awaitable[Response]]
 Authenticator = Callable[[Request], None]
+# Which service a route's requests are signed for: a name, or a choice made per request
+# (`POST /` carries CloudWatch Logs and CloudWatch alike).
+SigningService = str | Callable[[Request], str]
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class Route:
     required_query: tuple[tuple[str, str], ...] = ()
     authenticated: bool = True
     max_body: int = MAX_REQUEST_BYTES
+    service: SigningService = "lambda"
 
 
 _LABEL = re.compile(r"\{(\w+)\}")
@@ -138,6 +144,7 @@ class Router:
         query: Iterable[tuple[str, str]] = (),
         authenticated: bool = True,
         max_body: int = MAX_REQUEST_BYTES,
+        service: SigningService = "lambda",
     ) -> None:
         route = Route(
             operation,
@@ -147,6 +154,7 @@ class Router:
             tuple(query),
             authenticated,
             max_body,
+            service,
         )
         # Routes with a query discriminator are tried before their plain twin.
         self._routes.insert(0, route) if route.required_query else self._routes.append(route)
@@ -202,6 +210,9 @@ class LambdaApp:
         request.params = params
         request.body = await _read_body(receive, route.max_body, route.operation)
         if route.authenticated and self._authenticate is not None:
+            request.service = (
+                route.service if isinstance(route.service, str) else route.service(request)
+            )
             self._authenticate(request)
         return await route.handler(request)
 

@@ -113,9 +113,18 @@ class SigV4Verifier:
         self._clock = clock
 
     def verify(
-        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        service: str | None = None,
     ) -> str:
-        """The access key id that signed the request; raises `LambdaError` (403) otherwise."""
+        """The access key id that signed the request, for `service` (the verifier's own by
+        default); raises `LambdaError` (403) otherwise."""
+        service = service or self._service
         lowered = {name.lower(): value for name, value in headers.items()}
         if "authorization" not in lowered:  # presigned URLs (X-Amz-Signature) are not supported
             raise LambdaError(
@@ -123,7 +132,7 @@ class SigV4Verifier:
             )
         credential, signed_headers, signature, amz_date = _parse(lowered["authorization"], lowered)
         when = _parse_date(amz_date)
-        access_key, region = self._check_scope(credential, amz_date)
+        access_key, region = self._check_scope(credential, amz_date, service)
         secret = self._secrets.get(access_key)
         if secret is None:
             message = "The security token included in the request is invalid."
@@ -145,14 +154,14 @@ class SigV4Verifier:
             params=cast(Mapping[str, Any], parse_qsl(query_string, keep_blank_values=True)),
         )
         request.context["timestamp"] = amz_date
-        signer = _ExactHeaders(Credentials(access_key, secret), self._service, region)
+        signer = _ExactHeaders(Credentials(access_key, secret), service, region)
         canonical = signer.canonical_request(request)
         expected = signer.signature(signer.string_to_sign(request, canonical), request)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise _invalid()
         return access_key
 
-    def _check_scope(self, credential: str, amz_date: str) -> tuple[str, str]:
+    def _check_scope(self, credential: str, amz_date: str, expected: str) -> tuple[str, str]:
         """The access key and region of `KEY/DATE/REGION/SERVICE/aws4_request`."""
         scope = credential.rsplit("/", 4)
         if len(scope) != 5 or scope[4] != "aws4_request":
@@ -161,8 +170,8 @@ class SigV4Verifier:
                 f"not '{scope[-1]}'. "
             )
         access_key, date, region, service, _ = scope
-        if service != self._service:
-            raise _invalid(f"Credential should be scoped to correct service: '{self._service}'. ")
+        if service != expected:
+            raise _invalid(f"Credential should be scoped to correct service: '{expected}'. ")
         if date != amz_date[:8]:
             raise _invalid(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "

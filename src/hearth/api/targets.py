@@ -22,13 +22,25 @@ class TargetRoutes:
     def __init__(self) -> None:
         self._by_prefix: dict[str, Handler] = {}
         self._by_scope: dict[str, Handler] = {}
+        self._scope_of: dict[str, str] = {}
 
     def add(self, target_prefix: str, scope: str, handler: Handler) -> None:
         self._by_prefix[target_prefix] = handler
         self._by_scope[scope] = handler
+        self._scope_of[target_prefix] = scope
 
     def register(self, router: Router) -> None:
-        router.add("AwsJson", "POST", "/", self.dispatch)
+        router.add("AwsJson", "POST", "/", self.dispatch, service=self.signing_service)
+
+    def signing_service(self, request: Request) -> str:
+        """The service a request must be signed for: the one its target names (a Logs call
+        signed for `monitoring` is refused, as AWS refuses it)."""
+        target = request.headers.get("x-amz-target", "")
+        found = self._scope_of.get(target.split(".", 1)[0] + ".") if target else None
+        if found is not None:
+            return found
+        scope = scope_service(request)
+        return scope if scope in self._by_scope else next(iter(self._by_scope), "lambda")
 
     async def dispatch(self, request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")

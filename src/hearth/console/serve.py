@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hearth.api.http import Request, Response, Router
+from hearth.api.http import Request, Response, Router, json_response
 from hearth.errors import not_found
 
 WEB = Path(__file__).parent / "web"
@@ -15,7 +15,10 @@ _MISSING = (
 )
 
 
-def register(router: Router, web: Path = WEB) -> None:
+def register(router: Router, *, auth_required: bool, web: Path = WEB) -> None:
+    """The page and its assets hold no secrets and are served to anyone; every API call the
+    page makes is signed with the key pair the user signs in with when SigV4 is required."""
+
     async def page(request: Request) -> Response:
         built = (web / "dist" / "console.js").is_file()
         body = (web / "index.html").read_bytes() if built else _MISSING.encode()
@@ -29,9 +32,13 @@ def register(router: Router, web: Path = WEB) -> None:
             raise not_found(f"No console asset {name}")
         return Response(200, path.read_bytes(), content_type=_TYPES[path.suffix])
 
-    # The console is the API's own client: it signs nothing, so `service.py` mounts it only
-    # when the API does not require SigV4.
+    async def config(request: Request) -> Response:
+        return json_response({"authRequired": auth_required})
+
     router.add("Console", "GET", "/console", page, authenticated=False, max_body=0)
+    router.add(
+        "ConsoleConfig", "GET", "/console/config.json", config, authenticated=False, max_body=0
+    )
     router.add("Console", "GET", "/console/", page, authenticated=False, max_body=0)
     router.add(
         "ConsoleAsset", "GET", "/console/assets/{Name}", asset, authenticated=False, max_body=0
