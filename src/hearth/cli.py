@@ -588,6 +588,34 @@ def invoke(
         sys.exit(1)
 
 
+@main.command(name="console")
+@click.option("--no-open", is_flag=True, help="Print the address only; open no browser.")
+@endpoint_option
+def console_command(no_open: bool, endpoint_url: str) -> None:
+    """Open the web console of a running server in a browser."""
+    import json
+    import urllib.error
+    import urllib.request
+    import webbrowser
+
+    url = endpoint_url.rstrip("/") + "/console"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            "expected an http:// or https:// address", param_hint="--endpoint-url"
+        )
+    try:
+        with urllib.request.urlopen(url + "/config.json", timeout=5) as response:  # noqa: S310
+            config = json.load(response)
+    except (OSError, ValueError) as exc:
+        console.print(f"No Hearth console at {endpoint_url}: {exc}", markup=False)
+        sys.exit(1)
+    console.print(f"Hearth console: {url}", markup=False)
+    if config.get("authRequired"):
+        console.print("Sign in with the server's access key pair.", markup=False)
+    if not no_open:
+        webbrowser.open(url)
+
+
 @main.command()
 @click.argument("name")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive.")
