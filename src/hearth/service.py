@@ -50,9 +50,11 @@ from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.queue import EventQueue
 from hearth.events.sqlite_queue import SqliteEventQueue
+from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
+from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
@@ -79,6 +81,7 @@ class Hearth:
     code_store: CodeStore
     functions: Functions
     invoker: Invoker
+    environments: EnvironmentBuilder
     provisioner: Provisioner
     launchers: Launchers
     log_store: LogStore
@@ -94,6 +97,7 @@ class Hearth:
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
+        self.environments.close()
         await self.launchers.close()
         self.log_writer.flush()
         self.log_store.close()
@@ -107,8 +111,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     storage = SqliteRegistry(data_dir / "registry.sqlite3")
-    # The control plane writes through `registry`; the invoke path reads `storage` and caches.
+    # The control plane writes through `registry`, which tells the caches below after every
+    # write; they (the invoke path) are given a view that can only read.
     registry = NotifyingRegistry(storage)
+    reads = registry.reader()
     code_store = CodeStore(data_dir / "code")
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
@@ -120,24 +126,21 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     metrics = LambdaMetrics(metric_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
-    invoker = Invoker(
-        storage,
+    environments = EnvironmentBuilder(
         code_store,
         arns,
         log_writer,
         launchers.for_runtime,
-        settings.keep_alive_seconds,
-        Leases(lambda: load_limits(storage, limit)),
-        settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
-        metrics=metrics,
     )
-    provisioner = Provisioner(storage, invoker.pool)
+    pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
+    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
+    provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
     events = SqliteEventQueue(data_dir / "queue.sqlite3")
-    async_configs = AsyncConfigs(storage)
+    async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     dispatcher = Dispatcher(
         events,
@@ -152,24 +155,17 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     router = Router()
     InvokeApi(invoker, events, dispatcher.notify).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
-    targets = TargetRoutes()
-    logs_api = LogsApi(log_store, log_writer.flush, arns.region, arns.account_id)
-    targets.add(TARGET_PREFIX, "logs", logs_api.dispatch)
-    cloudwatch = CloudWatchWire(CloudWatchApi(metric_store, metrics.flush))
-    targets.add(CLOUDWATCH_TARGET, "monitoring", cloudwatch.json)
-    targets.register(router)
-    cloudwatch.register(router)
-    PrometheusApi(metrics.registry, _snapshot(invoker, events)).register(router)
+    _observability(router, settings, log_store, log_writer, metric_store, metrics, invoker, events)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
-    ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
+    provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
+    ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns)).register(router)
-    EventConfigApi(EventConfigs(registry, arns)).register(router)
+    EventConfigApi(EventConfigs(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
-    console.register(router, auth_required=settings.auth_enabled)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     app = LambdaApp(router, _authenticator(settings))
@@ -179,6 +175,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         code_store,
         functions,
         invoker,
+        environments,
         provisioner,
         launchers,
         log_store,
@@ -191,6 +188,29 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     )
     _recover(hearth)
     return hearth
+
+
+def _observability(
+    router: Router,
+    settings: Settings,
+    log_store: LogStore,
+    log_writer: LogWriter,
+    metric_store: MetricStore,
+    metrics: LambdaMetrics,
+    invoker: Invoker,
+    events: EventQueue,
+) -> None:
+    """CloudWatch Logs and CloudWatch (both on `POST /`, told apart by X-Amz-Target),
+    CloudWatch's CBOR path, Prometheus and the console."""
+    targets = TargetRoutes()
+    logs_api = LogsApi(log_store, log_writer.flush, settings.region, settings.account_id)
+    targets.add(TARGET_PREFIX, "logs", logs_api.dispatch)
+    cloudwatch = CloudWatchWire(CloudWatchApi(metric_store, metrics.flush))
+    targets.add(CLOUDWATCH_TARGET, "monitoring", cloudwatch.json)
+    targets.register(router)
+    cloudwatch.register(router)
+    PrometheusApi(metrics.registry, _snapshot(invoker, events)).register(router)
+    console.register(router, auth_required=settings.auth_enabled)
 
 
 def _snapshot(invoker: Invoker, events: EventQueue) -> Callable[[float], Awaitable[Snapshot]]:

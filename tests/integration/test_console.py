@@ -85,7 +85,9 @@ def _shot(page: Any, shots: Path | None, name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
-def test_edit_deploy_invoke_in_the_browser(server: Server, client: Any, browser: Any) -> None:
+def test_edit_deploy_invoke_in_the_browser(  # noqa: PLR0915 - one walk through every page
+    server: Server, client: Any, browser: Any
+) -> None:
     name = "console-fn"
     create_function(client, name, make_zip({"app.py": V1, "util/helpers.py": "X = 1\n"}))
     client.invoke(FunctionName=name, Payload=b"{}")

@@ -13,7 +13,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.integration.conftest import REGION, Server, aws, create_function, make_zip
+from tests.integration.conftest import (
+    REGION,
+    Server,
+    aws,
+    create_function,
+    log_events,
+    make_zip,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +47,11 @@ def cloudwatch(server: Server) -> Any:
     )
 
 
+GROUP = f"/aws/lambda/{NAME}"
+
+
 @pytest.fixture(scope="module")
-def invoked(client: Any) -> str:
+def invoked(server: Server, client: Any) -> str:
     create_function(client, NAME, make_zip({"app.py": CODE}))
     for sleep in (0.01, 0.02, 0.03, 0.2):
         client.invoke(FunctionName=NAME, Payload=json.dumps({"sleep": sleep}).encode())
@@ -50,6 +60,11 @@ def invoked(client: Any) -> str:
     client.create_alias(FunctionName=NAME, Name="live", FunctionVersion=version)
     client.invoke(FunctionName=NAME, Qualifier="live", Payload=b"{}")
     client.invoke(FunctionName=NAME, InvocationType="Event", Payload=b"{}")
+    # The Event invoke runs before the function is throttled, so only the sync call is.
+    deadline = time.time() + 20
+    while sum(e["message"].startswith("REPORT") for e in log_events(server.endpoint, GROUP)) < 7:
+        assert time.time() < deadline, "the Event invoke never ran"
+        time.sleep(0.1)
     client.put_function_concurrency(FunctionName=NAME, ReservedConcurrentExecutions=0)
     with pytest.raises(ClientError):
         client.invoke(FunctionName=NAME, Payload=b"{}")
@@ -71,7 +86,7 @@ def total(cloudwatch: Any, metric: str, dims: list[dict[str, str]], stat: str = 
         Statistics=[stat],
         **window(),
     )
-    return sum(p[stat] for p in answer["Datapoints"])
+    return float(sum(p[stat] for p in answer["Datapoints"]))
 
 
 def test_lambda_metrics_by_function(cloudwatch: Any, invoked: str) -> None:
@@ -232,7 +247,8 @@ def _cbor_call(server: Server, operation: str, params: dict[str, Any]) -> tuple[
         error.close()
     parser = botocore.parsers.create_parser("smithy-rpc-v2-cbor")
     parsed = parser.parse(
-        {"status_code": status, "headers": headers, "body": body}, op.output_shape
+        {"status_code": status, "headers": headers, "body": body},
+        op.output_shape,  # type: ignore[arg-type]  # None for operations with no output
     )
     return status, parsed
 
@@ -322,7 +338,7 @@ def test_logs_and_cloudwatch_with_sigv4_required(tmp_path: Any) -> None:
     secured.start()
     try:
 
-        def client(service: str, **keys: str) -> Any:
+        def client(service: Any, **keys: str) -> Any:
             return boto3.client(
                 service,
                 endpoint_url=secured.endpoint,
@@ -358,6 +374,7 @@ def test_logs_and_cloudwatch_with_sigv4_required(tmp_path: Any) -> None:
         )
         SigV4Auth(Credentials(key, secret), "monitoring", REGION).add_auth(request)
         prepared = request.prepare()
+        assert isinstance(prepared.body, bytes)
         http = urllib.request.Request(
             prepared.url, data=prepared.body, headers=dict(prepared.headers), method="POST"
         )

@@ -96,22 +96,7 @@ class LogEventsApi:
     # FilterLogEvents ----------------------------------------------------------------------
     def filter_log_events(self, body: dict[str, Any]) -> dict[str, Any]:
         group = self._existing(body)
-        names = body.get("logStreamNames")
-        prefix = field.name(body, "logStreamNamePrefix", field.STREAM_NAME, required=False)
-        if names is not None and prefix:
-            raise field.invalid(
-                "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."
-            )
-        if names is not None and (
-            not isinstance(names, list) or not all(isinstance(n, str) for n in names)
-        ):
-            raise field.invalid("Value for logStreamNames must be a list of strings")
-        if names is not None and not 1 <= len(names) <= 100:
-            raise field.invalid(
-                f"1 validation error detected: Value '{names}' at 'logStreamNames' failed to "
-                "satisfy constraint: Member must have length between 1 and 100 inclusive"
-            )
-        streams = set(names or [])
+        streams, prefix = _stream_filter(body)
         limit = field.integer(body, "limit", MAX_EVENTS, 1, MAX_EVENTS)
         start = field.integer(body, "startTime", 0, 0)
         end = field.integer(body, "endTime", END_OF_TIME - 1, 0) + 1  # endTime is inclusive
@@ -230,6 +215,26 @@ class LogEventsApi:
         if rejected:
             shape["rejectedLogEventsInfo"] = rejected
         return shape
+
+
+def _stream_filter(body: dict[str, Any]) -> tuple[set[str], str]:
+    """FilterLogEvents' `logStreamNames` (as a set; empty: all) and `logStreamNamePrefix`."""
+    names = body.get("logStreamNames")
+    prefix = field.name(body, "logStreamNamePrefix", field.STREAM_NAME, required=False)
+    if names is not None and prefix:
+        raise field.invalid(
+            "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."
+        )
+    if names is not None and (
+        not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+    ):
+        raise field.invalid("Value for logStreamNames must be a list of strings")
+    if names is not None and not 1 <= len(names) <= 100:
+        raise field.invalid(
+            f"1 validation error detected: Value '{names}' at 'logStreamNames' failed to "
+            "satisfy constraint: Member must have length between 1 and 100 inclusive"
+        )
+    return set(names or []), prefix
 
 
 def _position(text: str | None) -> Position | None:

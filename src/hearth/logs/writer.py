@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from hearth.logs.store import LogStore, NewEvent
+from hearth.logs.store import NewEvent
 
 logger = logging.getLogger("hearth.logs")
+
+
+class EventAppender(Protocol):
+    """Where the writer puts its batches (a LogStore, or a test's list)."""
+
+    def append(self, events: Sequence[NewEvent]) -> None: ...
+
 
 # Told of every batch after it is stored (Embedded Metric Format extraction, for one).
 Observer = Callable[[Sequence[NewEvent]], None]
@@ -17,7 +25,7 @@ FLUSH_INTERVAL_SECONDS = 0.05
 
 
 class LogWriter:
-    def __init__(self, store: LogStore, observers: Sequence[Observer] = ()) -> None:
+    def __init__(self, store: EventAppender, observers: Sequence[Observer] = ()) -> None:
         self._store = store
         self._observers = tuple(observers)
         self._pending: list[tuple[str, str, int, str]] = []

@@ -222,7 +222,7 @@ class LambdaMetrics:
             samples.extend(self._samples(record))
         self._store.add(fold(samples))
 
-    def _samples(self, record: Record) -> list[Sample]:
+    def _samples(self, record: Record) -> list[Sample]:  # noqa: PLR0911 - one per kind
         prom = self.prometheus
         if isinstance(record, ColdStart):
             prom.cold_starts.labels(record.function).inc()

@@ -42,7 +42,7 @@ class Aggregate:
         for key, count in other.histogram.items():
             self.histogram[key] = self.histogram.get(key, 0.0) + count
 
-    def statistic(self, name: str) -> float | None:
+    def statistic(self, name: str) -> float | None:  # noqa: PLR0911 - one per statistic
         if not self.count:
             return None
         if name == "SampleCount":

@@ -1,25 +1,34 @@
 """What the platform writes into a function's log stream, in the function's LogFormat.
 
-Text: AWS's START / END / REPORT lines. JSON (advanced logging controls): `platform.start`
-and `platform.report` records, system records dropped below SystemLogLevel, and application
-records (JSON objects with a `level`) dropped below ApplicationLogLevel, as AWS filters them.
+Text: AWS's START / END / REPORT lines (`platform_lines`). JSON (advanced logging controls):
+`platform.start` and `platform.report` records, system records left out below
+SystemLogLevel, and application records (JSON objects with a `level`) dropped below
+ApplicationLogLevel, as AWS filters them.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
+
+from hearth.logs.platform_lines import (
+    billed_duration_ms,
+    end_line,
+    error_status,
+    init_report_line,
+    report_line,
+    start_line,
+    timeout_status,
+)
 
 LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4, "FATAL": 5,
           "CRITICAL": 5}  # fmt: skip
 
 
 def _iso_ms(epoch: float) -> str:
-    return (
-        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
-    )
+    millis = int(epoch * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}Z"
 
 
 @dataclass(frozen=True)
@@ -51,34 +60,33 @@ class SystemLog:
 
     def start(self, request_id: str, version: str) -> str | None:
         if not self.json:
-            return f"START RequestId: {request_id} Version: {version}"
+            return start_line(request_id, version)
         return self._system("platform.start", {"requestId": request_id, "version": version})
 
     def end(self, request_id: str) -> str | None:
-        return None if self.json else f"END RequestId: {request_id}"
+        return None if self.json else end_line(request_id)
 
-    def timed_out(self, text: str) -> str | None:
+    def timed_out(self, line: str) -> str | None:
         """The 'Task timed out' line: in JSON, the report's status says it."""
-        return None if self.json else text
+        return None if self.json else line
 
     def report(self, report: Report) -> str | None:
-        billed = max(1, math.ceil(report.duration_ms))
         if not self.json:
-            line = (
-                f"REPORT RequestId: {report.request_id}\tDuration: {report.duration_ms:.2f} ms\t"
-                f"Billed Duration: {billed} ms\tMemory Size: {report.memory_size_mb} MB\t"
-                f"Max Memory Used: {report.max_memory_used_mb} MB\t"
+            line = report_line(
+                report.request_id,
+                report.duration_ms,
+                report.memory_size_mb,
+                report.max_memory_used_mb,
+                report.init_duration_ms,
             )
-            if report.init_duration_ms is not None:
-                line += f"Init Duration: {report.init_duration_ms:.2f} ms\t"
             if report.status == "timeout":
-                line += "\tStatus: timeout"
+                line += timeout_status()
             elif report.status == "error":
-                line += f"\tStatus: error\tError Type: {report.error_type}"
+                line += error_status(report.error_type or "Runtime.Unknown")
             return line
         metrics: dict[str, object] = {
             "durationMs": round(report.duration_ms, 3),
-            "billedDurationMs": billed,
+            "billedDurationMs": billed_duration_ms(report.duration_ms),
             "memorySizeMB": report.memory_size_mb,
             "maxMemoryUsedMB": report.max_memory_used_mb,
         }
@@ -95,10 +103,7 @@ class SystemLog:
 
     def init_failed(self, duration_ms: float, error_type: str) -> str | None:
         if not self.json:
-            return (
-                f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\t"
-                f"Status: error\tError Type: {error_type}"
-            )
+            return init_report_line(duration_ms, error_type)
         return self._system(
             "platform.initReport",
             {
