@@ -7,12 +7,12 @@ Function log groups appear as soon as a function logs (the writer creates them).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from hearth.api import logs_input as field
-from hearth.api.http import Request, Response, json_response
+from hearth.api.http import Request, Response, Router, json_response
 from hearth.api.log_events import LogEventsApi
 from hearth.errors import LambdaError
 from hearth.logs.store import LogGroup, LogStore, LogStream
@@ -51,8 +51,27 @@ class LogsApi:
             "PutLogEvents": events.put_log_events,
         }
 
-    def handler(self) -> Callable[[Request], Awaitable[Response]]:
-        return self.dispatch
+    def register(self, router: Router) -> None:
+        """`GET /_hearth/logs`; the API itself is mounted on `POST /` by TargetRoutes."""
+        router.add("LogStatus", "GET", "/_hearth/logs", self.status, max_body=0)
+
+    async def status(self, request: Request) -> Response:
+        """What the log store holds, its bounds, and what it dropped since start, and why."""
+        self._flush()
+        counts = self._store.counts()
+        return json_response(
+            {
+                "bytes": counts.bytes,
+                "maxBytes": counts.max_bytes,
+                "retentionSeconds": counts.retention_seconds,
+                "dropped": {
+                    "retention": counts.dropped_retention,
+                    "size": counts.dropped_size,
+                    "diskFull": counts.dropped_disk_full,
+                },
+                "droppedDiskFullByGroup": counts.by_group_dropped,
+            }
+        )
 
     async def dispatch(self, request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")

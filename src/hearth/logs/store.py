@@ -9,13 +9,29 @@ or stream that does not exist creates it, as Lambda's log delivery does.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
+
+from hearth.errors import is_disk_full
+
+logger = logging.getLogger("hearth.logs")
+
+# What the store holds at most, unless told otherwise (--log-retention-days, --log-max-mb).
+DEFAULT_RETENTION_SECONDS = 30 * 86400
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+# How often appends check the bounds, and the most rows one check deletes (it runs on the
+# event loop's thread, between batches of log lines).
+PRUNE_INTERVAL_SECONDS = 2.0
+PRUNE_MAX_ROWS = 20_000
+# A store over its size limit is cut back to this share of it, so it is not pruned again
+# with every batch.
+PRUNE_TARGET_SHARE = 0.8
 
 # (group, stream, timestamp_ms, message)
 NewEvent = tuple[str, str, int, str]
@@ -36,6 +52,21 @@ class LogEvent:
     @property
     def position(self) -> Position:
         return (self.timestamp_ms, self.id)
+
+
+@dataclass
+class LogCounts:
+    """What a store holds and what it let go since the server started."""
+
+    bytes: int = 0
+    max_bytes: int = 0
+    retention_seconds: float = 0.0
+    # Events deleted because they were older than the retention, or to stay under max_bytes.
+    dropped_retention: int = 0
+    dropped_size: int = 0
+    # Events never stored because the disk was full.
+    dropped_disk_full: int = 0
+    by_group_dropped: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,7 +94,12 @@ class LogStore(Protocol):
     its streams and events with it; reads see every committed append."""
 
     def append(self, events: Sequence[NewEvent]) -> None:
-        """Store events atomically, in order, creating missing groups and streams."""
+        """Store events atomically, in order, creating missing groups and streams. On a
+        full disk the batch is dropped and counted (logs must not fail an invoke)."""
+        ...
+
+    def counts(self) -> LogCounts:
+        """What is held and what was dropped, and why."""
         ...
 
     def read(
@@ -127,7 +163,9 @@ CREATE TABLE IF NOT EXISTS log_events (
     message TEXT NOT NULL,
     ingestion_ms INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS log_events_by_time ON log_events (log_group, timestamp_ms, id);
+CREATE INDEX IF NOT EXISTS log_events_by_time ON log_events (timestamp_ms);
+CREATE INDEX IF NOT EXISTS log_events_by_group_time
+    ON log_events (log_group, timestamp_ms, id);
 CREATE INDEX IF NOT EXISTS log_events_by_stream
     ON log_events (log_group, log_stream, timestamp_ms, id);
 CREATE TABLE IF NOT EXISTS log_groups (
@@ -147,6 +185,14 @@ CREATE TABLE IF NOT EXISTS log_streams (
     PRIMARY KEY (log_group, name)
 );
 """
+# Retention: the newest id old enough to go; everything up to it goes (ids follow arrival).
+_EXPIRED_UP_TO = "SELECT MAX(id) FROM log_events WHERE timestamp_ms < ?"
+_OLDEST_IDS = "SELECT MIN(id), MAX(id) FROM log_events"
+_DELETE_UP_TO = "DELETE FROM log_events WHERE id <= ?"
+_USED_BYTES = (
+    "SELECT (page_count - freelist_count) * page_size "
+    "FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
+)
 _EVENT_COLUMNS = "id, log_group, log_stream, timestamp_ms, message, ingestion_ms"
 _INSERT = (
     "INSERT INTO log_events (log_group, log_stream, timestamp_ms, message, ingestion_ms) "
@@ -189,8 +235,27 @@ def _summaries(events: Sequence[NewEvent]) -> dict[tuple[str, str], tuple[int, i
 
 
 class SqliteLogStore:
-    def __init__(self, path: Path) -> None:
+    """Bounded by age and by size: every few seconds an append deletes events older than
+    the store's retention, and the oldest events while the database holds more than
+    `max_bytes` (SQLite reuses the freed pages, so the file stops growing there). Each drop
+    is counted. A log group's own retention (PutRetentionPolicy) applies on top (`expire`)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        clock: Callable[[], float] = time.time,
+        require_room: Callable[[], None] = lambda: None,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Raises ENOSPC while the disk is full and Hearth runs on its reserve, which is kept
+        # for deletes and acknowledgements (store/reserve.py), not log lines.
+        self._require_room = require_room
+        self._clock = clock
+        self._counts = LogCounts(max_bytes=max_bytes, retention_seconds=retention_seconds)
+        self._next_prune = 0.0
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # WAL + NORMAL: a committed batch survives a crash of the process (not of the host).
@@ -208,28 +273,97 @@ class SqliteLogStore:
             return
         ingested = _now_ms()
         with self._lock:
-            self._db.execute("BEGIN")
             try:
-                summaries = _summaries(events)
-                for (group, stream), (first, last, size) in summaries.items():
-                    self._db.execute(_GROUP_IF_MISSING, (group, ingested))
-                    self._db.execute(_STREAM_IF_MISSING, (group, stream, ingested))
-                    self._db.execute(
-                        _STREAM_SEEN,
-                        {
-                            "first": first,
-                            "last": last,
-                            "ingested": ingested,
-                            "bytes": size,
-                            "group": group,
-                            "stream": stream,
-                        },
-                    )
-                self._db.executemany(_INSERT, [(*event, ingested) for event in events])
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                self._require_room()
+                self._insert(events, ingested)
+            except (sqlite3.Error, OSError) as exc:
+                if not is_disk_full(exc):
+                    raise
+                self._drop_for_disk(events)
+            if self._clock() >= self._next_prune:
+                self._prune()
+
+    def _insert(self, events: Sequence[NewEvent], ingested: int) -> None:
+        """One transaction: the groups and streams, their figures, the events; lock held."""
+        self._db.execute("BEGIN")
+        try:
+            summaries = _summaries(events)
+            for (group, stream), (first, last, size) in summaries.items():
+                self._db.execute(_GROUP_IF_MISSING, (group, ingested))
+                self._db.execute(_STREAM_IF_MISSING, (group, stream, ingested))
+                self._db.execute(
+                    _STREAM_SEEN,
+                    {
+                        "first": first,
+                        "last": last,
+                        "ingested": ingested,
+                        "bytes": size,
+                        "group": group,
+                        "stream": stream,
+                    },
+                )
+            self._db.executemany(_INSERT, [(*event, ingested) for event in events])
             self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _drop_for_disk(self, events: Sequence[NewEvent]) -> None:
+        if not self._counts.dropped_disk_full:
+            logger.warning("the data dir's disk is full: log lines are dropped (and counted)")
+        self._counts.dropped_disk_full += len(events)
+        for group, *_ in events:
+            dropped = self._counts.by_group_dropped
+            dropped[group] = dropped.get(group, 0) + 1
+        self._next_prune = 0.0  # deleting old lines may make room
+
+    def _prune(self) -> None:
+        """Enforce both bounds, a bounded amount of work at a time; lock held."""
+        now = self._clock()
+        self._next_prune = now + PRUNE_INTERVAL_SECONDS
+        try:
+            cutoff_ms = int((now - self._counts.retention_seconds) * 1000)
+            (expired,) = self._db.execute(_EXPIRED_UP_TO, (cutoff_ms,)).fetchone()
+            if expired is not None:
+                self._counts.dropped_retention += self._delete_up_to(expired)
+            (used,) = self._db.execute(_USED_BYTES).fetchone()
+            if used > self._counts.max_bytes:
+                low, high = self._db.execute(_OLDEST_IDS).fetchone()
+                if low is not None:
+                    # Ids are dense enough that a share of the id range is that share of rows.
+                    excess = 1 - self._counts.max_bytes * PRUNE_TARGET_SHARE / used
+                    up_to = low + max(1, int((high - low + 1) * excess)) - 1
+                    self._counts.dropped_size += self._delete_up_to(up_to)
+                    self._next_prune = 0.0  # keep going next batch until under the bound
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise
+            # Deleting needs a little space too; the next check tries again.
+
+    def _delete_up_to(self, last_id: int) -> int:
+        (low,) = self._db.execute("SELECT MIN(id) FROM log_events").fetchone()
+        if low is None:
+            return 0
+        up_to = min(last_id, low + PRUNE_MAX_ROWS - 1)
+        deleted = self._db.execute(_DELETE_UP_TO, (up_to,)).rowcount
+        if up_to < last_id:
+            self._next_prune = 0.0
+        return max(0, deleted)
+
+    def counts(self) -> LogCounts:
+        with self._lock:
+            (used,) = self._db.execute(_USED_BYTES).fetchone()
+            counts = self._counts
+            return LogCounts(
+                used,
+                counts.max_bytes,
+                counts.retention_seconds,
+                counts.dropped_retention,
+                counts.dropped_size,
+                counts.dropped_disk_full,
+                dict(counts.by_group_dropped),
+            )
 
     def read(
         self,
@@ -255,7 +389,7 @@ class SqliteLogStore:
         if before is not None:
             where += " AND (timestamp_ms, id) < (?, ?)"
             args.extend(before)
-        index = "log_events_by_stream" if stream is not None else "log_events_by_time"
+        index = "log_events_by_stream" if stream is not None else "log_events_by_group_time"
         # Only fixed fragments go into the text; every value is a bound parameter.
         query = (
             f"SELECT {_EVENT_COLUMNS} FROM log_events INDEXED BY {index} WHERE {where} "  # noqa: S608
@@ -350,6 +484,9 @@ class SqliteLogStore:
 
 
 class MemoryLogStore:
+    def counts(self) -> LogCounts:
+        return LogCounts(bytes=sum(len(e.message) for e in self._events))
+
     def __init__(self) -> None:
         self._events: list[LogEvent] = []
         self._groups: dict[str, LogGroup] = {}
