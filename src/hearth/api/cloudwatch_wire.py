@@ -25,7 +25,9 @@ class CloudWatchWire:
 
     def register(self, router: Router) -> None:
         path = f"/service/{SERVICE}/operation/{{Operation}}"
-        router.add("CloudWatch", "POST", path, self.cbor, service="monitoring")
+        router.add(
+            "CloudWatch", "POST", path, self.cbor, service="monitoring", max_body=2 * 1024 * 1024
+        )
 
     async def cbor(self, request: Request) -> Response:
         try:

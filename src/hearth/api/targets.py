@@ -9,6 +9,7 @@ import re
 from hearth.api.http import Handler, Request, Response, Router
 from hearth.errors import LambdaError
 
+MAX_JSON_SERVICE_BYTES = 2 * 1024 * 1024
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
@@ -30,7 +31,15 @@ class TargetRoutes:
         self._scope_of[target_prefix] = scope
 
     def register(self, router: Router) -> None:
-        router.add("AwsJson", "POST", "/", self.dispatch, service=self.signing_service)
+        # PutLogEvents takes 1 MB of events; its JSON around them is bounded here.
+        router.add(
+            "AwsJson",
+            "POST",
+            "/",
+            self.dispatch,
+            service=self.signing_service,
+            max_body=MAX_JSON_SERVICE_BYTES,
+        )
 
     def signing_service(self, request: Request) -> str:
         """The service a request must be signed for: the one its target names (a Logs call
