@@ -24,17 +24,8 @@ from hearth.invoke.payloads import error_payload, error_type_of
 from hearth.invoke.runtime_api import RuntimeApiError, serve_runtime_api, serve_runtime_api_unix
 from hearth.invoke.streams import MAX_STREAM_BYTES, ResponseSink
 from hearth.invoke.types import EnvironmentState, InitFailed, Invocation, InvokeOutcome
-from hearth.logs.platform_lines import (
-    end_line,
-    error_status,
-    exit_line,
-    init_report_line,
-    report_line,
-    start_line,
-    task_timed_out,
-    timeout_line,
-    timeout_status,
-)
+from hearth.logs.platform_lines import exit_line, task_timed_out, timeout_line
+from hearth.logs.system_log import Report, SystemLog
 from hearth.sandbox.peers import tcp_peer_uid
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
@@ -76,6 +67,9 @@ def exit_reason(status: int) -> str:
     return f"Runtime exited with error: exit status {status}"
 
 
+TEXT = SystemLog()
+
+
 class Environment:
     """Implements RuntimeSession for its own Runtime API listener."""
 
@@ -87,6 +81,7 @@ class Environment:
         timeout_seconds: int,
         log_sink: LogSink,
         provisioned: bool = False,
+        system_log: SystemLog = TEXT,
     ) -> None:
         self.id = uuid.uuid4().hex
         # Provisioned environments initialise ahead of any invocation, so (as on AWS) their
@@ -100,6 +95,8 @@ class Environment:
         self.last_used = time.monotonic()
         self.init_duration_ms: float | None = None
         self._log_sink = log_sink
+        # START / END / REPORT in the function's LogFormat, and its log-level filters.
+        self._system = system_log
         self._process: LaunchedProcess | None = None
         self._server: asyncio.Server | None = None
         self._unix_server: asyncio.Server | None = None
@@ -181,7 +178,7 @@ class Environment:
             payload = error_payload(
                 "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
             )
-        self._log(init_report_line(self.init_duration_ms, error_type_of(payload)))
+        self._log_system(self._system.init_failed(self.init_duration_ms, error_type_of(payload)))
         await self.destroy()
         tail = "\n".join(self._init_lines) + "\n"
         raise InitFailed(payload, _last_bytes(tail, LOG_TAIL_BYTES))
@@ -250,7 +247,7 @@ class Environment:
         self._stream = None
         self._captured = []
         self._result = self._loop.create_future()
-        self._log(start_line(invocation.request_id, self.version))
+        self._log_system(self._system.start(invocation.request_id, self.version))
         started = time.perf_counter()
         waiting = self._waiting_next
         if waiting is not None and not waiting.done():
@@ -265,7 +262,7 @@ class Environment:
             return_when=asyncio.FIRST_COMPLETED,
         )
         duration_ms = (time.perf_counter() - started) * 1000
-        status_suffix = ""
+        status, error_type = "success", None
         if self._result in done:
             payload, function_error = self._result.result()
         elif exited in done:
@@ -275,25 +272,28 @@ class Environment:
             self._log(exit_line(invocation.request_id, reason))
             payload = error_payload(error_type, exit_line(invocation.request_id, reason))
             function_error = "Unhandled"
-            status_suffix = error_status(error_type)
+            status = "error"
         else:
             self._drain_output()
             request_id, timeout = invocation.request_id, self.timeout_seconds
-            self._log(timeout_line(datetime.now(UTC), request_id, timeout))
+            self._log_system(
+                self._system.timed_out(timeout_line(datetime.now(UTC), request_id, timeout))
+            )
             payload = error_payload(
                 "Sandbox.Timedout", exit_line(request_id, task_timed_out(timeout))
             )
             function_error = "Unhandled"
-            status_suffix = timeout_status()
-        self._log(end_line(invocation.request_id))
-        self._log(self._report_line(invocation.request_id, duration_ms) + status_suffix)
+            status = "timeout"
+        self._log_system(self._system.end(invocation.request_id))
+        report = self._report(invocation.request_id, duration_ms, status, error_type)
+        self._log_system(self._system.report(report))
         tail = "\n".join(self._captured) + "\n"
         self._current = None
         self._result = None
         self._sink = None
         self._stream = None
         self.last_used = time.monotonic()
-        if status_suffix:
+        if status != "success":
             await self.destroy()  # after a timeout or crash an environment is never reused
         else:
             self.state = EnvironmentState.IDLE
@@ -301,12 +301,15 @@ class Environment:
             payload, function_error, _last_bytes(tail, LOG_TAIL_BYTES), duration_ms
         )
 
-    def _report_line(self, request_id: str, duration_ms: float) -> str:
+    def _report(
+        self, request_id: str, duration_ms: float, status: str, error_type: str | None
+    ) -> Report:
         # Provisioned environments initialised ahead of any invocation: no Init Duration.
         first = self._first_report and not self.provisioned
         self._first_report = False
         init = self.init_duration_ms if first else None
-        return report_line(request_id, duration_ms, self.memory_size, self._max_memory_mb(), init)
+        memory = self._max_memory_mb()
+        return Report(request_id, duration_ms, self.memory_size, memory, init, status, error_type)
 
     def _exit_error_type(self) -> str:
         """Why the runtime exited, as AWS names it: an OOM kill, or any other exit."""
@@ -364,7 +367,8 @@ class Environment:
                 # Runtimes write a multi-line record (a traceback) as one line with "\r"
                 # between its lines, as on AWS; it is one log event with its line breaks.
                 text = line.decode("utf-8", errors="replace").rstrip("\r")
-                self._log(text.replace("\r", "\n"))
+                if self._system.keeps(text):
+                    self._log(text.replace("\r", "\n"))
 
     def _close_output(self) -> None:
         if self._output_fd >= 0:
@@ -374,6 +378,10 @@ class Environment:
         if self._partial:
             self._log(self._partial.decode("utf-8", errors="replace"))
             self._partial = b""
+
+    def _log_system(self, line: str | None) -> None:
+        if line is not None:
+            self._log(line)
 
     def _log(self, message: str) -> None:
         if self._current is not None:
