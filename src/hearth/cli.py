@@ -178,8 +178,25 @@ def main() -> None:
     "--aws-endpoint-url",
     envvar="HEARTH_AWS_ENDPOINT_URL",
     default=None,
-    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
-    "[default: AWS itself]. Credentials come from botocore's usual chain.",
+    help="External AWS services (AWS, LocalStack, MinIO...) for functions, destinations and "
+    "dead-letter queues; turns the embedded services off [default: the embedded services "
+    "on Hearth's own port]. Credentials come from botocore's usual chain.",
+)
+@click.option(
+    "--service-endpoint",
+    envvar="HEARTH_SERVICE_ENDPOINTS",
+    multiple=True,
+    metavar="SERVICE=URL",
+    help="An external endpoint for one service (signing name, e.g. s3=http://127.0.0.1:9000): "
+    "it is not embedded, and functions reach it there (repeatable).",
+)
+@click.option(
+    "--aws-sdk-dir",
+    envvar="HEARTH_AWS_SDK_DIR",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The AWS SDKs functions import (python/ and node/, as scripts/setup-aws-sdk.sh "
+    "installs them) [default: .aws-sdk/ of this checkout].",
 )
 def serve(
     host: str,
@@ -199,8 +216,16 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    service_endpoint: tuple[str, ...],
+    aws_sdk_dir: Path | None,
 ) -> None:
     """Serve the AWS Lambda API."""
+    overrides: list[tuple[str, str]] = []
+    for item in service_endpoint:
+        name, eq, url = item.partition("=")
+        if not eq or not name or not url:
+            raise click.UsageError(f"--service-endpoint takes SERVICE=URL, not {item!r}.")
+        overrides.append((name.strip().lower(), url.strip()))
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("--access-key-id and --secret-access-key go together.")
     keys: tuple[AccessKey, ...] = ()
@@ -223,6 +248,8 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        service_endpoints=tuple(overrides),
+        aws_sdk_dir=(aws_sdk_dir or _default_sdk_dir()).expanduser().resolve(),
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -256,6 +283,19 @@ def serve(
             f'  boto3.client("lambda", endpoint_url="{endpoint}", region_name="{region}")',
             markup=False,
         )
+        if settings.embedded_services:
+            external = ", ".join(f"{n} at {u}" for n, u in settings.service_endpoints)
+            console.print(
+                "  services: S3, DynamoDB (+ Streams), SNS, SQS, Kinesis, EventBridge "
+                "(+ Scheduler), STS, IAM, Secrets Manager, SSM on this port (embedded moto)"
+                + (f"; external: {external}" if external else ""),
+                markup=False,
+            )
+        else:
+            console.print(
+                f"  services: external, at {settings.aws_endpoint_url} (embedded ones off)",
+                markup=False,
+            )
         console.print("Press Ctrl-C to stop.", markup=False)
         sys.stdout.flush()
 
@@ -265,6 +305,11 @@ def serve(
         err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
         sys.exit(1)
     console.print("Hearth stopped.")
+
+
+def _default_sdk_dir() -> Path:
+    # src/hearth/cli.py → the checkout's .aws-sdk/, where scripts/setup-aws-sdk.sh installs.
+    return Path(__file__).resolve().parents[2] / ".aws-sdk"
 
 
 def _choose_isolation(settings: Settings) -> IsolationChoice:

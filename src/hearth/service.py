@@ -27,7 +27,7 @@ from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
-from hearth.api.sigv4 import Credential, SigV4Verifier
+from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
 from hearth.control.account import Account
@@ -52,6 +52,11 @@ from hearth.logs.writer import LogWriter
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
+from hearth.services.credentials import FunctionCredentials
+from hearth.services.embedded import EmbeddedServices
+from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
+from hearth.services.gateway import AsgiApp, Gateway
+from hearth.services.scope import EMBEDDED_BACKENDS
 from hearth.store.code import CodeStore
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
@@ -76,6 +81,25 @@ class Hearth:
     app: LambdaApp
     events: EventQueue
     dispatcher: Dispatcher
+    # What listens on the port: `app`, behind the embedded services' gateway.
+    asgi: AsgiApp
+    embedded: EmbeddedServices | None
+    function_services: FunctionServiceEnvironment
+    sink: BotocoreSink
+
+    def listening_at(self, url: str) -> None:
+        """Hearth's own URL, once it listens: where functions and destinations reach the
+        embedded services."""
+        if self.embedded is None:
+            return
+        self.function_services.endpoint_url = url
+        self.sink.point_at(url, self._sink_key())
+
+    def _sink_key(self) -> tuple[str, str]:
+        if self.settings.access_keys:
+            key = self.settings.access_keys[0]
+            return key.access_key_id, key.secret_access_key
+        return "hearth", "hearth"
 
     async def close(self) -> None:
         # Dispatching stops first: events still running stay leased and run after a restart.
@@ -86,6 +110,8 @@ class Hearth:
         self.log_writer.flush()
         self.log_store.close()
         await self.events.close()
+        if self.embedded is not None:
+            self.embedded.close()
         self.registry.close()
 
 
@@ -104,6 +130,14 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
+    credentials = FunctionCredentials(load_or_create_key(data_dir / "function-credentials.key"))
+    sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
+    function_services = FunctionServiceEnvironment(
+        credentials,
+        sdk,
+        endpoint_url=settings.aws_endpoint_url,
+        service_endpoints=settings.service_endpoints,
+    )
     invoker = Invoker(
         storage,
         code_store,
@@ -115,6 +149,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
+        extra_environment=function_services.variables,
     )
     provisioner = Provisioner(storage, invoker.pool)
     registry.subscribe(invoker.invalidate)
@@ -122,11 +157,12 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     events = SqliteEventQueue(data_dir / "queue.sqlite3")
     async_configs = AsyncConfigs(storage)
     registry.subscribe(async_configs.invalidate)
+    sink = BotocoreSink(settings.aws_endpoint_url)
     dispatcher = Dispatcher(
         events,
         invoker.invoke,
         async_configs,
-        BotocoreSink(settings.aws_endpoint_url),
+        sink,
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
@@ -147,6 +183,11 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     app = LambdaApp(router, _authenticator(settings))
+    embedded: EmbeddedServices | None = None
+    asgi: AsgiApp = app
+    if settings.embedded_services:
+        embedded = EmbeddedServices(settings.account_id)
+        asgi = Gateway(app, embedded, _service_verifiers(settings, credentials))
     hearth = Hearth(
         settings,
         registry,
@@ -160,6 +201,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         app,
         events,
         dispatcher,
+        asgi,
+        embedded,
+        function_services,
+        sink,
     )
     _recover(hearth)
     return hearth
@@ -170,9 +215,10 @@ def _sandboxes_factory(
 ) -> Callable[[str], Sandboxes] | None:
     if not isolation.sandboxed:
         return None
-    sandbox_settings = SandboxSettings(
-        network=Network(settings.network), expose=settings.sandbox_expose
-    )
+    expose = settings.sandbox_expose
+    if settings.aws_sdk_dir is not None and settings.aws_sdk_dir.is_dir():
+        expose = (*expose, str(settings.aws_sdk_dir))  # read-only, like the rest of the host
+    sandbox_settings = SandboxSettings(network=Network(settings.network), expose=expose)
     layout = isolation.cgroups
 
     def factory(work_dir: str) -> Sandboxes:
@@ -204,6 +250,24 @@ def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
         )
 
     return authenticate
+
+
+def _service_verifiers(
+    settings: Settings, credentials: FunctionCredentials
+) -> dict[str, SigV4Verifier] | None:
+    """One verifier per embedded service; functions' own keys are accepted by these only."""
+    if not settings.auth_enabled:
+        return None
+    known = [Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys]
+    return {
+        service: SigV4Verifier(
+            known,
+            service=service,
+            more_secrets=credentials.secret_for,
+            payload_claims=S3_PAYLOAD_CLAIMS if service == "s3" else frozenset(),
+        )
+        for service in EMBEDDED_BACKENDS
+    }
 
 
 async def _health(request: Request) -> Response:
@@ -252,8 +316,12 @@ async def serve(
     hearth = build(settings, schedule, isolation)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    hearth.listening_at(
+        f"http://[{loopback}]:{port}" if ":" in loopback else f"http://{loopback}:{port}"
+    )
     config = uvicorn.Config(
-        hearth.app,
+        hearth.asgi,
         lifespan="off",
         log_level="warning",
         access_log=False,

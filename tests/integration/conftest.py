@@ -201,3 +201,17 @@ def aws(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedPr
 def aws_json(endpoint: str, *args: str) -> Any:
     out = aws(endpoint, *args).stdout
     return json.loads(out) if out.strip() else None
+
+
+def service_client(
+    endpoint: str, service: str, *, key: str = "hearth-test", secret: str = "hearth-test", **kw: Any
+) -> Any:
+    """A client for one of the AWS services Hearth embeds on its port (S3, DynamoDB, SNS...)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 0}, **kw),
+    )

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -38,6 +38,8 @@ LauncherFor = Callable[[str], Awaitable[Launcher]]
 InterpreterFor = Callable[[str], str | None]
 # Builds the sandboxes, given the directory the invoker keeps its sockets in.
 SandboxesFactory = Callable[[str], Sandboxes]
+# (function name, runtime family, its variables so far) → variables to set over them.
+ExtraEnvironment = Callable[[str, str, Mapping[str, str]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Invoker:
         *,
         interpreter_for: InterpreterFor = lambda runtime: None,
         sandboxes: SandboxesFactory | None = None,
+        extra_environment: ExtraEnvironment | None = None,
     ) -> None:
         self._registry = registry
         self._code = code_store
@@ -87,6 +90,8 @@ class Invoker:
         self._logs = logs
         self._launcher_for = launcher_for
         self._interpreter_for = interpreter_for
+        # AWS services' endpoint, credentials and SDK paths (hearth.services), when set.
+        self._extra_environment = extra_environment
         self.leases = leases
         self.pool = Pool(self._start_environment, keep_alive_seconds, memory_budget_mb)
         # Runtime API Unix sockets live here; a short path, since socket paths are limited
@@ -248,6 +253,9 @@ class Invoker:
             runtime_dir=runtime_dir,
             initialization_type="provisioned-concurrency" if provisioned else "on-demand",
         )
+        if self._extra_environment is not None:
+            family = family_of(version.runtime).name
+            variables.update(self._extra_environment(version.function_name, family, variables))
         if family_of(version.runtime).uses_zygote:
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
         try:
