@@ -52,11 +52,14 @@ from hearth.logs.writer import LogWriter
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
+from hearth.services import hooks as service_hooks
 from hearth.services.credentials import FunctionCredentials
 from hearth.services.embedded import EmbeddedServices
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
+from hearth.services.s3_permissions import NotificationPermissions
 from hearth.services.scope import EMBEDDED_BACKENDS
+from hearth.services.triggers import QueueTriggers
 from hearth.store.code import CodeStore
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
@@ -173,7 +176,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     LogsApi(log_store, log_writer.flush).register(router)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
-    PoliciesApi(Policies(registry, arns)).register(router)
+    policies = Policies(registry, arns)
+    PoliciesApi(policies).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
     ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
@@ -187,7 +191,15 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     asgi: AsgiApp = app
     if settings.embedded_services:
         embedded = EmbeddedServices(settings.account_id)
-        asgi = Gateway(app, embedded, _service_verifiers(settings, credentials))
+        triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
+        service_hooks.install(triggers, embedded.current_request, settings.region)
+        permissions = NotificationPermissions(policies.allows_service, settings.account_id)
+        asgi = Gateway(
+            app,
+            embedded,
+            _service_verifiers(settings, credentials),
+            interceptors=(permissions,),
+        )
     hearth = Hearth(
         settings,
         registry,

@@ -51,6 +51,12 @@ class EmbeddedServices:
         os.environ.setdefault("MOTO_ACCOUNT_ID", account_id)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moto")
         self._apps: dict[str, WsgiApp] = {}
+        # The request moto is serving now (one at a time, on its thread): the triggers' hooks
+        # read who made it.
+        self._current: WireRequest | None = None
+
+    def current_request(self) -> WireRequest | None:
+        return self._current
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run `work` on moto's thread: the only place moto's models may be touched."""
@@ -77,13 +83,17 @@ class EmbeddedServices:
             captured[:] = [status, headers]
             return lambda data: None
 
-        chunks = self._app(backend)(_environ(request), start_response)
+        self._current = request
         try:
-            body = b"".join(chunks)
+            chunks = self._app(backend)(_environ(request), start_response)
+            try:
+                body = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
         finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            self._current = None
         status, headers = captured
         return WireResponse(int(status.split(" ", 1)[0]), list(headers), body)
 

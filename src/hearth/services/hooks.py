@@ -1,0 +1,186 @@
+"""Where Hearth takes over moto's own deliveries to Lambda.
+
+moto would invoke its own in-memory Lambda for S3 notifications and SNS `lambda`
+subscriptions; Hearth replaces those calls (the rest of moto's notification code, to SQS,
+SNS and EventBridge, runs unchanged) and hands AWS-shaped events to `Triggers`. Every hook
+runs on moto's thread, inside the request that fired it. moto is pinned to a minor version in
+pyproject.toml because these are its internals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from hearth.services.embedded import WireRequest
+from hearth.services.s3_events import ObjectChange, event_matches, key_matches, record
+from hearth.services.sns_events import passes_filter, sns_event
+from hearth.services.triggers import Triggers
+
+logger = logging.getLogger("hearth.services")
+
+CurrentRequest = Callable[[], WireRequest | None]
+
+
+class _Target:
+    """Where the installed hooks send: moto's modules are patched once per process, and the
+    last `install` (one Hearth per process; tests may build several) says where to."""
+
+    def __init__(self) -> None:
+        self.triggers: Triggers | None = None
+        self.current: CurrentRequest = lambda: None
+        self.region = "us-east-1"
+        self.installed = False
+
+    def deliver(self, function_arn: str, event: dict[str, Any]) -> None:
+        if self.triggers is not None:
+            self.triggers.deliver(function_arn, event)
+
+
+_target = _Target()
+
+
+def install(triggers: Triggers, current: CurrentRequest, region: str) -> None:
+    _target.triggers, _target.current, _target.region = triggers, current, region
+    if _target.installed:
+        return
+    # Late-bound: a later install replaces `current`.
+    _install_s3(_target, lambda: _target.current())  # noqa: PLW0108
+    _install_sns(_target, region)
+    _target.installed = True
+
+
+def _principal(current: CurrentRequest) -> tuple[str, str]:
+    request = current()
+    if request is None:
+        return "AWS:hearth", "127.0.0.1"
+    from hearth.services.scope import credential_scope  # noqa: PLC0415
+
+    scope = credential_scope(request.headers, request.query_string)
+    return f"AWS:{scope.access_key if scope else 'anonymous'}", request.client
+
+
+def _install_s3(triggers: Triggers, current: CurrentRequest) -> None:
+    from moto.s3 import models, notifications  # noqa: PLC0415
+
+    original_send = notifications.send_event
+
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        original_send(account_id, event_name, bucket, key)  # SQS, SNS, EventBridge: moto's
+        config = bucket.notification_configuration
+        if config is None or key is None:
+            return
+        name = str(getattr(event_name, "value", event_name))
+        removal = name.startswith("s3:ObjectRemoved")
+        principal, source_ip = _principal(current)
+        change = ObjectChange(
+            event_name=name,
+            region=bucket.region_name,
+            bucket=bucket.name,
+            key=key.name,
+            size=None if removal else key.size,
+            etag=None if removal else key.etag,
+            version_id=str(key.version_id) if bucket.is_versioned and key.version_id else None,
+            principal_id=principal,
+            source_ip=source_ip,
+            request_id=uuid.uuid4().hex[:16].upper(),
+            host_id=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+            owner_id=_owner(account_id),
+        )
+        for notification in config.cloud_function:
+            rules = {
+                rule["Name"]: rule["Value"]
+                for rule in notification.filters.get("S3Key", {}).get("FilterRule", [])
+            }
+            if event_matches(notification.events, name) and key_matches(rules, key.name):
+                payload = {"Records": [record(change, notification.id)]}
+                triggers.deliver(notification.arn, payload)
+
+    def no_lambda(*args: Any, **kwargs: Any) -> None:
+        return None  # moto's own Lambda is not Hearth's: the hook above delivers instead
+
+    notifications.send_event = send_event
+    notifications._invoke_awslambda = no_lambda
+
+    # A versioned bucket's delete without a version id leaves a delete marker; moto sends
+    # nothing for it, S3 sends ObjectRemoved:DeleteMarkerCreated.
+    backend_class = models.S3Backend
+    original_marker = backend_class._set_delete_marker
+
+    def set_delete_marker(self: Any, bucket_name: str, key_name: str) -> Any:
+        marker = original_marker(self, bucket_name, key_name)
+        bucket = self.get_bucket(bucket_name)
+        send_event(
+            self.account_id,
+            "s3:ObjectRemoved:DeleteMarkerCreated",
+            bucket,
+            _MarkerView(key_name, marker.version_id),
+        )
+        return marker
+
+    backend_class._set_delete_marker = set_delete_marker  # type: ignore[method-assign]
+
+
+class _MarkerView:
+    """What the S3 hook reads of a key, for a delete marker."""
+
+    def __init__(self, name: str, version_id: Any) -> None:
+        self.name, self.version_id, self.size, self.etag = name, version_id, 0, ""
+
+
+def _owner(account_id: str) -> str:
+    # A stable stand-in for the bucket owner's canonical user id.
+    return hashlib.sha256(f"owner:{account_id}".encode()).hexdigest()[:14].upper()
+
+
+def _install_sns(triggers: Triggers, region: str) -> None:
+    from moto.sns import models  # noqa: PLC0415
+
+    subscription_class = models.Subscription
+    original_publish = subscription_class.publish
+
+    def publish(
+        self: Any,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        message_structure: str | None = None,
+    ) -> None:
+        if self.protocol != "lambda":
+            original_publish(
+                self,
+                message,
+                message_id,
+                subject=subject,
+                message_attributes=message_attributes,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+                message_structure=message_structure,
+            )
+            return
+        attributes = message_attributes or {}
+        policy = self.attributes.get("FilterPolicy")
+        scope = self.attributes.get("FilterPolicyScope")
+        if not passes_filter(policy, scope, attributes, message):
+            return
+        if message_structure == "json":
+            message = self._parse_message_structure(message, "lambda")
+        topic_region = self.topic.arn.split(":")[3] or region
+        event = sns_event(
+            subscription_arn=self.arn,
+            topic_arn=self.topic.arn,
+            message_id=message_id,
+            message=message,
+            subject=subject,
+            attributes=attributes,
+            region=topic_region,
+        )
+        triggers.deliver(self.endpoint, event)
+
+    subscription_class.publish = publish  # type: ignore[method-assign]
