@@ -192,7 +192,9 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     if settings.embedded_services:
         embedded = EmbeddedServices(settings.account_id)
         triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
-        service_hooks.install(triggers, embedded.current_request, settings.region)
+        service_hooks.install(
+            triggers, embedded.current_request, settings.region, policies.allows_service
+        )
         permissions = NotificationPermissions(policies.allows_service, settings.account_id)
         asgi = Gateway(
             app,

@@ -15,8 +15,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from hearth.arns import parse_function_ref
 from hearth.services.embedded import WireRequest
 from hearth.services.s3_events import ObjectChange, event_matches, key_matches, record
+from hearth.services.s3_permissions import MayInvoke
 from hearth.services.sns_events import passes_filter, sns_event
 from hearth.services.triggers import Triggers
 
@@ -33,6 +35,7 @@ class _Target:
         self.triggers: Triggers | None = None
         self.current: CurrentRequest = lambda: None
         self.region = "us-east-1"
+        self.may_invoke: MayInvoke = lambda ref, service, source, account: True
         self.installed = False
 
     def deliver(self, function_arn: str, event: dict[str, Any]) -> None:
@@ -43,8 +46,11 @@ class _Target:
 _target = _Target()
 
 
-def install(triggers: Triggers, current: CurrentRequest, region: str) -> None:
+def install(
+    triggers: Triggers, current: CurrentRequest, region: str, may_invoke: MayInvoke
+) -> None:
     _target.triggers, _target.current, _target.region = triggers, current, region
+    _target.may_invoke = may_invoke
     if _target.installed:
         return
     # Late-bound: a later install replaces `current`.
@@ -172,6 +178,15 @@ def _install_sns(triggers: Triggers, region: str) -> None:
         if message_structure == "json":
             message = self._parse_message_structure(message, "lambda")
         topic_region = self.topic.arn.split(":")[3] or region
+        function = parse_function_ref(self.endpoint)
+        if not _target.may_invoke(function, "sns.amazonaws.com", self.topic.arn, self.account_id):
+            # SNS's delivery fails without the permission (AddPermission for sns.amazonaws.com)
+            logger.warning(
+                "SNS %s may not invoke %s: no permission for sns.amazonaws.com",
+                self.topic.arn,
+                self.endpoint,
+            )
+            return
         event = sns_event(
             subscription_arn=self.arn,
             topic_arn=self.topic.arn,
@@ -184,3 +199,17 @@ def _install_sns(triggers: Triggers, region: str) -> None:
         triggers.deliver(self.endpoint, event)
 
     subscription_class.publish = publish  # type: ignore[method-assign]
+
+    # SNS takes a MessageStructure other than "json" as a plain message (AWS's own Lambda
+    # labs, the seeds' TotalNotifier and StockCheck, publish with MessageStructure='raw');
+    # moto refuses it.
+    backend_class = models.SNSBackend
+    original_backend_publish = backend_class.publish
+
+    def backend_publish(self: Any, *args: Any, **kwargs: Any) -> str:
+        if kwargs.get("message_structure") not in (None, "json"):
+            kwargs["message_structure"] = None
+        result: str = original_backend_publish(self, *args, **kwargs)
+        return result
+
+    backend_class.publish = backend_publish  # type: ignore[method-assign]
