@@ -74,12 +74,16 @@ def _install_s3(triggers: Triggers, current: CurrentRequest) -> None:
 
     original_send = notifications.send_event
 
+    completing: list[bool] = []  # inside CompleteMultipartUpload (moto's thread only)
+
     def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        name = str(getattr(event_name, "value", event_name))
+        if completing and name == "s3:ObjectCreated:Put":
+            return  # moto stores the upload with a PutObject of its own: S3 sends no Put
         original_send(account_id, event_name, bucket, key)  # SQS, SNS, EventBridge: moto's
         config = bucket.notification_configuration
         if config is None or key is None:
             return
-        name = str(getattr(event_name, "value", event_name))
         removal = name.startswith("s3:ObjectRemoved")
         principal, source_ip = _principal(current)
         change = ObjectChange(
@@ -110,6 +114,17 @@ def _install_s3(triggers: Triggers, current: CurrentRequest) -> None:
 
     notifications.send_event = send_event
     notifications._invoke_awslambda = no_lambda
+
+    original_complete = models.S3Backend.complete_multipart_upload
+
+    def complete_multipart_upload(self: Any, *args: Any, **kwargs: Any) -> Any:
+        completing.append(True)
+        try:
+            return original_complete(self, *args, **kwargs)
+        finally:
+            completing.pop()
+
+    models.S3Backend.complete_multipart_upload = complete_multipart_upload  # type: ignore[method-assign]
 
     # A versioned bucket's delete without a version id leaves a delete marker; moto sends
     # nothing for it, S3 sends ObjectRemoved:DeleteMarkerCreated.
