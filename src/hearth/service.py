@@ -12,6 +12,7 @@ import signal
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import uvicorn
 
@@ -59,6 +60,7 @@ from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
 from hearth.services.s3_permissions import NotificationPermissions
 from hearth.services.scope import EMBEDDED_BACKENDS
+from hearth.services.snapshots import Snapshots
 from hearth.services.triggers import QueueTriggers
 from hearth.store.code import CodeStore
 from hearth.store.notifying import NotifyingRegistry
@@ -89,6 +91,7 @@ class Hearth:
     embedded: EmbeddedServices | None
     function_services: FunctionServiceEnvironment
     sink: BotocoreSink
+    snapshots: Snapshots | None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -113,6 +116,8 @@ class Hearth:
         self.log_writer.flush()
         self.log_store.close()
         await self.events.close()
+        if self.snapshots is not None:
+            await self.snapshots.close()
         if self.embedded is not None:
             self.embedded.close()
         self.registry.close()
@@ -188,13 +193,27 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
 
     app = LambdaApp(router, _authenticator(settings))
     embedded: EmbeddedServices | None = None
+    snapshots: Snapshots | None = None
     asgi: AsgiApp = app
     if settings.embedded_services:
         embedded = EmbeddedServices(settings.account_id)
         triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
-        service_hooks.install(
-            triggers, embedded.current_request, settings.region, policies.allows_service
+        # moto is imported on its own thread only (two threads importing it at once break
+        # its circular imports), before any request and without holding up the start.
+        embedded.run_first(
+            partial(
+                service_hooks.install,
+                triggers,
+                embedded.current_request,
+                settings.region,
+                policies.allows_service,
+            )
         )
+        snapshots = Snapshots(
+            data_dir / "services.pickle", embedded, settings.services_snapshot_seconds
+        )
+        snapshots.restore()
+        embedded.run_first(embedded.warm)
         permissions = NotificationPermissions(policies.allows_service, settings.account_id)
         asgi = Gateway(
             app,
@@ -219,6 +238,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         embedded,
         function_services,
         sink,
+        snapshots,
     )
     _recover(hearth)
     return hearth
@@ -346,6 +366,8 @@ async def serve(
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.dispatcher.start()
+    if hearth.snapshots is not None:
+        hearth.snapshots.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

@@ -54,6 +54,10 @@ class EmbeddedServices:
         # The request moto is serving now (one at a time, on its thread): the triggers' hooks
         # read who made it.
         self._current: WireRequest | None = None
+        # Whether a request ran since the last snapshot took this flag (moto's thread only).
+        self._changed = False
+        # moto backends that requests used (or a snapshot restored): the ones holding state.
+        self.touched: set[str] = set()
 
     def current_request(self) -> WireRequest | None:
         return self._current
@@ -62,8 +66,23 @@ class EmbeddedServices:
         """Run `work` on moto's thread: the only place moto's models may be touched."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
+    def run_first(self, work: Callable[[], object]) -> None:
+        """Queue `work` ahead of any request (start-up): requests wait for it, Hearth does not."""
+        self._executor.submit(work)
+
+    def take_changed(self) -> bool:
+        """Whether any request ran since the last call (on moto's thread)."""
+        changed, self._changed = self._changed, False
+        return changed
+
     async def call(self, backend: str, request: WireRequest) -> WireResponse:
         return await self.run(lambda: self._call(backend, request))
+
+    def warm(self, backends: Iterable[str] = ("s3", "dynamodb", "sns", "sqs")) -> None:
+        """Import moto and build the apps most applications call (seconds of imports), so the
+        first request does not wait for them. Runs on moto's thread."""
+        for backend in backends:
+            self._app(backend)
 
     def _app(self, backend: str) -> WsgiApp:
         app = self._apps.get(backend)
@@ -84,6 +103,9 @@ class EmbeddedServices:
             return lambda data: None
 
         self._current = request
+        # Reads count too: moto changes state on some (SQS receives, Kinesis iterators).
+        self._changed = True
+        self.touched.add(backend)
         try:
             chunks = self._app(backend)(_environ(request), start_response)
             try:
