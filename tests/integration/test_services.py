@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -182,5 +183,34 @@ def test_with_sigv4_required_the_services_require_it(signed: Server) -> None:
         403,
     )
     assert service_client(e, "dynamodb", key=KEY, secret=SECRET).list_tables()["TableNames"] == []
-    # Nothing reached the service on a refused request.
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["signed"]
+    # Nothing reaches the service on a refused request.
+    refused = service_client(e, "s3", **wrong)
+    assert _code(lambda: refused.create_bucket(Bucket="refused")) == ("SignatureDoesNotMatch", 403)
+    assert "refused" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+CREDENTIAL_PROBE = """
+import boto3
+def handler(event, context):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="probe", Key="from-function", Body=b"hi")
+    try:
+        boto3.client("lambda").list_functions()
+        control = "allowed"
+    except Exception as exc:
+        control = exc.response["Error"]["Code"]
+    return {"control": control}
+"""
+
+
+def test_functions_credentials_reach_the_services_not_the_control_plane(signed: Server) -> None:
+    from tests.integration.conftest import create_function, make_zip
+
+    lam = signed.client(key=KEY, secret=SECRET)
+    s3 = service_client(signed.endpoint, "s3", key=KEY, secret=SECRET)
+    s3.create_bucket(Bucket="probe")
+    create_function(lam, "probe", make_zip({"app.py": CREDENTIAL_PROBE}), Timeout=30)
+    result = lam.invoke(FunctionName="probe")
+    assert "FunctionError" not in result, result["Payload"].read()
+    assert json.loads(result["Payload"].read()) == {"control": "UnrecognizedClientException"}
+    assert s3.get_object(Bucket="probe", Key="from-function")["Body"].read() == b"hi"
