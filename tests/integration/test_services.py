@@ -214,3 +214,46 @@ def test_functions_credentials_reach_the_services_not_the_control_plane(signed: 
     assert "FunctionError" not in result, result["Payload"].read()
     assert json.loads(result["Payload"].read()) == {"control": "UnrecognizedClientException"}
     assert s3.get_object(Bucket="probe", Key="from-function")["Body"].read() == b"hi"
+
+
+@pytest.mark.parametrize("view", ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"])
+def test_dynamodb_streams_record_each_change_once(server: Server, view: str) -> None:
+    e = server.endpoint
+    ddb = service_client(e, "dynamodb")
+    name = f"streams-{view.lower().replace('_', '-')}"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+    )
+    key = {"k": {"S": "a"}}
+    add = {"UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}
+    ddb.update_item(TableName=name, Key=key, **add)  # creates the item: one INSERT
+    ddb.put_item(TableName=name, Item={"k": {"S": "a"}, "n": {"N": "1"}})  # no change: none
+    ddb.update_item(TableName=name, Key=key, **add)  # MODIFY
+    ddb.delete_item(TableName=name, Key=key)  # REMOVE
+    stream = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    streams = service_client(e, "dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+    assert {(r["eventVersion"], r["awsRegion"], r["eventSource"]) for r in records} == {
+        ("1.1", REGION, "aws:dynamodb")
+    }
+    sequences = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 3
+    insert, modify, remove = (r["dynamodb"] for r in records)
+    assert all(r["Keys"] == key for r in (insert, modify, remove))
+    new = view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+    old = view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+    assert ("NewImage" in insert, "OldImage" in insert) == (new, False)
+    assert ("NewImage" in modify, "OldImage" in modify) == (new, old)
+    assert ("NewImage" in remove, "OldImage" in remove) == (False, old)
+    if new:
+        assert insert["NewImage"] == {"k": {"S": "a"}, "n": {"N": "1"}}
+        assert modify["NewImage"]["n"] == {"N": "2"}

@@ -56,6 +56,7 @@ def install(
     # Late-bound: a later install replaces `current`.
     _install_s3(_target, lambda: _target.current())  # noqa: PLW0108
     _install_sns(_target, region)
+    _install_dynamodb_streams()
     _target.installed = True
 
 
@@ -228,3 +229,50 @@ def _install_sns(triggers: Triggers, region: str) -> None:
         return result
 
     backend_class.publish = backend_publish  # type: ignore[method-assign]
+
+
+def _install_dynamodb_streams() -> None:
+    """DynamoDB Streams records as DynamoDB writes them: one per change (moto writes two
+    INSERTs for an UpdateItem that creates its item), none for a write that changes nothing,
+    `eventVersion` 1.1 and the table's own region."""
+    from moto.dynamodb import models  # noqa: PLC0415
+    from moto.dynamodb.models import table as tables  # noqa: PLC0415
+
+    record_class = tables.StreamRecord
+    original_record_init = record_class.__init__
+
+    def record_init(self: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+        original_record_init(self, table, *args, **kwargs)
+        self.record["eventVersion"] = "1.1"
+        self.record["awsRegion"] = table.region_name
+
+    record_class.__init__ = record_init  # type: ignore[method-assign]
+
+    shard_class = tables.StreamShard
+    original_add = shard_class.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        if old is not None and new is not None and old.to_json() == new.to_json():
+            return  # nothing changed: DynamoDB writes no stream record
+        original_add(self, old, new)
+
+    shard_class.add = add  # type: ignore[method-assign]
+
+    backend_class = models.DynamoDBBackend
+    original_update = backend_class.update_item
+
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        table = self.get_table(table_name)
+        shard = table.stream_shard
+        before = len(shard.items) if shard is not None else 0
+        result = original_update(self, table_name, *args, **kwargs)
+        if shard is not None and len(shard.items) - before == 2:
+            # moto stored the new item with a PutItem of its own, then recorded the update:
+            # one change, one record, in the first one's place in the shard.
+            first, second = shard.items[before], shard.items[before + 1]
+            sequence = first.record["dynamodb"]["SequenceNumber"]
+            second.record["dynamodb"]["SequenceNumber"] = sequence
+            del shard.items[before]
+        return result
+
+    backend_class.update_item = update_item  # type: ignore[method-assign]
