@@ -10,5 +10,5 @@ echo "==> ruff"
 .venv/bin/ruff format --check src tests bench
 echo "==> mypy"
 .venv/bin/mypy
-echo "==> pytest"
-.venv/bin/pytest "$@"
+echo "==> pytest (with a coverage report of src/hearth at the end)"
+.venv/bin/pytest --cov --cov-report=term "$@"

@@ -1,4 +1,21 @@
-"""Hearth: AWS Lambda, run on your own machines."""
+"""Hearth: AWS Lambda, run on your own machines.
+
+Layers (checked by tests/unit/test_layering.py; an import may only point down this list's
+arrows, and no two folders may import each other, directly or round a cycle):
+
+    cli, service, __main__     the composition root: builds every part; may import anything
+      → api/                   HTTP surfaces: parse, validate, authenticate, render
+          → control/           the control plane's decisions        → store/
+          → invoke/            the engine: router, leases, pool, environments, Runtime API
+                                                                    → sandbox/, logs/, store/
+          → events/            async queue, retry policy, destinations → store/, logs/
+      → store/, sandbox/, logs/  adapters; import only the kernel
+      the kernel               config, errors, arns, models: import only each other
+
+`control/` and `events/` may use the engine's records, but only through `invoke/types.py`
+(plain data: Invocation, InvokeResult, Progress), never the engine itself. `runtimes/` runs
+inside an execution environment and imports nothing else of Hearth.
+"""
 
 from hearth.config import Settings
 from hearth.errors import LambdaError

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hearth.errors import ConstraintViolation, LambdaError, invalid_parameter, validation_error
+from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
 
 LATEST = "$LATEST"
 
@@ -178,11 +178,3 @@ class ArnFormatter:
 
     def layer_version(self, name: str, version: int) -> str:
         return f"{self.layer(name)}:{version}"
-
-
-def function_not_found_message(arn: str) -> str:
-    return f"Function not found: {arn}"
-
-
-def raise_function_not_found(arn: str) -> LambdaError:
-    return LambdaError("ResourceNotFoundException", 404, function_not_found_message(arn))

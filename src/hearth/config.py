@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -39,6 +40,21 @@ def default_data_dir() -> Path:
     return base / "hearth"
 
 
+class Isolation(StrEnum):
+    """How execution environments are isolated (`--isolation`)."""
+
+    AUTO = "auto"  # a sandbox where the host allows it, plain processes elsewhere
+    SANDBOX = "sandbox"  # a sandbox, or refuse to start
+    PROCESS = "process"  # plain processes
+
+
+class Network(StrEnum):
+    """Sandboxed environments' network (`--network`)."""
+
+    HOST = "host"
+    NONE = "none"  # a network namespace of its own, with loopback only
+
+
 @dataclass(frozen=True)
 class AccessKey:
     """One access key pair that SigV4 verification accepts."""
@@ -62,11 +78,9 @@ class Settings:
     settle_delay_seconds: float = 0.0
     # How long an idle execution environment is kept warm before it is reaped.
     keep_alive_seconds: float = 300.0
-    # "auto" (sandbox where the host allows it), "sandbox" (or refuse to start), "process".
-    isolation: str = "auto"
-    # Sandboxed environments' network: "host", or "none" (loopback only). A function may
-    # choose for itself with the HEARTH_NETWORK environment variable.
-    network: str = "host"
+    isolation: Isolation = Isolation.AUTO
+    # A function may choose for itself with the HEARTH_NETWORK environment variable.
+    network: Network = Network.HOST
     # Host paths every sandbox also shows, read-only, at the same path.
     sandbox_expose: tuple[str, ...] = ()
     # Concurrent executions the whole account may run (AWS's ConcurrentExecutions quota).

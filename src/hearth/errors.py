@@ -22,9 +22,27 @@ The tree, by the HTTP status AWS uses::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Literal
 
 ErrorType = Literal["User", "Service"]
+
+
+class ErrorCode(StrEnum):
+    """The codes callers test for: compare `LambdaError.code` with these, never with a string
+    literal (a typo in a literal fails silently; a typo here fails to import)."""
+
+    INVALID_PARAMETER_VALUE = "InvalidParameterValueException"
+    VALIDATION = "ValidationException"
+    INVALID_REQUEST_CONTENT = "InvalidRequestContentException"
+    RESOURCE_NOT_FOUND = "ResourceNotFoundException"
+    UNKNOWN_OPERATION = "UnknownOperationException"
+    RESOURCE_CONFLICT = "ResourceConflictException"
+    PRECONDITION_FAILED = "PreconditionFailedException"
+    REQUEST_TOO_LARGE = "RequestEntityTooLargeException"
+    TOO_MANY_REQUESTS = "TooManyRequestsException"
+    SERVICE = "ServiceException"
+
 
 # AWS spells the message key "Message" for these codes and "message" for the rest.
 _CAPITALISED_MESSAGE_CODES = frozenset(
@@ -63,40 +81,50 @@ class LambdaError(Exception):
 
 
 def not_found(message: str) -> LambdaError:
-    return LambdaError("ResourceNotFoundException", 404, message)
+    return LambdaError(ErrorCode.RESOURCE_NOT_FOUND, 404, message)
+
+
+def function_not_found(arn: str) -> LambdaError:
+    """AWS's answer for a function, version or qualified ARN that does not exist."""
+    return not_found(f"Function not found: {arn}")
+
+
+def alias_not_found(arn: str) -> LambdaError:
+    """AWS's answer for an alias that does not exist (where a qualifier may be one)."""
+    return not_found(f"Cannot find alias arn: {arn}")
 
 
 def conflict(message: str) -> LambdaError:
-    return LambdaError("ResourceConflictException", 409, message)
+    return LambdaError(ErrorCode.RESOURCE_CONFLICT, 409, message)
 
 
 def invalid_parameter(message: str) -> LambdaError:
-    return LambdaError("InvalidParameterValueException", 400, message)
+    return LambdaError(ErrorCode.INVALID_PARAMETER_VALUE, 400, message)
 
 
 def precondition_failed(message: str) -> LambdaError:
-    return LambdaError("PreconditionFailedException", 412, message)
+    return LambdaError(ErrorCode.PRECONDITION_FAILED, 412, message)
 
 
 def invalid_request_content(message: str) -> LambdaError:
-    return LambdaError("InvalidRequestContentException", 400, message)
+    return LambdaError(ErrorCode.INVALID_REQUEST_CONTENT, 400, message)
 
 
 def request_too_large(message: str) -> LambdaError:
-    return LambdaError("RequestEntityTooLargeException", 413, message)
+    return LambdaError(ErrorCode.REQUEST_TOO_LARGE, 413, message)
 
 
 def unknown_operation(method: str, path: str) -> LambdaError:
-    return LambdaError("UnknownOperationException", 404, f"Unknown operation: {method} {path}")
+    return LambdaError(ErrorCode.UNKNOWN_OPERATION, 404, f"Unknown operation: {method} {path}")
 
 
 def service_error(message: str = "An internal error occurred.") -> LambdaError:
-    return LambdaError("ServiceException", 500, message, error_type="Service")
+    return LambdaError(ErrorCode.SERVICE, 500, message, error_type="Service")
 
 
 def too_many_requests(reason: str, retry_after_seconds: int = 1) -> LambdaError:
     return LambdaError(
-        "TooManyRequestsException",
+        ErrorCode.TOO_MANY_REQUESTS,
         429,
         "Rate Exceeded.",
         extra={"Reason": reason},
@@ -134,4 +162,4 @@ def validation_error(violations: Sequence[ConstraintViolation]) -> LambdaError:
     count = len(violations)
     noun = "error" if count == 1 else "errors"
     details = "; ".join(str(v) for v in violations)
-    return LambdaError("ValidationException", 400, f"{count} validation {noun} detected: {details}")
+    return LambdaError(ErrorCode.VALIDATION, 400, f"{count} validation {noun} detected: {details}")

@@ -44,9 +44,11 @@ from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.queue import EventQueue
 from hearth.events.sqlite_queue import SqliteEventQueue
+from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
+from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
@@ -79,6 +81,7 @@ class Hearth:
     code_store: CodeStore
     functions: Functions
     invoker: Invoker
+    environments: EnvironmentBuilder
     provisioner: Provisioner
     launchers: Launchers
     log_store: LogStore
@@ -112,6 +115,7 @@ class Hearth:
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
+        self.environments.close()
         await self.launchers.close()
         self.log_writer.flush()
         self.log_store.close()
@@ -123,12 +127,16 @@ class Hearth:
         self.registry.close()
 
 
-def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
+def build(  # noqa: PLR0915 - the composition root builds every part, in order
+    settings: Settings, schedule: Scheduler, isolation: IsolationChoice
+) -> Hearth:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     storage = SqliteRegistry(data_dir / "registry.sqlite3")
-    # The control plane writes through `registry`; the invoke path reads `storage` and caches.
+    # The control plane writes through `registry`, which tells the caches below after every
+    # write; they (the invoke path) are given a view that can only read.
     registry = NotifyingRegistry(storage)
+    reads = registry.reader()
     code_store = CodeStore(data_dir / "code")
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
@@ -146,24 +154,22 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         endpoint_url=settings.aws_endpoint_url,
         service_endpoints=settings.service_endpoints,
     )
-    invoker = Invoker(
-        storage,
+    environments = EnvironmentBuilder(
         code_store,
         arns,
         log_writer,
         launchers.for_runtime,
-        settings.keep_alive_seconds,
-        Leases(lambda: load_limits(storage, limit)),
-        settings.memory_budget_mb,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
         extra_environment=function_services.variables,
     )
-    provisioner = Provisioner(storage, invoker.pool)
+    pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
+    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)))
+    provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
     events = SqliteEventQueue(data_dir / "queue.sqlite3")
-    async_configs = AsyncConfigs(storage)
+    async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     sink = BotocoreSink(settings.aws_endpoint_url)
     dispatcher = Dispatcher(
@@ -185,9 +191,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     PoliciesApi(policies).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
-    ProvisionedApi(ProvisionedConfigs(registry, arns, limit, provisioner.progress)).register(router)
+    provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
+    ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns)).register(router)
-    EventConfigApi(EventConfigs(registry, arns)).register(router)
+    EventConfigApi(EventConfigs(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
@@ -227,6 +234,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         code_store,
         functions,
         invoker,
+        environments,
         provisioner,
         launchers,
         log_store,

@@ -54,4 +54,4 @@ def async_status(endpoint: str) -> dict[str, Any]:
 
 def queue_empty(endpoint: str) -> bool:
     queue = async_status(endpoint)["Queue"]
-    return queue["Ready"] == 0 and queue["Delayed"] == 0 and queue["InFlight"] == 0
+    return bool(queue["Ready"] == 0 and queue["Delayed"] == 0 and queue["InFlight"] == 0)

@@ -207,7 +207,8 @@ def service_client(
     endpoint: str, service: str, *, key: str = "hearth-test", secret: str = "hearth-test", **kw: Any
 ) -> Any:
     """A client for one of the AWS services Hearth embeds on its port (S3, DynamoDB, SNS...)."""
-    return boto3.client(
+    session: Any = boto3.session.Session()  # Any: the service is picked at run time
+    return session.client(
         service,
         endpoint_url=endpoint,
         region_name=REGION,

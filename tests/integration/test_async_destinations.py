@@ -73,7 +73,7 @@ def hearth(moto: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
 
 
 def client(moto: str, service: str) -> Any:
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=moto,
         region_name=REGION,

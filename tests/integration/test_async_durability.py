@@ -57,7 +57,7 @@ def send_events(
     path = f"/2015-03-31/functions/{function}/invocations"
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
         while True:
             with lock:
                 if not pending:

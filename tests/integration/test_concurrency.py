@@ -184,7 +184,7 @@ def test_unreserved_functions_share_the_account_limit(
             pool, client, [("a", marks_a), ("a", marks_a), ("b", marks_b)], sleep=3
         )
         for name in ("a", "b"):
-            error = throttle_of(lambda name=name: invoke(client, name))  # type: ignore[misc]
+            error = throttle_of(lambda name=name: invoke(client, name))
             assert_throttled(error, "ConcurrentInvocationLimitExceeded")
         for future in running:
             future.result()

@@ -75,7 +75,7 @@ def wait_until(condition: Any, timeout: float) -> bool:
         if condition():
             return True
         time.sleep(0.1)
-    return condition()
+    return bool(condition())
 
 
 def test_concurrent_invokes_get_their_own_environments_and_idle_ones_are_reaped(

@@ -176,7 +176,9 @@ def test_layer_is_on_sys_path(client: Any, py_fn: str) -> None:
         ({"app.py": "def handler(e, c) return 1\n"}, "app.handler", "Runtime.UserCodeSyntaxError"),
     ],
 )
-def test_init_errors(client: Any, files: dict[str, str], handler: str, error_type: str) -> None:
+def test_init_errors(
+    client: Any, files: dict[str, str | bytes], handler: str, error_type: str
+) -> None:
     name = f"py-init-{error_type.rsplit('.', maxsplit=1)[-1]}"
     create_function(client, name, make_zip(files), Runtime="python3.12", Handler=handler)
     response, body = invoke(client, name, LogType="Tail")

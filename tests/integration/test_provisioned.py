@@ -50,7 +50,7 @@ def invoke_tail(client: Any, name: str, qualifier: str) -> tuple[dict[str, Any],
 def error_of(call: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as raised:
         call()
-    found: dict[str, Any] = raised.value.response
+    found: dict[str, Any] = dict(raised.value.response)
     return found
 
 
@@ -241,7 +241,7 @@ def test_bad_requests_get_aws_errors(client: Any, raw_client: Any, fn_name: str)
         client.get_provisioned_concurrency_config,
         client.delete_provisioned_concurrency_config,
     ):
-        found = error_of(lambda call=call: call(FunctionName=fn_name, Qualifier="$LATEST"))  # type: ignore[misc]
+        found = error_of(lambda call=call: call(FunctionName=fn_name, Qualifier="$LATEST"))
         assert found["Error"]["Code"] == "InvalidParameterValueException"
         assert found["Error"]["Message"] == (
             "The function resource provided must be an alias or a published version."

@@ -87,7 +87,8 @@ def test_s3_refuses_a_notification_the_function_may_not_take(server: Server) -> 
                 },
                 **kw,
             )
-        return caught.value.response
+        response: dict[str, Any] = dict(caught.value.response)
+        return response
 
     refused = configure(_arn("not-allowed"))
     assert refused["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -7,14 +7,11 @@ API server defined here: it hands out queued events and records what the runtime
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import queue
 import re
 import shutil
-import socket
-import statistics
 import subprocess
 import threading
 import time
@@ -119,7 +116,9 @@ class FakeRuntimeApi:
                     api.posts.put(Posted(action, request_id, body, error_type))
                 self._reply(202, b'{"status":"OK"}')
 
-            def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None):
+            def _reply(
+                self, status: int, body: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -414,7 +413,9 @@ def test_nested_handler_property(start: Any, api: FakeRuntimeApi) -> None:
     assert api.invoke({}).json() == "nested"
 
 
-def test_layer_modules_resolve_through_node_path(start: Any, api: FakeRuntimeApi, tmp_path: Path):
+def test_layer_modules_resolve_through_node_path(
+    start: Any, api: FakeRuntimeApi, tmp_path: Path
+) -> None:
     layer = tmp_path / "layers" / "shared"
     layer.mkdir(parents=True)
     (layer / "index.js").write_text("module.exports = { from: 'layer' };")
@@ -749,72 +750,3 @@ def test_exits_when_runtime_api_is_gone(start: Any, api: FakeRuntimeApi) -> None
 
 
 # --- speed -------------------------------------------------------------------------------------
-
-
-def _round_trips(api: FakeRuntimeApi, count: int) -> list[float]:
-    timings = []
-    for i in range(count):
-        began = time.perf_counter()
-        posted = api.invoke({"i": i})
-        timings.append((time.perf_counter() - began) * 1000)
-        assert posted.json() == {"i": i}
-    return sorted(timings)
-
-
-def _summary(timings: list[float]) -> str:
-    return (
-        f"mean {statistics.mean(timings):.3f} ms, p50 {timings[len(timings) // 2]:.3f} ms, "
-        f"p95 {timings[int(len(timings) * 0.95)]:.3f} ms"
-    )
-
-
-def _python_echo_runtime(api: FakeRuntimeApi) -> None:
-    """The least a runtime can do: GET next, POST the event back, on one keep-alive connection.
-
-    Returns after answering the event "stop".
-    """
-    host, port = api.address.split(":")
-    connection = http.client.HTTPConnection(host, int(port))
-    connection.connect()
-    connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        while True:
-            connection.request("GET", f"{PREFIX}/invocation/next")
-            response = connection.getresponse()
-            event = response.read()
-            if response.status != 200:
-                return
-            request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
-            connection.request("POST", f"{PREFIX}/invocation/{request_id}/response", body=event)
-            connection.getresponse().read()
-            if event == b'"stop"':
-                return
-    except (OSError, http.client.HTTPException):
-        return  # the server went away at the end of the test
-    finally:
-        connection.close()
-
-
-def test_warm_invocation_overhead(start: Any, api: FakeRuntimeApi) -> None:
-    """Round trips of a trivial invocation, measured and printed (not asserted).
-
-    The same loop is first timed with a bare Python client in place of node: the difference
-    is what the Node runtime itself adds per warm invocation.
-    """
-    baseline_client = threading.Thread(target=_python_echo_runtime, args=(api,), daemon=True)
-    baseline_client.start()
-    _round_trips(api, 20)
-    baseline = _round_trips(api, 200)
-    api.invoke("stop")
-    baseline_client.join(timeout=5)
-
-    start({"index.mjs": "export const handler = async (event) => event;"})
-    _round_trips(api, 20)  # warm up: JIT, the keep-alive connection
-    node = _round_trips(api, 200)
-    print(
-        f"\nwarm invocation round trip, 200 invocations\n"
-        f"  bare Python client: {_summary(baseline)}\n"
-        f"  node bootstrap.mjs: {_summary(node)}\n"
-        f"  runtime overhead (p50 difference): "
-        f"{node[len(node) // 2] - baseline[len(baseline) // 2]:.3f} ms"
-    )

@@ -74,7 +74,7 @@ class RuntimeApi:
     def address(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def start(self) -> None:
         api = self
@@ -103,7 +103,9 @@ class RuntimeApi:
 
             def client_gone(self) -> bool:
                 try:
-                    return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                    return bool(
+                        self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                    )
                 except BlockingIOError:
                     return False
                 except OSError:
@@ -906,27 +908,6 @@ def test_spawn_after_the_zygote_died_fails_cleanly(tmp_path: Path) -> None:
             os.close(write_end)
 
     asyncio.run(main())
-
-
-def test_warm_invoke_latency(api: RuntimeApi, tmp_path: Path) -> None:
-    """Measured, not asserted: the test server's own threading dominates the figure."""
-    root = write_code(tmp_path, {"app.py": "def handler(e, c):\n    return e\n"})
-
-    async def scenario(zygote: Zygote) -> None:
-        await spawn(zygote, api, root)
-        await call(api, {})
-
-        def many() -> float:
-            started = time.perf_counter()
-            for n in range(300):
-                api.invoke({"n": n})
-            return (time.perf_counter() - started) / 300 * 1000
-
-        print(
-            f"\nwarm invoke round trip through a threaded test server: {await asyncio.to_thread(many):.3f} ms"
-        )
-
-    run(scenario)
 
 
 # --- choosing an interpreter ---------------------------------------------------------------

@@ -28,16 +28,24 @@ async def call(
     body: Any = None,
     *,
     host: str = "localhost",
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
 ) -> Reply:
-    """One request: `path` is the raw (percent-encoded) path, `body` is JSON-encoded."""
-    payload = b"" if body is None else json.dumps(body).encode()
+    """One request: `path` is the raw (percent-encoded) path, `body` is JSON-encoded (`raw`
+    is sent as it is)."""
+    payload = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     scope = {
         "type": "http",
         "method": method,
         "path": unquote(path),
         "raw_path": path.encode(),
         "query_string": query.encode(),
-        "headers": [(b"host", host.encode()), (b"content-length", str(len(payload)).encode())],
+        "headers": [
+            (b"host", host.encode()),
+            (b"content-length", str(len(payload)).encode()),
+            *extra,
+        ],
     }
     sent: list[Message] = []
     received = False

@@ -15,7 +15,7 @@ from hearth.events.destinations import (
 )
 from hearth.events.queue import Event, Kind
 from hearth.events.retry import Condition
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 
 EVENT = Event("req-1", Kind.INVOKE, "fn", b'{"a": 1}', 0.0, attempts=3)
 

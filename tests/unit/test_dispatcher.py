@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from hearth.events.destinations import MemorySink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.memory_queue import MemoryEventQueue
 from hearth.events.queue import Event, Kind
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 from hearth.store.memory import MemoryRegistry
 from tests.unit.factories import put_function
 
@@ -104,7 +104,7 @@ class Rig:
         return due - self.clock.now
 
 
-def run(body: Callable[[], Awaitable[None]]) -> None:
+def run(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(body())
 
 

@@ -13,8 +13,8 @@ from typing import cast
 import pytest
 
 from hearth.errors import LambdaError
-from hearth.invoke.environment import Environment, EnvironmentState
-from hearth.invoke.pool import Pool
+from hearth.invoke.pool import Environment, Pool
+from hearth.invoke.types import EnvironmentState
 from hearth.models import FunctionVersion
 
 _clock = itertools.count(1)
@@ -165,7 +165,7 @@ def test_removing_provisioned_environments_frees_idle_ones_and_demotes_busy_ones
         h.pool.remove_provisioned("p", "1", count=2)
         await asyncio.sleep(0)  # let the scheduled destroy run
         assert h.pool.provisioned_count("p", "1") == 0
-        idle = [e for e in h.started if e is not busy.environment]
+        idle = [e for e in h.started if e is not cast(FakeEnvironment, busy.environment)]
         assert idle[0].state is EnvironmentState.DEAD
         h.pool.release(p, busy.environment)
         # The busy one finished and lives on as an ordinary environment, reapable.

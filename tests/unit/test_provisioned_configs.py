@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from hearth.api.shapes import provisioned_concurrency_config
 from hearth.arns import ArnFormatter, FunctionRef
 from hearth.control.account import Account
 from hearth.control.provisioned import ProvisionedConfigs, check_requested
 from hearth.errors import LambdaError
-from hearth.invoke.provisioner import Progress, ProvisionedStatus
+from hearth.invoke.types import Progress, ProvisionedStatus
 from hearth.models import Alias
 from hearth.store.memory import MemoryRegistry
 from tests.unit.factories import put_function
@@ -67,16 +68,24 @@ def test_an_alias_config_reports_the_progress_of_its_version(registry: MemoryReg
     put = configs.put(FunctionRef("fn", "live"), 3)
     progress.answer = Progress(3, ProvisionedStatus.READY)
     shown = configs.get(FunctionRef("fn", "live"))
-    assert progress.asked == [("fn", "2", put["LastModified"])]
-    assert shown == {
+    last_modified = put.config.last_modified
+    assert provisioned_concurrency_config(put, ARNS) == {
+        "RequestedProvisionedConcurrentExecutions": 3,
+        "AvailableProvisionedConcurrentExecutions": 0,
+        "AllocatedProvisionedConcurrentExecutions": 0,
+        "Status": "IN_PROGRESS",
+        "LastModified": last_modified,
+    }
+    assert progress.asked == [("fn", "2", last_modified)]
+    assert provisioned_concurrency_config(shown, ARNS) == {
         "RequestedProvisionedConcurrentExecutions": 3,
         "AvailableProvisionedConcurrentExecutions": 3,
         "AllocatedProvisionedConcurrentExecutions": 3,
         "Status": "READY",
-        "LastModified": put["LastModified"],
+        "LastModified": last_modified,
     }
     progress.answer = Progress(0, ProvisionedStatus.FAILED, "FUNCTION_ERROR_INIT_FAILURE")
-    assert configs.list("fn") == [
+    assert [provisioned_concurrency_config(v, ARNS, with_arn=True) for v in configs.list("fn")] == [
         {
             "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:fn:live",
             "RequestedProvisionedConcurrentExecutions": 3,
@@ -84,7 +93,7 @@ def test_an_alias_config_reports_the_progress_of_its_version(registry: MemoryReg
             "AllocatedProvisionedConcurrentExecutions": 0,
             "Status": "FAILED",
             "StatusReason": "FUNCTION_ERROR_INIT_FAILURE",
-            "LastModified": put["LastModified"],
+            "LastModified": last_modified,
         }
     ]
 

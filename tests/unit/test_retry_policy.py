@@ -8,11 +8,13 @@ from hearth.events.retry import (
     DEFAULT_BASE_DELAY_SECONDS,
     DEFAULT_MAX_EVENT_AGE_SECONDS,
     DEFAULT_MAX_RETRY_ATTEMPTS,
+    THROTTLE_MAX_DELAY_SECONDS,
     Action,
     Condition,
     Decision,
     Outcome,
     decide,
+    delivery_delay,
 )
 
 RETRY = Action.RETRY
@@ -156,3 +158,10 @@ def test_negative_inputs_are_rejected(kwargs: dict[str, float]) -> None:
 def test_a_function_error_counts_itself() -> None:
     with pytest.raises(ValueError, match="counts itself"):
         decide(Outcome.FUNCTION_ERROR, function_errors=0, requeues=0, event_age_seconds=0.0)
+
+
+def test_a_failed_delivery_backs_off_like_a_throttle_without_an_age_limit() -> None:
+    assert [delivery_delay(n) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
+    assert delivery_delay(50) == THROTTLE_MAX_DELAY_SECONDS
+    with pytest.raises(ValueError):
+        delivery_delay(-1)

@@ -26,7 +26,11 @@ def _round_trip(value: Any) -> Any:
 
 
 def test_locks_come_back_as_fresh_locks() -> None:
-    state = {"lock": threading.RLock(), "plain": threading.Lock(), "cond": threading.Condition()}
+    state: dict[str, Any] = {
+        "lock": threading.RLock(),
+        "plain": threading.Lock(),
+        "cond": threading.Condition(),
+    }
     state["plain"].acquire()
     back = _round_trip(state)
     assert back["plain"].acquire(blocking=False)  # a new lock, not a held one

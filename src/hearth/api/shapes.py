@@ -6,6 +6,8 @@ import base64
 from typing import Any
 
 from hearth.arns import ArnFormatter
+from hearth.control.event_config import EventConfigView
+from hearth.control.provisioned import ProvisionedView
 from hearth.models import Alias, FunctionVersion, LayerVersion
 
 # ListFunctions returns a subset of the configuration: AWS leaves these out.
@@ -131,3 +133,38 @@ def layer_version_detail(layer: LayerVersion, arns: ArnFormatter, location: str)
         },
         "LayerArn": arns.layer(layer.layer_name),
     }
+
+
+def event_invoke_config(view: EventConfigView, arns: ArnFormatter) -> dict[str, Any]:
+    stored = view.stored
+    shape: dict[str, Any] = {
+        "LastModified": stored["LastModified"],
+        "FunctionArn": arns.function(view.ref.name, view.ref.qualifier),
+    }
+    for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+        if key in stored:
+            shape[key] = stored[key]
+    if stored.get("DestinationConfig"):
+        shape["DestinationConfig"] = stored["DestinationConfig"]
+    return shape
+
+
+def provisioned_concurrency_config(
+    view: ProvisionedView, arns: ArnFormatter, *, with_arn: bool = False
+) -> dict[str, Any]:
+    """Get/Put's shape; List's items (`with_arn`) lead with the FunctionArn."""
+    config, progress = view.config, view.progress
+    allocated = 0 if progress is None else min(progress.allocated, config.requested)
+    shape: dict[str, Any] = {}
+    if with_arn:
+        shape["FunctionArn"] = arns.function(view.function_name, view.qualifier)
+    shape |= {
+        "RequestedProvisionedConcurrentExecutions": config.requested,
+        "AvailableProvisionedConcurrentExecutions": allocated,
+        "AllocatedProvisionedConcurrentExecutions": allocated,
+        "Status": "IN_PROGRESS" if progress is None else progress.status.value,
+        "LastModified": config.last_modified,
+    }
+    if progress is not None and progress.reason is not None:
+        shape["StatusReason"] = progress.reason
+    return shape

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hearth.arns import ArnFormatter
-from hearth.errors import invalid_parameter, not_found
+from hearth.errors import function_not_found, invalid_parameter
 from hearth.models import FunctionRecord
 from hearth.store.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
 from hearth.store.registry import Registry
@@ -75,7 +75,7 @@ class Account:
         with self._registry.transaction() as tx:
             record = tx.get_function(name)
             if record is None:
-                raise not_found(f"Function not found: {self._arns.function(name)}")
+                raise function_not_found(self._arns.function(name))
             others = [f for f in tx.list_functions() if f.name != name]
             minimum = min_unreserved(self._limit)
             if unreserved_concurrency(others, self._limit) - value < minimum:
@@ -90,14 +90,14 @@ class Account:
         with self._registry.transaction() as tx:
             record = tx.get_function(name)
             if record is None:
-                raise not_found(f"Function not found: {self._arns.function(name)}")
+                raise function_not_found(self._arns.function(name))
             return record.reserved_concurrency
 
     def delete_reserved_concurrency(self, name: str) -> None:
         with self._registry.transaction() as tx:
             record = tx.get_function(name)
             if record is None:
-                raise not_found(f"Function not found: {self._arns.function(name)}")
+                raise function_not_found(self._arns.function(name))
             tx.put_function(dataclasses.replace(record, reserved_concurrency=None))
 
 

@@ -17,9 +17,10 @@ from hearth.arns import LATEST, ArnFormatter, check_alias_name
 from hearth.errors import (
     ConstraintViolation,
     LambdaError,
+    alias_not_found,
     conflict,
+    function_not_found,
     invalid_parameter,
-    not_found,
     precondition_failed,
     validation_error,
 )
@@ -212,18 +213,18 @@ class Aliases:
     # Helpers -----------------------------------------------------------------------------
     def _require_function(self, tx: RegistryTransaction, function_name: str) -> None:
         if tx.get_function(function_name) is None:
-            raise not_found(f"Function not found: {self._arns.function(function_name)}")
+            raise function_not_found(self._arns.function(function_name))
 
     def _require_version(self, tx: RegistryTransaction, function_name: str, version: str) -> None:
         if tx.get_version(function_name, version) is None:
-            raise not_found(f"Function not found: {self._arns.function(function_name, version)}")
+            raise function_not_found(self._arns.function(function_name, version))
 
     def _existing(self, tx: RegistryTransaction, function_name: str, name: str) -> Alias:
         self._require_function(tx, function_name)
         alias = tx.get_alias(function_name, name)
         if alias is None:
             # AWS's wording for GetAlias/UpdateAlias/DeleteAlias on a missing alias.
-            raise not_found(f"Cannot find alias arn: {self._arns.function(function_name, name)}")
+            raise alias_not_found(self._arns.function(function_name, name))
         return alias
 
     def _check_routing(

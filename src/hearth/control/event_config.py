@@ -12,6 +12,7 @@ import dataclasses
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hearth.arns import ArnFormatter, FunctionRef
@@ -111,21 +112,29 @@ def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
+@dataclass(frozen=True)
+class EventConfigView:
+    """A stored config and the reference it is under (rendered by hearth.api.shapes)."""
+
+    ref: FunctionRef
+    stored: Mapping[str, Any]
+
+
 class EventConfigs:
     def __init__(self, registry: Registry, arns: ArnFormatter) -> None:
         self._registry = registry
         self._arns = arns
 
-    def put(self, ref: FunctionRef, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def put(self, ref: FunctionRef, fields: Mapping[str, Any]) -> EventConfigView:
         """PutFunctionEventInvokeConfig: the request's settings replace the whole config."""
         config = _checked(fields)
         with self._registry.transaction() as tx:
             record, key = self._resolve(tx, ref)
             stored = _stamped(config)
             tx.put_function(_with_config(record, key, stored))
-        return self._render(ref, stored)
+        return EventConfigView(ref, stored)
 
-    def update(self, ref: FunctionRef, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, ref: FunctionRef, fields: Mapping[str, Any]) -> EventConfigView:
         """UpdateFunctionEventInvokeConfig: merge the given settings into the existing ones."""
         changes = _checked(fields)
         with self._registry.transaction() as tx:
@@ -143,15 +152,15 @@ class EventConfigs:
             merged["DestinationConfig"] = destinations
             stored = _stamped(merged)
             tx.put_function(_with_config(record, key, stored))
-        return self._render(ref, stored)
+        return EventConfigView(ref, stored)
 
-    def get(self, ref: FunctionRef) -> dict[str, Any]:
+    def get(self, ref: FunctionRef) -> EventConfigView:
         with self._registry.transaction() as tx:
             record, key = self._resolve(tx, ref)
         stored = record.event_invoke_configs.get(key)
         if stored is None:
             raise self._no_config(ref)
-        return self._render(ref, stored)
+        return EventConfigView(ref, stored)
 
     def delete(self, ref: FunctionRef) -> None:
         with self._registry.transaction() as tx:
@@ -160,12 +169,12 @@ class EventConfigs:
                 raise self._no_config(ref)
             tx.put_function(_with_config(record, key, None))
 
-    def list(self, name: str) -> list[dict[str, Any]]:
+    def list(self, name: str) -> list[EventConfigView]:
         """Every config of a function, the unqualified one first, then by qualifier."""
         with self._registry.transaction() as tx:
             record, _ = self._resolve(tx, FunctionRef(name))
         return [
-            self._render(FunctionRef(name, key or None), record.event_invoke_configs[key])
+            EventConfigView(FunctionRef(name, key or None), record.event_invoke_configs[key])
             for key in sorted(record.event_invoke_configs)
         ]
 
@@ -185,18 +194,6 @@ class EventConfigs:
     def _no_config(self, ref: FunctionRef) -> LambdaError:
         arn = self._arns.function(ref.name, ref.qualifier)
         return not_found(f"The function {arn} doesn't have an EventInvokeConfig")
-
-    def _render(self, ref: FunctionRef, stored: Mapping[str, Any]) -> dict[str, Any]:
-        shape: dict[str, Any] = {
-            "LastModified": stored["LastModified"],
-            "FunctionArn": self._arns.function(ref.name, ref.qualifier),
-        }
-        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
-            if key in stored:
-                shape[key] = stored[key]
-        if stored.get("DestinationConfig"):
-            shape["DestinationConfig"] = stored["DestinationConfig"]
-        return shape
 
 
 def _stamped(config: Mapping[str, Any]) -> dict[str, Any]:

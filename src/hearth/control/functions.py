@@ -17,7 +17,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version, parse_layer_version_arn
-from hearth.errors import conflict, invalid_parameter, not_found, precondition_failed
+from hearth.errors import (
+    conflict,
+    function_not_found,
+    invalid_parameter,
+    precondition_failed,
+)
 from hearth.models import (
     AttachedLayer,
     FunctionRecord,
@@ -27,6 +32,7 @@ from hearth.models import (
     aws_timestamp,
 )
 from hearth.store.code import CodeStore, StoredCode
+from hearth.store.qualifiers import resolve_version
 from hearth.store.registry import Registry, RegistryTransaction
 
 # Calls `callback` after `delay` seconds on the server's loop (tests may call it at once).
@@ -92,12 +98,7 @@ class Functions:
     # Reading ---------------------------------------------------------------------------
     def resolve(self, tx: RegistryTransaction, ref: FunctionRef) -> FunctionVersion:
         """The version a reference names: $LATEST, a number, or an alias's primary version."""
-        qualifier = ref.qualifier or LATEST
-        if is_version(qualifier):
-            version = tx.get_version(ref.name, qualifier)
-        else:
-            alias = tx.get_alias(ref.name, qualifier)
-            version = tx.get_version(ref.name, alias.function_version) if alias else None
+        version = resolve_version(tx, ref.name, ref.qualifier)
         if version is None:
             raise self.not_found(ref)
         return version
@@ -125,7 +126,7 @@ class Functions:
             return tx.list_versions(name)
 
     def not_found(self, ref: FunctionRef) -> Exception:
-        return not_found(f"Function not found: {self._arns.function(ref.name, ref.qualifier)}")
+        return function_not_found(self._arns.function(ref.name, ref.qualifier))
 
     def code_path(self, digest: str) -> str:
         return str(self._code.get_zip_path(digest))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
 from hearth.control.account import min_unreserved, unreserved_concurrency
-from hearth.control.targets import existing_target, version_of
+from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
     LambdaError,
@@ -23,8 +23,9 @@ from hearth.errors import (
     invalid_parameter,
     validation_error,
 )
-from hearth.invoke.provisioner import Progress
+from hearth.invoke.types import Progress, ProvisionedStatus
 from hearth.models import FunctionRecord, ProvisionedConcurrency, aws_timestamp
+from hearth.store.qualifiers import version_of
 from hearth.store.registry import Registry, RegistryTransaction
 
 # (function, version, the config's LastModified) → how far its environments have come.
@@ -67,6 +68,17 @@ def check_requested(value: object) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class ProvisionedView:
+    """One config and how far it has come (rendered by hearth.api.shapes)."""
+
+    function_name: str
+    qualifier: str
+    config: ProvisionedConcurrency
+    # None when the alias the config is on no longer names a version.
+    progress: Progress | None
+
+
 class ProvisionedConfigs:
     def __init__(
         self, registry: Registry, arns: ArnFormatter, account_limit: int, progress: ProgressOf
@@ -76,7 +88,7 @@ class ProvisionedConfigs:
         self._limit = account_limit
         self._progress = progress
 
-    def put(self, ref: FunctionRef, requested: int) -> dict[str, Any]:
+    def put(self, ref: FunctionRef, requested: int) -> ProvisionedView:
         qualifier = _qualifier_required(ref)
         if qualifier == LATEST:
             raise invalid_parameter(
@@ -90,15 +102,11 @@ class ProvisionedConfigs:
             config = ProvisionedConcurrency(requested, aws_timestamp())
             configs = {**record.provisioned_concurrency, qualifier: config}
             tx.put_function(dataclasses.replace(record, provisioned_concurrency=configs))
-        return {
-            "RequestedProvisionedConcurrentExecutions": requested,
-            "AvailableProvisionedConcurrentExecutions": 0,
-            "AllocatedProvisionedConcurrentExecutions": 0,
-            "Status": "IN_PROGRESS",
-            "LastModified": config.last_modified,
-        }
+        return ProvisionedView(
+            record.name, qualifier, config, Progress(0, ProvisionedStatus.IN_PROGRESS)
+        )
 
-    def get(self, ref: FunctionRef) -> dict[str, Any]:
+    def get(self, ref: FunctionRef) -> ProvisionedView:
         qualifier = self._published(ref)
         with self._registry.transaction() as tx:
             record = existing_target(tx, self._arns, ref)
@@ -106,7 +114,7 @@ class ProvisionedConfigs:
             if config is None:
                 raise _config_not_found()
             version = version_of(tx, record.name, qualifier)
-        return self._shape(record.name, version, config)
+        return self._view(record.name, qualifier, version, config)
 
     def delete(self, ref: FunctionRef) -> None:
         """Deleting a config that does not exist succeeds, as on AWS."""
@@ -119,7 +127,7 @@ class ProvisionedConfigs:
                 }
                 tx.put_function(dataclasses.replace(record, provisioned_concurrency=configs))
 
-    def list(self, name: str) -> list[dict[str, Any]]:
+    def list(self, name: str) -> list[ProvisionedView]:
         """Every config of the function, by qualifier, each with its FunctionArn."""
         with self._registry.transaction() as tx:
             record = existing_target(tx, self._arns, FunctionRef(name))
@@ -128,7 +136,7 @@ class ProvisionedConfigs:
                 for qualifier, config in sorted(record.provisioned_concurrency.items())
             ]
         return [
-            {"FunctionArn": self._arns.function(name, qualifier), **self._shape(name, v, config)}
+            self._view(name, qualifier, v, config)
             for qualifier, config, v in found
             if v is not None
         ]
@@ -142,23 +150,13 @@ class ProvisionedConfigs:
             )
         return qualifier
 
-    def _shape(
-        self, name: str, version: str | None, config: ProvisionedConcurrency
-    ) -> dict[str, Any]:
+    def _view(
+        self, name: str, qualifier: str, version: str | None, config: ProvisionedConcurrency
+    ) -> ProvisionedView:
         progress = (
             self._progress(name, version, config.last_modified) if version is not None else None
         )
-        allocated = 0 if progress is None else min(progress.allocated, config.requested)
-        shape: dict[str, Any] = {
-            "RequestedProvisionedConcurrentExecutions": config.requested,
-            "AvailableProvisionedConcurrentExecutions": allocated,
-            "AllocatedProvisionedConcurrentExecutions": allocated,
-            "Status": "IN_PROGRESS" if progress is None else progress.status.value,
-            "LastModified": config.last_modified,
-        }
-        if progress is not None and progress.reason is not None:
-            shape["StatusReason"] = progress.reason
-        return shape
+        return ProvisionedView(name, qualifier, config, progress)
 
     def _check_overlap(
         self, tx: RegistryTransaction, record: FunctionRecord, qualifier: str

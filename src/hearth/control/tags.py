@@ -7,7 +7,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from hearth.arns import ArnFormatter, parse_function_ref
-from hearth.errors import ConstraintViolation, invalid_parameter, not_found, validation_error
+from hearth.errors import (
+    ConstraintViolation,
+    function_not_found,
+    invalid_parameter,
+    validation_error,
+)
 from hearth.store.registry import Registry
 
 MAX_TAGS = 50
@@ -59,7 +64,7 @@ class Tags:
         with self._registry.transaction() as tx:
             record = tx.get_function(name)
             if record is None:
-                raise not_found(f"Function not found: {self._arns.function(name)}")
+                raise function_not_found(self._arns.function(name))
             return dict(record.tags)
 
     def tag(self, resource_arn: str, tags: dict[str, str]) -> None:
@@ -67,7 +72,7 @@ class Tags:
         with self._registry.transaction() as tx:
             record = tx.get_function(name)
             if record is None:
-                raise not_found(f"Function not found: {self._arns.function(name)}")
+                raise function_not_found(self._arns.function(name))
             merged = check_tags({**record.tags, **tags})
             tx.put_function(dataclasses.replace(record, tags=merged))
 
@@ -77,6 +82,6 @@ class Tags:
         with self._registry.transaction() as tx:
             record = tx.get_function(name)
             if record is None:
-                raise not_found(f"Function not found: {self._arns.function(name)}")
+                raise function_not_found(self._arns.function(name))
             kept = {k: v for k, v in record.tags.items() if k not in drop}
             tx.put_function(dataclasses.replace(record, tags=kept))

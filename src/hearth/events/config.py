@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hearth.arns import LATEST, is_version
+from hearth.arns import LATEST
 from hearth.events.retry import DEFAULT_MAX_EVENT_AGE_SECONDS, DEFAULT_MAX_RETRY_ATTEMPTS
-from hearth.store.registry import Registry
+from hearth.store.qualifiers import version_of
+from hearth.store.registry import RegistryReader
 
 _CACHE_SIZE = 10_000
 
@@ -42,7 +43,7 @@ class AsyncConfig:
 
 
 class AsyncConfigs:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: RegistryReader) -> None:
         self._registry = registry
         self._configs: dict[tuple[str, str | None], AsyncConfig] = {}
         self._dead_letters: dict[tuple[str, str | None], str | None] = {}
@@ -79,11 +80,9 @@ class AsyncConfigs:
         if key in self._dead_letters:
             return self._dead_letters[key]
         with self._registry.transaction() as tx:
-            version = version_or_qualifier or LATEST
-            if not is_version(version):
-                alias = tx.get_alias(name, version)
-                version = alias.function_version if alias is not None else LATEST
-            found = tx.get_version(name, version)
+            # A vanished alias falls back to $LATEST's target.
+            number = version_of(tx, name, version_or_qualifier or LATEST) or LATEST
+            found = tx.get_version(name, number)
         target = found.dead_letter_target_arn if found is not None else None
         self._remember(self._dead_letters, key, target)
         return target

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from hearth.arns import parse_function_ref
 from hearth.events.queue import Event, Kind, MessageAttributes
 from hearth.events.retry import Condition
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 
 # AWS puts the first kilobyte of the error message into a dead letter's ErrorMessage.
 MAX_DEAD_LETTER_ERROR_MESSAGE = 1024

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef
-from hearth.errors import LambdaError
+from hearth.errors import ErrorCode, LambdaError
 from hearth.events.config import AsyncConfigs
 from hearth.events.destinations import (
     MessageSink,
@@ -37,14 +37,13 @@ from hearth.events.destinations import (
 )
 from hearth.events.queue import Event, EventQueue, Kind
 from hearth.events.retry import (
-    THROTTLE_INITIAL_DELAY_SECONDS,
-    THROTTLE_MAX_DELAY_SECONDS,
     Action,
     Condition,
     Outcome,
     decide,
+    delivery_delay,
 )
-from hearth.invoke.invoker import InvokeResult
+from hearth.invoke.types import InvokeResult
 
 logger = logging.getLogger("hearth.events")
 
@@ -185,7 +184,7 @@ class Dispatcher:
         try:
             result = await self._invoke(ref, event.payload, request_id=event.id)
         except LambdaError as error:
-            if error.code == "ResourceNotFoundException":
+            if error.code == ErrorCode.RESOURCE_NOT_FOUND:
                 logger.warning("dropping event %s: %s", event.id, error.message)
                 self.stats.dropped_function_missing += 1
                 await self._queue.ack(event)
@@ -278,9 +277,7 @@ class Dispatcher:
                 self._sink.send, event.target, event.payload.decode(), event.attributes
             )
         except Exception as error:
-            delay = min(
-                THROTTLE_INITIAL_DELAY_SECONDS * 2**event.requeues, THROTTLE_MAX_DELAY_SECONDS
-            )
+            delay = delivery_delay(event.requeues)
             self.stats.delivery_failures += 1
             logger.warning(
                 "delivery of %s to %s failed (%s); retrying in %.0f s",

@@ -12,6 +12,8 @@ After every attempt the queue asks `decide(...)` what to do next and gets a `Dec
 * **Throttle / system error** (no capacity, the sandbox failed to start): these do not
   count against `MaximumRetryAttempts`, as on AWS. The event is re-queued with exponential
   backoff — 1 s, 2 s, 4 s … capped at 5 minutes — for as long as it stays young enough.
+* **Delivery** of a destination record or dead letter that failed: the same backoff, with no
+  age limit (a record is never dropped): `delivery_delay(...)`.
 * **Age**: a retry is never scheduled past `MaximumEventAgeInSeconds` (60-21600, default
   21600): if ``event_age + delay`` would exceed it → `GIVE_UP` with ``EventAgeExceeded``.
   Landing exactly on the limit is still allowed; AWS discards events *older* than it.
@@ -95,7 +97,18 @@ def decide(
             return RETRIES_EXHAUSTED
         delay = base_delay_seconds * 2**retries_done
     else:
-        delay = min(THROTTLE_INITIAL_DELAY_SECONDS * 2**requeues, THROTTLE_MAX_DELAY_SECONDS)
+        delay = _backoff(requeues)
     if event_age_seconds + delay > max_event_age_seconds:
         return EVENT_AGE_EXCEEDED
     return Decision(Action.RETRY, delay_seconds=delay)
+
+
+def delivery_delay(requeues: int) -> float:
+    """How long to wait before delivering a record again after `requeues` failed tries."""
+    if requeues < 0:
+        raise ValueError("requeues must not be negative")
+    return _backoff(requeues)
+
+
+def _backoff(requeues: int) -> float:
+    return min(THROTTLE_INITIAL_DELAY_SECONDS * 2.0**requeues, THROTTLE_MAX_DELAY_SECONDS)

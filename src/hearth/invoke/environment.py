@@ -10,25 +10,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import math
 import os
 import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
-from hearth.api.runtime_api import (
-    Invocation,
-    RuntimeApiError,
-    serve_runtime_api,
-    serve_runtime_api_unix,
-)
 from hearth.invoke.launch import LaunchedProcess
+from hearth.invoke.payloads import error_payload, error_type_of
+from hearth.invoke.runtime_api import RuntimeApiError, serve_runtime_api, serve_runtime_api_unix
+from hearth.invoke.types import EnvironmentState, InitFailed, Invocation, InvokeOutcome
+from hearth.logs.platform_lines import (
+    end_line,
+    error_status,
+    exit_line,
+    init_report_line,
+    report_line,
+    start_line,
+    task_timed_out,
+    timeout_line,
+    timeout_status,
+)
 from hearth.sandbox.peers import tcp_socket_uid
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
@@ -47,32 +52,6 @@ _SIGNAL_NAMES = {
     signal.SIGFPE: "floating point exception",
     signal.SIGINT: "interrupt",
 }
-
-
-class EnvironmentState(Enum):
-    STARTING = "starting"
-    IDLE = "idle"
-    BUSY = "busy"
-    DEAD = "dead"
-
-
-@dataclass(frozen=True)
-class InvokeOutcome:
-    payload: bytes
-    # "Unhandled" when the function failed, else None.
-    function_error: str | None
-    log_tail: str
-    duration_ms: float
-
-
-class InitFailed(Exception):
-    """The runtime could not initialise; `payload` is the error AWS would return."""
-
-    def __init__(self, payload: bytes, log: str = "") -> None:
-        super().__init__(payload.decode(errors="replace"))
-        self.payload = payload
-        # What the runtime printed while initialising, then AWS's INIT_REPORT line.
-        self.log = log
 
 
 LogSink = Callable[[str, int, str], None]  # (stream, timestamp_ms, message)
@@ -188,16 +167,12 @@ class Environment:
         if self._init_error is not None:
             payload = self._init_error
         elif exited.done():
-            payload = _error_body(self._exit_error_type(), exit_reason(exited.result()))
+            payload = error_payload(self._exit_error_type(), exit_reason(exited.result()))
         else:
-            payload = _error_body(
+            payload = error_payload(
                 "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
             )
-        error_type = _error_type(payload)
-        self._log(
-            f"INIT_REPORT Init Duration: {self.init_duration_ms:.2f} ms\tPhase: init\t"
-            f"Status: error\tError Type: {error_type}"
-        )
+        self._log(init_report_line(self.init_duration_ms, error_type_of(payload)))
         await self.destroy()
         tail = "\n".join(self._init_lines) + "\n"
         raise InitFailed(payload, _last_bytes(tail, LOG_TAIL_BYTES))
@@ -221,7 +196,7 @@ class Environment:
     def post_init_error(self, error_type: str | None, body: bytes) -> None:
         if self.state is not EnvironmentState.STARTING:
             raise RuntimeApiError(403, "InvalidStateTransition", "Init error after init")
-        self._init_error = body or _error_body(error_type or "Runtime.Unknown", "Init failed")
+        self._init_error = body or error_payload(error_type or "Runtime.Unknown", "Init failed")
 
     def _finish(self, request_id: str, body: bytes, function_error: str | None) -> None:
         if self._current is None or request_id != self._current.request_id:
@@ -240,7 +215,7 @@ class Environment:
         self._current = invocation
         self._captured = []
         self._result = self._loop.create_future()
-        self._log(f"START RequestId: {invocation.request_id} Version: {self.version}")
+        self._log(start_line(invocation.request_id, self.version))
         started = time.perf_counter()
         waiting = self._waiting_next
         if waiting is not None and not waiting.done():
@@ -262,20 +237,20 @@ class Environment:
             self._drain_output()
             reason = exit_reason(exited.result())
             error_type = self._exit_error_type()
-            self._log(f"RequestId: {invocation.request_id} Error: {reason}")
-            payload = _error_body(error_type, f"RequestId: {invocation.request_id} Error: {reason}")
+            self._log(exit_line(invocation.request_id, reason))
+            payload = error_payload(error_type, exit_line(invocation.request_id, reason))
             function_error = "Unhandled"
-            status_suffix = f"\tStatus: error\tError Type: {error_type}"
+            status_suffix = error_status(error_type)
         else:
             self._drain_output()
-            message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
-            self._log(f"{_iso_now()} {invocation.request_id} {message}")
-            payload = _error_body(
-                "Sandbox.Timedout", f"RequestId: {invocation.request_id} Error: {message}"
+            request_id, timeout = invocation.request_id, self.timeout_seconds
+            self._log(timeout_line(datetime.now(UTC), request_id, timeout))
+            payload = error_payload(
+                "Sandbox.Timedout", exit_line(request_id, task_timed_out(timeout))
             )
             function_error = "Unhandled"
-            status_suffix = "\tStatus: timeout"
-        self._log(f"END RequestId: {invocation.request_id}")
+            status_suffix = timeout_status()
+        self._log(end_line(invocation.request_id))
         self._log(self._report_line(invocation.request_id, duration_ms) + status_suffix)
         tail = "\n".join(self._captured) + "\n"
         self._current = None
@@ -290,15 +265,11 @@ class Environment:
         )
 
     def _report_line(self, request_id: str, duration_ms: float) -> str:
-        line = (
-            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
-            f"Memory Size: {self.memory_size} MB\tMax Memory Used: {self._max_memory_mb()} MB\t"
-        )
-        if self._first_report and self.init_duration_ms is not None and not self.provisioned:
-            line += f"Init Duration: {self.init_duration_ms:.2f} ms\t"
+        # Provisioned environments initialised ahead of any invocation: no Init Duration.
+        first = self._first_report and not self.provisioned
         self._first_report = False
-        return line
+        init = self.init_duration_ms if first else None
+        return report_line(request_id, duration_ms, self.memory_size, self._max_memory_mb(), init)
 
     def _exit_error_type(self) -> str:
         """Why the runtime exited, as AWS names it: an OOM kill, or any other exit."""
@@ -399,22 +370,6 @@ class Environment:
             self._unix_server = None
             with contextlib.suppress(OSError):
                 os.unlink(self.runtime_socket)
-
-
-def _error_type(payload: bytes) -> str:
-    try:
-        return str(json.loads(payload).get("errorType", "Runtime.Unknown"))
-    except (ValueError, AttributeError):
-        return "Runtime.Unknown"
-
-
-def _error_body(error_type: str, message: str) -> bytes:
-    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
-
-
-def _iso_now() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def _last_bytes(text: str, limit: int) -> str:

@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 
-from hearth.control.targets import version_of
 from hearth.errors import too_many_requests
-from hearth.store.registry import Registry
+from hearth.store.qualifiers import version_of
+from hearth.store.registry import RegistryReader
 
 # What a throttled caller is told to wait, in seconds (the Retry-After header).
 RETRY_AFTER_SECONDS = 1
@@ -140,7 +140,7 @@ class Leases:
                 usage.unreserved -= 1
 
 
-def load_limits(registry: Registry, account_limit: int) -> Limits:
+def load_limits(registry: RegistryReader, account_limit: int) -> Limits:
     """The limits the registry holds now: reservations, and provisioned concurrency by the
     version it applies to (an alias's config applies to the version the alias points at)."""
     reserved: dict[str, int] = {}

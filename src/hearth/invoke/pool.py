@@ -20,14 +20,37 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from hearth.errors import too_many_requests
-from hearth.invoke.environment import Environment, EnvironmentState
 from hearth.invoke.leases import RETRY_AFTER_SECONDS, ThrottleReason
+from hearth.invoke.types import EnvironmentState, Invocation, InvokeOutcome
 from hearth.models import FunctionVersion
 
 PoolKey = tuple[str, str, str]
+
+
+class Environment(Protocol):
+    """What the pool and the invoker need of an execution environment
+    (hearth.invoke.environment; hearth.invoke.fakes.FakeEnvironment in tests).
+
+    Guarantees asked of implementations: `state` is IDLE exactly when `invoke` may be called;
+    `invoke` runs one invocation (BUSY meanwhile) and leaves the environment IDLE, or DEAD
+    after a timeout or crash; DEAD is final; `destroy` ends the environment's process, is
+    safe to call in any state and more than once; `last_used` is a time.monotonic() reading
+    taken when the last invocation ended; `memory_size` (MB) never changes."""
+
+    state: EnvironmentState
+    memory_size: int
+    last_used: float
+
+    async def invoke(self, invocation: Invocation) -> InvokeOutcome: ...
+
+    async def destroy(self) -> None: ...
+
+
 # Starts an environment for a version; the flag says whether it is a provisioned one.
+# Raises InitFailed when it cannot initialise.
 EnvironmentFactory = Callable[[FunctionVersion, bool], Awaitable[Environment]]
 
 

@@ -15,14 +15,13 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from enum import StrEnum
 
-from hearth.control.targets import version_of
 from hearth.errors import LambdaError
-from hearth.invoke.environment import InitFailed
 from hearth.invoke.pool import Pool
+from hearth.invoke.types import InitFailed, Progress, ProvisionedStatus
 from hearth.models import FunctionVersion
-from hearth.store.registry import Registry
+from hearth.store.qualifiers import version_of
+from hearth.store.registry import RegistryReader
 
 logger = logging.getLogger("hearth.provisioner")
 
@@ -30,21 +29,6 @@ logger = logging.getLogger("hearth.provisioner")
 RECONCILE_INTERVAL_SECONDS = 1.0
 # AWS's StatusReason when the function's init fails in a provisioned environment.
 INIT_FAILURE = "FUNCTION_ERROR_INIT_FAILURE"
-
-
-class ProvisionedStatus(StrEnum):
-    IN_PROGRESS = "IN_PROGRESS"
-    READY = "READY"
-    FAILED = "FAILED"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a provisioned concurrency config has come."""
-
-    allocated: int
-    status: ProvisionedStatus
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +40,7 @@ class _Target:
 
 
 class Provisioner:
-    def __init__(self, registry: Registry, pool: Pool) -> None:
+    def __init__(self, registry: RegistryReader, pool: Pool) -> None:
         self._registry = registry
         self._pool = pool
         self._targets: dict[tuple[str, str], _Target] = {}

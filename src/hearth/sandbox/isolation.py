@@ -19,10 +19,12 @@ import collections
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+# Settings' enums, importable from here too, beside the sandbox's other names.
+from hearth.config import Isolation as Isolation  # noqa: PLC0414
+from hearth.config import Network as Network  # noqa: PLC0414
 from hearth.sandbox.cgroups import Cgroups, EnvironmentCgroup
 
 TASK_ROOT = "/var/task"
@@ -38,17 +40,6 @@ SYSTEM_DIRECTORIES = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "
 # per-uid process count (RLIMIT_NPROC 1024) is per environment, as on AWS.
 FIRST_UID = 990_000
 UID_SLOTS = 10_000
-
-
-class Isolation(StrEnum):
-    AUTO = "auto"
-    SANDBOX = "sandbox"
-    PROCESS = "process"
-
-
-class Network(StrEnum):
-    HOST = "host"
-    NONE = "none"  # a network namespace of its own, with loopback only
 
 
 # A function's own choice of network, in its environment variables (documented in README).

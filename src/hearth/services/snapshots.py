@@ -80,7 +80,7 @@ def _defaultdict_subclass(
 
 
 class _Pickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
+    def reducer_override(self, obj: Any) -> Any:  # noqa: PLR0911 - one return per case
         if isinstance(obj, _LOCK_TYPES):
             return (threading.RLock if isinstance(obj, _LOCK_TYPES[1]) else threading.Lock), ()
         if isinstance(obj, threading.Condition):

@@ -1,7 +1,11 @@
-"""A Registry that tells listeners after each of its transactions commits.
+"""A Registry that tells listeners after each of its transactions that wrote, and the
+read-only view the invoke path is given.
 
-The control plane writes through it; readers that cache (the invoke path) subscribe and drop
-their cache. Reads made elsewhere through the inner registry notify nobody.
+The control plane writes through `NotifyingRegistry`; readers that cache (the invoke path,
+the async configs, the provisioner) subscribe and drop their cache. A transaction that only
+read (GetFunction, ListFunctions, ...) tells nobody, so reads never flush those caches. The
+cachers themselves get `reader()`: a view that can only read, so nothing wired to it can
+write past the notifications.
 """
 
 from __future__ import annotations
@@ -9,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from hearth.store.registry import Registry, RegistryTransaction
+from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.store.registry import Registry, RegistryReader, RegistryReads, RegistryTransaction
 
 
 class NotifyingRegistry:
@@ -23,12 +28,111 @@ class NotifyingRegistry:
     def transaction(self) -> AbstractContextManager[RegistryTransaction]:
         return self._notify_after()
 
+    def reader(self) -> RegistryReader:
+        """A view of the same registry that can only read (and so never needs to notify)."""
+        return ReadOnlyRegistry(self._inner)
+
     @contextmanager
     def _notify_after(self) -> Iterator[RegistryTransaction]:
         with self._inner.transaction() as tx:
-            yield tx
-        for listener in self._listeners:
-            listener()
+            recording = _RecordingTransaction(tx)
+            yield recording
+        if recording.wrote:
+            for listener in self._listeners:
+                listener()
 
     def close(self) -> None:
         self._inner.close()
+
+
+class ReadOnlyRegistry:
+    """Reads of a registry; its transactions offer no write methods at all."""
+
+    def __init__(self, inner: Registry) -> None:
+        self._inner = inner
+
+    @contextmanager
+    def transaction(self) -> Iterator[RegistryReads]:
+        with self._inner.transaction() as tx:
+            yield _Reads(tx)
+
+
+class _Reads:
+    """Only the reads of a transaction (an object without put_* / delete_* methods, so a write
+    fails loudly even where types are not checked)."""
+
+    def __init__(self, tx: RegistryReads) -> None:
+        self._tx = tx
+
+    def get_function(self, name: str) -> FunctionRecord | None:
+        return self._tx.get_function(name)
+
+    def list_functions(self) -> list[FunctionRecord]:
+        return self._tx.list_functions()
+
+    def get_version(self, function_name: str, version: str) -> FunctionVersion | None:
+        return self._tx.get_version(function_name, version)
+
+    def list_versions(self, function_name: str) -> list[FunctionVersion]:
+        return self._tx.list_versions(function_name)
+
+    def get_alias(self, function_name: str, alias_name: str) -> Alias | None:
+        return self._tx.get_alias(function_name, alias_name)
+
+    def list_aliases(self, function_name: str) -> list[Alias]:
+        return self._tx.list_aliases(function_name)
+
+    def get_layer(self, name: str) -> LayerRecord | None:
+        return self._tx.get_layer(name)
+
+    def list_layers(self) -> list[LayerRecord]:
+        return self._tx.list_layers()
+
+    def get_layer_version(self, layer_name: str, version: int) -> LayerVersion | None:
+        return self._tx.get_layer_version(layer_name, version)
+
+    def list_layer_versions(self, layer_name: str) -> list[LayerVersion]:
+        return self._tx.list_layer_versions(layer_name)
+
+    def code_digests_in_use(self) -> set[str]:
+        return self._tx.code_digests_in_use()
+
+
+class _RecordingTransaction(_Reads):
+    """A transaction that remembers whether anything was written through it."""
+
+    def __init__(self, tx: RegistryTransaction) -> None:
+        super().__init__(tx)
+        self._writes = tx
+        self.wrote = False
+
+    def _write(self) -> RegistryTransaction:
+        self.wrote = True
+        return self._writes
+
+    def put_function(self, record: FunctionRecord) -> None:
+        self._write().put_function(record)
+
+    def delete_function(self, name: str) -> None:
+        self._write().delete_function(name)
+
+    def put_version(self, version: FunctionVersion) -> None:
+        self._write().put_version(version)
+
+    def delete_version(self, function_name: str, version: str) -> None:
+        self._write().delete_version(function_name, version)
+
+    def put_alias(self, alias: Alias) -> None:
+        self._write().put_alias(alias)
+
+    def delete_alias(self, function_name: str, alias_name: str) -> None:
+        self._write().delete_alias(function_name, alias_name)
+
+    def put_layer(self, record: LayerRecord) -> None:
+        self._write().put_layer(record)
+
+    def put_layer_version(self, version: LayerVersion) -> None:
+        self._write().put_layer_version(version)
+
+    def delete_layer_version(self, layer_name: str, version: int) -> None:
+        self._write().delete_layer_version(layer_name, version)

@@ -18,22 +18,15 @@ from typing import Protocol
 from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
 
 
-class RegistryTransaction(Protocol):
-    """Reads see this transaction's own earlier writes. Lists are sorted as documented."""
+class RegistryReads(Protocol):
+    """The reads of a transaction; they see its own earlier writes. Lists are sorted as
+    documented."""
 
     # Functions ------------------------------------------------------------------------
     def get_function(self, name: str) -> FunctionRecord | None: ...
 
     def list_functions(self) -> list[FunctionRecord]:
         """All functions, sorted by name."""
-        ...
-
-    def put_function(self, record: FunctionRecord) -> None:
-        """Insert or replace."""
-        ...
-
-    def delete_function(self, name: str) -> None:
-        """Remove the function with all its versions and aliases. No error if absent."""
         ...
 
     # Versions ($LATEST and published) ---------------------------------------------------
@@ -43,22 +36,12 @@ class RegistryTransaction(Protocol):
         """`$LATEST` first, then published versions in ascending numeric order."""
         ...
 
-    def put_version(self, version: FunctionVersion) -> None:
-        """Insert or replace (keyed by function name and version)."""
-        ...
-
-    def delete_version(self, function_name: str, version: str) -> None: ...
-
     # Aliases ---------------------------------------------------------------------------
     def get_alias(self, function_name: str, alias_name: str) -> Alias | None: ...
 
     def list_aliases(self, function_name: str) -> list[Alias]:
         """Sorted by alias name."""
         ...
-
-    def put_alias(self, alias: Alias) -> None: ...
-
-    def delete_alias(self, function_name: str, alias_name: str) -> None: ...
 
     # Layers ----------------------------------------------------------------------------
     def get_layer(self, name: str) -> LayerRecord | None: ...
@@ -67,26 +50,61 @@ class RegistryTransaction(Protocol):
         """Sorted by name."""
         ...
 
-    def put_layer(self, record: LayerRecord) -> None:
-        """Layer records are never deleted: they keep the version counter, since AWS never
-        reuses a layer version number."""
-        ...
-
     def get_layer_version(self, layer_name: str, version: int) -> LayerVersion | None: ...
 
     def list_layer_versions(self, layer_name: str) -> list[LayerVersion]:
         """Newest (highest version) first, as AWS lists them."""
         ...
 
-    def put_layer_version(self, version: LayerVersion) -> None: ...
-
-    def delete_layer_version(self, layer_name: str, version: int) -> None: ...
-
     # Code ------------------------------------------------------------------------------
     def code_digests_in_use(self) -> set[str]:
         """Every code SHA-256 (hex) referenced by a function version, a layer version, or a
         layer attached to a function version (which keeps working after the layer version
         itself is deleted, as on AWS)."""
+        ...
+
+
+class RegistryTransaction(RegistryReads, Protocol):
+    """Reads and writes, applied together when the transaction's block exits normally."""
+
+    # Functions ------------------------------------------------------------------------
+    def put_function(self, record: FunctionRecord) -> None:
+        """Insert or replace."""
+        ...
+
+    def delete_function(self, name: str) -> None:
+        """Remove the function with all its versions and aliases. No error if absent."""
+        ...
+
+    # Versions ($LATEST and published) ---------------------------------------------------
+    def put_version(self, version: FunctionVersion) -> None:
+        """Insert or replace (keyed by function name and version)."""
+        ...
+
+    def delete_version(self, function_name: str, version: str) -> None: ...
+
+    # Aliases ---------------------------------------------------------------------------
+    def put_alias(self, alias: Alias) -> None: ...
+
+    def delete_alias(self, function_name: str, alias_name: str) -> None: ...
+
+    # Layers ----------------------------------------------------------------------------
+    def put_layer(self, record: LayerRecord) -> None:
+        """Layer records are never deleted: they keep the version counter, since AWS never
+        reuses a layer version number."""
+        ...
+
+    def put_layer_version(self, version: LayerVersion) -> None: ...
+
+    def delete_layer_version(self, layer_name: str, version: int) -> None: ...
+
+
+class RegistryReader(Protocol):
+    """A registry that can only be read: what the invoke path and the caches are given, so
+    nothing there can write past the NotifyingRegistry that tells them of changes."""
+
+    def transaction(self) -> AbstractContextManager[RegistryReads]:
+        """Begin a serialized unit of reads."""
         ...
 
 

@@ -11,26 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol, cast
 
 import httptools
 
+from hearth.invoke.payloads import error_payload
+from hearth.invoke.types import Invocation
+
 PREFIX = b"/2018-06-01/runtime/"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """What `/runtime/invocation/next` hands to the runtime."""
-
-    request_id: str
-    payload: bytes
-    deadline_ms: int
-    invoked_function_arn: str
-    trace_id: str
-    client_context: str | None = None
-    cognito_identity: str | None = None
 
 
 class RuntimeApiError(Exception):
@@ -155,13 +144,11 @@ class _Connection(asyncio.Protocol):
                 self._session.post_error(
                     request_id,
                     "Function.ResponseSizeTooLarge",
-                    json.dumps(
-                        {
-                            "errorMessage": "Response payload size exceeded maximum allowed "
-                            f"payload size ({MAX_RESPONSE_BYTES} bytes).",
-                            "errorType": "Function.ResponseSizeTooLarge",
-                        }
-                    ).encode(),
+                    error_payload(
+                        "Function.ResponseSizeTooLarge",
+                        "Response payload size exceeded maximum allowed "
+                        f"payload size ({MAX_RESPONSE_BYTES} bytes).",
+                    ),
                 )
                 raise RuntimeApiError(
                     413,
@@ -175,7 +162,13 @@ class _Connection(asyncio.Protocol):
             raise RuntimeApiError(404, "InvalidRequest", "Unknown Runtime API path")
 
     async def _next(self) -> None:
-        invocation = await self._session.next_invocation()
+        try:
+            invocation = await self._session.next_invocation()
+        except asyncio.CancelledError:
+            # The environment is gone: end the long poll's connection now (reading is paused,
+            # so the runtime's own close would never be noticed).
+            self._close()
+            raise
         headers = [
             b"Lambda-Runtime-Aws-Request-Id: " + invocation.request_id.encode(),
             b"Lambda-Runtime-Deadline-Ms: " + str(invocation.deadline_ms).encode(),
