@@ -278,3 +278,29 @@ def test_sns_lambda_subscriptions_with_filter_policies(server: Server, recorder:
     }
     assert message["Timestamp"].endswith("Z") and message["SignatureVersion"] == "1"
     assert recorder("never-allowed") == []  # no permission for sns.amazonaws.com
+
+
+NODE_SDK = """
+const { S3Client, PutObjectCommand, GetObjectCommand } = require("@aws-sdk/client-s3");
+exports.handler = async () => {
+  const s3 = new S3Client({});
+  await s3.send(new PutObjectCommand({Bucket: "trigger-log", Key: "node/put", Body: "from node"}));
+  const got = await s3.send(new GetObjectCommand({Bucket: "trigger-log", Key: "node/put"}));
+  return {body: await got.Body.transformToString(), sdk: require.resolve("@aws-sdk/client-s3")};
+};
+"""
+
+
+def test_a_nodejs_function_uses_the_javascript_sdk_with_no_endpoint_code(
+    server: Server, recorder: Any
+) -> None:
+    lam = server.client()
+    code = make_zip({"index.js": NODE_SDK})
+    create_function(
+        lam, "node-sdk", code, Runtime="nodejs20.x", Handler="index.handler", Timeout=30
+    )
+    result = lam.invoke(FunctionName="node-sdk")
+    payload = json.loads(result["Payload"].read())
+    assert "FunctionError" not in result, payload
+    assert payload["body"] == "from node"
+    assert "/.aws-sdk/node/node_modules/@aws-sdk/client-s3/" in payload["sdk"]

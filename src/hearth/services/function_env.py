@@ -53,6 +53,10 @@ class FunctionServiceEnvironment:
             "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
             "AWS_SESSION_TOKEN": session.session_token,
         }
+        # The SDKs look for ~/.aws/config; a sandbox's uid has no passwd entry, so without HOME
+        # the JavaScript SDK fails on os.homedir() (AWS's runtime user has a home).
+        if "HOME" not in base:
+            env["HOME"] = "/tmp"  # noqa: S108 - the function's own private /tmp
         # A function's own AWS_ENDPOINT_URL wins (AWS reserves no such name).
         if self.endpoint_url is not None and "AWS_ENDPOINT_URL" not in base:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
