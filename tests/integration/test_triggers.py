@@ -304,3 +304,73 @@ def test_a_nodejs_function_uses_the_javascript_sdk_with_no_endpoint_code(
     assert "FunctionError" not in result, payload
     assert payload["body"] == "from node"
     assert "/.aws-sdk/node/node_modules/@aws-sdk/client-s3/" in payload["sdk"]
+
+
+def test_eventbridge_rules_with_lambda_targets(server: Server, recorder: Any) -> None:
+    lam, events = server.client(), service_client(server.endpoint, "events")
+    create_function(lam, "on-event", make_zip({"app.py": RECORDER}), Timeout=30)
+    rule = events.put_rule(
+        Name="orders",
+        EventPattern=json.dumps(
+            {"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}
+        ),
+    )["RuleArn"]
+    lam.add_permission(
+        FunctionName="on-event",
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule,
+    )
+    events.put_targets(
+        Rule="orders",
+        Targets=[
+            {"Id": "whole", "Arn": _arn("on-event")},
+            {"Id": "path", "Arn": _arn("on-event"), "InputPath": "$.detail"},
+            {"Id": "fixed", "Arn": _arn("on-event"), "Input": '{"fixed": true}'},
+            {
+                "Id": "shaped",
+                "Arn": _arn("on-event"),
+                "InputTransformer": {
+                    "InputPathsMap": {"who": "$.detail.customer", "total": "$.detail.total"},
+                    "InputTemplate": '{"message": "<who> spent <total>", "total": <total>}',
+                },
+            },
+        ],
+    )
+
+    def put(total: int, source: str = "shop") -> str:
+        entry = {
+            "Source": source,
+            "DetailType": "order",
+            "Detail": json.dumps({"customer": "ann", "total": total}),
+        }
+        result = events.put_events(Entries=[entry])
+        assert result["FailedEntryCount"] == 0
+        event_id: str = result["Entries"][0]["EventId"]
+        return event_id
+
+    wanted = put(250)
+    put(50)  # below the threshold
+    put(500, source="elsewhere")
+    got = _wait(lambda: recorder("on-event"), 4)
+    time.sleep(1)
+    got = recorder("on-event")
+    whole = [e for e in got if "detail-type" in e]
+    assert len(got) == 4 and len(whole) == 1
+    assert set(whole[0]) == {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    }
+    assert (whole[0]["id"], whole[0]["source"], whole[0]["version"]) == (wanted, "shop", "0")
+    assert whole[0]["time"].endswith("Z") and whole[0]["account"] == ACCOUNT
+    assert {"customer": "ann", "total": 250} in got
+    assert {"fixed": True} in got
+    assert {"message": "ann spent 250", "total": 250} in got

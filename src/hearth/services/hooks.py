@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from hearth.arns import parse_function_ref
+from hearth.events.patterns import InvalidPatternError, matches, validate_pattern
 from hearth.services.embedded import WireRequest
+from hearth.services.eventbridge_events import eventbridge_event, target_input
 from hearth.services.s3_events import ObjectChange, event_matches, key_matches, record
 from hearth.services.s3_permissions import MayInvoke
 from hearth.services.sns_events import passes_filter, sns_event
@@ -38,7 +40,7 @@ class _Target:
         self.may_invoke: MayInvoke = lambda ref, service, source, account: True
         self.installed = False
 
-    def deliver(self, function_arn: str, event: dict[str, Any]) -> None:
+    def deliver(self, function_arn: str, event: Any) -> None:
         if self.triggers is not None:
             self.triggers.deliver(function_arn, event)
 
@@ -57,6 +59,7 @@ def install(
     _install_s3(_target, lambda: _target.current())  # noqa: PLW0108
     _install_sns(_target, region)
     _install_dynamodb_streams()
+    _install_eventbridge(_target)
     _target.installed = True
 
 
@@ -276,3 +279,42 @@ def _install_dynamodb_streams() -> None:
         return result
 
     backend_class.update_item = update_item  # type: ignore[method-assign]
+
+
+def _install_eventbridge(triggers: Triggers) -> None:
+    """EventBridge rules with Lambda targets: moto keeps its own delivery to the other
+    targets (SQS, logs, buses); Lambda targets get AWS's event, matched by Hearth's pattern
+    engine, shaped by the target's Input / InputPath / InputTransformer."""
+    from moto.events import models  # noqa: PLC0415
+
+    rule_class = models.Rule
+    original_send = rule_class.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        everything = self.targets
+        lambdas = [t for t in everything if t["Arn"].split(":")[2:3] == ["lambda"]]
+        self.targets = [t for t in everything if t not in lambdas]
+        try:
+            original_send(self, original_event, transform_input)
+        finally:
+            self.targets = everything
+        if not lambdas or self.state != "ENABLED" or not self.event_pattern._raw_pattern:
+            return  # scheduled rules (no pattern) are not run by Hearth yet
+        event = eventbridge_event(original_event)
+        try:
+            if not matches(validate_pattern(self.event_pattern._raw_pattern), event):
+                return
+        except InvalidPatternError:
+            return  # PutRule refuses such a pattern; never deliver on one
+        for target in lambdas:
+            function = parse_function_ref(target["Arn"])
+            if not _target.may_invoke(function, "events.amazonaws.com", self.arn, self.account_id):
+                logger.warning(
+                    "rule %s may not invoke %s: no permission for events.amazonaws.com",
+                    self.arn,
+                    target["Arn"],
+                )
+                continue
+            triggers.deliver(target["Arn"], target_input(target, event))
+
+    rule_class.send_to_targets = send_to_targets  # type: ignore[method-assign]

@@ -31,7 +31,7 @@ _DURABLE_TIMEOUT_SECONDS = 30.0
 class Triggers(Protocol):
     """Where push triggers go. `deliver` is thread-safe and durable on return."""
 
-    def deliver(self, function_arn: str, event: dict[str, Any]) -> None: ...
+    def deliver(self, function_arn: str, event: Any) -> None: ...
 
 
 class QueueTriggers:
@@ -42,7 +42,7 @@ class QueueTriggers:
         self._notify = notify
         self._loop = loop
 
-    def deliver(self, function_arn: str, event: dict[str, Any]) -> None:
+    def deliver(self, function_arn: str, event: Any) -> None:
         ref = parse_function_ref(function_arn)  # checked when the trigger was configured
         name, qualifier = ref.name, ref.qualifier
         queued = Event(
@@ -62,7 +62,7 @@ class RecordingTriggers:
     """The in-memory twin, for tests: keeps what would have been delivered."""
 
     def __init__(self) -> None:
-        self.delivered: list[tuple[str, dict[str, Any]]] = []
+        self.delivered: list[tuple[str, Any]] = []
 
-    def deliver(self, function_arn: str, event: dict[str, Any]) -> None:
+    def deliver(self, function_arn: str, event: Any) -> None:
         self.delivered.append((function_arn, event))
