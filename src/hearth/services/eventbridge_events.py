@@ -55,17 +55,23 @@ def target_input(target: Mapping[str, Any], event: dict[str, Any]) -> Any:
         }
         template: str = transformer["InputTemplate"]
 
+        # A template that is not JSON (no {, [ or " first) is plain text: values go in as text.
+        plain = not template.lstrip().startswith(("{", "[", '"'))
+
         def fill(found: re.Match[str]) -> str:
             name = found.group(1)
             if name not in values:
                 return found.group(0)
             value = values[name]
-            # Inside quotes a string goes in as its text; elsewhere values go in as JSON.
-            start = found.start()
-            quoted = start > 0 and template[start - 1] == '"'
-            if isinstance(value, str) and quoted:
-                return json.dumps(value)[1:-1]
-            return json.dumps(value)
+            before = template[: found.start()]
+            # Inside a JSON string (an odd number of unescaped quotes before it) a value goes
+            # in as its text; elsewhere as JSON.
+            in_string = (before.count('"') - before.count('\\"')) % 2 == 1
+            if isinstance(value, str) and (plain or in_string):
+                return value if plain else json.dumps(value)[1:-1]
+            if plain:
+                return json.dumps(value)
+            return json.dumps(json.dumps(value))[1:-1] if in_string else json.dumps(value)
 
         text = _PLACEHOLDER.sub(fill, template)
         try:
