@@ -257,3 +257,40 @@ def test_dynamodb_streams_record_each_change_once(server: Server, view: str) -> 
     if new:
         assert insert["NewImage"] == {"k": {"S": "a"}, "n": {"N": "1"}}
         assert modify["NewImage"]["n"] == {"N": "2"}
+
+
+ENDPOINT_PROBE = """
+import os
+def handler(event, context):
+    return {k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")}
+"""
+
+
+def test_an_external_endpoint_turns_the_embedded_services_off(tmp_path: Path) -> None:
+    from tests.integration.conftest import create_function, make_zip
+
+    server = Server(
+        tmp_path,
+        extra_args=[
+            "--isolation",
+            "process",
+            "--aws-endpoint-url",
+            "http://127.0.0.1:4566",
+            "--service-endpoint",
+            "s3=http://127.0.0.1:9000",
+        ],
+    ).start()
+    try:
+        assert any("services: external, at http://127.0.0.1:4566" in line for line in server.output)
+        s3 = service_client(server.endpoint, "s3")
+        _, status = _code(s3.list_buckets)
+        assert status == 404  # Hearth's own API: no such route
+        lam = server.client()
+        create_function(lam, "endpoints", make_zip({"app.py": ENDPOINT_PROBE}))
+        result = json.loads(lam.invoke(FunctionName="endpoints")["Payload"].read())
+        assert result == {
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+            "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000",
+        }
+    finally:
+        server.stop()
