@@ -227,6 +227,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             embedded,
             _service_verifiers(settings, credentials),
             interceptors=(permissions,),
+            external=frozenset(name for name, _ in settings.service_endpoints),
         )
     hearth = Hearth(
         settings,

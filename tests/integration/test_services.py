@@ -269,8 +269,19 @@ def handler(event, context):
 def test_an_external_endpoint_turns_the_embedded_services_off(tmp_path: Path) -> None:
     from tests.integration.conftest import create_function, make_zip
 
+    partly = Server(
+        tmp_path / "partly",
+        extra_args=["--isolation", "process", "--service-endpoint", "s3=http://127.0.0.1:9000"],
+    ).start()
+    try:
+        # One service elsewhere: that one is not answered here, the others are.
+        _, status = _code(service_client(partly.endpoint, "s3").list_buckets)
+        assert status == 404  # Hearth's own API: no such route
+        assert service_client(partly.endpoint, "sqs").list_queues().get("QueueUrls", []) == []
+    finally:
+        partly.stop()
     server = Server(
-        tmp_path,
+        tmp_path / "external",
         extra_args=[
             "--isolation",
             "process",
@@ -282,9 +293,8 @@ def test_an_external_endpoint_turns_the_embedded_services_off(tmp_path: Path) ->
     ).start()
     try:
         assert any("services: external, at http://127.0.0.1:4566" in line for line in server.output)
-        s3 = service_client(server.endpoint, "s3")
-        _, status = _code(s3.list_buckets)
-        assert status == 404  # Hearth's own API: no such route
+        _, status = _code(service_client(server.endpoint, "s3").list_buckets)
+        assert status == 404  # not embedded: Hearth's own API has no such route
         lam = server.client()
         create_function(lam, "endpoints", make_zip({"app.py": ENDPOINT_PROBE}))
         result = json.loads(lam.invoke(FunctionName="endpoints")["Payload"].read())

@@ -40,6 +40,7 @@ class Gateway:
         verifiers: Mapping[str, SigV4Verifier] | None,
         interceptors: tuple[Interceptor, ...] = (),
         observers: tuple[Observer, ...] = (),
+        external: frozenset[str] = frozenset(),
     ) -> None:
         self._hearth_app = hearth_app
         self._embedded = embedded
@@ -47,6 +48,8 @@ class Gateway:
         self._verifiers = verifiers
         self._interceptors = interceptors
         self._observers = observers
+        # Signing names served elsewhere (--service-endpoint): not answered here.
+        self._external = external
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._embedded is None:
@@ -56,7 +59,12 @@ class Gateway:
         query_string = scope["query_string"].decode("latin-1")
         claimed = credential_scope(headers, query_string)
         backend = None if claimed is None else backend_for(claimed.service, headers)
-        if claimed is None or claimed.service in HEARTH_SERVICES or backend is None:
+        if (
+            claimed is None
+            or claimed.service in HEARTH_SERVICES
+            or claimed.service in self._external
+            or backend is None
+        ):
             await self._hearth_app(scope, receive, send)
             return
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
