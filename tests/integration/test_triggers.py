@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -374,3 +375,62 @@ def test_eventbridge_rules_with_lambda_targets(server: Server, recorder: Any) ->
     assert {"customer": "ann", "total": 250} in got
     assert {"fixed": True} in got
     assert {"message": "ann spent 250", "total": 250} in got
+
+
+def _form_post(url: str, fields: dict[str, str], content: bytes) -> int:
+    boundary = "hearthboundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with urllib.request.urlopen(request) as response:
+        status: int = response.status
+        return status
+
+
+def test_s3_post_uploads_and_delete_markers(server: Server, recorder: Any) -> None:
+    lam, s3 = server.client(), service_client(server.endpoint, "s3")
+    create_function(lam, "on-version", make_zip({"app.py": RECORDER}), Timeout=30)
+    lam.add_permission(
+        FunctionName="on-version",
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn="arn:aws:s3:::versioned",
+    )
+    s3.create_bucket(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket="versioned",
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": _arn("on-version"),
+                    "Events": ["s3:ObjectCreated:Post", "s3:ObjectRemoved:*"],
+                }
+            ]
+        },
+    )
+    post = s3.generate_presigned_post("versioned", "posted")
+    assert _form_post(post["url"], post["fields"], b"via a form") == 204
+    assert s3.get_object(Bucket="versioned", Key="posted")["Body"].read() == b"via a form"
+    marker = s3.delete_object(Bucket="versioned", Key="posted")["VersionId"]
+    events = _wait(lambda: recorder("on-version"), 2)
+    by_name = {e["Records"][0]["eventName"]: e["Records"][0]["s3"]["object"] for e in events}
+    assert sorted(by_name) == ["ObjectCreated:Post", "ObjectRemoved:DeleteMarkerCreated"]
+    assert by_name["ObjectCreated:Post"]["size"] == 10
+    assert by_name["ObjectCreated:Post"]["versionId"]
+    assert by_name["ObjectRemoved:DeleteMarkerCreated"]["versionId"] == marker
