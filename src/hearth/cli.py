@@ -198,7 +198,7 @@ def main() -> None:
     default=None,
     type=click.Path(file_okay=False, path_type=Path),
     help="The AWS SDKs functions import (python/ and node/, as scripts/setup-aws-sdk.sh "
-    "installs them) [default: .aws-sdk/ of this checkout].",
+    "installs them) [default: hearth/runtimes/aws-sdk/].",
 )
 def serve(
     host: str,
@@ -310,8 +310,9 @@ def serve(
 
 
 def _default_sdk_dir() -> Path:
-    # src/hearth/cli.py → the checkout's .aws-sdk/, where scripts/setup-aws-sdk.sh installs.
-    return Path(__file__).resolve().parents[2] / ".aws-sdk"
+    # Inside the runtimes' directory, where scripts/setup-aws-sdk.sh installs: a sandbox sees
+    # it at /var/runtime/aws-sdk, where AWS's runtimes keep their SDK too.
+    return Path(__file__).resolve().parent / "runtimes" / "aws-sdk"
 
 
 def _choose_isolation(settings: Settings) -> IsolationChoice:

@@ -259,8 +259,10 @@ def _sandboxes_factory(
     if not isolation.sandboxed:
         return None
     expose = settings.sandbox_expose
-    if settings.aws_sdk_dir is not None and settings.aws_sdk_dir.is_dir():
-        expose = (*expose, str(settings.aws_sdk_dir))  # read-only, like the rest of the host
+    sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
+    if sdk is not None and sdk.root.is_dir() and not sdk.in_runtimes_dir:
+        # The default one is under /var/runtime already; another is shown where it is.
+        expose = (*expose, str(sdk.root))
     sandbox_settings = SandboxSettings(network=Network(settings.network), expose=expose)
     layout = isolation.cgroups
 

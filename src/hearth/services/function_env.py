@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hearth.invoke.runtimes import RUNTIMES_DIR
 from hearth.services.credentials import FunctionCredentials
 
 
@@ -28,6 +29,17 @@ class SdkDirs:
     @property
     def node_modules(self) -> Path:
         return self.root / "node" / "node_modules"
+
+    @property
+    def in_runtimes_dir(self) -> bool:
+        """Inside Hearth's runtimes directory, which sandboxes show at /var/runtime."""
+        return self.root.resolve().is_relative_to(RUNTIMES_DIR)
+
+    def seen_from(self, runtime_dir: str) -> Path:
+        """Where a function sees the SDKs, given where it sees the runtimes directory."""
+        if not self.in_runtimes_dir:
+            return self.root
+        return Path(runtime_dir) / self.root.resolve().relative_to(RUNTIMES_DIR)
 
     def missing(self) -> list[str]:
         wanted = {"boto3": self.python / "boto3", "@aws-sdk": self.node_modules / "@aws-sdk"}
@@ -65,11 +77,12 @@ class FunctionServiceEnvironment:
             if name not in base:
                 env[name] = url
         if self.sdk is not None:
+            seen = SdkDirs(self.sdk.seen_from(base.get("LAMBDA_RUNTIME_DIR", str(RUNTIMES_DIR))))
             # After the code and the layers: a copy the function or a layer brings wins.
             if family == "python":
-                env["PYTHONPATH"] = _append(base.get("PYTHONPATH", ""), str(self.sdk.python))
+                env["PYTHONPATH"] = _append(base.get("PYTHONPATH", ""), str(seen.python))
             elif family == "node":
-                env["NODE_PATH"] = _append(base.get("NODE_PATH", ""), str(self.sdk.node_modules))
+                env["NODE_PATH"] = _append(base.get("NODE_PATH", ""), str(seen.node_modules))
         return env
 
 
