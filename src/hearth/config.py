@@ -97,6 +97,9 @@ class Settings:
     # (moto, LocalStack, ElasticMQ...); None means AWS itself.
     # With it set, the embedded services are off and functions are pointed at it too.
     aws_endpoint_url: str | None = None
+    # The log store's bounds: older events are deleted, and the oldest while it is larger.
+    log_retention_seconds: float = 30 * 86400.0
+    log_max_bytes: int = 512 * 1024 * 1024
     # Per-service endpoints (signing name → URL): that service is not embedded, and
     # functions get AWS_ENDPOINT_URL_<SERVICE> for it.
     service_endpoints: tuple[tuple[str, str], ...] = ()

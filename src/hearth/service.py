@@ -19,7 +19,7 @@ import uvicorn
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
-from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
+from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
@@ -56,7 +56,7 @@ from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
 from hearth.services import hooks as service_hooks
-from hearth.services.credentials import FunctionCredentials
+from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
@@ -65,11 +65,26 @@ from hearth.services.scope import EMBEDDED_BACKENDS
 from hearth.services.snapshots import Snapshots
 from hearth.services.triggers import QueueTriggers
 from hearth.store.code import CodeStore
+from hearth.store.datadir import (
+    CODE,
+    FUNCTION_CREDENTIALS_KEY,
+    LOGS,
+    QUEUE,
+    REGISTRY,
+    RESERVE,
+    SERVICES_SNAPSHOT,
+    check_data_dir,
+    load_or_create_code_url_key,
+)
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
-from hearth.store.sqlite import SqliteRegistry
+from hearth.store.reserve import DiskReserve
+from hearth.store.sqlite import SCHEMA_VERSION, SqliteRegistry
 
 logger = logging.getLogger("hearth")
+
+# How often a released disk reserve is looked at, to be taken back when there is room.
+RESERVE_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -89,6 +104,7 @@ class Hearth:
     app: LambdaApp
     events: EventQueue
     dispatcher: Dispatcher
+    reserve: DiskReserve
     # What listens on the port: `app`, behind the embedded services' gateway.
     asgi: AsgiApp
     embedded: EmbeddedServices | None
@@ -131,22 +147,34 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     settings: Settings, schedule: Scheduler, isolation: IsolationChoice
 ) -> Hearth:
     data_dir = settings.data_dir
+    # Before anything opens or creates a file: start-up collects unreferenced code, and a
+    # lost or foreign registry would make that every function's code.
+    check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
-    storage = SqliteRegistry(data_dir / "registry.sqlite3")
+    reserve = DiskReserve(data_dir / RESERVE)
+    reserve.restore()
+    storage = SqliteRegistry(data_dir / REGISTRY)
     # The control plane writes through `registry`, which tells the caches below after every
     # write; they (the invoke path) are given a view that can only read.
     registry = NotifyingRegistry(storage)
     reads = registry.reader()
-    code_store = CodeStore(data_dir / "code")
+    code_store = CodeStore(data_dir / CODE)
     arns = ArnFormatter(settings.region, settings.account_id)
-    signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
+    signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
-    functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
-    log_store = SqliteLogStore(data_dir / "logs.sqlite3")
+    functions = Functions(
+        registry, code_store, arns, schedule, settings.settle_delay_seconds, reserve
+    )
+    log_store = SqliteLogStore(
+        data_dir / LOGS,
+        retention_seconds=settings.log_retention_seconds,
+        max_bytes=settings.log_max_bytes,
+        require_room=reserve.require_room,
+    )
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
-    credentials = FunctionCredentials(load_or_create_key(data_dir / "function-credentials.key"))
+    credentials = FunctionCredentials(load_or_create_key(data_dir / FUNCTION_CREDENTIALS_KEY))
     sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
     function_services = FunctionServiceEnvironment(
         credentials,
@@ -168,7 +196,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
-    events = SqliteEventQueue(data_dir / "queue.sqlite3")
+    events = SqliteEventQueue(data_dir / QUEUE)
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     sink = BotocoreSink(settings.aws_endpoint_url)
@@ -180,9 +208,10 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
+        make_room=reserve.release,
     )
     router = Router()
-    InvokeApi(invoker, events, dispatcher.notify).register(router)
+    InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
     FunctionsApi(functions, arns, signer).register(router)
@@ -217,7 +246,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             )
         )
         snapshots = Snapshots(
-            data_dir / "services.pickle", embedded, settings.services_snapshot_seconds
+            data_dir / SERVICES_SNAPSHOT, embedded, settings.services_snapshot_seconds
         )
         snapshots.restore()
         embedded.run_first(embedded.warm)
@@ -243,6 +272,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         app,
         events,
         dispatcher,
+        reserve,
         asgi,
         embedded,
         function_services,
@@ -280,6 +310,14 @@ def _recover(hearth: Hearth) -> None:
     for name in names:
         hearth.functions.settle(name)
     hearth.functions.collect_garbage()
+
+
+async def _keep_reserve(reserve: DiskReserve) -> None:
+    """Take the disk reserve back once space was freed by hand (deletes do it themselves)."""
+    while True:
+        await asyncio.sleep(RESERVE_CHECK_SECONDS)
+        if not reserve.held:
+            await asyncio.to_thread(reserve.restore)
 
 
 def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
@@ -326,7 +364,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
-    sock.set_inheritable(True)
+    # Not inheritable: every process Hearth starts (zygotes, runtimes) must not hold the
+    # API's listening socket (a function could accept the API's clients on it).
+    sock.set_inheritable(False)
     return sock
 
 
@@ -382,6 +422,7 @@ async def serve(
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
+    keep_reserve = asyncio.create_task(_keep_reserve(hearth.reserve))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not task.done():
@@ -392,5 +433,6 @@ async def serve(
         await task
     finally:
         prewarm.cancel()
+        keep_reserve.cancel()
         sock.close()
         await hearth.close()

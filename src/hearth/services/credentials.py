@@ -13,7 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 # AWS's prefix for temporary (session) credentials, which a role's always are.
 _PREFIX = "ASIA"
@@ -25,6 +28,20 @@ class SessionCredentials:
     access_key_id: str
     secret_access_key: str
     session_token: str
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The secret the functions' keys derive from, created once per data dir (owner-only)."""
+    if path.exists():
+        return path.read_bytes()
+    key = secrets.token_bytes(32)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
+    return key
 
 
 class FunctionCredentials:
