@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hearth import __version__
+from hearth.cli_mappings import event_source_options, mappings, parse_endpoints
 from hearth.config import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CONCURRENCY_LIMIT,
@@ -200,6 +201,46 @@ def main() -> None:
     help="The AWS SDKs functions import (python/ and node/, as scripts/setup-aws-sdk.sh "
     "installs them) [default: hearth/runtimes/aws-sdk/].",
 )
+@event_source_options
+@click.option(
+    "--public-url",
+    envvar="HEARTH_PUBLIC_URL",
+    default=None,
+    help="Where clients reach Hearth (http://host:port), for the code URLs it hands out "
+    "[default: the address each connection arrived on].",
+)
+@click.option(
+    "--max-connections",
+    envvar="HEARTH_MAX_CONNECTIONS",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Client connections open at once; more are answered 503 "
+    "[default: half of what RLIMIT_NOFILE leaves after 128 for Hearth and its environments].",
+)
+@click.option(
+    "--header-timeout",
+    envvar="HEARTH_HEADER_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's headers (408 and close after).",
+)
+@click.option(
+    "--body-timeout",
+    envvar="HEARTH_BODY_TIMEOUT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a request body may pause between reads (408 and close after).",
+)
+@click.option(
+    "--idle-timeout",
+    envvar="HEARTH_IDLE_TIMEOUT",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds an idle kept-alive connection stays open.",
+)
 @click.option(
     "--log-retention-days",
     envvar="HEARTH_LOG_RETENTION_DAYS",
@@ -234,6 +275,13 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    public_url: str | None,
+    max_connections: int | None,
+    header_timeout: float,
+    body_timeout: float,
+    idle_timeout: float,
+    event_source_endpoint_url: str | None,
+    event_source_endpoint: tuple[str, ...],
     log_retention_days: float,
     log_max_mb: int,
     service_endpoint: tuple[str, ...],
@@ -268,6 +316,13 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        public_url=public_url or None,
+        max_connections=max_connections,
+        header_timeout_seconds=header_timeout,
+        body_timeout_seconds=body_timeout,
+        idle_timeout_seconds=idle_timeout,
+        event_source_endpoint_url=event_source_endpoint_url or None,
+        event_source_endpoints=parse_endpoints(event_source_endpoint),
         log_retention_seconds=log_retention_days * 86400,
         log_max_bytes=log_max_mb * 1024 * 1024,
         service_endpoints=tuple(overrides),
@@ -732,6 +787,8 @@ def _duration_seconds(text: str) -> float:
         raise click.BadParameter(f"expected a number and s, m, h or d (like 10m), got {text!r}")
     return int(text[:-1]) * units[text[-1]]
 
+
+main.add_command(mappings)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

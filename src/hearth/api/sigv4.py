@@ -86,6 +86,10 @@ def _parse(header: str, headers: Mapping[str, str]) -> tuple[str, str, str, str]
     return params["Credential"], params["SignedHeaders"], params["Signature"], headers["x-amz-date"]
 
 
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
 def _parse_date(amz_date: str) -> datetime:
     try:
         return datetime.strptime(amz_date, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
@@ -171,22 +175,24 @@ class SigV4Verifier:
             raise LambdaError("UnrecognizedClientException", 403, message)
         return secret
 
+    def check_headers(
+        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
+    ) -> str:
+        """Every check that needs no body; the access key id, or `LambdaError` (403).
+
+        Run before the body is read, so a client without a known key and a current, well-formed
+        `Authorization` header cannot make Hearth buffer a body at all.
+        """
+        return self._check_headers(raw_path, _lower(headers))[0]
+
     def verify(
         self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str], body: bytes
     ) -> str:
         """The access key id that signed the request; raises `LambdaError` (403) otherwise."""
-        lowered = {name.lower(): value for name, value in headers.items()}
-        if "authorization" not in lowered:  # presigned URLs (X-Amz-Signature) are not supported
-            raise LambdaError(
-                "MissingAuthenticationTokenException", 403, "Missing Authentication Token"
-            )
-        credential, signed_headers, signature, amz_date = _parse(lowered["authorization"], lowered)
-        when = _parse_date(amz_date)
-        access_key, region = self._check_scope(credential, amz_date)
+        lowered = _lower(headers)
+        access_key, signed, region = self._check_headers(raw_path, lowered)
         secret = self._secret(access_key)
-        self._check_skew(amz_date, when)
-        if "?" in raw_path or "#" in raw_path:  # urlsplit would leave the rest out of signing
-            raise _invalid()
+        signed_headers, signature, amz_date = signed
         claimed_hash = lowered.get("x-amz-content-sha256")
         if (
             claimed_hash is not None
@@ -197,7 +203,7 @@ class SigV4Verifier:
         request = AWSRequest(
             method=method,
             url=f"http://hearth.invalid{raw_path}",  # botocore encodes the raw path once more
-            headers={name: lowered.get(name, "") for name in signed_headers.split(";")},
+            headers={name: lowered.get(name, "") for name in signed_headers},
             data=body,
             # Decoded as the router decodes it (parse_qs) so the signature covers what it acts
             # on; botocore re-encodes each pair. botocore accepts a list of pairs (a repeated
@@ -212,6 +218,28 @@ class SigV4Verifier:
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise _invalid()
         return access_key
+
+    def _check_headers(
+        self, raw_path: str, lowered: Mapping[str, str]
+    ) -> tuple[str, tuple[list[str], str, str], str]:
+        """Access key, (signed header names, signature, X-Amz-Date) and region."""
+        if "authorization" not in lowered:  # presigned URLs (X-Amz-Signature) are not supported
+            raise LambdaError(
+                "MissingAuthenticationTokenException", 403, "Missing Authentication Token"
+            )
+        credential, signed_headers, signature, amz_date = _parse(lowered["authorization"], lowered)
+        names = signed_headers.split(";")
+        if "host" not in names:  # unsigned, the request could be replayed to another endpoint
+            raise _incomplete(
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+            )
+        when = _parse_date(amz_date)
+        access_key, region = self._check_scope(credential, amz_date)
+        self._secret(access_key)  # an unknown key is refused before anything else
+        self._check_skew(amz_date, when)
+        if "?" in raw_path or "#" in raw_path:  # urlsplit would leave the rest out of signing
+            raise _invalid()
+        return access_key, (names, signature, amz_date), region
 
     def verify_presigned(
         self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
