@@ -29,6 +29,7 @@ POSITIONS = "event-sources.sqlite3"  # see events/positions.py
 CODE = "code"
 CODE_URL_KEY = "code-url.key"
 RESERVE = "reserve"  # see store/reserve.py
+SERVER_LOCK = "server.lock"  # see store/data_dir_lock.py; taken before this check runs
 FUNCTION_CREDENTIALS_KEY = "function-credentials.key"  # see services/credentials.py
 SERVICES_SNAPSHOT = "services.pickle"  # see services/snapshots.py
 # A shorter HMAC key makes the signed code URLs guessable; an empty one makes them forgeable.
@@ -37,7 +38,7 @@ CODE_URL_KEY_BYTES = 32
 _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 HEARTH_ENTRIES = frozenset(
     {f"{db}{suffix}" for db in (REGISTRY, QUEUE, LOGS, POSITIONS) for suffix in _SQLITE_SUFFIXES}
-    | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp"}
+    | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", SERVER_LOCK}
     | {FUNCTION_CREDENTIALS_KEY, f"{FUNCTION_CREDENTIALS_KEY}.tmp", SERVICES_SNAPSHOT}
     | {"services.tmp"}
 )
