@@ -351,19 +351,7 @@ def serve(
             f'  boto3.client("lambda", endpoint_url="{endpoint}", region_name="{region}")',
             markup=False,
         )
-        if settings.embedded_services:
-            external = ", ".join(f"{n} at {u}" for n, u in settings.service_endpoints)
-            console.print(
-                "  services: S3, DynamoDB (+ Streams), SNS, SQS, Kinesis, EventBridge "
-                "(+ Scheduler), STS, IAM, Secrets Manager, SSM on this port (embedded moto)"
-                + (f"; external: {external}" if external else ""),
-                markup=False,
-            )
-        else:
-            console.print(
-                f"  services: external, at {settings.aws_endpoint_url} (embedded ones off)",
-                markup=False,
-            )
+        console.print(_services_line(settings), markup=False)
         console.print("Press Ctrl-C to stop.", markup=False)
         sys.stdout.flush()
 
@@ -393,6 +381,17 @@ def _service_endpoints(items: tuple[str, ...]) -> list[tuple[str, str]]:
             raise click.UsageError(f"--service-endpoint takes SERVICE=URL, not {item!r}.")
         overrides.append((name.strip().lower(), url.strip()))
     return overrides
+
+
+def _services_line(settings: Settings) -> str:
+    if not settings.embedded_services:
+        return f"  services: external, at {settings.aws_endpoint_url} (embedded ones off)"
+    external = ", ".join(f"{n} at {u}" for n, u in settings.service_endpoints)
+    return (
+        "  services: S3, DynamoDB (+ Streams), SNS, SQS, Kinesis, EventBridge (+ Scheduler), "
+        "STS, IAM, Secrets Manager, SSM on this port (embedded moto)"
+        + (f"; external: {external}" if external else "")
+    )
 
 
 def _default_sdk_dir() -> Path:
