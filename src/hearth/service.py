@@ -147,6 +147,9 @@ class Hearth:
     function_services: FunctionServiceEnvironment
     sink: BotocoreSink
     snapshots: Snapshots | None
+    # Where API Gateway's APIs are defined: read from the embedded services once Hearth
+    # listens, unless --aws-endpoint-url names another place.
+    api_definitions: BotocoreApiDefinitions | None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -155,6 +158,8 @@ class Hearth:
             return
         self.function_services.endpoint_url = url
         self.sink.point_at(url, self._sink_key())
+        if self.api_definitions is not None and self.settings.aws_endpoint_url is None:
+            self.api_definitions.point_at(url, self._sink_key())
 
     def _sink_key(self) -> tuple[str, str]:
         if self.settings.access_keys:
@@ -316,7 +321,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         )
     # Function URLs and API Gateway are found by host name or path, before the services'
     # routing by credential scope: HttpIn is what listens on the port.
-    app = _http_in(settings, inner, authenticator, registry, invoker, arns)
+    app, api_definitions = _http_in(settings, inner, authenticator, registry, invoker, arns)
     asgi: AsgiApp = app
     hearth = Hearth(
         settings,
@@ -342,6 +347,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         function_services,
         sink,
         snapshots,
+        api_definitions,
     )
     _recover(hearth)
     return hearth
@@ -354,20 +360,24 @@ def _http_in(
     registry: NotifyingRegistry,
     invoker: Invoker,
     arns: ArnFormatter,
-) -> HttpIn:
+) -> tuple[HttpIn, BotocoreApiDefinitions | None]:
     """The ASGI app: function URLs, API Gateway APIs and streamed invokes in front of the
-    Lambda API."""
+    Lambda API; and where it reads API definitions."""
     verifier = _verifier(settings)
     url_server = FunctionUrlServer(registry.reader(), invoker, arns, verifier)
     registry.subscribe(url_server.invalidate)
-    # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
-    # plane is not Hearth's); without one, no API exists.
+    # API definitions come from API Gateway's control plane, which is not Hearth's: the
+    # embedded services (pointed at once Hearth listens) or the configured external endpoint.
     endpoint = settings.aws_endpoint_url
-    definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
+    definitions = (
+        BotocoreApiDefinitions(endpoint, settings.region)
+        if endpoint or settings.embedded_services
+        else None
+    )
     apis = ApiGatewayServer(definitions, invoker, registry.reader(), arns)
     registry.subscribe(apis.invalidate)
     streaming = StreamingInvokeApi(invoker, authenticator)
-    return HttpIn(lambda_app, url_server, streaming, apis)
+    return HttpIn(lambda_app, url_server, streaming, apis), definitions
 
 
 def _observability(

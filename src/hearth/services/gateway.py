@@ -63,7 +63,8 @@ class Gateway:
             # takes those. Their signature is not checked, so with SigV4 required they are
             # refused (below) rather than let through.
             claimed = CredentialScope("", "", "s3", presigned=True)
-        backend = None if claimed is None else backend_for(claimed.service, headers)
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        backend = None if claimed is None else backend_for(claimed.service, headers, raw_path)
         if (
             claimed is None
             or claimed.service in HEARTH_SERVICES
@@ -72,7 +73,6 @@ class Gateway:
         ):
             await self._hearth_app(scope, receive, send)
             return
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         try:
             body = await _read_body(receive)
             client = scope.get("client") or ("127.0.0.1", 0)
