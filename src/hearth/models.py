@@ -78,10 +78,22 @@ class FunctionVersion:
     last_update_status: UpdateStatus | None = None
     last_update_status_reason: str | None = None
     last_update_status_reason_code: str | None = None
+    # AWS moves a version's RevisionId on changes that leave its code and configuration as
+    # they were (settling Pending → Active, a permission added or removed). Those set
+    # `public_revision`; `revision_id` stays the identity of what runs, so warm environments
+    # survive them. Every other change replaces `revision_id` and clears `public_revision`.
+    public_revision: str | None = None
+    # Whether the caller sent `Environment` at all: AWS echoes `{"Variables": {}}` only then.
+    environment_sent: bool = False
 
     @property
     def is_latest(self) -> bool:
         return self.version == LATEST
+
+    @property
+    def reported_revision(self) -> str:
+        """The RevisionId AWS would report (and check preconditions against)."""
+        return self.public_revision or self.revision_id
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

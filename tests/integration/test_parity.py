@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.conftest import Server, lambda_client
 from tests.integration.parity.cases import CASES
-from tests.integration.parity.recorded import ACCOUNT
+from tests.integration.parity.recorded import SERVER_ARGS
 from tests.integration.parity.replay import Case, replay_case
 
 GAPS: dict[str, str] = {
@@ -28,30 +28,23 @@ GAPS: dict[str, str] = {
     "TestLambdaFunction::test_get_function_wrong_region[get_function_concurrency]": "open",
     "TestLambdaFunction::test_get_function_wrong_region[delete_function]": "open",
     "TestLambdaFunction::test_get_function_wrong_region[invoke]": "open",
-    "TestLambdaFunction::test_ops_with_arn_qualifier_mismatch[delete_function]": "open",
     "TestLambdaFunction::test_ops_on_nonexisting_version[get_function_event_invoke_config]": "open",
-    "TestLambdaFunction::test_function_lifecycle": "open",
-    "TestLambdaFunction::test_lambda_code_location_zipfile": "open",
     "TestLambdaFunction::test_create_lambda_exceptions": "open",
     "TestLambdaFunction::test_update_lambda_exceptions": "open",
     "TestLambdaVersions::test_publish_with_wrong_revisionid": "open",
-    "TestLambdaVersions::test_publish_with_wrong_sha256": "open",
-    "TestLambdaVersions::test_publish_version_on_create": "open",
     "TestLambdaAlias::test_non_existent_alias_deletion": "open",
     "TestLambdaAlias::test_non_existent_alias_update": "open",
     "TestLambdaRevisions::test_function_revisions_basic": "open",
-    "TestLambdaRevisions::test_function_revisions_permissions": "open",
     "TestLambdaReservedConcurrency::test_function_concurrency_exceptions": "open",
     "TestLambdaRecursion::test_put_function_recursion_config_allow": "open",
     "TestLambdaRecursion::test_put_function_recursion_config_default_terminate": "open",
-    "TestLambdaPermissions::test_remove_multi_permissions": "open",
     "TestLambdaSizeLimits::test_large_environment_variables_fails": "open",
 }
 
 
 @pytest.fixture(scope="module")
 def parity_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    server = Server(tmp_path_factory.mktemp("parity"), ["--account-id", ACCOUNT]).start()
+    server = Server(tmp_path_factory.mktemp("parity"), SERVER_ARGS).start()
     yield lambda_client(server.endpoint)
     server.stop()
 

@@ -9,7 +9,13 @@ from hearth.api.code_urls import CodeUrlSigner
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import function_configuration
-from hearth.arns import ArnFormatter, FunctionRef, parse_function_ref, resolve_qualifier
+from hearth.arns import (
+    LATEST,
+    ArnFormatter,
+    FunctionRef,
+    parse_function_ref,
+    resolve_qualifier,
+)
 from hearth.control.functions import Functions, decode_zip
 from hearth.control.spec import parse_config
 from hearth.control.tags import check_tags
@@ -83,7 +89,7 @@ class FunctionsApi:
         version = await self._functions.create(
             ref.name, fields, zip_bytes, publish=optional_bool(body, "Publish"), tags=tags
         )
-        return json_response(self._shape(version), 201)
+        return json_response(self._shape(version, unqualified_arn=True), 201)
 
     async def get(self, request: Request) -> Response:
         ref = function_ref(request)
@@ -120,12 +126,18 @@ class FunctionsApi:
             self._functions.list_all_versions() if which == "ALL" else self._functions.list_latest()
         )
         page, marker = paginate(versions, request, key=_version_key)
-        return list_response("Functions", [self._shape(v, with_state=False) for v in page], marker)
+        # Listing every version names $LATEST by its qualified ARN, as ListVersions does.
+        shapes = [self._list_entry(v, qualified=which == "ALL") for v in page]
+        return list_response("Functions", shapes, marker)
 
     async def list_versions(self, request: Request) -> Response:
         name = unqualified(request)
         page, marker = paginate(self._functions.list_versions(name), request, key=_version_key)
-        return list_response("Versions", [self._shape(v, with_state=False) for v in page], marker)
+        return list_response("Versions", [self._list_entry(v) for v in page], marker)
+
+    def _list_entry(self, version: FunctionVersion, *, qualified: bool = True) -> dict[str, Any]:
+        qualifier = LATEST if qualified and version.is_latest else None
+        return self._shape(version, arn_qualifier=qualifier, with_state=False)
 
     async def update_code(self, request: Request) -> Response:
         name = unqualified(request)

@@ -203,6 +203,7 @@ def parse_config(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]: 
 
     if "Environment" in body:
         fields["environment"] = _parse_environment(body["Environment"])
+        fields["environment_sent"] = True
     if "TracingConfig" in body:
         mode = _require_type(body, "TracingConfig", dict).get("Mode", "PassThrough")
         if mode not in ("Active", "PassThrough"):

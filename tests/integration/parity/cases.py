@@ -6,7 +6,7 @@ The calls are read off the recorded answers (what AWS echoed, what its messages 
 
 from __future__ import annotations
 
-from tests.integration.parity.replay import ZIP2, Call, Case, Create, Ref, Wait
+from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
 
 NO_SUCH = "parity-doesnotexist"
 WRONG_REGION_ARN = "arn:aws:lambda:ap-southeast-1:111111111111:function:{fn}"
@@ -140,7 +140,6 @@ _FUNCTIONS = [
                 "update_function_code",
                 {"FunctionName": "{fn}", "ZipFile": ZIP2},
             ),
-            Wait("function_updated_v2"),
             Call("get-function-response-updated", "get_function", FN),
         ],
     ),
@@ -183,7 +182,7 @@ _VERSIONS = [
     Case(
         "TestLambdaVersions::test_publish_with_wrong_revisionid",
         [
-            Create("create_response"),
+            Create("create_response", overrides={"Runtime": "python3.12"}),
             Call("get_fn_response", "get_function", FN),
             Call(
                 "publish_wrong_revisionid_exc",
@@ -277,14 +276,14 @@ _REVISIONS = [
             Call(
                 "update_function_revision_exception",
                 "update_function_code",
-                {"FunctionName": "{fn}", "ZipFile": ZIP2, "RevisionId": "wrong"},
+                {"FunctionName": "{fn}", "ZipFile": ZIP, "RevisionId": "wrong"},
             ),
             Call(
                 "update_function_code_response_rev3",
                 "update_function_code",
                 {
                     "FunctionName": "{fn}",
-                    "ZipFile": ZIP2,
+                    "ZipFile": ZIP,
                     "RevisionId": Ref("get_function_response_rev2", "Configuration", "RevisionId"),
                 },
             ),
@@ -293,14 +292,14 @@ _REVISIONS = [
             Call(
                 "update_function_configuration_revision_exception",
                 "update_function_configuration",
-                {"FunctionName": "{fn}", "Description": "something changed", "RevisionId": "wrong"},
+                {"FunctionName": "{fn}", "Runtime": "python3.8", "RevisionId": "wrong"},
             ),
             Call(
                 "update_function_configuration_response_rev5",
                 "update_function_configuration",
                 {
                     "FunctionName": "{fn}",
-                    "Description": "something changed",
+                    "Runtime": "python3.8",
                     "RevisionId": Ref("get_function_response_rev4", "Configuration", "RevisionId"),
                 },
             ),

@@ -19,6 +19,8 @@ from typing import Any
 SPEC = Path(os.environ.get("HEARTH_SPEC_DIR", "/work/shared/spec")) / "aws-recorded" / "lambda_"
 ACCOUNT = "111111111111"  # the account the recordings were made in; the server uses it too
 REGION = "us-east-1"
+# AWS takes a moment to settle a change (the recordings catch `Pending` and `InProgress`).
+SERVER_ARGS = ["--account-id", ACCOUNT, "--settle-delay", "0.2"]
 _FIXED = {"partition": "aws", "region": REGION}
 _PLACEHOLDER = re.compile(r"<([a-z0-9_-]+)(?::(\d+))?>")
 # Values AWS's recorder replaced by a bare word rather than a placeholder.
@@ -62,7 +64,8 @@ class Bindings:
                 if name in self.values:
                     regex += re.escape(self.values[name])
                 else:
-                    regex += f"(?P<g{len(groups)}>.+?)"
+                    # A placeholder stands for one ARN segment at most.
+                    regex += f"(?P<g{len(groups)}>[^:]+?)"
                     groups.append(name)
         regex += re.escape(recorded[pos:])
         return re.compile(regex, re.DOTALL), groups
@@ -118,6 +121,9 @@ def differences(  # noqa: PLR0911 - one return per kind of recorded value
 def _dict_differences(
     recorded: dict[str, Any], actual: Any, bindings: Bindings, path: str
 ) -> list[str]:
+    if isinstance(actual, str) and actual.startswith("{"):
+        # The recordings show JSON documents (a Policy, a Statement) parsed.
+        actual = json.loads(actual)
     if not isinstance(actual, dict):
         return [f"{path}: expected an object, got {actual!r}"[:600]]
     if path == "" and "ResponseMetadata" in recorded:

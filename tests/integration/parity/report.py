@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.integration.conftest import Server, lambda_client
 from tests.integration.parity.cases import CASES
-from tests.integration.parity.recorded import ACCOUNT
+from tests.integration.parity.recorded import SERVER_ARGS
 from tests.integration.parity.replay import replay_case
 
 
@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     server = None
     endpoint = argv[0] if argv else ""
     if not endpoint:
-        server = Server(Path(tempfile.mkdtemp()), ["--account-id", ACCOUNT]).start()
+        server = Server(Path(tempfile.mkdtemp()), SERVER_ARGS).start()
         endpoint = server.endpoint
     client = lambda_client(endpoint)
     matched = answers = answers_ok = 0
