@@ -151,7 +151,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
-    app = LambdaApp(router, _authenticator(settings))
+    app = LambdaApp(router, _authenticator(settings), region=settings.region)
     hearth = Hearth(
         settings,
         registry,

@@ -20,25 +20,19 @@ from tests.integration.parity.replay import Case, replay_case
 
 GAPS: dict[str, str] = {
     "TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_code_signing_config]": "open",
-    "TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_event_invoke_config]": "open",
-    "TestLambdaFunction::test_get_function_wrong_region[get_function]": "open",
-    "TestLambdaFunction::test_get_function_wrong_region[get_function_configuration]": "open",
     "TestLambdaFunction::test_get_function_wrong_region[get_function_code_signing_config]": "open",
-    "TestLambdaFunction::test_get_function_wrong_region[get_function_event_invoke_config]": "open",
-    "TestLambdaFunction::test_get_function_wrong_region[get_function_concurrency]": "open",
-    "TestLambdaFunction::test_get_function_wrong_region[delete_function]": "open",
-    "TestLambdaFunction::test_get_function_wrong_region[invoke]": "open",
-    "TestLambdaFunction::test_ops_on_nonexisting_version[get_function_event_invoke_config]": "open",
-    "TestLambdaFunction::test_create_lambda_exceptions": "open",
-    "TestLambdaFunction::test_update_lambda_exceptions": "open",
-    "TestLambdaVersions::test_publish_with_wrong_revisionid": "open",
-    "TestLambdaAlias::test_non_existent_alias_deletion": "open",
-    "TestLambdaAlias::test_non_existent_alias_update": "open",
-    "TestLambdaRevisions::test_function_revisions_basic": "open",
-    "TestLambdaReservedConcurrency::test_function_concurrency_exceptions": "open",
+    "TestLambdaFunction::test_create_lambda_exceptions": (
+        "the Architectures constraint messages belong to the model validator (branch edge)"
+    ),
+    "TestLambdaVersions::test_publish_with_wrong_revisionid": (
+        "recorded on python3.9 before AWS's answers carried LoggingConfig, SnapStart and "
+        "RuntimeVersionConfig; replayed on python3.12"
+    ),
+    "TestLambdaRevisions::test_function_revisions_basic": (
+        "updates the runtime to python3.8, which AWS still accepts and Hearth does not run"
+    ),
     "TestLambdaRecursion::test_put_function_recursion_config_allow": "open",
     "TestLambdaRecursion::test_put_function_recursion_config_default_terminate": "open",
-    "TestLambdaSizeLimits::test_large_environment_variables_fails": "open",
 }
 
 

@@ -13,6 +13,7 @@ from hearth.arns import (
     LATEST,
     ArnFormatter,
     FunctionRef,
+    check_region,
     parse_function_ref,
     resolve_qualifier,
 )
@@ -28,17 +29,25 @@ FUNCTION = "/2015-03-31/functions/{FunctionName}"
 
 def function_ref(request: Request) -> FunctionRef:
     """The function a request names, with `?Qualifier=` merged in."""
-    ref = parse_function_ref(request.params["FunctionName"])
+    ref = check_region(parse_function_ref(request.params["FunctionName"]), request.region)
     return resolve_qualifier(ref, request.query_value("Qualifier"))
 
 
-def unqualified(request: Request) -> str:
+# AWS's words for a qualified name given to an operation on the whole function.
+FUNCTIONS_ONLY = (
+    "This operation is permitted on Lambda functions only. Aliases and versions do not support "
+    "this operation. Please specify either a function name or an unqualified function ARN."
+)
+
+
+def unqualified(request: Request, message: str | None = None) -> str:
     """For operations on the whole function: a qualifier in the name is an error."""
-    ref = parse_function_ref(request.params["FunctionName"])
+    ref = check_region(parse_function_ref(request.params["FunctionName"]), request.region)
     if ref.qualifier is not None:
         raise invalid_parameter(
-            f"Function name {request.params['FunctionName']} must not carry a qualifier for the "
-            f"{request.operation} operation."
+            message
+            or f"Function name {request.params['FunctionName']} must not carry a qualifier for "
+            f"the {request.operation} operation."
         )
     return ref.name
 

@@ -47,6 +47,8 @@ class Request:
     body: bytes
     operation: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    # The region this server answers for (ARNs naming another are refused).
+    region: str = "us-east-1"
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -168,9 +170,16 @@ class Router:
 class LambdaApp:
     """The ASGI application: routing, authentication, body limits, error rendering."""
 
-    def __init__(self, router: Router, authenticate: Authenticator | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        authenticate: Authenticator | None = None,
+        *,
+        region: str = "us-east-1",
+    ) -> None:
         self._router = router
         self._authenticate = authenticate
+        self._region = region
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -186,6 +195,7 @@ class LambdaApp:
             query_string=scope["query_string"].decode("latin-1"),
             headers=headers,
             body=b"",
+            region=self._region,
         )
         try:
             response = await self._dispatch(request, receive)

@@ -446,9 +446,13 @@ _SIZE_LIMITS = [
         [
             Create(
                 "failed_create_fn_result",
-                overrides={"Environment": {"Variables": {"LARGE_VAR": "x" * 4096}}},
+                overrides={"Environment": {"Variables": {"LARGE_VAR": "x" * 4081}}},
             )
         ],
+    ),
+    Case(
+        "TestLambdaSizeLimits::test_lambda_envvars_near_limit_succeeds",
+        [Create("successful_create_fn_result", wait=False)],
     ),
 ]
 
