@@ -148,6 +148,9 @@ class FunctionRecord:
     event_invoke_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Provisioned concurrency, keyed by qualifier (a version or an alias).
     provisioned_concurrency: dict[str, ProvisionedConcurrency] = field(default_factory=dict)
+    # Settings Hearth keeps and reports as AWS does (recursion, runtime management, scaling),
+    # keyed by setting, then by qualifier ("" for the function's own).
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -168,6 +171,7 @@ class FunctionRecord:
         data = dict(data)
         # Records written before event invoke configs existed lack the key.
         data.setdefault("event_invoke_configs", {})
+        data.setdefault("settings", {})
         data["provisioned_concurrency"] = {
             qualifier: ProvisionedConcurrency(**config)
             for qualifier, config in data.get("provisioned_concurrency", {}).items()
@@ -225,6 +229,9 @@ class LayerVersion:
     compatible_runtimes: tuple[str, ...] = ()
     compatible_architectures: tuple[str, ...] = ()
     license_info: str | None = None
+    # AddLayerVersionPermission's statements (AWS's JSON, in order) and their RevisionId.
+    policy_statements: tuple[dict[str, Any], ...] = ()
+    policy_revision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -232,6 +239,7 @@ class LayerVersion:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LayerVersion:
         data = dict(data)
+        data["policy_statements"] = tuple(data.get("policy_statements", ()))
         data["compatible_runtimes"] = tuple(data["compatible_runtimes"])
         data["compatible_architectures"] = tuple(data["compatible_architectures"])
         return cls(**data)

@@ -20,20 +20,25 @@ from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
 from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
 from hearth.api.event_config import EventConfigApi
+from hearth.api.function_settings import FunctionSettingsApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.http import LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
+from hearth.api.layer_policies import LayerPoliciesApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
+from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
+from hearth.control.function_settings import FunctionSettings
 from hearth.control.functions import Functions, Scheduler
+from hearth.control.layer_policies import LayerPolicies
 from hearth.control.layers import Layers
 from hearth.control.policies import Policies
 from hearth.control.provisioned import ProvisionedConfigs
@@ -148,6 +153,9 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
+    FunctionSettingsApi(FunctionSettings(registry, arns), arns).register(router)
+    LayerPoliciesApi(LayerPolicies(registry, arns)).register(router)
+    register_unsupported(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 

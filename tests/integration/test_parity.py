@@ -19,8 +19,6 @@ from tests.integration.parity.recorded import SERVER_ARGS
 from tests.integration.parity.replay import Case, replay_case
 
 GAPS: dict[str, str] = {
-    "TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_code_signing_config]": "open",
-    "TestLambdaFunction::test_get_function_wrong_region[get_function_code_signing_config]": "open",
     "TestLambdaFunction::test_create_lambda_exceptions": (
         "the Architectures constraint messages belong to the model validator (branch edge)"
     ),
@@ -31,8 +29,6 @@ GAPS: dict[str, str] = {
     "TestLambdaRevisions::test_function_revisions_basic": (
         "updates the runtime to python3.8, which AWS still accepts and Hearth does not run"
     ),
-    "TestLambdaRecursion::test_put_function_recursion_config_allow": "open",
-    "TestLambdaRecursion::test_put_function_recursion_config_default_terminate": "open",
 }
 
 

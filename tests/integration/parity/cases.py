@@ -456,6 +456,140 @@ _SIZE_LIMITS = [
     ),
 ]
 
+_LAYER = {"LayerName": "{fn}"}
+_LAYER_V1 = {"LayerName": "{fn}", "VersionNumber": 1}
+_PUBLISH_LAYER = Call(
+    "publish_result",
+    "publish_layer_version",
+    {
+        "LayerName": "{fn}",
+        "Content": {"ZipFile": ZIP},
+        "CompatibleRuntimes": ["python3.12"],
+        "CompatibleArchitectures": ["x86_64"],
+    },
+)
+
+
+def _layer_permission(key: str, sid: str, **extra: object) -> Call:
+    params = {**_LAYER_V1, "StatementId": sid, "Action": "lambda:GetLayerVersion"}
+    return Call(key, "add_layer_version_permission", {**params, "Principal": "*", **extra})
+
+
+_LAYERS = [
+    Case(
+        "TestLambdaLayer::test_layer_policy_lifecycle",
+        [
+            _PUBLISH_LAYER,
+            _layer_permission("add_policy_s1", "s1"),
+            Call("get_layer_version_policy", "get_layer_version_policy", _LAYER_V1),
+            _layer_permission("add_policy_s2", "s2"),
+            Call("get_layer_version_policy_postadd2", "get_layer_version_policy", _LAYER_V1),
+            Call(
+                "remove_s2",
+                "remove_layer_version_permission",
+                {**_LAYER_V1, "StatementId": "s2"},
+            ),
+            Call("get_layer_version_policy_postdeletes2", "get_layer_version_policy", _LAYER_V1),
+        ],
+    ),
+    Case(
+        "TestLambdaLayer::test_layer_policy_exceptions",
+        [
+            _PUBLISH_LAYER,
+            Call("layer_permission_nopolicy_get", "get_layer_version_policy", _LAYER_V1),
+            _layer_permission("add_layer_permission_result", "s1"),
+            Call(
+                "layer_permission_action_invalid",
+                "add_layer_version_permission",
+                {**_LAYER_V1, "StatementId": "s2", "Action": "*", "Principal": "*"},
+            ),
+            _layer_permission("layer_permission_duplicate_statement", "s1"),
+            _layer_permission("layer_permission_wrong_revision", "s2", RevisionId="wrong"),
+            *(
+                call
+                for layer, number, suffix in (
+                    ("{fn}-doesnotexist", 1, "layername_doesnotexist"),
+                    ("{fn}", 2, "layerversion_doesnotexist"),
+                )
+                for call in (
+                    Call(
+                        f"layer_permission_{suffix}_add",
+                        "add_layer_version_permission",
+                        {
+                            "LayerName": layer,
+                            "VersionNumber": number,
+                            "StatementId": "s2",
+                            "Action": "lambda:GetLayerVersion",
+                            "Principal": "*",
+                        },
+                    ),
+                    Call(
+                        f"layer_permission_{suffix}_get",
+                        "get_layer_version_policy",
+                        {"LayerName": layer, "VersionNumber": number},
+                    ),
+                    Call(
+                        f"layer_permission_{suffix}_remove",
+                        "remove_layer_version_permission",
+                        {"LayerName": layer, "VersionNumber": number, "StatementId": "s1"},
+                    ),
+                )
+            ),
+            Call(
+                "layer_permission_statementid_doesnotexist_remove",
+                "remove_layer_version_permission",
+                {**_LAYER_V1, "StatementId": "doesnotexist"},
+            ),
+            Call(
+                "layer_permission_wrong_revision_remove",
+                "remove_layer_version_permission",
+                {**_LAYER_V1, "StatementId": "s1", "RevisionId": "wrong"},
+            ),
+        ],
+    ),
+]
+
+_MORE = [
+    Case(
+        "TestLambdaRecursion::test_put_function_recursion_config_invalid_value",
+        [
+            Create(None),
+            Call(
+                "put_recursion_invalid_value_error",
+                "put_function_recursion_config",
+                {"FunctionName": "{fn}", "RecursiveLoop": "InvalidValue"},
+            ),
+        ],
+    ),
+    Case(
+        "TestLambdaPermissions::test_create_multiple_lambda_permissions",
+        [
+            Create(None),
+            Call(
+                "add_permission_response_1",
+                "add_permission",
+                {
+                    "FunctionName": "{fn}",
+                    "StatementId": "logs",
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "logs.amazonaws.com",
+                },
+            ),
+            Call(
+                "add_permission_response_2",
+                "add_permission",
+                {
+                    "FunctionName": "{fn}",
+                    "StatementId": "kinesis",
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "kinesis.amazonaws.com",
+                },
+            ),
+            Call("policy_after_2_add", "get_policy", FN),
+        ],
+    ),
+]
+
 CASES: list[Case] = [
     *_NONEXISTING_FN,
     *_WRONG_REGION,
@@ -469,4 +603,6 @@ CASES: list[Case] = [
     *_RECURSION,
     *_PERMISSIONS,
     *_SIZE_LIMITS,
+    *_LAYERS,
+    *_MORE,
 ]
