@@ -183,6 +183,22 @@ def main() -> None:
     help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
     "[default: AWS itself]. Credentials come from botocore's usual chain.",
 )
+@click.option(
+    "--log-retention-days",
+    envvar="HEARTH_LOG_RETENTION_DAYS",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Log events older than this are deleted.",
+)
+@click.option(
+    "--log-max-mb",
+    envvar="HEARTH_LOG_MAX_MB",
+    default=512,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="The log store keeps under this many MB, deleting the oldest events.",
+)
 def serve(
     host: str,
     port: int,
@@ -201,6 +217,8 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    log_retention_days: float,
+    log_max_mb: int,
 ) -> None:
     """Serve the AWS Lambda API."""
     if bool(access_key_id) != bool(secret_access_key):
@@ -225,6 +243,8 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        log_retention_seconds=log_retention_days * 86400,
+        log_max_bytes=log_max_mb * 1024 * 1024,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -261,8 +281,13 @@ def serve(
         console.print("Press Ctrl-C to stop.", markup=False)
         sys.stdout.flush()
 
+    from hearth.store.datadir import DataDirProblem
+
     try:
         _run(run_server(settings, announce, choice))
+    except DataDirProblem as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        sys.exit(1)
     except OSError as exc:
         err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
         sys.exit(1)
@@ -287,8 +312,18 @@ def _choose_isolation(settings: Settings) -> IsolationChoice:
 
 
 @main.command()
-def doctor() -> None:
-    """Show what this host lets Hearth do to isolate functions."""
+@click.option(
+    "--data-dir",
+    envvar="HEARTH_DATA_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"The data dir to check [default: {default_data_dir()}].",
+)
+def doctor(data_dir: Path | None) -> None:
+    """Show what this host lets Hearth do to isolate functions, and check the data dir.
+
+    Exits 1 when the data dir would stop `hearth serve` from starting.
+    """
     from hearth.sandbox.capabilities import (
         NAMESPACE_FLAGS,
         REQUIRED_CONTROLLERS,
@@ -334,6 +369,22 @@ def doctor() -> None:
 
     choice = choose_isolation(Isolation.AUTO, caps)
     console.print(f"hearth serve would use: {choice.description}", markup=False)
+    if not _doctor_data_dir((data_dir or default_data_dir()).expanduser().resolve()):
+        sys.exit(1)
+
+
+def _doctor_data_dir(path: Path) -> bool:
+    from hearth.store.datadir import DataDirProblem, check_data_dir
+    from hearth.store.sqlite import SCHEMA_VERSION
+
+    try:
+        state = check_data_dir(path, registry_schema=SCHEMA_VERSION)
+    except DataDirProblem as exc:
+        console.print(f"Data dir {path}: [bold red]cannot be used[/]: {escape(str(exc))}")
+        return False
+    found = "new (nothing stored yet)" if state.new else f"intact, {state.code_blobs} code zip(s)"
+    console.print(f"Data dir {path}: {found}", markup=False)
+    return True
 
 
 def _run(coroutine: Any) -> None:

@@ -96,6 +96,9 @@ class Settings:
     # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
     # (moto, LocalStack, ElasticMQ...); None means AWS itself.
     aws_endpoint_url: str | None = None
+    # The log store's bounds: older events are deleted, and the oldest while it is larger.
+    log_retention_seconds: float = 30 * 86400.0
+    log_max_bytes: int = 512 * 1024 * 1024
 
     @property
     def auth_enabled(self) -> bool:

@@ -14,6 +14,7 @@ The tree, by the HTTP status AWS uses::
     ├── 404 UnknownOperationException        no route for method + path
     ├── 409 ResourceConflictException / ResourceInUseException
     ├── 412 PreconditionFailedException      RevisionId / CodeSha256 mismatch
+    ├── 400 CodeStorageExceededException     no room for code (a full disk, on Hearth)
     ├── 413 RequestEntityTooLargeException
     ├── 429 TooManyRequestsException         carries Reason and Retry-After
     └── 500 ServiceException
@@ -21,6 +22,8 @@ The tree, by the HTTP status AWS uses::
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Literal
@@ -129,6 +132,56 @@ def too_many_requests(reason: str, retry_after_seconds: int = 1) -> LambdaError:
         "Rate Exceeded.",
         extra={"Reason": reason},
         headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
+# SQLite's result code for "database or disk is full".
+_SQLITE_FULL = 13
+# Operations whose failure on a full disk is about storing code, which AWS reports as
+# CodeStorageExceededException (its own code storage quota).
+_CODE_OPERATIONS = frozenset(
+    {"CreateFunction", "UpdateFunctionCode", "PublishLayerVersion", "PublishVersion"}
+)
+_FREE_SPACE = (
+    "free disk space there, or delete unused functions, versions and layers "
+    "(deleting works on a full disk)"
+)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is the data dir's disk running out of space."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # a short chain: translations wrap the original once or twice
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(seen, sqlite3.Error) and (
+            getattr(seen, "sqlite_errorcode", None) == _SQLITE_FULL
+            or "database or disk is full" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def disk_full(operation: str) -> LambdaError:
+    """What a request that failed because the data dir's disk is full is told."""
+    if operation in _CODE_OPERATIONS:
+        return LambdaError(
+            "CodeStorageExceededException",
+            400,
+            f"Hearth's data dir has no space left on its disk to store this code: {_FREE_SPACE}.",
+        )
+    if operation in ("InvokeFunction", "InvokeAsync"):
+        what = "the event was not queued"
+    else:
+        what = "nothing was changed"
+    return LambdaError(
+        "ServiceException",
+        500,
+        f"Hearth's data dir has no space left on its disk, so {what}: {_FREE_SPACE}.",
+        error_type="Service",
     )
 
 

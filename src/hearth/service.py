@@ -18,7 +18,7 @@ import uvicorn
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
-from hearth.api.code_urls import CodeUrlSigner, load_or_create_key, register_code_download
+from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.function_settings import FunctionSettingsApi
 from hearth.api.functions import FunctionsApi
@@ -60,11 +60,24 @@ from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
 from hearth.store.code import CodeStore
+from hearth.store.datadir import (
+    CODE,
+    LOGS,
+    QUEUE,
+    REGISTRY,
+    RESERVE,
+    check_data_dir,
+    load_or_create_code_url_key,
+)
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
-from hearth.store.sqlite import SqliteRegistry
+from hearth.store.reserve import DiskReserve
+from hearth.store.sqlite import SCHEMA_VERSION, SqliteRegistry
 
 logger = logging.getLogger("hearth")
+
+# How often a released disk reserve is looked at, to be taken back when there is room.
+RESERVE_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -84,6 +97,7 @@ class Hearth:
     app: LambdaApp
     events: EventQueue
     dispatcher: Dispatcher
+    reserve: DiskReserve
 
     async def close(self) -> None:
         # Dispatching stops first: events still running stay leased and run after a restart.
@@ -100,18 +114,30 @@ class Hearth:
 
 def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
     data_dir = settings.data_dir
+    # Before anything opens or creates a file: start-up collects unreferenced code, and a
+    # lost or foreign registry would make that every function's code.
+    check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
-    storage = SqliteRegistry(data_dir / "registry.sqlite3")
+    reserve = DiskReserve(data_dir / RESERVE)
+    reserve.restore()
+    storage = SqliteRegistry(data_dir / REGISTRY)
     # The control plane writes through `registry`, which tells the caches below after every
     # write; they (the invoke path) are given a view that can only read.
     registry = NotifyingRegistry(storage)
     reads = registry.reader()
-    code_store = CodeStore(data_dir / "code")
+    code_store = CodeStore(data_dir / CODE)
     arns = ArnFormatter(settings.region, settings.account_id)
-    signer = CodeUrlSigner(load_or_create_key(data_dir / "code-url.key"))
+    signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
-    functions = Functions(registry, code_store, arns, schedule, settings.settle_delay_seconds)
-    log_store = SqliteLogStore(data_dir / "logs.sqlite3")
+    functions = Functions(
+        registry, code_store, arns, schedule, settings.settle_delay_seconds, reserve
+    )
+    log_store = SqliteLogStore(
+        data_dir / LOGS,
+        retention_seconds=settings.log_retention_seconds,
+        max_bytes=settings.log_max_bytes,
+        require_room=reserve.require_room,
+    )
     log_writer = LogWriter(log_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
@@ -128,7 +154,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
-    events = SqliteEventQueue(data_dir / "queue.sqlite3")
+    events = SqliteEventQueue(data_dir / QUEUE)
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     dispatcher = Dispatcher(
@@ -139,9 +165,10 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
+        make_room=reserve.release,
     )
     router = Router()
-    InvokeApi(invoker, events, dispatcher.notify).register(router)
+    InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
     FunctionsApi(functions, arns, signer).register(router)
@@ -174,6 +201,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         app,
         events,
         dispatcher,
+        reserve,
     )
     _recover(hearth)
     return hearth
@@ -205,6 +233,14 @@ def _recover(hearth: Hearth) -> None:
     hearth.functions.collect_garbage()
 
 
+async def _keep_reserve(reserve: DiskReserve) -> None:
+    """Take the disk reserve back once space was freed by hand (deletes do it themselves)."""
+    while True:
+        await asyncio.sleep(RESERVE_CHECK_SECONDS)
+        if not reserve.held:
+            await asyncio.to_thread(reserve.restore)
+
+
 def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
     if not settings.auth_enabled:
         return None
@@ -231,7 +267,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
-    sock.set_inheritable(True)
+    # Not inheritable: every process Hearth starts (zygotes, runtimes) must not hold the
+    # API's listening socket (a function could accept the API's clients on it).
+    sock.set_inheritable(False)
     return sock
 
 
@@ -281,6 +319,7 @@ async def serve(
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
+    keep_reserve = asyncio.create_task(_keep_reserve(hearth.reserve))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started and not task.done():
@@ -291,5 +330,6 @@ async def serve(
         await task
     finally:
         prewarm.cancel()
+        keep_reserve.cancel()
         sock.close()
         await hearth.close()

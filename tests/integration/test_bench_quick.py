@@ -44,3 +44,20 @@ def test_async_bench_quick(tmp_path: Path) -> None:
     assert median["drain"]["events"] == loaded["accepted"]  # every accepted event ran
     assert median["accept_latency"]["count"] == 100
     assert "Accepted Event invokes/s" in (tmp_path / "async.md").read_text()
+
+
+SOAK_BENCH = BENCH.parent / "soak_bench.py"
+
+
+def test_soak_bench_quick(tmp_path: Path) -> None:
+    out = tmp_path / "soak.json"
+    subprocess.run(
+        [sys.executable, str(SOAK_BENCH), "--quick", "--out", str(out)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    results = json.loads(out.read_text())
+    assert [s["invokes"] for s in results["samples"]] == [0, 500, 1000, 1500, 2000]
+    assert results["samples"][-1]["environment_kb"]["VmRSS"] > 0
+    assert (tmp_path / "soak.md").read_text().startswith("# Soak: 2,000 warm invokes")

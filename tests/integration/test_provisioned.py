@@ -346,3 +346,40 @@ def test_deleting_the_alias_or_version_deletes_its_config(client: Any, fn_name: 
         == []
     )
     client.delete_function(FunctionName=fn_name)
+
+
+def test_a_config_that_fails_releases_its_environments_and_memory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Issue 11 item 10: 20 environments of 128 MB do not fit a 1024 MB budget. The config fails, and the
+    eight environments it did start are stopped, so a 1024 MB function still runs."""
+    small = Server(
+        tmp_path_factory.mktemp("small-budget"), ["--memory-budget-mb", "1024", *PLAIN]
+    ).start()
+    try:
+        lam = small.client()
+        create_function(lam, "greedy", MemorySize=128)
+        version = lam.publish_version(FunctionName="greedy")["Version"]
+        lam.put_provisioned_concurrency_config(
+            FunctionName="greedy", Qualifier=version, ProvisionedConcurrentExecutions=20
+        )
+        failed = wait_for_status(lam, "greedy", version, "FAILED")
+        assert "memory budget" in failed["StatusReason"], failed
+        assert failed["AllocatedProvisionedConcurrentExecutions"] == 0
+        create_function(lam, "big", MemorySize=1024)
+        deadline = time.monotonic() + 10
+        while True:  # the released environments' processes are stopped in the background
+            response = lam.invoke(FunctionName="big", Payload=b'{"ok": 1}')
+            if "FunctionError" not in response or time.monotonic() > deadline:
+                break
+        assert json.loads(response["Payload"].read()) == {"ok": 1}
+        # and a put again tries again (and fails again) without keeping anything
+        lam.put_provisioned_concurrency_config(
+            FunctionName="greedy", Qualifier=version, ProvisionedConcurrentExecutions=20
+        )
+        wait_for_status(lam, "greedy", version, "FAILED")
+        lam.delete_function(FunctionName="big")
+        create_function(lam, "big2", MemorySize=1024)
+        assert json.loads(lam.invoke(FunctionName="big2", Payload=b"2")["Payload"].read()) == 2
+    finally:
+        small.stop()

@@ -20,7 +20,7 @@ from hearth.invoke.environment import Environment
 from hearth.invoke.fakes import FakeExit, FakeFunctionError, FakeLauncher
 from hearth.invoke.launch import Launcher
 from hearth.invoke.types import EnvironmentState, InitFailed, Invocation
-from hearth.logs.store import LogEvent
+from hearth.logs.store import LogCounts, LogEvent
 from hearth.logs.writer import LogWriter
 from hearth.models import FunctionVersion
 from hearth.store.code import CodeStore
@@ -37,6 +37,9 @@ class ListLogStore:
         self, group: str, *, after_id: int = 0, limit: int = 1000, stream: str | None = None
     ) -> list[LogEvent]:
         return []
+
+    def counts(self) -> LogCounts:
+        return LogCounts()
 
     def close(self) -> None:
         pass

@@ -131,8 +131,8 @@ def targets(result: dict[str, Any]) -> dict[str, list[Any]]:
 def test_the_plan_shows_code_runtime_and_tmp_like_aws() -> None:
     result = plan()
     steps = targets(result)
-    assert steps["/var/task"] == ["bind", "/data/code/trees/abc", "/var/task"]
-    assert steps["/var/runtime"] == ["bind", str(HOST_RUNTIMES_DIR), "/var/runtime"]
+    assert steps["/var/task"] == ["tree", "/data/code/trees/abc", "/var/task"]
+    assert steps["/var/runtime"] == ["tree", str(HOST_RUNTIMES_DIR), "/var/runtime"]
     assert steps["/tmp"] == ["tmpfs", "/tmp", 512 << 20, "1777"]
     assert steps["/run/hearth/runtime.sock"][0] == "bind_rw"  # the only writable bind
     assert steps["/opt"] == ["dir", "/opt"]
@@ -143,7 +143,7 @@ def test_the_plan_shows_code_runtime_and_tmp_like_aws() -> None:
 
 
 def test_layers_merge_at_opt_with_the_last_layer_on_top() -> None:
-    assert targets(plan(layer_trees=["/l/one"]))["/opt"] == ["bind", "/l/one", "/opt"]
+    assert targets(plan(layer_trees=["/l/one"]))["/opt"] == ["tree", "/l/one", "/opt"]
     merged = targets(plan(layer_trees=["/l/one", "/l/two", "/l/three"]))["/opt"]
     assert merged == ["overlay", ["/l/three", "/l/two", "/l/one"], "/opt"]
 
@@ -172,13 +172,18 @@ def test_commands_are_rewritten_to_inside_paths() -> None:
 
 def test_system_layout_copies_symlinks_and_binds_directories(tmp_path: Path) -> None:
     (tmp_path / "usr" / "bin").mkdir(parents=True)
-    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "ssl").mkdir(parents=True)
+    (tmp_path / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
+    (tmp_path / "etc" / "localtime").symlink_to("/nowhere")  # broken: left out
+    (tmp_path / "etc" / "shadow").write_text("secret")  # never shown
     (tmp_path / "bin").symlink_to("usr/bin")
     (tmp_path / "home").mkdir()  # never shown
     assert system_layout(tmp_path) == [
         ["symlink", "usr/bin", "/bin"],
         ["bind", str(tmp_path / "usr"), "/usr"],
-        ["bind", str(tmp_path / "etc"), "/etc"],
+        ["dir", "/etc"],
+        ["bind", str(tmp_path / "etc" / "hosts"), "/etc/hosts"],
+        ["bind", str(tmp_path / "etc" / "ssl"), "/etc/ssl"],
     ]
 
 

@@ -1,34 +1,67 @@
-"""Finding the uid behind a loopback TCP connection (/proc/net/tcp)."""
+"""Finding the uid behind a loopback TCP connection (NETLINK_SOCK_DIAG)."""
 
 from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
+import subprocess
+import sys
+import time
 
-from hearth.sandbox.peers import tcp_socket_uid
+import pytest
 
-TABLE = """\
-  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1
-   1: 0100007F:C350 0100007F:1F90 06 00000000:00000000 00:00000000 00000000     0        0 0 1
-   2: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000 990004        0 2 1
-"""
+from hearth.sandbox.peers import tcp_peer_uid
 
-
-def test_the_owner_of_a_listed_socket(tmp_path: Path) -> None:
-    table = tmp_path / "tcp"
-    table.write_text(TABLE)
-    if socket.htonl(1) == 1:  # big-endian machines print the address the other way round
-        table.write_text(TABLE.replace("0100007F", "7F000001"))
-    assert tcp_socket_uid("127.0.0.1", 50000, table) == 990004
-    assert tcp_socket_uid("127.0.0.1", 8080, table) is None  # listening, not connected
-    assert tcp_socket_uid("127.0.0.1", 1, table) is None
-    assert tcp_socket_uid("127.0.0.1", 1, tmp_path / "missing") is None
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="sock_diag is Linux's")
 
 
-def test_a_real_connection_is_found_with_our_uid() -> None:
+def test_a_real_connection_is_found_with_its_owners_uid() -> None:
     with socket.create_server(("127.0.0.1", 0)) as server:
         client = socket.create_connection(server.getsockname())
         with client:
-            assert tcp_socket_uid(*client.getsockname()) == os.getuid()
+            accepted, peer = server.accept()
+            with accepted:
+                assert tcp_peer_uid(peer, server.getsockname()) == os.getuid()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a connection of another uid needs root")
+def test_another_uids_connection_reports_that_uid() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        server.settimeout(10)
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                # a socket belongs to the uid that made it; connect() by number, as after setuid
+                # the idna codec cannot be imported
+                "import os, socket, time; os.setuid(54321); s = socket.socket(); "
+                f"s.connect(('127.0.0.1', {port})); time.sleep(5)",
+            ]
+        )
+        try:
+            accepted, peer = server.accept()
+            with accepted:
+                assert tcp_peer_uid(peer, server.getsockname()) == 54321
+        finally:
+            child.kill()
+            child.wait()
+
+
+def test_no_such_connection_and_not_ipv4() -> None:
+    assert tcp_peer_uid(("127.0.0.1", 1), ("127.0.0.1", 2)) is None
+    assert tcp_peer_uid(("::1", 1), ("::1", 2)) is None
+
+
+def test_a_lookup_costs_well_under_a_millisecond() -> None:
+    """The old /proc/net/tcp scan cost 11 ms with 2,500 sockets, on the event loop."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        client = socket.create_connection(server.getsockname())
+        with client:
+            accepted, peer = server.accept()
+            with accepted:
+                started = time.perf_counter()
+                for _ in range(200):
+                    tcp_peer_uid(peer, server.getsockname())
+                each_ms = (time.perf_counter() - started) * 1000 / 200
+    assert each_ms < 1.0, each_ms

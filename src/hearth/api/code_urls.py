@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +23,14 @@ URL_LIFETIME_SECONDS = 600
 CODE_PATH = "/_hearth/code/{Digest}"
 
 
+# Below this an HMAC key can be guessed; an empty key lets anyone forge URLs.
+MIN_KEY_BYTES = 32
+
+
 class CodeUrlSigner:
     def __init__(self, key: bytes) -> None:
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(f"a code URL key needs {MIN_KEY_BYTES} bytes, not {len(key)}")
         self._key = key
 
     def url(self, base_url: str, digest: str, *, now: float | None = None) -> str:
@@ -45,19 +50,6 @@ class CodeUrlSigner:
 
     def _sign(self, digest: str, expires: int) -> str:
         return hmac.new(self._key, f"{digest}\n{expires}".encode(), hashlib.sha256).hexdigest()
-
-
-def load_or_create_key(path: Path) -> bytes:
-    """The signing key, created once per data dir (owner-readable only)."""
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(key)
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return key
 
 
 def _denied(message: str) -> LambdaError:

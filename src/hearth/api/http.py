@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, unquote
 
 from hearth.errors import (
     LambdaError,
+    disk_full,
     invalid_request_content,
+    is_disk_full,
     request_too_large,
     service_error,
     unknown_operation,
@@ -201,9 +203,13 @@ class LambdaApp:
             response = await self._dispatch(request, receive)
         except LambdaError as error:
             response = render_error(error)
-        except Exception:
-            logger.exception("unhandled error in %s %s", request.method, request.raw_path)
-            response = render_error(service_error())
+        except Exception as exc:
+            if is_disk_full(exc):  # the one foreign failure a client is told the cause of
+                logger.warning("%s failed: the data dir's disk is full", request.operation)
+                response = render_error(disk_full(request.operation))
+            else:
+                logger.exception("unhandled error in %s %s", request.method, request.raw_path)
+                response = render_error(service_error())
         await _send_response(send, response, request.request_id)
 
     async def _dispatch(self, request: Request, receive: Receive) -> Response:

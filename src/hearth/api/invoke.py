@@ -58,11 +58,19 @@ def _check_async_size(body: bytes) -> None:
 
 
 class InvokeApi:
-    def __init__(self, invoker: Invoker, events: EventQueue, notify: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        invoker: Invoker,
+        events: EventQueue,
+        notify: Callable[[], None],
+        require_room: Callable[[], None] = lambda: None,
+    ) -> None:
         self._invoker = invoker
         self._events = events
         # Wakes the dispatcher once an event is queued.
         self._notify = notify
+        # Raises ENOSPC while the disk is full: the space left is for acknowledgements.
+        self._require_room = require_room
 
     def register(self, router: Router) -> None:
         router.add(
@@ -130,6 +138,7 @@ class InvokeApi:
             enqueued_at=time.time(),
             qualifier=ref.qualifier,
         )
+        self._require_room()
         await self._events.enqueue([event])
         self._notify()
         return empty_response(202)

@@ -30,6 +30,25 @@ class LogsApi:
 
     def register(self, router: Router) -> None:
         router.add("CloudWatchLogs", "POST", "/", self.dispatch)
+        router.add("LogStatus", "GET", "/_hearth/logs", self.status, max_body=0)
+
+    async def status(self, request: Request) -> Response:
+        """What the log store holds, its bounds, and what it dropped since start, and why."""
+        self._flush()
+        counts = self._store.counts()
+        return json_response(
+            {
+                "bytes": counts.bytes,
+                "maxBytes": counts.max_bytes,
+                "retentionSeconds": counts.retention_seconds,
+                "dropped": {
+                    "retention": counts.dropped_retention,
+                    "size": counts.dropped_size,
+                    "diskFull": counts.dropped_disk_full,
+                },
+                "droppedDiskFullByGroup": counts.by_group_dropped,
+            }
+        )
 
     async def dispatch(self, request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")

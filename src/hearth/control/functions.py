@@ -34,6 +34,7 @@ from hearth.models import (
 from hearth.store.code import CodeStore, StoredCode
 from hearth.store.qualifiers import resolve_version
 from hearth.store.registry import Registry, RegistryTransaction
+from hearth.store.reserve import DiskReserve
 
 # Calls `callback` after `delay` seconds on the server's loop (tests may call it at once).
 Scheduler = Callable[[float, Callable[[], None]], None]
@@ -88,12 +89,14 @@ class Functions:
         arns: ArnFormatter,
         schedule: Scheduler,
         settle_delay: float = 0.0,
+        reserve: DiskReserve | None = None,
     ) -> None:
         self._registry = registry
         self._code = code_store
         self._arns = arns
         self._schedule = schedule
         self._settle_delay = settle_delay
+        self._reserve = reserve
         self.code_lock = asyncio.Lock()
 
     # Reading ---------------------------------------------------------------------------
@@ -147,6 +150,7 @@ class Functions:
             with self._registry.transaction() as tx:  # fail fast, before unpacking
                 if tx.get_function(name) is not None:
                     raise conflict(f"Function already exist: {name}")
+            self.require_room()
             stored = await asyncio.to_thread(self._code.put, zip_bytes)
             try:
                 with self._registry.transaction() as tx:
@@ -188,6 +192,7 @@ class Functions:
         architectures: tuple[str, ...] | None,
     ) -> FunctionVersion:
         async with self.code_lock:
+            self.require_room()
             stored: StoredCode = await asyncio.to_thread(self._code.put, zip_bytes)
             try:
                 with self._registry.transaction() as tx:
@@ -241,7 +246,7 @@ class Functions:
             return self._publish(tx, record, latest, description)
 
     async def delete(self, ref: FunctionRef) -> None:
-        async with self.code_lock:
+        def delete_rows() -> None:
             with self._registry.transaction() as tx:
                 if ref.qualifier == LATEST:
                     raise invalid_parameter(
@@ -253,7 +258,23 @@ class Functions:
                     tx.delete_function(ref.name)
                 else:
                     self._delete_version(tx, ref)
+
+        async with self.code_lock:
+            self.freeing(delete_rows)
             self.collect_garbage()
+
+    def require_room(self) -> None:
+        """Refuse a write that takes space while the disk is full (store/reserve.py)."""
+        if self._reserve is not None:
+            self._reserve.require_room()
+
+    def freeing(self, write: Callable[[], None]) -> None:
+        """Run a write that frees space so that it works on a full disk too (see
+        store/reserve.py); once it has, take the reserve back if there is room again."""
+        if self._reserve is None:
+            write()
+            return
+        self._reserve.freeing(write)
 
     def settle(self, name: str) -> None:
         """Finish a create or update: Pending → Active, InProgress → Successful."""
@@ -388,6 +409,8 @@ class Functions:
             in_use = tx.code_digests_in_use()
         for digest in self._code.digests() - in_use:
             self._code.delete(digest)
+        if self._reserve is not None:
+            self._reserve.restore()
 
 
 class _DryRun(Exception):

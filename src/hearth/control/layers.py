@@ -166,6 +166,7 @@ class Layers:
         functions = self._functions
         async with functions.code_lock:
             try:
+                functions.require_room()
                 # Unpacking can take seconds: outside the transaction, inside the lock.
                 stored = await asyncio.to_thread(self._code.put, zip_bytes)
                 with self._registry.transaction() as tx:
@@ -194,9 +195,13 @@ class Layers:
 
     async def delete(self, name: str, version: int) -> None:
         """Idempotent: AWS answers 204 whether or not the version exists."""
-        async with self._functions.code_lock:
+
+        def delete_row() -> None:
             with self._registry.transaction() as tx:
                 tx.delete_layer_version(name, version)
+
+        async with self._functions.code_lock:
+            self._functions.freeing(delete_row)
             # Functions that attached this version keep its code (as on AWS): the collector
             # counts their attachments, so only truly unreferenced code goes.
             self._functions.collect_garbage()

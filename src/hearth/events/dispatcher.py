@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef
-from hearth.errors import ErrorCode, LambdaError
+from hearth.errors import ErrorCode, LambdaError, is_disk_full
 from hearth.events.config import AsyncConfigs
 from hearth.events.destinations import (
     MessageSink,
@@ -49,6 +49,9 @@ logger = logging.getLogger("hearth.events")
 
 # Longest sleep of an idle dispatcher; anything enqueued in this process wakes it at once.
 IDLE_POLL_SECONDS = 1.0
+# Backoff of an outcome's write while the disk stays full.
+SETTLE_RETRY_INITIAL_SECONDS = 0.1
+SETTLE_RETRY_MAX_SECONDS = 5.0
 # A claim's lease: longer than the longest function timeout (900 s), so only a dead server
 # lets a lease run out; `recover` at start frees a dead server's claims straight away.
 LEASE_SECONDS = 960.0
@@ -75,6 +78,8 @@ class DispatchStats:
     dropped_function_missing: int = 0
     delivered: int = 0
     delivery_failures: int = 0
+    # Outcomes that could not be written at first because the disk was full.
+    settle_retries: int = 0
 
 
 class Dispatcher:
@@ -90,6 +95,7 @@ class Dispatcher:
         base_retry_delay_seconds: float,
         lease_seconds: float = LEASE_SECONDS,
         clock: Callable[[], float] = time.time,
+        make_room: Callable[[], bool] | None = None,
     ) -> None:
         self._queue = queue
         self._invoke = invoke
@@ -100,6 +106,8 @@ class Dispatcher:
         self._base_delay = base_retry_delay_seconds
         self._lease = lease_seconds
         self._clock = clock
+        # Frees held-back disk space (store/reserve.py); whether there was any to free.
+        self._make_room = make_room
         self._wakeup = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -187,7 +195,7 @@ class Dispatcher:
             if error.code == ErrorCode.RESOURCE_NOT_FOUND:
                 logger.warning("dropping event %s: %s", event.id, error.message)
                 self.stats.dropped_function_missing += 1
-                await self._queue.ack(event)
+                await self._settle(lambda: self._queue.ack(event))
                 return
             outcome = Outcome.THROTTLED if error.status == 429 else Outcome.SYSTEM_ERROR
         except Exception:
@@ -214,7 +222,9 @@ class Dispatcher:
                 function_errors=function_errors, requeues=event.requeues + requeued
             )
             self.stats.retries_scheduled += 1
-            await self._queue.reschedule(retry, now=now, delay_seconds=decision.delay_seconds)
+            await self._settle(
+                lambda: self._queue.reschedule(retry, now=now, delay_seconds=decision.delay_seconds)
+            )
             return
         assert decision.condition is not None
         follow_ups = self._outcome_events(event, decision.condition, result, outcome, now)
@@ -223,7 +233,26 @@ class Dispatcher:
             logger.warning(
                 "event %s for %s given up: %s", event.id, event.target, decision.condition
             )
-        await self._queue.ack(event, follow_ups)
+        await self._settle(lambda: self._queue.ack(event, follow_ups))
+
+    async def _settle(self, write: Callable[[], Awaitable[bool]]) -> None:
+        """Write what became of an event that ran. If this write were lost the event would
+        run again after a restart, so a full disk does not end it: the disk's reserve is
+        released and the write tried again, then again with backoff until it lands (the
+        event stays leased meanwhile, so nothing else runs it)."""
+        delay = SETTLE_RETRY_INITIAL_SECONDS
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                self.stats.settle_retries += 1
+            if self._make_room is not None and self._make_room():
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, SETTLE_RETRY_MAX_SECONDS)
 
     def _count(self, outcome: Outcome) -> None:
         stats = self.stats
@@ -287,7 +316,9 @@ class Dispatcher:
                 delay,
             )
             retry = event.counted(function_errors=0, requeues=event.requeues + 1)
-            await self._queue.reschedule(retry, now=self._clock(), delay_seconds=delay)
+            await self._settle(
+                lambda: self._queue.reschedule(retry, now=self._clock(), delay_seconds=delay)
+            )
             return
         self.stats.delivered += 1
-        await self._queue.ack(event)
+        await self._settle(lambda: self._queue.ack(event))

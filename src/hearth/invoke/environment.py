@@ -34,7 +34,7 @@ from hearth.logs.platform_lines import (
     timeout_line,
     timeout_status,
 )
-from hearth.sandbox.peers import tcp_socket_uid
+from hearth.sandbox.peers import tcp_peer_uid
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
 LOG_TAIL_BYTES = 4096
@@ -129,7 +129,11 @@ class Environment:
     def _admits(self, peer: tuple[str, int]) -> bool:
         """Sandboxed, only the environment's own uid may use its TCP listener (the Unix
         socket is already its own: the sandbox gives it to that uid)."""
-        return self.runtime_uid is None or tcp_socket_uid(*peer) == self.runtime_uid
+        if self.runtime_uid is None:
+            return True
+        assert self._server is not None
+        local = self._server.sockets[0].getsockname()
+        return tcp_peer_uid(peer, (local[0], local[1])) == self.runtime_uid
 
     async def open(self, socket_dir: str | None = None) -> None:
         """Start the Runtime API listeners (before the process, which needs their addresses):

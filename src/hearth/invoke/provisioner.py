@@ -102,7 +102,8 @@ class Provisioner:
                 self._pool.remove_provisioned(*key, count=have - target.requested)
             failure = self._failures.get(key)
             if failure is not None and failure[0] == target.last_modified:
-                continue  # failed for this request; a new Put tries again
+                self._release(key)  # failed for this request; a new Put tries again
+                continue
             self._failures.pop(key, None)
             if have < target.requested:
                 starts.append(asyncio.create_task(self._fill(key, target, target.requested - have)))
@@ -126,6 +127,15 @@ class Provisioner:
             elif isinstance(result, BaseException):
                 logger.error("provisioned concurrency for %s:%s failed", *key, exc_info=result)
                 self._failures[key] = (target.last_modified, str(result) or type(result).__name__)
+        if key in self._failures:
+            self._release(key)
+
+    def _release(self, key: tuple[str, str]) -> None:
+        """A failed config holds nothing: the environments it did start would keep their
+        memory from every other function until the config was deleted."""
+        held = self._pool.provisioned_count(*key)
+        if held:
+            self._pool.remove_provisioned(*key, count=held)
 
     def _load_targets(self) -> dict[tuple[str, str], _Target]:
         targets: dict[tuple[str, str], _Target] = {}

@@ -55,11 +55,27 @@ _ACCEPTED = b'{"status":"OK"}'
 # Decides whether a TCP peer (host, port) may use an environment's Runtime API.
 PeerCheck = Callable[[tuple[str, int]], bool]
 
+# Connections one listener holds open at once. A runtime client needs one or two; more is a
+# runtime churning or hoarding connections, and each one costs the server's event loop.
+MAX_CONNECTIONS_PER_LISTENER = 8
+
+
+class _Open:
+    """The connections a listener holds open."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, session: RuntimeSession, admits: PeerCheck | None = None) -> None:
+    def __init__(
+        self, session: RuntimeSession, admits: PeerCheck | None = None, open_: _Open | None = None
+    ) -> None:
         self._session = session
         self._admits = admits
+        self._open = open_
+        self._counted = False
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._url = b""
@@ -72,6 +88,12 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but they behave as one.
         self._transport = cast(asyncio.Transport, transport)
+        if self._open is not None:
+            if self._open.count >= self._open.limit:
+                self._close()  # over the cap: refused before anything is read or looked up
+                return
+            self._open.count += 1
+            self._counted = True
         if self._admits is not None:
             peer = transport.get_extra_info("peername")
             if not peer or not self._admits((peer[0], peer[1])):
@@ -85,6 +107,9 @@ class _Connection(asyncio.Protocol):
             self._close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted and self._open is not None:
+            self._open.count -= 1
+            self._counted = False
         if self._pending is not None:
             self._pending.cancel()
         self._transport = None
@@ -211,11 +236,13 @@ async def serve_runtime_api(
     """Start a listener for one environment; its address is `server.sockets[0].getsockname()`.
     With `admits`, a connection it refuses is closed before a byte is read."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: _Connection(session, admits), host, 0)
+    open_ = _Open(MAX_CONNECTIONS_PER_LISTENER)
+    return await loop.create_server(lambda: _Connection(session, admits, open_), host, 0)
 
 
 async def serve_runtime_api_unix(session: RuntimeSession, path: str) -> asyncio.Server:
     """The same API on a Unix socket: cheaper than loopback TCP for Hearth's own runtime
     clients, and a path can be shared into a sandbox that has no network."""
     loop = asyncio.get_running_loop()
-    return await loop.create_unix_server(lambda: _Connection(session), path)
+    open_ = _Open(MAX_CONNECTIONS_PER_LISTENER)
+    return await loop.create_unix_server(lambda: _Connection(session, None, open_), path)

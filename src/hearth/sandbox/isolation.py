@@ -5,8 +5,9 @@
 function sees them (``/var/task``, ``/opt``, ``/var/runtime``), and the cgroup through which
 Hearth reads the environment's peak memory and learns of an OOM kill.
 
-The view, like AWS's: the host's system directories read-only (``/usr``, ``/etc``, and the
-``/bin``-style links to them); the interpreter the runtime needs, read-only at its own path;
+The view, like AWS's: the host's system directories read-only (``/usr`` and the
+``/bin``-style links to it, and of ``/etc`` only what runtimes read: see ``ETC_ENTRIES``);
+the interpreter the runtime needs, read-only at its own path;
 the function's code read-only at ``/var/task``; its layers merged read-only at ``/opt``;
 Hearth's runtime clients read-only at ``/var/runtime``; a private ``/tmp`` of EphemeralStorage
 size; the environment's Runtime API socket. Nothing else: not Hearth's data dir, not other
@@ -35,7 +36,32 @@ RUNTIME_SOCKET = "/run/hearth/runtime.sock"
 PRIVATE_RUNTIME_API_PORT = 9001
 HOST_RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
 # Top-level host directories shown read-only (or re-created as the same symlinks).
-SYSTEM_DIRECTORIES = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc")
+SYSTEM_DIRECTORIES = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr")
+# What of the host's /etc a sandbox shows, each read-only at the same path: what dynamic
+# linking, name resolution, TLS, time zones and MIME types read. Not the rest: the host's
+# users, its services' configuration, API keys some packages leave there.
+ETC_ENTRIES = (
+    "alternatives",  # Debian's links for /usr/bin/node, java, ...
+    "ca-certificates",
+    "ca-certificates.conf",
+    "crypto-policies",
+    "gai.conf",
+    "host.conf",
+    "hosts",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "mime.types",
+    "nsswitch.conf",
+    "os-release",
+    "pki",
+    "protocols",
+    "resolv.conf",
+    "services",
+    "ssl",
+    "timezone",
+)
 # Environments run as uid/gid FIRST_UID + slot: one uid per live environment, so the kernel's
 # per-uid process count (RLIMIT_NPROC 1024) is per environment, as on AWS.
 FIRST_UID = 990_000
@@ -120,6 +146,14 @@ def system_layout(host_root: Path = Path("/")) -> list[list[Any]]:
             steps.append(["symlink", os.readlink(path), f"/{name}"])
         elif path.is_dir():
             steps.append(["bind", str(path), f"/{name}"])
+    etc = host_root / "etc"
+    if etc.is_dir():
+        steps.append(["dir", "/etc"])
+        for name in ETC_ENTRIES:
+            # A link is bound as what it leads to (/etc/resolv.conf -> /run/...): the sandbox
+            # shows no /run of the host's to resolve it in. A broken one is left out.
+            if (etc / name).exists():
+                steps.append(["bind", str(etc / name), f"/etc/{name}"])
     return steps
 
 
@@ -159,14 +193,15 @@ def build_plan(
             layout.append(["bind", path, path])
     layout += [
         ["dir", "/var"],
-        ["bind", code_tree, TASK_ROOT],
-        ["bind", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
+        # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
+        ["tree", code_tree, TASK_ROOT],
+        ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
         ["dir", "/run/hearth"],
         ["bind_rw", socket_path, RUNTIME_SOCKET],
         ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108 - the sandbox's own /tmp
     ]
     if len(layer_trees) == 1:
-        layout.append(["bind", layer_trees[0], LAYERS_ROOT])
+        layout.append(["tree", layer_trees[0], LAYERS_ROOT])
     elif layer_trees:
         # overlayfs: the leftmost lower layer wins, and on AWS the last layer listed wins.
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])

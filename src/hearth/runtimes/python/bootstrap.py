@@ -25,6 +25,7 @@ no ``Content-Type`` at all still counts as JSON.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import decimal
 import importlib
 import io
@@ -578,18 +579,78 @@ def invoke(
     return False, encoder.encode(error).encode(), UNHANDLED
 
 
+class TraceIdVariable:
+    """Sets ``_X_AMZN_TRACE_ID`` for each invocation without leaking memory.
+
+    ``os.environ[k] = v`` calls glibc's ``setenv``, which allocates a new ``k=v`` string and
+    never frees the old one (another thread may still hold it): a new trace id per invocation
+    grew a warm environment by ~140 bytes each time until a small function was OOM-killed.
+    Here the C environment points at one buffer this object owns (``putenv`` keeps the
+    pointer, it does not copy), and each new id is written into that buffer in place;
+    ``os.environ``'s own mapping is updated beside it, so Python code and child processes
+    both see the current id. Where ctypes or libc is unavailable, or an id does not fit,
+    it falls back to ``os.environ``.
+    """
+
+    NAME = "_X_AMZN_TRACE_ID"
+    # AWS's ids (Root=1-...;Parent=...;Sampled=...;Lineage=...) are about 100 bytes.
+    CAPACITY = 512
+
+    def __init__(self) -> None:
+        self._buffer: Any = None
+        self._putenv: Any = None
+        self._unsetenv: Any = None
+        self._key = os.environ.encodekey(self.NAME) if hasattr(os.environ, "encodekey") else None
+        data = getattr(os.environ, "_data", None)
+        self._data: dict[Any, Any] | None = data if isinstance(data, dict) else None
+        try:
+            libc = ctypes.CDLL(None)
+            self._putenv, self._unsetenv = libc.putenv, libc.unsetenv
+            self._putenv.argtypes = [ctypes.c_void_p]
+            self._unsetenv.argtypes = [ctypes.c_char_p]
+            self._buffer = ctypes.create_string_buffer(len(self.NAME) + 1 + self.CAPACITY + 1)
+            self._memmove = ctypes.memmove
+            self._address = ctypes.addressof(self._buffer)
+        except (OSError, AttributeError):  # no libc to load (not glibc or musl)
+            self._buffer = None
+
+    def set(self, value: str | None) -> None:
+        if self._buffer is None or self._data is None or self._key is None:
+            self._fallback(value)
+            return
+        if value is None:
+            if self._key in self._data:
+                del self._data[self._key]
+                self._unsetenv(self.NAME.encode())
+            return
+        raw = os.fsencode(value)
+        if len(raw) > self.CAPACITY or b"\0" in raw:
+            self._fallback(value)
+            return
+        entry = self.NAME.encode() + b"=" + raw + b"\0"
+        self._memmove(self._address, entry, len(entry))
+        # Points the C environment at the buffer again, in case a handler set or unset the
+        # variable itself; putenv of a caller's string allocates nothing.
+        self._putenv(self._address)
+        self._data[self._key] = os.environ.encodevalue(value)
+
+    def _fallback(self, value: str | None) -> None:
+        if value is None:
+            os.environ.pop(self.NAME, None)
+        else:
+            os.environ[self.NAME] = value
+
+
 def serve(client: RuntimeClient, handler: Handler, encoder: json.JSONEncoder) -> None:
     """Serve events until the Runtime API goes away (the environment is being torn down)."""
     try:
         invocation = client.next_invocation()
     except (OSError, ValueError, RuntimeApiError):
         return
+    trace_variable = TraceIdVariable()
     while True:
         _Current.request_id = invocation.request_id
-        if invocation.trace_id is not None:
-            os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
-        else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        trace_variable.set(invocation.trace_id)
         ok, body, kind = invoke(handler, invocation, encoder)
         if ok:
             path = f"/runtime/invocation/{invocation.request_id}/response"

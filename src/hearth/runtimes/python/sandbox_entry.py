@@ -9,6 +9,7 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
                 ["bind", "/usr", "/usr"],       # read-only, nosuid, nodev
                 ["bind_rw", "/host/sock", "/run/hearth/runtime.sock"],
                 ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
+                ["tree", "/data/code/trees/abc", "/var/task"],  # read-only, path unnamed
                 ["tmpfs", "/tmp", 536870912, "1777"]],
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
@@ -194,11 +195,28 @@ def _reap_until(runtime: int) -> int:
             return os.waitstatus_to_exitcode(status)
 
 
+def _read_only_union(name: str, lower: list[str], target: str) -> None:
+    """A read-only overlay of `lower` (leftmost on top) at `target`. Each layer is named to
+    the kernel as /proc/self/fd/N, which is what /proc/self/mountinfo then shows: a bind
+    mount or a lowerdir path would show the function the host's paths (the data dir's)."""
+    fds = [os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) for path in lower]
+    try:
+        layers = ":".join(f"/proc/self/fd/{fd}" for fd in fds)
+        _mount(name, target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, f"lowerdir={layers}")
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def _build_root(plan: dict[str, Any]) -> None:
     root = plan["root"]
     # Nothing mounted here may propagate back to the host.
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("hearth-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # overlayfs wants two layers at least: a single tree goes over this empty directory,
+    # where /proc is mounted later (which leaves the overlays' view of it empty).
+    empty = root + "/proc"
+    _make_dir(empty)
     for step in plan["layout"]:
         kind = step[0]
         if kind == "dir":
@@ -210,8 +228,10 @@ def _build_root(plan: dict[str, Any]) -> None:
             _bind(step[1], root + step[2], read_only=kind == "bind")
         elif kind == "overlay":
             _make_dir(root + step[2])
-            lower = ":".join(step[1])
-            _mount("hearth-layers", root + step[2], "overlay", MS_RDONLY, f"lowerdir={lower}")
+            _read_only_union("hearth-layers", list(step[1]), root + step[2])
+        elif kind == "tree":
+            _make_dir(root + step[2])
+            _read_only_union("hearth-tree", [step[1], empty], root + step[2])
         elif kind == "tmpfs":
             _make_dir(root + step[1])
             _mount(
@@ -303,6 +323,129 @@ def _drop_privileges(plan: dict[str, Any]) -> None:
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    install_seccomp()
+
+
+# --- the seccomp filter ------------------------------------------------------------------------
+#
+# As Docker's and Firecracker's defaults do, the runtime (and everything it starts: a filter
+# survives fork and exec) may not make a user namespace (the one namespace an unprivileged
+# process can make, and a large kernel surface), use the kernel keyring (shared across
+# the host), trace or read other processes' memory, or reach the syscalls only an
+# administrator needs (mounts, modules, kexec, BPF, perf, swap, reboot...). They fail with
+# EPERM. clone3 fails with ENOSYS: its flags are behind a pointer a filter cannot read, and
+# glibc then falls back to clone, whose flags it can. Other syscall ABIs (i386 via int 0x80,
+# x32) are refused outright, or they would be a way around the table.
+
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+X32_SYSCALL_BIT = 0x40000000
+CLONE_NEWUSER = 0x10000000
+# name: (x86_64, aarch64)
+SYSCALLS = {
+    "ptrace": (101, 117),
+    "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "keyctl": (250, 219),
+    "bpf": (321, 280),
+    "perf_event_open": (298, 241),
+    "userfaultfd": (323, 282),
+    "kexec_load": (246, 104),
+    "kexec_file_load": (320, 294),
+    "init_module": (175, 105),
+    "finit_module": (313, 273),
+    "delete_module": (176, 106),
+    "open_by_handle_at": (304, 265),
+    "mount": (165, 40),
+    "umount2": (166, 39),
+    "pivot_root": (155, 41),
+    "setns": (308, 268),
+    "swapon": (167, 224),
+    "swapoff": (168, 225),
+    "reboot": (169, 142),
+    "acct": (163, 89),
+    "quotactl": (179, 60),
+    "lookup_dcookie": (212, 18),
+    "open_tree": (428, 428),
+    "move_mount": (429, 429),
+    "fsopen": (430, 430),
+    "fsmount": (432, 432),
+    "fspick": (433, 433),
+    "mount_setattr": (442, 442),
+}
+CLONE = (56, 220)
+UNSHARE = (272, 97)
+CLONE3 = (435, 435)
+
+_BPF_LD_W_ABS = 0x20
+_BPF_JEQ_K = 0x15
+_BPF_JGE_K = 0x35
+_BPF_JSET_K = 0x45
+_BPF_RET_K = 0x06
+_RET_ALLOW = 0x7FFF0000
+_RET_ERRNO = 0x00050000
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+# Offsets in struct seccomp_data: nr, arch, then the arguments (the low half of the first
+# one, on these little-endian machines).
+_NR, _ARCH, _ARG0_LOW = 0, 4, 16
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program(machine: str) -> list[tuple[int, int, int, int]]:
+    """The filter for this machine, as (code, jt, jf, k) instructions; [] where unknown."""
+    if machine not in AUDIT_ARCH:
+        return []
+    column = 0 if machine == "x86_64" else 1
+    eperm, enosys = _RET_ERRNO | errno.EPERM, _RET_ERRNO | errno.ENOSYS
+    program = [
+        (_BPF_LD_W_ABS, 0, 0, _ARCH),
+        (_BPF_JEQ_K, 1, 0, AUDIT_ARCH[machine]),
+        (_BPF_RET_K, 0, 0, enosys),  # another ABI
+        (_BPF_LD_W_ABS, 0, 0, _NR),
+    ]
+    if machine == "x86_64":
+        program += [(_BPF_JGE_K, 0, 1, X32_SYSCALL_BIT), (_BPF_RET_K, 0, 0, enosys)]
+    for numbers in SYSCALLS.values():
+        program += [(_BPF_JEQ_K, 0, 1, numbers[column]), (_BPF_RET_K, 0, 0, eperm)]
+    program += [
+        (_BPF_JEQ_K, 0, 1, CLONE3[column]),
+        (_BPF_RET_K, 0, 0, enosys),
+        (_BPF_JEQ_K, 1, 0, UNSHARE[column]),
+        (_BPF_JEQ_K, 0, 3, CLONE[column]),
+        (_BPF_LD_W_ABS, 0, 0, _ARG0_LOW),
+        (_BPF_JSET_K, 0, 1, CLONE_NEWUSER),
+        (_BPF_RET_K, 0, 0, eperm),
+        (_BPF_RET_K, 0, 0, _RET_ALLOW),
+    ]
+    return program
+
+
+def install_seccomp() -> None:
+    """Apply the filter to this process (after no_new_privs, which an unprivileged filter
+    needs). A machine the table does not know runs without one."""
+    program = seccomp_program(os.uname().machine)
+    if not program:
+        return
+    filters = (_SockFilter * len(program))(*(_SockFilter(*step) for step in program))
+    fprog = _SockFprog(len(program), filters)
+    _check(
+        _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
+        "install the seccomp filter",
+    )
 
 
 # --- the Runtime API relay (private network only) --------------------------------------------

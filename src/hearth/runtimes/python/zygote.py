@@ -354,6 +354,10 @@ def _max_fd() -> int:
 def main() -> None:
     fd = int(os.environ.pop("HEARTH_ZYGOTE_FD"))
     parent = int(os.environ.pop("HEARTH_ZYGOTE_PARENT", "0"))
+    # Whatever else Hearth's process left open (uvloop's spawn does not close inherited
+    # descriptors) every environment forked from here would hold: keep only stdio and ours.
+    os.closerange(3, fd)
+    os.closerange(fd + 1, _max_fd())
     set_parent_death_signal()
     if parent and os.getppid() != parent:
         sys.exit(1)  # Hearth died before we could ask to follow it
