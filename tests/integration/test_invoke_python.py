@@ -284,8 +284,7 @@ def test_response_over_6_mb_is_an_error(client: Any) -> None:
     # AWS's limit is 6 MiB + 100 bytes: a 6 MiB JSON string (quotes included) gets through,
     # 99 characters more do not.
     source = (
-        "def handler(e, c):\n"
-        "    return 'x' * (6 * 1024 * 1024 + (99 if e.get('over') else 0))\n"
+        "def handler(e, c):\n    return 'x' * (6 * 1024 * 1024 + (99 if e.get('over') else 0))\n"
     )
     create_function(
         client,

@@ -549,6 +549,68 @@ _LAYERS = [
     ),
 ]
 
+
+def _pc(key: str, op: str, fn: str, qualifier: str | None, **extra: object) -> Call:
+    params: dict[str, object] = {"FunctionName": fn, **extra}
+    if qualifier is not None:
+        params["Qualifier"] = qualifier
+    return Call(key, op, params)
+
+
+_GET_PC = "get_provisioned_concurrency_config"
+_DELETE_PC = "delete_provisioned_concurrency_config"
+_PUT_PC = "put_provisioned_concurrency_config"
+_ONE = {"ProvisionedConcurrentExecutions": 1}
+
+_PROVISIONED = [
+    Case(
+        "TestLambdaProvisionedConcurrency::test_provisioned_concurrency_exceptions",
+        [
+            Create(None, overrides={"Timeout": 30, "Environment": {"Variables": {}}}),
+            Call("publish_version_result", "publish_version", FN),
+            _pc("get_provisioned_config_doesnotexist", _GET_PC, "{fn}", "1"),
+            _pc("get_provisioned_functionname_doesnotexist", _GET_PC, "doesnotexist", "noalias"),
+            _pc("get_provisioned_qualifier_doesnotexist", _GET_PC, "{fn}", "noalias"),
+            _pc("get_provisioned_version_doesnotexist", _GET_PC, "{fn}", "10"),
+            _pc("get_provisioned_latest", _GET_PC, "{fn}", "$LATEST"),
+            Call("list_provisioned_noconfigs", "list_provisioned_concurrency_configs", FN),
+            Call(
+                "list_provisioned_functionname_doesnotexist",
+                "list_provisioned_concurrency_configs",
+                {"FunctionName": "doesnotexist"},
+            ),
+            _pc("delete_provisioned_functionname_doesnotexist", _DELETE_PC, "doesnotexist", "1"),
+            _pc("delete_provisioned_qualifier_doesnotexist", _DELETE_PC, "{fn}", "noalias"),
+            _pc("delete_provisioned_version_doesnotexist", _DELETE_PC, "{fn}", "10"),
+            _pc("delete_provisioned_latest", _DELETE_PC, "{fn}", "$LATEST"),
+            _pc("delete_provisioned_config_doesnotexist", _DELETE_PC, "{fn}", "1"),
+            Call(
+                "put_provisioned_invalid_param_0",
+                _PUT_PC,
+                {"FunctionName": "{fn}", "Qualifier": "1", "ProvisionedConcurrentExecutions": 0},
+                validate=False,
+            ),
+            _pc(
+                "put_provisioned_functionname_doesnotexist_alias",
+                _PUT_PC,
+                "doesnotexist",
+                "noalias",
+                **_ONE,
+            ),
+            _pc(
+                "put_provisioned_functionname_doesnotexist_version",
+                _PUT_PC,
+                "doesnotexist",
+                "1",
+                **_ONE,
+            ),
+            _pc("put_provisioned_qualifier_doesnotexist", _PUT_PC, "{fn}", "doesnotexist", **_ONE),
+            _pc("put_provisioned_version_doesnotexist", _PUT_PC, "{fn}", "10", **_ONE),
+            _pc("put_provisioned_latest", _PUT_PC, "{fn}", "$LATEST", **_ONE),
+        ],
+    ),
+]
+
 _MORE = [
     Case(
         "TestLambdaRecursion::test_put_function_recursion_config_invalid_value",
@@ -605,4 +667,5 @@ CASES: list[Case] = [
     *_SIZE_LIMITS,
     *_LAYERS,
     *_MORE,
+    *_PROVISIONED,
 ]
