@@ -107,8 +107,8 @@ def test_errors_speak_to_a_person(server: Server, tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert (
-        "error: InvalidParameterValueException: The runtime parameter of cobol is not supported"
-        in bad.stderr
+        "error: InvalidParameterValueException: Value cobol at 'runtime' failed to satisfy "
+        "constraint" in bad.stderr
     )
     unreachable = hearth(None, "functions", endpoint="http://127.0.0.1:9")
     assert unreachable.returncode == 1
