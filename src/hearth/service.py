@@ -10,9 +10,10 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
+import botocore.session
 import uvicorn
 
 from hearth.api.account import AccountApi, TagsApi
@@ -22,11 +23,19 @@ from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.function_settings import FunctionSettingsApi
 from hearth.api.functions import FunctionsApi
-from hearth.api.http import LambdaApp, Request, Response, Router, json_response
+from hearth.api.guard import (
+    EdgeLimits,
+    default_max_connections,
+    guarded_protocol,
+    raise_descriptor_limit,
+)
+from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layer_policies import LayerPoliciesApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
+from hearth.api.mappings import MappingsApi
+from hearth.api.model_check import ModelChecker
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
@@ -40,13 +49,18 @@ from hearth.control.function_settings import FunctionSettings
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layer_policies import LayerPolicies
 from hearth.control.layers import Layers
+from hearth.control.mappings import EventSourceMappings
 from hearth.control.policies import Policies
 from hearth.control.provisioned import ProvisionedConfigs
 from hearth.control.tags import Tags
 from hearth.events.config import AsyncConfigs
 from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
+from hearth.events.mapping_supervisor import MappingSupervisor
+from hearth.events.patterns import validate_pattern
+from hearth.events.positions import SqlitePositions
 from hearth.events.queue import EventQueue
+from hearth.events.sources import SourceClients
 from hearth.events.sqlite_queue import SqliteEventQueue
 from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
@@ -63,6 +77,7 @@ from hearth.store.code import CodeStore
 from hearth.store.datadir import (
     CODE,
     LOGS,
+    POSITIONS,
     QUEUE,
     REGISTRY,
     RESERVE,
@@ -98,9 +113,14 @@ class Hearth:
     events: EventQueue
     dispatcher: Dispatcher
     reserve: DiskReserve
+    mappings: MappingSupervisor
+    positions: SqlitePositions
 
     async def close(self) -> None:
-        # Dispatching stops first: events still running stay leased and run after a restart.
+        # Pollers stop first: a batch in flight is read again from its committed position.
+        await self.mappings.stop()
+        self.positions.close()
+        # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
@@ -110,6 +130,13 @@ class Hearth:
         self.log_store.close()
         await self.events.close()
         self.registry.close()
+
+
+def _register_the_rest(router: Router, registry: NotifyingRegistry, arns: ArnFormatter) -> None:
+    """Function settings, layer version permissions, and the operations Hearth refuses."""
+    FunctionSettingsApi(FunctionSettings(registry, arns), arns).register(router)
+    LayerPoliciesApi(LayerPolicies(registry, arns)).register(router)
+    register_unsupported(router)
 
 
 def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
@@ -167,7 +194,16 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
         make_room=reserve.release,
     )
+    supervisor, positions, mappings = _event_sources(settings, storage, registry, arns, invoker)
     router = Router()
+    MappingsApi(mappings).register(router)
+    router.add(
+        "MappingStatus",
+        "GET",
+        "/_hearth/event-source-mappings",
+        _mapping_status(supervisor),
+        max_body=0,
+    )
     InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
@@ -178,15 +214,16 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     AccountApi(Account(registry, arns, limit)).register(router)
     provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
     ProvisionedApi(provisioned, arns).register(router)
-    TagsApi(Tags(registry, arns)).register(router)
+    TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
-    FunctionSettingsApi(FunctionSettings(registry, arns), arns).register(router)
-    LayerPoliciesApi(LayerPolicies(registry, arns)).register(router)
-    register_unsupported(router)
+    _register_the_rest(router, registry, arns)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
-    app = LambdaApp(router, _authenticator(settings), region=settings.region)
+    checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
+    app = LambdaApp(
+        router, _authenticator(settings), checker.check, settings.public_url, region=settings.region
+    )
     hearth = Hearth(
         settings,
         registry,
@@ -202,9 +239,39 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         events,
         dispatcher,
         reserve,
+        supervisor,
+        positions,
     )
     _recover(hearth)
     return hearth
+
+
+def _event_sources(
+    settings: Settings,
+    storage: Registry,
+    registry: NotifyingRegistry,
+    arns: ArnFormatter,
+    invoker: Invoker,
+) -> tuple[MappingSupervisor, SqlitePositions, EventSourceMappings]:
+    """The pollers of event source mappings and the control plane that configures them."""
+    first_key = settings.access_keys[0] if settings.access_keys else None
+    sources = SourceClients(
+        settings.event_source_endpoint_url,
+        dict(settings.event_source_endpoints),
+        (first_key.access_key_id, first_key.secret_access_key) if first_key else None,
+    )
+    positions = SqlitePositions(settings.data_dir / POSITIONS)
+    supervisor = MappingSupervisor(
+        storage,
+        sources,
+        positions,
+        invoker.invoke,
+        arns,
+        BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
+    )
+    mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
+    registry.subscribe(supervisor.notify)
+    return supervisor, positions, mappings
 
 
 def _sandboxes_factory(
@@ -241,19 +308,35 @@ async def _keep_reserve(reserve: DiskReserve) -> None:
             await asyncio.to_thread(reserve.restore)
 
 
-def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
-    if not settings.auth_enabled:
-        return None
-    verifier = SigV4Verifier(
-        Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys
-    )
+class _SigV4Authenticator:
+    """The API edge's `Authenticator` over `SigV4Verifier`."""
 
-    def authenticate(request: Request) -> None:
-        verifier.verify(
+    def __init__(self, verifier: SigV4Verifier) -> None:
+        self._verifier = verifier
+
+    def check_headers(self, request: Request) -> None:
+        self._verifier.check_headers(
+            request.method, request.raw_path, request.query_string, request.headers
+        )
+
+    def check(self, request: Request) -> None:
+        self._verifier.verify(
             request.method, request.raw_path, request.query_string, request.headers, request.body
         )
 
-    return authenticate
+
+def _authenticator(settings: Settings) -> Authenticator | None:
+    if not settings.auth_enabled:
+        return None
+    keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
+    return _SigV4Authenticator(SigV4Verifier(keys))
+
+
+def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        return json_response(supervisor.status())
+
+    return status
 
 
 async def _health(request: Request) -> Response:
@@ -271,6 +354,14 @@ def bind(host: str, port: int) -> socket.socket:
     # API's listening socket (a function could accept the API's clients on it).
     sock.set_inheritable(False)
     return sock
+
+
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        max_connections=settings.max_connections or default_max_connections(),
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -301,6 +392,7 @@ async def serve(
     def schedule(delay: float, callback: Callable[[], None]) -> None:
         loop.call_later(delay, callback)
 
+    raise_descriptor_limit()
     hearth = build(settings, schedule, isolation)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -309,13 +401,19 @@ async def serve(
         lifespan="off",
         log_level="warning",
         access_log=False,
-        http="httptools",
+        http=guarded_protocol(edge_limits(settings)),
+        timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )
     server = _Server(config)
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.dispatcher.start()
+    # Mappings read from Hearth's own port unless told otherwise (the embedded services).
+    own_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    shown = f"[{own_host}]" if ":" in own_host else own_host
+    hearth.mappings.set_own_endpoint(f"http://{shown}:{port}")
+    hearth.mappings.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

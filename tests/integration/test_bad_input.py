@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -152,11 +153,6 @@ def test_zip_bomb_over_250_mb_unzipped(server: Server, client: Any) -> None:
             "Supported runtimes: python3.10",
         ),
         (
-            {"Runtime": "cobol"},
-            "InvalidParameterValueException",
-            "Value cobol at 'runtime' failed to satisfy constraint: Member must satisfy enum",
-        ),
-        (
             {"Timeout": 0},
             "ValidationException",
             "Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1",
@@ -231,7 +227,9 @@ def raw_request(
 ) -> tuple[int, dict[str, str], Any]:
     url = urlparse(server.endpoint)
     connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
-    connection.request(method, path, body=body, headers=headers or {})
+    # Answered (and closed) before the whole body was sent: read the answer, as urllib3 does.
+    with contextlib.suppress(BrokenPipeError):
+        connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
     payload = response.read()
     connection.close()

@@ -51,7 +51,8 @@ def test_recursion_config_survives_and_is_per_function(client: Any, fn_name: str
     assert client.get_function_recursion_config(FunctionName=fn_name)["RecursiveLoop"] == "Allow"
     with pytest.raises(ClientError) as exc:
         client.put_function_recursion_config(FunctionName=f"{fn_name}:1", RecursiveLoop="Allow")
-    assert _error(exc)[:2] == ("InvalidParameterValueException", 400)
+    # The model's FunctionName pattern for this operation takes no qualifier.
+    assert _error(exc)[:2] == ("ValidationException", 400)
 
 
 def test_code_signing_config_of_a_function(client: Any, fn_name: str) -> None:
@@ -70,9 +71,12 @@ def test_code_signing_config_of_a_function(client: Any, fn_name: str) -> None:
     ("call", "params"),
     [
         ("list_capacity_providers", {}),
-        ("get_durable_execution", {"DurableExecutionArn": "arn:aws:lambda:us-east-1:1:x"}),
+        ("list_durable_executions_by_function", {"FunctionName": "f"}),
         ("list_code_signing_configs", {}),
-        ("get_resource_policy", {"ResourceArn": "arn:aws:lambda:us-east-1:1:function:f"}),
+        (
+            "get_resource_policy",
+            {"ResourceArn": "arn:aws:lambda:us-east-1:123456789012:function:f"},
+        ),
     ],
 )
 def test_unsupported_operations_answer_a_modeled_error(

@@ -38,6 +38,8 @@ def layer_of(module: str) -> str:
     if len(parts) == 1:
         return "root"
     top = parts[1]
+    if top in ROOT:  # cli/ is a folder (server and client commands) and still the root
+        return "root"
     if (SRC / top).is_dir():
         return top
     return "kernel" if top in KERNEL else "root"

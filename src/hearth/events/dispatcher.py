@@ -76,6 +76,8 @@ class DispatchStats:
     retries_scheduled: int = 0
     discarded: int = 0
     dropped_function_missing: int = 0
+    # Destination records and dead letters handed on (to a destination function's queue,
+    # or sent to SQS / SNS / EventBridge).
     delivered: int = 0
     delivery_failures: int = 0
     # Outcomes that could not be written at first because the disk was full.
@@ -234,6 +236,10 @@ class Dispatcher:
                 "event %s for %s given up: %s", event.id, event.target, decision.condition
             )
         await self._settle(lambda: self._queue.ack(event, follow_ups))
+        # A record for a function destination is delivered once it is committed to that
+        # function's queue (AWS invokes a destination function asynchronously); records for
+        # SQS / SNS / EventBridge count when they are sent (_deliver).
+        self.stats.delivered += sum(1 for e in follow_ups if e.kind is Kind.INVOKE)
 
     async def _settle(self, write: Callable[[], Awaitable[bool]]) -> None:
         """Write what became of an event that ran. If this write were lost the event would

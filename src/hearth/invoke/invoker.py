@@ -111,20 +111,22 @@ class Invoker:
         a concurrency limit or the memory budget has no room: always before the function
         runs, so the caller may retry the same event later."""
         version = self.resolve(ref)
-        invocation = Invocation(
-            request_id=request_id or str(uuid.uuid4()),
-            payload=payload,
-            deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
-            invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
-            trace_id=trace_id(),
-            client_context=client_context,
-        )
         # A throttle (TooManyRequestsException) is raised here, before the function runs.
         with self.leases.lease(version.function_name, version.version):
             try:
                 lease = await self.pool.acquire(version)
             except InitFailed as failure:
                 return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
+            # The deadline starts now, when the environment is ready to take the event: as on
+            # AWS, starting it (a zygote, the function's init) does not eat the timeout.
+            invocation = Invocation(
+                request_id=request_id or str(uuid.uuid4()),
+                payload=payload,
+                deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
+                invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
+                trace_id=trace_id(),
+                client_context=client_context,
+            )
             try:
                 outcome = await lease.environment.invoke(invocation)
             finally:

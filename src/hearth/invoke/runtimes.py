@@ -52,13 +52,15 @@ def layer_paths(runtime: str, layer_roots: Sequence[str]) -> dict[str, list[str]
             ]
         }
     if family.name == "node":
+        # AWS's NODE_PATH order: the versioned folder (nodejs20.x -> nodejs/node20) first.
+        major = runtime.removeprefix("nodejs").split(".")[0]
         return {
             "node": [
                 p
                 for root in layer_roots
                 for p in (
+                    f"{root}/nodejs/node{major}/node_modules",
                     f"{root}/nodejs/node_modules",
-                    f"{root}/nodejs/{runtime[:6]}/node_modules",
                 )
             ]
         }

@@ -10,7 +10,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
@@ -41,7 +41,13 @@ const NodeJsExitClass = runtimeErrorClass('NodeJsExit');
 // AWS: `new ImportModuleError(e)` passes the original error to `super`, so the message is
 // String(e) ("Error: Cannot find module 'index'\nRequire stack:\n- ..."); likewise for syntax
 // errors, which keep the original stack (it points at the offending line).
-const ImportModuleError = (e) => new ImportModuleErrorClass(String(e));
+// An error that crossed from the loader thread (the layer resolver below) comes back as a
+// plain Error with its code: render it as Node's own would be ("Error [ERR_...]: ...").
+const withCode = (e) =>
+  typeof e?.code === 'string' && e.code.startsWith('ERR_') && !String(e).includes(`[${e.code}]`)
+    ? `${e.name} [${e.code}]: ${e.message}`
+    : String(e);
+const ImportModuleError = (e) => new ImportModuleErrorClass(withCode(e));
 const UserCodeSyntaxError = (e) => {
   const error = new UserCodeSyntaxErrorClass(String(e));
   error.stack = e.stack;
@@ -361,6 +367,40 @@ async function loadModule(appRoot, moduleRoot, moduleName) {
   return require(require.resolve(moduleName, { paths: [appRoot, moduleRoot] }));
 }
 
+// ES modules ignore NODE_PATH, so `import x from "pkg"` would not find a layer's packages that
+// `require` finds. AWS resolves them for ES modules on nodejs18.x and later: a bare specifier
+// that Node's own resolution cannot find is looked up in each NODE_PATH folder (the layers'
+// nodejs/node_modules and nodejs/nodeNN/node_modules), in order, with the package's own
+// "exports" honoured. The hook runs in Node's loader thread, so it is only registered when
+// there are layer folders to search (functions without layers pay nothing).
+const ESM_LAYER_RESOLVER = `
+const parents = PARENTS;
+const bare = (s) => !/^(#|\\.{0,2}\\/|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);
+export async function resolve(specifier, context, nextResolve) {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw error;
+    for (const parentURL of parents) {
+      try {
+        return await nextResolve(specifier, { ...context, parentURL });
+      } catch (again) {
+        if (again?.code !== 'ERR_MODULE_NOT_FOUND') throw again;
+      }
+    }
+    throw error;
+  }
+}`;
+
+function registerLayerResolver(nodePath) {
+  const folders = (nodePath ?? '').split(':').filter(Boolean);
+  if (folders.length === 0 || typeof module.register !== 'function') return;
+  // Resolving from a file beside node_modules/ searches that node_modules/ first.
+  const parents = folders.map((f) => pathToFileURL(path.join(path.dirname(f), 'layer.mjs')).href);
+  const source = ESM_LAYER_RESOLVER.replace('PARENTS', JSON.stringify(parents));
+  module.register('data:text/javascript,' + encodeURIComponent(source));
+}
+
 async function loadHandler(appRoot, fullHandler) {
   if (!fullHandler) throw MalformedHandlerName('Bad handler');
   if (fullHandler.includes('..')) {
@@ -582,6 +622,7 @@ process.on('unhandledRejection', (reason) => {
 });
 
 patchConsole();
+registerLayerResolver(process.env.NODE_PATH);
 
 let handler;
 let isAsyncHandler = false;
