@@ -17,7 +17,7 @@ from tests.integration.async_helpers import (
     read_lines,
     wait_for,
 )
-from tests.integration.conftest import Server, aws_json, create_function, logs_client, make_zip
+from tests.integration.conftest import Server, aws_json, create_function, log_events, make_zip
 from tests.integration.test_cli import hearth
 
 pytestmark = pytest.mark.integration
@@ -269,14 +269,13 @@ def test_each_attempt_logs_start_end_report(
     request_id = lam.invoke(
         FunctionName=fn_name, InvocationType="Event", Payload=json.dumps(event).encode()
     )["ResponseMetadata"]["RequestId"]
-    logs = logs_client(fast_server.endpoint)
 
     def reports() -> list[str]:
-        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn_name}")["events"]
+        events = log_events(fast_server.endpoint, f"/aws/lambda/{fn_name}")
         return [e["message"] for e in events if e["message"].startswith("REPORT")]
 
     wait_for(lambda: len(reports()) >= 2)
-    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn_name}")["events"]
+    events = log_events(fast_server.endpoint, f"/aws/lambda/{fn_name}")
     starts = [e["message"] for e in events if e["message"].startswith("START")]
     assert starts == [f"START RequestId: {request_id} Version: $LATEST"] * 2
     assert all(r.startswith(f"REPORT RequestId: {request_id}") for r in reports())

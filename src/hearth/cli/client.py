@@ -366,4 +366,32 @@ def _duration_seconds(text: str) -> float:
     return int(text[:-1]) * units[text[-1]]
 
 
-COMMANDS = (deploy, functions, delete, invoke, logs)
+@click.command(name="console")
+@click.option("--no-open", is_flag=True, help="Print the address only; open no browser.")
+@endpoint_option
+def console_command(no_open: bool, endpoint_url: str) -> None:
+    """Open the web console of a running server in a browser."""
+    import json
+    import urllib.error
+    import urllib.request
+    import webbrowser
+
+    url = endpoint_url.rstrip("/") + "/console"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            "expected an http:// or https:// address", param_hint="--endpoint-url"
+        )
+    try:
+        with urllib.request.urlopen(url + "/config.json", timeout=5) as response:  # noqa: S310
+            config = json.load(response)
+    except (OSError, ValueError) as exc:
+        console.print(f"No Hearth console at {endpoint_url}: {exc}", markup=False)
+        sys.exit(1)
+    console.print(f"Hearth console: {url}", markup=False)
+    if config.get("authRequired"):
+        console.print("Sign in with the server's access key pair.", markup=False)
+    if not no_open:
+        webbrowser.open(url)
+
+
+COMMANDS = (deploy, functions, delete, invoke, logs, console_command)

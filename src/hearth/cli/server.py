@@ -164,8 +164,9 @@ if TYPE_CHECKING:
     "--aws-endpoint-url",
     envvar="HEARTH_AWS_ENDPOINT_URL",
     default=None,
-    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
-    "[default: AWS itself]. Credentials come from botocore's usual chain.",
+    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues, and where "
+    "API Gateway APIs are defined [default: AWS itself; no APIs are served without it]. "
+    "Credentials come from botocore's usual chain.",
 )
 @event_source_options
 @click.option(

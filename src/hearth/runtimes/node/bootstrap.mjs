@@ -12,12 +12,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import module, { createRequire } from 'node:module';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
 
 const require = createRequire(import.meta.url);
 const API_PREFIX = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_HEADER = 'Lambda-Runtime-Function-Error-Body';
 
 // ---------------------------------------------------------------------------------------------
 // Errors: the Runtime.* types and the wire shape AWS's Node client posts.
@@ -438,6 +440,117 @@ async function loadHandler(appRoot, fullHandler) {
 // The invoke loop, as AWS's Runtime.js + CallbackContext.js + InvokeContext.js.
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// Response streaming: awslambda.streamifyResponse and awslambda.HttpResponseStream, as on AWS.
+// A streaming handler is called as handler(event, responseStream, context); what it writes
+// goes to /response as a chunked POST in the Runtime API's streaming mode, and an error ends
+// that POST with the error in its trailers.
+// ---------------------------------------------------------------------------------------------
+
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+
+class HttpResponseStream {
+  // AWS: the prelude (status, headers, cookies) as JSON, then 8 NUL bytes, then the body.
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION);
+    const metadata = JSON.stringify(prelude ?? {});
+    underlyingStream.beforeFirstWrite = (write) => {
+      write(metadata);
+      write(Buffer.alloc(8));
+    };
+    return underlyingStream;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = 'response';
+    return handler;
+  },
+  HttpResponseStream,
+};
+
+function responseStream(requestId) {
+  let req = null;
+  let contentType = 'application/octet-stream';
+  let settle;
+  const answered = new Promise((resolve) => {
+    settle = resolve;
+  });
+  const open = () => {
+    if (req !== null) return;
+    req = http.request({
+      agent,
+      host: apiHost,
+      port: apiPort,
+      method: 'POST',
+      path: `${API_PREFIX}/invocation/${encodeURIComponent(requestId)}/response`,
+      headers: {
+        'Lambda-Runtime-Function-Response-Mode': 'streaming',
+        'Transfer-Encoding': 'chunked',
+        'Content-Type': contentType,
+        Trailer: `${ERROR_TYPE_HEADER}, ${ERROR_BODY_HEADER}`,
+      },
+    }, (res) => {
+      res.resume();
+      res.on('end', settle);
+      res.on('error', settle);
+    });
+    req.on('error', settle);
+    if (stream.beforeFirstWrite) stream.beforeFirstWrite((chunk) => req.write(chunk));
+  };
+  const stream = new Writable({
+    write(chunk, encoding, callback) {
+      open();
+      req.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      open();
+      req.end();
+      callback();
+    },
+  });
+  // Writes after a failure are dropped, not a crash of the runtime.
+  stream.on('error', () => {});
+  stream.setContentType = (type) => {
+    if (req !== null) throw new Error('Content type cannot be set after the first write');
+    contentType = type;
+  };
+  // An error ends the response with it in the trailers (what was written stays written).
+  const fail = (error) => {
+    if (stream.writableFinished) return;
+    open();
+    const body = toRapidResponse(error);
+    req.addTrailers({
+      [ERROR_TYPE_HEADER]: headerSafe(body.errorType),
+      [ERROR_BODY_HEADER]: Buffer.from(JSON.stringify(body)).toString('base64'),
+    });
+    req.end();
+    stream.destroy();
+  };
+  return { stream, fail, answered };
+}
+
+function runStreaming(requestId, event, context) {
+  const { stream, fail, answered } = responseStream(requestId);
+  const failed = (err) => {
+    logError('Invoke Error', err);
+    fail(err);
+  };
+  try {
+    Promise.resolve(handler(event, stream, context)).then(() => {
+      if (!stream.writableEnded) stream.end();
+    }, failed);
+  } catch (err) {
+    failed(err);
+  }
+  answered.then(() => {
+    inFlight = null;
+    scheduleNext();
+  });
+}
+
 // What runs when the event loop empties ('beforeExit'); set per invocation.
 let beforeExit = () => {};
 process.on('beforeExit', () => beforeExit());
@@ -577,6 +690,11 @@ async function handleOnce() {
       getRemainingTimeInMillis: () => deadline - Date.now(),
     });
 
+    if (handler[STREAMING] === 'response') {
+      beforeExit = () => {};
+      runStreaming(requestId, JSON.parse(next.body), context);
+      return;
+    }
     const result = handler(JSON.parse(next.body), context, callback);
 
     if (result && typeof result.then === 'function') {
