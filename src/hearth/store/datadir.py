@@ -30,6 +30,8 @@ CODE = "code"
 CODE_URL_KEY = "code-url.key"
 RESERVE = "reserve"  # see store/reserve.py
 SERVER_LOCK = "server.lock"  # see store/data_dir_lock.py; taken before this check runs
+FUNCTION_CREDENTIALS_KEY = "function-credentials.key"  # see services/credentials.py
+SERVICES_SNAPSHOT = "services.pickle"  # see services/snapshots.py
 # A shorter HMAC key makes the signed code URLs guessable; an empty one makes them forgeable.
 CODE_URL_KEY_BYTES = 32
 
@@ -37,6 +39,8 @@ _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 HEARTH_ENTRIES = frozenset(
     {f"{db}{suffix}" for db in (REGISTRY, QUEUE, LOGS, POSITIONS) for suffix in _SQLITE_SUFFIXES}
     | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", SERVER_LOCK}
+    | {FUNCTION_CREDENTIALS_KEY, f"{FUNCTION_CREDENTIALS_KEY}.tmp", SERVICES_SNAPSHOT}
+    | {"services.tmp"}
 )
 # The tables a registry of this schema has; another program's SQLite file has others.
 _REGISTRY_TABLES = frozenset({"functions", "versions", "aliases", "layers", "layer_versions"})
