@@ -26,6 +26,7 @@ from hearth.api.cloudwatch_wire import TARGET_PREFIX as CLOUDWATCH_TARGET
 from hearth.api.cloudwatch_wire import CloudWatchWire
 from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
+from hearth.api.function_settings import FunctionSettingsApi
 from hearth.api.function_urls import FunctionUrlsApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.guard import (
@@ -36,6 +37,7 @@ from hearth.api.guard import (
 )
 from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
+from hearth.api.layer_policies import LayerPoliciesApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import TARGET_PREFIX, LogsApi
 from hearth.api.mappings import MappingsApi
@@ -45,14 +47,17 @@ from hearth.api.prometheus import PrometheusApi, Snapshot
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
 from hearth.api.targets import TargetRoutes
+from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
+from hearth.control.function_settings import FunctionSettings
 from hearth.control.function_urls import FunctionUrls
 from hearth.control.functions import Functions, Scheduler
+from hearth.control.layer_policies import LayerPolicies
 from hearth.control.layers import Layers
 from hearth.control.mappings import EventSourceMappings
 from hearth.control.policies import Policies
@@ -189,6 +194,13 @@ class Hearth:
         self.registry.close()
 
 
+def _register_the_rest(router: Router, registry: NotifyingRegistry, arns: ArnFormatter) -> None:
+    """Function settings, layer version permissions, and the operations Hearth refuses."""
+    FunctionSettingsApi(FunctionSettings(registry, arns), arns).register(router)
+    LayerPoliciesApi(LayerPolicies(registry, arns)).register(router)
+    register_unsupported(router)
+
+
 def build(  # noqa: PLR0915 - the composition root builds every part, in order
     settings: Settings, schedule: Scheduler, isolation: IsolationChoice
 ) -> Hearth:
@@ -282,13 +294,16 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
+    _register_the_rest(router, registry, arns)
     FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings)
-    lambda_app = LambdaApp(router, authenticator, checker.check, settings.public_url)
+    lambda_app = LambdaApp(
+        router, authenticator, checker.check, settings.public_url, region=settings.region
+    )
     embedded: EmbeddedServices | None = None
     snapshots: Snapshots | None = None
     inner: AsgiApp = lambda_app
