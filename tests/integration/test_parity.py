@@ -19,16 +19,9 @@ from tests.integration.parity.recorded import SERVER_ARGS
 from tests.integration.parity.replay import Case, replay_case
 
 GAPS: dict[str, str] = {
-    "TestLambdaFunction::test_update_lambda_exceptions": (
-        "the model checker (api/model_check.py) answers an unknown runtime with a "
-        "ValidationException; AWS answers InvalidParameterValueException (Runtime takes an ARN too)"
-    ),
     "TestLambdaRecursion::test_put_function_recursion_config_invalid_value": (
         "the model checker lists the enum in botocore's order [Allow, Terminate]; AWS lists "
         "[Terminate, Allow]"
-    ),
-    "TestLambdaFunction::test_create_lambda_exceptions": (
-        "the Architectures constraint messages belong to the model validator (branch edge)"
     ),
     "TestLambdaVersions::test_publish_with_wrong_revisionid": (
         "recorded on python3.9 before AWS's answers carried LoggingConfig, SnapStart and "
