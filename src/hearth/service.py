@@ -271,7 +271,9 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         observer=metrics,
         make_room=reserve.release,
     )
-    supervisor, positions, mappings = _event_sources(settings, storage, registry, arns, invoker)
+    supervisor, positions, mappings = _event_sources(
+        settings, storage, registry, arns, invoker, metrics
+    )
     router = Router()
     MappingsApi(mappings).register(router)
     router.add(
@@ -450,6 +452,7 @@ def _event_sources(
     registry: NotifyingRegistry,
     arns: ArnFormatter,
     invoker: Invoker,
+    metrics: LambdaMetrics,
 ) -> tuple[MappingSupervisor, SqlitePositions, EventSourceMappings]:
     """The pollers of event source mappings and the control plane that configures them."""
     first_key = settings.access_keys[0] if settings.access_keys else None
@@ -466,6 +469,7 @@ def _event_sources(
         invoker.invoke,
         arns,
         BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
+        iterator_age=metrics.iterator_age,
     )
     mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
     registry.subscribe(supervisor.notify)
