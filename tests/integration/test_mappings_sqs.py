@@ -126,7 +126,13 @@ def test_bad_requests_get_aws_errors_and_leave_nothing(
     _, fifo = _queue(sqs, f"{fn_name}-q.fifo", FifoQueue="true")
     bad = "InvalidParameterValueException"
     cases: list[tuple[dict[str, Any], str, str]] = [
-        ({"EventSourceArn": "arn:aws:foo:us-east-1:1:x"}, bad, "Unrecognized event source."),
+        # A well-formed ARN of a service Lambda does not poll (a malformed one is the model's
+        # ValidationException, before this check).
+        (
+            {"EventSourceArn": f"arn:aws:foo:us-east-1:{ACCOUNT}:x"},
+            bad,
+            "Unrecognized event source.",
+        ),
         ({"FunctionName": "nope"}, bad, "Function does not exist"),
         (
             {"BatchSize": 11},
@@ -189,6 +195,16 @@ def test_bad_requests_get_aws_errors_and_leave_nothing(
         request = {"FunctionName": fn_name, "EventSourceArn": arn, **changes}
         error = _error(lambda r=request: lam.create_event_source_mapping(**r))
         assert (error["Code"], error["Message"], error["Status"]) == (code, message, 400), changes
+    malformed = _error(
+        lambda: lam.create_event_source_mapping(
+            FunctionName=fn_name, EventSourceArn="arn:aws:foo:us-east-1:1:x"
+        )
+    )
+    assert (malformed["Code"], malformed["Status"]) == ("ValidationException", 400)
+    assert malformed["Message"].startswith(
+        "1 validation error detected: Value 'arn:aws:foo:us-east-1:1:x' at 'eventSourceArn' "
+        "failed to satisfy constraint: Member must satisfy regular expression pattern: arn:"
+    )
     assert lam.list_event_source_mappings(FunctionName=fn_name)["EventSourceMappings"] == []
 
     first = lam.create_event_source_mapping(FunctionName=fn_name, EventSourceArn=arn)
