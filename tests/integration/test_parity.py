@@ -19,10 +19,6 @@ from tests.integration.parity.recorded import SERVER_ARGS
 from tests.integration.parity.replay import Case, replay_case
 
 GAPS: dict[str, str] = {
-    "TestLambdaRecursion::test_put_function_recursion_config_invalid_value": (
-        "the model checker lists the enum in botocore's order [Allow, Terminate]; AWS lists "
-        "[Terminate, Allow]"
-    ),
     "TestLambdaVersions::test_publish_with_wrong_revisionid": (
         "recorded on python3.9 before AWS's answers carried LoggingConfig, SnapStart and "
         "RuntimeVersionConfig; replayed on python3.12"

@@ -316,10 +316,23 @@ def _constraint_list(shape: Shape) -> list[str]:
 _HANDLER_CHECKED_ENUMS = frozenset({"Runtime"})
 
 
+# AWS lists an enum's values in its own order, not the model's (a hash order of its service's
+# code): the orders recorded on AWS (../shared/spec/aws-recorded), used when they name the
+# same values as the model.
+_AWS_ENUM_ORDER: dict[str, list[str]] = {
+    "EventSourcePosition": ["LATEST", "AT_TIMESTAMP", "TRIM_HORIZON"],
+    "RecursiveLoop": ["Terminate", "Allow"],
+    "InvokeMode": ["RESPONSE_STREAM", "BUFFERED"],
+    "SnapStartApplyOn": ["PublishedVersions", "None"],
+}
+
+
 def _enum(shape: Shape) -> list[str]:
     if not isinstance(shape, StringShape) or shape.name in _HANDLER_CHECKED_ENUMS:
         return []
-    return list(shape.enum)
+    values = list(shape.enum)
+    aws_order = _AWS_ENUM_ORDER.get(shape.name)
+    return aws_order if aws_order is not None and set(aws_order) == set(values) else values
 
 
 def _is_number(value: Any) -> bool:
