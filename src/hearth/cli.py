@@ -687,5 +687,10 @@ def _duration_seconds(text: str) -> float:
     return int(text[:-1]) * units[text[-1]]
 
 
+# Application templates (hearth/cli_sam.py, hearth/templates/).
+from hearth.cli_sam import up  # noqa: E402
+
+main.add_command(up)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,189 @@
+"""The `hearth up` and `hearth dev` commands (logic in hearth/templates/)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from hearth.config import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    default_data_dir,
+)
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
+
+
+def _find_template(given: Path | None) -> Path:
+    if given is not None:
+        return given.expanduser().resolve()
+    for name in _TEMPLATE_NAMES:
+        if Path(name).is_file():
+            return Path(name).resolve()
+    return Path(_TEMPLATE_NAMES[0]).resolve()
+
+
+def app_options(command: Any) -> Any:
+    """The options `up` and `dev` share."""
+    options = [
+        click.argument("template", required=False, type=click.Path(path_type=Path)),
+        click.option(
+            "--parameter-overrides",
+            multiple=True,
+            help="KEY=VALUE (or ParameterKey=K,ParameterValue=V), repeatable, as `sam deploy`.",
+        ),
+        click.option(
+            "--stack-name",
+            default=None,
+            help="[default: samconfig.toml's, or the directory's name]",
+        ),
+        click.option(
+            "--config-env", default="default", show_default=True, help="samconfig.toml environment."
+        ),
+        click.option("--force", is_flag=True, help="Apply every resource again, changed or not."),
+        click.option(
+            "--endpoint-url",
+            envvar="HEARTH_ENDPOINT_URL",
+            default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+            show_default=True,
+            help="The Hearth server to deploy to.",
+        ),
+        click.option("--region", envvar="HEARTH_REGION", default=DEFAULT_REGION, show_default=True),
+        click.option(
+            "--account-id",
+            envvar="HEARTH_ACCOUNT_ID",
+            default=DEFAULT_ACCOUNT_ID,
+            show_default=True,
+        ),
+        click.option(
+            "--data-dir",
+            envvar="HEARTH_DATA_DIR",
+            type=click.Path(path_type=Path),
+            default=None,
+            help=f"The server's data dir, where what was deployed is remembered [default: {default_data_dir()}].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+class App:
+    """One template, one stack, one server: plans and applies it."""
+
+    def __init__(self, *, template: Path | None, parameter_overrides: tuple[str, ...], stack_name: str | None,
+                 config_env: str, endpoint_url: str, region: str, account_id: str, data_dir: Path | None) -> None:  # fmt: skip
+        from hearth.cli import _client
+        from hearth.templates.apply import Applier
+        from hearth.templates.boto_deployer import BotoDeployer
+        from hearth.templates.parameters import parse_overrides, read_samconfig
+        from hearth.templates.state import StackState, valid_stack_name
+
+        self.template = _find_template(template)
+        samconfig = read_samconfig(self.template.parent, config_env)
+        overrides = parse_overrides(
+            [str(samconfig.get("parameter_overrides", ""))]
+            if samconfig.get("parameter_overrides")
+            else []
+        )
+        overrides.update(parse_overrides(list(parameter_overrides)))
+        self.overrides = overrides
+        self.stack_name = stack_name or str(
+            samconfig.get("stack_name") or self.template.parent.name
+        )
+        if not valid_stack_name(self.stack_name):
+            raise click.BadParameter(
+                f"{self.stack_name!r}: a stack name is a letter, then letters, digits and hyphens",
+                param_hint="--stack-name",
+            )
+        self.region = region
+        self.account_id = account_id
+        self.endpoint_url = endpoint_url
+        state = StackState((data_dir or default_data_dir()).expanduser().resolve(), self.stack_name)
+        self.applier = Applier(
+            BotoDeployer(_client(endpoint_url, region)), state, account=account_id, region=region
+        )
+
+    def plan(self) -> Any:
+        from hearth.templates.plan import plan_template
+
+        return plan_template(self.template, overrides=self.overrides, region=self.region,
+                             account_id=self.account_id, stack_name=self.stack_name)  # fmt: skip
+
+    def up(self, *, force: bool = False, quiet: bool = False) -> Any:
+        """Plan and apply; print what changed. Raises TemplateError / ApplyError."""
+        plan = self.plan()
+        outcome = self.applier.apply(plan, force=force)
+        if not quiet:
+            show_outcome(outcome, self.stack_name)
+        return plan, outcome
+
+
+def show_outcome(outcome: Any, stack_name: str) -> None:
+    for verb, names in (
+        ("created", outcome.created),
+        ("updated", outcome.updated),
+        ("deleted", outcome.deleted),
+    ):
+        for name in names:
+            console.print(f"  {verb:8} {name}", markup=False)
+    if not outcome.changed:
+        console.print(
+            f"Stack {stack_name}: no changes ({len(outcome.unchanged)} resources up to date).",
+            markup=False,
+        )
+    else:
+        console.print(
+            f"Stack {stack_name}: {len(outcome.created)} created, {len(outcome.updated)} updated, "
+            f"{len(outcome.deleted)} deleted, {len(outcome.unchanged)} unchanged.",
+            markup=False,
+        )
+    if outcome.recorded:
+        names = ", ".join(f"{name} ({kind})" for name, kind in outcome.recorded)
+        console.print(f"IAM recorded, not enforced: {names}", markup=False)
+    if outcome.unsupported:
+        console.print("Not run by Hearth (listed, not created):", markup=False)
+        for name, kind in outcome.unsupported:
+            console.print(f"  {name} ({kind})", markup=False)
+    if outcome.outputs:
+        console.print("Outputs:", markup=False)
+        for name, (description, value) in outcome.outputs.items():
+            console.print(
+                f"  {name} = {value}" + (f"  # {description}" if description else ""), markup=False
+            )
+
+
+def _fail(exc: Exception) -> None:
+    err_console.print(f"error: {exc}", markup=False)
+    sys.exit(1)
+
+
+@click.command()
+@app_options
+def up(template: Path | None, parameter_overrides: tuple[str, ...], stack_name: str | None, config_env: str,
+       force: bool, endpoint_url: str, region: str, account_id: str, data_dir: Path | None) -> None:  # fmt: skip
+    """Deploy a SAM / CloudFormation template to Hearth: create or update every resource Hearth
+    runs, in dependency order; delete what the template no longer has."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from hearth.templates.apply import ApplyError
+    from hearth.templates.errors import TemplateError
+
+    try:
+        app = App(template=template, parameter_overrides=parameter_overrides, stack_name=stack_name,
+                  config_env=config_env, endpoint_url=endpoint_url, region=region,
+                  account_id=account_id, data_dir=data_dir)  # fmt: skip
+        app.up(force=force)
+    except (TemplateError, ApplyError) as exc:
+        _fail(exc)
+    except EndpointConnectionError:
+        _fail(Exception(f"cannot reach Hearth at {endpoint_url}. Is `hearth serve` running there?"))

@@ -1,0 +1,159 @@
+"""Deployer over Hearth's Lambda API (boto3): what `hearth up` uses against a running server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from hearth.templates.deployer import DeployError
+
+T = TypeVar("T")
+_GONE = {"ResourceNotFoundException"}
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    from botocore.exceptions import ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise DeployError(
+            str(error.get("Code", "ServiceException")), str(error.get("Message"))
+        ) from None
+
+
+class BotoDeployer:
+    """Deployer through a boto3 Lambda client (any endpoint that speaks the Lambda API)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _gone_ok(self, call: Callable[[], T]) -> T | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return call()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _GONE:
+                return None
+            error = exc.response.get("Error", {})
+            raise DeployError(str(error.get("Code")), str(error.get("Message"))) from None
+
+    def _wait(self, name: str) -> None:
+        # Updates are refused while a function is Pending / InProgress (--settle-delay).
+        for _ in range(300):
+            config = self._client.get_function_configuration(FunctionName=name)
+            if config.get("State") != "Pending" and config.get("LastUpdateStatus") != "InProgress":
+                return
+            time.sleep(0.05)
+
+    def put_function(self, config: dict[str, Any], zip_bytes: bytes | None) -> dict[str, Any]:
+        name = config["FunctionName"]
+        with _translated():
+            existing = self._gone_ok(
+                lambda: self._client.get_function_configuration(FunctionName=name)
+            )
+            if existing is None:
+                code = {"ZipFile": zip_bytes} if zip_bytes is not None else config.pop("Code")
+                result: dict[str, Any] = self._client.create_function(**config, Code=code)
+                self._wait(name)
+                return result
+            config.pop("Code", None)
+            tags = config.pop("Tags", None)
+            config.pop("PackageType", None)
+            if zip_bytes is not None:
+                self._client.update_function_code(FunctionName=name, ZipFile=zip_bytes)
+                self._wait(name)
+            result = self._client.update_function_configuration(**config)
+            self._wait(name)
+            if tags:
+                self._client.tag_resource(Resource=result["FunctionArn"], Tags=tags)
+            return result
+
+    def delete_function(self, name: str) -> None:
+        self._gone_ok(lambda: self._client.delete_function(FunctionName=name))
+
+    def put_concurrency(self, name: str, reserved: int | None) -> None:
+        with _translated():
+            if reserved is None:
+                self._gone_ok(lambda: self._client.delete_function_concurrency(FunctionName=name))
+            else:
+                self._client.put_function_concurrency(
+                    FunctionName=name, ReservedConcurrentExecutions=reserved
+                )
+
+    def publish_layer(self, params: dict[str, Any], zip_bytes: bytes) -> dict[str, Any]:
+        with _translated():
+            result: dict[str, Any] = self._client.publish_layer_version(
+                **params, Content={"ZipFile": zip_bytes}
+            )
+            return result
+
+    def delete_layer_version(self, name: str, version: int) -> None:
+        self._gone_ok(
+            lambda: self._client.delete_layer_version(LayerName=name, VersionNumber=version)
+        )
+
+    def publish_version(self, name: str, description: str) -> dict[str, Any]:
+        with _translated():
+            result: dict[str, Any] = self._client.publish_version(
+                FunctionName=name, Description=description
+            )
+            return result
+
+    def put_alias(self, params: dict[str, Any]) -> dict[str, Any]:
+        function, name = params["FunctionName"], params["Name"]
+        with _translated():
+            existing = self._gone_ok(
+                lambda: self._client.get_alias(FunctionName=function, Name=name)
+            )
+            call = self._client.update_alias if existing else self._client.create_alias
+            result: dict[str, Any] = call(**params)
+            return result
+
+    def delete_alias(self, function: str, name: str) -> None:
+        self._gone_ok(lambda: self._client.delete_alias(FunctionName=function, Name=name))
+
+    def put_provisioned(self, function: str, qualifier: str, count: int | None) -> None:
+        with _translated():
+            if count is None:
+                self._gone_ok(
+                    lambda: self._client.delete_provisioned_concurrency_config(
+                        FunctionName=function, Qualifier=qualifier
+                    )
+                )
+            else:
+                self._client.put_provisioned_concurrency_config(
+                    FunctionName=function,
+                    Qualifier=qualifier,
+                    ProvisionedConcurrentExecutions=count,
+                )
+
+    def put_event_invoke_config(self, params: dict[str, Any]) -> None:
+        with _translated():
+            self._client.put_function_event_invoke_config(**params)
+
+    def delete_event_invoke_config(self, function: str, qualifier: str | None) -> None:
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        self._gone_ok(
+            lambda: self._client.delete_function_event_invoke_config(FunctionName=function, **extra)
+        )
+
+    def add_permission(self, params: dict[str, Any]) -> None:
+        self.remove_permission(
+            params["FunctionName"], params["StatementId"], params.get("Qualifier")
+        )
+        with _translated():
+            self._client.add_permission(**params)
+
+    def remove_permission(self, function: str, statement_id: str, qualifier: str | None) -> None:
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        self._gone_ok(
+            lambda: self._client.remove_permission(
+                FunctionName=function, StatementId=statement_id, **extra
+            )
+        )

@@ -1,0 +1,156 @@
+"""The operations `hearth up` needs from Hearth, as a Protocol, and an in-memory fake.
+
+The real one (``boto_deployer.BotoDeployer``) calls Hearth's Lambda API with boto3, so a
+template goes through the same validation as any client's request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class DeployError(Exception):
+    """Hearth refused an operation; ``code`` and ``message`` are its AWS error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Deployer(Protocol):
+    """Creates, updates and deletes Lambda resources. Guarantees: each method is one
+    operation that either happens or raises DeployError; ``put_*`` both create and update;
+    deleting what is already gone is not an error (a state file may be stale)."""
+
+    def put_function(self, config: dict[str, Any], zip_bytes: bytes | None) -> dict[str, Any]:
+        """Create or update the function ``config["FunctionName"]`` (CreateFunction's
+        parameters, without Code); return its configuration (FunctionArn, ...)."""
+        ...
+
+    def delete_function(self, name: str) -> None: ...
+
+    def put_concurrency(self, name: str, reserved: int | None) -> None:
+        """Reserve ``reserved`` concurrency for ``name``, or remove the reservation (None)."""
+        ...
+
+    def publish_layer(self, params: dict[str, Any], zip_bytes: bytes) -> dict[str, Any]:
+        """PublishLayerVersion; returns LayerArn, LayerVersionArn, Version."""
+        ...
+
+    def delete_layer_version(self, name: str, version: int) -> None: ...
+
+    def publish_version(self, name: str, description: str) -> dict[str, Any]:
+        """PublishVersion; an unchanged $LATEST gives back its last version."""
+        ...
+
+    def put_alias(self, params: dict[str, Any]) -> dict[str, Any]:
+        """CreateAlias or UpdateAlias; returns AliasArn."""
+        ...
+
+    def delete_alias(self, function: str, name: str) -> None: ...
+
+    def put_provisioned(self, function: str, qualifier: str, count: int | None) -> None: ...
+
+    def put_event_invoke_config(self, params: dict[str, Any]) -> None: ...
+
+    def delete_event_invoke_config(self, function: str, qualifier: str | None) -> None: ...
+
+    def add_permission(self, params: dict[str, Any]) -> None:
+        """AddPermission, replacing a statement of the same StatementId."""
+        ...
+
+    def remove_permission(
+        self, function: str, statement_id: str, qualifier: str | None
+    ) -> None: ...
+
+
+@dataclass
+class FakeDeployer:
+    """Deployer in memory, for the applier's unit tests: records every call."""
+
+    account: str = "123456789012"
+    region: str = "us-east-1"
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    code: dict[str, bytes] = field(default_factory=dict)
+    versions: dict[str, list[bytes]] = field(default_factory=dict)
+    aliases: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    layers: dict[str, list[bytes]] = field(default_factory=dict)
+    permissions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    fail_on: str | None = None
+
+    def _call(self, what: str) -> None:
+        if self.fail_on and what.startswith(self.fail_on):
+            raise DeployError("InvalidParameterValueException", f"refused {what}")
+        self.calls.append(what)
+
+    def _arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+
+    def put_function(self, config: dict[str, Any], zip_bytes: bytes | None) -> dict[str, Any]:
+        name = config["FunctionName"]
+        self._call(f"put_function {name}")
+        self.functions[name] = dict(config)
+        if zip_bytes is not None:
+            self.code[name] = zip_bytes
+        return {**config, "FunctionArn": self._arn(name)}
+
+    def delete_function(self, name: str) -> None:
+        self._call(f"delete_function {name}")
+        self.functions.pop(name, None)
+
+    def put_concurrency(self, name: str, reserved: int | None) -> None:
+        self._call(f"put_concurrency {name} {reserved}")
+
+    def publish_layer(self, params: dict[str, Any], zip_bytes: bytes) -> dict[str, Any]:
+        name = params["LayerName"]
+        self._call(f"publish_layer {name}")
+        versions = self.layers.setdefault(name, [])
+        versions.append(zip_bytes)
+        arn = f"arn:aws:lambda:{self.region}:{self.account}:layer:{name}"
+        return {
+            "LayerArn": arn,
+            "LayerVersionArn": f"{arn}:{len(versions)}",
+            "Version": len(versions),
+        }
+
+    def delete_layer_version(self, name: str, version: int) -> None:
+        self._call(f"delete_layer_version {name} {version}")
+
+    def publish_version(self, name: str, description: str) -> dict[str, Any]:
+        self._call(f"publish_version {name}")
+        versions = self.versions.setdefault(name, [])
+        if not versions or versions[-1] != self.code.get(name):
+            versions.append(self.code.get(name, b""))
+        number = str(len(versions))
+        return {"Version": number, "FunctionArn": f"{self._arn(name)}:{number}"}
+
+    def put_alias(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (params["FunctionName"], params["Name"])
+        self._call(f"put_alias {key[0]}:{key[1]} -> {params['FunctionVersion']}")
+        self.aliases[key] = dict(params)
+        return {"AliasArn": f"{self._arn(key[0])}:{key[1]}"}
+
+    def delete_alias(self, function: str, name: str) -> None:
+        self._call(f"delete_alias {function}:{name}")
+        self.aliases.pop((function, name), None)
+
+    def put_provisioned(self, function: str, qualifier: str, count: int | None) -> None:
+        self._call(f"put_provisioned {function}:{qualifier} {count}")
+
+    def put_event_invoke_config(self, params: dict[str, Any]) -> None:
+        self._call(f"put_event_invoke_config {params['FunctionName']}")
+
+    def delete_event_invoke_config(self, function: str, qualifier: str | None) -> None:
+        self._call(f"delete_event_invoke_config {function}")
+
+    def add_permission(self, params: dict[str, Any]) -> None:
+        key = (params["FunctionName"], params["StatementId"])
+        self._call(f"add_permission {key[0]} {key[1]}")
+        self.permissions[key] = dict(params)
+
+    def remove_permission(self, function: str, statement_id: str, qualifier: str | None) -> None:
+        self._call(f"remove_permission {function} {statement_id}")
+        self.permissions.pop((function, statement_id), None)

@@ -1,0 +1,280 @@
+"""One handler per CloudFormation resource type Hearth runs: properties in, Lambda calls out."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hearth.templates.deployer import Deployer
+from hearth.templates.errors import TemplateError
+from hearth.templates.state import Deployed
+from hearth.templates.translate import PLACEHOLDER_BUCKET
+
+# CreateFunction parameters a template's AWS::Lambda::Function may carry through.
+_FUNCTION_KEYS = (
+    "FunctionName",
+    "Runtime",
+    "Role",
+    "Handler",
+    "Description",
+    "Timeout",
+    "MemorySize",
+    "Environment",
+    "Layers",
+    "Architectures",
+    "EphemeralStorage",
+    "DeadLetterConfig",
+    "TracingConfig",
+    "LoggingConfig",
+    "SnapStart",
+    "PackageType",
+)
+_INLINE_NAMES = {"python": "index.py", "nodejs": "index.js"}
+
+
+@dataclass
+class Context:
+    """What a handler may use: the deployer, the code of a logical id, ARN parts."""
+
+    deployer: Deployer
+    code: Callable[[str], bytes | None]
+    account: str
+    region: str
+    stack_name: str
+
+    def function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+
+
+class Handler(Protocol):
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed: ...
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None: ...
+
+
+def _split_function(value: Any) -> tuple[str, str | None]:
+    """A FunctionName that may be a name, an ARN, or a qualified ARN → (name, qualifier)."""
+    text = str(value)
+    if text.startswith("arn:"):
+        parts = text.split(":")
+        return parts[6], (parts[7] if len(parts) > 7 else None)
+    return text, None
+
+
+def _inline_zip(runtime: str, source: str) -> bytes:
+    name = next(
+        (file for prefix, file in _INLINE_NAMES.items() if runtime.startswith(prefix)), "index"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), source)
+    return buffer.getvalue()
+
+
+class FunctionHandler:
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        place = f"Resources.{logical_id}.Properties"
+        name = str(props.get("FunctionName") or (previous.physical_id if previous else logical_id))
+        config = {key: props[key] for key in _FUNCTION_KEYS if key in props}
+        config["FunctionName"] = name
+        tags = {str(tag["Key"]): str(tag["Value"]) for tag in props.get("Tags", [])}
+        tags.update({"hearth:stack": ctx.stack_name, "hearth:logical-id": logical_id})
+        config["Tags"] = tags
+        code = props.get("Code", {})
+        zip_bytes = ctx.code(logical_id)
+        if zip_bytes is None and isinstance(code, dict) and "ZipFile" in code:
+            zip_bytes = _inline_zip(str(props.get("Runtime", "")), str(code["ZipFile"]))
+        if zip_bytes is None:
+            if isinstance(code, dict) and code.get("S3Bucket") not in (None, PLACEHOLDER_BUCKET):
+                config["Code"] = {
+                    k: code[k] for k in ("S3Bucket", "S3Key", "S3ObjectVersion") if k in code
+                }
+            else:
+                raise TemplateError(place, "Code: give a local CodeUri, or inline ZipFile code")
+        if previous is not None and previous.physical_id != name:
+            ctx.deployer.delete_function(previous.physical_id)  # renamed: a replacement
+        result = ctx.deployer.put_function(config, zip_bytes)
+        reserved = props.get("ReservedConcurrentExecutions")
+        if reserved is not None or (previous and previous.attributes.get("Reserved") is not None):
+            ctx.deployer.put_concurrency(name, None if reserved is None else int(reserved))
+        return Deployed(
+            "AWS::Lambda::Function",
+            name,
+            {"Arn": result.get("FunctionArn", ctx.function_arn(name)), "Reserved": reserved},
+        )
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.deployer.delete_function(entry.physical_id)
+
+
+class VersionHandler:
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        name, _ = _split_function(props["FunctionName"])
+        result = ctx.deployer.publish_version(name, str(props.get("Description", "")))
+        arn = str(result.get("FunctionArn", f"{ctx.function_arn(name)}:{result['Version']}"))
+        return Deployed(
+            "AWS::Lambda::Version", arn, {"Version": str(result["Version"]), "FunctionName": name}
+        )
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        """Versions stay, as SAM's DeletionPolicy Retain keeps them."""
+
+
+class AliasHandler:
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        function, _ = _split_function(props["FunctionName"])
+        params: dict[str, Any] = {
+            "FunctionName": function,
+            "Name": str(props["Name"]),
+            "FunctionVersion": str(props["FunctionVersion"]),
+            "Description": str(props.get("Description", "")),
+        }
+        weights = (props.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+        params["RoutingConfig"] = {
+            "AdditionalVersionWeights": {
+                str(w["FunctionVersion"]): float(w["FunctionWeight"]) for w in weights or []
+            }
+        }
+        if previous is not None and previous.attributes.get("Name") != params["Name"]:
+            ctx.deployer.delete_alias(function, str(previous.attributes.get("Name")))
+        result = ctx.deployer.put_alias(params)
+        provisioned = (props.get("ProvisionedConcurrencyConfig") or {}).get(
+            "ProvisionedConcurrentExecutions"
+        )
+        had = previous is not None and previous.attributes.get("Provisioned") is not None
+        if provisioned is not None or had:
+            count = None if provisioned is None else int(provisioned)
+            ctx.deployer.put_provisioned(function, params["Name"], count)
+        arn = str(result.get("AliasArn", f"{ctx.function_arn(function)}:{params['Name']}"))
+        attributes = {"Function": function, "Name": params["Name"], "Provisioned": provisioned}
+        return Deployed("AWS::Lambda::Alias", arn, attributes)
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.deployer.delete_alias(str(entry.attributes["Function"]), str(entry.attributes["Name"]))
+
+
+class LayerHandler:
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        zip_bytes = ctx.code(logical_id)
+        if zip_bytes is None:
+            raise TemplateError(f"Resources.{logical_id}.Properties", "a layer needs local content")
+        name = str(props.get("LayerName") or logical_id)
+        params = {
+            key: props[key]
+            for key in (
+                "Description",
+                "CompatibleRuntimes",
+                "CompatibleArchitectures",
+                "LicenseInfo",
+            )
+            if key in props
+        }
+        result = ctx.deployer.publish_layer({"LayerName": name, **params}, zip_bytes)
+        return Deployed(
+            "AWS::Lambda::LayerVersion",
+            str(result["LayerVersionArn"]),
+            {"LayerName": name, "Version": int(result["Version"])},
+        )
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        if not entry.retain:
+            ctx.deployer.delete_layer_version(
+                str(entry.attributes["LayerName"]), int(entry.attributes["Version"])
+            )
+
+
+class PermissionHandler:
+    _KEYS = ("Action", "Principal", "SourceArn", "SourceAccount", "EventSourceToken",
+             "FunctionUrlAuthType", "PrincipalOrgID")  # fmt: skip
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        function, qualifier = _split_function(props["FunctionName"])
+        params: dict[str, Any] = {key: props[key] for key in self._KEYS if key in props}
+        params.update(FunctionName=function, StatementId=logical_id)
+        if qualifier:
+            params["Qualifier"] = qualifier
+        if previous is not None:
+            self.delete(ctx, logical_id, previous)
+        ctx.deployer.add_permission(params)
+        return Deployed(
+            "AWS::Lambda::Permission", logical_id, {"Function": function, "Qualifier": qualifier}
+        )
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        qualifier = entry.attributes.get("Qualifier")
+        ctx.deployer.remove_permission(
+            str(entry.attributes["Function"]), logical_id, str(qualifier) if qualifier else None
+        )
+
+
+class EventInvokeConfigHandler:
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        function, _ = _split_function(props["FunctionName"])
+        qualifier = str(props.get("Qualifier", "$LATEST"))
+        params: dict[str, Any] = {"FunctionName": function, "Qualifier": qualifier}
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+            if key in props:
+                params[key] = int(props[key])
+        if "DestinationConfig" in props:
+            params["DestinationConfig"] = props["DestinationConfig"]
+        ctx.deployer.put_event_invoke_config(params)
+        return Deployed(
+            "AWS::Lambda::EventInvokeConfig",
+            f"{function}:{qualifier}",
+            {"Function": function, "Qualifier": qualifier},
+        )
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.deployer.delete_event_invoke_config(
+            str(entry.attributes["Function"]), str(entry.attributes["Qualifier"])
+        )
+
+
+class RecordedHandler:
+    """IAM: recorded and shown, not enforced (Hearth does not evaluate policies)."""
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        name = str(props.get("RoleName") or props.get("PolicyName") or logical_id)
+        arn = f"arn:aws:iam::{ctx.account}:role/{name}"
+        return Deployed("AWS::IAM::Role", name, {"Arn": arn, "RoleId": name})
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        """Nothing was created."""
+
+
+RECORDED_TYPES = {
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::InstanceProfile",
+}
+
+HANDLERS: dict[str, Handler] = {
+    # A state entry's type is the template's (apply sets it), so recorded types are all here.
+    "AWS::Lambda::Function": FunctionHandler(),
+    "AWS::Lambda::Version": VersionHandler(),
+    "AWS::Lambda::Alias": AliasHandler(),
+    "AWS::Lambda::LayerVersion": LayerHandler(),
+    "AWS::Lambda::Permission": PermissionHandler(),
+    "AWS::Lambda::EventInvokeConfig": EventInvokeConfigHandler(),
+    **dict.fromkeys(RECORDED_TYPES, RecordedHandler()),
+}
