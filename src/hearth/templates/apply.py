@@ -14,7 +14,7 @@ from hearth.templates.deployer import Deployer, DeployError
 from hearth.templates.errors import TemplateError
 from hearth.templates.intrinsics import Resolver
 from hearth.templates.plan import Plan
-from hearth.templates.resources import HANDLERS, RECORDED_TYPES, Context
+from hearth.templates.resources import HANDLERS, RECORDED_TYPES, Context, code_key
 from hearth.templates.state import Deployed, StackState
 
 # Attributes every resource answers, whatever its type, when Hearth did not create it.
@@ -78,13 +78,13 @@ class Applier:
         outcome = Outcome()
         zips: dict[str, bytes] = {}
 
-        def code(logical_id: str) -> bytes | None:
-            path = plan.code_paths.get(logical_id)
+        def code(key: str) -> bytes | None:
+            path = plan.code_paths.get(key)
             if path is None:
                 return None
-            if logical_id not in zips:
-                zips[logical_id] = self._zipper(path, logical_id)
-            return zips[logical_id]
+            if key not in zips:
+                zips[key] = self._zipper(path, key)
+            return zips[key]
 
         ctx = Context(self._deployer, code, self._account, self._region, plan.stack_name)
         resolver = plan.resolver(_ref(current), _get_att(current, self._region, self._account))
@@ -101,7 +101,9 @@ class Applier:
                 continue
             if kind in RECORDED_TYPES:
                 outcome.recorded.append((logical_id, kind))
-            extra = [hashlib.sha256(zipped).hexdigest() for zipped in [code(logical_id)] if zipped]
+            key = code_key(kind, props)
+            zipped = code(key) if key else None
+            extra = [hashlib.sha256(zipped).hexdigest()] if zipped else []
             if kind == "AWS::Lambda::Version":
                 # A version is published again when what it versions changed.
                 extra += [current[name].digest for name in sorted(_referenced(resource, current))]

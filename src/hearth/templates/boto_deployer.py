@@ -13,12 +13,60 @@ T = TypeVar("T")
 _GONE = {"ResourceNotFoundException"}
 
 
+def coerce(shape: Any, value: Any) -> Any:
+    """``value`` in the types of botocore ``shape``: CloudFormation gives parameters as strings
+    ("256") where the API takes numbers, and converts them by the property's type as this does."""
+    kind = getattr(shape, "type_name", None)
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {k: coerce(members[k], v) if k in members else v for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [coerce(shape.member, item) for item in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: coerce(shape.value, v) for k, v in value.items()}
+    if isinstance(value, str):
+        try:
+            if kind in ("integer", "long"):
+                return int(value)
+            if kind in ("float", "double"):
+                return float(value)
+        except ValueError:
+            return value  # botocore's own validation names the parameter
+        if kind == "boolean" and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    if kind == "string" and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class _Coercing:
+    """A boto3 client whose calls' parameters are coerced to the operation's input shape."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._model = client.meta.service_model
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        operation = self._client.meta.method_to_api_mapping.get(name)
+        if operation is None:
+            return method
+        shape = self._model.operation_model(operation).input_shape
+
+        def call(**params: Any) -> Any:
+            return method(**coerce(shape, params))
+
+        return call
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, ParamValidationError
 
     try:
         yield
+    except ParamValidationError as exc:
+        raise DeployError("InvalidParameterValueException", str(exc.kwargs.get("report", exc))) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise DeployError(
@@ -30,7 +78,7 @@ class BotoDeployer:
     """Deployer through a boto3 Lambda client (any endpoint that speaks the Lambda API)."""
 
     def __init__(self, client: Any) -> None:
-        self._client = client
+        self._client = _Coercing(client)
 
     def _gone_ok(self, call: Callable[[], T]) -> T | None:
         from botocore.exceptions import ClientError

@@ -57,6 +57,14 @@ class Handler(Protocol):
     def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None: ...
 
 
+def code_key(kind: str, props: dict[str, Any]) -> str | None:
+    """The key of a resource's local code (translate.py's placeholder), if it has some."""
+    location = props.get({"AWS::Lambda::Function": "Code", "AWS::Lambda::LayerVersion": "Content"}.get(kind, ""))
+    if isinstance(location, dict) and location.get("S3Bucket") == PLACEHOLDER_BUCKET:
+        return str(location.get("S3Key"))
+    return None
+
+
 def _split_function(value: Any) -> tuple[str, str | None]:
     """A FunctionName that may be a name, an ARN, or a qualified ARN → (name, qualifier)."""
     text = str(value)
@@ -88,7 +96,8 @@ class FunctionHandler:
         tags.update({"hearth:stack": ctx.stack_name, "hearth:logical-id": logical_id})
         config["Tags"] = tags
         code = props.get("Code", {})
-        zip_bytes = ctx.code(logical_id)
+        key = code_key("AWS::Lambda::Function", props)
+        zip_bytes = ctx.code(key) if key else None
         if zip_bytes is None and isinstance(code, dict) and "ZipFile" in code:
             zip_bytes = _inline_zip(str(props.get("Runtime", "")), str(code["ZipFile"]))
         if zip_bytes is None:
@@ -168,7 +177,8 @@ class LayerHandler:
     def apply(
         self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
     ) -> Deployed:
-        zip_bytes = ctx.code(logical_id)
+        key = code_key("AWS::Lambda::LayerVersion", props)
+        zip_bytes = ctx.code(key) if key else None
         if zip_bytes is None:
             raise TemplateError(f"Resources.{logical_id}.Properties", "a layer needs local content")
         name = str(props.get("LayerName") or logical_id)
