@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,10 @@ def _split(item: str) -> list[str]:
     # samconfig.toml keeps all overrides in one string: 'A="x y" B=2'.
     if item.startswith("ParameterKey="):
         return [item]
-    return [match.group(0) for match in re.finditer(r'[^\s=]+=(?:"[^"]*"|\'[^\']*\'|\S*)', item)]
+    try:
+        return shlex.split(item)
+    except ValueError as exc:
+        raise TemplateError("--parameter-overrides", f"{item!r}: {exc}") from None
 
 
 def read_samconfig(directory: Path, environment: str = "default") -> dict[str, Any]:

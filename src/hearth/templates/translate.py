@@ -7,6 +7,7 @@ The translator accepts only S3 locations for code, so local paths (a directory, 
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,8 @@ def _run_translator(template: dict[str, Any], parameters: dict[str, Any], region
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
+    # The translator logs "unpublished metrics" at exit: its CloudWatch metrics are AWS's own.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     session = boto3.session.Session(region_name=region)
     translator = Translator(None, Parser(), boto_session=session)
     try:
