@@ -590,7 +590,14 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
 
 @main.command()
 @click.argument("name")
-@click.option("--payload", default="{}", show_default=True, help="The event, as JSON.")
+@click.option("--payload", default=None, help="The event, as JSON [default: {}].")
+@click.option(
+    "--event",
+    "event_file",
+    type=click.File("r"),
+    default=None,
+    help="Read the event from a file, or - for stdin (`hearth event ... | hearth invoke F --event -`).",
+)
 @click.option("--qualifier", default=None, help="A version number or alias.")
 @click.option("--tail", is_flag=True, help="Also print the invocation's log.")
 @click.option(
@@ -603,7 +610,8 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
 @region_option
 def invoke(
     name: str,
-    payload: str,
+    payload: str | None,
+    event_file: Any,
     qualifier: str | None,
     tail: bool,
     run_async: bool,
@@ -611,8 +619,12 @@ def invoke(
     region: str,
 ) -> None:
     """Invoke a function and print what it returned."""
+    if payload is not None and event_file is not None:
+        raise click.UsageError("give --payload or --event, not both")
+    if event_file is not None:
+        payload = event_file.read()
     client = _client(endpoint_url, region)
-    params: dict[str, Any] = {"FunctionName": name, "Payload": payload.encode()}
+    params: dict[str, Any] = {"FunctionName": name, "Payload": (payload or "{}").encode()}
     if qualifier:
         params["Qualifier"] = qualifier
     if run_async:
@@ -688,9 +700,11 @@ def _duration_seconds(text: str) -> float:
 
 
 # Application templates (hearth/cli_sam.py, hearth/templates/).
+from hearth.cli_event import event  # noqa: E402
 from hearth.cli_sam import up  # noqa: E402
 
 main.add_command(up)
+main.add_command(event)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
