@@ -99,7 +99,9 @@ class BotoDeployer:
                 return
             time.sleep(0.05)
 
-    def put_function(self, config: dict[str, Any], zip_bytes: bytes | None) -> dict[str, Any]:
+    def put_function(
+        self, config: dict[str, Any], zip_bytes: bytes | None, *, update_config: bool = True
+    ) -> dict[str, Any]:
         name = config["FunctionName"]
         with _translated():
             existing = self._gone_ok(
@@ -113,9 +115,16 @@ class BotoDeployer:
             config.pop("Code", None)
             tags = config.pop("Tags", None)
             config.pop("PackageType", None)
+            architectures = config.pop("Architectures", None)
+            result = existing
             if zip_bytes is not None:
-                self._client.update_function_code(FunctionName=name, ZipFile=zip_bytes)
+                extra = {"Architectures": architectures} if architectures else {}
+                result = self._client.update_function_code(
+                    FunctionName=name, ZipFile=zip_bytes, **extra
+                )
                 self._wait(name)
+            if not update_config:
+                return result
             result = self._client.update_function_configuration(**config)
             self._wait(name)
             if tags:

@@ -24,9 +24,12 @@ class Deployer(Protocol):
     operation that either happens or raises DeployError; ``put_*`` both create and update;
     deleting what is already gone is not an error (a state file may be stale)."""
 
-    def put_function(self, config: dict[str, Any], zip_bytes: bytes | None) -> dict[str, Any]:
+    def put_function(
+        self, config: dict[str, Any], zip_bytes: bytes | None, *, update_config: bool = True
+    ) -> dict[str, Any]:
         """Create or update the function ``config["FunctionName"]`` (CreateFunction's
-        parameters, without Code); return its configuration (FunctionArn, ...)."""
+        parameters, without Code); an update sends the code only when ``zip_bytes`` is given
+        and the configuration only when ``update_config``; return FunctionArn."""
         ...
 
     def delete_function(self, name: str) -> None: ...
@@ -89,9 +92,12 @@ class FakeDeployer:
     def _arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
 
-    def put_function(self, config: dict[str, Any], zip_bytes: bytes | None) -> dict[str, Any]:
+    def put_function(
+        self, config: dict[str, Any], zip_bytes: bytes | None, *, update_config: bool = True
+    ) -> dict[str, Any]:
         name = config["FunctionName"]
-        self._call(f"put_function {name}")
+        parts = ("code " if zip_bytes is not None else "") + ("config" if update_config else "")
+        self._call(f"put_function {name} {parts}".rstrip())
         self.functions[name] = dict(config)
         if zip_bytes is not None:
             self.code[name] = zip_bytes

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,14 +111,27 @@ class FunctionHandler:
                 raise TemplateError(place, "Code: give a local CodeUri, or inline ZipFile code")
         if previous is not None and previous.physical_id != name:
             ctx.deployer.delete_function(previous.physical_id)  # renamed: a replacement
-        result = ctx.deployer.put_function(config, zip_bytes)
+            previous = None
+        code_sha = hashlib.sha256(zip_bytes).hexdigest() if zip_bytes is not None else ""
+        config_digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+        # A save that changed only code updates only code (hearth dev's reload path).
+        same_code = previous is not None and previous.attributes.get("CodeSha") == code_sha
+        same_config = previous is not None and previous.attributes.get("ConfigDigest") == config_digest
+        result = ctx.deployer.put_function(
+            config, None if same_code else zip_bytes, update_config=not same_config
+        )
         reserved = props.get("ReservedConcurrentExecutions")
         if reserved is not None or (previous and previous.attributes.get("Reserved") is not None):
             ctx.deployer.put_concurrency(name, None if reserved is None else int(reserved))
         return Deployed(
             "AWS::Lambda::Function",
             name,
-            {"Arn": result.get("FunctionArn", ctx.function_arn(name)), "Reserved": reserved},
+            {
+                "Arn": result.get("FunctionArn", ctx.function_arn(name)),
+                "Reserved": reserved,
+                "CodeSha": code_sha,
+                "ConfigDigest": config_digest,
+            },
         )
 
     def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
