@@ -701,9 +701,10 @@ def _duration_seconds(text: str) -> float:
 
 # Application templates (hearth/cli_sam.py, hearth/templates/).
 from hearth.cli_event import event  # noqa: E402
-from hearth.cli_sam import up  # noqa: E402
+from hearth.cli_sam import dev, up  # noqa: E402
 
 main.add_command(up)
+main.add_command(dev)
 main.add_command(event)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -109,6 +109,7 @@ class App:
         self.account_id = account_id
         self.endpoint_url = endpoint_url
         state = StackState((data_dir or default_data_dir()).expanduser().resolve(), self.stack_name)
+        self._cached: tuple[bytes, Any] | None = None
         self.applier = Applier(
             BotoDeployer(_client(endpoint_url, region)), state, account=account_id, region=region
         )
@@ -116,8 +117,18 @@ class App:
     def plan(self) -> Any:
         from hearth.templates.plan import plan_template
 
-        return plan_template(self.template, overrides=self.overrides, region=self.region,
+        # A save of code alone leaves the template as it was: its plan (the translation, the
+        # slow part) is reused; the code is zipped and compared at apply time anyway.
+        try:
+            text = self.template.read_bytes()
+        except OSError:
+            text = b""
+        if self._cached is not None and self._cached[0] == text:
+            return self._cached[1]
+        plan = plan_template(self.template, overrides=self.overrides, region=self.region,
                              account_id=self.account_id, stack_name=self.stack_name)  # fmt: skip
+        self._cached = (text, plan)
+        return plan
 
     def up(self, *, force: bool = False, quiet: bool = False) -> Any:
         """Plan and apply; print what changed. Raises TemplateError / ApplyError."""
@@ -187,3 +198,106 @@ def up(template: Path | None, parameter_overrides: tuple[str, ...], stack_name: 
         _fail(exc)
     except EndpointConnectionError:
         _fail(Exception(f"cannot reach Hearth at {endpoint_url}. Is `hearth serve` running there?"))
+
+
+# dev ----------------------------------------------------------------------------------
+
+_IGNORED_PARTS = {".hearth", ".aws-sam", "__pycache__", ".git", "node_modules"}
+
+
+def _watched(path: str) -> bool:
+    parts = Path(path).parts
+    return not any(part in _IGNORED_PARTS for part in parts) and not path.endswith((".pyc", "~"))
+
+
+def _tail_logs(endpoint_url: str, region: str, names: Any, stop: Any) -> None:
+    """Print the application's log lines as they arrive (START / END / REPORT dimmed)."""
+    import time as clock
+
+    import boto3
+
+    session = boto3.session.Session()
+    fallback = "hearth" if session.get_credentials() is None else None
+    logs = session.client("logs", endpoint_url=endpoint_url, region_name=region,
+                          aws_access_key_id=fallback, aws_secret_access_key=fallback)  # fmt: skip
+    since = {name: int(clock.time() * 1000) for name in list(names())}
+    while not stop.wait(0.3):
+        for name in list(names()):
+            start = since.setdefault(name, int(clock.time() * 1000))
+            try:
+                page = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", startTime=start)
+            except Exception:  # noqa: BLE001,S112 - a group appears with the first invoke
+                continue
+            for item in page.get("events", []):
+                since[name] = max(since[name], item["timestamp"] + 1)
+                _print_log_line(name, item["message"].rstrip("\n"))
+
+
+def _print_log_line(name: str, line: str) -> None:
+    from rich.markup import escape
+
+    if line.startswith(("START ", "END ", "REPORT ", "INIT_START ")):
+        console.print(f"[dim]{escape(name)} {escape(line)}[/]")
+    elif "ERROR" in line or "Traceback" in line or "errorMessage" in line or "Task timed out" in line:
+        console.print(f"[cyan]{escape(name)}[/] [bold red]{escape(line)}[/]")
+    else:
+        console.print(f"[cyan]{escape(name)}[/] {escape(line)}")
+
+
+@click.command()
+@app_options
+def dev(template: Path | None, parameter_overrides: tuple[str, ...], stack_name: str | None, config_env: str,
+        force: bool, endpoint_url: str, region: str, account_id: str, data_dir: Path | None) -> None:  # fmt: skip
+    """`hearth up`, then watch the template and every function's code: a save redeploys only
+    what changed (the server keeps running, other functions stay warm). Ctrl-C stops."""
+    import threading
+    import time as clock
+
+    import watchfiles
+    from botocore.exceptions import EndpointConnectionError
+
+    from hearth.templates.apply import ApplyError
+    from hearth.templates.errors import TemplateError
+
+    try:
+        app = App(template=template, parameter_overrides=parameter_overrides, stack_name=stack_name,
+                  config_env=config_env, endpoint_url=endpoint_url, region=region,
+                  account_id=account_id, data_dir=data_dir)  # fmt: skip
+        plan, _ = app.up(force=force)
+    except (TemplateError, ApplyError) as exc:
+        _fail(exc)
+    except EndpointConnectionError:
+        _fail(Exception(f"cannot reach Hearth at {endpoint_url}. Is `hearth serve` running there?"))
+    functions: dict[str, str] = {}
+
+    def function_names() -> list[str]:
+        return list(functions.values())
+
+    def remember(current: Any) -> None:
+        functions.clear()
+        for logical_id, entry in app.applier.deployed().items():
+            if entry.type == "AWS::Lambda::Function":
+                functions[logical_id] = entry.physical_id
+
+    remember(plan)
+    stop = threading.Event()
+    threading.Thread(target=_tail_logs, args=(endpoint_url, region, function_names, stop), daemon=True).start()
+    roots = {app.template.parent, *(path if path.is_dir() else path.parent for path in plan.code_paths.values())}
+    console.print(f"Watching {', '.join(sorted(map(str, roots)))} (Ctrl-C stops)", markup=False)
+    try:
+        # step: yield 20 ms after the last change, so a save is picked up at once.
+        for changes in watchfiles.watch(*roots, watch_filter=lambda _, path: _watched(path),
+                                        step=20, debounce=400, raise_interrupt=False):  # fmt: skip
+            started = clock.monotonic()
+            changed = sorted({Path(path).name for _, path in changes})
+            try:
+                plan, outcome = app.up(quiet=True)
+            except (TemplateError, ApplyError) as exc:
+                console.print(f"[bold red]reload failed[/]: {exc}", markup=True, highlight=False)
+                continue
+            remember(plan)
+            took = (clock.monotonic() - started) * 1000
+            what = ", ".join(outcome.created + outcome.updated + outcome.deleted) or "nothing to do"
+            console.print(f"[green]reloaded[/] {', '.join(changed)} → {what} in {took:.0f} ms")
+    finally:
+        stop.set()

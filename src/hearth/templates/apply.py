@@ -72,6 +72,10 @@ class Applier:
         self._region = region
         self._zipper = zipper
 
+    def deployed(self) -> dict[str, Deployed]:
+        """What the state file says is deployed."""
+        return self._state.load()
+
     def apply(self, plan: Plan, *, force: bool = False) -> Outcome:
         previous = self._state.load()
         current: dict[str, Deployed] = {}
