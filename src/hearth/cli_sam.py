@@ -210,7 +210,7 @@ def _watched(path: str) -> bool:
     return not any(part in _IGNORED_PARTS for part in parts) and not path.endswith((".pyc", "~"))
 
 
-def _tail_logs(endpoint_url: str, region: str, names: Any, stop: Any) -> None:
+def _tail_logs(endpoint_url: str, region: str, names: Any, stop: Any, since_ms: int) -> None:
     """Print the application's log lines as they arrive (START / END / REPORT dimmed)."""
     import time as clock
 
@@ -220,7 +220,7 @@ def _tail_logs(endpoint_url: str, region: str, names: Any, stop: Any) -> None:
     fallback = "hearth" if session.get_credentials() is None else None
     logs = session.client("logs", endpoint_url=endpoint_url, region_name=region,
                           aws_access_key_id=fallback, aws_secret_access_key=fallback)  # fmt: skip
-    since = {name: int(clock.time() * 1000) for name in list(names())}
+    since = {name: since_ms for name in list(names())}
     while not stop.wait(0.3):
         for name in list(names()):
             start = since.setdefault(name, int(clock.time() * 1000))
@@ -281,7 +281,7 @@ def dev(template: Path | None, parameter_overrides: tuple[str, ...], stack_name:
 
     remember(plan)
     stop = threading.Event()
-    threading.Thread(target=_tail_logs, args=(endpoint_url, region, function_names, stop), daemon=True).start()
+    threading.Thread(target=_tail_logs, args=(endpoint_url, region, function_names, stop, int(clock.time() * 1000)), daemon=True).start()
     roots = {app.template.parent, *(path if path.is_dir() else path.parent for path in plan.code_paths.values())}
     console.print(f"Watching {', '.join(sorted(map(str, roots)))} (Ctrl-C stops)", markup=False)
     try:

@@ -1,0 +1,156 @@
+"""`hearth up`, `hearth dev` and `hearth event` against a real `hearth serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Server
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def hearth(server: Server, *args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    env = {**os.environ, "HEARTH_ENDPOINT_URL": server.endpoint, "HEARTH_DATA_DIR": str(server.data_dir), "COLUMNS": "200"}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "hearth", *args],
+        capture_output=True, text=True, env=env, timeout=180, check=False, cwd=cwd, input=stdin,
+    )  # fmt: skip
+
+
+def payload(client: Any, name: str, **extra: Any) -> Any:
+    response = client.invoke(FunctionName=name, **extra)
+    assert "FunctionError" not in response, response["Payload"].read()
+    return json.loads(response["Payload"].read())
+
+
+def test_hello_world_quick_start(server: Server, client: Any, tmp_path: Path) -> None:
+    app = tmp_path / "sam-app"
+    shutil.copytree(TEMPLATES / "hello-world", app)
+    first = hearth(server, "up", cwd=app)
+    assert first.returncode == 0, first.stderr
+    assert "created  HelloWorldFunction" in first.stdout
+    assert "ServerlessRestApi (AWS::ApiGateway::RestApi)" in first.stdout  # listed, not dropped
+    assert "IAM recorded, not enforced: HelloWorldFunctionRole" in first.stdout
+    assert "HelloWorldFunction = arn:aws:lambda:us-east-1:123456789012:function:HelloWorldFunction" in first.stdout
+    answer = payload(client, "HelloWorldFunction")
+    assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"message": "hello world"}
+    tags = client.list_tags(Resource=client.get_function(FunctionName="HelloWorldFunction")["Configuration"]["FunctionArn"])["Tags"]
+    assert tags["hearth:stack"] == "sam-app" and tags["hearth:logical-id"] == "HelloWorldFunction"
+    policy = json.loads(client.get_policy(FunctionName="HelloWorldFunction")["Policy"])
+    assert policy["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+
+    again = hearth(server, "up", cwd=app)
+    assert again.returncode == 0, again.stderr
+    assert "no changes" in again.stdout
+
+    # A sample event piped into invoke.
+    event = hearth(server, "event", "s3", "put", "--bucket", "b", "--key", "k")
+    invoked = hearth(server, "invoke", "HelloWorldFunction", "--event", "-", stdin=event.stdout)
+    assert invoked.returncode == 0, invoked.stderr
+    assert '"statusCode": 200' in invoked.stdout
+
+
+def test_features_parameters_conditions_layers_and_removal(server: Server, client: Any, tmp_path: Path) -> None:
+    app = tmp_path / "feat"
+    shutil.copytree(TEMPLATES / "features", app)
+    first = hearth(server, "up", "--stack-name", "feat", cwd=app)
+    assert first.returncode == 0, first.stderr
+    assert "UnknownThing (AWS::StepFunctions::StateMachine)" in first.stdout
+    assert payload(client, "feat-greeter", Qualifier="live") == {
+        "greeting": "hello", "stage": "dev", "mode": "development", "zone": "us-east-1b",
+        "parts": "a", "self": "us-east-1:123456789012", "shared": "from the layer",
+    }  # fmt: skip
+    config = client.get_function_configuration(FunctionName="feat-greeter")
+    assert config["Timeout"] == 5 and config["MemorySize"] == 256
+    assert client.get_function_concurrency(FunctionName="feat-greeter")["ReservedConcurrentExecutions"] == 5
+    invoke_config = client.get_function_event_invoke_config(FunctionName="feat-greeter", Qualifier="live")
+    assert invoke_config["MaximumRetryAttempts"] == 1
+    assert payload(client, "Inline") == {"inline": True}
+
+    prod = hearth(server, "up", "--stack-name", "feat", "--parameter-overrides", "Stage=prod Greeting=hi", cwd=app)
+    assert prod.returncode == 0, prod.stderr
+    assert "deleted  Inline" in prod.stdout and "created  ProdOnly" in prod.stdout
+    answer = payload(client, "feat-greeter", Qualifier="live")
+    assert answer["greeting"] == "hi" and answer["mode"] == "production"
+    assert client.get_alias(FunctionName="feat-greeter", Name="live")["FunctionVersion"] == "2"
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function(FunctionName="Inline")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Resources:\n  F:\n    Type: X\n\tbad: 1\n", "template.yaml line 4, column 1: invalid YAML"),
+        ("Resources:\n  A:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: {'Fn::Nope': 1}\n",
+         "Resources.A.Properties.Role.Fn::Nope: unknown intrinsic function"),
+        ("Parameters:\n  P:\n    Type: String\nResources:\n  A:\n    Type: AWS::SQS::Queue\n",
+         "Parameters.P: has no Default"),
+    ],
+)  # fmt: skip
+def test_malformed_templates_change_nothing(server: Server, client: Any, tmp_path: Path, text: str, words: str) -> None:
+    app = tmp_path / "broken"
+    app.mkdir()
+    (app / "template.yaml").write_text(text)
+    before = {f["FunctionName"] for f in client.list_functions()["Functions"]}
+    result = hearth(server, "up", cwd=app)
+    assert result.returncode == 1
+    assert result.stderr.count("error:") == 1 and words in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert {f["FunctionName"] for f in client.list_functions()["Functions"]} == before
+    assert not (server.data_dir / "stacks" / "broken.json").exists()
+
+
+def test_dev_reloads_a_save(server: Server, client: Any, tmp_path: Path) -> None:
+    app = tmp_path / "devapp"
+    shutil.copytree(TEMPLATES / "hello-world", app)
+    (app / "template.yaml").write_text((app / "template.yaml").read_text().replace("HelloWorldFunction", "DevFunction"))
+    env = {**os.environ, "HEARTH_ENDPOINT_URL": server.endpoint, "HEARTH_DATA_DIR": str(server.data_dir)}
+    dev = subprocess.Popen([sys.executable, "-m", "hearth", "dev"], cwd=app, env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    lines: list[str] = []
+    watching = threading.Event()
+
+    def pump() -> None:
+        assert dev.stdout is not None
+        for line in dev.stdout:
+            lines.append(line)
+            if line.startswith("Watching"):
+                watching.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        assert watching.wait(120), "".join(lines)
+        assert json.loads(payload(client, "DevFunction")["body"]) == {"message": "hello world"}
+        source = app / "hello_world" / "app.py"
+        source.write_text(source.read_text().replace("hello world", "reloaded"))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if json.loads(payload(client, "DevFunction")["body"]) == {"message": "reloaded"}:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("".join(lines))
+        deadline = time.monotonic() + 10
+        while not any(line.startswith("reloaded app.py") for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("reloaded app.py → DevFunction" in line for line in lines), "".join(lines)
+        deadline = time.monotonic() + 10
+        while not any("REPORT RequestId" in line for line in lines) and time.monotonic() < deadline:
+            payload(client, "DevFunction")
+            time.sleep(0.2)
+        assert any("DevFunction REPORT RequestId" in line for line in lines), "".join(lines)
+    finally:
+        dev.terminate()
+        dev.wait(10)
+        if dev.stdout is not None:
+            dev.stdout.close()
