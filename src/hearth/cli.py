@@ -596,7 +596,8 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
     "event_file",
     type=click.File("r"),
     default=None,
-    help="Read the event from a file, or - for stdin (`hearth event ... | hearth invoke F --event -`).",
+    help="Read the event from a file, or - for stdin "
+    "(`hearth event ... | hearth invoke F --event -`).",
 )
 @click.option("--qualifier", default=None, help="A version number or alias.")
 @click.option("--tail", is_flag=True, help="Also print the invocation's log.")

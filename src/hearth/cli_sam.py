@@ -69,7 +69,8 @@ def app_options(command: Any) -> Any:
             envvar="HEARTH_DATA_DIR",
             type=click.Path(path_type=Path),
             default=None,
-            help=f"The server's data dir, where what was deployed is remembered [default: {default_data_dir()}].",
+            help="The server's data dir, where what was deployed is remembered "
+            f"[default: {default_data_dir()}].",
         ),
     ]
     for option in reversed(options):
@@ -80,8 +81,18 @@ def app_options(command: Any) -> Any:
 class App:
     """One template, one stack, one server: plans and applies it."""
 
-    def __init__(self, *, template: Path | None, parameter_overrides: tuple[str, ...], stack_name: str | None,
-                 config_env: str, endpoint_url: str, region: str, account_id: str, data_dir: Path | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        template: Path | None,
+        parameter_overrides: tuple[str, ...],
+        stack_name: str | None,
+        config_env: str,
+        endpoint_url: str,
+        region: str,
+        account_id: str,
+        data_dir: Path | None,
+    ) -> None:
         from hearth.cli import _client
         from hearth.templates.apply import Applier
         from hearth.templates.boto_deployer import BotoDeployer
@@ -125,8 +136,13 @@ class App:
             text = b""
         if self._cached is not None and self._cached[0] == text:
             return self._cached[1]
-        plan = plan_template(self.template, overrides=self.overrides, region=self.region,
-                             account_id=self.account_id, stack_name=self.stack_name)  # fmt: skip
+        plan = plan_template(
+            self.template,
+            overrides=self.overrides,
+            region=self.region,
+            account_id=self.account_id,
+            stack_name=self.stack_name,
+        )
         self._cached = (text, plan)
         return plan
 
@@ -180,8 +196,17 @@ def _fail(exc: Exception) -> None:
 
 @click.command()
 @app_options
-def up(template: Path | None, parameter_overrides: tuple[str, ...], stack_name: str | None, config_env: str,
-       force: bool, endpoint_url: str, region: str, account_id: str, data_dir: Path | None) -> None:  # fmt: skip
+def up(
+    template: Path | None,
+    parameter_overrides: tuple[str, ...],
+    stack_name: str | None,
+    config_env: str,
+    force: bool,
+    endpoint_url: str,
+    region: str,
+    account_id: str,
+    data_dir: Path | None,
+) -> None:
     """Deploy a SAM / CloudFormation template to Hearth: create or update every resource Hearth
     runs, in dependency order; delete what the template no longer has."""
     from botocore.exceptions import EndpointConnectionError
@@ -190,9 +215,16 @@ def up(template: Path | None, parameter_overrides: tuple[str, ...], stack_name: 
     from hearth.templates.errors import TemplateError
 
     try:
-        app = App(template=template, parameter_overrides=parameter_overrides, stack_name=stack_name,
-                  config_env=config_env, endpoint_url=endpoint_url, region=region,
-                  account_id=account_id, data_dir=data_dir)  # fmt: skip
+        app = App(
+            template=template,
+            parameter_overrides=parameter_overrides,
+            stack_name=stack_name,
+            config_env=config_env,
+            endpoint_url=endpoint_url,
+            region=region,
+            account_id=account_id,
+            data_dir=data_dir,
+        )
         app.up(force=force)
     except (TemplateError, ApplyError) as exc:
         _fail(exc)
@@ -218,15 +250,20 @@ def _tail_logs(endpoint_url: str, region: str, names: Any, stop: Any, since_ms: 
 
     session = boto3.session.Session()
     fallback = "hearth" if session.get_credentials() is None else None
-    logs = session.client("logs", endpoint_url=endpoint_url, region_name=region,
-                          aws_access_key_id=fallback, aws_secret_access_key=fallback)  # fmt: skip
+    logs = session.client(
+        "logs",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=fallback,
+        aws_secret_access_key=fallback,
+    )
     since = {name: since_ms for name in list(names())}
     while not stop.wait(0.3):
         for name in list(names()):
             start = since.setdefault(name, int(clock.time() * 1000))
             try:
                 page = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", startTime=start)
-            except Exception:  # noqa: BLE001,S112 - a group appears with the first invoke
+            except Exception:  # noqa: S112 - a group appears with the first invoke
                 continue
             for item in page.get("events", []):
                 since[name] = max(since[name], item["timestamp"] + 1)
@@ -238,7 +275,9 @@ def _print_log_line(name: str, line: str) -> None:
 
     if line.startswith(("START ", "END ", "REPORT ", "INIT_START ")):
         console.print(f"[dim]{escape(name)} {escape(line)}[/]")
-    elif "ERROR" in line or "Traceback" in line or "errorMessage" in line or "Task timed out" in line:
+    elif (
+        "ERROR" in line or "Traceback" in line or "errorMessage" in line or "Task timed out" in line
+    ):
         console.print(f"[cyan]{escape(name)}[/] [bold red]{escape(line)}[/]")
     else:
         console.print(f"[cyan]{escape(name)}[/] {escape(line)}")
@@ -246,8 +285,17 @@ def _print_log_line(name: str, line: str) -> None:
 
 @click.command()
 @app_options
-def dev(template: Path | None, parameter_overrides: tuple[str, ...], stack_name: str | None, config_env: str,
-        force: bool, endpoint_url: str, region: str, account_id: str, data_dir: Path | None) -> None:  # fmt: skip
+def dev(
+    template: Path | None,
+    parameter_overrides: tuple[str, ...],
+    stack_name: str | None,
+    config_env: str,
+    force: bool,
+    endpoint_url: str,
+    region: str,
+    account_id: str,
+    data_dir: Path | None,
+) -> None:
     """`hearth up`, then watch the template and every function's code: a save redeploys only
     what changed (the server keeps running, other functions stay warm). Ctrl-C stops."""
     import threading
@@ -260,9 +308,16 @@ def dev(template: Path | None, parameter_overrides: tuple[str, ...], stack_name:
     from hearth.templates.errors import TemplateError
 
     try:
-        app = App(template=template, parameter_overrides=parameter_overrides, stack_name=stack_name,
-                  config_env=config_env, endpoint_url=endpoint_url, region=region,
-                  account_id=account_id, data_dir=data_dir)  # fmt: skip
+        app = App(
+            template=template,
+            parameter_overrides=parameter_overrides,
+            stack_name=stack_name,
+            config_env=config_env,
+            endpoint_url=endpoint_url,
+            region=region,
+            account_id=account_id,
+            data_dir=data_dir,
+        )
         plan, _ = app.up(force=force)
     except (TemplateError, ApplyError) as exc:
         _fail(exc)
@@ -281,13 +336,25 @@ def dev(template: Path | None, parameter_overrides: tuple[str, ...], stack_name:
 
     remember(plan)
     stop = threading.Event()
-    threading.Thread(target=_tail_logs, args=(endpoint_url, region, function_names, stop, int(clock.time() * 1000)), daemon=True).start()
-    roots = {app.template.parent, *(path if path.is_dir() else path.parent for path in plan.code_paths.values())}
+    threading.Thread(
+        target=_tail_logs,
+        args=(endpoint_url, region, function_names, stop, int(clock.time() * 1000)),
+        daemon=True,
+    ).start()
+    roots = {
+        app.template.parent,
+        *(path if path.is_dir() else path.parent for path in plan.code_paths.values()),
+    }
     console.print(f"Watching {', '.join(sorted(map(str, roots)))} (Ctrl-C stops)", markup=False)
     try:
         # step: yield 20 ms after the last change, so a save is picked up at once.
-        for changes in watchfiles.watch(*roots, watch_filter=lambda _, path: _watched(path),
-                                        step=20, debounce=400, raise_interrupt=False):  # fmt: skip
+        for changes in watchfiles.watch(
+            *roots,
+            watch_filter=lambda _, path: _watched(path),
+            step=20,
+            debounce=400,
+            raise_interrupt=False,
+        ):
             started = clock.monotonic()
             changed = sorted({Path(path).name for _, path in changes})
             try:

@@ -19,12 +19,25 @@ from tests.integration.conftest import Server
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
 
-def hearth(server: Server, *args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    env = {**os.environ, "HEARTH_ENDPOINT_URL": server.endpoint, "HEARTH_DATA_DIR": str(server.data_dir), "COLUMNS": "200"}  # fmt: skip
+def hearth(
+    server: Server, *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HEARTH_ENDPOINT_URL": server.endpoint,
+        "HEARTH_DATA_DIR": str(server.data_dir),
+        "COLUMNS": "200",
+    }
     return subprocess.run(
         [sys.executable, "-m", "hearth", *args],
-        capture_output=True, text=True, env=env, timeout=180, check=False, cwd=cwd, input=stdin,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+        cwd=cwd,
+        input=stdin,
+    )
 
 
 def payload(client: Any, name: str, **extra: Any) -> Any:
@@ -41,10 +54,17 @@ def test_hello_world_quick_start(server: Server, client: Any, tmp_path: Path) ->
     assert "created  HelloWorldFunction" in first.stdout
     assert "ServerlessRestApi (AWS::ApiGateway::RestApi)" in first.stdout  # listed, not dropped
     assert "IAM recorded, not enforced: HelloWorldFunctionRole" in first.stdout
-    assert "HelloWorldFunction = arn:aws:lambda:us-east-1:123456789012:function:HelloWorldFunction" in first.stdout
+    assert (
+        "HelloWorldFunction = arn:aws:lambda:us-east-1:123456789012:function:HelloWorldFunction"
+        in first.stdout
+    )
     answer = payload(client, "HelloWorldFunction")
     assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"message": "hello world"}
-    tags = client.list_tags(Resource=client.get_function(FunctionName="HelloWorldFunction")["Configuration"]["FunctionArn"])["Tags"]
+    tags = client.list_tags(
+        Resource=client.get_function(FunctionName="HelloWorldFunction")["Configuration"][
+            "FunctionArn"
+        ]
+    )["Tags"]
     assert tags["hearth:stack"] == "sam-app" and tags["hearth:logical-id"] == "HelloWorldFunction"
     policy = json.loads(client.get_policy(FunctionName="HelloWorldFunction")["Policy"])
     assert policy["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
@@ -60,24 +80,44 @@ def test_hello_world_quick_start(server: Server, client: Any, tmp_path: Path) ->
     assert '"statusCode": 200' in invoked.stdout
 
 
-def test_features_parameters_conditions_layers_and_removal(server: Server, client: Any, tmp_path: Path) -> None:
+def test_features_parameters_conditions_layers_and_removal(
+    server: Server, client: Any, tmp_path: Path
+) -> None:
     app = tmp_path / "feat"
     shutil.copytree(TEMPLATES / "features", app)
     first = hearth(server, "up", "--stack-name", "feat", cwd=app)
     assert first.returncode == 0, first.stderr
     assert "UnknownThing (AWS::StepFunctions::StateMachine)" in first.stdout
     assert payload(client, "feat-greeter", Qualifier="live") == {
-        "greeting": "hello", "stage": "dev", "mode": "development", "zone": "us-east-1b",
-        "parts": "a", "self": "us-east-1:123456789012", "shared": "from the layer",
-    }  # fmt: skip
+        "greeting": "hello",
+        "stage": "dev",
+        "mode": "development",
+        "zone": "us-east-1b",
+        "parts": "a",
+        "self": "us-east-1:123456789012",
+        "shared": "from the layer",
+    }
     config = client.get_function_configuration(FunctionName="feat-greeter")
     assert config["Timeout"] == 5 and config["MemorySize"] == 256
-    assert client.get_function_concurrency(FunctionName="feat-greeter")["ReservedConcurrentExecutions"] == 5
-    invoke_config = client.get_function_event_invoke_config(FunctionName="feat-greeter", Qualifier="live")
+    assert (
+        client.get_function_concurrency(FunctionName="feat-greeter")["ReservedConcurrentExecutions"]
+        == 5
+    )
+    invoke_config = client.get_function_event_invoke_config(
+        FunctionName="feat-greeter", Qualifier="live"
+    )
     assert invoke_config["MaximumRetryAttempts"] == 1
     assert payload(client, "Inline") == {"inline": True}
 
-    prod = hearth(server, "up", "--stack-name", "feat", "--parameter-overrides", "Stage=prod Greeting=hi", cwd=app)
+    prod = hearth(
+        server,
+        "up",
+        "--stack-name",
+        "feat",
+        "--parameter-overrides",
+        "Stage=prod Greeting=hi",
+        cwd=app,
+    )
     assert prod.returncode == 0, prod.stderr
     assert "deleted  Inline" in prod.stdout and "created  ProdOnly" in prod.stdout
     answer = payload(client, "feat-greeter", Qualifier="live")
@@ -90,14 +130,23 @@ def test_features_parameters_conditions_layers_and_removal(server: Server, clien
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("Resources:\n  F:\n    Type: X\n\tbad: 1\n", "template.yaml line 4, column 1: invalid YAML"),
-        ("Resources:\n  A:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: {'Fn::Nope': 1}\n",
-         "Resources.A.Properties.Role.Fn::Nope: unknown intrinsic function"),
-        ("Parameters:\n  P:\n    Type: String\nResources:\n  A:\n    Type: AWS::SQS::Queue\n",
-         "Parameters.P: has no Default"),
+        (
+            "Resources:\n  F:\n    Type: X\n\tbad: 1\n",
+            "template.yaml line 4, column 1: invalid YAML",
+        ),
+        (
+            "Resources:\n  A:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: {'Fn::Nope': 1}\n",
+            "Resources.A.Properties.Role.Fn::Nope: unknown intrinsic function",
+        ),
+        (
+            "Parameters:\n  P:\n    Type: String\nResources:\n  A:\n    Type: AWS::SQS::Queue\n",
+            "Parameters.P: has no Default",
+        ),
     ],
-)  # fmt: skip
-def test_malformed_templates_change_nothing(server: Server, client: Any, tmp_path: Path, text: str, words: str) -> None:
+)
+def test_malformed_templates_change_nothing(
+    server: Server, client: Any, tmp_path: Path, text: str, words: str
+) -> None:
     app = tmp_path / "broken"
     app.mkdir()
     (app / "template.yaml").write_text(text)
@@ -113,10 +162,22 @@ def test_malformed_templates_change_nothing(server: Server, client: Any, tmp_pat
 def test_dev_reloads_a_save(server: Server, client: Any, tmp_path: Path) -> None:
     app = tmp_path / "devapp"
     shutil.copytree(TEMPLATES / "hello-world", app)
-    (app / "template.yaml").write_text((app / "template.yaml").read_text().replace("HelloWorldFunction", "DevFunction"))
-    env = {**os.environ, "HEARTH_ENDPOINT_URL": server.endpoint, "HEARTH_DATA_DIR": str(server.data_dir)}
-    dev = subprocess.Popen([sys.executable, "-m", "hearth", "dev"], cwd=app, env=env, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    (app / "template.yaml").write_text(
+        (app / "template.yaml").read_text().replace("HelloWorldFunction", "DevFunction")
+    )
+    env = {
+        **os.environ,
+        "HEARTH_ENDPOINT_URL": server.endpoint,
+        "HEARTH_DATA_DIR": str(server.data_dir),
+    }
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "hearth", "dev"],
+        cwd=app,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     lines: list[str] = []
     watching = threading.Event()
 
@@ -141,7 +202,10 @@ def test_dev_reloads_a_save(server: Server, client: Any, tmp_path: Path) -> None
         else:
             raise AssertionError("".join(lines))
         deadline = time.monotonic() + 10
-        while not any(line.startswith("reloaded app.py") for line in lines) and time.monotonic() < deadline:
+        while (
+            not any(line.startswith("reloaded app.py") for line in lines)
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         assert any("reloaded app.py → DevFunction" in line for line in lines), "".join(lines)
         deadline = time.monotonic() + 10

@@ -12,13 +12,30 @@ from hearth.samples.catalog import SAMPLES, generate
 
 # The keys of one record as AWS delivered it (spec/aws-recorded: s3, sns, sqs snapshots).
 RECORDED_KEYS = {
-    ("s3", "put"): {"eventVersion", "eventSource", "awsRegion", "eventTime", "eventName",
-                    "userIdentity", "requestParameters", "responseElements", "s3"},
+    ("s3", "put"): {
+        "eventVersion",
+        "eventSource",
+        "awsRegion",
+        "eventTime",
+        "eventName",
+        "userIdentity",
+        "requestParameters",
+        "responseElements",
+        "s3",
+    },
     ("sns", "notification"): {"EventSource", "EventVersion", "EventSubscriptionArn", "Sns"},
-    ("sqs", "receive-message"): {"messageId", "receiptHandle", "body", "attributes",
-                                 "messageAttributes", "md5OfBody", "eventSource",
-                                 "eventSourceARN", "awsRegion"},
-}  # fmt: skip
+    ("sqs", "receive-message"): {
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    },
+}
 
 
 @pytest.mark.parametrize(("service", "name"), sorted(RECORDED_KEYS))
@@ -36,7 +53,9 @@ def test_every_sample_is_json_and_options_apply() -> None:
     assert "size" not in generate("s3", "delete")["Records"][0]["s3"]["object"]
     names = [r["eventName"] for r in generate("dynamodb", "update")["Records"]]
     assert names == ["INSERT", "MODIFY", "REMOVE"]
-    assert generate("apigateway", "http-api-proxy", {"method": "GET"})["routeKey"].startswith("GET ")
+    assert generate("apigateway", "http-api-proxy", {"method": "GET"})["routeKey"].startswith(
+        "GET "
+    )
     with pytest.raises(KeyError):
         generate("s3", "put", {"nope": "x"})
 

@@ -67,7 +67,9 @@ def test_apply_is_idempotent_and_deletes_what_was_removed(features: Path, tmp_pa
     assert fake.functions["s-greeter"]["Timeout"] == 10
 
 
-def test_a_code_change_publishes_a_version_and_moves_the_alias(features: Path, tmp_path: Path) -> None:
+def test_a_code_change_publishes_a_version_and_moves_the_alias(
+    features: Path, tmp_path: Path
+) -> None:
     fake = FakeDeployer()
     applier(tmp_path, fake).apply(plan(features))
     (features.parent / "src" / "app.py").write_text("def handler(e, c):\n    return 2\n")
@@ -139,7 +141,8 @@ FUNCTION = """
             "Resources.Fn.Properties: code location 'missing/' does not exist",
         ),
         (
-            "Transform: AWS::Serverless-2016-10-31\nResources:" + FUNCTION.replace("Runtime", "Nope"),
+            "Transform: AWS::Serverless-2016-10-31\nResources:"
+            + FUNCTION.replace("Runtime", "Nope"),
             "Resource with id [Fn] is invalid",
         ),
         (

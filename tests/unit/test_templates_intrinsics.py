@@ -28,7 +28,10 @@ def resolver(conditions: dict[str, Any] | None = None) -> Resolver:
         ({"Ref": "Res"}, "physical-Res"),
         ({"Fn::GetAtt": ["Res", "Arn"]}, "Res/Arn"),
         ({"Fn::GetAtt": "Res.Arn"}, "Res/Arn"),
-        ({"Fn::Sub": "${Stage}-${Res}-${Res.Arn}-${!Literal}"}, "dev-physical-Res-Res/Arn-${Literal}"),
+        (
+            {"Fn::Sub": "${Stage}-${Res}-${Res.Arn}-${!Literal}"},
+            "dev-physical-Res-Res/Arn-${Literal}",
+        ),
         ({"Fn::Sub": ["${A}.${AWS::Region}", {"A": {"Ref": "Stage"}}]}, "dev.eu-west-1"),
         ({"Fn::Join": [",", ["a", {"Ref": "Stage"}, 3]]}, "a,dev,3"),
         ({"Fn::Select": [1, {"Ref": "List"}]}, "b"),

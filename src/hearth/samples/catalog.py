@@ -7,6 +7,7 @@ in spec/aws-recorded/); values a caller may want to change are options with AWS'
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import uuid
@@ -46,7 +47,9 @@ def _s3(event_name: str) -> Builder:
                     "requestParameters": {"sourceIPAddress": "127.0.0.1"},
                     "responseElements": {
                         "x-amz-request-id": "EXAMPLE123456789",
-                        "x-amz-id-2": "EXAMPLE123/5678abcdefghijklambdaisawesome/mnopqrstuvwxyzABCDEFGH",
+                        "x-amz-id-2": (
+                            "EXAMPLE123/5678abcdefghijklambdaisawesome/mnopqrstuvwxyzABCDEFGH"
+                        ),
                     },
                     "s3": {
                         "s3SchemaVersion": "1.0",
@@ -65,7 +68,12 @@ def _s3(event_name: str) -> Builder:
     return build
 
 
-_S3_OPTIONS = {"region": "us-east-1", "partition": "aws", "bucket": "example-bucket", "key": "test/key"}
+_S3_OPTIONS = {
+    "region": "us-east-1",
+    "partition": "aws",
+    "bucket": "example-bucket",
+    "key": "test/key",
+}
 
 
 def _dynamodb_record(name: str, o: dict[str, str], sequence: str) -> dict[str, Any]:
@@ -77,7 +85,11 @@ def _dynamodb_record(name: str, o: dict[str, str], sequence: str) -> dict[str, A
         "MODIFY": {"OldImage": new, "NewImage": old},
         "REMOVE": {"OldImage": old},
     }[name]
-    view = {"INSERT": "NEW_AND_OLD_IMAGES", "MODIFY": "NEW_AND_OLD_IMAGES", "REMOVE": "NEW_AND_OLD_IMAGES"}
+    view = {
+        "INSERT": "NEW_AND_OLD_IMAGES",
+        "MODIFY": "NEW_AND_OLD_IMAGES",
+        "REMOVE": "NEW_AND_OLD_IMAGES",
+    }
     arn = (
         f"arn:{o['partition']}:dynamodb:{o['region']}:{_ACCOUNT}:table/{o['table']}"
         "/stream/2015-06-27T00:48:05.899"
@@ -217,8 +229,6 @@ def _eventbridge(o: dict[str, str]) -> dict[str, Any]:
 
 
 def _logs(o: dict[str, str]) -> dict[str, Any]:
-    import gzip
-
     payload = {
         "messageType": "DATA_MESSAGE",
         "owner": _ACCOUNT,
@@ -389,16 +399,27 @@ def _cognito_pre_signup(o: dict[str, str]) -> dict[str, Any]:
     }
 
 
-_HTTP = {"body": '{"message": "hello world"}', "method": "POST", "path": "/path/to/resource",
-         "stage": "prod", "account-id": _ACCOUNT}  # fmt: skip
+_HTTP = {
+    "body": '{"message": "hello world"}',
+    "method": "POST",
+    "path": "/path/to/resource",
+    "stage": "prod",
+    "account-id": _ACCOUNT,
+}
 
 SAMPLES: dict[str, dict[str, Sample]] = {
     "s3": {
         "put": Sample("S3 ObjectCreated:Put notification", _S3_OPTIONS, _s3("ObjectCreated:Put")),
-        "delete": Sample("S3 ObjectRemoved:Delete notification", _S3_OPTIONS, _s3("ObjectRemoved:Delete")),
+        "delete": Sample(
+            "S3 ObjectRemoved:Delete notification", _S3_OPTIONS, _s3("ObjectRemoved:Delete")
+        ),
     },
     "dynamodb": {
-        "update": Sample("DynamoDB stream: INSERT, MODIFY and REMOVE", _DDB_OPTIONS, _dynamodb(["INSERT", "MODIFY", "REMOVE"])),
+        "update": Sample(
+            "DynamoDB stream: INSERT, MODIFY and REMOVE",
+            _DDB_OPTIONS,
+            _dynamodb(["INSERT", "MODIFY", "REMOVE"]),
+        ),
         "insert": Sample("DynamoDB stream INSERT record", _DDB_OPTIONS, _dynamodb(["INSERT"])),
         "modify": Sample("DynamoDB stream MODIFY record", _DDB_OPTIONS, _dynamodb(["MODIFY"])),
         "remove": Sample("DynamoDB stream REMOVE record", _DDB_OPTIONS, _dynamodb(["REMOVE"])),
@@ -406,68 +427,122 @@ SAMPLES: dict[str, dict[str, Sample]] = {
     "sns": {
         "notification": Sample(
             "SNS notification",
-            {"region": "us-east-1", "partition": "aws", "topic": "sns-lambda", "message": "Hello from SNS!", "subject": "TestInvoke"},
+            {
+                "region": "us-east-1",
+                "partition": "aws",
+                "topic": "sns-lambda",
+                "message": "Hello from SNS!",
+                "subject": "TestInvoke",
+            },
             _sns,
         ),
     },
     "sqs": {
         "receive-message": Sample(
             "SQS messages as an event source mapping delivers them",
-            {"region": "us-east-1", "partition": "aws", "queue": "MyQueue", "body": "Test message."},
+            {
+                "region": "us-east-1",
+                "partition": "aws",
+                "queue": "MyQueue",
+                "body": "Test message.",
+            },
             _sqs,
         ),
     },
     "kinesis": {
         "get-records": Sample(
             "Kinesis records as an event source mapping delivers them",
-            {"region": "us-east-1", "partition": "aws", "stream": "lambda-stream", "data": "Hello, this is a test.",
-             "partition-key": "1", "sequence": "49590338271490256608559692538361571095921575989136588898"},
+            {
+                "region": "us-east-1",
+                "partition": "aws",
+                "stream": "lambda-stream",
+                "data": "Hello, this is a test.",
+                "partition-key": "1",
+                "sequence": "49590338271490256608559692538361571095921575989136588898",
+            },
             _kinesis,
         ),
     },
     "cloudwatch": {
-        "scheduled-event": Sample("EventBridge (CloudWatch Events) scheduled event", {"region": "us-east-1", "partition": "aws", "rule": "ExampleRule"}, _scheduled),
+        "scheduled-event": Sample(
+            "EventBridge (CloudWatch Events) scheduled event",
+            {"region": "us-east-1", "partition": "aws", "rule": "ExampleRule"},
+            _scheduled,
+        ),
         "logs": Sample(
             "CloudWatch Logs subscription (gzipped, base64)",
-            {"log-group": "testLogGroup", "log-stream": "testLogStream", "message": "[ERROR] First test message"},
+            {
+                "log-group": "testLogGroup",
+                "log-stream": "testLogStream",
+                "message": "[ERROR] First test message",
+            },
             _logs,
         ),
     },
     "eventbridge": {
-        "scheduled": Sample("EventBridge scheduled event", {"region": "us-east-1", "partition": "aws", "rule": "ExampleRule"}, _scheduled),
+        "scheduled": Sample(
+            "EventBridge scheduled event",
+            {"region": "us-east-1", "partition": "aws", "rule": "ExampleRule"},
+            _scheduled,
+        ),
         "event": Sample(
             "EventBridge event from a rule",
-            {"region": "us-east-1", "source": "my.app", "detail-type": "Order Placed", "detail": '{"orderId": "1"}'},
+            {
+                "region": "us-east-1",
+                "source": "my.app",
+                "detail-type": "Order Placed",
+                "detail": '{"orderId": "1"}',
+            },
             _eventbridge,
         ),
     },
     "ses": {
         "email-receiving": Sample(
             "SES email receiving",
-            {"region": "us-east-1", "source": "janedoe@example.com", "destination": "johndoe@example.com", "subject": "Test Subject"},
+            {
+                "region": "us-east-1",
+                "source": "janedoe@example.com",
+                "destination": "johndoe@example.com",
+                "subject": "Test Subject",
+            },
             _ses,
         ),
     },
     "apigateway": {
-        "aws-proxy": Sample("API Gateway REST API proxy (payload 1.0)", {**_HTTP, "resource": "/{proxy+}"}, _rest_proxy),
-        "http-api-proxy": Sample("API Gateway HTTP API (payload 2.0)", {**_HTTP, "stage": "$default"}, _http_proxy),
+        "aws-proxy": Sample(
+            "API Gateway REST API proxy (payload 1.0)",
+            {**_HTTP, "resource": "/{proxy+}"},
+            _rest_proxy,
+        ),
+        "http-api-proxy": Sample(
+            "API Gateway HTTP API (payload 2.0)", {**_HTTP, "stage": "$default"}, _http_proxy
+        ),
     },
     "alb": {
-        "request": Sample("Application Load Balancer request", {"region": "us-east-1", "method": "GET", "path": "/lambda", "body": ""}, _alb),
+        "request": Sample(
+            "Application Load Balancer request",
+            {"region": "us-east-1", "method": "GET", "path": "/lambda", "body": ""},
+            _alb,
+        ),
     },
     "cognito-idp": {
         "pre-signup": Sample(
             "Cognito user pool pre sign-up trigger",
-            {"region": "us-east-1", "user-pool-id": "us-east-1_EXAMPLE", "username": "janedoe",
-             "client-id": "example-client", "email": "janedoe@example.com"},
+            {
+                "region": "us-east-1",
+                "user-pool-id": "us-east-1_EXAMPLE",
+                "username": "janedoe",
+                "client-id": "example-client",
+                "email": "janedoe@example.com",
+            },
             _cognito_pre_signup,
         ),
     },
-}  # fmt: skip
+}
 
 
 def generate(service: str, name: str, options: dict[str, str] | None = None) -> dict[str, Any]:
-    """The sample ``service`` / ``name`` with ``options`` over the defaults (KeyError if unknown)."""
+    """The sample ``service`` / ``name``, ``options`` over its defaults (KeyError: unknown)."""
     sample = SAMPLES[service][name]
     unknown = set(options or {}) - set(sample.options)
     if unknown:

@@ -28,13 +28,14 @@ LOGS = "logs.sqlite3"
 CODE = "code"
 CODE_URL_KEY = "code-url.key"
 RESERVE = "reserve"  # see store/reserve.py
+STACKS = "stacks"  # what `hearth up` deployed, per stack (templates/state.py)
 # A shorter HMAC key makes the signed code URLs guessable; an empty one makes them forgeable.
 CODE_URL_KEY_BYTES = 32
 
 _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 HEARTH_ENTRIES = frozenset(
     {f"{db}{suffix}" for db in (REGISTRY, QUEUE, LOGS) for suffix in _SQLITE_SUFFIXES}
-    | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp"}
+    | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", STACKS}
 )
 # The tables a registry of this schema has; another program's SQLite file has others.
 _REGISTRY_TABLES = frozenset({"functions", "versions", "aliases", "layers", "layer_versions"})

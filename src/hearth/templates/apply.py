@@ -76,7 +76,7 @@ class Applier:
         """What the state file says is deployed."""
         return self._state.load()
 
-    def apply(self, plan: Plan, *, force: bool = False) -> Outcome:
+    def apply(self, plan: Plan, *, force: bool = False) -> Outcome:  # noqa: PLR0915 - one pass, in order
         previous = self._state.load()
         current: dict[str, Deployed] = {}
         outcome = Outcome()
@@ -96,9 +96,13 @@ class Applier:
             resource = plan.resources[logical_id]
             kind = resource["Type"]
             handler = HANDLERS.get(kind)
-            props = resolver.resolve(
-                resource.get("Properties", {}), f"Resources.{logical_id}.Properties"
-            )
+            try:
+                props = resolver.resolve(
+                    resource.get("Properties", {}), f"Resources.{logical_id}.Properties"
+                )
+            except TemplateError as exc:
+                self._save(previous, current)
+                raise ApplyError(logical_id, exc) from None
             if handler is None:
                 outcome.unsupported.append((logical_id, kind))
                 current[logical_id] = Deployed(_UNSUPPORTED, logical_id, {}, "", True)
@@ -130,19 +134,30 @@ class Applier:
                 current[logical_id] = entry
                 (outcome.updated if before is not None else outcome.created).append(logical_id)
             self._save(previous, current)
-        for logical_id in reversed(list(previous)):
-            if logical_id not in current:
-                try:
-                    self._delete(ctx, logical_id, previous[logical_id])
-                except DeployError as exc:
-                    self._save(previous, current)
-                    raise ApplyError(logical_id, exc) from None
-                del previous[logical_id]
-                outcome.deleted.append(logical_id)
-                self._save(previous, current)
+        self._delete_removed(ctx, previous, current, outcome)
         self._state.save({**current})
         outcome.outputs = self._outputs(plan, resolver)
         return outcome
+
+    def _delete_removed(
+        self,
+        ctx: Context,
+        previous: dict[str, Deployed],
+        current: dict[str, Deployed],
+        outcome: Outcome,
+    ) -> None:
+        """Delete what the template no longer has, the last created first (dependents first)."""
+        for logical_id in reversed(list(previous)):
+            if logical_id in current:
+                continue
+            try:
+                self._delete(ctx, logical_id, previous[logical_id])
+            except DeployError as exc:
+                self._save(previous, current)
+                raise ApplyError(logical_id, exc) from None
+            del previous[logical_id]
+            outcome.deleted.append(logical_id)
+            self._save(previous, current)
 
     def _delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
         handler = HANDLERS.get(entry.type)

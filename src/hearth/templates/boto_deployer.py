@@ -7,13 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError, ParamValidationError
+
 from hearth.templates.deployer import DeployError
 
 T = TypeVar("T")
 _GONE = {"ResourceNotFoundException"}
 
 
-def coerce(shape: Any, value: Any) -> Any:
+def coerce(shape: Any, value: Any) -> Any:  # noqa: PLR0911 - one return per botocore type
     """``value`` in the types of botocore ``shape``: CloudFormation gives parameters as strings
     ("256") where the API takes numbers, and converts them by the property's type as this does."""
     kind = getattr(shape, "type_name", None)
@@ -61,12 +63,12 @@ class _Coercing:
 
 @contextmanager
 def _translated() -> Iterator[None]:
-    from botocore.exceptions import ClientError, ParamValidationError
-
     try:
         yield
     except ParamValidationError as exc:
-        raise DeployError("InvalidParameterValueException", str(exc.kwargs.get("report", exc))) from None
+        raise DeployError(
+            "InvalidParameterValueException", str(exc.kwargs.get("report", exc))
+        ) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise DeployError(
@@ -81,8 +83,6 @@ class BotoDeployer:
         self._client = _Coercing(client)
 
     def _gone_ok(self, call: Callable[[], T]) -> T | None:
-        from botocore.exceptions import ClientError
-
         try:
             return call()
         except ClientError as exc:

@@ -11,7 +11,9 @@ from hearth.templates.errors import TemplateError
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
-def _named(value: Any, local: frozenset[str] = frozenset()) -> Iterator[tuple[str, str]]:
+def _named(  # noqa: PLR0912 - one branch per referring intrinsic
+    value: Any, local: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, str]]:
     """(name, kind) for every Ref / GetAtt / Sub variable inside ``value``."""
     if isinstance(value, list):
         for item in value:

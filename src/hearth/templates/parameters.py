@@ -89,7 +89,8 @@ def _check(name: str, spec: dict[str, Any], value: Any) -> str | list[str]:
 
 def resolve_parameters(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
     """Each declared parameter's value: an override, else its Default; checked as CloudFormation
-    checks them. An override for an undeclared parameter, or a parameter with neither, is an error."""
+    checks them. An override of an undeclared parameter, or a parameter with neither, is an
+    error."""
     declared = template.get("Parameters") or {}
     if not isinstance(declared, dict):
         raise TemplateError("Parameters", "must be a mapping")

@@ -61,7 +61,9 @@ class Handler(Protocol):
 
 def code_key(kind: str, props: dict[str, Any]) -> str | None:
     """The key of a resource's local code (translate.py's placeholder), if it has some."""
-    location = props.get({"AWS::Lambda::Function": "Code", "AWS::Lambda::LayerVersion": "Content"}.get(kind, ""))
+    location = props.get(
+        {"AWS::Lambda::Function": "Code", "AWS::Lambda::LayerVersion": "Content"}.get(kind, "")
+    )
     if isinstance(location, dict) and location.get("S3Bucket") == PLACEHOLDER_BUCKET:
         return str(location.get("S3Key"))
     return None
@@ -113,10 +115,14 @@ class FunctionHandler:
             ctx.deployer.delete_function(previous.physical_id)  # renamed: a replacement
             previous = None
         code_sha = hashlib.sha256(zip_bytes).hexdigest() if zip_bytes is not None else ""
-        config_digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+        config_digest = hashlib.sha256(
+            json.dumps(config, sort_keys=True, default=str).encode()
+        ).hexdigest()
         # A save that changed only code updates only code (hearth dev's reload path).
         same_code = previous is not None and previous.attributes.get("CodeSha") == code_sha
-        same_config = previous is not None and previous.attributes.get("ConfigDigest") == config_digest
+        same_config = (
+            previous is not None and previous.attributes.get("ConfigDigest") == config_digest
+        )
         result = ctx.deployer.put_function(
             config, None if same_code else zip_bytes, update_config=not same_config
         )
@@ -197,7 +203,7 @@ class LayerHandler:
         if zip_bytes is None:
             raise TemplateError(f"Resources.{logical_id}.Properties", "a layer needs local content")
         name = str(props.get("LayerName") or logical_id)
-        params = {
+        params: dict[str, Any] = {
             key: props[key]
             for key in (
                 "Description",
@@ -222,8 +228,15 @@ class LayerHandler:
 
 
 class PermissionHandler:
-    _KEYS = ("Action", "Principal", "SourceArn", "SourceAccount", "EventSourceToken",
-             "FunctionUrlAuthType", "PrincipalOrgID")  # fmt: skip
+    _KEYS = (
+        "Action",
+        "Principal",
+        "SourceArn",
+        "SourceAccount",
+        "EventSourceToken",
+        "FunctionUrlAuthType",
+        "PrincipalOrgID",
+    )
 
     def apply(
         self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None

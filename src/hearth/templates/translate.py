@@ -74,7 +74,8 @@ def _swap_code(template: dict[str, Any], base: Path) -> dict[str, Path]:
 
 
 def _plain_code_paths(template: dict[str, Any], base: Path) -> dict[str, Path]:
-    """Local paths in plain CloudFormation (``Code: ./dir`` as `aws cloudformation package` takes)."""
+    """Local paths in plain CloudFormation (``Code: ./dir``, as `aws cloudformation package`
+    takes them)."""
     paths: dict[str, Path] = {}
     for logical_id, resource in template["Resources"].items():
         properties = resource.get("Properties")
@@ -102,13 +103,14 @@ def translate(
 
 
 def _run_translator(template: dict[str, Any], parameters: dict[str, Any], region: str) -> Any:
-    import boto3
-    from samtranslator.model.exceptions import (
+    # samtranslator takes seconds to import: only SAM templates pay for it.
+    import boto3  # noqa: PLC0415
+    from samtranslator.model.exceptions import (  # noqa: PLC0415
         ExceptionWithMessage,
         InvalidDocumentException,
     )
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
+    from samtranslator.parser.parser import Parser  # noqa: PLC0415
+    from samtranslator.translator.translator import Translator  # noqa: PLC0415
 
     # The translator logs "unpublished metrics" at exit: its CloudWatch metrics are AWS's own.
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
