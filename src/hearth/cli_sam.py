@@ -121,8 +121,18 @@ class App:
         self.endpoint_url = endpoint_url
         state = StackState((data_dir or default_data_dir()).expanduser().resolve(), self.stack_name)
         self._cached: tuple[bytes, Any] | None = None
+        from hearth.templates.build import DependencyBuilder
+
+        builder = DependencyBuilder(
+            self.template.parent / ".hearth" / "deps",
+            lambda line: console.print(line, markup=False),
+        )
         self.applier = Applier(
-            BotoDeployer(_client(endpoint_url, region)), state, account=account_id, region=region
+            BotoDeployer(_client(endpoint_url, region)),
+            state,
+            account=account_id,
+            region=region,
+            dependencies=builder,
         )
 
     def plan(self) -> Any:

@@ -218,3 +218,21 @@ def test_dev_reloads_a_save(server: Server, client: Any, tmp_path: Path) -> None
         dev.wait(10)
         if dev.stdout is not None:
             dev.stdout.close()
+
+
+@pytest.mark.slow  # a real pip install: about 15 s
+def test_requirements_are_installed_once(server: Server, client: Any, tmp_path: Path) -> None:
+    app = tmp_path / "deps"
+    shutil.copytree(TEMPLATES / "with-deps", app)
+    first = hearth(server, "up", cwd=app)
+    assert first.returncode == 0, first.stderr
+    assert "installing WithDeps's requirements.txt (pip)" in first.stdout
+    assert payload(client, "WithDeps") == {"six": "1.17.0"}
+    (app / "src" / "app.py").write_text(
+        (app / "src" / "app.py").read_text().replace('"six"', '"six!"')
+    )
+    second = hearth(server, "up", cwd=app)
+    assert second.returncode == 0, second.stderr
+    assert "installing" not in second.stdout  # the manifest did not change
+    assert "updated  WithDeps" in second.stdout
+    assert payload(client, "WithDeps") == {"six!": "1.17.0"}

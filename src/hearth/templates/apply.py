@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hearth.templates.build import DependencyBuilder
 from hearth.templates.code import zip_code
 from hearth.templates.deployer import Deployer, DeployError
 from hearth.templates.errors import TemplateError
@@ -65,7 +66,9 @@ class Applier:
         account: str,
         region: str,
         zipper: Callable[..., bytes] = zip_code,
+        dependencies: DependencyBuilder | None = None,
     ) -> None:
+        self._dependencies = dependencies
         self._deployer = deployer
         self._state = state
         self._account = account
@@ -82,12 +85,15 @@ class Applier:
         outcome = Outcome()
         zips: dict[str, bytes] = {}
 
-        def code(key: str) -> bytes | None:
+        def code(key: str, runtime: str) -> bytes | None:
             path = plan.code_paths.get(key)
             if path is None:
                 return None
             if key not in zips:
-                zips[key] = self._zipper(path, key)
+                deps = None
+                if self._dependencies is not None:
+                    deps = self._dependencies.dependencies(path, runtime, key)
+                zips[key] = self._zipper(path, key, deps)
             return zips[key]
 
         ctx = Context(self._deployer, code, self._account, self._region, plan.stack_name)
@@ -110,7 +116,7 @@ class Applier:
             if kind in RECORDED_TYPES:
                 outcome.recorded.append((logical_id, kind))
             key = code_key(kind, props)
-            zipped = code(key) if key else None
+            zipped = code(key, str(props.get("Runtime", ""))) if key else None
             extra = [hashlib.sha256(zipped).hexdigest()] if zipped else []
             if kind == "AWS::Lambda::Version":
                 # A version is published again when what it versions changed.

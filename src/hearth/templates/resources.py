@@ -42,7 +42,7 @@ class Context:
     """What a handler may use: the deployer, the code of a logical id, ARN parts."""
 
     deployer: Deployer
-    code: Callable[[str], bytes | None]
+    code: Callable[[str, str], bytes | None]  # (code key, runtime) → the zip
     account: str
     region: str
     stack_name: str
@@ -101,7 +101,7 @@ class FunctionHandler:
         config["Tags"] = tags
         code = props.get("Code", {})
         key = code_key("AWS::Lambda::Function", props)
-        zip_bytes = ctx.code(key) if key else None
+        zip_bytes = ctx.code(key, str(props.get("Runtime", ""))) if key else None
         if zip_bytes is None and isinstance(code, dict) and "ZipFile" in code:
             zip_bytes = _inline_zip(str(props.get("Runtime", "")), str(code["ZipFile"]))
         if zip_bytes is None:
@@ -199,7 +199,7 @@ class LayerHandler:
         self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
     ) -> Deployed:
         key = code_key("AWS::Lambda::LayerVersion", props)
-        zip_bytes = ctx.code(key) if key else None
+        zip_bytes = ctx.code(key, "") if key else None
         if zip_bytes is None:
             raise TemplateError(f"Resources.{logical_id}.Properties", "a layer needs local content")
         name = str(props.get("LayerName") or logical_id)
