@@ -184,6 +184,45 @@ def main() -> None:
     "[default: AWS itself]. Credentials come from botocore's usual chain.",
 )
 @click.option(
+    "--public-url",
+    envvar="HEARTH_PUBLIC_URL",
+    default=None,
+    help="Where clients reach Hearth (http://host:port), for the code URLs it hands out "
+    "[default: the address each connection arrived on].",
+)
+@click.option(
+    "--max-connections",
+    envvar="HEARTH_MAX_CONNECTIONS",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Client connections open at once; more are answered 503 "
+    "[default: half of what RLIMIT_NOFILE leaves after 128 for Hearth and its environments].",
+)
+@click.option(
+    "--header-timeout",
+    envvar="HEARTH_HEADER_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's headers (408 and close after).",
+)
+@click.option(
+    "--body-timeout",
+    envvar="HEARTH_BODY_TIMEOUT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a request body may pause between reads (408 and close after).",
+)
+@click.option(
+    "--idle-timeout",
+    envvar="HEARTH_IDLE_TIMEOUT",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds an idle kept-alive connection stays open.",
+)
+@click.option(
     "--log-retention-days",
     envvar="HEARTH_LOG_RETENTION_DAYS",
     default=30.0,
@@ -217,6 +256,11 @@ def serve(
     async_retry_delay: float,
     async_concurrency: int,
     aws_endpoint_url: str | None,
+    public_url: str | None,
+    max_connections: int | None,
+    header_timeout: float,
+    body_timeout: float,
+    idle_timeout: float,
     log_retention_days: float,
     log_max_mb: int,
 ) -> None:
@@ -243,6 +287,11 @@ def serve(
         async_retry_delay_seconds=async_retry_delay,
         async_concurrency=async_concurrency,
         aws_endpoint_url=aws_endpoint_url or None,
+        public_url=public_url or None,
+        max_connections=max_connections,
+        header_timeout_seconds=header_timeout,
+        body_timeout_seconds=body_timeout,
+        idle_timeout_seconds=idle_timeout,
         log_retention_seconds=log_retention_days * 86400,
         log_max_bytes=log_max_mb * 1024 * 1024,
     )

@@ -96,6 +96,19 @@ class Settings:
     # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
     # (moto, LocalStack, ElasticMQ...); None means AWS itself.
     aws_endpoint_url: str | None = None
+    # The scheme and authority clients reach Hearth at, for the URLs it hands out (Code.Location)
+    # when that is not the address it listens on (a proxy, a port mapping). None: the address
+    # each connection arrived on; never the client's Host header.
+    public_url: str | None = None
+    # What one client connection may cost (see api/guard.py). None: derived from RLIMIT_NOFILE,
+    # leaving descriptors for execution environments.
+    max_connections: int | None = None
+    # A request's headers must arrive within this many seconds of the connection (or of the
+    # request's first byte); its body may pause no longer than body_timeout between reads.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # An idle kept-alive connection is closed after this many seconds.
+    idle_timeout_seconds: float = 5.0
     # The log store's bounds: older events are deleted, and the oldest while it is larger.
     log_retention_seconds: float = 30 * 86400.0
     log_max_bytes: int = 512 * 1024 * 1024

@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import botocore.session
 import uvicorn
 
 from hearth.api.account import AccountApi, TagsApi
@@ -21,10 +22,17 @@ from hearth.api.async_status import AsyncStatusApi
 from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.functions import FunctionsApi
-from hearth.api.http import LambdaApp, Request, Response, Router, json_response
+from hearth.api.guard import (
+    EdgeLimits,
+    default_max_connections,
+    guarded_protocol,
+    raise_descriptor_limit,
+)
+from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
+from hearth.api.model_check import ModelChecker
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
@@ -178,7 +186,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
-    app = LambdaApp(router, _authenticator(settings))
+    checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
+    app = LambdaApp(router, _authenticator(settings), checker.check, settings.public_url)
     hearth = Hearth(
         settings,
         registry,
@@ -233,19 +242,28 @@ async def _keep_reserve(reserve: DiskReserve) -> None:
             await asyncio.to_thread(reserve.restore)
 
 
-def _authenticator(settings: Settings) -> Callable[[Request], None] | None:
-    if not settings.auth_enabled:
-        return None
-    verifier = SigV4Verifier(
-        Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys
-    )
+class _SigV4Authenticator:
+    """The API edge's `Authenticator` over `SigV4Verifier`."""
 
-    def authenticate(request: Request) -> None:
-        verifier.verify(
+    def __init__(self, verifier: SigV4Verifier) -> None:
+        self._verifier = verifier
+
+    def check_headers(self, request: Request) -> None:
+        self._verifier.check_headers(
+            request.method, request.raw_path, request.query_string, request.headers
+        )
+
+    def check(self, request: Request) -> None:
+        self._verifier.verify(
             request.method, request.raw_path, request.query_string, request.headers, request.body
         )
 
-    return authenticate
+
+def _authenticator(settings: Settings) -> Authenticator | None:
+    if not settings.auth_enabled:
+        return None
+    keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
+    return _SigV4Authenticator(SigV4Verifier(keys))
 
 
 async def _health(request: Request) -> Response:
@@ -263,6 +281,14 @@ def bind(host: str, port: int) -> socket.socket:
     # API's listening socket (a function could accept the API's clients on it).
     sock.set_inheritable(False)
     return sock
+
+
+def edge_limits(settings: Settings) -> EdgeLimits:
+    return EdgeLimits(
+        max_connections=settings.max_connections or default_max_connections(),
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -293,6 +319,7 @@ async def serve(
     def schedule(delay: float, callback: Callable[[], None]) -> None:
         loop.call_later(delay, callback)
 
+    raise_descriptor_limit()
     hearth = build(settings, schedule, isolation)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -301,7 +328,8 @@ async def serve(
         lifespan="off",
         log_level="warning",
         access_log=False,
-        http="httptools",
+        http=guarded_protocol(edge_limits(settings)),
+        timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )
     server = _Server(config)

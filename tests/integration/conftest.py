@@ -32,6 +32,8 @@ class Server:
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    # RLIMIT_NOFILE (soft and hard) for the server process, to test running out of descriptors.
+    nofile: int | None = None
     process: subprocess.Popen[str] | None = None
     endpoint: str = ""
     output: list[str] = field(default_factory=list)
@@ -48,6 +50,8 @@ class Server:
             "--data-dir",
             str(self.data_dir),
         ]
+        if self.nofile is not None:  # util-linux's prlimit: no preexec_fn in a threaded test
+            command = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *command]
         self.process = subprocess.Popen(
             [*command, *self.extra_args],
             stdout=subprocess.PIPE,
@@ -74,6 +78,12 @@ class Server:
             self.stop()
             raise RuntimeError("hearth serve did not start:\n" + "".join(self.output))
         return self
+
+    def rss_kb(self) -> int:
+        """The server process's resident set size, in KB (Linux)."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         assert self.process is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -221,7 +222,9 @@ def raw_request(
 ) -> tuple[int, dict[str, str], Any]:
     url = urlparse(server.endpoint)
     connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
-    connection.request(method, path, body=body, headers=headers or {})
+    # Answered (and closed) before the whole body was sent: read the answer, as urllib3 does.
+    with contextlib.suppress(BrokenPipeError):
+        connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
     payload = response.read()
     connection.close()

@@ -46,6 +46,8 @@ async def call(
             (b"content-length", str(len(payload)).encode()),
             *extra,
         ],
+        # The address uvicorn reports the connection arrived on (what URLs are built from).
+        "server": (host.partition(":")[0], int(host.partition(":")[2] or 80)),
     }
     sent: list[Message] = []
     received = False

@@ -122,8 +122,14 @@ class RunningHearth:
         return self.process.poll() is None
 
     def _request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body)
+            response = self.conn.getresponse()
+        except (ConnectionError, http.client.RemoteDisconnected):
+            # Idle past Hearth's keep-alive timeout (5 s) while other phases ran: reconnect.
+            self.conn.close()
+            self.conn.request(method, path, body=body)
+            response = self.conn.getresponse()
         return response.status, response.read()
 
     def deploy(self, name: str) -> None:

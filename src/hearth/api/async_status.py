@@ -26,9 +26,8 @@ class AsyncStatusApi:
         self._dispatcher = dispatcher
 
     def register(self, router: Router) -> None:
-        router.add(
-            "AsyncStatus", "GET", "/_hearth/async", self.status, authenticated=False, max_body=0
-        )
+        # Signed like any API call when SigV4 is required: the counts say what the account runs.
+        router.add("AsyncStatus", "GET", "/_hearth/async", self.status, max_body=0)
 
     async def status(self, request: Request) -> Response:
         counts = await self._queue.counts(now=time.time())

@@ -6,7 +6,14 @@ from typing import Any
 
 from hearth.api.body import optional_bool, optional_str
 from hearth.api.code_urls import CodeUrlSigner
-from hearth.api.http import Request, Response, Router, empty_response, json_response
+from hearth.api.http import (
+    MAX_REQUEST_BYTES,
+    Request,
+    Response,
+    Router,
+    empty_response,
+    json_response,
+)
 from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import function_configuration
 from hearth.arns import ArnFormatter, FunctionRef, parse_function_ref, resolve_qualifier
@@ -44,14 +51,20 @@ class FunctionsApi:
         self._signer = signer
 
     def register(self, router: Router) -> None:
-        router.add("CreateFunction", "POST", FUNCTIONS, self.create)
+        router.add("CreateFunction", "POST", FUNCTIONS, self.create, max_body=MAX_REQUEST_BYTES)
         router.add("ListFunctions", "GET", f"{FUNCTIONS}/", self.list)
         router.add("ListFunctions", "GET", FUNCTIONS, self.list)
         router.add("GetFunction", "GET", FUNCTION, self.get)
         router.add(
             "GetFunctionConfiguration", "GET", f"{FUNCTION}/configuration", self.get_configuration
         )
-        router.add("UpdateFunctionCode", "PUT", f"{FUNCTION}/code", self.update_code)
+        router.add(
+            "UpdateFunctionCode",
+            "PUT",
+            f"{FUNCTION}/code",
+            self.update_code,
+            max_body=MAX_REQUEST_BYTES,
+        )
         router.add(
             "UpdateFunctionConfiguration",
             "PUT",

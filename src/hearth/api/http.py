@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from hearth.errors import (
@@ -36,8 +36,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 # The largest body any operation takes: AWS's CreateFunction request limit (a 50 MB zip
-# grows to about 67 MB in base64, plus the JSON around it).
+# grows to about 67 MB in base64, plus the JSON around it). Only the operations that carry a
+# zip (CreateFunction, UpdateFunctionCode, PublishLayerVersion) are given it.
 MAX_REQUEST_BYTES = 70_167_211
+# Every other operation carries a configuration: a few KB (4 KB of environment variables,
+# 50 tags, a policy statement). A generous bound keeps a stray 70 MB body out of memory.
+MAX_CONFIG_BYTES = 256 * 1024
 
 
 @dataclass
@@ -50,6 +54,12 @@ class Request:
     operation: str = ""
     params: dict[str, str] = field(default_factory=dict)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    body_unread: bool = True
+    _json: dict[str, Any] | None = field(default=None, repr=False)
+    # The local address the connection arrived on (ASGI's `server`): ours, not the client's.
+    server: tuple[str, int] | None = None
+    # The operator's `--public-url`, when Hearth is reached through a proxy or port mapping.
+    public_url: str | None = None
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -60,22 +70,43 @@ class Request:
         return values[0] if values else None
 
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object; an empty body is an empty object."""
-        if not self.body.strip():
-            return {}
-        try:
-            data = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise invalid_request_content(f"Could not parse request body into json: {exc}") from exc
-        if not isinstance(data, dict):
-            raise invalid_request_content(
-                "Could not parse request body into json: expected a JSON object"
-            )
-        return data
+        """The body as a JSON object (parsed once); an empty body is an empty object."""
+        if self._json is None:
+            self._json = _parse_object(self.body)
+        return self._json
 
     def base_url(self) -> str:
-        """The scheme and authority the client used to reach us."""
-        return f"http://{self.headers.get('host', '127.0.0.1')}"
+        """`http://` and the address this connection reached us on.
+
+        Never the client's `Host` header: URLs built from it (Code.Location) would point
+        wherever the client said (`Host: evil.example:1/x?`).
+        """
+        if self.public_url:
+            return self.public_url
+        if self.server is None:
+            return "http://127.0.0.1"
+        host, port = self.server[0], self.server[1]
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
+
+
+def _parse_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid_request_content(f"Could not parse request body into json: {exc}") from exc
+    except RecursionError:
+        # No operation's input nests anywhere near this deep; the parser's stack gave out.
+        raise invalid_request_content(
+            "Could not parse request body into json: the document nests too deeply"
+        ) from None
+    if not isinstance(data, dict):
+        raise invalid_request_content(
+            "Could not parse request body into json: expected a JSON object"
+        )
+    return data
 
 
 @dataclass
@@ -95,7 +126,16 @@ def empty_response(status: int = 204) -> Response:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
-Authenticator = Callable[[Request], None]
+
+
+class Authenticator(Protocol):
+    """Checks a request's signature; raises `LambdaError` (403) when it is not acceptable."""
+
+    def check_headers(self, request: Request) -> None:
+        """Everything that can be checked without the body (called before it is read)."""
+
+    def check(self, request: Request) -> None:
+        """The whole signature, body included."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +147,7 @@ class Route:
     # Extra discriminator for operations that share a method and path (AWS's `?find=...`).
     required_query: tuple[tuple[str, str], ...] = ()
     authenticated: bool = True
-    max_body: int = MAX_REQUEST_BYTES
+    max_body: int = MAX_CONFIG_BYTES
 
 
 _LABEL = re.compile(r"\{(\w+)\}")
@@ -139,7 +179,7 @@ class Router:
         *,
         query: Iterable[tuple[str, str]] = (),
         authenticated: bool = True,
-        max_body: int = MAX_REQUEST_BYTES,
+        max_body: int = MAX_CONFIG_BYTES,
     ) -> None:
         route = Route(
             operation,
@@ -170,9 +210,18 @@ class Router:
 class LambdaApp:
     """The ASGI application: routing, authentication, body limits, error rendering."""
 
-    def __init__(self, router: Router, authenticate: Authenticator | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        authenticate: Authenticator | None = None,
+        check: Callable[[Request], None] | None = None,
+        public_url: str | None = None,
+    ) -> None:
         self._router = router
+        self._public_url = public_url.rstrip("/") if public_url else None
         self._authenticate = authenticate
+        # Checks a request against the service model before its handler runs.
+        self._check = check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -188,11 +237,16 @@ class LambdaApp:
             query_string=scope["query_string"].decode("latin-1"),
             headers=headers,
             body=b"",
+            server=_server_address(scope.get("server")),
+            public_url=self._public_url,
         )
         try:
             response = await self._dispatch(request, receive)
         except LambdaError as error:
             response = render_error(error)
+            if request.body_unread and _declares_body(headers):
+                # Refused before its body was read: close rather than drain what was not wanted.
+                response.headers["connection"] = "close"
         except Exception as exc:
             if is_disk_full(exc):  # the one foreign failure a client is told the cause of
                 logger.warning("%s failed: the data dir's disk is full", request.operation)
@@ -206,9 +260,18 @@ class LambdaApp:
         route, params = self._router.match(request.method, request.raw_path, request.query_string)
         request.operation = route.operation
         request.params = params
+        authenticate = self._authenticate if route.authenticated else None
+        # Nothing of the body is read before the headers pass: an unsigned client cannot make
+        # Hearth hold a body, and a declared length over the operation's bound is refused unread.
+        if authenticate is not None:
+            authenticate.check_headers(request)
+        _check_declared_length(request, route.max_body)
         request.body = await _read_body(receive, route.max_body, route.operation)
-        if route.authenticated and self._authenticate is not None:
-            self._authenticate(request)
+        request.body_unread = False
+        if authenticate is not None:
+            authenticate.check(request)
+        if self._check is not None:
+            self._check(request)
         return await route.handler(request)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -221,11 +284,34 @@ class LambdaApp:
                 return
 
 
+def _server_address(server: Any) -> tuple[str, int] | None:
+    if isinstance(server, (tuple, list)) and len(server) == 2 and server[1] is not None:
+        return str(server[0]), int(server[1])
+    return None
+
+
 def render_error(error: LambdaError) -> Response:
     response = json_response(error.body(), error.status)
     response.headers["x-amzn-ErrorType"] = error.code
     response.headers.update(error.headers)
     return response
+
+
+def _too_large(limit: int, operation: str) -> LambdaError:
+    return request_too_large(
+        f"Request must be smaller than {limit} bytes for the {operation} operation"
+    )
+
+
+def _declares_body(headers: Mapping[str, str]) -> bool:
+    length = headers.get("content-length", "0")
+    return "transfer-encoding" in headers or not length.isdigit() or int(length) > 0
+
+
+def _check_declared_length(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit, request.operation)
 
 
 async def _read_body(receive: Receive, limit: int, operation: str) -> bytes:
@@ -238,9 +324,7 @@ async def _read_body(receive: Receive, limit: int, operation: str) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise request_too_large(
-                f"Request must be smaller than {limit} bytes for the {operation} operation"
-            )
+            raise _too_large(limit, operation)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

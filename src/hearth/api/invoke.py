@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 from collections.abc import Callable
 
+from hearth.api.deep_json import is_json
 from hearth.api.functions import function_ref
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.arns import FunctionRef
@@ -32,10 +32,15 @@ def _client_context(request: Request) -> str | None:
     try:
         decoded = base64.b64decode(raw, validate=True).decode()
         json.loads(decoded)
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # not ASCII, not base64, not UTF-8, not JSON
         raise invalid_parameter(
             "Client context must be a valid Base64-encoded JSON object."
         ) from exc
+    except RecursionError:
+        if not is_json(decoded):
+            raise invalid_parameter(
+                "Client context must be a valid Base64-encoded JSON object."
+            ) from None
     return decoded
 
 
@@ -46,6 +51,12 @@ def _check_json(payload: bytes) -> bytes:
         json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise invalid_request_content(f"Could not parse request body into json: {exc}") from exc
+    except RecursionError:
+        # Deeper than json.loads goes; AWS takes any valid JSON, so check it without recursion.
+        if not is_json(payload.decode("utf-8", errors="replace")):
+            raise invalid_request_content(
+                "Could not parse request body into json: not a valid JSON document"
+            ) from None
     return payload
 
 

@@ -6,7 +6,14 @@ from typing import Any
 
 from hearth.api.body import optional_str, str_list, violation
 from hearth.api.code_urls import CodeUrlSigner
-from hearth.api.http import Request, Response, Router, empty_response, json_response
+from hearth.api.http import (
+    MAX_REQUEST_BYTES,
+    Request,
+    Response,
+    Router,
+    empty_response,
+    json_response,
+)
 from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import layer_version_detail, layer_version_item
 from hearth.arns import ArnFormatter, parse_layer_name
@@ -61,7 +68,9 @@ class LayersApi:
         self._signer = signer
 
     def register(self, router: Router) -> None:
-        router.add("PublishLayerVersion", "POST", VERSIONS, self.publish)
+        router.add(
+            "PublishLayerVersion", "POST", VERSIONS, self.publish, max_body=MAX_REQUEST_BYTES
+        )
         router.add("ListLayerVersions", "GET", VERSIONS, self.list_versions)
         router.add("GetLayerVersion", "GET", VERSION, self.get)
         router.add("DeleteLayerVersion", "DELETE", VERSION, self.delete)

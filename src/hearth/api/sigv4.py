@@ -86,6 +86,10 @@ def _parse(header: str, headers: Mapping[str, str]) -> tuple[str, str, str, str]
     return params["Credential"], params["SignedHeaders"], params["Signature"], headers["x-amz-date"]
 
 
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
 def _parse_date(amz_date: str) -> datetime:
     try:
         return datetime.strptime(amz_date, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
@@ -112,32 +116,31 @@ class SigV4Verifier:
         self._max_skew = max_skew
         self._clock = clock
 
+    def check_headers(
+        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
+    ) -> str:
+        """Every check that needs no body; the access key id, or `LambdaError` (403).
+
+        Run before the body is read, so a client without a known key and a current, well-formed
+        `Authorization` header cannot make Hearth buffer a body at all.
+        """
+        return self._check_headers(raw_path, _lower(headers))[0]
+
     def verify(
         self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str], body: bytes
     ) -> str:
         """The access key id that signed the request; raises `LambdaError` (403) otherwise."""
-        lowered = {name.lower(): value for name, value in headers.items()}
-        if "authorization" not in lowered:  # presigned URLs (X-Amz-Signature) are not supported
-            raise LambdaError(
-                "MissingAuthenticationTokenException", 403, "Missing Authentication Token"
-            )
-        credential, signed_headers, signature, amz_date = _parse(lowered["authorization"], lowered)
-        when = _parse_date(amz_date)
-        access_key, region = self._check_scope(credential, amz_date)
-        secret = self._secrets.get(access_key)
-        if secret is None:
-            message = "The security token included in the request is invalid."
-            raise LambdaError("UnrecognizedClientException", 403, message)
-        self._check_skew(amz_date, when)
-        if "?" in raw_path or "#" in raw_path:  # urlsplit would leave the rest out of signing
-            raise _invalid()
+        lowered = _lower(headers)
+        access_key, signed, region = self._check_headers(raw_path, lowered)
+        secret = self._secrets[access_key]
+        signed_headers, signature, amz_date = signed
         claimed_hash = lowered.get("x-amz-content-sha256")
         if claimed_hash is not None and claimed_hash != hashlib.sha256(body).hexdigest():
             raise _invalid()  # botocore signs this claim instead of the body: it must be true
         request = AWSRequest(
             method=method,
             url=f"http://hearth.invalid{raw_path}",  # botocore encodes the raw path once more
-            headers={name: lowered.get(name, "") for name in signed_headers.split(";")},
+            headers={name: lowered.get(name, "") for name in signed_headers},
             data=body,
             # Decoded as the router decodes it (parse_qs) so the signature covers what it acts
             # on; botocore re-encodes each pair. botocore accepts a list of pairs (a repeated
@@ -151,6 +154,30 @@ class SigV4Verifier:
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise _invalid()
         return access_key
+
+    def _check_headers(
+        self, raw_path: str, lowered: Mapping[str, str]
+    ) -> tuple[str, tuple[list[str], str, str], str]:
+        """Access key, (signed header names, signature, X-Amz-Date) and region."""
+        if "authorization" not in lowered:  # presigned URLs (X-Amz-Signature) are not supported
+            raise LambdaError(
+                "MissingAuthenticationTokenException", 403, "Missing Authentication Token"
+            )
+        credential, signed_headers, signature, amz_date = _parse(lowered["authorization"], lowered)
+        names = signed_headers.split(";")
+        if "host" not in names:  # unsigned, the request could be replayed to another endpoint
+            raise _incomplete(
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+            )
+        when = _parse_date(amz_date)
+        access_key, region = self._check_scope(credential, amz_date)
+        if access_key not in self._secrets:
+            message = "The security token included in the request is invalid."
+            raise LambdaError("UnrecognizedClientException", 403, message)
+        self._check_skew(amz_date, when)
+        if "?" in raw_path or "#" in raw_path:  # urlsplit would leave the rest out of signing
+            raise _invalid()
+        return access_key, (names, signature, amz_date), region
 
     def _check_scope(self, credential: str, amz_date: str) -> tuple[str, str]:
         """The access key and region of `KEY/DATE/REGION/SERVICE/aws4_request`."""

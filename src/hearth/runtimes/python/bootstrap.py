@@ -269,7 +269,7 @@ def decode_event(body: bytes, content_type: str | None) -> Any:
         return body
     try:
         return json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # Invoke takes JSON nested past Python's stack
         raise Fault("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}") from None
 
 
