@@ -184,3 +184,40 @@ def test_hello_world_quick_start_plans(tmp_path: Path) -> None:
     assert outcome.outputs["HelloWorldFunction"][1].endswith(":function:HelloWorldFunction")
     assert ("ServerlessRestApi", "AWS::ApiGateway::RestApi") in outcome.unsupported
     assert fake.permissions[("HelloWorldFunction", "HelloWorldFunctionHelloWorldPermissionProd")]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "listed"),
+    [
+        ("quick-sqs", "SQSPayloadLogger", {"AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"}),
+        ("quick-dynamodb", "PutItemFunction", {"AWS::DynamoDB::Table", "AWS::ApiGateway::RestApi"}),
+        ("quick-schedule", "ScheduledFunction", {"AWS::Events::Rule"}),
+        ("hello-world-nodejs", "HelloWorldFunction", {"AWS::ApiGateway::RestApi"}),
+    ],
+)
+def test_quick_starts_deploy_their_functions_and_list_the_rest(
+    tmp_path: Path, name: str, function: str, listed: set[str]
+) -> None:
+    fake = FakeDeployer()
+    outcome = applier(tmp_path, fake).apply(plan(TEMPLATES / name / "template.yaml"))
+    assert function in fake.functions
+    assert listed <= {kind for _, kind in outcome.unsupported}
+
+
+def test_a_function_of_another_stack_is_not_taken_over(tmp_path: Path) -> None:
+    fake = FakeDeployer()
+    hello = plan(TEMPLATES / "hello-world" / "template.yaml")
+    applier(tmp_path, fake).apply(hello)
+    other = Applier(
+        fake, StackState(tmp_path / "data", "other"), account="123456789012", region="us-east-1"
+    )
+    taken = plan_template(
+        TEMPLATES / "hello-world-nodejs" / "template.yaml",
+        overrides={},
+        region="us-east-1",
+        account_id="123456789012",
+        stack_name="other",
+    )
+    with pytest.raises(ApplyError, match="ResourceConflictException"):
+        other.apply(taken)
+    assert fake.functions["HelloWorldFunction"]["Runtime"] == "python3.12"

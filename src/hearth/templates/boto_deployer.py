@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, ParamValidationError
 
-from hearth.templates.deployer import DeployError
+from hearth.templates.deployer import STACK_TAG, DeployError
 
 T = TypeVar("T")
 _GONE = {"ResourceNotFoundException"}
@@ -76,6 +76,18 @@ def _translated() -> Iterator[None]:
         ) from None
 
 
+def _check_owner(name: str, current: dict[str, str], wanted: dict[str, str]) -> None:
+    """A function another stack deployed (or one made by hand) is not taken over."""
+    owner, claimant = current.get(STACK_TAG), wanted.get(STACK_TAG)
+    if claimant is not None and owner != claimant:
+        held = f"stack {owner}" if owner else "no stack (it was not made by hearth up)"
+        raise DeployError(
+            "ResourceConflictException",
+            f"The function {name} already exists and belongs to {held}; give this one a "
+            "FunctionName, or delete that one first.",
+        )
+
+
 class BotoDeployer:
     """Deployer through a boto3 Lambda client (any endpoint that speaks the Lambda API)."""
 
@@ -104,9 +116,10 @@ class BotoDeployer:
     ) -> dict[str, Any]:
         name = config["FunctionName"]
         with _translated():
-            existing = self._gone_ok(
-                lambda: self._client.get_function_configuration(FunctionName=name)
-            )
+            found = self._gone_ok(lambda: self._client.get_function(FunctionName=name))
+            existing = found["Configuration"] if found else None
+            if found is not None:
+                _check_owner(name, found.get("Tags") or {}, config.get("Tags") or {})
             if existing is None:
                 code = {"ZipFile": zip_bytes} if zip_bytes is not None else config.pop("Code")
                 result: dict[str, Any] = self._client.create_function(**config, Code=code)

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+# The tag that says which stack a function belongs to (resources.FunctionHandler sets it).
+STACK_TAG = "hearth:stack"
+
+
 class DeployError(Exception):
     """Hearth refused an operation; ``code`` and ``message`` are its AWS error."""
 
@@ -21,7 +25,9 @@ class DeployError(Exception):
 
 class Deployer(Protocol):
     """Creates, updates and deletes Lambda resources. Guarantees: each method is one
-    operation that either happens or raises DeployError; ``put_*`` both create and update;
+    operation that either happens or raises DeployError; ``put_*`` both create and update,
+    but put_function never takes over a function whose STACK_TAG names another stack (or that
+    has none: it was made by hand), raising ResourceConflictException;
     deleting what is already gone is not an error (a state file may be stale)."""
 
     def put_function(
@@ -96,6 +102,11 @@ class FakeDeployer:
         self, config: dict[str, Any], zip_bytes: bytes | None, *, update_config: bool = True
     ) -> dict[str, Any]:
         name = config["FunctionName"]
+        existing = self.functions.get(name)
+        if existing is not None:
+            owner = (existing.get("Tags") or {}).get(STACK_TAG)
+            if owner != (config.get("Tags") or {}).get(STACK_TAG):
+                raise DeployError("ResourceConflictException", f"{name} belongs to {owner}")
         parts = ("code " if zip_bytes is not None else "") + ("config" if update_config else "")
         self._call(f"put_function {name} {parts}".rstrip())
         self.functions[name] = dict(config)

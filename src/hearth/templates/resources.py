@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hearth.templates.deployer import Deployer
+from hearth.templates.deployer import STACK_TAG, Deployer
 from hearth.templates.errors import TemplateError
 from hearth.templates.state import Deployed
 from hearth.templates.translate import PLACEHOLDER_BUCKET
@@ -97,7 +97,7 @@ class FunctionHandler:
         config = {key: props[key] for key in _FUNCTION_KEYS if key in props}
         config["FunctionName"] = name
         tags = {str(tag["Key"]): str(tag["Value"]) for tag in props.get("Tags", [])}
-        tags.update({"hearth:stack": ctx.stack_name, "hearth:logical-id": logical_id})
+        tags.update({STACK_TAG: ctx.stack_name, "hearth:logical-id": logical_id})
         config["Tags"] = tags
         code = props.get("Code", {})
         key = code_key("AWS::Lambda::Function", props)
