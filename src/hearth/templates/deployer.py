@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-
 # The tag that says which stack a function belongs to (resources.FunctionHandler sets it).
 STACK_TAG = "hearth:stack"
 
