@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
 
@@ -178,3 +180,30 @@ class ArnFormatter:
 
     def layer_version(self, name: str, version: int) -> str:
         return f"{self.layer(name)}:{version}"
+
+
+class Source(StrEnum):
+    """The kinds of event source a mapping can read."""
+
+    SQS = "sqs"
+    KINESIS = "kinesis"
+    DYNAMODB = "dynamodb"
+
+
+def source_of(arn: Any) -> Source:
+    """The kind of event source an ARN names, or AWS's "Unrecognized event source."."""
+    if isinstance(arn, str):
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[0] == "arn":
+            service, resource = parts[2], parts[5]
+            if service == "sqs" and resource:
+                return Source.SQS
+            if service == "kinesis" and resource.startswith("stream/"):
+                return Source.KINESIS
+            if service == "dynamodb" and "/stream/" in resource:
+                return Source.DYNAMODB
+    raise invalid_parameter("Unrecognized event source.")
+
+
+def is_fifo(queue_arn: str) -> bool:
+    return queue_arn.endswith(".fifo")

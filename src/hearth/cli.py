@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hearth import __version__
+from hearth.cli_mappings import event_source_options, mappings, parse_endpoints
 from hearth.config import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CONCURRENCY_LIMIT,
@@ -183,6 +184,7 @@ def main() -> None:
     help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
     "[default: AWS itself]. Credentials come from botocore's usual chain.",
 )
+@event_source_options
 @click.option(
     "--public-url",
     envvar="HEARTH_PUBLIC_URL",
@@ -261,6 +263,8 @@ def serve(
     header_timeout: float,
     body_timeout: float,
     idle_timeout: float,
+    event_source_endpoint_url: str | None,
+    event_source_endpoint: tuple[str, ...],
     log_retention_days: float,
     log_max_mb: int,
 ) -> None:
@@ -292,6 +296,8 @@ def serve(
         header_timeout_seconds=header_timeout,
         body_timeout_seconds=body_timeout,
         idle_timeout_seconds=idle_timeout,
+        event_source_endpoint_url=event_source_endpoint_url or None,
+        event_source_endpoints=parse_endpoints(event_source_endpoint),
         log_retention_seconds=log_retention_days * 86400,
         log_max_bytes=log_max_mb * 1024 * 1024,
     )
@@ -748,6 +754,8 @@ def _duration_seconds(text: str) -> float:
         raise click.BadParameter(f"expected a number and s, m, h or d (like 10m), got {text!r}")
     return int(text[:-1]) * units[text[-1]]
 
+
+main.add_command(mappings)
 
 # Application templates (hearth/cli_sam.py, hearth/templates/).
 from hearth.cli_event import event  # noqa: E402

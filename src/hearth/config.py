@@ -109,6 +109,11 @@ class Settings:
     body_timeout_seconds: float = 30.0
     # An idle kept-alive connection is closed after this many seconds.
     idle_timeout_seconds: float = 5.0
+    # Where event source mappings read their queues and streams: per botocore service name
+    # ("sqs", "kinesis", "dynamodbstreams") if given, else `event_source_endpoint_url`, else
+    # Hearth's own address (the embedded companion services).
+    event_source_endpoint_url: str | None = None
+    event_source_endpoints: tuple[tuple[str, str], ...] = ()
     # The log store's bounds: older events are deleted, and the oldest while it is larger.
     log_retention_seconds: float = 30 * 86400.0
     log_max_bytes: int = 512 * 1024 * 1024

@@ -22,6 +22,18 @@ class State(StrEnum):
     FAILED = "Failed"
 
 
+class MappingState(StrEnum):
+    """An event source mapping's State, as AWS reports it."""
+
+    CREATING = "Creating"
+    ENABLING = "Enabling"
+    ENABLED = "Enabled"
+    DISABLING = "Disabling"
+    DISABLED = "Disabled"
+    UPDATING = "Updating"
+    DELETING = "Deleting"
+
+
 class UpdateStatus(StrEnum):
     IN_PROGRESS = "InProgress"
     SUCCESSFUL = "Successful"
@@ -222,4 +234,30 @@ class LayerVersion:
         data = dict(data)
         data["compatible_runtimes"] = tuple(data["compatible_runtimes"])
         data["compatible_architectures"] = tuple(data["compatible_architectures"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    """An event source mapping. `config` holds AWS's shape for it (BatchSize, State,
+    FilterCriteria, ...) minus the fields derived from the keys (UUID, ARNs), so the record
+    round-trips every option AWS has without a column per option."""
+
+    uuid: str
+    function_name: str
+    # The qualifier the mapping was created with (None: unqualified, which invokes $LATEST).
+    qualifier: str | None
+    event_source_arn: str
+    config: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return str(self.config.get("State", "Creating"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EventSourceMapping:
         return cls(**data)

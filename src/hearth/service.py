@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import botocore.session
@@ -32,6 +32,7 @@ from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router,
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import LogsApi
+from hearth.api.mappings import MappingsApi
 from hearth.api.model_check import ModelChecker
 from hearth.api.policies import PoliciesApi
 from hearth.api.provisioned import ProvisionedApi
@@ -43,13 +44,18 @@ from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
+from hearth.control.mappings import EventSourceMappings
 from hearth.control.policies import Policies
 from hearth.control.provisioned import ProvisionedConfigs
 from hearth.control.tags import Tags
 from hearth.events.config import AsyncConfigs
 from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
+from hearth.events.mapping_supervisor import MappingSupervisor
+from hearth.events.patterns import validate_pattern
+from hearth.events.positions import SqlitePositions
 from hearth.events.queue import EventQueue
+from hearth.events.sources import SourceClients
 from hearth.events.sqlite_queue import SqliteEventQueue
 from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
@@ -66,6 +72,7 @@ from hearth.store.code import CodeStore
 from hearth.store.datadir import (
     CODE,
     LOGS,
+    POSITIONS,
     QUEUE,
     REGISTRY,
     RESERVE,
@@ -101,9 +108,14 @@ class Hearth:
     events: EventQueue
     dispatcher: Dispatcher
     reserve: DiskReserve
+    mappings: MappingSupervisor
+    positions: SqlitePositions
 
     async def close(self) -> None:
-        # Dispatching stops first: events still running stay leased and run after a restart.
+        # Pollers stop first: a batch in flight is read again from its committed position.
+        await self.mappings.stop()
+        self.positions.close()
+        # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
@@ -170,7 +182,16 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
         make_room=reserve.release,
     )
+    supervisor, positions, mappings = _event_sources(settings, storage, registry, arns, invoker)
     router = Router()
+    MappingsApi(mappings).register(router)
+    router.add(
+        "MappingStatus",
+        "GET",
+        "/_hearth/event-source-mappings",
+        _mapping_status(supervisor),
+        max_body=0,
+    )
     InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     LogsApi(log_store, log_writer.flush).register(router)
@@ -181,7 +202,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     AccountApi(Account(registry, arns, limit)).register(router)
     provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
     ProvisionedApi(provisioned, arns).register(router)
-    TagsApi(Tags(registry, arns)).register(router)
+    TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
@@ -203,9 +224,39 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         events,
         dispatcher,
         reserve,
+        supervisor,
+        positions,
     )
     _recover(hearth)
     return hearth
+
+
+def _event_sources(
+    settings: Settings,
+    storage: Registry,
+    registry: NotifyingRegistry,
+    arns: ArnFormatter,
+    invoker: Invoker,
+) -> tuple[MappingSupervisor, SqlitePositions, EventSourceMappings]:
+    """The pollers of event source mappings and the control plane that configures them."""
+    first_key = settings.access_keys[0] if settings.access_keys else None
+    sources = SourceClients(
+        settings.event_source_endpoint_url,
+        dict(settings.event_source_endpoints),
+        (first_key.access_key_id, first_key.secret_access_key) if first_key else None,
+    )
+    positions = SqlitePositions(settings.data_dir / POSITIONS)
+    supervisor = MappingSupervisor(
+        storage,
+        sources,
+        positions,
+        invoker.invoke,
+        arns,
+        BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
+    )
+    mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
+    registry.subscribe(supervisor.notify)
+    return supervisor, positions, mappings
 
 
 def _sandboxes_factory(
@@ -264,6 +315,13 @@ def _authenticator(settings: Settings) -> Authenticator | None:
         return None
     keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
     return _SigV4Authenticator(SigV4Verifier(keys))
+
+
+def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        return json_response(supervisor.status())
+
+    return status
 
 
 async def _health(request: Request) -> Response:
@@ -336,6 +394,11 @@ async def serve(
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.dispatcher.start()
+    # Mappings read from Hearth's own port unless told otherwise (the embedded services).
+    own_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    shown = f"[{own_host}]" if ":" in own_host else own_host
+    hearth.mappings.set_own_endpoint(f"http://{shown}:{port}")
+    hearth.mappings.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hearth.store.sqlite import SCHEMA_VERSION
 from tests.integration.conftest import Server, create_function, make_zip
 
 FUNCTIONS = 3
@@ -120,7 +121,10 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "registry not sqlite": (_garbage_registry, "is damaged or not a SQLite database"),
     "registry without tables": (_tableless_registry, "holds no tables but code/ holds 3"),
     "registry missing": (_missing_registry, "holds 3 code zip(s) in code/ but no registry"),
-    "newer schema": (_newer_schema, "has registry schema 99, newer than this Hearth's (1)"),
+    "newer schema": (
+        _newer_schema,
+        f"has registry schema 99, newer than this Hearth's ({SCHEMA_VERSION})",
+    ),
     "unreadable record": (_bad_record, "has unreadable records"),
     "another program's database": (_foreign_database, "is not a Hearth registry"),
     "queue not sqlite": (_garbage_queue, "queue.sqlite3 is damaged or not a SQLite database"),

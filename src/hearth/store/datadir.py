@@ -25,6 +25,7 @@ from pathlib import Path
 REGISTRY = "registry.sqlite3"
 QUEUE = "queue.sqlite3"
 LOGS = "logs.sqlite3"
+POSITIONS = "event-sources.sqlite3"  # see events/positions.py
 CODE = "code"
 CODE_URL_KEY = "code-url.key"
 RESERVE = "reserve"  # see store/reserve.py
@@ -34,7 +35,7 @@ CODE_URL_KEY_BYTES = 32
 
 _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 HEARTH_ENTRIES = frozenset(
-    {f"{db}{suffix}" for db in (REGISTRY, QUEUE, LOGS) for suffix in _SQLITE_SUFFIXES}
+    {f"{db}{suffix}" for db in (REGISTRY, QUEUE, LOGS, POSITIONS) for suffix in _SQLITE_SUFFIXES}
     | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", STACKS}
 )
 # The tables a registry of this schema has; another program's SQLite file has others.
@@ -84,7 +85,7 @@ def check_data_dir(path: Path, *, registry_schema: int) -> DataDirState:
             )
     else:
         _check_registry(path / REGISTRY, registry_schema, blobs)
-    for name in (QUEUE, LOGS):
+    for name in (QUEUE, LOGS, POSITIONS):
         if name in entries:
             _check_sqlite(path / name)
     if CODE_URL_KEY in entries:
@@ -183,7 +184,8 @@ def _check_registry(path: Path, schema: int, blobs: int) -> None:
                     f"code); restore {path.name} from a backup, or move the data dir away."
                 )
             return
-        if version != schema or _REGISTRY_TABLES - tables:
+        # An older schema is upgraded when the registry opens (store/sqlite.py MIGRATIONS).
+        if not 1 <= version <= schema or _REGISTRY_TABLES - tables:
             raise DataDirProblem(
                 f"{path} is not a Hearth registry (another program's database, or one "
                 "missing tables): move it away, or pass the right --data-dir."

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, TypeVar
 
 from hearth.arns import LATEST
-from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.models import (
+    Alias,
+    EventSourceMapping,
+    FunctionRecord,
+    FunctionVersion,
+    LayerRecord,
+    LayerVersion,
+)
 from hearth.store.locking import NonNestingLock
 from hearth.store.registry import Registry, RegistryTransaction
 
@@ -38,6 +45,7 @@ class _State:
     aliases: dict[tuple[str, str], Alias] = field(default_factory=dict)
     layers: dict[str, LayerRecord] = field(default_factory=dict)
     layer_versions: dict[tuple[str, int], LayerVersion] = field(default_factory=dict)
+    mappings: dict[str, EventSourceMapping] = field(default_factory=dict)
 
     def copy(self) -> _State:
         # Records are frozen, so copying the dicts is enough to isolate a transaction.
@@ -148,6 +156,20 @@ class _MemoryTransaction(RegistryTransaction):
 
     def delete_layer_version(self, layer_name: str, version: int) -> None:
         self.state.layer_versions.pop((layer_name, version), None)
+
+    # Event source mappings ------------------------------------------------------------------
+    def get_mapping(self, uuid: str) -> EventSourceMapping | None:
+        return self.state.mappings.get(uuid)
+
+    def list_mappings(self) -> list[EventSourceMapping]:
+        mappings = self.state.mappings
+        return [mappings[uuid] for uuid in sorted(mappings)]
+
+    def put_mapping(self, mapping: EventSourceMapping) -> None:
+        self.state.mappings[mapping.uuid] = _stored(mapping)
+
+    def delete_mapping(self, uuid: str) -> None:
+        self.state.mappings.pop(uuid, None)
 
     # Code -----------------------------------------------------------------------------------
     def code_digests_in_use(self) -> set[str]:

@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.models import (
+    Alias,
+    EventSourceMapping,
+    FunctionRecord,
+    FunctionVersion,
+    LayerRecord,
+    LayerVersion,
+)
 from hearth.store.registry import Registry, RegistryReader, RegistryReads, RegistryTransaction
 
 
@@ -94,6 +101,12 @@ class _Reads:
     def list_layer_versions(self, layer_name: str) -> list[LayerVersion]:
         return self._tx.list_layer_versions(layer_name)
 
+    def get_mapping(self, uuid: str) -> EventSourceMapping | None:
+        return self._tx.get_mapping(uuid)
+
+    def list_mappings(self) -> list[EventSourceMapping]:
+        return self._tx.list_mappings()
+
     def code_digests_in_use(self) -> set[str]:
         return self._tx.code_digests_in_use()
 
@@ -136,3 +149,9 @@ class _RecordingTransaction(_Reads):
 
     def delete_layer_version(self, layer_name: str, version: int) -> None:
         self._write().delete_layer_version(layer_name, version)
+
+    def put_mapping(self, mapping: EventSourceMapping) -> None:
+        self._write().put_mapping(mapping)
+
+    def delete_mapping(self, uuid: str) -> None:
+        self._write().delete_mapping(uuid)

@@ -1,4 +1,4 @@
-"""The registry: where functions, versions, aliases and layers are kept.
+"""The registry: where functions, versions, aliases, layers and event source mappings are kept.
 
 Every change happens inside `Registry.transaction()`: the reads and writes made through the
 `RegistryTransaction` it yields are applied all together when the block exits normally, and
@@ -15,7 +15,14 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.models import (
+    Alias,
+    EventSourceMapping,
+    FunctionRecord,
+    FunctionVersion,
+    LayerRecord,
+    LayerVersion,
+)
 
 
 class RegistryReads(Protocol):
@@ -54,6 +61,13 @@ class RegistryReads(Protocol):
 
     def list_layer_versions(self, layer_name: str) -> list[LayerVersion]:
         """Newest (highest version) first, as AWS lists them."""
+        ...
+
+    # Event source mappings -------------------------------------------------------------
+    def get_mapping(self, uuid: str) -> EventSourceMapping | None: ...
+
+    def list_mappings(self) -> list[EventSourceMapping]:
+        """All mappings, sorted by UUID. Deleting a function leaves its mappings (as AWS)."""
         ...
 
     # Code ------------------------------------------------------------------------------
@@ -97,6 +111,15 @@ class RegistryTransaction(RegistryReads, Protocol):
     def put_layer_version(self, version: LayerVersion) -> None: ...
 
     def delete_layer_version(self, layer_name: str, version: int) -> None: ...
+
+    # Event source mappings -------------------------------------------------------------
+    def put_mapping(self, mapping: EventSourceMapping) -> None:
+        """Insert or replace (keyed by UUID)."""
+        ...
+
+    def delete_mapping(self, uuid: str) -> None:
+        """No error if absent."""
+        ...
 
 
 class RegistryReader(Protocol):

@@ -14,12 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from hearth.arns import LATEST
-from hearth.models import Alias, FunctionRecord, FunctionVersion, LayerRecord, LayerVersion
+from hearth.models import (
+    Alias,
+    EventSourceMapping,
+    FunctionRecord,
+    FunctionVersion,
+    LayerRecord,
+    LayerVersion,
+)
 from hearth.store.locking import NonNestingLock
 from hearth.store.registry import Registry, RegistryTransaction
 
 # Bump with a migration whenever the tables below change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # How long a transaction waits for another process's write lock before failing.
 BUSY_TIMEOUT_MS = 10_000
@@ -57,6 +64,15 @@ CREATE_TABLES = (
         data TEXT NOT NULL,
         PRIMARY KEY (layer_name, version)
     )""",
+)
+# Each entry upgrades the schema from its index + 1 to the next version.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE mappings (
+            uuid TEXT PRIMARY KEY,
+            data TEXT NOT NULL
+        )""",
+    ),
 )
 
 GET_FUNCTION = "SELECT data FROM functions WHERE name = ?"
@@ -100,6 +116,13 @@ PUT_LAYER_VERSION = """
         code_sha256_hex = excluded.code_sha256_hex,
         data = excluded.data"""
 DELETE_LAYER_VERSION = "DELETE FROM layer_versions WHERE layer_name = ? AND version = ?"
+
+GET_MAPPING = "SELECT data FROM mappings WHERE uuid = ?"
+LIST_MAPPINGS = "SELECT data FROM mappings ORDER BY uuid"
+PUT_MAPPING = """
+    INSERT INTO mappings (uuid, data) VALUES (?, ?)
+    ON CONFLICT (uuid) DO UPDATE SET data = excluded.data"""
+DELETE_MAPPING = "DELETE FROM mappings WHERE uuid = ?"
 
 # Attached layers count too: a function keeps working after its layer version is deleted (as
 # in AWS), so that layer's code must outlive the layer_versions row.
@@ -151,7 +174,11 @@ class SqliteRegistry(Registry):
             if current == 0:
                 for statement in CREATE_TABLES:
                     self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                current = 1
+            for migration in MIGRATIONS[current - 1 :]:
+                for statement in migration:
+                    self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def transaction(self) -> Iterator[RegistryTransaction]:
@@ -277,6 +304,20 @@ class _SqliteTransaction(RegistryTransaction):
 
     def delete_layer_version(self, layer_name: str, version: int) -> None:
         self._execute(DELETE_LAYER_VERSION, (layer_name, version))
+
+    # Event source mappings ------------------------------------------------------------------
+    def get_mapping(self, uuid: str) -> EventSourceMapping | None:
+        data = self._one(GET_MAPPING, uuid)
+        return None if data is None else EventSourceMapping.from_dict(data)
+
+    def list_mappings(self) -> list[EventSourceMapping]:
+        return [EventSourceMapping.from_dict(data) for data in self._all(LIST_MAPPINGS)]
+
+    def put_mapping(self, mapping: EventSourceMapping) -> None:
+        self._execute(PUT_MAPPING, (mapping.uuid, _dumps(mapping.to_dict())))
+
+    def delete_mapping(self, uuid: str) -> None:
+        self._execute(DELETE_MAPPING, (uuid,))
 
     # Code -----------------------------------------------------------------------------------
     def code_digests_in_use(self) -> set[str]:
