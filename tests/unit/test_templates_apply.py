@@ -189,7 +189,11 @@ def test_hello_world_quick_start_plans(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "function", "listed"),
     [
-        ("quick-sqs", "SQSPayloadLogger", {"AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"}),
+        (
+            "quick-sqs",
+            "SQSPayloadLogger",
+            {"AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping, reading SQSQueue"},
+        ),
         ("quick-dynamodb", "PutItemFunction", {"AWS::DynamoDB::Table", "AWS::ApiGateway::RestApi"}),
         ("quick-schedule", "ScheduledFunction", {"AWS::Events::Rule"}),
         ("hello-world-nodejs", "HelloWorldFunction", {"AWS::ApiGateway::RestApi"}),
@@ -221,3 +225,36 @@ def test_a_function_of_another_stack_is_not_taken_over(tmp_path: Path) -> None:
     with pytest.raises(ApplyError, match="ResourceConflictException"):
         other.apply(taken)
     assert fake.functions["HelloWorldFunction"]["Runtime"] == "python3.12"
+
+
+MAPPED = """Transform: AWS::Serverless-2016-10-31
+Resources:
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: arn:aws:sqs:us-east-1:123456789012:existing
+            BatchSize: {size}
+"""
+
+
+def test_sqs_events_become_event_source_mappings(tmp_path: Path) -> None:
+    fake = FakeDeployer()
+    path = write(tmp_path, MAPPED.format(size=5))
+    first = applier(tmp_path, fake).apply(plan(path))
+    assert "ConsumerQueue" in first.created
+    ((uuid, mapping),) = fake.mappings.items()
+    assert mapping["EventSourceArn"] == "arn:aws:sqs:us-east-1:123456789012:existing"
+    assert mapping["FunctionName"] == "Consumer" and mapping["BatchSize"] == 5
+    path.write_text(MAPPED.format(size=7))
+    applier(tmp_path, fake).apply(plan(path))
+    assert list(fake.mappings) == [uuid] and fake.mappings[uuid]["BatchSize"] == 7
+    path.write_text(MAPPED.split("      Events:", maxsplit=1)[0])
+    applier(tmp_path, fake).apply(plan(path))
+    assert fake.mappings == {}

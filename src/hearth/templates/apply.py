@@ -20,6 +20,7 @@ from hearth.templates.state import Deployed, StackState
 
 # Attributes every resource answers, whatever its type, when Hearth did not create it.
 _UNSUPPORTED = "unsupported"
+_NEEDS_ITS_SOURCE = {"AWS::Lambda::EventSourceMapping"}
 
 
 @dataclass
@@ -109,6 +110,15 @@ class Applier:
             except TemplateError as exc:
                 self._save(previous, current)
                 raise ApplyError(logical_id, exc) from None
+            missing = [
+                name
+                for name in sorted(_referenced(resource, current))
+                if current[name].type == _UNSUPPORTED
+            ]
+            if handler is not None and kind in _NEEDS_ITS_SOURCE and missing:
+                # A mapping of a queue Hearth did not create would only fail: listed instead.
+                handler = None
+                kind = f"{kind}, reading {', '.join(missing)}"
             if handler is None:
                 outcome.unsupported.append((logical_id, kind))
                 current[logical_id] = Deployed(_UNSUPPORTED, logical_id, {}, "", True)

@@ -220,6 +220,23 @@ class BotoDeployer:
         with _translated():
             self._client.add_permission(**params)
 
+    def put_event_source_mapping(self, uuid: str | None, params: dict[str, Any]) -> str:
+        with _translated():
+            if uuid is not None:
+                found = self._gone_ok(lambda: self._client.get_event_source_mapping(UUID=uuid))
+                if found is not None:
+                    updatable = self._client.meta.service_model.operation_model(
+                        "UpdateEventSourceMapping"
+                    ).input_shape.members
+                    changes = {key: value for key, value in params.items() if key in updatable}
+                    self._client.update_event_source_mapping(UUID=uuid, **changes)
+                    return uuid
+            result = self._client.create_event_source_mapping(**params)
+            return str(result["UUID"])
+
+    def delete_event_source_mapping(self, uuid: str) -> None:
+        self._gone_ok(lambda: self._client.delete_event_source_mapping(UUID=uuid))
+
     def remove_permission(self, function: str, statement_id: str, qualifier: str | None) -> None:
         extra = {"Qualifier": qualifier} if qualifier else {}
         self._gone_ok(

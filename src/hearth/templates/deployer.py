@@ -73,6 +73,13 @@ class Deployer(Protocol):
         self, function: str, statement_id: str, qualifier: str | None
     ) -> None: ...
 
+    def put_event_source_mapping(self, uuid: str | None, params: dict[str, Any]) -> str:
+        """CreateEventSourceMapping (``uuid`` None) or UpdateEventSourceMapping (the members
+        UpdateEventSourceMapping takes); returns the mapping's UUID."""
+        ...
+
+    def delete_event_source_mapping(self, uuid: str) -> None: ...
+
 
 @dataclass
 class FakeDeployer:
@@ -86,6 +93,7 @@ class FakeDeployer:
     aliases: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     layers: dict[str, list[bytes]] = field(default_factory=dict)
     permissions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     fail_on: str | None = None
 
@@ -170,3 +178,13 @@ class FakeDeployer:
     def remove_permission(self, function: str, statement_id: str, qualifier: str | None) -> None:
         self._call(f"remove_permission {function} {statement_id}")
         self.permissions.pop((function, statement_id), None)
+
+    def put_event_source_mapping(self, uuid: str | None, params: dict[str, Any]) -> str:
+        uuid = uuid or f"uuid-{len(self.mappings) + 1}"
+        self._call(f"put_event_source_mapping {uuid}")
+        self.mappings[uuid] = {**self.mappings.get(uuid, {}), **params}
+        return uuid
+
+    def delete_event_source_mapping(self, uuid: str) -> None:
+        self._call(f"delete_event_source_mapping {uuid}")
+        self.mappings.pop(uuid, None)

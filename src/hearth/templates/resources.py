@@ -285,6 +285,37 @@ class EventInvokeConfigHandler:
         )
 
 
+class EventSourceMappingHandler:
+    """SQS, Kinesis and DynamoDB Streams mappings (SAM's SQS / Kinesis / DynamoDB events)."""
+
+    # What a template may say that CreateEventSourceMapping takes as it is.
+    _KEYS = ("EventSourceArn", "Enabled", "BatchSize", "FilterCriteria", "ScalingConfig",
+             "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "StartingPosition",
+             "StartingPositionTimestamp", "DestinationConfig", "MaximumRecordAgeInSeconds",
+             "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
+             "FunctionResponseTypes", "Tags")  # fmt: skip
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        function, qualifier = _split_function(props["FunctionName"])
+        params: dict[str, Any] = {key: props[key] for key in self._KEYS if key in props}
+        params["FunctionName"] = f"{function}:{qualifier}" if qualifier else function
+        if isinstance(params.get("Tags"), list):
+            params["Tags"] = {str(tag["Key"]): str(tag["Value"]) for tag in params["Tags"]}
+        source = params.get("EventSourceArn")
+        same_source = previous is not None and previous.attributes.get("Source") == source
+        if previous is not None and not same_source:
+            # A mapping's source cannot change: a new one replaces it, as CloudFormation does.
+            ctx.deployer.delete_event_source_mapping(previous.physical_id)
+        keep = previous.physical_id if previous is not None and same_source else None
+        uuid = ctx.deployer.put_event_source_mapping(keep, params)
+        return Deployed("AWS::Lambda::EventSourceMapping", uuid, {"Id": uuid, "Source": source})
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.deployer.delete_event_source_mapping(entry.physical_id)
+
+
 class RecordedHandler:
     """IAM: recorded and shown, not enforced (Hearth does not evaluate policies)."""
 
@@ -314,5 +345,6 @@ HANDLERS: dict[str, Handler] = {
     "AWS::Lambda::LayerVersion": LayerHandler(),
     "AWS::Lambda::Permission": PermissionHandler(),
     "AWS::Lambda::EventInvokeConfig": EventInvokeConfigHandler(),
+    "AWS::Lambda::EventSourceMapping": EventSourceMappingHandler(),
     **dict.fromkeys(RECORDED_TYPES, RecordedHandler()),
 }
