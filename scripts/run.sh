@@ -10,7 +10,15 @@ export HEARTH_ENDPOINT_URL="http://127.0.0.1:$port"
 
 .venv/bin/hearth serve --port "$port" &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
+# Ctrl-C (or a TERM) is how a person stops this: stop the server, then exit 0. The server got
+# the terminal's SIGINT too; a second signal just asks it again to shut down cleanly.
+stop() {
+  trap - INT TERM EXIT
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 for _ in $(seq 1 100); do
   if curl -fsS "$HEARTH_ENDPOINT_URL/_hearth/health" >/dev/null 2>&1 ||
@@ -31,6 +39,7 @@ echo
 echo "Hearth is running at $HEARTH_ENDPOINT_URL. Try:"
 echo "  .venv/bin/hearth invoke hello --payload '{\"name\": \"you\"}'"
 echo "  .venv/bin/hearth logs hello --follow"
+echo "  export AWS_ACCESS_KEY_ID=hearth AWS_SECRET_ACCESS_KEY=hearth   # the aws CLI needs some; any will do"
 echo "  .venv/bin/aws lambda invoke --function-name hello --endpoint-url $HEARTH_ENDPOINT_URL --region us-east-1 out.json"
-echo "Press Ctrl-C to stop."
-wait $server
+# (hearth serve's own banner above already says "Press Ctrl-C to stop.")
+wait "$server"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install AWS's Node.js runtime interface client (npm `aws-lambda-ric`) into .aws-ric/ for the
 # compatibility tests. It builds libcurl from source, so it needs autotools and a C++ compiler;
-# as root with apt-get this script installs them.
+# as root with apt-get this script installs those that are missing.
 #
 # Without npm (or autotools, where they cannot be installed) the RIC tests skip, and this
 # says so. Any install step that is attempted and
@@ -23,11 +23,19 @@ fail() {
 }
 
 mkdir -p .aws-ric
-if ! command -v autoreconf >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "==> Installing autotools for aws-lambda-ric's native build"
-  apt-get update -qq >.aws-ric/apt.log 2>&1 || fail "apt-get update" .aws-ric/apt.log
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq autoconf automake libtool make g++ cmake \
-    >>.aws-ric/apt.log 2>&1 || fail "apt-get install of the build tools" .aws-ric/apt.log
+# The build tools, installed only when missing (issue 12 item 13): apt_install_missing names
+# what it installs, and when apt-get fails it prints apt-get's output and returns 1. As not
+# root (or without apt-get) it installs nothing and returns 2: the check below decides.
+# shellcheck source=scripts/apt-missing.sh
+. scripts/apt-missing.sh
+if command -v dpkg-query >/dev/null 2>&1; then
+  status=0
+  apt_install_missing "for aws-lambda-ric's native build" \
+    autoconf automake libtool make g++ cmake || status=$?
+  if [ "$status" = 1 ]; then
+    echo "==> FAILED: apt-get install of the build tools" >&2
+    exit 1
+  fi
 fi
 if ! command -v autoreconf >/dev/null 2>&1; then
   # Not root, or no apt-get: nothing was installed, so nothing failed; the tests cannot run.

@@ -4,12 +4,16 @@ Layers (checked by tests/unit/test_layering.py; an import may only point down th
 arrows, and no two folders may import each other, directly or round a cycle):
 
     cli, service, __main__     the composition root: builds every part; may import anything
+      → http/                  HTTP in: function URLs, API Gateway, streamed invokes
+                               (above api/: it uses its parsing, auth and invoke)
+      → console/               the web console's page and assets       → api/ (its HTTP types)
       → api/                   HTTP surfaces: parse, validate, authenticate, render
+                               (CloudWatch's API reads metrics/)
           → control/           the control plane's decisions        → store/
           → invoke/            the engine: router, leases, pool, environments, Runtime API
                                                                     → sandbox/, logs/, store/
           → events/            async queue, retry policy, destinations → store/, logs/
-      → store/, sandbox/, logs/  adapters; import only the kernel
+      → store/, sandbox/, logs/, metrics/  adapters; import only the kernel
       the kernel               config, errors, arns, models: import only each other
 
 `control/` and `events/` may use the engine's records, but only through `invoke/types.py`

@@ -182,6 +182,32 @@ class ArnFormatter:
         return f"{self.layer(name)}:{version}"
 
 
+# Function URLs ------------------------------------------------------------------------------
+# Names under `localhost` resolve to loopback in browsers and curl (RFC 6761), so a function
+# URL can have a host name of its own without any DNS set-up.
+
+
+def function_url_domain(url_id: str, region: str) -> str:
+    return f"{url_id}.lambda-url.{region}.localhost"
+
+
+def function_url(url_id: str, region: str, port: int | None) -> str:
+    """The FunctionUrl Hearth returns: one a client on this machine can call."""
+    authority = function_url_domain(url_id, region)
+    if port is not None and port != 80:
+        authority += f":{port}"
+    return f"http://{authority}/"
+
+
+def port_of(host_header: str) -> int | None:
+    """The port in a Host header, None when it names none."""
+    if host_header.startswith("["):  # [::1]:9070
+        _, _, rest = host_header.partition("]")
+        return int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    _, sep, port = host_header.rpartition(":")
+    return int(port) if sep and port.isdigit() else None
+
+
 class Source(StrEnum):
     """The kinds of event source a mapping can read."""
 

@@ -261,3 +261,30 @@ class EventSourceMapping:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EventSourceMapping:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class FunctionUrlConfig:
+    """A function URL: the unqualified function's ("" qualifier) or an alias's.
+
+    `url_id` is the host label clients call it by; it is unique across all functions.
+    """
+
+    url_id: str
+    function_name: str
+    qualifier: str
+    auth_type: str
+    creation_time: str
+    last_modified_time: str
+    invoke_mode: str = "BUFFERED"
+    # AWS echoes InvokeMode from Create and Update only once a caller has set it.
+    invoke_mode_set: bool = False
+    # AWS's Cors shape as given (AllowOrigins, AllowMethods, ...); None when not configured.
+    cors: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FunctionUrlConfig:
+        return cls(**data)

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,8 +20,12 @@ import uvicorn
 from hearth.api.account import AccountApi, TagsApi
 from hearth.api.aliases import AliasesApi
 from hearth.api.async_status import AsyncStatusApi
+from hearth.api.cloudwatch_api import CloudWatchApi
+from hearth.api.cloudwatch_wire import TARGET_PREFIX as CLOUDWATCH_TARGET
+from hearth.api.cloudwatch_wire import CloudWatchWire
 from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
+from hearth.api.function_urls import FunctionUrlsApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.guard import (
     EdgeLimits,
@@ -31,17 +36,21 @@ from hearth.api.guard import (
 from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
 from hearth.api.layers import LayersApi
-from hearth.api.logs_api import LogsApi
+from hearth.api.logs_api import TARGET_PREFIX, LogsApi
 from hearth.api.mappings import MappingsApi
 from hearth.api.model_check import ModelChecker
 from hearth.api.policies import PoliciesApi
+from hearth.api.prometheus import PrometheusApi, Snapshot
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import Credential, SigV4Verifier
+from hearth.api.targets import TargetRoutes
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
+from hearth.console import serve as console
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
+from hearth.control.function_urls import FunctionUrls
 from hearth.control.functions import Functions, Scheduler
 from hearth.control.layers import Layers
 from hearth.control.mappings import EventSourceMappings
@@ -57,6 +66,11 @@ from hearth.events.positions import SqlitePositions
 from hearth.events.queue import EventQueue
 from hearth.events.sources import SourceClients
 from hearth.events.sqlite_queue import SqliteEventQueue
+from hearth.http.apigw.botocore_source import BotocoreApiDefinitions
+from hearth.http.apigw.server import ApiGatewayServer
+from hearth.http.front import HttpIn
+from hearth.http.function_urls import FunctionUrlServer
+from hearth.http.streaming import StreamingInvokeApi
 from hearth.invoke.builder import EnvironmentBuilder
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
@@ -65,6 +79,9 @@ from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
+from hearth.metrics import emf
+from hearth.metrics.recorder import LambdaMetrics
+from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricStore
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
@@ -104,7 +121,9 @@ class Hearth:
     launchers: Launchers
     log_store: LogStore
     log_writer: LogWriter
-    app: LambdaApp
+    metric_store: MetricStore
+    metrics: LambdaMetrics
+    app: HttpIn
     events: EventQueue
     dispatcher: Dispatcher
     reserve: DiskReserve
@@ -123,11 +142,13 @@ class Hearth:
         await self.launchers.close()
         self.log_writer.flush()
         self.log_store.close()
+        await self.metrics.stop()
+        self.metric_store.close()
         await self.events.close()
         self.registry.close()
 
 
-def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:
+def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:  # noqa: PLR0915
     data_dir = settings.data_dir
     # Before anything opens or creates a file: start-up collects unreferenced code, and a
     # lost or foreign registry would make that every function's code.
@@ -153,7 +174,9 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         max_bytes=settings.log_max_bytes,
         require_room=reserve.require_room,
     )
-    log_writer = LogWriter(log_store)
+    metric_store = SqliteMetricStore(data_dir / "metrics.sqlite3")
+    log_writer = LogWriter(log_store, [lambda events: metric_store.add(emf.points(events))])
+    metrics = LambdaMetrics(metric_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
     environments = EnvironmentBuilder(
@@ -165,7 +188,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         sandboxes=_sandboxes_factory(settings, isolation),
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
-    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)))
+    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
@@ -180,6 +203,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
+        observer=metrics,
         make_room=reserve.release,
     )
     supervisor, positions, mappings = _event_sources(settings, storage, registry, arns, invoker)
@@ -194,7 +218,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     )
     InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
-    LogsApi(log_store, log_writer.flush).register(router)
+    _observability(router, settings, log_store, log_writer, metric_store, metrics, invoker, events)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(Policies(registry, arns)).register(router)
@@ -204,11 +228,14 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
+    FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
-    app = LambdaApp(router, _authenticator(settings), checker.check, settings.public_url)
+    authenticator = _authenticator(settings)
+    lambda_app = LambdaApp(router, authenticator, checker.check, settings.public_url)
+    app = _http_in(settings, lambda_app, authenticator, registry, invoker, arns)
     hearth = Hearth(
         settings,
         registry,
@@ -220,6 +247,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         launchers,
         log_store,
         log_writer,
+        metric_store,
+        metrics,
         app,
         events,
         dispatcher,
@@ -229,6 +258,78 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     )
     _recover(hearth)
     return hearth
+
+
+def _http_in(
+    settings: Settings,
+    lambda_app: LambdaApp,
+    authenticator: Authenticator | None,
+    registry: NotifyingRegistry,
+    invoker: Invoker,
+    arns: ArnFormatter,
+) -> HttpIn:
+    """The ASGI app: function URLs, API Gateway APIs and streamed invokes in front of the
+    Lambda API."""
+    verifier = _verifier(settings)
+    url_server = FunctionUrlServer(registry.reader(), invoker, arns, verifier)
+    registry.subscribe(url_server.invalidate)
+    # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
+    # plane is not Hearth's); without one, no API exists.
+    endpoint = settings.aws_endpoint_url
+    definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
+    apis = ApiGatewayServer(definitions, invoker, registry.reader(), arns)
+    registry.subscribe(apis.invalidate)
+    streaming = StreamingInvokeApi(invoker, authenticator)
+    return HttpIn(lambda_app, url_server, streaming, apis)
+
+
+def _observability(
+    router: Router,
+    settings: Settings,
+    log_store: LogStore,
+    log_writer: LogWriter,
+    metric_store: MetricStore,
+    metrics: LambdaMetrics,
+    invoker: Invoker,
+    events: EventQueue,
+) -> None:
+    """CloudWatch Logs and CloudWatch (both on `POST /`, told apart by X-Amz-Target),
+    CloudWatch's CBOR path, Prometheus and the console."""
+    targets = TargetRoutes()
+    logs_api = LogsApi(log_store, log_writer.flush, settings.region, settings.account_id)
+    targets.add(TARGET_PREFIX, "logs", logs_api.dispatch)
+    logs_api.register(router)
+    cloudwatch = CloudWatchWire(CloudWatchApi(metric_store, metrics.flush))
+    targets.add(CLOUDWATCH_TARGET, "monitoring", cloudwatch.json)
+    targets.register(router)
+    cloudwatch.register(router)
+    PrometheusApi(metrics.registry, _snapshot(invoker, events)).register(router)
+    console.register(router, auth_required=settings.auth_enabled)
+
+
+def _snapshot(invoker: Invoker, events: EventQueue) -> Callable[[float], Awaitable[Snapshot]]:
+    async def take(now: float) -> Snapshot:
+        idle, busy = invoker.pool.counts()
+        queued = await events.counts(now=now)
+        return Snapshot(
+            idle,
+            busy,
+            invoker.pool.memory_used_mb(),
+            dict(invoker.leases.usage.per_function),
+            queued.ready,
+            queued.delayed,
+            queued.in_flight,
+        )
+
+    return take
+
+
+async def _housekeeping(hearth: Hearth) -> None:
+    """Hourly: log retention and the metrics' 15 days."""
+    while True:
+        hearth.log_store.expire(int(time.time() * 1000))
+        hearth.metric_store.expire(int(time.time()) - RETENTION_SECONDS)
+        await asyncio.sleep(3600)
 
 
 def _event_sources(
@@ -293,6 +394,14 @@ async def _keep_reserve(reserve: DiskReserve) -> None:
             await asyncio.to_thread(reserve.restore)
 
 
+def _verifier(settings: Settings) -> SigV4Verifier | None:
+    if not settings.auth_enabled:
+        return None
+    return SigV4Verifier(
+        Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys
+    )
+
+
 class _SigV4Authenticator:
     """The API edge's `Authenticator` over `SigV4Verifier`."""
 
@@ -301,12 +410,21 @@ class _SigV4Authenticator:
 
     def check_headers(self, request: Request) -> None:
         self._verifier.check_headers(
-            request.method, request.raw_path, request.query_string, request.headers
+            request.method,
+            request.raw_path,
+            request.query_string,
+            request.headers,
+            service=request.service,
         )
 
     def check(self, request: Request) -> None:
         self._verifier.verify(
-            request.method, request.raw_path, request.query_string, request.headers, request.body
+            request.method,
+            request.raw_path,
+            request.query_string,
+            request.headers,
+            request.body,
+            service=request.service,
         )
 
 
@@ -394,6 +512,8 @@ async def serve(
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.dispatcher.start()
+    hearth.metrics.start()
+    housekeeping = asyncio.create_task(_housekeeping(hearth))
     # Mappings read from Hearth's own port unless told otherwise (the embedded services).
     own_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
     shown = f"[{own_host}]" if ":" in own_host else own_host
@@ -413,6 +533,7 @@ async def serve(
         await task
     finally:
         prewarm.cancel()
+        housekeeping.cancel()
         keep_reserve.cancel()
         sock.close()
         await hearth.close()

@@ -118,15 +118,27 @@ def lambda_client(
     )
 
 
-def logs_client(endpoint: str) -> Any:
-    """A CloudWatch Logs client for Hearth's FilterLogEvents on the same port."""
+def logs_client(endpoint: str, *, validate: bool = True) -> Any:
+    """A CloudWatch Logs client for Hearth's Logs API on the same port."""
     return boto3.client(
         "logs",
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="hearth-test",
         aws_secret_access_key="hearth-test",
+        config=Config(retries={"max_attempts": 0}, parameter_validation=validate),
     )
+
+
+def log_events(endpoint: str, group: str) -> list[dict[str, Any]]:
+    """Every event of a log group, through the paginator; none while the group does not
+    exist yet (a function's group appears with its first line, as on AWS)."""
+    logs = logs_client(endpoint)
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+        return [event for page in pages for event in page["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
 
 
 def make_zip(files: dict[str, str | bytes] | None = None) -> bytes:
@@ -184,8 +196,10 @@ def create_function(
     return result
 
 
-def aws(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the aws CLI (from the test venv) against Hearth."""
+def aws(
+    endpoint: str, *args: str, check: bool = True, service: str = "lambda"
+) -> subprocess.CompletedProcess[str]:
+    """Run the aws CLI (from the test venv) against Hearth: `aws <service> <args>`."""
     aws_bin = Path(sys.executable).parent / "aws"
     env = {
         **os.environ,
@@ -196,7 +210,7 @@ def aws(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedPr
         "AWS_MAX_ATTEMPTS": "1",
     }
     result = subprocess.run(
-        [str(aws_bin), "lambda", *args, "--endpoint-url", endpoint, "--output", "json"],
+        [str(aws_bin), service, *args, "--endpoint-url", endpoint, "--output", "json"],
         capture_output=True,
         text=True,
         env=env,

@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.async_helpers import RECORDER, queue_empty, read_lines, wait_for
-from tests.integration.conftest import Server, aws_json, create_function, logs_client, make_zip
+from tests.integration.async_helpers import (
+    RECORDER,
+    async_status,
+    queue_empty,
+    read_lines,
+    wait_for,
+)
+from tests.integration.conftest import Server, aws_json, create_function, log_events, make_zip
 from tests.integration.test_cli import hearth
 
 pytestmark = pytest.mark.integration
@@ -179,6 +185,7 @@ def test_lambda_destinations_get_aws_records(
             "OnFailure": {"Destination": f"{ACCOUNT_ARN}:{target}:$LATEST"},
         },
     )
+    delivered_before = async_status(fast_server.endpoint)["SinceStart"]["Delivered"]
     source_trace = tmp_path / "source.jsonl"
     ok_event = {"file": str(source_trace), "id": "ok"}
     bad_event = {"file": str(source_trace), "id": "bad", "fail": True}
@@ -225,6 +232,8 @@ def test_lambda_destinations_get_aws_records(
     assert failure["responsePayload"]["errorMessage"] == "asked to fail: bad"
     wait_for(lambda: queue_empty(fast_server.endpoint))
     assert len(read_lines(source_trace)) == 3  # ok once, bad twice
+    # Both records were delivered to the destination function (issue 12 item 6).
+    assert async_status(fast_server.endpoint)["SinceStart"]["Delivered"] == delivered_before + 2
 
 
 def test_hearth_invoke_async(fast_server: Server, lam: Any, fn_name: str, tmp_path: Path) -> None:
@@ -260,14 +269,13 @@ def test_each_attempt_logs_start_end_report(
     request_id = lam.invoke(
         FunctionName=fn_name, InvocationType="Event", Payload=json.dumps(event).encode()
     )["ResponseMetadata"]["RequestId"]
-    logs = logs_client(fast_server.endpoint)
 
     def reports() -> list[str]:
-        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn_name}")["events"]
+        events = log_events(fast_server.endpoint, f"/aws/lambda/{fn_name}")
         return [e["message"] for e in events if e["message"].startswith("REPORT")]
 
     wait_for(lambda: len(reports()) >= 2)
-    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn_name}")["events"]
+    events = log_events(fast_server.endpoint, f"/aws/lambda/{fn_name}")
     starts = [e["message"] for e in events if e["message"].startswith("START")]
     assert starts == [f"START RequestId: {request_id} Version: $LATEST"] * 2
     assert all(r.startswith(f"REPORT RequestId: {request_id}") for r in reports())

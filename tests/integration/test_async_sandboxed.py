@@ -16,7 +16,7 @@ from hearth.sandbox.capabilities import probe
 from hearth.sandbox.choice import choose_isolation
 from hearth.sandbox.isolation import Isolation
 from tests.integration.async_helpers import async_status, wait_for
-from tests.integration.conftest import Server, create_function, logs_client, make_zip
+from tests.integration.conftest import Server, create_function, log_events, make_zip
 
 pytestmark = pytest.mark.skipif(
     not choose_isolation(Isolation.AUTO, probe()).sandboxed, reason="this host cannot sandbox"
@@ -44,8 +44,7 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def printed(server: Server, name: str) -> list[dict[str, Any]]:
-    logs = logs_client(server.endpoint)
-    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    events = log_events(server.endpoint, f"/aws/lambda/{name}")
     return [json.loads(e["message"]) for e in events if e["message"].startswith("{")]
 
 

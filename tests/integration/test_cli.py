@@ -114,3 +114,11 @@ def test_errors_speak_to_a_person(server: Server, tmp_path: Path) -> None:
     unreachable = hearth(None, "functions", endpoint="http://127.0.0.1:9")
     assert unreachable.returncode == 1
     assert "cannot reach Hearth at http://127.0.0.1:9" in unreachable.stderr
+
+
+def test_console_command(server: Server) -> None:
+    shown = hearth(server, "console", "--no-open")
+    assert shown.returncode == 0, shown.stderr
+    assert f"Hearth console: {server.endpoint}/console" in shown.stdout
+    missing = hearth(None, "console", "--no-open", endpoint="http://127.0.0.1:9")
+    assert missing.returncode == 1 and "No Hearth console at http://127.0.0.1:9" in missing.stdout

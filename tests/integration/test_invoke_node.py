@@ -99,3 +99,64 @@ def test_layer_modules_are_on_node_path(client: Any) -> None:
         Layers=[layer["LayerVersionArn"]],
     )
     assert invoke(client, "node-layer", {"name": "layers"})[1] == "hello layers"
+
+
+def test_esm_handlers_import_layer_packages(client: Any) -> None:
+    """ES modules ignore NODE_PATH; AWS still resolves a layer's packages for them on Node 18+,
+    from nodejs/node_modules and the versioned nodejs/nodeNN/node_modules, "exports" included.
+    A package that no layer has is still Runtime.ImportModuleError."""
+    layer = client.publish_layer_version(
+        LayerName="node-esm-helpers",
+        Content={
+            "ZipFile": make_zip(
+                {
+                    "nodejs/node_modules/greet/package.json": '{"name": "greet"}',
+                    "nodejs/node_modules/greet/index.js": "module.exports = (n) => `hello ${n}`;\n",
+                    "nodejs/node20/node_modules/shout/package.json": (
+                        '{"name": "shout", "type": "module", "exports": {".": "./lib/main.js"}}'
+                    ),
+                    "nodejs/node20/node_modules/shout/lib/main.js": (
+                        "export const shout = (s) => s.toUpperCase();\n"
+                    ),
+                }
+            )
+        },
+    )
+    code = make_zip(
+        {
+            "index.mjs": (
+                "import greet from 'greet';\nimport { shout } from 'shout';\n"
+                "import path from 'node:path';\n"
+                "export const handler = async (e) => shout(greet(path.basename(e.name)));\n"
+            )
+        }
+    )
+    create_function(
+        client,
+        "node-esm-layer",
+        code,
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+        Layers=[layer["LayerVersionArn"]],
+    )
+    assert invoke(client, "node-esm-layer", {"name": "layers"})[1] == "HELLO LAYERS"
+
+    missing = make_zip(
+        {
+            "index.mjs": "import nope from 'not-in-any-layer';\nexport const handler = async () => nope;\n"
+        }
+    )
+    create_function(
+        client,
+        "node-esm-layer-missing",
+        missing,
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+        Layers=[layer["LayerVersionArn"]],
+    )
+    response, body = invoke(client, "node-esm-layer-missing")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert body["errorMessage"].startswith(
+        "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'not-in-any-layer' imported from "
+    )

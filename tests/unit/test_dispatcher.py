@@ -249,6 +249,21 @@ def test_a_failing_destination_keeps_the_record_and_retries() -> None:
     run(body)
 
 
+def test_a_record_for_a_function_destination_counts_as_delivered_not_succeeded() -> None:
+    target = "arn:aws:lambda:us-east-1:123456789012:function:fn:$LATEST"
+    rig = Rig(Script(OK), DestinationConfig={"OnSuccess": {"Destination": target}})
+
+    async def body() -> None:
+        await rig.enqueue()
+        await rig.step()
+        stats = rig.dispatcher.stats
+        assert (stats.succeeded, stats.delivered) == (1, 1)
+        ((record,),) = [await rig.queue.claim(10, now=rig.clock.now, lease_seconds=960)]
+        assert (record.kind, record.target, record.qualifier) == (Kind.INVOKE, "fn", LATEST)
+
+    run(body)
+
+
 @pytest.mark.parametrize("qualifier", [None, LATEST])
 def test_unqualified_and_latest_share_a_config(qualifier: str | None) -> None:
     rig = Rig(Script(FAILED, FAILED), MaximumRetryAttempts=1)

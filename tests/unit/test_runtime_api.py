@@ -4,8 +4,10 @@ refusals, the 6 MB response limit, malformed requests and refused peers."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from hearth.invoke.runtime_api import (
     MAX_RESPONSE_BYTES,
@@ -35,6 +37,30 @@ class Session:
 
     def post_init_error(self, error_type: str | None, body: bytes) -> None:
         self.posts.append(("init", None, error_type, body))
+
+    def open_stream(self, request_id: str, content_type: str) -> Stream:
+        if request_id != "req-1":
+            raise RuntimeApiError(400, "InvalidRequestID", f"Invalid request ID: {request_id}")
+        self.stream = Stream(content_type)
+        return self.stream
+
+
+class Stream:
+    """Records a streamed response: its chunks as they came, and how it ended."""
+
+    def __init__(self, content_type: str) -> None:
+        self.content_type = content_type
+        self.chunks: list[bytes] = []
+        self.ended: Any = None  # (error type, error body) once closed, "aborted" if cut
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def close(self, error_type: str | None, error_body: bytes | None) -> None:
+        self.ended = (error_type, error_body)
+
+    def abort(self) -> None:
+        self.ended = "aborted"
 
 
 async def request(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -155,3 +181,53 @@ def test_a_refused_peer_learns_nothing() -> None:
             await server.wait_closed()
 
     asyncio.run(main())
+
+
+STREAM_HEAD = (
+    f"POST {RUNTIME}/invocation/{{id}}/response HTTP/1.1\r\nHost: x\r\n"
+    "Lambda-Runtime-Function-Response-Mode: streaming\r\nContent-Type: text/plain\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n"
+)
+
+
+def test_a_streamed_response_arrives_chunk_by_chunk_with_error_trailers() -> None:
+    async def scenario(session: Session, port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(STREAM_HEAD.format(id="req-1").encode() + b"5\r\nfirst\r\n")
+        for _ in range(100):  # the first chunk is handed on before the body is complete
+            await asyncio.sleep(0.01)
+            if getattr(session, "stream", None) and session.stream.chunks:
+                break
+        assert session.stream.chunks == [b"first"] and not session.stream.ended
+        assert session.stream.content_type == "text/plain"
+        body = base64.b64encode(b'{"errorType":"E","errorMessage":"m"}')
+        writer.write(
+            b"6\r\nsecond\r\n0\r\nLambda-Runtime-Function-Error-Type: E\r\n"
+            b"Lambda-Runtime-Function-Error-Body: " + body + b"\r\n\r\n"
+        )
+        assert (await reader.readline()).startswith(b"HTTP/1.1 202")
+        assert session.stream.chunks == [b"first", b"second"]
+        assert session.stream.ended == ("E", b'{"errorType":"E","errorMessage":"m"}')
+        writer.close()
+        await writer.wait_closed()
+
+    run(scenario)
+
+
+def test_a_stream_for_an_unknown_request_is_refused_and_a_cut_one_aborted() -> None:
+    async def scenario(session: Session, port: int) -> None:
+        raw = STREAM_HEAD.format(id="nope").encode() + b"2\r\nhi\r\n0\r\n\r\n"
+        status, _, body = await request(port, raw)
+        assert status == 400 and json.loads(body)["errorType"] == "InvalidRequestID"
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(STREAM_HEAD.format(id="req-1").encode() + b"2\r\nhi\r\n")
+        await asyncio.sleep(0.05)
+        writer.close()  # the runtime goes away mid-stream
+        await writer.wait_closed()
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if session.stream.ended is not None:
+                break
+        assert session.stream.ended == "aborted"
+
+    run(scenario)

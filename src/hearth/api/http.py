@@ -53,6 +53,8 @@ class Request:
     body: bytes
     operation: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    # The service a SigV4 signature must be scoped to for this request's route.
+    service: str = "lambda"
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     body_unread: bool = True
     _json: dict[str, Any] | None = field(default=None, repr=False)
@@ -138,6 +140,11 @@ class Authenticator(Protocol):
         """The whole signature, body included."""
 
 
+# Which service a route's requests are signed for: a name, or a choice made per request
+# (`POST /` carries CloudWatch Logs and CloudWatch alike).
+SigningService = str | Callable[[Request], str]
+
+
 @dataclass(frozen=True)
 class Route:
     operation: str
@@ -148,6 +155,7 @@ class Route:
     required_query: tuple[tuple[str, str], ...] = ()
     authenticated: bool = True
     max_body: int = MAX_CONFIG_BYTES
+    service: SigningService = "lambda"
 
 
 _LABEL = re.compile(r"\{(\w+)\}")
@@ -180,6 +188,7 @@ class Router:
         query: Iterable[tuple[str, str]] = (),
         authenticated: bool = True,
         max_body: int = MAX_CONFIG_BYTES,
+        service: SigningService = "lambda",
     ) -> None:
         route = Route(
             operation,
@@ -189,6 +198,7 @@ class Router:
             tuple(query),
             authenticated,
             max_body,
+            service,
         )
         # Routes with a query discriminator are tried before their plain twin.
         self._routes.insert(0, route) if route.required_query else self._routes.append(route)
@@ -261,6 +271,9 @@ class LambdaApp:
         request.operation = route.operation
         request.params = params
         authenticate = self._authenticate if route.authenticated else None
+        request.service = (
+            route.service if isinstance(route.service, str) else route.service(request)
+        )
         # Nothing of the body is read before the headers pass: an unsigned client cannot make
         # Hearth hold a body, and a declared length over the operation's bound is refused unread.
         if authenticate is not None:

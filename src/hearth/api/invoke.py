@@ -152,4 +152,5 @@ class InvokeApi:
         self._require_room()
         await self._events.enqueue([event])
         self._notify()
+        self._invoker.event_received(ref)
         return empty_response(202)

@@ -117,21 +117,36 @@ class SigV4Verifier:
         self._clock = clock
 
     def check_headers(
-        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
+        self,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: Mapping[str, str],
+        *,
+        service: str | None = None,
     ) -> str:
         """Every check that needs no body; the access key id, or `LambdaError` (403).
 
         Run before the body is read, so a client without a known key and a current, well-formed
         `Authorization` header cannot make Hearth buffer a body at all.
         """
-        return self._check_headers(raw_path, _lower(headers))[0]
+        return self._check_headers(raw_path, _lower(headers), service or self._service)[0]
 
     def verify(
-        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        service: str | None = None,
     ) -> str:
-        """The access key id that signed the request; raises `LambdaError` (403) otherwise."""
+        """The access key id that signed the request, for `service` (the verifier's own by
+        default); raises `LambdaError` (403) otherwise."""
+        service = service or self._service
         lowered = _lower(headers)
-        access_key, signed, region = self._check_headers(raw_path, lowered)
+        access_key, signed, region = self._check_headers(raw_path, lowered, service)
         secret = self._secrets[access_key]
         signed_headers, signature, amz_date = signed
         claimed_hash = lowered.get("x-amz-content-sha256")
@@ -148,7 +163,7 @@ class SigV4Verifier:
             params=cast(Mapping[str, Any], parse_qsl(query_string, keep_blank_values=True)),
         )
         request.context["timestamp"] = amz_date
-        signer = _ExactHeaders(Credentials(access_key, secret), self._service, region)
+        signer = _ExactHeaders(Credentials(access_key, secret), service, region)
         canonical = signer.canonical_request(request)
         expected = signer.signature(signer.string_to_sign(request, canonical), request)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
@@ -156,7 +171,7 @@ class SigV4Verifier:
         return access_key
 
     def _check_headers(
-        self, raw_path: str, lowered: Mapping[str, str]
+        self, raw_path: str, lowered: Mapping[str, str], service: str
     ) -> tuple[str, tuple[list[str], str, str], str]:
         """Access key, (signed header names, signature, X-Amz-Date) and region."""
         if "authorization" not in lowered:  # presigned URLs (X-Amz-Signature) are not supported
@@ -170,7 +185,7 @@ class SigV4Verifier:
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
             )
         when = _parse_date(amz_date)
-        access_key, region = self._check_scope(credential, amz_date)
+        access_key, region = self._check_scope(credential, amz_date, service)
         if access_key not in self._secrets:
             message = "The security token included in the request is invalid."
             raise LambdaError("UnrecognizedClientException", 403, message)
@@ -179,7 +194,7 @@ class SigV4Verifier:
             raise _invalid()
         return access_key, (names, signature, amz_date), region
 
-    def _check_scope(self, credential: str, amz_date: str) -> tuple[str, str]:
+    def _check_scope(self, credential: str, amz_date: str, expected: str) -> tuple[str, str]:
         """The access key and region of `KEY/DATE/REGION/SERVICE/aws4_request`."""
         scope = credential.rsplit("/", 4)
         if len(scope) != 5 or scope[4] != "aws4_request":
@@ -188,8 +203,8 @@ class SigV4Verifier:
                 f"not '{scope[-1]}'. "
             )
         access_key, date, region, service, _ = scope
-        if service != self._service:
-            raise _invalid(f"Credential should be scoped to correct service: '{self._service}'. ")
+        if service != expected:
+            raise _invalid(f"Credential should be scoped to correct service: '{expected}'. ")
         if date != amz_date[:8]:
             raise _invalid(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "

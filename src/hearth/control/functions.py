@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version, parse_layer_version_arn
+from hearth.control.spec import resolve_logging
 from hearth.errors import (
     conflict,
     function_not_found,
@@ -222,6 +223,9 @@ class Functions:
                 fields["layers"] = self._attach_layers(tx, layer_arns)
             if "passthrough" in fields:
                 fields["passthrough"] = {**latest.passthrough, **fields["passthrough"]}
+            resolve_logging(
+                fields, latest.log_format, latest.application_log_level, latest.system_log_level
+            )
             updated = self._updated(latest, fields)
             tx.put_version(updated)
         self._schedule_settle(name)

@@ -234,6 +234,9 @@ def parse_config(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]: 
         fields["kms_key_arn"] = key
     if "LoggingConfig" in body:
         fields.update(_parse_logging(_require_type(body, "LoggingConfig", dict)))
+        if creating:
+            fields.setdefault("log_format", "Text")
+            resolve_logging(fields, "Text", None, None)
     if "Layers" in body:
         layers = _require_type(body, "Layers", list)
         if len(layers) > MAX_LAYERS:
@@ -316,36 +319,62 @@ def _parse_environment(raw: Any) -> dict[str, str]:
 
 
 def _parse_logging(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the keys the request names: an update that names one keeps the others."""
     fields: dict[str, Any] = {}
-    log_format = raw.get("LogFormat", "Text")
-    if log_format not in ("Text", "JSON"):
-        raise validation_error(
-            [
-                _violation(
-                    "loggingConfig.logFormat",
-                    log_format,
-                    "Member must satisfy enum value set: [JSON, Text]",
-                )
-            ]
-        )
-    fields["log_format"] = log_format
+    if "LogFormat" in raw:
+        log_format = raw["LogFormat"]
+        if log_format not in ("Text", "JSON"):
+            raise validation_error(
+                [
+                    _violation(
+                        "loggingConfig.logFormat",
+                        log_format,
+                        "Member must satisfy enum value set: [JSON, Text]",
+                    )
+                ]
+            )
+        fields["log_format"] = log_format
     if raw.get("LogGroup"):
         fields["log_group"] = str(raw["LogGroup"])
-    levels = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
     for key, field in (
         ("ApplicationLogLevel", "application_log_level"),
         ("SystemLogLevel", "system_log_level"),
     ):
         if key in raw:
-            if raw[key] not in levels:
+            if raw[key] not in LOG_LEVELS:
                 raise validation_error(
                     [
                         _violation(
                             f"loggingConfig.{key[0].lower()}{key[1:]}",
                             raw[key],
-                            "Member must satisfy enum value set",
+                            f"Member must satisfy enum value set: [{', '.join(LOG_LEVELS)}]",
                         )
                     ]
                 )
             fields[field] = raw[key]
     return fields
+
+
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+
+
+def resolve_logging(
+    fields: dict[str, Any], log_format: str, application: str | None, system: str | None
+) -> None:
+    """Settle the log levels against the format the function ends up with, as AWS does: JSON
+    defaults both levels to INFO; Text has none, and a request that sets one with Text fails.
+    `log_format`, `application`, `system`: what the function has now."""
+    named = {"application_log_level", "system_log_level"} & fields.keys()
+    if not named and "log_format" not in fields:
+        return
+    final = fields.get("log_format", log_format)
+    if final == "Text":
+        if named:
+            raise invalid_parameter(
+                'LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel '
+                'from your request or change the LogFormat to "JSON" and try again.'
+            )
+        fields["application_log_level"] = fields["system_log_level"] = None
+        return
+    fields.setdefault("application_log_level", application or "INFO")
+    fields.setdefault("system_log_level", system or "INFO")

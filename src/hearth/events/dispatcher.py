@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -65,6 +66,35 @@ class InvokeFunction(Protocol):
     ) -> Awaitable[InvokeResult]: ...
 
 
+class AsyncObserver(Protocol):
+    """Told what the AWS/Lambda async metrics count. Called on the dispatch path, so an
+    implementation only records (no I/O)."""
+
+    def event_age(self, function: str, qualifier: str | None, age_ms: float) -> None:
+        """An event is about to run, this long after it was queued (AsyncEventAge)."""
+        ...
+
+    def dropped(self, function: str, qualifier: str | None) -> None:
+        """An event was given up without a successful run (AsyncEventsDropped)."""
+        ...
+
+    def delivery_failed(self, function: str | None, dead_letter: bool) -> None:
+        """A send to a dead-letter queue (DeadLetterErrors) or a destination
+        (DestinationDeliveryFailures) failed; it will be retried."""
+        ...
+
+
+class _NoObserver:
+    def event_age(self, function: str, qualifier: str | None, age_ms: float) -> None:
+        pass
+
+    def dropped(self, function: str, qualifier: str | None) -> None:
+        pass
+
+    def delivery_failed(self, function: str | None, dead_letter: bool) -> None:
+        pass
+
+
 @dataclass
 class DispatchStats:
     """Counts since this server started (the queue keeps the durable redelivery count)."""
@@ -76,6 +106,8 @@ class DispatchStats:
     retries_scheduled: int = 0
     discarded: int = 0
     dropped_function_missing: int = 0
+    # Destination records and dead letters handed on (to a destination function's queue,
+    # or sent to SQS / SNS / EventBridge).
     delivered: int = 0
     delivery_failures: int = 0
     # Outcomes that could not be written at first because the disk was full.
@@ -95,8 +127,10 @@ class Dispatcher:
         base_retry_delay_seconds: float,
         lease_seconds: float = LEASE_SECONDS,
         clock: Callable[[], float] = time.time,
+        observer: AsyncObserver | None = None,
         make_room: Callable[[], bool] | None = None,
     ) -> None:
+        self._observer: AsyncObserver = observer or _NoObserver()
         self._queue = queue
         self._invoke = invoke
         self._configs = configs
@@ -189,12 +223,14 @@ class Dispatcher:
     async def _run_invoke(self, event: Event) -> None:
         ref = FunctionRef(event.target, event.qualifier)
         result: InvokeResult | None = None
+        self._observer.event_age(event.target, event.qualifier, event.age(self._clock()) * 1000)
         try:
             result = await self._invoke(ref, event.payload, request_id=event.id)
         except LambdaError as error:
             if error.code == ErrorCode.RESOURCE_NOT_FOUND:
                 logger.warning("dropping event %s: %s", event.id, error.message)
                 self.stats.dropped_function_missing += 1
+                self._observer.dropped(event.target, event.qualifier)
                 await self._settle(lambda: self._queue.ack(event))
                 return
             outcome = Outcome.THROTTLED if error.status == 429 else Outcome.SYSTEM_ERROR
@@ -230,10 +266,15 @@ class Dispatcher:
         follow_ups = self._outcome_events(event, decision.condition, result, outcome, now)
         if decision.action is Action.GIVE_UP:
             self.stats.discarded += 1
+            self._observer.dropped(event.target, event.qualifier)
             logger.warning(
                 "event %s for %s given up: %s", event.id, event.target, decision.condition
             )
         await self._settle(lambda: self._queue.ack(event, follow_ups))
+        # A record for a function destination is delivered once it is committed to that
+        # function's queue (AWS invokes a destination function asynchronously); records for
+        # SQS / SNS / EventBridge count when they are sent (_deliver).
+        self.stats.delivered += sum(1 for e in follow_ups if e.kind is Kind.INVOKE)
 
     async def _settle(self, write: Callable[[], Awaitable[bool]]) -> None:
         """Write what became of an event that ran. If this write were lost the event would
@@ -308,6 +349,7 @@ class Dispatcher:
         except Exception as error:
             delay = delivery_delay(event.requeues)
             self.stats.delivery_failures += 1
+            self._observer.delivery_failed(_source_function(event), bool(event.attributes))
             logger.warning(
                 "delivery of %s to %s failed (%s); retrying in %.0f s",
                 event.id,
@@ -322,3 +364,14 @@ class Dispatcher:
             return
         self.stats.delivered += 1
         await self._settle(lambda: self._queue.ack(event))
+
+
+def _source_function(delivery: Event) -> str | None:
+    """The function a destination record came from (its requestContext names it); a dead
+    letter is the raw event and does not say."""
+    try:
+        record = json.loads(delivery.payload)
+        arn = record["requestContext"]["functionArn"]
+        return str(arn).split(":")[6]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None

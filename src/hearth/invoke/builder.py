@@ -21,6 +21,7 @@ from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.runtimes import command_for, family_of, function_environment
 from hearth.invoke.types import InitFailed
+from hearth.logs.system_log import SystemLog
 from hearth.logs.writer import LogWriter
 from hearth.models import FunctionVersion
 from hearth.sandbox.isolation import PreparedSandbox, Sandboxes
@@ -71,6 +72,9 @@ class EnvironmentBuilder:
             timeout_seconds=version.timeout,
             log_sink=partial(self._logs.write, log_group),
             provisioned=provisioned,
+            system_log=SystemLog(
+                version.log_format, version.application_log_level, version.system_log_level
+            ),
         )
         await environment.open(self._socket_dir)
         try:
@@ -108,6 +112,8 @@ class EnvironmentBuilder:
             runtime_api=runtime_api,
             log_group=log_group,
             log_stream=environment.stream,
+            log_format=version.log_format,
+            application_log_level=version.application_log_level,
             task_root=task_root,
             layer_roots=layer_roots,
             user_variables=version.environment,

@@ -22,18 +22,10 @@ from typing import Any
 from hearth.invoke.launch import LaunchedProcess
 from hearth.invoke.payloads import error_payload, error_type_of
 from hearth.invoke.runtime_api import RuntimeApiError, serve_runtime_api, serve_runtime_api_unix
+from hearth.invoke.streams import MAX_STREAM_BYTES, ResponseSink
 from hearth.invoke.types import EnvironmentState, InitFailed, Invocation, InvokeOutcome
-from hearth.logs.platform_lines import (
-    end_line,
-    error_status,
-    exit_line,
-    init_report_line,
-    report_line,
-    start_line,
-    task_timed_out,
-    timeout_line,
-    timeout_status,
-)
+from hearth.logs.platform_lines import exit_line, task_timed_out, timeout_line
+from hearth.logs.system_log import Report, SystemLog
 from hearth.sandbox.peers import tcp_peer_uid
 
 # The last 4 KB of an invocation's log go back with X-Amz-Log-Type: Tail.
@@ -75,6 +67,9 @@ def exit_reason(status: int) -> str:
     return f"Runtime exited with error: exit status {status}"
 
 
+TEXT = SystemLog()
+
+
 class Environment:
     """Implements RuntimeSession for its own Runtime API listener."""
 
@@ -86,6 +81,7 @@ class Environment:
         timeout_seconds: int,
         log_sink: LogSink,
         provisioned: bool = False,
+        system_log: SystemLog = TEXT,
     ) -> None:
         self.id = uuid.uuid4().hex
         # Provisioned environments initialise ahead of any invocation, so (as on AWS) their
@@ -99,6 +95,8 @@ class Environment:
         self.last_used = time.monotonic()
         self.init_duration_ms: float | None = None
         self._log_sink = log_sink
+        # START / END / REPORT in the function's LogFormat, and its log-level filters.
+        self._system = system_log
         self._process: LaunchedProcess | None = None
         self._server: asyncio.Server | None = None
         self._unix_server: asyncio.Server | None = None
@@ -112,6 +110,10 @@ class Environment:
         self._undelivered: Invocation | None = None
         self._current: Invocation | None = None
         self._result: asyncio.Future[tuple[bytes, str | None]] | None = None
+        # Where the current invocation's streamed response goes (None: buffer it), and the
+        # stream the runtime has open, if any.
+        self._sink: ResponseSink | None = None
+        self._stream: _Stream | None = None
         self._captured: list[str] = []
         self._init_lines: list[str] = []
         self._init_error: bytes | None = None
@@ -176,7 +178,7 @@ class Environment:
             payload = error_payload(
                 "Sandbox.Timedout", f"Init timed out after {init_limit:.2f} seconds"
             )
-        self._log(init_report_line(self.init_duration_ms, error_type_of(payload)))
+        self._log_system(self._system.init_failed(self.init_duration_ms, error_type_of(payload)))
         await self.destroy()
         tail = "\n".join(self._init_lines) + "\n"
         raise InitFailed(payload, _last_bytes(tail, LOG_TAIL_BYTES))
@@ -202,24 +204,50 @@ class Environment:
             raise RuntimeApiError(403, "InvalidStateTransition", "Init error after init")
         self._init_error = body or error_payload(error_type or "Runtime.Unknown", "Init failed")
 
-    def _finish(self, request_id: str, body: bytes, function_error: str | None) -> None:
+    def open_stream(self, request_id: str, content_type: str) -> _Stream:
+        self._check_open(request_id)
+        if self._stream is not None:
+            raise RuntimeApiError(403, "InvalidStateTransition", "Response already sent")
+        self._stream = _Stream(self, request_id, self._sink)
+        if self._sink is not None:
+            self._sink.start(content_type, self.version)
+        return self._stream
+
+    def _end_stream(self, stream: _Stream, body: bytes, function_error: str | None) -> None:
+        if self._stream is not stream:
+            return  # the invocation it belonged to is over
+        self._stream = None
+        with contextlib.suppress(RuntimeApiError):
+            self._finish(stream.request_id, body, function_error)
+
+    def _check_open(self, request_id: str) -> None:
         if self._current is None or request_id != self._current.request_id:
             raise RuntimeApiError(400, "InvalidRequestID", f"Invalid request ID: {request_id}")
         if self._result is None or self._result.done():
             raise RuntimeApiError(403, "InvalidStateTransition", "Response already sent")
+
+    def _finish(self, request_id: str, body: bytes, function_error: str | None) -> None:
+        self._check_open(request_id)
         # The runtime flushed its output before posting: take it now, so the log lines
         # land before END and in the Tail, in the order they were written.
         self._drain_output()
+        assert self._result is not None  # _check_open saw to it
         self._result.set_result((body, function_error))
 
     # Invoking -----------------------------------------------------------------------------
-    async def invoke(self, invocation: Invocation) -> InvokeOutcome:
+    async def invoke(
+        self, invocation: Invocation, sink: ResponseSink | None = None
+    ) -> InvokeOutcome:
+        """Run one invocation; with `sink`, a streamed response goes there as it is written
+        (the outcome's payload is then empty, or the error if the stream ended in one)."""
         assert self.state is EnvironmentState.IDLE and self._process is not None
         self.state = EnvironmentState.BUSY
         self._current = invocation
+        self._sink = sink
+        self._stream = None
         self._captured = []
         self._result = self._loop.create_future()
-        self._log(start_line(invocation.request_id, self.version))
+        self._log_system(self._system.start(invocation.request_id, self.version))
         started = time.perf_counter()
         waiting = self._waiting_next
         if waiting is not None and not waiting.done():
@@ -234,7 +262,7 @@ class Environment:
             return_when=asyncio.FIRST_COMPLETED,
         )
         duration_ms = (time.perf_counter() - started) * 1000
-        status_suffix = ""
+        status, error_type = "success", None
         if self._result in done:
             payload, function_error = self._result.result()
         elif exited in done:
@@ -244,23 +272,28 @@ class Environment:
             self._log(exit_line(invocation.request_id, reason))
             payload = error_payload(error_type, exit_line(invocation.request_id, reason))
             function_error = "Unhandled"
-            status_suffix = error_status(error_type)
+            status = "error"
         else:
             self._drain_output()
             request_id, timeout = invocation.request_id, self.timeout_seconds
-            self._log(timeout_line(datetime.now(UTC), request_id, timeout))
+            self._log_system(
+                self._system.timed_out(timeout_line(datetime.now(UTC), request_id, timeout))
+            )
             payload = error_payload(
                 "Sandbox.Timedout", exit_line(request_id, task_timed_out(timeout))
             )
             function_error = "Unhandled"
-            status_suffix = timeout_status()
-        self._log(end_line(invocation.request_id))
-        self._log(self._report_line(invocation.request_id, duration_ms) + status_suffix)
+            status = "timeout"
+        self._log_system(self._system.end(invocation.request_id))
+        report = self._report(invocation.request_id, duration_ms, status, error_type)
+        self._log_system(self._system.report(report))
         tail = "\n".join(self._captured) + "\n"
         self._current = None
         self._result = None
+        self._sink = None
+        self._stream = None
         self.last_used = time.monotonic()
-        if status_suffix:
+        if status != "success":
             await self.destroy()  # after a timeout or crash an environment is never reused
         else:
             self.state = EnvironmentState.IDLE
@@ -268,12 +301,15 @@ class Environment:
             payload, function_error, _last_bytes(tail, LOG_TAIL_BYTES), duration_ms
         )
 
-    def _report_line(self, request_id: str, duration_ms: float) -> str:
+    def _report(
+        self, request_id: str, duration_ms: float, status: str, error_type: str | None
+    ) -> Report:
         # Provisioned environments initialised ahead of any invocation: no Init Duration.
         first = self._first_report and not self.provisioned
         self._first_report = False
         init = self.init_duration_ms if first else None
-        return report_line(request_id, duration_ms, self.memory_size, self._max_memory_mb(), init)
+        memory = self._max_memory_mb()
+        return Report(request_id, duration_ms, self.memory_size, memory, init, status, error_type)
 
     def _exit_error_type(self) -> str:
         """Why the runtime exited, as AWS names it: an OOM kill, or any other exit."""
@@ -331,7 +367,8 @@ class Environment:
                 # Runtimes write a multi-line record (a traceback) as one line with "\r"
                 # between its lines, as on AWS; it is one log event with its line breaks.
                 text = line.decode("utf-8", errors="replace").rstrip("\r")
-                self._log(text.replace("\r", "\n"))
+                if self._system.keeps(text):
+                    self._log(text.replace("\r", "\n"))
 
     def _close_output(self) -> None:
         if self._output_fd >= 0:
@@ -341,6 +378,10 @@ class Environment:
         if self._partial:
             self._log(self._partial.decode("utf-8", errors="replace"))
             self._partial = b""
+
+    def _log_system(self, line: str | None) -> None:
+        if line is not None:
+            self._log(line)
 
     def _log(self, message: str) -> None:
         if self._current is not None:
@@ -374,6 +415,46 @@ class Environment:
             self._unix_server = None
             with contextlib.suppress(OSError):
                 os.unlink(self.runtime_socket)
+
+
+class _Stream:
+    """A streamed response of one invocation (implements runtime_api.ResponseStream)."""
+
+    def __init__(self, environment: Environment, request_id: str, sink: ResponseSink | None):
+        self._environment = environment
+        self.request_id = request_id
+        self._sink = sink
+        self._buffer: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > MAX_STREAM_BYTES:
+            return  # reported when the stream ends
+        if self._sink is not None:
+            self._sink.write(data)
+        else:
+            self._buffer.append(data)
+
+    def close(self, error_type: str | None, error_body: bytes | None) -> None:
+        if self._size > MAX_STREAM_BYTES:
+            error_type = "Function.ResponseSizeTooLarge"
+            error_body = error_payload(
+                error_type,
+                f"Response payload size exceeded maximum allowed payload size "
+                f"({MAX_STREAM_BYTES} bytes).",
+            )
+        if error_type is not None or error_body is not None:
+            body = error_body or error_payload(error_type or "Runtime.Unknown", "Stream failed")
+            self._environment._end_stream(self, body, "Unhandled")
+        else:
+            self._environment._end_stream(self, b"".join(self._buffer), None)
+
+    def abort(self) -> None:
+        self.close(
+            "Runtime.TruncatedResponse",
+            error_payload("Runtime.TruncatedResponse", "The response stream ended early."),
+        )
 
 
 def _last_bytes(text: str, limit: int) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from hearth.invoke.launch import LaunchedProcess
 from hearth.invoke.payloads import error_payload
+from hearth.invoke.streams import ResponseSink
 from hearth.invoke.types import EnvironmentState, Invocation, InvokeOutcome
 
 PREFIX = "/2018-06-01/runtime/"
@@ -189,7 +190,9 @@ class FakeEnvironment:
         self.invocations: list[Invocation] = []
         self._outcome = outcome or (lambda inv: InvokeOutcome(inv.payload, None, "", 1.0))
 
-    async def invoke(self, invocation: Invocation) -> InvokeOutcome:
+    async def invoke(
+        self, invocation: Invocation, sink: ResponseSink | None = None
+    ) -> InvokeOutcome:
         assert self.state is EnvironmentState.IDLE, self.state
         self.state = EnvironmentState.BUSY
         self.invocations.append(invocation)

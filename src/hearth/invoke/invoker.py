@@ -8,11 +8,13 @@ import os
 import random
 import time
 import uuid
+from typing import Protocol
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef
-from hearth.errors import conflict, function_not_found
-from hearth.invoke.leases import Leases
+from hearth.errors import LambdaError, conflict, function_not_found
+from hearth.invoke.leases import Leases, Slot
 from hearth.invoke.pool import Pool, PoolKey
+from hearth.invoke.streams import ResponseSink
 from hearth.invoke.types import InitFailed, Invocation, InvokeResult
 from hearth.models import FunctionVersion, State
 from hearth.store.qualifiers import Weights, resolve_routing
@@ -27,14 +29,45 @@ def trace_id() -> str:
     return f"Root={root};Parent={os.urandom(8).hex()};Sampled=0"
 
 
+class InvokeObserver(Protocol):
+    """Told of every invoke, throttle and queued event (the AWS/Lambda metrics). Called on
+    the invoke path, after the function ran: an implementation only records, no I/O."""
+
+    def invoked(
+        self,
+        function: str,
+        qualifier: str | None,
+        executed: str,
+        duration_ms: float,
+        error: bool,
+        concurrency: int,
+        unreserved: int,
+        on_provisioned: bool = False,
+        provisioned_in_use: int = 0,
+        provisioned_allocated: int = 0,
+    ) -> None: ...
+
+    def throttled(self, function: str, qualifier: str | None) -> None: ...
+
+    def async_received(self, function: str, qualifier: str | None) -> None: ...
+
+    def cold_start(self, function: str) -> None: ...
+
+
 class Invoker:
     """Resolves what an invoke names, takes a concurrency lease and runs the invocation in
     an environment from the pool. Reads the registry through a read-only view and caches what
     it resolves until `invalidate` (the NotifyingRegistry calls it after every write)."""
 
     def __init__(
-        self, registry: RegistryReader, arns: ArnFormatter, pool: Pool, leases: Leases
+        self,
+        registry: RegistryReader,
+        arns: ArnFormatter,
+        pool: Pool,
+        leases: Leases,
+        observer: InvokeObserver | None = None,
     ) -> None:
+        self._observer = observer
         self._registry = registry
         self._arns = arns
         self.leases = leases
@@ -102,35 +135,78 @@ class Invoker:
         *,
         client_context: str | None = None,
         request_id: str | None = None,
+        sink: ResponseSink | None = None,
     ) -> InvokeResult:
         """Run one invocation and return its result (a function error is a result too).
-        `request_id`: an async event keeps its id across retries.
+        `request_id`: an async event keeps its id across retries. `sink`: where a streamed
+        response goes as the function writes it (see Environment.invoke).
 
         Raises ResourceNotFoundException / ResourceConflictException for what cannot be
         invoked, and TooManyRequestsException (429, with AWS's Reason and Retry-After) when
         a concurrency limit or the memory budget has no room: always before the function
         runs, so the caller may retry the same event later."""
         version = self.resolve(ref)
-        invocation = Invocation(
-            request_id=request_id or str(uuid.uuid4()),
-            payload=payload,
-            deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
-            invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
-            trace_id=trace_id(),
-            client_context=client_context,
-        )
         # A throttle (TooManyRequestsException) is raised here, before the function runs.
-        with self.leases.lease(version.function_name, version.version):
-            try:
-                lease = await self.pool.acquire(version)
-            except InitFailed as failure:
-                return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
-            try:
-                outcome = await lease.environment.invoke(invocation)
-            finally:
-                self.pool.release(version, lease.environment)
+        try:
+            with self.leases.lease(version.function_name, version.version) as slot:
+                try:
+                    lease = await self.pool.acquire(version)
+                except InitFailed as failure:
+                    self._record(ref, version, 0.0, True, slot)
+                    return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
+                # The deadline starts now, when the environment is ready to take the event: as
+                # on AWS, starting it (a zygote, the function's init) does not eat the timeout.
+                invocation = Invocation(
+                    request_id=request_id or str(uuid.uuid4()),
+                    payload=payload,
+                    deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
+                    invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
+                    trace_id=trace_id(),
+                    client_context=client_context,
+                )
+                try:
+                    outcome = await lease.environment.invoke(invocation, sink)
+                finally:
+                    self.pool.release(version, lease.environment)
+                if lease.cold and self._observer is not None:
+                    self._observer.cold_start(version.function_name)
+                self._record(ref, version, outcome.duration_ms, bool(outcome.function_error), slot)
+        except LambdaError as error:
+            if self._observer is not None and error.code == "TooManyRequestsException":
+                self._observer.throttled(ref.name, ref.qualifier)
+            raise
         return InvokeResult(
             outcome.payload, version.version, outcome.function_error, outcome.log_tail
+        )
+
+    def event_received(self, ref: FunctionRef) -> None:
+        """An Event invoke was queued (AWS/Lambda AsyncEventsReceived)."""
+        if self._observer is not None:
+            self._observer.async_received(ref.name, ref.qualifier)
+
+    def _record(
+        self,
+        ref: FunctionRef,
+        version: FunctionVersion,
+        duration_ms: float,
+        error: bool,
+        slot: Slot,
+    ) -> None:
+        """Hands the observer one record: the metrics are folded later, off this path."""
+        if self._observer is None:
+            return
+        usage, key = self.leases.usage, (version.function_name, version.version)
+        self._observer.invoked(
+            ref.name,
+            ref.qualifier,
+            version.version,
+            duration_ms,
+            error,
+            usage.per_function[version.function_name],
+            usage.unreserved,
+            slot is Slot.PROVISIONED,
+            usage.provisioned[key],
+            self.leases.limits.provisioned.get(key, 0),
         )
 
     async def close(self) -> None:

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from hearth.errors import too_many_requests
 from hearth.invoke.leases import RETRY_AFTER_SECONDS, ThrottleReason
+from hearth.invoke.streams import ResponseSink
 from hearth.invoke.types import EnvironmentState, Invocation, InvokeOutcome
 from hearth.models import FunctionVersion
 
@@ -38,13 +39,16 @@ class Environment(Protocol):
     `invoke` runs one invocation (BUSY meanwhile) and leaves the environment IDLE, or DEAD
     after a timeout or crash; DEAD is final; `destroy` ends the environment's process, is
     safe to call in any state and more than once; `last_used` is a time.monotonic() reading
-    taken when the last invocation ended; `memory_size` (MB) never changes."""
+    taken when the last invocation ended; `memory_size` (MB) never changes. With `sink`, a
+    response the function streams goes there as it is written (hearth.invoke.streams)."""
 
     state: EnvironmentState
     memory_size: int
     last_used: float
 
-    async def invoke(self, invocation: Invocation) -> InvokeOutcome: ...
+    async def invoke(
+        self, invocation: Invocation, sink: ResponseSink | None = None
+    ) -> InvokeOutcome: ...
 
     async def destroy(self) -> None: ...
 

@@ -9,6 +9,8 @@ This is the hot path of every invoke: a small asyncio protocol over httptools, n
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from typing import Protocol, cast
@@ -32,6 +34,20 @@ class RuntimeApiError(Exception):
         self.message = message
 
 
+class ResponseStream(Protocol):
+    """A streamed response being written (`Lambda-Runtime-Function-Response-Mode: streaming`).
+
+    `write` takes each body chunk as it arrives; `close` ends the stream, with the error the
+    runtime reported in its trailers, if any; `abort` ends it when the connection is lost
+    before the body was complete."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self, error_type: str | None, error_body: bytes | None) -> None: ...
+
+    def abort(self) -> None: ...
+
+
 class RuntimeSession(Protocol):
     """The environment behind one Runtime API listener.
 
@@ -47,6 +63,10 @@ class RuntimeSession(Protocol):
     def post_error(self, request_id: str, error_type: str | None, body: bytes) -> None: ...
 
     def post_init_error(self, error_type: str | None, body: bytes) -> None: ...
+
+    def open_stream(self, request_id: str, content_type: str) -> ResponseStream:
+        """Begin a streamed response; raises RuntimeApiError like the post_* methods."""
+        ...
 
 
 _ACCEPTED = b'{"status":"OK"}'
@@ -83,6 +103,10 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._pending: asyncio.Task[None] | None = None
+        # A streamed /response in progress, the refusal of one, and its trailers.
+        self._stream: ResponseStream | None = None
+        self._refusal: RuntimeApiError | None = None
+        self._trailers: dict[bytes, bytes] | None = None
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -112,6 +136,9 @@ class _Connection(asyncio.Protocol):
             self._counted = False
         if self._pending is not None:
             self._pending.cancel()
+        if self._stream is not None:
+            self._stream.abort()
+            self._stream = None
         self._transport = None
 
     # httptools callbacks
@@ -120,19 +147,45 @@ class _Connection(asyncio.Protocol):
         self._headers = {}
         self._body = []
         self._body_size = 0
+        self._trailers = None
+        self._refusal = None
 
     def on_url(self, url: bytes) -> None:
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers[name.lower()] = value
+        if self._trailers is not None:  # after the headers: a trailer of a chunked body
+            self._trailers[name.lower()] = value
+        else:
+            self._headers[name.lower()] = value
+
+    def on_headers_complete(self) -> None:
+        self._trailers = {}
+        mode = self._headers.get(b"lambda-runtime-function-response-mode")
+        if mode is None or mode.lower() != b"streaming":
+            return
+        path = self._url.split(b"?", 1)[0]
+        parts = path[len(PREFIX) :].decode("latin-1").split("/")
+        if len(parts) != 3 or parts[0] != "invocation" or parts[2] != "response":
+            return
+        content_type = self._headers.get(b"content-type", b"application/octet-stream")
+        try:
+            self._stream = self._session.open_stream(parts[1], content_type.decode("latin-1"))
+        except RuntimeApiError as refusal:
+            self._refusal = refusal
 
     def on_body(self, body: bytes) -> None:
+        if self._stream is not None:
+            self._stream.write(body)
+            return
         self._body_size += len(body)
         if self._body_size <= MAX_RESPONSE_BYTES + 1:
             self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._stream is not None or self._refusal is not None:
+            self._end_stream()
+            return
         method = self._parser.get_method()
         path = self._url.split(b"?", 1)[0]
         body = b"".join(self._body)
@@ -151,6 +204,26 @@ class _Connection(asyncio.Protocol):
         self._reply(202, _ACCEPTED)
 
     # handling
+    def _end_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        refusal, self._refusal = self._refusal, None
+        if refusal is not None:
+            payload = {"errorMessage": refusal.message, "errorType": refusal.error_type}
+            self._reply(refusal.status, json.dumps(payload).encode())
+            return
+        assert stream is not None
+        trailers = self._trailers or {}
+        error_type = trailers.get(b"lambda-runtime-function-error-type")
+        error_body = trailers.get(b"lambda-runtime-function-error-body")
+        decoded: bytes | None = None
+        if error_body is not None:
+            try:
+                decoded = base64.b64decode(error_body, validate=True)
+            except (binascii.Error, ValueError):
+                decoded = error_body  # AWS's clients send base64; take it as is otherwise
+        stream.close(error_type.decode("latin-1") if error_type else None, decoded)
+        self._reply(202, _ACCEPTED)
+
     def _post(self, method: bytes, path: bytes, body: bytes) -> None:
         if method != b"POST" or not path.startswith(PREFIX):
             raise RuntimeApiError(404, "InvalidRequest", "Unknown Runtime API path")

@@ -52,13 +52,15 @@ def layer_paths(runtime: str, layer_roots: Sequence[str]) -> dict[str, list[str]
             ]
         }
     if family.name == "node":
+        # AWS's NODE_PATH order: the versioned folder (nodejs20.x -> nodejs/node20) first.
+        major = runtime.removeprefix("nodejs").split(".")[0]
         return {
             "node": [
                 p
                 for root in layer_roots
                 for p in (
+                    f"{root}/nodejs/node{major}/node_modules",
                     f"{root}/nodejs/node_modules",
-                    f"{root}/nodejs/{runtime[:6]}/node_modules",
                 )
             ]
         }
@@ -81,6 +83,8 @@ def function_environment(
     user_variables: dict[str, str],
     initialization_type: str = "on-demand",
     runtime_dir: str | None = None,
+    log_format: str = "Text",
+    application_log_level: str | None = None,
 ) -> dict[str, str]:
     """The process environment: the user's variables, then AWS's reserved ones on top."""
     family = family_of(runtime)
@@ -109,6 +113,12 @@ def function_environment(
         "AWS_SECRET_ACCESS_KEY": "hearth",
         "AWS_SESSION_TOKEN": "hearth",
     }
+    # Advanced logging controls reach the runtime as on AWS: in JSON format, the format and
+    # the application level (a Text function gets neither, as AWS's recorded environments
+    # show, and a user's own AWS_LAMBDA_LOG_LEVEL stays).
+    if log_format == "JSON":
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env["AWS_LAMBDA_LOG_LEVEL"] = application_log_level or "INFO"
     if family.name == "python":
         env["PYTHONPATH"] = ":".join([task_root, *paths["python"]])
         env["PYTHONUNBUFFERED"] = "1"

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from hearth.logs.store import LogStore
+from hearth.logs.store import NewEvent
+
+logger = logging.getLogger("hearth.logs")
+
+
+class EventAppender(Protocol):
+    """Where the writer puts its batches (a LogStore, or a test's list)."""
+
+    def append(self, events: Sequence[NewEvent]) -> None: ...
+
+
+# Told of every batch after it is stored (Embedded Metric Format extraction, for one).
+Observer = Callable[[Sequence[NewEvent]], None]
 
 FLUSH_INTERVAL_SECONDS = 0.05
 
 
 class LogWriter:
-    def __init__(self, store: LogStore) -> None:
+    def __init__(self, store: EventAppender, observers: Sequence[Observer] = ()) -> None:
         self._store = store
+        self._observers = tuple(observers)
         self._pending: list[tuple[str, str, int, str]] = []
         self._scheduled: asyncio.TimerHandle | None = None
 
@@ -25,3 +41,8 @@ class LogWriter:
         self._scheduled = None
         pending, self._pending = self._pending, []
         self._store.append(pending)
+        for observer in self._observers:
+            try:
+                observer(pending)
+            except Exception:  # an observer's failure must not lose or block log lines
+                logger.exception("log observer failed")

@@ -14,6 +14,7 @@ from hearth.models import (
     Alias,
     EventSourceMapping,
     FunctionRecord,
+    FunctionUrlConfig,
     FunctionVersion,
     LayerRecord,
     LayerVersion,
@@ -45,6 +46,7 @@ class _State:
     aliases: dict[tuple[str, str], Alias] = field(default_factory=dict)
     layers: dict[str, LayerRecord] = field(default_factory=dict)
     layer_versions: dict[tuple[str, int], LayerVersion] = field(default_factory=dict)
+    function_urls: dict[tuple[str, str], FunctionUrlConfig] = field(default_factory=dict)
     mappings: dict[str, EventSourceMapping] = field(default_factory=dict)
 
     def copy(self) -> _State:
@@ -100,6 +102,7 @@ class _MemoryTransaction(RegistryTransaction):
         state.functions.pop(name, None)
         state.versions = {k: v for k, v in state.versions.items() if k[0] != name}
         state.aliases = {k: a for k, a in state.aliases.items() if k[0] != name}
+        state.function_urls = {k: u for k, u in state.function_urls.items() if k[0] != name}
 
     # Versions -------------------------------------------------------------------------------
     def get_version(self, function_name: str, version: str) -> FunctionVersion | None:
@@ -131,6 +134,27 @@ class _MemoryTransaction(RegistryTransaction):
 
     def delete_alias(self, function_name: str, alias_name: str) -> None:
         self.state.aliases.pop((function_name, alias_name), None)
+
+    # Function URLs --------------------------------------------------------------------------
+    def get_function_url(self, function_name: str, qualifier: str) -> FunctionUrlConfig | None:
+        return self.state.function_urls.get((function_name, qualifier))
+
+    def find_function_url(self, url_id: str) -> FunctionUrlConfig | None:
+        return next((u for u in self.state.function_urls.values() if u.url_id == url_id), None)
+
+    def list_function_urls(self, function_name: str) -> list[FunctionUrlConfig]:
+        urls = self.state.function_urls
+        return [urls[key] for key in sorted(urls) if key[0] == function_name]
+
+    def put_function_url(self, config: FunctionUrlConfig) -> None:
+        key = (config.function_name, config.qualifier)
+        if any(u.url_id == config.url_id and k != key for k, u in self.state.function_urls.items()):
+            # What SqliteRegistry's UNIQUE constraint refuses.
+            raise ValueError(f"url id {config.url_id} is already in use")
+        self.state.function_urls[key] = _stored(config)
+
+    def delete_function_url(self, function_name: str, qualifier: str) -> None:
+        self.state.function_urls.pop((function_name, qualifier), None)
 
     # Layers ---------------------------------------------------------------------------------
     def get_layer(self, name: str) -> LayerRecord | None:

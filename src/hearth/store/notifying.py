@@ -17,6 +17,7 @@ from hearth.models import (
     Alias,
     EventSourceMapping,
     FunctionRecord,
+    FunctionUrlConfig,
     FunctionVersion,
     LayerRecord,
     LayerVersion,
@@ -89,6 +90,15 @@ class _Reads:
     def list_aliases(self, function_name: str) -> list[Alias]:
         return self._tx.list_aliases(function_name)
 
+    def get_function_url(self, function_name: str, qualifier: str) -> FunctionUrlConfig | None:
+        return self._tx.get_function_url(function_name, qualifier)
+
+    def find_function_url(self, url_id: str) -> FunctionUrlConfig | None:
+        return self._tx.find_function_url(url_id)
+
+    def list_function_urls(self, function_name: str) -> list[FunctionUrlConfig]:
+        return self._tx.list_function_urls(function_name)
+
     def get_layer(self, name: str) -> LayerRecord | None:
         return self._tx.get_layer(name)
 
@@ -140,6 +150,12 @@ class _RecordingTransaction(_Reads):
 
     def delete_alias(self, function_name: str, alias_name: str) -> None:
         self._write().delete_alias(function_name, alias_name)
+
+    def put_function_url(self, config: FunctionUrlConfig) -> None:
+        self._write().put_function_url(config)
+
+    def delete_function_url(self, function_name: str, qualifier: str) -> None:
+        self._write().delete_function_url(function_name, qualifier)
 
     def put_layer(self, record: LayerRecord) -> None:
         self._write().put_layer(record)

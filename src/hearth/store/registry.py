@@ -1,4 +1,5 @@
-"""The registry: where functions, versions, aliases, layers and event source mappings are kept.
+"""The registry: where functions, versions, aliases, function URLs, layers and event source
+mappings are kept.
 
 Every change happens inside `Registry.transaction()`: the reads and writes made through the
 `RegistryTransaction` it yields are applied all together when the block exits normally, and
@@ -19,6 +20,7 @@ from hearth.models import (
     Alias,
     EventSourceMapping,
     FunctionRecord,
+    FunctionUrlConfig,
     FunctionVersion,
     LayerRecord,
     LayerVersion,
@@ -48,6 +50,19 @@ class RegistryReads(Protocol):
 
     def list_aliases(self, function_name: str) -> list[Alias]:
         """Sorted by alias name."""
+        ...
+
+    # Function URLs ---------------------------------------------------------------------
+    def get_function_url(self, function_name: str, qualifier: str) -> FunctionUrlConfig | None:
+        """The URL of a function ("" qualifier) or of one of its aliases."""
+        ...
+
+    def find_function_url(self, url_id: str) -> FunctionUrlConfig | None:
+        """The URL with this id, whatever function it belongs to."""
+        ...
+
+    def list_function_urls(self, function_name: str) -> list[FunctionUrlConfig]:
+        """Sorted by qualifier, so the unqualified function's URL comes first."""
         ...
 
     # Layers ----------------------------------------------------------------------------
@@ -87,7 +102,8 @@ class RegistryTransaction(RegistryReads, Protocol):
         ...
 
     def delete_function(self, name: str) -> None:
-        """Remove the function with all its versions and aliases. No error if absent."""
+        """Remove the function with all its versions, aliases and function URLs. No error if
+        absent."""
         ...
 
     # Versions ($LATEST and published) ---------------------------------------------------
@@ -101,6 +117,16 @@ class RegistryTransaction(RegistryReads, Protocol):
     def put_alias(self, alias: Alias) -> None: ...
 
     def delete_alias(self, function_name: str, alias_name: str) -> None: ...
+
+    # Function URLs ---------------------------------------------------------------------
+    def put_function_url(self, config: FunctionUrlConfig) -> None:
+        """Insert or replace (keyed by function name and qualifier); the url_id must not be
+        another config's."""
+        ...
+
+    def delete_function_url(self, function_name: str, qualifier: str) -> None:
+        """No error if absent. Deleting an alias leaves its URL in place, as on AWS."""
+        ...
 
     # Layers ----------------------------------------------------------------------------
     def put_layer(self, record: LayerRecord) -> None:

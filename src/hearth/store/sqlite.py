@@ -18,6 +18,7 @@ from hearth.models import (
     Alias,
     EventSourceMapping,
     FunctionRecord,
+    FunctionUrlConfig,
     FunctionVersion,
     LayerRecord,
     LayerVersion,
@@ -26,7 +27,7 @@ from hearth.store.locking import NonNestingLock
 from hearth.store.registry import Registry, RegistryTransaction
 
 # Bump with a migration whenever the tables below change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # How long a transaction waits for another process's write lock before failing.
 BUSY_TIMEOUT_MS = 10_000
@@ -73,6 +74,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data TEXT NOT NULL
         )""",
     ),
+    # Schema 3: function URLs, found by their id on every URL request.
+    (
+        """CREATE TABLE function_urls (
+            function_name TEXT NOT NULL,
+            qualifier TEXT NOT NULL,  -- '' for the unqualified function
+            url_id TEXT NOT NULL UNIQUE,
+            data TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier)
+        )""",
+    ),
 )
 
 GET_FUNCTION = "SELECT data FROM functions WHERE name = ?"
@@ -83,6 +94,7 @@ PUT_FUNCTION = """
 DELETE_FUNCTION = "DELETE FROM functions WHERE name = ?"
 DELETE_FUNCTION_VERSIONS = "DELETE FROM versions WHERE function_name = ?"
 DELETE_FUNCTION_ALIASES = "DELETE FROM aliases WHERE function_name = ?"
+DELETE_FUNCTION_URLS = "DELETE FROM function_urls WHERE function_name = ?"
 
 GET_VERSION = "SELECT data FROM versions WHERE function_name = ? AND version = ?"
 LIST_VERSIONS = "SELECT data FROM versions WHERE function_name = ? ORDER BY version_order"
@@ -101,6 +113,16 @@ PUT_ALIAS = """
     INSERT INTO aliases (function_name, name, data) VALUES (?, ?, ?)
     ON CONFLICT (function_name, name) DO UPDATE SET data = excluded.data"""
 DELETE_ALIAS = "DELETE FROM aliases WHERE function_name = ? AND name = ?"
+
+GET_FUNCTION_URL = "SELECT data FROM function_urls WHERE function_name = ? AND qualifier = ?"
+FIND_FUNCTION_URL = "SELECT data FROM function_urls WHERE url_id = ?"
+LIST_FUNCTION_URLS = "SELECT data FROM function_urls WHERE function_name = ? ORDER BY qualifier"
+PUT_FUNCTION_URL = """
+    INSERT INTO function_urls (function_name, qualifier, url_id, data) VALUES (?, ?, ?, ?)
+    ON CONFLICT (function_name, qualifier) DO UPDATE SET
+        url_id = excluded.url_id,
+        data = excluded.data"""
+DELETE_FUNCTION_URL = "DELETE FROM function_urls WHERE function_name = ? AND qualifier = ?"
 
 GET_LAYER = "SELECT data FROM layers WHERE name = ?"
 LIST_LAYERS = "SELECT data FROM layers ORDER BY name"
@@ -233,7 +255,12 @@ class _SqliteTransaction(RegistryTransaction):
         self._execute(PUT_FUNCTION, (record.name, _dumps(record.to_dict())))
 
     def delete_function(self, name: str) -> None:
-        for sql in (DELETE_FUNCTION_ALIASES, DELETE_FUNCTION_VERSIONS, DELETE_FUNCTION):
+        for sql in (
+            DELETE_FUNCTION_URLS,
+            DELETE_FUNCTION_ALIASES,
+            DELETE_FUNCTION_VERSIONS,
+            DELETE_FUNCTION,
+        ):
             self._execute(sql, (name,))
 
     # Versions -------------------------------------------------------------------------------
@@ -272,6 +299,29 @@ class _SqliteTransaction(RegistryTransaction):
 
     def delete_alias(self, function_name: str, alias_name: str) -> None:
         self._execute(DELETE_ALIAS, (function_name, alias_name))
+
+    # Function URLs --------------------------------------------------------------------------
+    def get_function_url(self, function_name: str, qualifier: str) -> FunctionUrlConfig | None:
+        data = self._one(GET_FUNCTION_URL, function_name, qualifier)
+        return None if data is None else FunctionUrlConfig.from_dict(data)
+
+    def find_function_url(self, url_id: str) -> FunctionUrlConfig | None:
+        data = self._one(FIND_FUNCTION_URL, url_id)
+        return None if data is None else FunctionUrlConfig.from_dict(data)
+
+    def list_function_urls(self, function_name: str) -> list[FunctionUrlConfig]:
+        return [
+            FunctionUrlConfig.from_dict(d) for d in self._all(LIST_FUNCTION_URLS, function_name)
+        ]
+
+    def put_function_url(self, config: FunctionUrlConfig) -> None:
+        self._execute(
+            PUT_FUNCTION_URL,
+            (config.function_name, config.qualifier, config.url_id, _dumps(config.to_dict())),
+        )
+
+    def delete_function_url(self, function_name: str, qualifier: str) -> None:
+        self._execute(DELETE_FUNCTION_URL, (function_name, qualifier))
 
     # Layers ---------------------------------------------------------------------------------
     def get_layer(self, name: str) -> LayerRecord | None:

@@ -10,14 +10,16 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
 
 const require = createRequire(import.meta.url);
 const API_PREFIX = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_HEADER = 'Lambda-Runtime-Function-Error-Body';
 
 // ---------------------------------------------------------------------------------------------
 // Errors: the Runtime.* types and the wire shape AWS's Node client posts.
@@ -41,7 +43,13 @@ const NodeJsExitClass = runtimeErrorClass('NodeJsExit');
 // AWS: `new ImportModuleError(e)` passes the original error to `super`, so the message is
 // String(e) ("Error: Cannot find module 'index'\nRequire stack:\n- ..."); likewise for syntax
 // errors, which keep the original stack (it points at the offending line).
-const ImportModuleError = (e) => new ImportModuleErrorClass(String(e));
+// An error that crossed from the loader thread (the layer resolver below) comes back as a
+// plain Error with its code: render it as Node's own would be ("Error [ERR_...]: ...").
+const withCode = (e) =>
+  typeof e?.code === 'string' && e.code.startsWith('ERR_') && !String(e).includes(`[${e.code}]`)
+    ? `${e.name} [${e.code}]: ${e.message}`
+    : String(e);
+const ImportModuleError = (e) => new ImportModuleErrorClass(withCode(e));
 const UserCodeSyntaxError = (e) => {
   const error = new UserCodeSyntaxErrorClass(String(e));
   error.stack = e.stack;
@@ -361,6 +369,40 @@ async function loadModule(appRoot, moduleRoot, moduleName) {
   return require(require.resolve(moduleName, { paths: [appRoot, moduleRoot] }));
 }
 
+// ES modules ignore NODE_PATH, so `import x from "pkg"` would not find a layer's packages that
+// `require` finds. AWS resolves them for ES modules on nodejs18.x and later: a bare specifier
+// that Node's own resolution cannot find is looked up in each NODE_PATH folder (the layers'
+// nodejs/node_modules and nodejs/nodeNN/node_modules), in order, with the package's own
+// "exports" honoured. The hook runs in Node's loader thread, so it is only registered when
+// there are layer folders to search (functions without layers pay nothing).
+const ESM_LAYER_RESOLVER = `
+const parents = PARENTS;
+const bare = (s) => !/^(#|\\.{0,2}\\/|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(s);
+export async function resolve(specifier, context, nextResolve) {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !bare(specifier)) throw error;
+    for (const parentURL of parents) {
+      try {
+        return await nextResolve(specifier, { ...context, parentURL });
+      } catch (again) {
+        if (again?.code !== 'ERR_MODULE_NOT_FOUND') throw again;
+      }
+    }
+    throw error;
+  }
+}`;
+
+function registerLayerResolver(nodePath) {
+  const folders = (nodePath ?? '').split(':').filter(Boolean);
+  if (folders.length === 0 || typeof module.register !== 'function') return;
+  // Resolving from a file beside node_modules/ searches that node_modules/ first.
+  const parents = folders.map((f) => pathToFileURL(path.join(path.dirname(f), 'layer.mjs')).href);
+  const source = ESM_LAYER_RESOLVER.replace('PARENTS', JSON.stringify(parents));
+  module.register('data:text/javascript,' + encodeURIComponent(source));
+}
+
 async function loadHandler(appRoot, fullHandler) {
   if (!fullHandler) throw MalformedHandlerName('Bad handler');
   if (fullHandler.includes('..')) {
@@ -397,6 +439,117 @@ async function loadHandler(appRoot, fullHandler) {
 // ---------------------------------------------------------------------------------------------
 // The invoke loop, as AWS's Runtime.js + CallbackContext.js + InvokeContext.js.
 // ---------------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------------
+// Response streaming: awslambda.streamifyResponse and awslambda.HttpResponseStream, as on AWS.
+// A streaming handler is called as handler(event, responseStream, context); what it writes
+// goes to /response as a chunked POST in the Runtime API's streaming mode, and an error ends
+// that POST with the error in its trailers.
+// ---------------------------------------------------------------------------------------------
+
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+
+class HttpResponseStream {
+  // AWS: the prelude (status, headers, cookies) as JSON, then 8 NUL bytes, then the body.
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION);
+    const metadata = JSON.stringify(prelude ?? {});
+    underlyingStream.beforeFirstWrite = (write) => {
+      write(metadata);
+      write(Buffer.alloc(8));
+    };
+    return underlyingStream;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = 'response';
+    return handler;
+  },
+  HttpResponseStream,
+};
+
+function responseStream(requestId) {
+  let req = null;
+  let contentType = 'application/octet-stream';
+  let settle;
+  const answered = new Promise((resolve) => {
+    settle = resolve;
+  });
+  const open = () => {
+    if (req !== null) return;
+    req = http.request({
+      agent,
+      host: apiHost,
+      port: apiPort,
+      method: 'POST',
+      path: `${API_PREFIX}/invocation/${encodeURIComponent(requestId)}/response`,
+      headers: {
+        'Lambda-Runtime-Function-Response-Mode': 'streaming',
+        'Transfer-Encoding': 'chunked',
+        'Content-Type': contentType,
+        Trailer: `${ERROR_TYPE_HEADER}, ${ERROR_BODY_HEADER}`,
+      },
+    }, (res) => {
+      res.resume();
+      res.on('end', settle);
+      res.on('error', settle);
+    });
+    req.on('error', settle);
+    if (stream.beforeFirstWrite) stream.beforeFirstWrite((chunk) => req.write(chunk));
+  };
+  const stream = new Writable({
+    write(chunk, encoding, callback) {
+      open();
+      req.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      open();
+      req.end();
+      callback();
+    },
+  });
+  // Writes after a failure are dropped, not a crash of the runtime.
+  stream.on('error', () => {});
+  stream.setContentType = (type) => {
+    if (req !== null) throw new Error('Content type cannot be set after the first write');
+    contentType = type;
+  };
+  // An error ends the response with it in the trailers (what was written stays written).
+  const fail = (error) => {
+    if (stream.writableFinished) return;
+    open();
+    const body = toRapidResponse(error);
+    req.addTrailers({
+      [ERROR_TYPE_HEADER]: headerSafe(body.errorType),
+      [ERROR_BODY_HEADER]: Buffer.from(JSON.stringify(body)).toString('base64'),
+    });
+    req.end();
+    stream.destroy();
+  };
+  return { stream, fail, answered };
+}
+
+function runStreaming(requestId, event, context) {
+  const { stream, fail, answered } = responseStream(requestId);
+  const failed = (err) => {
+    logError('Invoke Error', err);
+    fail(err);
+  };
+  try {
+    Promise.resolve(handler(event, stream, context)).then(() => {
+      if (!stream.writableEnded) stream.end();
+    }, failed);
+  } catch (err) {
+    failed(err);
+  }
+  answered.then(() => {
+    inFlight = null;
+    scheduleNext();
+  });
+}
 
 // What runs when the event loop empties ('beforeExit'); set per invocation.
 let beforeExit = () => {};
@@ -537,6 +690,11 @@ async function handleOnce() {
       getRemainingTimeInMillis: () => deadline - Date.now(),
     });
 
+    if (handler[STREAMING] === 'response') {
+      beforeExit = () => {};
+      runStreaming(requestId, JSON.parse(next.body), context);
+      return;
+    }
     const result = handler(JSON.parse(next.body), context, callback);
 
     if (result && typeof result.then === 'function') {
@@ -582,6 +740,7 @@ process.on('unhandledRejection', (reason) => {
 });
 
 patchConsole();
+registerLayerResolver(process.env.NODE_PATH);
 
 let handler;
 let isAsyncHandler = false;

@@ -301,7 +301,16 @@ def error_from_exception(exc: BaseException, request_id: str) -> dict[str, Any]:
 
 
 def log_error(error: dict[str, Any]) -> None:
-    """Write an error as one text record, as AWS's runtime does: ``[ERROR] Type: message``."""
+    """Write an error as one record, as AWS's runtime does: ``[ERROR] Type: message`` and
+    the traceback in Text format; one JSON object with level ERROR in JSON format."""
+    if _json_format():
+        record = {
+            "timestamp": time.strftime(JSON_TIME_FORMAT, time.gmtime()),
+            "level": "ERROR",
+            **{k: v for k, v in error.items() if v not in (None, "")},
+        }
+        sys.stdout.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+        return
     head = "[ERROR]"
     if error["errorType"]:
         head += " " + error["errorType"]
@@ -313,6 +322,48 @@ def log_error(error: dict[str, Any]) -> None:
             stripped = line.lstrip(" ")
             lines.append(ERROR_INDENT * (len(line) - len(stripped)) + stripped)
     sys.stdout.write(RECORD_LINE_BREAK.join(lines) + "\n")
+
+
+# AWS's JSON application log records: seconds, UTC.
+JSON_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# What a LogRecord always has: anything else on it (``extra=``) is a field of the JSON record.
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "aws_request_id",
+    "taskName",
+}
+
+
+def _json_format() -> bool:
+    return os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+
+class JsonRecordFormatter(logging.Formatter):
+    """LogFormat JSON: one object per record with AWS's keys (timestamp, level, message,
+    logger, requestId; errorType, errorMessage, stackTrace and location with an exception)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message: Any = record.msg if isinstance(record.msg, dict) and not record.args else None
+        shape: dict[str, Any] = {
+            "timestamp": time.strftime(JSON_TIME_FORMAT, time.gmtime(record.created)),
+            "level": logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10),
+            "message": record.getMessage() if message is None else message,
+            "logger": record.name,
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            kind, value, trace = record.exc_info
+            shape["stackTrace"] = traceback.format_tb(trace)
+            shape["errorType"] = kind.__name__
+            shape["errorMessage"] = str(value)
+            shape["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        request_id = getattr(record, "aws_request_id", None)
+        if request_id:
+            shape["requestId"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_ATTRIBUTES and key not in shape and value is not None:
+                shape[key] = value
+        return json.dumps(shape, default=str, ensure_ascii=False)
 
 
 class _RequestIdFilter(logging.Filter):
@@ -333,20 +384,26 @@ class _StdoutRecordHandler(logging.Handler):
 
 
 def setup_logging(level_name: str | None) -> None:
-    """AWS's root logger: its line format, UTC times, level only when AWS_LAMBDA_LOG_LEVEL
-    says so (otherwise Python's default WARNING, which is why ``logger.info`` is silent)."""
+    """AWS's root logger: its line format (or JSON records with LogFormat JSON), UTC times,
+    level only when AWS_LAMBDA_LOG_LEVEL says so (otherwise Python's default WARNING, which
+    is why ``logger.info`` is silent in Text format)."""
     logging.Formatter.converter = time.gmtime
     handler = _StdoutRecordHandler()
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
-            "%Y-%m-%dT%H:%M:%S",
+    if _json_format():
+        handler.setFormatter(JsonRecordFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+                "%Y-%m-%dT%H:%M:%S",
+            )
         )
-    )
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
     root.addHandler(handler)
-    level = {"TRACE": "DEBUG"}.get((level_name or "").upper(), (level_name or "").upper())
+    level = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}.get(
+        (level_name or "").upper(), (level_name or "").upper()
+    )
     if level and isinstance(logging.getLevelName(level), int):
         root.setLevel(level)
 

@@ -1,4 +1,4 @@
-"""The `hearth up` and `hearth dev` commands (logic in hearth/templates/)."""
+"""The `hearth up` and `hearth dev` commands (the logic is in hearth/templates/)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class App:
         account_id: str,
         data_dir: Path | None,
     ) -> None:
-        from hearth.cli import _client
+        from hearth.cli.client import _client
         from hearth.templates.apply import Applier
         from hearth.templates.boto_deployer import BotoDeployer
         from hearth.templates.parameters import parse_overrides, read_samconfig
@@ -378,3 +378,6 @@ def dev(
             console.print(f"[green]reloaded[/] {', '.join(changed)} → {what} in {took:.0f} ms")
     finally:
         stop.set()
+
+
+COMMANDS = (up, dev)

@@ -1,8 +1,7 @@
 """`hearth mappings ...` (create, list, show, delete event source mappings) and the
 `serve` options that say where mappings read their queues and streams.
 
-Kept apart from cli.py so that module only wires these in; flags are still read only here
-and in cli.py.
+A module of its own in the cli/ package: `server.py` only adds its options to `serve`.
 """
 
 from __future__ import annotations
@@ -67,7 +66,7 @@ _region = click.option("--region", envvar="AWS_REGION", default=DEFAULT_REGION, 
 
 
 def _client(endpoint_url: str, region: str) -> Any:
-    import boto3  # noqa: PLC0415 - `hearth --help` stays fast
+    import boto3
 
     session: Any = boto3.session.Session()
     keys = {}
@@ -77,7 +76,7 @@ def _client(endpoint_url: str, region: str) -> Any:
 
 
 def _run(call: Callable[[], Any]) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return call()

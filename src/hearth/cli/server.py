@@ -1,26 +1,20 @@
-"""The `hearth` command. The only place flags and environment variables are read."""
+"""`hearth serve` and `hearth doctor`: the commands that run Hearth on this machine."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 import os
 import sys
-import time
-import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from hearth import __version__
-from hearth.cli_mappings import event_source_options, mappings, parse_endpoints
+from hearth.cli.mappings import event_source_options, parse_endpoints
+from hearth.cli.output import console, err_console
 from hearth.config import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CONCURRENCY_LIMIT,
@@ -34,27 +28,16 @@ from hearth.config import (
     default_data_dir,
     default_memory_budget_mb,
 )
+from hearth.store.data_dir_lock import DataDirLock, DataDirLocked
 
 if TYPE_CHECKING:
     from hearth.sandbox.choice import IsolationChoice
-
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-DEFAULT_ENDPOINT = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
-DEFAULT_ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/hearth-function"
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="hearth")
-def main() -> None:
-    """Hearth: AWS Lambda, run on your own machines."""
 
 
 # serve --------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option(
     "--host",
     envvar="HEARTH_HOST",
@@ -181,8 +164,9 @@ def main() -> None:
     "--aws-endpoint-url",
     envvar="HEARTH_AWS_ENDPOINT_URL",
     default=None,
-    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues "
-    "[default: AWS itself]. Credentials come from botocore's usual chain.",
+    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues, and where "
+    "API Gateway APIs are defined [default: AWS itself; no APIs are served without it]. "
+    "Credentials come from botocore's usual chain.",
 )
 @event_source_options
 @click.option(
@@ -303,9 +287,11 @@ def serve(
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
+    data_lock = _lock_data_dir(settings.data_dir)  # before anything touches the data dir
     choice = _choose_isolation(settings)  # probed before the event loop starts: it forks
 
     def announce(endpoint: str) -> None:
+        data_lock.record(endpoint)
         console.print(f"Hearth {__version__} is ready at {endpoint}", markup=False)
         console.print(f"  data dir: {settings.data_dir}", markup=False)
         if settings.auth_enabled:
@@ -325,7 +311,18 @@ def serve(
             f"{settings.memory_budget_mb} MB of environment memory",
             markup=False,
         )
-        console.print("Point the aws CLI or boto3 at it:", markup=False)
+        # The aws CLI and boto3 refuse to send a request without credentials, even to a
+        # server that checks none: say which two variables they need.
+        if settings.auth_enabled:
+            console.print("Point the aws CLI or boto3 at it, signing with that key:", markup=False)
+            exports = f"AWS_ACCESS_KEY_ID={keys[0].access_key_id} AWS_SECRET_ACCESS_KEY=..."
+        else:
+            console.print(
+                "Point the aws CLI or boto3 at it (they need credentials; any will do):",
+                markup=False,
+            )
+            exports = "AWS_ACCESS_KEY_ID=hearth AWS_SECRET_ACCESS_KEY=hearth"
+        console.print(f"  export {exports}", markup=False)
         console.print(
             f"  aws lambda list-functions --endpoint-url {endpoint} --region {region}", markup=False
         )
@@ -346,7 +343,34 @@ def serve(
     except OSError as exc:
         err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}", markup=False)
         sys.exit(1)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the signal handlers are in place, or while shutting down: success
+    finally:
+        data_lock.release()
     console.print("Hearth stopped.")
+
+
+def _lock_data_dir(data_dir: Path) -> DataDirLock:
+    """One server per data dir (two would run async events twice); exit naming the holder.
+
+    The read-only check of the data dir comes first, so a directory that is not Hearth's is
+    refused before the lock file is made in it."""
+    from hearth.store.datadir import DataDirProblem, check_data_dir
+    from hearth.store.sqlite import SCHEMA_VERSION
+
+    try:
+        check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
+        return DataDirLock(data_dir)
+    except DataDirProblem as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except DataDirLocked as exc:
+        err_console.print(
+            f"error: another Hearth server ({exc.holder}) is using the data dir {data_dir}; "
+            "stop it first, or give this one another --data-dir.",
+            markup=False,
+        )
+        sys.exit(1)
 
 
 def _choose_isolation(settings: Settings) -> IsolationChoice:
@@ -366,7 +390,7 @@ def _choose_isolation(settings: Settings) -> IsolationChoice:
 # doctor -------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option(
     "--data-dir",
     envvar="HEARTH_DATA_DIR",
@@ -451,319 +475,4 @@ def _run(coroutine: Any) -> None:
         asyncio.run(coroutine)
 
 
-# client commands -----------------------------------------------------------------------
-
-endpoint_option = click.option(
-    "--endpoint-url",
-    envvar="HEARTH_ENDPOINT_URL",
-    default=DEFAULT_ENDPOINT,
-    show_default=True,
-    help="The Hearth server to talk to.",
-)
-region_option = click.option(
-    "--region", envvar="HEARTH_REGION", default=DEFAULT_REGION, show_default=True
-)
-
-
-def _client(endpoint_url: str, region: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.session.Session()
-    # Hearth without SigV4 accepts any credentials; boto3 insists on having some.
-    fallback = "hearth" if session.get_credentials() is None else None
-    config = Config(
-        retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=300
-    )
-    return session.client(
-        "lambda",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        config=config,
-        aws_access_key_id=fallback,
-        aws_secret_access_key=fallback,
-    )
-
-
-@contextmanager
-def _speaking_errors(endpoint_url: str) -> Iterator[None]:
-    """Turn client failures into one sentence for a person, and exit 1."""
-    from botocore.exceptions import ClientError, EndpointConnectionError
-
-    try:
-        yield
-    except EndpointConnectionError:
-        err_console.print(
-            f"error: cannot reach Hearth at {endpoint_url}. Is `hearth serve` running there?",
-            markup=False,
-        )
-        sys.exit(1)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        err_console.print(f"error: {error.get('Code')}: {error.get('Message')}", markup=False)
-        sys.exit(1)
-
-
-def zip_directory(directory: Path) -> bytes:
-    """A deterministic zip of a directory: same files, same bytes, same CodeSha256."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            relative = path.relative_to(directory).as_posix()
-            if any(part in ("__pycache__", ".git") for part in path.relative_to(directory).parts):
-                continue
-            info = zipfile.ZipInfo(relative, date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
-    return buffer.getvalue()
-
-
-@main.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--name", required=True, help="Function name.")
-@click.option("--runtime", required=True, help="e.g. python3.12, nodejs20.x, provided.al2023.")
-@click.option("--handler", required=True, help="e.g. app.handler")
-@click.option("--role", default=DEFAULT_ROLE, show_default=True, help="Execution role ARN.")
-@click.option("--memory", type=int, default=None, help="Memory size in MB (128-10240).")
-@click.option("--timeout", type=int, default=None, help="Timeout in seconds (1-900).")
-@click.option(
-    "--env",
-    "env_vars",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Environment variable; repeatable.",
-)
-@endpoint_option
-@region_option
-def deploy(
-    directory: Path,
-    name: str,
-    runtime: str,
-    handler: str,
-    role: str,
-    memory: int | None,
-    timeout: int | None,
-    env_vars: tuple[str, ...],
-    endpoint_url: str,
-    region: str,
-) -> None:
-    """Zip DIRECTORY and create the function, or update it if it exists."""
-    variables = {}
-    for item in env_vars:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--env")
-        variables[key] = value
-    config: dict[str, Any] = {"Runtime": runtime, "Handler": handler, "Role": role}
-    if memory is not None:
-        config["MemorySize"] = memory
-    if timeout is not None:
-        config["Timeout"] = timeout
-    if variables:
-        config["Environment"] = {"Variables": variables}
-
-    client = _client(endpoint_url, region)
-    with _speaking_errors(endpoint_url):
-        with console.status(f"Zipping {directory}..."):
-            code = zip_directory(directory)
-        console.print(f"Zipped {directory} ({len(code):,} bytes)")
-        exists = _function_exists(client, name)
-        with console.status(f"{'Updating' if exists else 'Creating'} {name}..."):
-            if exists:
-                client.update_function_code(FunctionName=name, ZipFile=code)
-                client.get_waiter("function_updated_v2").wait(
-                    FunctionName=name, WaiterConfig={"Delay": 1}
-                )
-                result = client.update_function_configuration(FunctionName=name, **config)
-                client.get_waiter("function_updated_v2").wait(
-                    FunctionName=name, WaiterConfig={"Delay": 1}
-                )
-            else:
-                result = client.create_function(FunctionName=name, Code={"ZipFile": code}, **config)
-                client.get_waiter("function_active_v2").wait(
-                    FunctionName=name, WaiterConfig={"Delay": 1}
-                )
-    verb = "Updated" if exists else "Created"
-    console.print(f"{verb} {result['FunctionArn']}", markup=False)
-    console.print(
-        f"  runtime {result['Runtime']}, handler {result['Handler']}, "
-        f"CodeSha256 {result['CodeSha256']}",
-        markup=False,
-    )
-
-
-def _function_exists(client: Any, name: str) -> bool:
-    try:
-        client.get_function_configuration(FunctionName=name)
-    except client.exceptions.ResourceNotFoundException:
-        return False
-    return True
-
-
-@main.command()
-@endpoint_option
-@region_option
-def functions(endpoint_url: str, region: str) -> None:
-    """List functions as a table."""
-    client = _client(endpoint_url, region)
-    rows: list[dict[str, Any]] = []
-    with _speaking_errors(endpoint_url):
-        for page in client.get_paginator("list_functions").paginate():
-            rows.extend(page["Functions"])
-    if not rows:
-        console.print(
-            "No functions yet. Deploy one with: "
-            "hearth deploy DIR --name NAME --runtime python3.12 --handler app.handler"
-        )
-        return
-    table = Table("Name", "Runtime", "Handler", "Memory", "Timeout", "Code size", "Last modified")
-    for fn in rows:
-        table.add_row(
-            fn["FunctionName"],
-            fn.get("Runtime", ""),
-            fn.get("Handler", ""),
-            f"{fn['MemorySize']} MB",
-            f"{fn['Timeout']} s",
-            f"{fn['CodeSize']:,} B",
-            fn["LastModified"][:19].replace("T", " "),
-        )
-    console.print(table)
-
-
-@main.command()
-@click.argument("name")
-@endpoint_option
-@region_option
-def delete(name: str, endpoint_url: str, region: str) -> None:
-    """Delete a function with all its versions and aliases."""
-    client = _client(endpoint_url, region)
-    with _speaking_errors(endpoint_url):
-        client.delete_function(FunctionName=name)
-    console.print(f"Deleted {name}", markup=False)
-
-
-@main.command()
-@click.argument("name")
-@click.option("--payload", default=None, help="The event, as JSON [default: {}].")
-@click.option(
-    "--event",
-    "event_file",
-    type=click.File("r"),
-    default=None,
-    help="Read the event from a file, or - for stdin "
-    "(`hearth event ... | hearth invoke F --event -`).",
-)
-@click.option("--qualifier", default=None, help="A version number or alias.")
-@click.option("--tail", is_flag=True, help="Also print the invocation's log.")
-@click.option(
-    "--async",
-    "run_async",
-    is_flag=True,
-    help="Queue the event (InvocationType Event) and print its request id, without waiting.",
-)
-@endpoint_option
-@region_option
-def invoke(
-    name: str,
-    payload: str | None,
-    event_file: Any,
-    qualifier: str | None,
-    tail: bool,
-    run_async: bool,
-    endpoint_url: str,
-    region: str,
-) -> None:
-    """Invoke a function and print what it returned."""
-    if payload is not None and event_file is not None:
-        raise click.UsageError("give --payload or --event, not both")
-    if event_file is not None:
-        payload = event_file.read()
-    client = _client(endpoint_url, region)
-    params: dict[str, Any] = {"FunctionName": name, "Payload": (payload or "{}").encode()}
-    if qualifier:
-        params["Qualifier"] = qualifier
-    if run_async:
-        params["InvocationType"] = "Event"
-    elif tail:
-        params["LogType"] = "Tail"
-    with _speaking_errors(endpoint_url):
-        response = client.invoke(**params)
-    if run_async:
-        request_id = response["ResponseMetadata"]["RequestId"]
-        console.print(f"Queued {name} (request id {request_id})", markup=False)
-        return
-    body = response["Payload"].read().decode()
-    if tail and response.get("LogResult"):
-        err_console.print(base64.b64decode(response["LogResult"]).decode().rstrip(), markup=False)
-    try:
-        console.print_json(body)
-    except ValueError:
-        console.print(body, markup=False)
-    if response.get("FunctionError"):
-        err_console.print(
-            f"The function failed ({response['FunctionError']}); "
-            f"version {response.get('ExecutedVersion')}.",
-            markup=False,
-        )
-        sys.exit(1)
-
-
-@main.command()
-@click.argument("name")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive.")
-@click.option("--since", default="1h", show_default=True, help="How far back: 30s, 10m, 2h, 1d.")
-@endpoint_option
-@region_option
-def logs(name: str, follow: bool, since: str, endpoint_url: str, region: str) -> None:
-    """Print a function's log (START, your output, END, REPORT)."""
-    import boto3
-
-    seconds = _duration_seconds(since)
-    session = boto3.session.Session()
-    fallback = "hearth" if session.get_credentials() is None else None
-    client = session.client(
-        "logs",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=fallback,
-        aws_secret_access_key=fallback,
-    )
-    group = name if name.startswith("/") else f"/aws/lambda/{name}"
-    params: dict[str, Any] = {
-        "logGroupName": group,
-        "startTime": int((time.time() - seconds) * 1000),
-    }
-    with _speaking_errors(endpoint_url):
-        while True:
-            page = client.filter_log_events(**params)
-            for event in page["events"]:
-                stamp = time.strftime("%H:%M:%S", time.localtime(event["timestamp"] / 1000))
-                console.print(f"{stamp} {event['message']}", markup=False)
-            params["nextToken"] = page["nextToken"]
-            if page["events"]:
-                continue
-            if not follow:
-                return
-            time.sleep(0.5)
-
-
-def _duration_seconds(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise click.BadParameter(f"expected a number and s, m, h or d (like 10m), got {text!r}")
-    return int(text[:-1]) * units[text[-1]]
-
-
-main.add_command(mappings)
-
-# Application templates (hearth/cli_sam.py, hearth/templates/).
-from hearth.cli_event import event  # noqa: E402
-from hearth.cli_sam import dev, up  # noqa: E402
-
-main.add_command(up)
-main.add_command(dev)
-main.add_command(event)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+COMMANDS = (serve, doctor)
