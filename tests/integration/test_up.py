@@ -236,3 +236,20 @@ def test_requirements_are_installed_once(server: Server, client: Any, tmp_path: 
     assert "installing" not in second.stdout  # the manifest did not change
     assert "updated  WithDeps" in second.stdout
     assert payload(client, "WithDeps") == {"six!": "1.17.0"}
+
+
+def test_a_function_url_answers_at_the_output(server: Server, tmp_path: Path) -> None:
+    import re
+    import urllib.request
+
+    app = tmp_path / "withurl"
+    shutil.copytree(TEMPLATES / "function-url", app)
+    result = hearth(server, "up", cwd=app)
+    assert result.returncode == 0, result.stderr
+    found = re.search(
+        r"Url = http://([a-z0-9]+)\.lambda-url\.us-east-1\.localhost:\d+/", result.stdout
+    )
+    assert found, result.stdout
+    # The path form of the same URL: Python's resolver does not map *.localhost to loopback.
+    with urllib.request.urlopen(f"{server.endpoint}/lambda-url/{found.group(1)}/hi") as answer:
+        assert json.loads(answer.read()) == {"path": "/hi"}

@@ -237,6 +237,24 @@ class BotoDeployer:
     def delete_event_source_mapping(self, uuid: str) -> None:
         self._gone_ok(lambda: self._client.delete_event_source_mapping(UUID=uuid))
 
+    def put_function_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        where = {key: params[key] for key in ("FunctionName", "Qualifier") if key in params}
+        with _translated():
+            existing = self._gone_ok(lambda: self._client.get_function_url_config(**where))
+            call = (
+                self._client.update_function_url_config
+                if existing
+                else self._client.create_function_url_config
+            )
+            result: dict[str, Any] = call(**params)
+            return result
+
+    def delete_function_url(self, function: str, qualifier: str | None) -> None:
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        self._gone_ok(
+            lambda: self._client.delete_function_url_config(FunctionName=function, **extra)
+        )
+
     def remove_permission(self, function: str, statement_id: str, qualifier: str | None) -> None:
         extra = {"Qualifier": qualifier} if qualifier else {}
         self._gone_ok(

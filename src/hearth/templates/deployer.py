@@ -80,6 +80,13 @@ class Deployer(Protocol):
 
     def delete_event_source_mapping(self, uuid: str) -> None: ...
 
+    def put_function_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        """CreateFunctionUrlConfig, or UpdateFunctionUrlConfig when the function (and
+        Qualifier) has one; returns FunctionUrl and FunctionArn."""
+        ...
+
+    def delete_function_url(self, function: str, qualifier: str | None) -> None: ...
+
 
 @dataclass
 class FakeDeployer:
@@ -94,6 +101,7 @@ class FakeDeployer:
     layers: dict[str, list[bytes]] = field(default_factory=dict)
     permissions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    urls: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     fail_on: str | None = None
 
@@ -188,3 +196,16 @@ class FakeDeployer:
     def delete_event_source_mapping(self, uuid: str) -> None:
         self._call(f"delete_event_source_mapping {uuid}")
         self.mappings.pop(uuid, None)
+
+    def put_function_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = f"{params['FunctionName']}:{params.get('Qualifier', '')}"
+        self._call(f"put_function_url {key}")
+        self.urls[key] = dict(params)
+        return {
+            "FunctionUrl": f"http://{params['FunctionName'].lower()}.lambda-url.localhost/",
+            "FunctionArn": self._arn(params["FunctionName"]),
+        }
+
+    def delete_function_url(self, function: str, qualifier: str | None) -> None:
+        self._call(f"delete_function_url {function}:{qualifier or ''}")
+        self.urls.pop(f"{function}:{qualifier or ''}", None)

@@ -236,6 +236,7 @@ class PermissionHandler:
         "EventSourceToken",
         "FunctionUrlAuthType",
         "PrincipalOrgID",
+        "InvokedViaFunctionUrl",
     )
 
     def apply(
@@ -316,6 +317,40 @@ class EventSourceMappingHandler:
         ctx.deployer.delete_event_source_mapping(entry.physical_id)
 
 
+class UrlHandler:
+    """Function URLs (SAM's FunctionUrlConfig); GetAtt FunctionUrl is the URL Hearth serves."""
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        function, qualifier = _split_function(props["TargetFunctionArn"])
+        qualifier = str(props["Qualifier"]) if props.get("Qualifier") else qualifier
+        params: dict[str, Any] = {
+            key: props[key] for key in ("AuthType", "Cors", "InvokeMode") if key in props
+        }
+        params["FunctionName"] = function
+        if qualifier:
+            params["Qualifier"] = qualifier
+        where = (function, qualifier)
+        if previous is not None and previous.attributes.get("Where") != list(where):
+            old_function, old_qualifier = previous.attributes["Where"]
+            ctx.deployer.delete_function_url(str(old_function), old_qualifier)
+        result = ctx.deployer.put_function_url(params)
+        return Deployed(
+            "AWS::Lambda::Url",
+            str(result.get("FunctionArn", ctx.function_arn(function))),
+            {
+                "FunctionUrl": result["FunctionUrl"],
+                "FunctionArn": result.get("FunctionArn"),
+                "Where": list(where),
+            },
+        )
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        function, qualifier = entry.attributes["Where"]
+        ctx.deployer.delete_function_url(str(function), qualifier)
+
+
 class RecordedHandler:
     """IAM: recorded and shown, not enforced (Hearth does not evaluate policies)."""
 
@@ -346,5 +381,6 @@ HANDLERS: dict[str, Handler] = {
     "AWS::Lambda::Permission": PermissionHandler(),
     "AWS::Lambda::EventInvokeConfig": EventInvokeConfigHandler(),
     "AWS::Lambda::EventSourceMapping": EventSourceMappingHandler(),
+    "AWS::Lambda::Url": UrlHandler(),
     **dict.fromkeys(RECORDED_TYPES, RecordedHandler()),
 }
