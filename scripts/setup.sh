@@ -33,3 +33,4 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "!! npm was not found: the web console is NOT built (install node and npm, rerun setup)" >&2
 fi
+./scripts/setup-aws-sdk.sh

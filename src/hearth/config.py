@@ -95,6 +95,7 @@ class Settings:
     async_concurrency: int = 16
     # Where SQS / SNS / EventBridge destinations and dead-letter queues are reached
     # (moto, LocalStack, ElasticMQ...); None means AWS itself.
+    # With it set, the embedded services are off and functions are pointed at it too.
     aws_endpoint_url: str | None = None
     # The scheme and authority clients reach Hearth at, for the URLs it hands out (Code.Location)
     # when that is not the address it listens on (a proxy, a port mapping). None: the address
@@ -117,6 +118,19 @@ class Settings:
     # The log store's bounds: older events are deleted, and the oldest while it is larger.
     log_retention_seconds: float = 30 * 86400.0
     log_max_bytes: int = 512 * 1024 * 1024
+    # Per-service endpoints (signing name → URL): that service is not embedded, and
+    # functions get AWS_ENDPOINT_URL_<SERVICE> for it.
+    service_endpoints: tuple[tuple[str, str], ...] = ()
+    # The shared read-only AWS SDKs (boto3; the JavaScript SDK v3) every function can import;
+    # None: functions get only what they bring.
+    aws_sdk_dir: Path | None = None
+    # Seconds between snapshots of the embedded services' state (and one at shutdown).
+    services_snapshot_seconds: float = 1.0
+
+    @property
+    def embedded_services(self) -> bool:
+        """S3, DynamoDB, SNS... answered on Hearth's own port (moto, in-process)."""
+        return self.aws_endpoint_url is None
 
     @property
     def auth_enabled(self) -> bool:

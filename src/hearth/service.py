@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import botocore.session
 import uvicorn
@@ -42,7 +43,7 @@ from hearth.api.model_check import ModelChecker
 from hearth.api.policies import PoliciesApi
 from hearth.api.prometheus import PrometheusApi, Snapshot
 from hearth.api.provisioned import ProvisionedApi
-from hearth.api.sigv4 import Credential, SigV4Verifier
+from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
 from hearth.api.targets import TargetRoutes
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
@@ -85,14 +86,25 @@ from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricSto
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
+from hearth.services import hooks as service_hooks
+from hearth.services.credentials import FunctionCredentials, load_or_create_key
+from hearth.services.embedded import EmbeddedServices
+from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
+from hearth.services.gateway import AsgiApp, Gateway
+from hearth.services.s3_permissions import NotificationPermissions
+from hearth.services.scope import EMBEDDED_BACKENDS
+from hearth.services.snapshots import Snapshots
+from hearth.services.triggers import QueueTriggers
 from hearth.store.code import CodeStore
 from hearth.store.datadir import (
     CODE,
+    FUNCTION_CREDENTIALS_KEY,
     LOGS,
     POSITIONS,
     QUEUE,
     REGISTRY,
     RESERVE,
+    SERVICES_SNAPSHOT,
     check_data_dir,
     load_or_create_code_url_key,
 )
@@ -129,6 +141,26 @@ class Hearth:
     reserve: DiskReserve
     mappings: MappingSupervisor
     positions: SqlitePositions
+    # What listens on the port: `app`, behind the embedded services' gateway.
+    asgi: AsgiApp
+    embedded: EmbeddedServices | None
+    function_services: FunctionServiceEnvironment
+    sink: BotocoreSink
+    snapshots: Snapshots | None
+
+    def listening_at(self, url: str) -> None:
+        """Hearth's own URL, once it listens: where functions and destinations reach the
+        embedded services."""
+        if self.embedded is None:
+            return
+        self.function_services.endpoint_url = url
+        self.sink.point_at(url, self._sink_key())
+
+    def _sink_key(self) -> tuple[str, str]:
+        if self.settings.access_keys:
+            key = self.settings.access_keys[0]
+            return key.access_key_id, key.secret_access_key
+        return "hearth", "hearth"
 
     async def close(self) -> None:
         # Pollers stop first: a batch in flight is read again from its committed position.
@@ -145,10 +177,16 @@ class Hearth:
         await self.metrics.stop()
         self.metric_store.close()
         await self.events.close()
+        if self.snapshots is not None:
+            await self.snapshots.close()
+        if self.embedded is not None:
+            self.embedded.close()
         self.registry.close()
 
 
-def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -> Hearth:  # noqa: PLR0915
+def build(  # noqa: PLR0915 - the composition root builds every part, in order
+    settings: Settings, schedule: Scheduler, isolation: IsolationChoice
+) -> Hearth:
     data_dir = settings.data_dir
     # Before anything opens or creates a file: start-up collects unreferenced code, and a
     # lost or foreign registry would make that every function's code.
@@ -179,6 +217,14 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     metrics = LambdaMetrics(metric_store)
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
+    credentials = FunctionCredentials(load_or_create_key(data_dir / FUNCTION_CREDENTIALS_KEY))
+    sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
+    function_services = FunctionServiceEnvironment(
+        credentials,
+        sdk,
+        endpoint_url=settings.aws_endpoint_url,
+        service_endpoints=settings.service_endpoints,
+    )
     environments = EnvironmentBuilder(
         code_store,
         arns,
@@ -186,6 +232,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         launchers.for_runtime,
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
+        extra_environment=function_services.variables,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
     invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
@@ -195,11 +242,12 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     events = SqliteEventQueue(data_dir / QUEUE)
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
+    sink = BotocoreSink(settings.aws_endpoint_url)
     dispatcher = Dispatcher(
         events,
         invoker.invoke,
         async_configs,
-        BotocoreSink(settings.aws_endpoint_url),
+        sink,
         arns,
         concurrency=settings.async_concurrency,
         base_retry_delay_seconds=settings.async_retry_delay_seconds,
@@ -221,7 +269,8 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     _observability(router, settings, log_store, log_writer, metric_store, metrics, invoker, events)
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
-    PoliciesApi(Policies(registry, arns)).register(router)
+    policies = Policies(registry, arns)
+    PoliciesApi(policies).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
     provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
@@ -235,7 +284,40 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings)
     lambda_app = LambdaApp(router, authenticator, checker.check, settings.public_url)
-    app = _http_in(settings, lambda_app, authenticator, registry, invoker, arns)
+    embedded: EmbeddedServices | None = None
+    snapshots: Snapshots | None = None
+    inner: AsgiApp = lambda_app
+    if settings.embedded_services:
+        embedded = EmbeddedServices(settings.account_id)
+        triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
+        # moto is imported on its own thread only (two threads importing it at once break
+        # its circular imports), before any request and without holding up the start.
+        embedded.run_first(
+            partial(
+                service_hooks.install,
+                triggers,
+                embedded.current_request,
+                settings.region,
+                policies.allows_service,
+            )
+        )
+        snapshots = Snapshots(
+            data_dir / SERVICES_SNAPSHOT, embedded, settings.services_snapshot_seconds
+        )
+        snapshots.restore()
+        embedded.run_first(embedded.warm)
+        permissions = NotificationPermissions(policies.allows_service, settings.account_id)
+        inner = Gateway(
+            lambda_app,
+            embedded,
+            _service_verifiers(settings, credentials),
+            interceptors=(permissions,),
+            external=frozenset(name for name, _ in settings.service_endpoints),
+        )
+    # Function URLs and API Gateway are found by host name or path, before the services'
+    # routing by credential scope: HttpIn is what listens on the port.
+    app = _http_in(settings, inner, authenticator, registry, invoker, arns)
+    asgi: AsgiApp = app
     hearth = Hearth(
         settings,
         registry,
@@ -255,6 +337,11 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
         reserve,
         supervisor,
         positions,
+        asgi,
+        embedded,
+        function_services,
+        sink,
+        snapshots,
     )
     _recover(hearth)
     return hearth
@@ -262,7 +349,7 @@ def build(settings: Settings, schedule: Scheduler, isolation: IsolationChoice) -
 
 def _http_in(
     settings: Settings,
-    lambda_app: LambdaApp,
+    lambda_app: AsgiApp,
     authenticator: Authenticator | None,
     registry: NotifyingRegistry,
     invoker: Invoker,
@@ -365,9 +452,12 @@ def _sandboxes_factory(
 ) -> Callable[[str], Sandboxes] | None:
     if not isolation.sandboxed:
         return None
-    sandbox_settings = SandboxSettings(
-        network=Network(settings.network), expose=settings.sandbox_expose
-    )
+    expose = settings.sandbox_expose
+    sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
+    if sdk is not None and sdk.root.is_dir() and not sdk.in_runtimes_dir:
+        # The default one is under /var/runtime already; another is shown where it is.
+        expose = (*expose, str(sdk.root))
+    sandbox_settings = SandboxSettings(network=Network(settings.network), expose=expose)
     layout = isolation.cgroups
 
     def factory(work_dir: str) -> Sandboxes:
@@ -442,6 +532,24 @@ def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaita
     return status
 
 
+def _service_verifiers(
+    settings: Settings, credentials: FunctionCredentials
+) -> dict[str, SigV4Verifier] | None:
+    """One verifier per embedded service; functions' own keys are accepted by these only."""
+    if not settings.auth_enabled:
+        return None
+    known = [Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys]
+    return {
+        service: SigV4Verifier(
+            known,
+            service=service,
+            more_secrets=credentials.secret_for,
+            payload_claims=S3_PAYLOAD_CLAIMS if service == "s3" else frozenset(),
+        )
+        for service in EMBEDDED_BACKENDS
+    }
+
+
 async def _health(request: Request) -> Response:
     return json_response({"status": "ok"})
 
@@ -499,8 +607,12 @@ async def serve(
     hearth = build(settings, schedule, isolation)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    hearth.listening_at(
+        f"http://[{loopback}]:{port}" if ":" in loopback else f"http://{loopback}:{port}"
+    )
     config = uvicorn.Config(
-        hearth.app,
+        hearth.asgi,
         lifespan="off",
         log_level="warning",
         access_log=False,
@@ -519,6 +631,8 @@ async def serve(
     shown = f"[{own_host}]" if ":" in own_host else own_host
     hearth.mappings.set_own_endpoint(f"http://{shown}:{port}")
     hearth.mappings.start()
+    if hearth.snapshots is not None:
+        hearth.snapshots.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

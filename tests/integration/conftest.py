@@ -225,3 +225,18 @@ def aws(
 def aws_json(endpoint: str, *args: str) -> Any:
     out = aws(endpoint, *args).stdout
     return json.loads(out) if out.strip() else None
+
+
+def service_client(
+    endpoint: str, service: str, *, key: str = "hearth-test", secret: str = "hearth-test", **kw: Any
+) -> Any:
+    """A client for one of the AWS services Hearth embeds on its port (S3, DynamoDB, SNS...)."""
+    session: Any = boto3.session.Session()  # Any: the service is picked at run time
+    return session.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 0}, **kw),
+    )

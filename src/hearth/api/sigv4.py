@@ -100,8 +100,49 @@ def _parse_date(amz_date: str) -> datetime:
         ) from None
 
 
+# What S3 lets a client claim in X-Amz-Content-SHA256 instead of the body's hash. The
+# chunked forms carry per-chunk signatures (or a trailing checksum) that are not checked:
+# the request's own signature, which covers the claim and the headers, is.
+S3_PAYLOAD_CLAIMS = frozenset(
+    {
+        "UNSIGNED-PAYLOAD",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    }
+)
+# A presigned URL may be used for up to seven days (X-Amz-Expires).
+_MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+
+
+class _S3(_ExactHeaders):
+    """S3 signs the path as sent: not normalised, not encoded a second time."""
+
+    def _normalize_url_path(self, path: str) -> str:
+        return path
+
+
+class _Presigned(_ExactHeaders):
+    """The signer as it signs a presigned URL: the payload is never hashed."""
+
+    def payload(self, request: AWSRequest) -> str:
+        return "UNSIGNED-PAYLOAD"
+
+
+class _S3Presigned(_S3, _Presigned):
+    pass
+
+
+SecretLookup = Callable[[str], str | None]
+
+
 class SigV4Verifier:
-    """Checks that a request was signed by one of the known credentials."""
+    """Checks that a request was signed by one of the known credentials.
+
+    `more_secrets` answers for access keys that are not in `credentials` (the keys Hearth
+    hands to functions); `payload_claims` are the X-Amz-Content-SHA256 values accepted in
+    place of the body's hash (S3's).
+    """
 
     def __init__(
         self,
@@ -110,11 +151,29 @@ class SigV4Verifier:
         service: str = "lambda",
         max_skew: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = _utc_now,
+        more_secrets: SecretLookup | None = None,
+        payload_claims: frozenset[str] = frozenset(),
     ) -> None:
         self._secrets = {c.access_key_id: c.secret_access_key for c in credentials}
         self._service = service
         self._max_skew = max_skew
         self._clock = clock
+        self._more_secrets = more_secrets
+        self._payload_claims = payload_claims
+
+    def known_secret(self, access_key: str) -> str | None:
+        """The secret of a key this verifier accepts, None for any other key."""
+        secret = self._secrets.get(access_key)
+        if secret is None and self._more_secrets is not None:
+            secret = self._more_secrets(access_key)
+        return secret
+
+    def _secret(self, access_key: str) -> str:
+        secret = self.known_secret(access_key)
+        if secret is None:
+            message = "The security token included in the request is invalid."
+            raise LambdaError("UnrecognizedClientException", 403, message)
+        return secret
 
     def check_headers(
         self,
@@ -147,10 +206,14 @@ class SigV4Verifier:
         service = service or self._service
         lowered = _lower(headers)
         access_key, signed, region = self._check_headers(raw_path, lowered, service)
-        secret = self._secrets[access_key]
+        secret = self._secret(access_key)
         signed_headers, signature, amz_date = signed
         claimed_hash = lowered.get("x-amz-content-sha256")
-        if claimed_hash is not None and claimed_hash != hashlib.sha256(body).hexdigest():
+        if (
+            claimed_hash is not None
+            and claimed_hash not in self._payload_claims
+            and claimed_hash != hashlib.sha256(body).hexdigest()
+        ):
             raise _invalid()  # botocore signs this claim instead of the body: it must be true
         request = AWSRequest(
             method=method,
@@ -163,7 +226,8 @@ class SigV4Verifier:
             params=cast(Mapping[str, Any], parse_qsl(query_string, keep_blank_values=True)),
         )
         request.context["timestamp"] = amz_date
-        signer = _ExactHeaders(Credentials(access_key, secret), service, region)
+        signer_class = _S3 if service == "s3" else _ExactHeaders
+        signer = signer_class(Credentials(access_key, secret), service, region)
         canonical = signer.canonical_request(request)
         expected = signer.signature(signer.string_to_sign(request, canonical), request)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
@@ -186,13 +250,73 @@ class SigV4Verifier:
             )
         when = _parse_date(amz_date)
         access_key, region = self._check_scope(credential, amz_date, service)
-        if access_key not in self._secrets:
-            message = "The security token included in the request is invalid."
-            raise LambdaError("UnrecognizedClientException", 403, message)
+        self._secret(access_key)  # an unknown key is refused before anything else
         self._check_skew(amz_date, when)
         if "?" in raw_path or "#" in raw_path:  # urlsplit would leave the rest out of signing
             raise _invalid()
         return access_key, (names, signature, amz_date), region
+
+    def verify_presigned(
+        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
+    ) -> str:
+        """The access key id that presigned this URL (X-Amz-Signature in the query)."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        pairs = parse_qsl(query_string, keep_blank_values=True)
+        query = dict(pairs)
+        missing = [
+            name
+            for name in (
+                "X-Amz-Algorithm",
+                "X-Amz-Credential",
+                "X-Amz-Date",
+                "X-Amz-Expires",
+                "X-Amz-SignedHeaders",
+                "X-Amz-Signature",
+            )
+            if not query.get(name)
+        ]
+        if missing or query["X-Amz-Algorithm"] != _ALGORITHM:
+            raise LambdaError(
+                "AuthorizationQueryParametersError",
+                400,
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+                "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
+                "and X-Amz-Expires parameters.",
+            )
+        amz_date = query["X-Amz-Date"]
+        when = _parse_date(amz_date)
+        access_key, region = self._check_scope(query["X-Amz-Credential"], amz_date, self._service)
+        secret = self._secret(access_key)
+        try:
+            expires = int(query["X-Amz-Expires"])
+        except ValueError:
+            raise _invalid("X-Amz-Expires should be a number") from None
+        if not 0 < expires <= _MAX_PRESIGN_SECONDS:
+            raise _invalid("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+        now = self._clock()
+        now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+        if now > when + timedelta(seconds=expires):
+            raise LambdaError("AccessDenied", 403, "Request has expired")
+        if when > now + self._max_skew:
+            raise LambdaError("AccessDenied", 403, "Request is not valid yet")
+        if "?" in raw_path or "#" in raw_path:
+            raise _invalid()
+        request = AWSRequest(
+            method=method,
+            url=f"http://hearth.invalid{raw_path}",
+            headers={
+                name: lowered.get(name, "") for name in query["X-Amz-SignedHeaders"].split(";")
+            },
+            params=cast(Mapping[str, Any], [(k, v) for k, v in pairs if k != "X-Amz-Signature"]),
+        )
+        request.context["timestamp"] = amz_date
+        presigned_class = _S3Presigned if self._service == "s3" else _Presigned
+        signer = presigned_class(Credentials(access_key, secret), self._service, region)
+        canonical = signer.canonical_request(request)
+        expected = signer.signature(signer.string_to_sign(request, canonical), request)
+        if not hmac.compare_digest(expected.encode(), query["X-Amz-Signature"].encode()):
+            raise _invalid()
+        return access_key
 
     def _check_scope(self, credential: str, amz_date: str, expected: str) -> tuple[str, str]:
         """The access key and region of `KEY/DATE/REGION/SERVICE/aws4_request`."""

@@ -164,9 +164,26 @@ if TYPE_CHECKING:
     "--aws-endpoint-url",
     envvar="HEARTH_AWS_ENDPOINT_URL",
     default=None,
-    help="Endpoint for SQS / SNS / EventBridge destinations and dead-letter queues, and where "
-    "API Gateway APIs are defined [default: AWS itself; no APIs are served without it]. "
-    "Credentials come from botocore's usual chain.",
+    help="External AWS services (AWS, LocalStack, MinIO...) for functions, destinations, "
+    "dead-letter queues and API Gateway definitions; turns the embedded services off "
+    "[default: the embedded services on Hearth's own port]. Credentials come from botocore's "
+    "usual chain.",
+)
+@click.option(
+    "--service-endpoint",
+    envvar="HEARTH_SERVICE_ENDPOINTS",
+    multiple=True,
+    metavar="SERVICE=URL",
+    help="An external endpoint for one service (signing name, e.g. s3=http://127.0.0.1:9000): "
+    "it is not embedded, and functions reach it there (repeatable).",
+)
+@click.option(
+    "--aws-sdk-dir",
+    envvar="HEARTH_AWS_SDK_DIR",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The AWS SDKs functions import (python/ and node/, as scripts/setup-aws-sdk.sh "
+    "installs them) [default: hearth/runtimes/aws-sdk/].",
 )
 @event_source_options
 @click.option(
@@ -251,8 +268,11 @@ def serve(
     event_source_endpoint: tuple[str, ...],
     log_retention_days: float,
     log_max_mb: int,
+    service_endpoint: tuple[str, ...],
+    aws_sdk_dir: Path | None,
 ) -> None:
     """Serve the AWS Lambda API."""
+    overrides = _service_endpoints(service_endpoint)
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("--access-key-id and --secret-access-key go together.")
     keys: tuple[AccessKey, ...] = ()
@@ -284,6 +304,8 @@ def serve(
         event_source_endpoints=parse_endpoints(event_source_endpoint),
         log_retention_seconds=log_retention_days * 86400,
         log_max_bytes=log_max_mb * 1024 * 1024,
+        service_endpoints=tuple(overrides),
+        aws_sdk_dir=(aws_sdk_dir or _default_sdk_dir()).expanduser().resolve(),
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -330,6 +352,7 @@ def serve(
             f'  boto3.client("lambda", endpoint_url="{endpoint}", region_name="{region}")',
             markup=False,
         )
+        console.print(_services_line(settings), markup=False)
         console.print("Press Ctrl-C to stop.", markup=False)
         sys.stdout.flush()
 
@@ -348,6 +371,34 @@ def serve(
     finally:
         data_lock.release()
     console.print("Hearth stopped.")
+
+
+def _service_endpoints(items: tuple[str, ...]) -> list[tuple[str, str]]:
+    """--service-endpoint SERVICE=URL, each checked."""
+    overrides: list[tuple[str, str]] = []
+    for item in items:
+        name, eq, url = item.partition("=")
+        if not eq or not name or not url:
+            raise click.UsageError(f"--service-endpoint takes SERVICE=URL, not {item!r}.")
+        overrides.append((name.strip().lower(), url.strip()))
+    return overrides
+
+
+def _services_line(settings: Settings) -> str:
+    if not settings.embedded_services:
+        return f"  services: external, at {settings.aws_endpoint_url} (embedded ones off)"
+    external = ", ".join(f"{n} at {u}" for n, u in settings.service_endpoints)
+    return (
+        "  services: S3, DynamoDB (+ Streams), SNS, SQS, Kinesis, EventBridge (+ Scheduler), "
+        "STS, IAM, Secrets Manager, SSM on this port (embedded moto)"
+        + (f"; external: {external}" if external else "")
+    )
+
+
+def _default_sdk_dir() -> Path:
+    # Inside the runtimes' directory, where scripts/setup-aws-sdk.sh installs: a sandbox sees
+    # it at /var/runtime/aws-sdk, where AWS's runtimes keep their SDK too.
+    return Path(__file__).resolve().parent.parent / "runtimes" / "aws-sdk"
 
 
 def _lock_data_dir(data_dir: Path) -> DataDirLock:

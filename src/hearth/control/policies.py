@@ -8,6 +8,7 @@ built the way AWS builds them, so `GetPolicy` returns what a client would see on
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import re
 import uuid
@@ -215,6 +216,27 @@ def _build_statement(permission: _Permission, resource: str) -> dict[str, Any]:
     return statement
 
 
+def statement_allows(
+    statement: Mapping[str, Any], service: str, source_arn: str, source_account: str
+) -> bool:
+    """An Allow statement for lambda:InvokeFunction to `service`, whose conditions hold."""
+    principal = statement.get("Principal")
+    if statement.get("Effect") != "Allow":
+        return False
+    if principal != "*" and not (
+        isinstance(principal, dict) and principal.get("Service") == service
+    ):
+        return False
+    if statement.get("Action") not in ("lambda:InvokeFunction", "lambda:*"):
+        return False
+    condition = statement.get("Condition", {})
+    wanted_arn = condition.get("ArnLike", {}).get("AWS:SourceArn")
+    if wanted_arn is not None and not fnmatch.fnmatchcase(source_arn, wanted_arn):
+        return False
+    wanted_account = condition.get("StringEquals", {}).get("AWS:SourceAccount")
+    return wanted_account is None or wanted_account == source_account
+
+
 def policy_document(policy: Policy) -> dict[str, Any]:
     return {
         "Version": POLICY_VERSION,
@@ -273,6 +295,20 @@ class Policies:
         if policy is None or not policy.statements:
             raise not_found(_NO_POLICY)
         return PolicyView(policy_document(policy), policy.revision_id)
+
+    def allows_service(
+        self, ref: FunctionRef, service: str, source_arn: str, source_account: str
+    ) -> bool:
+        """Whether the function's resource policy lets `service` (e.g. s3.amazonaws.com)
+        invoke it on behalf of `source_arn` / `source_account`. False if it does not exist."""
+        try:
+            view = self.get_policy(ref)
+        except LambdaError:
+            return False
+        return any(
+            statement_allows(statement, service, source_arn, source_account)
+            for statement in view.document["Statement"]
+        )
 
     def remove_permission(
         self, ref: FunctionRef, statement_id: str, revision_id: str | None = None

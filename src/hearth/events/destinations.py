@@ -132,9 +132,17 @@ class BotocoreSink:
 
     def __init__(self, endpoint_url: str | None) -> None:
         self._endpoint_url = endpoint_url
+        self._keys: tuple[str, str] | None = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._queue_urls: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def point_at(self, endpoint_url: str, keys: tuple[str, str]) -> None:
+        """Send to `endpoint_url` (the embedded services on Hearth's port) with these keys."""
+        with self._lock:
+            self._endpoint_url, self._keys = endpoint_url, keys
+            self._clients.clear()
+            self._queue_urls.clear()
 
     def _client(self, service: str, region: str) -> Any:
         with self._lock:
@@ -146,8 +154,18 @@ class BotocoreSink:
                 config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 1})
                 # Any: the stubs type each service's client apart; this picks one at run time.
                 session: Any = boto3.session.Session()
+                keys: dict[str, str] = {}
+                if self._keys is not None:
+                    keys = {
+                        "aws_access_key_id": self._keys[0],
+                        "aws_secret_access_key": self._keys[1],
+                    }
                 client = session.client(
-                    service, region_name=region, endpoint_url=self._endpoint_url, config=config
+                    service,
+                    region_name=region,
+                    endpoint_url=self._endpoint_url,
+                    config=config,
+                    **keys,
                 )
                 self._clients[(service, region)] = client
             return client

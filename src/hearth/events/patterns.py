@@ -272,7 +272,7 @@ def _compile_list(values: list[Json]) -> tuple[_Matcher, ...]:
     return tuple(matchers)
 
 
-def _compile_operator(obj: Mapping[str, Json]) -> _Matcher:  # noqa: PLR0911 - one per operator
+def _compile_operator(obj: Mapping[str, Json]) -> _Matcher:
     if len(obj) != 1:
         raise InvalidPatternError("Only one key allowed in match expression")
     ((name, arg),) = obj.items()
@@ -343,7 +343,7 @@ def _compile_wildcard(arg: Json) -> _Wildcard:
     return _Wildcard(re.compile("".join(parts), re.DOTALL))
 
 
-def _compile_numeric(arg: Json) -> _Numeric:  # noqa: PLR0912 - AWS's rules, one by one
+def _compile_numeric(arg: Json) -> _Numeric:
     if not isinstance(arg, list):
         raise InvalidPatternError("Value of numeric must be an array.")
     if not arg:
@@ -401,7 +401,7 @@ def _compile_cidr(arg: Json) -> _Cidr:
 _ANYTHING_BUT_SHAPE: Final = "Value of anything-but must be an array or single string/number value."
 
 
-def _compile_anything_but(arg: Json) -> _AnythingBut:  # noqa: PLR0912 - one per form
+def _compile_anything_but(arg: Json) -> _AnythingBut:
     if isinstance(arg, str) or _is_number(arg):
         return _AnythingBut((_Exact(arg),))
     if isinstance(arg, list):

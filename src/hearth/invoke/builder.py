@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 
 from hearth.arns import ArnFormatter
@@ -33,6 +33,8 @@ LauncherFor = Callable[[str], Awaitable[Launcher]]
 InterpreterFor = Callable[[str], str | None]
 # Builds the sandboxes, given the directory the builder keeps its sockets in.
 SandboxesFactory = Callable[[str], Sandboxes]
+# (function name, runtime family, its variables so far) → variables to set over them.
+ExtraEnvironment = Callable[[str, str, Mapping[str, str]], Mapping[str, str]]
 
 _NO_BOOTSTRAP = error_payload(
     "Runtime.InvalidEntrypoint",
@@ -50,8 +52,11 @@ class EnvironmentBuilder:
         *,
         interpreter_for: InterpreterFor = lambda runtime: None,
         sandboxes: SandboxesFactory | None = None,
+        extra_environment: ExtraEnvironment | None = None,
     ) -> None:
         self._code = code_store
+        # AWS services' endpoint, credentials and SDK paths (hearth.services), when set.
+        self._extra_environment = extra_environment
         self._arns = arns
         self._logs = logs
         self._launcher_for = launcher_for
@@ -120,6 +125,9 @@ class EnvironmentBuilder:
             runtime_dir=runtime_dir,
             initialization_type="provisioned-concurrency" if provisioned else "on-demand",
         )
+        if self._extra_environment is not None:
+            family = family_of(version.runtime).name
+            variables.update(self._extra_environment(version.function_name, family, variables))
         if family_of(version.runtime).uses_zygote:
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
         try:
