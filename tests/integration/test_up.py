@@ -253,3 +253,45 @@ def test_a_function_url_answers_at_the_output(server: Server, tmp_path: Path) ->
     # The path form of the same URL: Python's resolver does not map *.localhost to loopback.
     with urllib.request.urlopen(f"{server.endpoint}/lambda-url/{found.group(1)}/hi") as answer:
         assert json.loads(answer.read()) == {"path": "/hi"}
+
+
+@pytest.mark.slow  # about 70 s, most of it the server's slow stop
+def test_the_sqs_quick_start_runs_end_to_end(tmp_path: Path) -> None:
+    import signal
+
+    import boto3
+
+    from tests.integration.async_helpers import wait_for
+    from tests.integration.conftest import logs_client
+
+    # A server of its own: one with a poller in SQS's 20 s long poll is slow to stop (see the
+    # report), which the session's server must not be.
+    server = Server(tmp_path / "data").start()
+    try:
+        app = tmp_path / "sqsapp"
+        shutil.copytree(TEMPLATES / "quick-sqs", app)
+        result = hearth(server, "up", cwd=app)
+        assert result.returncode == 0, result.stderr
+        assert "created  SQSQueue" in result.stdout
+        assert "created  SQSPayloadLoggerSQSQueueEvent" in result.stdout
+        sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="us-east-1",
+                           aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test")  # fmt: skip
+        url = sqs.get_queue_url(QueueName="sqsapp-SQSQueue")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="hello from the queue")
+        logs = logs_client(server.endpoint)
+
+        def logged() -> bool:
+            try:
+                found = logs.filter_log_events(logGroupName="/aws/lambda/SQSPayloadLogger")
+            except logs.exceptions.ResourceNotFoundException:
+                return False  # until the first invoke
+            return any("hello from the queue" in e["message"] for e in found["events"])
+
+        wait_for(logged, timeout=30, interval=0.3)
+        again = hearth(server, "up", cwd=app)
+        assert "no changes" in again.stdout, again.stdout
+    finally:
+        try:
+            server.stop(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.stop(sig=signal.SIGKILL)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hearth.templates.apply import Applier, ApplyError
-from hearth.templates.deployer import FakeDeployer
+from hearth.templates.deployer import FakeDeployer, FakeServices
 from hearth.templates.errors import TemplateError
 from hearth.templates.parameters import parse_overrides, read_samconfig
 from hearth.templates.plan import Plan, plan_template
@@ -31,7 +31,11 @@ def features(tmp_path: Path) -> Path:
 
 def applier(tmp_path: Path, deployer: FakeDeployer) -> Applier:
     return Applier(
-        deployer, StackState(tmp_path / "data", "s"), account="123456789012", region="us-east-1"
+        deployer,
+        StackState(tmp_path / "data", "s"),
+        account="123456789012",
+        region="us-east-1",
+        services=FakeServices(),
     )
 
 
@@ -189,12 +193,8 @@ def test_hello_world_quick_start_plans(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "function", "listed"),
     [
-        (
-            "quick-sqs",
-            "SQSPayloadLogger",
-            {"AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping, reading SQSQueue"},
-        ),
-        ("quick-dynamodb", "PutItemFunction", {"AWS::DynamoDB::Table", "AWS::ApiGateway::RestApi"}),
+        ("quick-sqs", "SQSPayloadLogger", set()),
+        ("quick-dynamodb", "PutItemFunction", {"AWS::ApiGateway::RestApi"}),
         ("quick-schedule", "ScheduledFunction", {"AWS::Events::Rule"}),
         ("hello-world-nodejs", "HelloWorldFunction", {"AWS::ApiGateway::RestApi"}),
     ],
@@ -213,7 +213,11 @@ def test_a_function_of_another_stack_is_not_taken_over(tmp_path: Path) -> None:
     hello = plan(TEMPLATES / "hello-world" / "template.yaml")
     applier(tmp_path, fake).apply(hello)
     other = Applier(
-        fake, StackState(tmp_path / "data", "other"), account="123456789012", region="us-east-1"
+        fake,
+        StackState(tmp_path / "data", "other"),
+        account="123456789012",
+        region="us-east-1",
+        services=FakeServices(),
     )
     taken = plan_template(
         TEMPLATES / "hello-world-nodejs" / "template.yaml",
@@ -258,3 +262,26 @@ def test_sqs_events_become_event_source_mappings(tmp_path: Path) -> None:
     path.write_text(MAPPED.split("      Events:", maxsplit=1)[0])
     applier(tmp_path, fake).apply(plan(path))
     assert fake.mappings == {}
+
+
+def test_queues_and_tables_are_made_in_the_services(tmp_path: Path) -> None:
+    fake, services = FakeDeployer(), FakeServices()
+    made = Applier(
+        fake, StackState(tmp_path / "d", "s"), account="1", region="us-east-1", services=services
+    )
+    sqs = made.apply(plan(TEMPLATES / "quick-sqs" / "template.yaml"))
+    assert "s-SQSQueue" in services.queues and not sqs.unsupported
+    (mapping,) = fake.mappings.values()
+    assert mapping["EventSourceArn"] == "arn:aws:sqs:us-east-1:123456789012:s-SQSQueue"
+    assert sqs.outputs["QueueUrl"][1].endswith("/s-SQSQueue")
+    table = Applier(
+        fake, StackState(tmp_path / "d", "t"), account="1", region="us-east-1", services=services
+    ).apply(plan(TEMPLATES / "quick-dynamodb" / "template.yaml"))
+    assert services.tables["s-SampleTable"]["KeySchema"] == [
+        {"AttributeName": "id", "KeyType": "HASH"}
+    ]
+    variables = fake.functions["PutItemFunction"]["Environment"]["Variables"]
+    assert (
+        variables["SAMPLE_TABLE"] == "s-SampleTable"
+        and table.outputs["TableName"][1] == "s-SampleTable"
+    )

@@ -122,6 +122,7 @@ class App:
         state = StackState((data_dir or default_data_dir()).expanduser().resolve(), self.stack_name)
         self._cached: tuple[bytes, Any] | None = None
         from hearth.templates.build import DependencyBuilder
+        from hearth.templates.service_deployer import ServiceDeployer
 
         builder = DependencyBuilder(
             self.template.parent / ".hearth" / "deps",
@@ -132,6 +133,7 @@ class App:
             state,
             account=account_id,
             region=region,
+            services=ServiceDeployer(lambda service: _client(endpoint_url, region, service)),
             dependencies=builder,
         )
 

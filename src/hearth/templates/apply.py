@@ -11,7 +11,7 @@ from typing import Any
 
 from hearth.templates.build import DependencyBuilder
 from hearth.templates.code import zip_code
-from hearth.templates.deployer import Deployer, DeployError
+from hearth.templates.deployer import Deployer, DeployError, ServiceDeployer
 from hearth.templates.errors import TemplateError
 from hearth.templates.intrinsics import Resolver
 from hearth.templates.plan import Plan
@@ -67,8 +67,10 @@ class Applier:
         account: str,
         region: str,
         zipper: Callable[..., bytes] = zip_code,
+        services: ServiceDeployer,
         dependencies: DependencyBuilder | None = None,
     ) -> None:
+        self._services = services
         self._dependencies = dependencies
         self._deployer = deployer
         self._state = state
@@ -97,7 +99,9 @@ class Applier:
                 zips[key] = self._zipper(path, key, deps)
             return zips[key]
 
-        ctx = Context(self._deployer, code, self._account, self._region, plan.stack_name)
+        ctx = Context(
+            self._deployer, self._services, code, self._account, self._region, plan.stack_name
+        )
         resolver = plan.resolver(_ref(current), _get_att(current, self._region, self._account))
         for logical_id in plan.order:
             resource = plan.resources[logical_id]

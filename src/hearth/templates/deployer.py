@@ -88,6 +88,49 @@ class Deployer(Protocol):
     def delete_function_url(self, function: str, qualifier: str | None) -> None: ...
 
 
+class ServiceDeployer(Protocol):
+    """Queues and tables in the companion services (service_deployer.py is the real one);
+    the same guarantees as Deployer."""
+
+    def put_queue(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
+        """Create or update; returns QueueUrl, Arn, QueueName."""
+        ...
+
+    def delete_queue(self, url: str) -> None: ...
+
+    def put_table(self, params: dict[str, Any]) -> dict[str, str]:
+        """Create (an existing table is kept); returns Arn (and StreamArn with a stream)."""
+        ...
+
+    def delete_table(self, name: str) -> None: ...
+
+
+@dataclass
+class FakeServices:
+    """ServiceDeployer in memory."""
+
+    queues: dict[str, dict[str, str]] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def put_queue(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
+        self.queues[name] = dict(attributes)
+        return {
+            "QueueUrl": f"http://localhost/123456789012/{name}",
+            "Arn": f"arn:aws:sqs:us-east-1:123456789012:{name}",
+            "QueueName": name,
+        }
+
+    def delete_queue(self, url: str) -> None:
+        self.queues.pop(url.rsplit("/", 1)[-1], None)
+
+    def put_table(self, params: dict[str, Any]) -> dict[str, str]:
+        self.tables.setdefault(params["TableName"], dict(params))
+        return {"Arn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{params['TableName']}"}
+
+    def delete_table(self, name: str) -> None:
+        self.tables.pop(name, None)
+
+
 @dataclass
 class FakeDeployer:
     """Deployer in memory, for the applier's unit tests: records every call."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hearth.templates.deployer import STACK_TAG, Deployer
+from hearth.templates.deployer import STACK_TAG, Deployer, ServiceDeployer
 from hearth.templates.errors import TemplateError
 from hearth.templates.state import Deployed
 from hearth.templates.translate import PLACEHOLDER_BUCKET
@@ -42,6 +42,7 @@ class Context:
     """What a handler may use: the deployer, the code of a logical id, ARN parts."""
 
     deployer: Deployer
+    services: ServiceDeployer
     code: Callable[[str, str], bytes | None]  # (code key, runtime) → the zip
     account: str
     region: str
@@ -351,6 +352,66 @@ class UrlHandler:
         ctx.deployer.delete_function_url(str(function), qualifier)
 
 
+class QueueHandler:
+    """AWS::SQS::Queue in the companion services; Ref is the queue URL, as on AWS."""
+
+    _ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod",
+                   "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "FifoQueue",
+                   "ContentBasedDeduplication", "RedrivePolicy", "RedriveAllowPolicy")  # fmt: skip
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        fifo = str(props.get("FifoQueue", "")).lower() == "true"
+        name = str(props.get("QueueName") or f"{ctx.stack_name}-{logical_id}")
+        if fifo and not name.endswith(".fifo"):
+            name += ".fifo"
+        attributes = {
+            key: json.dumps(props[key]) if isinstance(props[key], dict) else _api_text(props[key])
+            for key in self._ATTRIBUTES
+            if key in props
+        }
+        if previous is not None and previous.attributes.get("QueueName") != name:
+            ctx.services.delete_queue(previous.physical_id)
+        found = ctx.services.put_queue(name, attributes)
+        return Deployed("AWS::SQS::Queue", found["QueueUrl"], dict(found))
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.services.delete_queue(entry.physical_id)
+
+
+class TableHandler:
+    """AWS::DynamoDB::Table (and SAM's SimpleTable); Ref is the table name."""
+
+    _KEYS = ("AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+             "StreamSpecification", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")  # fmt: skip
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        name = str(props.get("TableName") or f"{ctx.stack_name}-{logical_id}")
+        params: dict[str, Any] = {key: props[key] for key in self._KEYS if key in props}
+        params["TableName"] = name
+        if "ProvisionedThroughput" not in params:
+            params.setdefault("BillingMode", "PAY_PER_REQUEST")
+        stream = params.get("StreamSpecification")
+        if isinstance(stream, dict) and "StreamViewType" in stream:
+            params["StreamSpecification"] = {"StreamEnabled": True, **stream}
+        if previous is not None and previous.physical_id != name:
+            ctx.services.delete_table(previous.physical_id)
+        found = ctx.services.put_table(params)
+        return Deployed("AWS::DynamoDB::Table", name, dict(found))
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.services.delete_table(entry.physical_id)
+
+
+def _api_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class RecordedHandler:
     """IAM: recorded and shown, not enforced (Hearth does not evaluate policies)."""
 
@@ -382,5 +443,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::Lambda::EventInvokeConfig": EventInvokeConfigHandler(),
     "AWS::Lambda::EventSourceMapping": EventSourceMappingHandler(),
     "AWS::Lambda::Url": UrlHandler(),
+    "AWS::SQS::Queue": QueueHandler(),
+    "AWS::DynamoDB::Table": TableHandler(),
     **dict.fromkeys(RECORDED_TYPES, RecordedHandler()),
 }
