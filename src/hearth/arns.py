@@ -8,11 +8,17 @@ it only says which function and which qualifier a string names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
+from hearth.errors import (
+    ConstraintViolation,
+    ErrorCode,
+    LambdaError,
+    invalid_parameter,
+    validation_error,
+)
 
 LATEST = "$LATEST"
 
@@ -41,10 +47,12 @@ _LAYER_ARN = re.compile(
 
 @dataclass(frozen=True)
 class FunctionRef:
-    """A function named by a request: its plain name and the qualifier, if one was given."""
+    """A function named by a request: its plain name and the qualifier, if one was given
+    (and the region, when it was named by a full ARN: not part of its identity)."""
 
     name: str
     qualifier: str | None = None
+    region: str | None = field(default=None, compare=False)
 
 
 def parse_function_ref(
@@ -59,7 +67,18 @@ def parse_function_ref(
             else f"Member must satisfy regular expression pattern: {_FUNCTION_NAME_PATTERN}"
         )
         raise validation_error([ConstraintViolation(field, value, constraint)])
-    return FunctionRef(match["name"], match["qualifier"])
+    return FunctionRef(match["name"], match["qualifier"], match["region"])
+
+
+def check_region(ref: FunctionRef, here: str) -> FunctionRef:
+    """A full ARN naming another region is AWS's 404, before anything is looked up."""
+    if ref.region is not None and ref.region != here:
+        raise LambdaError(
+            ErrorCode.RESOURCE_NOT_FOUND,
+            404,
+            f"Functions from '{ref.region}' are not reachable in this region ('{here}')",
+        )
+    return ref
 
 
 def resolve_qualifier(ref: FunctionRef, query_qualifier: str | None) -> FunctionRef:
@@ -71,7 +90,7 @@ def resolve_qualifier(ref: FunctionRef, query_qualifier: str | None) -> Function
         raise invalid_parameter(
             "The derived qualifier from the function name does not match the specified qualifier."
         )
-    return FunctionRef(ref.name, query_qualifier)
+    return FunctionRef(ref.name, query_qualifier, ref.region)
 
 
 def check_qualifier(value: str) -> str:

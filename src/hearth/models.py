@@ -90,10 +90,22 @@ class FunctionVersion:
     last_update_status: UpdateStatus | None = None
     last_update_status_reason: str | None = None
     last_update_status_reason_code: str | None = None
+    # AWS moves a version's RevisionId on changes that leave its code and configuration as
+    # they were (settling Pending → Active, a permission added or removed). Those set
+    # `public_revision`; `revision_id` stays the identity of what runs, so warm environments
+    # survive them. Every other change replaces `revision_id` and clears `public_revision`.
+    public_revision: str | None = None
+    # Whether the caller sent `Environment` at all: AWS echoes `{"Variables": {}}` only then.
+    environment_sent: bool = False
 
     @property
     def is_latest(self) -> bool:
         return self.version == LATEST
+
+    @property
+    def reported_revision(self) -> str:
+        """The RevisionId AWS would report (and check preconditions against)."""
+        return self.public_revision or self.revision_id
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -148,6 +160,9 @@ class FunctionRecord:
     event_invoke_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Provisioned concurrency, keyed by qualifier (a version or an alias).
     provisioned_concurrency: dict[str, ProvisionedConcurrency] = field(default_factory=dict)
+    # Settings Hearth keeps and reports as AWS does (recursion, runtime management, scaling),
+    # keyed by setting, then by qualifier ("" for the function's own).
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -168,6 +183,7 @@ class FunctionRecord:
         data = dict(data)
         # Records written before event invoke configs existed lack the key.
         data.setdefault("event_invoke_configs", {})
+        data.setdefault("settings", {})
         data["provisioned_concurrency"] = {
             qualifier: ProvisionedConcurrency(**config)
             for qualifier, config in data.get("provisioned_concurrency", {}).items()
@@ -225,6 +241,9 @@ class LayerVersion:
     compatible_runtimes: tuple[str, ...] = ()
     compatible_architectures: tuple[str, ...] = ()
     license_info: str | None = None
+    # AddLayerVersionPermission's statements (AWS's JSON, in order) and their RevisionId.
+    policy_statements: tuple[dict[str, Any], ...] = ()
+    policy_revision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -232,6 +251,7 @@ class LayerVersion:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LayerVersion:
         data = dict(data)
+        data["policy_statements"] = tuple(data.get("policy_statements", ()))
         data["compatible_runtimes"] = tuple(data["compatible_runtimes"])
         data["compatible_architectures"] = tuple(data["compatible_architectures"])
         return cls(**data)

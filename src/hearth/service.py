@@ -26,6 +26,7 @@ from hearth.api.cloudwatch_wire import TARGET_PREFIX as CLOUDWATCH_TARGET
 from hearth.api.cloudwatch_wire import CloudWatchWire
 from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
+from hearth.api.function_settings import FunctionSettingsApi
 from hearth.api.function_urls import FunctionUrlsApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.guard import (
@@ -36,6 +37,7 @@ from hearth.api.guard import (
 )
 from hearth.api.http import Authenticator, LambdaApp, Request, Response, Router, json_response
 from hearth.api.invoke import InvokeApi
+from hearth.api.layer_policies import LayerPoliciesApi
 from hearth.api.layers import LayersApi
 from hearth.api.logs_api import TARGET_PREFIX, LogsApi
 from hearth.api.mappings import MappingsApi
@@ -45,14 +47,17 @@ from hearth.api.prometheus import PrometheusApi, Snapshot
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
 from hearth.api.targets import TargetRoutes
+from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
 from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
 from hearth.control.event_config import EventConfigs
+from hearth.control.function_settings import FunctionSettings
 from hearth.control.function_urls import FunctionUrls
 from hearth.control.functions import Functions, Scheduler
+from hearth.control.layer_policies import LayerPolicies
 from hearth.control.layers import Layers
 from hearth.control.mappings import EventSourceMappings
 from hearth.control.policies import Policies
@@ -147,6 +152,9 @@ class Hearth:
     function_services: FunctionServiceEnvironment
     sink: BotocoreSink
     snapshots: Snapshots | None
+    # Where API Gateway's APIs are defined: read from the embedded services once Hearth
+    # listens, unless --aws-endpoint-url names another place.
+    api_definitions: BotocoreApiDefinitions | None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -155,6 +163,8 @@ class Hearth:
             return
         self.function_services.endpoint_url = url
         self.sink.point_at(url, self._sink_key())
+        if self.api_definitions is not None and self.settings.aws_endpoint_url is None:
+            self.api_definitions.point_at(url, self._sink_key())
 
     def _sink_key(self) -> tuple[str, str]:
         if self.settings.access_keys:
@@ -182,6 +192,13 @@ class Hearth:
         if self.embedded is not None:
             self.embedded.close()
         self.registry.close()
+
+
+def _register_the_rest(router: Router, registry: NotifyingRegistry, arns: ArnFormatter) -> None:
+    """Function settings, layer version permissions, and the operations Hearth refuses."""
+    FunctionSettingsApi(FunctionSettings(registry, arns), arns).register(router)
+    LayerPoliciesApi(LayerPolicies(registry, arns)).register(router)
+    register_unsupported(router)
 
 
 def build(  # noqa: PLR0915 - the composition root builds every part, in order
@@ -254,7 +271,9 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         observer=metrics,
         make_room=reserve.release,
     )
-    supervisor, positions, mappings = _event_sources(settings, storage, registry, arns, invoker)
+    supervisor, positions, mappings = _event_sources(
+        settings, storage, registry, arns, invoker, metrics
+    )
     router = Router()
     MappingsApi(mappings).register(router)
     router.add(
@@ -277,13 +296,16 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     ProvisionedApi(provisioned, arns).register(router)
     TagsApi(Tags(registry, arns, mappings)).register(router)
     EventConfigApi(EventConfigs(registry, arns), arns).register(router)
+    _register_the_rest(router, registry, arns)
     FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings)
-    lambda_app = LambdaApp(router, authenticator, checker.check, settings.public_url)
+    lambda_app = LambdaApp(
+        router, authenticator, checker.check, settings.public_url, region=settings.region
+    )
     embedded: EmbeddedServices | None = None
     snapshots: Snapshots | None = None
     inner: AsgiApp = lambda_app
@@ -316,7 +338,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         )
     # Function URLs and API Gateway are found by host name or path, before the services'
     # routing by credential scope: HttpIn is what listens on the port.
-    app = _http_in(settings, inner, authenticator, registry, invoker, arns)
+    app, api_definitions = _http_in(settings, inner, authenticator, registry, invoker, arns)
     asgi: AsgiApp = app
     hearth = Hearth(
         settings,
@@ -342,6 +364,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         function_services,
         sink,
         snapshots,
+        api_definitions,
     )
     _recover(hearth)
     return hearth
@@ -354,20 +377,24 @@ def _http_in(
     registry: NotifyingRegistry,
     invoker: Invoker,
     arns: ArnFormatter,
-) -> HttpIn:
+) -> tuple[HttpIn, BotocoreApiDefinitions | None]:
     """The ASGI app: function URLs, API Gateway APIs and streamed invokes in front of the
-    Lambda API."""
+    Lambda API; and where it reads API definitions."""
     verifier = _verifier(settings)
     url_server = FunctionUrlServer(registry.reader(), invoker, arns, verifier)
     registry.subscribe(url_server.invalidate)
-    # API definitions come from the configured AWS-compatible endpoint (API Gateway's control
-    # plane is not Hearth's); without one, no API exists.
+    # API definitions come from API Gateway's control plane, which is not Hearth's: the
+    # embedded services (pointed at once Hearth listens) or the configured external endpoint.
     endpoint = settings.aws_endpoint_url
-    definitions = BotocoreApiDefinitions(endpoint, settings.region) if endpoint else None
+    definitions = (
+        BotocoreApiDefinitions(endpoint, settings.region)
+        if endpoint or settings.embedded_services
+        else None
+    )
     apis = ApiGatewayServer(definitions, invoker, registry.reader(), arns)
     registry.subscribe(apis.invalidate)
     streaming = StreamingInvokeApi(invoker, authenticator)
-    return HttpIn(lambda_app, url_server, streaming, apis)
+    return HttpIn(lambda_app, url_server, streaming, apis), definitions
 
 
 def _observability(
@@ -425,6 +452,7 @@ def _event_sources(
     registry: NotifyingRegistry,
     arns: ArnFormatter,
     invoker: Invoker,
+    metrics: LambdaMetrics,
 ) -> tuple[MappingSupervisor, SqlitePositions, EventSourceMappings]:
     """The pollers of event source mappings and the control plane that configures them."""
     first_key = settings.access_keys[0] if settings.access_keys else None
@@ -441,6 +469,7 @@ def _event_sources(
         invoker.invoke,
         arns,
         BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
+        iterator_age=metrics.iterator_age,
     )
     mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
     registry.subscribe(supervisor.notify)

@@ -145,6 +145,11 @@ def test_zip_bomb_over_250_mb_unzipped(server: Server, client: Any) -> None:
         (
             {"Runtime": "python2.7"},
             "InvalidParameterValueException",
+            "The runtime parameter of python2.7 is no longer supported",
+        ),
+        (
+            {"Runtime": "java21"},
+            "InvalidParameterValueException",
             "Supported runtimes: python3.10",
         ),
         (

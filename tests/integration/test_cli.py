@@ -106,9 +106,10 @@ def test_errors_speak_to_a_person(server: Server, tmp_path: Path) -> None:
         "app.handler",
     )
     assert bad.returncode == 1
-    # Not a runtime AWS knows: AWS's own ValidationException, from the model's enum.
+    # Not a runtime AWS knows: AWS's own InvalidParameterValueException (a Runtime may also be
+    # a runtime version's ARN, so AWS checks it past its front end).
     assert (
-        "error: ValidationException: 1 validation error detected: Value 'cobol' at 'runtime' "
+        "error: InvalidParameterValueException: Value cobol at 'runtime' "
         "failed to satisfy constraint: Member must satisfy enum value set: [" in bad.stderr
     )
     unreachable = hearth(None, "functions", endpoint="http://127.0.0.1:9")

@@ -82,7 +82,9 @@ def test_put_get_update_list_delete(client: Any, fn_name: str) -> None:
         client.get_function_event_invoke_config(FunctionName=fn_name)
     code, status, message = error_of(exc)
     assert (code, status) == ("ResourceNotFoundException", 404)
-    assert message == f"The function {function_arn(fn_name)} doesn't have an EventInvokeConfig"
+    assert (
+        message == f"The function {function_arn(fn_name)}:$LATEST doesn't have an EventInvokeConfig"
+    )
     with pytest.raises(ClientError) as exc:
         client.delete_function_event_invoke_config(FunctionName=fn_name)
     assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
@@ -239,7 +241,7 @@ def test_missing_function_or_qualifier_is_not_found(client: Any, fn_name: str) -
         client.put_function_event_invoke_config(FunctionName=fn_name, MaximumRetryAttempts=1)
     code, status, message = error_of(exc)
     assert (code, status) == ("ResourceNotFoundException", 404)
-    assert message == f"Function not found: {function_arn(fn_name)}"
+    assert message == "The function doesn't exist."  # AWS's recorded words
     with pytest.raises(ClientError) as exc:
         client.list_function_event_invoke_configs(FunctionName=fn_name)
     assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)

@@ -521,3 +521,39 @@ def test_tumbling_window_passes_state_and_ends_with_a_final_invoke(
     finals = [e for e in events if e["isFinalInvokeForWindow"]]
     assert all(e["Records"] == [] for e in finals)
     lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_stream_batches_publish_iterator_age(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    """AWS's IteratorAge: the age of each batch's last record when it was sent, in CloudWatch."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.integration.conftest import service_client
+
+    lam, kinesis = hearth.client(), aws_client(moto, "kinesis")
+    traced_function(lam, fn_name, tmp_path / "trace")
+    arn = _stream(kinesis, fn_name)
+    _put(kinesis, fn_name, "old")
+    time.sleep(1.2)  # the record waits in the stream before the mapping exists
+    lam.create_event_source_mapping(
+        FunctionName=fn_name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON"
+    )
+    cloudwatch = service_client(hearth.endpoint, "cloudwatch")
+    now = datetime.now(UTC)
+
+    def ages() -> list[dict[str, Any]] | None:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName="IteratorAge",
+            Dimensions=[{"Name": "FunctionName", "Value": fn_name}],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+            Period=60,
+            Statistics=["Maximum", "SampleCount"],
+        )["Datapoints"]
+        return points or None
+
+    points = wait_for(ages, timeout=30, interval=0.5)
+    assert points[0]["Unit"] == "Milliseconds"
+    assert points[0]["Maximum"] >= 1000  # at least the time it waited before the mapping

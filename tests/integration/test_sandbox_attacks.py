@@ -28,6 +28,7 @@ from hearth.sandbox.isolation import (
     UID_SLOTS,
     Isolation,
 )
+from hearth.sandbox.uid_blocks import BLOCKS
 
 from .conftest import Server, create_function, make_zip
 from .test_environments import descendants
@@ -166,7 +167,9 @@ def sandbox_processes(uid: int | None = None) -> list[int]:
         facts = _status(entry.name) if entry.name.isdigit() else None
         if facts is None:
             continue
-        if (uid is None and FIRST_UID <= facts[0] < FIRST_UID + UID_SLOTS) or facts[0] == uid:
+        if (uid is None and FIRST_UID <= facts[0] < FIRST_UID + BLOCKS * UID_SLOTS) or facts[
+            0
+        ] == uid:
             found.append(int(entry.name))
     return found
 
@@ -234,7 +237,7 @@ def test_a_function_sees_only_its_own_processes(client: Any) -> None:
     result, error = call(client, "processes")
     assert error is None
     assert result["pids"] == [1, 2] and result["me"] == 2
-    assert FIRST_UID <= result["uid"] < FIRST_UID + UID_SLOTS
+    assert FIRST_UID <= result["uid"] < FIRST_UID + BLOCKS * UID_SLOTS
 
 
 def test_the_data_dir_other_code_and_homes_are_invisible(client: Any, sandboxed: Server) -> None:

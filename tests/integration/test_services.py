@@ -304,3 +304,31 @@ def test_an_external_endpoint_turns_the_embedded_services_off(tmp_path: Path) ->
         }
     finally:
         server.stop()
+
+
+def test_an_unknown_key_is_refused_before_its_body_is_read(signed: Server) -> None:
+    """A client without a valid key cannot make Hearth buffer a body for the services."""
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(signed.endpoint).port
+    assert port is not None
+    authorization = (
+        "AWS4-HMAC-SHA256 Credential=AKIDNOBODY0000000000/20261201/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+    )
+    head = (
+        f"PUT /big/object HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: {authorization}\r\nX-Amz-Date: {time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}\r\n"
+        "Content-Length: 1073741824\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode() + b"x" * 1024)
+        answer = b""
+        while b"</Error>" not in answer:  # all of it comes before the promised gigabyte
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+    assert b"InvalidAccessKeyId" in answer

@@ -154,3 +154,16 @@ def test_the_default_memory_budget_is_three_quarters_of_memtotal(tmp_path: Path)
     meminfo.write_text("MemTotal:        8192000 kB\nMemFree:  1 kB\n")
     assert default_memory_budget_mb(meminfo) == 6000
     assert default_memory_budget_mb(tmp_path / "missing") == 4096
+
+
+def test_provisioned_concurrency_is_taken_out_of_the_reservation() -> None:
+    # AWS: reserved 2, provisioned 2 on version 1 → $LATEST has nothing left, even idle.
+    limits = Limits(account=10, reserved={"r": 2}, provisioned={("r", "1"): 2})
+    assert decide(limits, usage({}, {}), "r", "$LATEST") is ThrottleReason.RESERVED
+    assert decide(limits, usage({}, {}), "r", "1") is Slot.PROVISIONED
+    # Reserved 3: one on-demand execution beside the two provisioned ones, and only one.
+    limits = Limits(account=10, reserved={"r": 3}, provisioned={("r", "1"): 2})
+    assert decide(limits, usage({"r": 1}, {("r", "1"): 1}), "r", "$LATEST") is Slot.RESERVED
+    busy = usage({"r": 2}, {("r", "1"): 1})
+    assert decide(limits, busy, "r", "$LATEST") is ThrottleReason.RESERVED
+    assert decide(limits, busy, "r", "1") is Slot.PROVISIONED

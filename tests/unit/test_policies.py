@@ -25,7 +25,7 @@ FN = "fn"
 FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:fn"
 REVISION_MISMATCH = (
     "The Revision Id provided does not match the latest Revision Id. "
-    "Call the GetPolicy API to retrieve the latest Revision Id"
+    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
 )
 INVOKE = {"Action": "lambda:InvokeFunction", "Principal": "*"}
 
@@ -228,8 +228,13 @@ def test_get_policy_without_statements(policies: Policies) -> None:
 
 
 def test_revision_id_on_add(policies: Policies) -> None:
-    # Before any policy exists there is no revision to compare with.
-    policies.add_permission(UNQUALIFIED, {"StatementId": "a", **INVOKE, "RevisionId": "whatever"})
+    # Before any policy exists the function's RevisionId is checked, and AWS's message
+    # points at GetPolicy (its recorded answer).
+    with pytest.raises(LambdaError) as exc:
+        policies.add_permission(UNQUALIFIED, {"StatementId": "a", **INVOKE, "RevisionId": "x"})
+    assert error(exc)[:2] == ("PreconditionFailedException", 412)
+    assert "Call the GetPolicy API" in error(exc)[2]
+    policies.add_permission(UNQUALIFIED, {"StatementId": "a", **INVOKE})
     current = policies.get_policy(UNQUALIFIED).revision_id
     with pytest.raises(LambdaError) as exc:
         policies.add_permission(UNQUALIFIED, {"StatementId": "b", **INVOKE, "RevisionId": "stale"})

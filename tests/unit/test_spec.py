@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from hearth.control.spec import SUPPORTED_RUNTIMES, parse_config
+from hearth.control.runtime_names import SUPPORTED_RUNTIMES
+from hearth.control.spec import parse_config
 from hearth.errors import LambdaError
 
 ROLE = "arn:aws:iam::123456789012:role/r"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hearth.api.functions import unqualified
+from hearth.api.functions import FUNCTIONS_ONLY, unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.control.account import ACCOUNT_LIMITS, Account
 from hearth.control.tags import Tags, check_tags
@@ -49,7 +49,7 @@ class AccountApi:
         )
 
     async def put_concurrency(self, request: Request) -> Response:
-        name = unqualified(request)
+        name = unqualified(request, FUNCTIONS_ONLY)
         value = request.json().get("ReservedConcurrentExecutions")
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise validation_error(
@@ -65,12 +65,12 @@ class AccountApi:
         return json_response({"ReservedConcurrentExecutions": stored})
 
     async def get_concurrency(self, request: Request) -> Response:
-        value = self._account.get_reserved_concurrency(unqualified(request))
+        value = self._account.get_reserved_concurrency(unqualified(request, FUNCTIONS_ONLY))
         shape: dict[str, Any] = {} if value is None else {"ReservedConcurrentExecutions": value}
         return json_response(shape)
 
     async def delete_concurrency(self, request: Request) -> Response:
-        self._account.delete_reserved_concurrency(unqualified(request))
+        self._account.delete_reserved_concurrency(unqualified(request, FUNCTIONS_ONLY))
         return empty_response(204)
 
 

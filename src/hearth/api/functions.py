@@ -16,7 +16,14 @@ from hearth.api.http import (
 )
 from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import function_configuration
-from hearth.arns import ArnFormatter, FunctionRef, parse_function_ref, resolve_qualifier
+from hearth.arns import (
+    LATEST,
+    ArnFormatter,
+    FunctionRef,
+    check_region,
+    parse_function_ref,
+    resolve_qualifier,
+)
 from hearth.control.functions import Functions, decode_zip
 from hearth.control.spec import parse_config
 from hearth.control.tags import check_tags
@@ -29,17 +36,25 @@ FUNCTION = "/2015-03-31/functions/{FunctionName}"
 
 def function_ref(request: Request) -> FunctionRef:
     """The function a request names, with `?Qualifier=` merged in."""
-    ref = parse_function_ref(request.params["FunctionName"])
+    ref = check_region(parse_function_ref(request.params["FunctionName"]), request.region)
     return resolve_qualifier(ref, request.query_value("Qualifier"))
 
 
-def unqualified(request: Request) -> str:
+# AWS's words for a qualified name given to an operation on the whole function.
+FUNCTIONS_ONLY = (
+    "This operation is permitted on Lambda functions only. Aliases and versions do not support "
+    "this operation. Please specify either a function name or an unqualified function ARN."
+)
+
+
+def unqualified(request: Request, message: str | None = None) -> str:
     """For operations on the whole function: a qualifier in the name is an error."""
-    ref = parse_function_ref(request.params["FunctionName"])
+    ref = check_region(parse_function_ref(request.params["FunctionName"]), request.region)
     if ref.qualifier is not None:
         raise invalid_parameter(
-            f"Function name {request.params['FunctionName']} must not carry a qualifier for the "
-            f"{request.operation} operation."
+            message
+            or f"Function name {request.params['FunctionName']} must not carry a qualifier for "
+            f"the {request.operation} operation."
         )
     return ref.name
 
@@ -96,7 +111,7 @@ class FunctionsApi:
         version = await self._functions.create(
             ref.name, fields, zip_bytes, publish=optional_bool(body, "Publish"), tags=tags
         )
-        return json_response(self._shape(version), 201)
+        return json_response(self._shape(version, unqualified_arn=True), 201)
 
     async def get(self, request: Request) -> Response:
         ref = function_ref(request)
@@ -133,12 +148,18 @@ class FunctionsApi:
             self._functions.list_all_versions() if which == "ALL" else self._functions.list_latest()
         )
         page, marker = paginate(versions, request, key=_version_key)
-        return list_response("Functions", [self._shape(v, with_state=False) for v in page], marker)
+        # Listing every version names $LATEST by its qualified ARN, as ListVersions does.
+        shapes = [self._list_entry(v, qualified=which == "ALL") for v in page]
+        return list_response("Functions", shapes, marker)
 
     async def list_versions(self, request: Request) -> Response:
         name = unqualified(request)
         page, marker = paginate(self._functions.list_versions(name), request, key=_version_key)
-        return list_response("Versions", [self._shape(v, with_state=False) for v in page], marker)
+        return list_response("Versions", [self._list_entry(v) for v in page], marker)
+
+    def _list_entry(self, version: FunctionVersion, *, qualified: bool = True) -> dict[str, Any]:
+        qualifier = LATEST if qualified and version.is_latest else None
+        return self._shape(version, arn_qualifier=qualifier, with_state=False)
 
     async def update_code(self, request: Request) -> Response:
         name = unqualified(request)

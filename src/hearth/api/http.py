@@ -53,6 +53,8 @@ class Request:
     body: bytes
     operation: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    # The region this server answers for (ARNs naming another are refused).
+    region: str = "us-east-1"
     # The service a SigV4 signature must be scoped to for this request's route.
     service: str = "lambda"
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -226,10 +228,13 @@ class LambdaApp:
         authenticate: Authenticator | None = None,
         check: Callable[[Request], None] | None = None,
         public_url: str | None = None,
+        *,
+        region: str = "us-east-1",
     ) -> None:
         self._router = router
         self._public_url = public_url.rstrip("/") if public_url else None
         self._authenticate = authenticate
+        self._region = region
         # Checks a request against the service model before its handler runs.
         self._check = check
 
@@ -247,6 +252,7 @@ class LambdaApp:
             query_string=scope["query_string"].decode("latin-1"),
             headers=headers,
             body=b"",
+            region=self._region,
             server=_server_address(scope.get("server")),
             public_url=self._public_url,
         )

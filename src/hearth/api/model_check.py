@@ -311,8 +311,15 @@ def _constraint_list(shape: Shape) -> list[str]:
     return listed
 
 
+# Enums AWS does not check at its front end: a Runtime may also be a runtime version's ARN,
+# so an unknown one is the handler's InvalidParameterValueException ("... or be a valid ARN").
+_HANDLER_CHECKED_ENUMS = frozenset({"Runtime"})
+
+
 def _enum(shape: Shape) -> list[str]:
-    return list(shape.enum) if isinstance(shape, StringShape) else []
+    if not isinstance(shape, StringShape) or shape.name in _HANDLER_CHECKED_ENUMS:
+        return []
+    return list(shape.enum)
 
 
 def _is_number(value: Any) -> bool:

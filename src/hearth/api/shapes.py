@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 from hearth.arns import ArnFormatter
@@ -31,9 +32,14 @@ def function_configuration(
     *,
     arn_qualifier: str | None = None,
     with_state: bool = True,
+    unqualified_arn: bool = False,
 ) -> dict[str, Any]:
-    """A FunctionConfiguration. `$LATEST` is reported under the unqualified ARN, as on AWS."""
+    """A FunctionConfiguration. `$LATEST` is reported under the unqualified ARN unless the
+    caller named it (`arn_qualifier`); list entries (`with_state=False`) leave out the state
+    and the runtime version, as on AWS."""
     qualifier = arn_qualifier or (None if version.is_latest else version.version)
+    if unqualified_arn:
+        qualifier = None
     shape: dict[str, Any] = {
         "FunctionName": version.function_name,
         "FunctionArn": arns.function(version.function_name, qualifier),
@@ -48,14 +54,14 @@ def function_configuration(
         "CodeSha256": code_sha256_b64(version.code_sha256_hex),
         "Version": version.version,
         "TracingConfig": {"Mode": version.tracing_mode},
-        "RevisionId": version.revision_id,
+        "RevisionId": version.reported_revision,
         "PackageType": "Zip",
         "Architectures": list(version.architectures),
         "EphemeralStorage": {"Size": version.ephemeral_storage},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": _logging_config(version),
     }
-    if version.environment:
+    if version.environment or version.environment_sent:
         shape["Environment"] = {"Variables": dict(version.environment)}
     if version.layers:
         shape["Layers"] = [
@@ -68,6 +74,9 @@ def function_configuration(
     for key, value in version.passthrough.items():
         shape.setdefault(key, value)
     if with_state:
+        shape["RuntimeVersionConfig"] = {
+            "RuntimeVersionArn": runtime_version_arn(arns.region, version.runtime)
+        }
         shape["State"] = version.state.value
         if version.state_reason:
             shape["StateReason"] = version.state_reason
@@ -78,6 +87,12 @@ def function_configuration(
                 shape["LastUpdateStatusReason"] = version.last_update_status_reason
                 shape["LastUpdateStatusReasonCode"] = version.last_update_status_reason_code
     return shape
+
+
+def runtime_version_arn(region: str, runtime: str) -> str:
+    """AWS names each runtime build by a hash; Hearth's runtime is one build per name."""
+    digest = hashlib.sha256(f"hearth:{runtime}".encode()).hexdigest()
+    return f"arn:aws:lambda:{region}::runtime:{digest}"
 
 
 def _logging_config(version: FunctionVersion) -> dict[str, str]:

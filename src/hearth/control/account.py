@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hearth.arns import ArnFormatter
+from hearth.arns import LATEST, ArnFormatter
 from hearth.errors import function_not_found, invalid_parameter
 from hearth.models import FunctionRecord
 from hearth.store.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
@@ -75,7 +75,15 @@ class Account:
         with self._registry.transaction() as tx:
             record = tx.get_function(name)
             if record is None:
-                raise function_not_found(self._arns.function(name))
+                # AWS names $LATEST here (and only here).
+                raise function_not_found(self._arns.function(name, LATEST))
+            provisioned = sum(c.requested for c in record.provisioned_concurrency.values())
+            if value < provisioned:
+                # AWS's spacing, as recorded.
+                raise invalid_parameter(
+                    f" ReservedConcurrentExecutions  {value} should not be lower than function's "
+                    f"total provisioned concurrency [{provisioned}]."
+                )
             others = [f for f in tx.list_functions() if f.name != name]
             minimum = min_unreserved(self._limit)
             if unreserved_concurrency(others, self._limit) - value < minimum:

@@ -21,6 +21,7 @@ from hearth.errors import (
     conflict,
     function_not_found,
     invalid_parameter,
+    not_found,
     precondition_failed,
     validation_error,
 )
@@ -180,7 +181,11 @@ class Aliases:
             check_description(description)
         weights = None if routing_weights is None else _check_weights_shape(routing_weights)
         with self._registry.transaction() as tx:
-            alias = self._existing(tx, function_name, name)
+            self._require_function(tx, function_name)
+            alias = tx.get_alias(function_name, name)
+            if alias is None:
+                # UpdateAlias words it differently from GetAlias (AWS's recorded answer).
+                raise not_found(f"Alias not found: {self._arns.function(function_name, name)}")
             if revision_id and revision_id != alias.revision_id:
                 raise precondition_failed(_REVISION_MISMATCH)
             primary = alias.function_version if function_version is None else function_version
@@ -201,10 +206,13 @@ class Aliases:
         return updated
 
     def delete(self, function_name: str, name: str) -> None:
-        """Remove the alias and the resource policy attached to it."""
+        """Remove the alias and the resource policy attached to it. A missing alias is
+        not an error (AWS answers 204)."""
         check_alias_name(name)
         with self._registry.transaction() as tx:
-            self._existing(tx, function_name, name)
+            self._require_function(tx, function_name)
+            if tx.get_alias(function_name, name) is None:
+                return
             tx.delete_alias(function_name, name)
             record = tx.get_function(function_name)
             if record is not None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hearth.arns import ArnFormatter, FunctionRef
+from hearth.arns import LATEST, ArnFormatter, FunctionRef
 from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
@@ -156,7 +156,7 @@ class EventConfigs:
 
     def get(self, ref: FunctionRef) -> EventConfigView:
         with self._registry.transaction() as tx:
-            record, key = self._resolve(tx, ref)
+            record, key = self._resolve_config(tx, ref)
         stored = record.event_invoke_configs.get(key)
         if stored is None:
             raise self._no_config(ref)
@@ -164,7 +164,7 @@ class EventConfigs:
 
     def delete(self, ref: FunctionRef) -> None:
         with self._registry.transaction() as tx:
-            record, key = self._resolve(tx, ref)
+            record, key = self._resolve_config(tx, ref)
             if key not in record.event_invoke_configs:
                 raise self._no_config(ref)
             tx.put_function(_with_config(record, key, None))
@@ -188,11 +188,24 @@ class EventConfigs:
 
     # Helpers -----------------------------------------------------------------------------
     def _resolve(self, tx: RegistryTransaction, ref: FunctionRef) -> tuple[FunctionRecord, str]:
-        """The function and the config key a reference names; the qualifier must exist."""
+        """The function and the config key a reference names; the qualifier must exist.
+        AWS's Put, Update and List say so of a missing function in words of their own."""
+        if tx.get_function(ref.name) is None:
+            raise not_found("The function doesn't exist.")
         return existing_target(tx, self._arns, ref), ref.qualifier or ""
 
+    def _resolve_config(
+        self, tx: RegistryTransaction, ref: FunctionRef
+    ) -> tuple[FunctionRecord, str]:
+        """As `_resolve`, for Get and Delete: AWS answers a missing function or qualifier as
+        a missing config."""
+        try:
+            return existing_target(tx, self._arns, ref), ref.qualifier or ""
+        except LambdaError as error:
+            raise self._no_config(ref) from error
+
     def _no_config(self, ref: FunctionRef) -> LambdaError:
-        arn = self._arns.function(ref.name, ref.qualifier)
+        arn = self._arns.function(ref.name, ref.qualifier or LATEST)
         return not_found(f"The function {arn} doesn't have an EventInvokeConfig")
 
 

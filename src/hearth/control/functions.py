@@ -47,6 +47,7 @@ _VOLATILE_FIELDS = frozenset(
     {
         "version",
         "revision_id",
+        "public_revision",
         "last_modified",
         "description",
         "state",
@@ -170,7 +171,11 @@ class Functions:
                     record = FunctionRecord(name=name, created=now, tags=dict(tags))
                     tx.put_function(record)
                     tx.put_version(latest)
-                    result = self._publish(tx, record, latest, "") if publish else latest
+                    result = latest
+                    if publish:
+                        # AWS answers with $LATEST as it was created, numbered as published.
+                        published = self._publish(tx, record, latest, "")
+                        result = dataclasses.replace(latest, version=published.version)
             except BaseException:
                 self.collect_garbage()
                 raise
@@ -247,6 +252,10 @@ class Functions:
     async def delete(self, ref: FunctionRef) -> None:
         def delete_rows() -> None:
             with self._registry.transaction() as tx:
+                if ref.qualifier == LATEST:
+                    raise invalid_parameter(
+                        "$LATEST version cannot be deleted without deleting the function."
+                    )
                 if tx.get_function(ref.name) is None:
                     raise self.not_found(FunctionRef(ref.name))
                 if ref.qualifier is None:
@@ -277,7 +286,8 @@ class Functions:
             for version in tx.list_versions(name):
                 settled = _settled(version)
                 if settled is not version:
-                    tx.put_version(settled)
+                    # AWS gives a version a new RevisionId when it settles.
+                    tx.put_version(dataclasses.replace(settled, public_revision=new_revision_id()))
 
     # Helpers -----------------------------------------------------------------------------
     def _latest_for_update(
@@ -292,7 +302,7 @@ class Functions:
                 "The operation cannot be performed at this time. An update is in progress for "
                 f"resource: {self._arns.function(name)}"
             )
-        if revision_id and revision_id != latest.revision_id:
+        if revision_id and revision_id != latest.reported_revision:
             raise precondition_failed(
                 "The Revision Id provided does not match the latest Revision Id. Call the "
                 "GetFunction/GetAlias API to retrieve the latest Revision Id"
@@ -304,6 +314,7 @@ class Functions:
             latest,
             **changes,
             revision_id=new_revision_id(),
+            public_revision=None,
             last_modified=aws_timestamp(),
             last_update_status=UpdateStatus.IN_PROGRESS,
             last_update_status_reason=_CREATING_REASON,
@@ -327,13 +338,14 @@ class Functions:
                 version=str(number),
                 description=description or latest.description,
                 revision_id=new_revision_id(),
+                public_revision=None,
                 last_modified=aws_timestamp(),
             )
         )
         tx.put_function(dataclasses.replace(record, last_version_number=number))
         tx.put_version(version)
-        # Publishing changes $LATEST's revision too, as on AWS.
-        tx.put_version(dataclasses.replace(latest, revision_id=new_revision_id()))
+        # Publishing changes $LATEST's RevisionId too, as on AWS (not what runs in it).
+        tx.put_version(dataclasses.replace(latest, public_revision=new_revision_id()))
         return version
 
     def _delete_version(self, tx: RegistryTransaction, ref: FunctionRef) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from hearth.arns import ArnFormatter, parse_layer_version_arn
 from hearth.control.functions import Functions
-from hearth.control.spec import SUPPORTED_RUNTIMES
+from hearth.control.runtime_names import SUPPORTED_RUNTIMES
 from hearth.errors import ConstraintViolation, LambdaError, not_found, validation_error
 from hearth.models import LayerRecord, LayerVersion, aws_timestamp
 from hearth.store.code import CodeStore

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hearth.arns import LATEST, ArnFormatter, FunctionRef
+from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version
 from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
@@ -27,15 +27,20 @@ from hearth.errors import (
     precondition_failed,
     validation_error,
 )
-from hearth.models import FunctionRecord, Policy, PolicyStatement
+from hearth.models import FunctionRecord, FunctionVersion, Policy, PolicyStatement
 from hearth.store.registry import Registry, RegistryTransaction
 
 POLICY_VERSION = "2012-10-17"
 # AWS's limit on one function policy (the JSON document), in bytes.
 MAX_POLICY_BYTES = 20_480
-_REVISION_MISMATCH = (
+# AWS names GetPolicy while the resource has no policy yet, GetFunction/GetAlias after.
+_NO_POLICY_REVISION_MISMATCH = (
     "The Revision Id provided does not match the latest Revision Id. "
     "Call the GetPolicy API to retrieve the latest Revision Id"
+)
+_REVISION_MISMATCH = (
+    "The Revision Id provided does not match the latest Revision Id. "
+    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
 )
 _NO_POLICY = "The resource you requested does not exist."
 
@@ -263,9 +268,12 @@ class Policies:
         with self._registry.transaction() as tx:
             record, key = self._resolve(tx, ref)
             current = record.policies.get(key)
-            # With no policy yet there is no revision a client could have read.
-            if current and permission.revision_id and permission.revision_id != current.revision_id:
-                raise precondition_failed(_REVISION_MISMATCH)
+            version = _version_of(tx, ref.name, key)
+            expected = _revision(version, current)
+            if permission.revision_id and expected and permission.revision_id != expected:
+                raise precondition_failed(
+                    _REVISION_MISMATCH if current else _NO_POLICY_REVISION_MISMATCH
+                )
             statements = current.statements if current else ()
             if any(s.sid == permission.statement_id for s in statements):
                 raise conflict(
@@ -286,15 +294,17 @@ class Policies:
                     f"({MAX_POLICY_BYTES}).",
                 )
             tx.put_function(_with_policy(record, key, policy))
+            _move_revision(tx, version, policy.revision_id)
         return statement
 
     def get_policy(self, ref: FunctionRef) -> PolicyView:
         with self._registry.transaction() as tx:
             record, key = self._resolve(tx, ref)
             policy = record.policies.get(key)
+            version = _version_of(tx, ref.name, key)
         if policy is None or not policy.statements:
             raise not_found(_NO_POLICY)
-        return PolicyView(policy_document(policy), policy.revision_id)
+        return PolicyView(policy_document(policy), _revision(version, policy) or "")
 
     def allows_service(
         self, ref: FunctionRef, service: str, source_arn: str, source_account: str
@@ -324,11 +334,14 @@ class Policies:
             kept = tuple(s for s in policy.statements if s.sid != statement_id)
             if len(kept) == len(policy.statements):
                 raise not_found(f"Statement {statement_id} is not found in resource policy.")
-            if revision_id and revision_id != policy.revision_id:
+            version = _version_of(tx, ref.name, key)
+            if revision_id and revision_id != _revision(version, policy):
                 raise precondition_failed(_REVISION_MISMATCH)
             # The last statement takes the policy with it: GetPolicy then finds nothing.
-            remaining = Policy(kept, new_revision_id()) if kept else None
+            revision = new_revision_id()
+            remaining = Policy(kept, revision) if kept else None
             tx.put_function(_with_policy(record, key, remaining))
+            _move_revision(tx, version, revision)
 
     # Helpers -----------------------------------------------------------------------------
     def _resolve(self, tx: RegistryTransaction, ref: FunctionRef) -> tuple[FunctionRecord, str]:
@@ -337,6 +350,25 @@ class Policies:
         # $LATEST's policy is the unqualified function's.
         key = "" if ref.qualifier is None or ref.qualifier == LATEST else ref.qualifier
         return record, key
+
+
+def _version_of(tx: RegistryTransaction, name: str, key: str) -> FunctionVersion | None:
+    """The version whose RevisionId a policy shares ($LATEST's for the function's own);
+    an alias's policy keeps a revision of its own."""
+    qualifier = key or LATEST
+    return tx.get_version(name, qualifier) if is_version(qualifier) else None
+
+
+def _revision(version: FunctionVersion | None, policy: Policy | None) -> str | None:
+    if version is not None:
+        return version.reported_revision
+    return policy.revision_id if policy is not None else None
+
+
+def _move_revision(tx: RegistryTransaction, version: FunctionVersion | None, revision: str) -> None:
+    """AWS gives the function (or version) a new RevisionId with every permission change."""
+    if version is not None:
+        tx.put_version(dataclasses.replace(version, public_revision=revision))
 
 
 def _with_policy(record: FunctionRecord, key: str, policy: Policy | None) -> FunctionRecord:

@@ -12,19 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from hearth.control.runtime_names import check_runtime
 from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
-
-SUPPORTED_RUNTIMES = (
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "nodejs18.x",
-    "nodejs20.x",
-    "nodejs22.x",
-    "provided.al2023",
-    "provided.al2",
-)
 
 # AWS keeps these for itself; a function may not set them.
 RESERVED_ENVIRONMENT_KEYS = frozenset(
@@ -131,13 +120,7 @@ def parse_config(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]: 
     fields: dict[str, Any] = {}
 
     if "Runtime" in body:
-        runtime = _require_type(body, "Runtime", str)
-        if runtime not in SUPPORTED_RUNTIMES:
-            raise invalid_parameter(
-                f"The runtime parameter of {runtime} is not supported by Hearth. "
-                f"Supported runtimes: {', '.join(SUPPORTED_RUNTIMES)}."
-            )
-        fields["runtime"] = runtime
+        fields["runtime"] = check_runtime(_require_type(body, "Runtime", str))
     if "Handler" in body:
         handler = _require_type(body, "Handler", str)
         if len(handler) > 128:
@@ -203,6 +186,7 @@ def parse_config(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]: 
 
     if "Environment" in body:
         fields["environment"] = _parse_environment(body["Environment"])
+        fields["environment_sent"] = True
     if "TracingConfig" in body:
         mode = _require_type(body, "TracingConfig", dict).get("Mode", "PassThrough")
         if mode not in ("Active", "PassThrough"):
@@ -313,7 +297,7 @@ def _parse_environment(raw: Any) -> dict[str, str]:
         raise invalid_parameter(
             "Lambda was unable to configure your environment variables because the environment "
             "variables you have provided exceeded the 4KB limit. "
-            f"String measured: {measured[:256]}{'...' if len(measured) > 256 else ''}"
+            f"String measured: {measured}"
         )
     return dict(variables)
 

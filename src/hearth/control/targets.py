@@ -13,15 +13,16 @@ def existing_target(tx: RegistryReads, arns: ArnFormatter, ref: FunctionRef) -> 
     """The function a reference names, after checking that its qualifier (a version or an
     alias) exists; raises ResourceNotFoundException with AWS's wording otherwise."""
     record = tx.get_function(ref.name)
-    if record is None:
-        raise function_not_found(arns.function(ref.name))
     qualifier = ref.qualifier
     if qualifier is None:
+        if record is None:
+            raise function_not_found(arns.function(ref.name))
         return record
+    # With a qualifier, AWS names what is missing by it, even when the function is.
     arn = arns.function(ref.name, qualifier)
     if is_version(qualifier):
-        if tx.get_version(ref.name, qualifier) is None:
+        if record is None or tx.get_version(ref.name, qualifier) is None:
             raise function_not_found(arn)
-    elif tx.get_alias(ref.name, qualifier) is None:
+    elif record is None or tx.get_alias(ref.name, qualifier) is None:
         raise alias_not_found(arn)
     return record

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +23,9 @@ from hearth.events.positions import Positions
 from hearth.events.sources import SourceClients
 from hearth.models import EventSourceMapping, MappingState
 from hearth.store.registry import Registry
+
+# (function name, qualifier, age in ms of a batch's last record): AWS's IteratorAge.
+IteratorAgeObserver = Callable[[str, str | None, float], None]
 
 logger = logging.getLogger("hearth.events.mappings")
 
@@ -49,7 +53,9 @@ class MappingSupervisor:
         invoke: InvokeFunction,
         arns: ArnFormatter,
         sink: Any = None,
+        iterator_age: IteratorAgeObserver | None = None,
     ) -> None:
+        self._iterator_age = iterator_age
         self._storage = storage
         self._clients = clients
         self._positions = positions
@@ -173,10 +179,17 @@ class MappingSupervisor:
             stats=stats,
             report=report,
             role=latest.role if latest is not None else "",
+            iterator_age=self._age_observer(mapping),
         )
         poller = self._make_poller(context)
         task = asyncio.create_task(poller.run(), name=f"mapping-{mapping.uuid}")
         self._running[mapping.uuid] = _Running(mapping, context, task)
+
+    def _age_observer(self, mapping: EventSourceMapping) -> Callable[[float], None] | None:
+        observe = self._iterator_age
+        if observe is None:
+            return None
+        return lambda age_ms: observe(mapping.function_name, mapping.qualifier, age_ms)
 
     def _make_poller(self, context: PollerContext) -> _Poller:
         from hearth.events.sqs_poller import SqsPoller  # noqa: PLC0415

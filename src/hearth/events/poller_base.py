@@ -77,6 +77,9 @@ class PollerContext:
     report: Callable[[dict[str, Any]], None]
     # The function's execution role (Kinesis records carry it as invokeIdentityArn).
     role: str = ""
+    # Told, for each batch a stream poller sends, the age in ms of its last record (AWS's
+    # IteratorAge metric); None records nothing.
+    iterator_age: Callable[[float], None] | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property

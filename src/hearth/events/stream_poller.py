@@ -264,6 +264,8 @@ class StreamPoller:
             event: dict[str, Any] = {"Records": batch, **self._window_fields(shard, final=False)}
             payload = json.dumps(event, separators=(",", ":")).encode()
             ctx.stats.batches_invoked += 1
+            if ctx.iterator_age is not None:
+                ctx.iterator_age((now() - self._reader.arrival(batch[-1])) * 1000)
             result = await ctx.invoke_with_backoff(payload)
             if result is None:
                 return None

@@ -2,7 +2,9 @@
 
 The rules are AWS's:
 - A function with reserved concurrency R runs at most R invocations at once, and never takes
-  from the shared pool (R = 0 stops every invocation). Its provisioned concurrency is part of R.
+  from the shared pool (R = 0 stops every invocation). Its provisioned concurrency P is part
+  of R and taken out of it: on-demand invocations get R - P, so with R = P an invocation that
+  finds no provisioned environment free (of `$LATEST`, say) is throttled.
 - Functions without a reservation share the unreserved pool: the account limit minus every
   reservation, minus the provisioned concurrency of functions without a reservation (that
   capacity is set aside for them). Invocations served by a version's provisioned concurrency
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
+from functools import cached_property
 
 from hearth.errors import too_many_requests
 from hearth.store.qualifiers import version_of
@@ -55,6 +58,13 @@ class Limits:
     # (function, version) → provisioned concurrent executions configured for that version.
     provisioned: Mapping[VersionKey, int] = field(default_factory=dict)
 
+    @cached_property
+    def provisioned_per_function(self) -> Counter[str]:
+        totals: Counter[str] = Counter()
+        for (name, _), count in self.provisioned.items():
+            totals[name] += count
+        return totals
+
     @property
     def unreserved_pool(self) -> int:
         """What functions without a reservation share (AWS's UnreservedConcurrentExecutions)."""
@@ -86,6 +96,10 @@ def decide(limits: Limits, usage: Usage, function: str, version: str) -> Slot | 
     if usage.provisioned[key] < limits.provisioned.get(key, 0):
         return Slot.PROVISIONED
     if reserved is not None:
+        served = sum(n for (name, _), n in usage.provisioned.items() if name == function)
+        on_demand = usage.per_function[function] - served
+        if on_demand >= reserved - limits.provisioned_per_function[function]:
+            return ThrottleReason.RESERVED
         return Slot.RESERVED
     if usage.unreserved >= limits.unreserved_pool:
         return ThrottleReason.ACCOUNT

@@ -140,12 +140,28 @@ class DeliveryFailed(NamedTuple):
     at: float
 
 
+class IteratorAge(NamedTuple):
+    function: str
+    qualifier: str | None
+    age_ms: float
+    at: float
+
+
 class ColdStart(NamedTuple):
     function: str
     at: float
 
 
-Record = Invoked | Throttled | AsyncReceived | EventAge | Dropped | DeliveryFailed | ColdStart
+Record = (
+    Invoked
+    | Throttled
+    | AsyncReceived
+    | EventAge
+    | Dropped
+    | DeliveryFailed
+    | ColdStart
+    | IteratorAge
+)
 
 
 class LambdaMetrics:
@@ -199,6 +215,10 @@ class LambdaMetrics:
     def cold_start(self, function: str) -> None:
         self._pending.append(ColdStart(function, self._clock()))
 
+    def iterator_age(self, function: str, qualifier: str | None, age_ms: float) -> None:
+        """A stream mapping sent a batch whose last record was `age_ms` old."""
+        self._pending.append(IteratorAge(function, qualifier, age_ms, self._clock()))
+
     # Off those paths.
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -243,6 +263,9 @@ class LambdaMetrics:
         if isinstance(record, EventAge):
             sets = dimension_sets(function, qualifier, None)
             return [Sample("AsyncEventAge", "Milliseconds", record.age_ms, sets, at)]
+        if isinstance(record, IteratorAge):
+            sets = dimension_sets(function, qualifier, None)
+            return [Sample("IteratorAge", "Milliseconds", record.age_ms, sets, at)]
         if isinstance(record, Dropped):
             sets = dimension_sets(function, qualifier, None)
             return [Sample("AsyncEventsDropped", "Count", 1, sets, at)]

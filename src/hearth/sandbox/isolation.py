@@ -27,6 +27,7 @@ from typing import Any
 from hearth.config import Isolation as Isolation  # noqa: PLC0414
 from hearth.config import Network as Network  # noqa: PLC0414
 from hearth.sandbox.cgroups import Cgroups, EnvironmentCgroup
+from hearth.sandbox.uid_blocks import UidBlock, claim_block
 
 TASK_ROOT = "/var/task"
 LAYERS_ROOT = "/opt"
@@ -62,8 +63,9 @@ ETC_ENTRIES = (
     "ssl",
     "timezone",
 )
-# Environments run as uid/gid FIRST_UID + slot: one uid per live environment, so the kernel's
-# per-uid process count (RLIMIT_NPROC 1024) is per environment, as on AWS.
+# Environments run as uid/gid FIRST_UID + block + slot: one uid per live environment, so the
+# kernel's per-uid process count (RLIMIT_NPROC 1024) is per environment, as on AWS; each
+# server on a host holds a block of its own (sandbox/uid_blocks.py).
 FIRST_UID = 990_000
 UID_SLOTS = 10_000
 
@@ -250,7 +252,8 @@ class Sandboxes:
         self._root = os.path.join(work_dir, "root")  # the mount point of every new root
         os.makedirs(self._root, mode=0o700, exist_ok=True)
         self._system = system_layout()
-        self._uids = UidPool()
+        self._uid_block: UidBlock = claim_block(FIRST_UID, UID_SLOTS)
+        self._uids = UidPool(self._uid_block.first)
 
     def network_for(self, user_variables: dict[str, str]) -> Network:
         wanted = user_variables.get(NETWORK_VARIABLE)
@@ -312,3 +315,4 @@ class Sandboxes:
     def close(self) -> None:
         if self._cgroups is not None:
             self._cgroups.close()
+        self._uid_block.release()

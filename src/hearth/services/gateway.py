@@ -28,8 +28,10 @@ Interceptor = Callable[[str, WireRequest], Awaitable[WireResponse | None]]
 # Runs after the embedded service answered (with the answer), on the event loop.
 Observer = Callable[[str, WireRequest, WireResponse], Awaitable[None]]
 
-# S3's largest single PUT; the other services' limits are far lower and theirs to enforce.
-MAX_SERVICE_BODY = 5 * 1024**3
+# S3's largest single PUT; the other services' requests are far smaller (Kinesis's PutRecords,
+# the largest, is 10 MB), so they are bounded lower, before moto sees them.
+MAX_S3_BODY = 5 * 1024**3
+MAX_SERVICE_BODY = 32 * 1024**2
 
 
 class Gateway:
@@ -63,7 +65,8 @@ class Gateway:
             # takes those. Their signature is not checked, so with SigV4 required they are
             # refused (below) rather than let through.
             claimed = CredentialScope("", "", "s3", presigned=True)
-        backend = None if claimed is None else backend_for(claimed.service, headers)
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        backend = None if claimed is None else backend_for(claimed.service, headers, raw_path)
         if (
             claimed is None
             or claimed.service in HEARTH_SERVICES
@@ -72,9 +75,12 @@ class Gateway:
         ):
             await self._hearth_app(scope, receive, send)
             return
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         try:
-            body = await _read_body(receive)
+            # A signature's headers are checked before any body is read, as for Lambda's API:
+            # a client without a valid key cannot make Hearth buffer a body at all.
+            self._check_headers(claimed, scope["method"], raw_path, query_string, headers)
+            limit = MAX_S3_BODY if claimed.service == "s3" else MAX_SERVICE_BODY
+            body = await _read_body(receive, limit)
             client = scope.get("client") or ("127.0.0.1", 0)
             request = WireRequest(scope["method"], raw_path, query_string, headers, body, client[0])
             self._authenticate(claimed, request)
@@ -96,6 +102,20 @@ class Gateway:
         for observe in self._observers:
             await observe(service, request, response)
         return response
+
+    def _check_headers(
+        self,
+        claimed: CredentialScope,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: Mapping[str, str],
+    ) -> None:
+        if self._verifiers is None or not claimed.access_key:
+            return
+        if claimed.presigned or claimed.sigv2:
+            return  # checked whole in _authenticate; a presigned request's body is not signed
+        self._verifiers[claimed.service].check_headers(method, raw_path, query_string, headers)
 
     def _authenticate(self, claimed: CredentialScope, request: WireRequest) -> None:
         if self._verifiers is None:
@@ -131,7 +151,7 @@ def _is_form_upload(method: str, headers: Mapping[str, str]) -> bool:
     return method == "POST" and headers.get("content-type", "").startswith("multipart/form-data")
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -140,7 +160,7 @@ async def _read_body(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_SERVICE_BODY:
+        if size > limit:
             raise request_too_large("Your proposed upload exceeds the maximum allowed object size.")
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -28,6 +28,8 @@ EMBEDDED_BACKENDS: Mapping[str, str] = {
     "secretsmanager": "secretsmanager",
     "ssm": "ssm",
     "scheduler": "scheduler",
+    # REST APIs; HTTP APIs sign with the same name and are told apart by their /v2/ paths.
+    "apigateway": "apigateway",
 }
 
 # Wire protocol per signing name: how an error must be written for that service's SDK.
@@ -87,11 +89,14 @@ def credential_scope(headers: Mapping[str, str], query_string: str) -> Credentia
     return CredentialScope(access_key, region, service.lower(), presigned)
 
 
-def backend_for(service: str, headers: Mapping[str, str]) -> str | None:
+def backend_for(service: str, headers: Mapping[str, str], raw_path: str = "") -> str | None:
     """moto's backend for an embedded service's request, None for services not embedded.
 
-    DynamoDB Streams signs as `dynamodb` and differs only in its X-Amz-Target prefix.
+    DynamoDB Streams signs as `dynamodb` and differs only in its X-Amz-Target prefix;
+    API Gateway's v2 (HTTP APIs) signs as `apigateway` and differs only in its paths.
     """
     if service == "dynamodb" and headers.get("x-amz-target", "").startswith("DynamoDBStreams"):
         return "dynamodbstreams"
+    if service == "apigateway" and raw_path.startswith("/v2/"):
+        return "apigatewayv2"
     return EMBEDDED_BACKENDS.get(service)

@@ -27,12 +27,17 @@ from hearth.http.apigw.definitions import (
 CACHE_SECONDS = 1.0
 
 
-def _client(service: str, endpoint_url: str | None, region: str) -> Any:
+def _client(
+    service: str, endpoint_url: str | None, region: str, key_pair: tuple[str, str] | None
+) -> Any:
     session = botocore.session.get_session()
     credentials = session.get_credentials()
-    # An embedded or emulated endpoint takes any key: don't fail for want of one.
-    key = credentials.access_key if credentials else "hearth"
-    secret = credentials.secret_key if credentials else "hearth"
+    if key_pair is not None:
+        key, secret = key_pair
+    else:
+        # An embedded or emulated endpoint takes any key: don't fail for want of one.
+        key = credentials.access_key if credentials else "hearth"
+        secret = credentials.secret_key if credentials else "hearth"
     return session.create_client(
         service,
         endpoint_url=endpoint_url,
@@ -51,12 +56,23 @@ class BotocoreApiDefinitions:
     def __init__(self, endpoint_url: str | None, region: str) -> None:
         self._endpoint_url = endpoint_url
         self._region = region
+        self._key_pair: tuple[str, str] | None = None
         self._clients: dict[str, Any] = {}
         self._cache: dict[str, tuple[float, Api | None]] = {}
 
+    def point_at(self, endpoint_url: str, key_pair: tuple[str, str]) -> None:
+        """Read from `endpoint_url` with this key pair from now on: the embedded services on
+        Hearth's own port, once it listens."""
+        self._endpoint_url = endpoint_url
+        self._key_pair = key_pair
+        self._clients.clear()
+        self._cache.clear()
+
     def _of(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = _client(service, self._endpoint_url, self._region)
+            self._clients[service] = _client(
+                service, self._endpoint_url, self._region, self._key_pair
+            )
         return self._clients[service]
 
     async def api(self, api_id: str) -> Api | None:
