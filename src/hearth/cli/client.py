@@ -231,6 +231,14 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
     help="The event: JSON, file://PATH (or fileb://PATH) to read it from a file, "
     "or - to read it from standard input.",
 )
+@click.option(
+    "--event",
+    "event_file",
+    default=None,
+    metavar="FILE|-",
+    help="The event from a file, or - for standard input (`hearth event ... | hearth invoke "
+    "NAME --event -`); instead of --payload.",
+)
 @click.option("--qualifier", default=None, help="A version number or alias.")
 @click.option("--tail", is_flag=True, help="Also print the invocation's log.")
 @click.option(
@@ -244,6 +252,7 @@ def delete(name: str, endpoint_url: str, region: str) -> None:
 def invoke(
     name: str,
     payload: str,
+    event_file: str | None,
     qualifier: str | None,
     tail: bool,
     run_async: bool,
@@ -251,6 +260,10 @@ def invoke(
     region: str,
 ) -> None:
     """Invoke a function and print what it returned."""
+    if event_file is not None:
+        if payload != "{}":
+            raise click.UsageError("give --payload or --event, not both")
+        payload = event_file if event_file == "-" else f"fileb://{event_file}"
     client = _client(endpoint_url, region)
     params: dict[str, Any] = {"FunctionName": name, "Payload": _read_payload(payload)}
     if qualifier:

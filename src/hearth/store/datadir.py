@@ -29,6 +29,7 @@ POSITIONS = "event-sources.sqlite3"  # see events/positions.py
 CODE = "code"
 CODE_URL_KEY = "code-url.key"
 RESERVE = "reserve"  # see store/reserve.py
+STACKS = "stacks"  # what `hearth up` deployed, per stack (templates/state.py)
 SERVER_LOCK = "server.lock"  # see store/data_dir_lock.py; taken before this check runs
 FUNCTION_CREDENTIALS_KEY = "function-credentials.key"  # see services/credentials.py
 SERVICES_SNAPSHOT = "services.pickle"  # see services/snapshots.py
@@ -41,6 +42,7 @@ HEARTH_ENTRIES = frozenset(
     | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", SERVER_LOCK}
     | {FUNCTION_CREDENTIALS_KEY, f"{FUNCTION_CREDENTIALS_KEY}.tmp", SERVICES_SNAPSHOT}
     | {"services.tmp"}
+    | {STACKS}
 )
 # The tables a registry of this schema has; another program's SQLite file has others.
 _REGISTRY_TABLES = frozenset({"functions", "versions", "aliases", "layers", "layer_versions"})

@@ -1,0 +1,1 @@
+"""AWS's sample events, generated locally (`hearth event`): the shapes Lambda receives."""

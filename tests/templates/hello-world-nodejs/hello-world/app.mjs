@@ -1,0 +1,3 @@
+export const lambdaHandler = async (event, context) => {
+  return { statusCode: 200, body: JSON.stringify({ message: "hello world" }) };
+};
