@@ -20,7 +20,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.integration.conftest import ROLE, Server, lambda_client, make_zip
+from tests.integration.conftest import ROLE, Server, lambda_client, make_zip, service_client
 
 KEY, SECRET = "AKIDLIMITS", "limits-secret"
 TIMEOUT = 1.5  # header, body and idle timeouts of the servers here, in seconds
@@ -47,6 +47,9 @@ def _guarded(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs: Any)
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = _guarded(tmp_path_factory, "edge-limits")
+    # The embedded services import moto on their own thread after the server starts (tens of
+    # MB): wait for it, so the memory these tests measure is the attacks' alone.
+    service_client(server.endpoint, "s3", key=KEY, secret=SECRET).list_buckets()
     yield server
     server.stop()
 
