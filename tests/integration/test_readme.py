@@ -97,15 +97,17 @@ def test_the_quoted_banner_is_what_serve_prints(server: Server) -> None:
 
 
 def test_the_claims_name_only_what_works() -> None:
-    """SAM templates do not run yet; every section the opening names exists below it."""
+    """The opening claims SAM only as far as the Applications section lists; every section it
+    names exists below it."""
     intro = README[: README.index("\n## ")]
     description = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["description"]
-    for claim in (intro, description):
-        assert "SAM" not in claim
+    assert "SAM" not in description
+    assert "parts of a SAM\ntemplate listed under [Applications]" in intro
     for named, section_heading in (
         ("event source mappings", "## Event source mappings"),
         ("function URLs", "## HTTP in"),
         ("CloudWatch Logs", "### CloudWatch Logs"),
         ("web\nconsole", "### The web console"),
+        ("hearth up", "## Applications: `hearth up`"),
     ):
         assert named in intro and f"\n{section_heading}" in README, named
