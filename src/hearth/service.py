@@ -146,7 +146,8 @@ class Hearth:
     reserve: DiskReserve
     mappings: MappingSupervisor
     positions: SqlitePositions
-    # What listens on the port: `app`, behind the embedded services' gateway.
+    # What listens on the port (`app` itself: HttpIn, in front of the embedded services'
+    # gateway, in front of the Lambda API).
     asgi: AsgiApp
     embedded: EmbeddedServices | None
     function_services: FunctionServiceEnvironment
