@@ -414,7 +414,14 @@ def _observability(
     logs_api = LogsApi(log_store, log_writer.flush, settings.region, settings.account_id)
     targets.add(TARGET_PREFIX, "logs", logs_api.dispatch)
     logs_api.register(router)
-    cloudwatch = CloudWatchWire(CloudWatchApi(metric_store, metrics.flush))
+
+    def flush_metrics() -> None:
+        # Log lines still buffered may carry Embedded Metric Format records: write them first,
+        # so a read sees every metric already printed.
+        log_writer.flush()
+        metrics.flush()
+
+    cloudwatch = CloudWatchWire(CloudWatchApi(metric_store, flush_metrics))
     targets.add(CLOUDWATCH_TARGET, "monitoring", cloudwatch.json)
     targets.register(router)
     cloudwatch.register(router)
