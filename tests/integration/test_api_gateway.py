@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,9 +12,8 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
-from tests.integration.async_helpers import wait_for
 from tests.integration.conftest import REGION, Server, create_function, make_zip
-from tests.integration.test_async_destinations import _up, free_port
+from tests.integration.test_async_destinations import moto
 
 ACCOUNT = "123456789012"
 
@@ -57,25 +54,6 @@ def handler(event, context):
                 {"Action": "execute-api:Invoke", "Effect": effect, "Resource": arn}]},
             "context": {"user": "ada", "calls": calls, "admin": True}}
 """
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _up(url), timeout=30, interval=0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -409,3 +387,6 @@ def test_http_api_authorizers(hearth: Server, http_api: str) -> None:
     assert status == 200, body
     assert json.loads(body)["requestContext"]["authorizer"]["lambda"]["admin"] is True
     assert call(hearth, http_api, "/policy", headers={"Authorization": "deny"})[0] == 403
+
+
+__all__ = ["moto"]  # the fixture, shared with the destination tests
