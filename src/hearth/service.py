@@ -97,6 +97,9 @@ from hearth.services.embedded import EmbeddedServices
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
 from hearth.services.s3_permissions import NotificationPermissions
+from hearth.services import schedule_hooks
+from hearth.services.schedule_jobs import MotoJobs
+from hearth.services.schedule_runner import FileFireTimes, ScheduleRunner
 from hearth.services.scope import EMBEDDED_BACKENDS
 from hearth.services.snapshots import Snapshots
 from hearth.services.triggers import QueueTriggers
@@ -109,6 +112,7 @@ from hearth.store.datadir import (
     QUEUE,
     REGISTRY,
     RESERVE,
+    SCHEDULE_FIRES,
     SERVICES_SNAPSHOT,
     check_data_dir,
     load_or_create_code_url_key,
@@ -156,6 +160,8 @@ class Hearth:
     # Where API Gateway's APIs are defined: read from the embedded services once Hearth
     # listens, unless --aws-endpoint-url names another place.
     api_definitions: BotocoreApiDefinitions | None
+    # Fires rules' and Scheduler's schedules (with the embedded services only).
+    schedules: ScheduleRunner | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -177,6 +183,8 @@ class Hearth:
         # Pollers stop first: a batch in flight is read again from its committed position.
         await self.mappings.stop()
         self.positions.close()
+        if self.schedules is not None:
+            await self.schedules.close()
         # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
@@ -309,6 +317,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     )
     embedded: EmbeddedServices | None = None
     snapshots: Snapshots | None = None
+    schedules: ScheduleRunner | None = None
     inner: AsgiApp = lambda_app
     if settings.embedded_services:
         embedded = EmbeddedServices(settings.account_id)
@@ -323,6 +332,13 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
                 settings.region,
                 policies.allows_service,
             )
+        )
+        embedded.run_first(schedule_hooks.install)
+        schedules = ScheduleRunner(
+            MotoJobs(embedded),
+            triggers.enqueue,
+            FileFireTimes(data_dir / SCHEDULE_FIRES),
+            policies.allows_service,
         )
         snapshots = Snapshots(
             data_dir / SERVICES_SNAPSHOT, embedded, settings.services_snapshot_seconds
@@ -366,6 +382,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         sink,
         snapshots,
         api_definitions,
+        schedules,
     )
     _recover(hearth)
     return hearth
@@ -670,6 +687,8 @@ async def serve(
     hearth.mappings.start()
     if hearth.snapshots is not None:
         hearth.snapshots.start()
+    if hearth.schedules is not None:
+        hearth.schedules.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
