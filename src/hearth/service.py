@@ -92,12 +92,12 @@ from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
 from hearth.services import hooks as service_hooks
+from hearth.services import schedule_hooks
 from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
 from hearth.services.s3_permissions import NotificationPermissions
-from hearth.services import schedule_hooks
 from hearth.services.schedule_jobs import MotoJobs
 from hearth.services.schedule_runner import FileFireTimes, ScheduleRunner
 from hearth.services.scope import EMBEDDED_BACKENDS

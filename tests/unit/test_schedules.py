@@ -143,7 +143,9 @@ NEXT = [
 
 
 @pytest.mark.parametrize(("expression", "zone", "after", "expected"), NEXT)
-def test_next_fire_time(expression: str, zone: str | None, after: str, expected: str | None) -> None:
+def test_next_fire_time(
+    expression: str, zone: str | None, after: str, expected: str | None
+) -> None:
     schedule = parse(expression, ANCHOR, zone_named(zone), allow_at=True)
     found = schedule.next_after(utc(after))
     assert found == (utc(expected) if expected else None)

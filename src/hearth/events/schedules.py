@@ -84,9 +84,9 @@ class _DayOfMonth:
                 target -= 1
             if day.day == target:
                 return True
-        if self.nearest_weekday is not None:
-            if day.day == _nearest_weekday(day.year, day.month, self.nearest_weekday, last):
-                return True
+        wanted = self.nearest_weekday
+        if wanted is not None and day.day == _nearest_weekday(day.year, day.month, wanted, last):
+            return True
         return day.day in self.days
 
 
@@ -114,7 +114,7 @@ class _DayOfWeek:
             last = calendar.monthrange(day.year, day.month)[1]
             if day.day + 7 > last:
                 return True
-        if self.nth is not None and aws_day == self.nth[0] and (day.day - 1) // 7 + 1 == self.nth[1]:
+        if self.nth is not None and (aws_day, (day.day - 1) // 7 + 1) == self.nth:
             return True
         return aws_day in self.days
 
@@ -204,8 +204,9 @@ def _values(field: str, low: int, high: int, names: list[str] | None = None) -> 
         else:
             first = _number(base, names, low, high)
             last = high if slash else first
-        span = (last - first) % (high - low + 1)
-        found.update(low + (first - low + offset) % (high - low + 1) for offset in range(0, span + 1, step))
+        size = high - low + 1
+        span = (last - first) % size
+        found.update(low + (first - low + offset) % size for offset in range(0, span + 1, step))
     return frozenset(found)
 
 
@@ -294,7 +295,8 @@ def parse(
     at = _AT.fullmatch(expression) if allow_at else None
     if at:
         try:
-            naive = datetime(*(int(part) for part in at.groups()))  # type: ignore[misc]
+            year, month, day, hour, minute, second = (int(part) for part in at.groups())
+            naive = datetime(year, month, day, hour, minute, second)
         except ValueError as error:
             raise InvalidScheduleError(expression) from error
         when = _local(naive, zone)

@@ -42,8 +42,8 @@ def _install_rules() -> None:
         # moto answers a schedule on another bus first, as AWS does.
         if expression and bus == "default" and not _valid(expression):
             raise ValidationException("Parameter ScheduleExpression is not valid.")
-        rule = original_put_rule(self, name, *args, **kwargs)
-        rule.hearth_created = time.time()
+        rule: Any = original_put_rule(self, name, *args, **kwargs)
+        rule.hearth_created = time.time()  # pickled with the rule in the services' snapshot
         return rule
 
     backend_class.put_rule = put_rule  # type: ignore[method-assign]

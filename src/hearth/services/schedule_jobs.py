@@ -82,7 +82,9 @@ def read_rules(backends: Any) -> list[Job]:
                     if not rule.scheduled_expression:
                         continue
                     targets = tuple(
-                        LambdaTarget(t["Arn"], dict(t)) for t in rule.targets if _is_lambda(t["Arn"])
+                        LambdaTarget(t["Arn"], dict(t))
+                        for t in rule.targets
+                        if _is_lambda(t["Arn"])
                     )
                     jobs.append(
                         Job(

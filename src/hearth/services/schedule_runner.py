@@ -90,7 +90,7 @@ def flexible_delay(job: Job, nominal: float) -> float:
     a restart, so a pending fire is not re-drawn (and not fired twice)."""
     if job.flexible_minutes <= 0:
         return 0.0
-    return random.Random(f"{job.key}|{nominal}").uniform(0, job.flexible_minutes * 60)  # noqa: S311
+    return random.Random(f"{job.key}|{nominal}").uniform(0, job.flexible_minutes * 60)
 
 
 def _at(seconds: float) -> datetime:
