@@ -46,6 +46,7 @@ from hearth.api.policies import PoliciesApi
 from hearth.api.prometheus import PrometheusApi, Snapshot
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
+from hearth.api.subscription_filters import SubscriptionFiltersApi
 from hearth.api.targets import TargetRoutes
 from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
@@ -84,6 +85,8 @@ from hearth.invoke.leases import Leases, load_limits
 from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
+from hearth.logs.subscription_delivery import SubscriptionDelivery
+from hearth.logs.subscriptions import FileSubscriptions
 from hearth.logs.writer import LogWriter
 from hearth.metrics import emf
 from hearth.metrics.recorder import LambdaMetrics
@@ -107,6 +110,7 @@ from hearth.store.code import CodeStore
 from hearth.store.datadir import (
     CODE,
     FUNCTION_CREDENTIALS_KEY,
+    LOG_SUBSCRIPTIONS,
     LOGS,
     POSITIONS,
     QUEUE,
@@ -162,6 +166,8 @@ class Hearth:
     api_definitions: BotocoreApiDefinitions | None
     # Fires rules' and Scheduler's schedules (with the embedded services only).
     schedules: ScheduleRunner | None = None
+    # Delivers log events to subscription filters' functions.
+    log_subscriptions: SubscriptionDelivery | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -185,6 +191,9 @@ class Hearth:
         self.positions.close()
         if self.schedules is not None:
             await self.schedules.close()
+        if self.log_subscriptions is not None:
+            self.log_writer.flush()
+            await self.log_subscriptions.close()  # what it holds goes into the queue
         # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
@@ -294,10 +303,29 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     )
     InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
-    _observability(router, settings, log_store, log_writer, metric_store, metrics, invoker, events)
+    triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
+    policies = Policies(registry, arns)
+    subscriptions = FileSubscriptions(data_dir / LOG_SUBSCRIPTIONS)
+    log_subscriptions = SubscriptionDelivery(
+        subscriptions, triggers.enqueue, settings.account_id, _function_log_groups(registry)
+    )
+    log_writer.observe(log_subscriptions.observe)
+    filters_api = SubscriptionFiltersApi(
+        log_store, subscriptions, policies.allows_service, settings.region, settings.account_id
+    )
+    _observability(
+        router,
+        settings,
+        log_store,
+        log_writer,
+        (filters_api, log_subscriptions),
+        metric_store,
+        metrics,
+        invoker,
+        events,
+    )
     FunctionsApi(functions, arns, signer).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
-    policies = Policies(registry, arns)
     PoliciesApi(policies).register(router)
     LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
@@ -321,7 +349,6 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     inner: AsgiApp = lambda_app
     if settings.embedded_services:
         embedded = EmbeddedServices(settings.account_id)
-        triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
         # moto is imported on its own thread only (two threads importing it at once break
         # its circular imports), before any request and without holding up the start.
         embedded.run_first(
@@ -383,6 +410,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         snapshots,
         api_definitions,
         schedules,
+        log_subscriptions,
     )
     _recover(hearth)
     return hearth
@@ -420,6 +448,7 @@ def _observability(
     settings: Settings,
     log_store: LogStore,
     log_writer: LogWriter,
+    subscriptions: tuple[SubscriptionFiltersApi, SubscriptionDelivery],
     metric_store: MetricStore,
     metrics: LambdaMetrics,
     invoker: Invoker,
@@ -428,7 +457,15 @@ def _observability(
     """CloudWatch Logs and CloudWatch (both on `POST /`, told apart by X-Amz-Target),
     CloudWatch's CBOR path, Prometheus and the console."""
     targets = TargetRoutes()
-    logs_api = LogsApi(log_store, log_writer.flush, settings.region, settings.account_id)
+    filters_api, delivery = subscriptions
+    logs_api = LogsApi(
+        log_store,
+        log_writer.flush,
+        settings.region,
+        settings.account_id,
+        filters_api,
+        delivery.observe,
+    )
     targets.add(TARGET_PREFIX, "logs", logs_api.dispatch)
     logs_api.register(router)
 
@@ -444,6 +481,19 @@ def _observability(
     cloudwatch.register(router)
     PrometheusApi(metrics.registry, _snapshot(invoker, events)).register(router)
     console.register(router, auth_required=settings.auth_enabled)
+
+
+def _function_log_groups(registry: NotifyingRegistry) -> Callable[[str], frozenset[str]]:
+    """The log groups a function's own output goes to (its versions' LoggingConfig, or
+    /aws/lambda/<name>): a log subscription never feeds a function its own lines."""
+
+    def groups(name: str) -> frozenset[str]:
+        found = {f"/aws/lambda/{name}"}
+        with registry.transaction() as tx:
+            found.update(v.log_group for v in tx.list_versions(name) if v.log_group)
+        return frozenset(found)
+
+    return groups
 
 
 def _snapshot(invoker: Invoker, events: EventQueue) -> Callable[[float], Awaitable[Snapshot]]:
@@ -689,6 +739,8 @@ async def serve(
         hearth.snapshots.start()
     if hearth.schedules is not None:
         hearth.schedules.start()
+    if hearth.log_subscriptions is not None:
+        hearth.log_subscriptions.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
