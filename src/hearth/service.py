@@ -93,7 +93,8 @@ from hearth.metrics.recorder import LambdaMetrics
 from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricStore
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
-from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
+from hearth.sandbox.host_relay import HostRelay
+from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings, ServiceReach
 from hearth.services import hooks as service_hooks
 from hearth.services import schedule_hooks
 from hearth.services.credentials import FunctionCredentials, load_or_create_key
@@ -168,6 +169,8 @@ class Hearth:
     schedules: ScheduleRunner | None = None
     # Delivers log events to subscription filters' functions.
     log_subscriptions: SubscriptionDelivery | None = None
+    # Where sandboxes with no network reach AWS_ENDPOINT_URL (sandboxed servers only).
+    host_relay: HostRelay | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -200,6 +203,8 @@ class Hearth:
         await self.invoker.close()
         self.environments.close()
         await self.launchers.close()
+        if self.host_relay is not None:
+            await self.host_relay.close()
         self.log_writer.flush()
         self.log_store.close()
         await self.metrics.stop()
@@ -254,6 +259,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     limit = settings.concurrency_limit
     credentials = FunctionCredentials(load_or_create_key(data_dir / FUNCTION_CREDENTIALS_KEY))
     sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
+    host_relay = HostRelay() if isolation.sandboxed else None
     function_services = FunctionServiceEnvironment(
         credentials,
         sdk,
@@ -266,7 +272,9 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         log_writer,
         launchers.for_runtime,
         interpreter_for=launchers.interpreter_for,
-        sandboxes=_sandboxes_factory(settings, isolation),
+        sandboxes=_sandboxes_factory(
+            settings, isolation, host_relay.reach if host_relay is not None else None
+        ),
         extra_environment=function_services.variables,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
@@ -411,6 +419,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         api_definitions,
         schedules,
         log_subscriptions,
+        host_relay,
     )
     _recover(hearth)
     return hearth
@@ -552,7 +561,7 @@ def _event_sources(
 
 
 def _sandboxes_factory(
-    settings: Settings, isolation: IsolationChoice
+    settings: Settings, isolation: IsolationChoice, services: ServiceReach | None
 ) -> Callable[[str], Sandboxes] | None:
     if not isolation.sandboxed:
         return None
@@ -566,7 +575,7 @@ def _sandboxes_factory(
 
     def factory(work_dir: str) -> Sandboxes:
         cgroups = Cgroups(layout) if layout is not None else None
-        return Sandboxes(sandbox_settings, cgroups, work_dir)
+        return Sandboxes(sandbox_settings, cgroups, work_dir, services)
 
     return factory
 
@@ -715,6 +724,8 @@ async def serve(
     hearth.listening_at(
         f"http://[{loopback}]:{port}" if ":" in loopback else f"http://{loopback}:{port}"
     )
+    if hearth.host_relay is not None:
+        await hearth.host_relay.start(hearth.function_services.endpoint_url)
     config = uvicorn.Config(
         hearth.asgi,
         lifespan="off",
