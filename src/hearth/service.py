@@ -101,6 +101,7 @@ from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
+from hearth.services.relay_guard import RelayGuard
 from hearth.services.s3_permissions import NotificationPermissions
 from hearth.services.schedule_jobs import MotoJobs
 from hearth.services.schedule_runner import FileFireTimes, ScheduleRunner
@@ -392,6 +393,8 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     # routing by credential scope: HttpIn is what listens on the port.
     app, api_definitions = _http_in(settings, inner, authenticator, registry, invoker, arns)
     asgi: AsgiApp = app
+    if host_relay is not None:
+        asgi = RelayGuard(app, host_relay.relayed)
     hearth = Hearth(
         settings,
         registry,

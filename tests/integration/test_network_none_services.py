@@ -1,6 +1,6 @@
 """A function in a `--network none` sandbox (HEARTH_NETWORK=none) reaches the embedded
 services through the relay: boto3 S3 and DynamoDB calls against AWS_ENDPOINT_URL work, and
-nothing else is reachable."""
+nothing else is reachable: not the internet, not Hearth's own Lambda API."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def handler(event, context):
     table = boto3.resource("dynamodb").Table("offline-table")
     table.put_item(Item={"id": "1", "note": body})
     item = table.get_item(Key={"id": "1"})["Item"]
+    try:
+        boto3.client("lambda").list_functions()
+        control_plane = "reached"
+    except Exception as error:
+        control_plane = type(error).__name__ + ": " + str(error)
     outside = socket.socket()
     outside.settimeout(1)
     try:
@@ -29,7 +34,8 @@ def handler(event, context):
     except OSError:
         reached_outside = False
     return {"body": body, "item": item, "interfaces": [n for _, n in socket.if_nameindex()],
-            "outside": reached_outside, "endpoint": os.environ["AWS_ENDPOINT_URL"]}
+            "outside": reached_outside, "endpoint": os.environ["AWS_ENDPOINT_URL"],
+            "control_plane": control_plane}
 """
 
 
@@ -62,3 +68,5 @@ def test_a_network_none_function_uses_s3_and_dynamodb(server: Server) -> None:
     if any("isolation: sandbox" in line for line in server.output):
         assert result["interfaces"] == ["lo"]  # a network namespace of its own
         assert result["outside"] is False
+        # Through the relay, only the embedded services: not Hearth's own API.
+        assert "AccessDeniedException" in result["control_plane"], result["control_plane"]

@@ -5,8 +5,9 @@ A `--network none` sandbox has a loopback interface of its own and nothing else,
 such sandbox sees this relay's Unix socket at `/run/hearth/services.sock`, and its init
 listens on the endpoint's address inside the namespace, forwarding there (sandbox_entry.py);
 here every connection to the socket is forwarded to Hearth's TCP port. Only that one address
-is reachable: the sandbox still has no other way out. What it reaches is what the function
-could reach on the host network: Hearth's port, which checks the function's credentials.
+is reachable, and through it only the embedded AWS services: Hearth's own API (Lambda, Logs,
+function URLs, the console) refuses relayed requests (services/relay_guard.py), so a
+`--network none` function still cannot drive Hearth.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ class HostRelay:
         self.reach = ServiceReach(os.path.join(self._dir, "services.sock"))
         self._server: asyncio.AbstractServer | None = None
         self._pipes: set[asyncio.Task[None]] = set()
+        # The local ports of the relay's open connections to Hearth: a request arriving from
+        # one of them came from a sandbox (`relayed`), and may reach only the services.
+        self._ports: set[int] = set()
+
+    def relayed(self, client: tuple[str, int] | None) -> bool:
+        """Whether a connection to Hearth from `client` is this relay's (from a sandbox)."""
+        return client is not None and client[0] in _LOOPBACK and client[1] in self._ports
 
     async def start(self, url: str | None) -> None:
         """Forward to `url`'s loopback address (nothing, for any other URL)."""
@@ -66,6 +74,8 @@ class HostRelay:
         except OSError:
             writer.close()
             return
+        port = int(up_writer.get_extra_info("sockname")[1])
+        self._ports.add(port)  # before a byte is forwarded: Hearth sees it as relayed
         pipes = [
             asyncio.create_task(_pipe(reader, up_writer)),
             asyncio.create_task(_pipe(up_reader, writer)),
@@ -79,6 +89,7 @@ class HostRelay:
                 self._pipes.discard(pipe)
             for end in (writer, up_writer):
                 end.close()
+            self._ports.discard(port)
 
     async def close(self) -> None:
         if self._server is not None:
