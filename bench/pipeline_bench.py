@@ -6,7 +6,7 @@
   the poller's read, the invoke into a warm environment), not queueing;
 - the transactions pipeline end to end (examples/transactions): one CSV of 100 rows uploaded
   to S3 → TransactionProcessor → DynamoDB → stream → TotalNotifier → SNS → Notifier; the
-  time from the upload to the last alert logged by Notifier (10 customers × 10 rows of 200:
+  time from the upload to the last alert logged by Notifier (10 customers, 10 rows of 200 each:
   each crosses 1,500 at its 8th row, so 30 alerts). The first CSV meets cold environments;
   the next ones warm ones, and their median is the figure.
 
