@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,20 @@ def test_deleted_jobs_are_forgotten() -> None:
     h.jobs.jobs = []
     h.tick(T0 + 61)
     assert RULE not in times.times
+
+
+def test_a_cron_that_never_matches_costs_one_search_not_one_per_pass() -> None:
+    h = Harness([rule("cron(* * 31 2,4,6,9,11 ? *)")])  # no such day: never fires
+
+    async def passes() -> tuple[float, float]:
+        began = time.perf_counter()
+        await h.runner.tick(T0 + 1)  # the one search, to 2199
+        first = time.perf_counter() - began
+        began = time.perf_counter()
+        for second in range(2, 102):
+            assert await h.runner.tick(T0 + second) == float("inf")
+        return first, (time.perf_counter() - began) / 100
+
+    first, each = asyncio.run(passes())
+    assert each < first / 5, (first, each)
+    assert h.fired == []

@@ -135,6 +135,8 @@ class ScheduleRunner:
         self._catch_up = catch_up_seconds
         self._refresh = refresh_seconds
         self._last = times.load()
+        # Per job: (its definition, its last fire, its schedule, its next nominal fire).
+        self._plans: dict[str, tuple[tuple[object, ...], float, Schedule | None, float | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self.fired = 0
 
@@ -163,15 +165,6 @@ class ScheduleRunner:
         wake = math.inf
         changed = False
         for job in jobs:
-            try:
-                schedule = parse(
-                    job.expression,
-                    _at(job.anchor),
-                    zone_named(job.timezone),
-                    allow_at=job.kind == "schedule",
-                )
-            except InvalidScheduleError:
-                continue  # PutRule / CreateSchedule refuse these; one stored before is inert
             if job.key not in self._last:
                 # First seen: it counts from its creation (or StartDate), not from before.
                 self._last[job.key] = max(job.anchor, job.start or 0.0) if job.anchor else now
@@ -180,40 +173,69 @@ class ScheduleRunner:
                 # A disabled job does not catch up on what it missed while disabled.
                 self._last[job.key] = max(self._last[job.key], now)
                 continue
-            fired, following = await self._consider(job, schedule, now)
-            changed = changed or fired
+            schedule, following = self._plan(job)
+            if schedule is None or following is None:
+                continue  # refused when stored (PutRule / CreateSchedule check), or done
+            if following + flexible_delay(job, following) > now:
+                wake = min(wake, following + flexible_delay(job, following))
+                continue
+            changed = await self._fire_due(job, schedule, now) or changed
+            _, following = self._plan(job)
             if following is not None:
-                wake = min(wake, following)
+                wake = min(wake, following + flexible_delay(job, following))
         known = {job.key for job in jobs}
         for gone in [key for key in self._last if key not in known]:
             del self._last[gone]
+            self._plans.pop(gone, None)
             changed = True
         if changed:
             self._store.save(self._last)
         return wake
 
-    async def _consider(
-        self, job: Job, schedule: Schedule, now: float
-    ) -> tuple[bool, float | None]:
-        """Fire `job` if due; (whether it fired, when it next fires)."""
+    def _plan(self, job: Job) -> tuple[Schedule | None, float | None]:
+        """The job's schedule and its next nominal fire after its last one, kept until the
+        job or its last fire changes: a pass costs a lookup per job, not a search (a cron
+        that never matches, 31 FEB, would otherwise scan to 2199 every second)."""
+        definition = (job.kind, job.expression, job.timezone, job.anchor, job.start, job.end)
         last = self._last[job.key]
-        since = max(last, now - self._catch_up)
+        cached = self._plans.get(job.key)
+        if cached is not None and cached[0] == definition and cached[1] == last:
+            return cached[2], cached[3]
+        try:
+            schedule: Schedule | None = parse(
+                job.expression,
+                _at(job.anchor),
+                zone_named(job.timezone),
+                allow_at=job.kind == "schedule",
+            )
+        except InvalidScheduleError:
+            schedule = None
+        following = None
+        if schedule is not None:
+            found = schedule.next_after(_at(last))
+            if found is not None and (job.end is None or found.timestamp() <= job.end):
+                following = found.timestamp()
+        self._plans[job.key] = (definition, last, schedule, following)
+        return schedule, following
+
+    async def _fire_due(self, job: Job, schedule: Schedule, now: float) -> bool:
+        """Fire the latest time due since the job's last fire (missed ones coalesce into
+        it); one older than the catch-up window is dropped. Whether the last fire moved."""
+        since = max(self._last[job.key], now - self._catch_up)
         due = latest_due(schedule, _at(since), _at(now))
-        fired = False
         if due is not None and job.end is not None and due.timestamp() > job.end:
             due = None
-        if due is not None and due.timestamp() + flexible_delay(job, due.timestamp()) <= now:
-            await self._deliver(job, due)
-            self._last[job.key] = due.timestamp()
-            self.fired += 1
-            fired = True
-            if job.delete_after and schedule.next_after(due) is None:
-                await self._jobs.completed(job)
-                return fired, None
-        following = schedule.next_after(_at(self._last[job.key]))
-        if following is None or (job.end is not None and following.timestamp() > job.end):
-            return fired, None
-        return fired, following.timestamp() + flexible_delay(job, following.timestamp())
+        if due is None:
+            self._last[job.key] = now  # what was missed is too old to fire
+            return True
+        if due.timestamp() + flexible_delay(job, due.timestamp()) > now:
+            return False  # its random delay is still running
+        await self._deliver(job, due)
+        self._last[job.key] = due.timestamp()
+        self.fired += 1
+        if job.delete_after and schedule.next_after(due) is None:
+            await self._jobs.completed(job)
+        return True
 
     async def _deliver(self, job: Job, due: datetime) -> None:
         if job.kind == "schedule":
