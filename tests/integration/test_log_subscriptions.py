@@ -161,3 +161,29 @@ def test_subscription_filters_validate_and_deliver(server: Server) -> None:
     assert not any("talker says hello" in m for m in talker)  # logged before the filter
     time.sleep(1.5)  # another delivery round: still nothing of the shipper's own
     assert all(d["logGroup"] != "/aws/lambda/shipper" for d in _deliveries(logs))
+
+
+def test_malformed_subscription_filters_are_refused_as_aws_refuses_them(server: Server) -> None:
+    raw = logs_client(server.endpoint, validate=False)
+    raw.create_log_group(logGroupName="/app/hostile")
+    base = {"logGroupName": "/app/hostile", "filterName": "f", "filterPattern": ""}
+    cases: list[dict[str, Any]] = [
+        {**base, "destinationArn": _arn("x"), "filterPattern": "x" * 1025},
+        {**base, "destinationArn": _arn("x"), "filterName": "a:b"},
+        {**base, "destinationArn": _arn("x"), "filterName": "n" * 513},
+        {**base, "destinationArn": _arn("x"), "filterPattern": 7},
+        {**base, "destinationArn": _arn("x"), "distribution": "Everywhere"},
+        {**base, "destinationArn": "not an arn"},
+        {**base, "destinationArn": ""},
+        {k: v for k, v in base.items() if k != "filterPattern"} | {"destinationArn": _arn("x")},
+    ]
+    for params in cases:
+        code, _ = _error(lambda p=params: raw.put_subscription_filter(**p))  # type: ignore[misc]
+        assert code == "InvalidParameterException", params
+    assert (
+        raw.describe_subscription_filters(logGroupName="/app/hostile")["subscriptionFilters"] == []
+    )
+    assert _error(lambda: raw.describe_subscription_filters(logGroupName="/app/none")) == (
+        "ResourceNotFoundException",
+        "The specified log group does not exist.",
+    )
