@@ -67,10 +67,10 @@ def test_subscription_filters_validate_and_deliver(server: Server) -> None:
     client, logs = server.client(), logs_client(server.endpoint)
     create_function(client, "shipper", make_zip({"app.py": SHIPPER}))
     create_function(client, "talker", make_zip({"app.py": TALKER}))
-    logs.create_log_group(logGroupName="/app/orders")
-    logs.create_log_stream(logGroupName="/app/orders", logStreamName="web-1")
+    logs.create_log_group(logGroupName="/subs/orders")
+    logs.create_log_stream(logGroupName="/subs/orders", logStreamName="web-1")
 
-    def put(group: str = "/app/orders", name: str = "errors", **kw: Any) -> Any:
+    def put(group: str = "/subs/orders", name: str = "errors", **kw: Any) -> Any:
         params = {"filterPattern": "ERROR", "destinationArn": _arn("shipper"), **kw}
         return lambda: logs.put_subscription_filter(logGroupName=group, filterName=name, **params)
 
@@ -88,7 +88,7 @@ def test_subscription_filters_validate_and_deliver(server: Server) -> None:
         "InvalidParameterException",
         "destinationArn for vendor kinesis cannot be used without roleArn",
     )
-    assert _error(put(group="/app/missing")) == (
+    assert _error(put(group="/subs/missing")) == (
         "ResourceNotFoundException",
         "The specified log group does not exist.",
     )
@@ -105,15 +105,15 @@ def test_subscription_filters_validate_and_deliver(server: Server) -> None:
     put()()
     put(name="everything", filterPattern="")()
     assert _error(put(name="third")) == ("LimitExceededException", "Resource limit exceeded.")
-    logs.delete_subscription_filter(logGroupName="/app/orders", filterName="everything")
-    described = logs.describe_subscription_filters(logGroupName="/app/orders")
+    logs.delete_subscription_filter(logGroupName="/subs/orders", filterName="everything")
+    described = logs.describe_subscription_filters(logGroupName="/subs/orders")
     assert [
         {k: v for k, v in f.items() if k != "creationTime"}
         for f in described["subscriptionFilters"]
     ] == [
         {
             "filterName": "errors",
-            "logGroupName": "/app/orders",
+            "logGroupName": "/subs/orders",
             "filterPattern": "ERROR",
             "destinationArn": _arn("shipper"),
             "distribution": "ByLogStream",
@@ -121,12 +121,12 @@ def test_subscription_filters_validate_and_deliver(server: Server) -> None:
         }
     ]
     assert _error(
-        lambda: logs.delete_subscription_filter(logGroupName="/app/orders", filterName="nope")
+        lambda: logs.delete_subscription_filter(logGroupName="/subs/orders", filterName="nope")
     ) == ("ResourceNotFoundException", "The specified subscription filter does not exist.")
 
     now = int(time.time() * 1000)
     logs.put_log_events(
-        logGroupName="/app/orders",
+        logGroupName="/subs/orders",
         logStreamName="web-1",
         logEvents=[
             {"timestamp": now, "message": "ERROR card declined"},
@@ -137,15 +137,27 @@ def test_subscription_filters_validate_and_deliver(server: Server) -> None:
     # The talker's own log group feeds the shipper; the shipper's own group is subscribed
     # too, and must not feed it back.
     client.invoke(FunctionName="talker", Payload=b'{"say": "hello"}')
+
+    def hello_stored() -> list[Any]:
+        try:
+            found = logs.filter_log_events(logGroupName="/aws/lambda/talker", filterPattern="hello")
+        except ClientError:
+            return []
+        return list(found["events"])
+
+    # A function's lines reach its log group just after the invoke returns: wait for them,
+    # so the filter below comes after "hello" (and the group exists).
+    _wait(hello_stored, bool)
+    _wait(lambda: _deliveries(logs), bool)  # the shipper ran (for /subs/orders): its group is there
     for group in ("/aws/lambda/talker", "/aws/lambda/shipper"):
         put(group=group)()
     client.invoke(FunctionName="talker", Payload=b'{"say": "again"}')
 
     def complete(found: list[dict[str, Any]]) -> bool:
-        return {d["logGroup"] for d in found} >= {"/app/orders", "/aws/lambda/talker"}
+        return {d["logGroup"] for d in found} >= {"/subs/orders", "/aws/lambda/talker"}
 
     deliveries = _wait(lambda: _deliveries(logs), complete)
-    orders = [d for d in deliveries if d["logGroup"] == "/app/orders"]
+    orders = [d for d in deliveries if d["logGroup"] == "/subs/orders"]
     assert len(orders) == 1
     assert orders[0]["messageType"] == "DATA_MESSAGE"
     assert orders[0]["owner"] == ACCOUNT
@@ -165,8 +177,8 @@ def test_subscription_filters_validate_and_deliver(server: Server) -> None:
 
 def test_malformed_subscription_filters_are_refused_as_aws_refuses_them(server: Server) -> None:
     raw = logs_client(server.endpoint, validate=False)
-    raw.create_log_group(logGroupName="/app/hostile")
-    base = {"logGroupName": "/app/hostile", "filterName": "f", "filterPattern": ""}
+    raw.create_log_group(logGroupName="/subs/hostile")
+    base = {"logGroupName": "/subs/hostile", "filterName": "f", "filterPattern": ""}
     cases: list[dict[str, Any]] = [
         {**base, "destinationArn": _arn("x"), "filterPattern": "x" * 1025},
         {**base, "destinationArn": _arn("x"), "filterName": "a:b"},
@@ -181,9 +193,9 @@ def test_malformed_subscription_filters_are_refused_as_aws_refuses_them(server: 
         code, _ = _error(lambda p=params: raw.put_subscription_filter(**p))  # type: ignore[misc]
         assert code == "InvalidParameterException", params
     assert (
-        raw.describe_subscription_filters(logGroupName="/app/hostile")["subscriptionFilters"] == []
+        raw.describe_subscription_filters(logGroupName="/subs/hostile")["subscriptionFilters"] == []
     )
-    assert _error(lambda: raw.describe_subscription_filters(logGroupName="/app/none")) == (
+    assert _error(lambda: raw.describe_subscription_filters(logGroupName="/subs/none")) == (
         "ResourceNotFoundException",
         "The specified log group does not exist.",
     )
