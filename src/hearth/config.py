@@ -126,11 +126,21 @@ class Settings:
     aws_sdk_dir: Path | None = None
     # Seconds between snapshots of the embedded services' state (and one at shutdown).
     services_snapshot_seconds: float = 1.0
+    # Cluster mode (`--cluster`): the NATS servers' URLs. Empty: one machine, SQLite.
+    cluster: tuple[str, ...] = ()
+    # This node's name in the cluster (membership, commit markers); None: host name and port.
+    node_name: str | None = None
+    # How many NATS servers keep each bucket and stream (JetStream replicas: 1, 3 or 5).
+    cluster_replicas: int = 1
 
     @property
     def embedded_services(self) -> bool:
         """S3, DynamoDB, SNS... answered on Hearth's own port (moto, in-process)."""
         return self.aws_endpoint_url is None
+
+    @property
+    def clustered(self) -> bool:
+        return bool(self.cluster)
 
     @property
     def auth_enabled(self) -> bool:

@@ -49,6 +49,7 @@ from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
 from hearth.api.targets import TargetRoutes
 from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
+from hearth.cluster.node import ClusterNode
 from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
@@ -156,6 +157,8 @@ class Hearth:
     # Where API Gateway's APIs are defined: read from the embedded services once Hearth
     # listens, unless --aws-endpoint-url names another place.
     api_definitions: BotocoreApiDefinitions | None
+    # Cluster mode: this node's part of the cluster (None on one machine).
+    node: ClusterNode | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -193,6 +196,8 @@ class Hearth:
         if self.embedded is not None:
             self.embedded.close()
         self.registry.close()
+        if self.node is not None:
+            self.node.close()
 
 
 def _register_the_rest(router: Router, registry: NotifyingRegistry, arns: ArnFormatter) -> None:
@@ -207,17 +212,30 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
 ) -> Hearth:
     data_dir = settings.data_dir
     # Before anything opens or creates a file: start-up collects unreferenced code, and a
-    # lost or foreign registry would make that every function's code.
-    check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
+    # lost or foreign registry would make that every function's code. (A cluster node's
+    # registry is in NATS; what it collects are its own copies of the cluster's code.)
+    if not settings.clustered:
+        check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
     reserve = DiskReserve(data_dir / RESERVE)
     reserve.restore()
-    storage = SqliteRegistry(data_dir / REGISTRY)
-    # The control plane writes through `registry`, which tells the caches below after every
-    # write; they (the invoke path) are given a view that can only read.
-    registry = NotifyingRegistry(storage)
+    node: ClusterNode | None = None
+    storage: Registry
+    code_store: CodeStore
+    if settings.clustered:
+        node = ClusterNode.join(settings, data_dir / CODE)
+        storage, code_store = node.registry, node.code
+        # The control plane writes through `registry`; the caches read the node's replica
+        # without the cluster's lease, and hear of other nodes' commits through its watch.
+        registry = NotifyingRegistry(storage, reads=node.registry.local())
+        node.follow(registry, asyncio.get_running_loop())
+    else:
+        storage = SqliteRegistry(data_dir / REGISTRY)
+        # The control plane writes through `registry`, which tells the caches below after
+        # every write; they (the invoke path) are given a view that can only read.
+        registry = NotifyingRegistry(storage)
+        code_store = CodeStore(data_dir / CODE)
     reads = registry.reader()
-    code_store = CodeStore(data_dir / CODE)
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
@@ -366,6 +384,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         sink,
         snapshots,
         api_definitions,
+        node,
     )
     _recover(hearth)
     return hearth
