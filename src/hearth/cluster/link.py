@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client
@@ -37,6 +39,10 @@ class NatsLink:
     def __init__(self, servers: tuple[str, ...], name: str) -> None:
         self._servers = list(servers)
         self._name = name
+        # The client retries a first connection as it would a lost one (for ever): a node
+        # pointed at no NATS at all should say so at once instead.
+        if not any(_accepts(url) for url in servers):
+            raise NatsUnavailable(f"cannot reach NATS at {', '.join(servers)}: nothing listens")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="nats", daemon=True)
         self._thread.start()
@@ -127,3 +133,15 @@ class NatsLink:
                 logger.debug("cluster: cancelling NATS tasks failed: %s", exc)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+
+def _accepts(url: str) -> bool:
+    """Whether a TCP connection to the URL's host and port is accepted within a second."""
+    parsed = urlsplit(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 4222), 1):
+            return True
+    except (OSError, ValueError):
+        return False

@@ -49,8 +49,9 @@ from hearth.store.registry import Registry, RegistryTransaction
 
 logger = logging.getLogger("hearth.cluster")
 
-REGISTRY_BUCKET = "hearth_registry"
-LOCK_BUCKET = "hearth_locks"
+# Buckets are named `<namespace>_registry` and `<namespace>_locks`; several Hearth clusters
+# can share one NATS under namespaces of their own.
+DEFAULT_NAMESPACE = "hearth"
 LOCK_KEY = "registry"
 # A transaction holds the lease for a few round trips; a dead holder's is taken after this.
 LOCK_LEASE_SECONDS = 10.0
@@ -81,7 +82,11 @@ async def open_bucket(
 
 
 class KvRegistry(Registry):
-    def __init__(self, link: NatsLink, node: str, *, replicas: int = 1) -> None:
+    def __init__(
+        self, link: NatsLink, node: str, *, replicas: int = 1, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
+        self._bucket = f"{namespace}_registry"
+        self._lock_bucket = f"{namespace}_locks"
         self._link = link
         self._node = node
         self._replica = Replica()
@@ -94,8 +99,8 @@ class KvRegistry(Registry):
 
     async def _open(self, replicas: int) -> tuple[KeyValue, KeyValue]:
         js = self._link.js
-        kv = await open_bucket(js, REGISTRY_BUCKET, replicas, atomic=True)
-        locks = await open_bucket(js, LOCK_BUCKET, replicas)
+        kv = await open_bucket(js, self._bucket, replicas, atomic=True)
+        locks = await open_bucket(js, self._lock_bucket, replicas)
         watcher = await kv.watchall()
         while (entry := await watcher.updates(CALL_TIMEOUT_SECONDS)) is not None:  # type: ignore[no-untyped-call]
             self._take(entry)  # what the bucket holds now, then None
@@ -153,7 +158,8 @@ class KvRegistry(Registry):
                 if writes:
                     self._commit(writes, base)
             finally:
-                self._link.spawn(self._release(lease))
+                # Released before the next transaction of this node asks for it.
+                self._link.run(self._release(lease))
 
     def local(self) -> _LocalReads:
         """Reads of the replica as it is, without the lease: for the caches."""
@@ -177,7 +183,7 @@ class KvRegistry(Registry):
     async def _latest(self) -> int:
         # The stream's own last sequence, from its leader: every commit ends the stream with
         # its commit key, so this is the latest commit (a direct get could be a follower's).
-        info = await self._link.js.stream_info(f"KV_{REGISTRY_BUCKET}")
+        info = await self._link.js.stream_info(f"KV_{self._bucket}")
         return info.state.last_seq
 
     def _commit(self, writes: dict[str, str | None], base: int) -> None:
@@ -195,7 +201,7 @@ class KvRegistry(Registry):
             headers = {"Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(number)}
             if value is None:
                 headers["KV-Operation"] = "DEL"
-            subject = f"$KV.{REGISTRY_BUCKET}.{key}"
+            subject = f"$KV.{self._bucket}.{key}"
             data = (value or "").encode()
             if number < len(items):
                 await nc.publish(subject, data, headers=headers)

@@ -1,0 +1,179 @@
+"""Cluster mode: one nats-server with JetStream and `hearth serve --cluster` nodes on it,
+driven by boto3 and the aws CLI as one Hearth."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hearth.cluster.local import LocalNats, free_port
+from tests.integration.conftest import Server, aws_json, create_function, make_zip
+
+pytestmark = pytest.mark.integration
+
+
+class Cluster:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.nats = LocalNats(root / "nats").start()
+        self.nodes: list[Server] = []
+
+    def add_nodes(self, count: int) -> list[Server]:
+        """Start `count` more nodes at once (the first to reach NATS makes the buckets)."""
+        new = [
+            Server(
+                self.root / f"node-{index}",
+                extra_args=["--cluster", self.nats.url, "--node-name", f"node-{index}"],
+            )
+            for index in range(len(self.nodes), len(self.nodes) + count)
+        ]
+        self.nodes.extend(new)
+        threads = [threading.Thread(target=node.start) for node in new]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(node.endpoint for node in new)
+        return new
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            if node.process is not None:
+                node.stop()
+        self.nats.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        running.add_nodes(2)
+        yield running
+    finally:
+        running.stop()
+
+
+def _eventually(check: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def test_a_function_made_on_one_node_runs_on_another(cluster: Cluster) -> None:
+    a, b = (node.client() for node in cluster.nodes[:2])
+    create_function(a, "everywhere", make_zip({"app.py": "def handler(e, c):\n    return 1\n"}))
+    assert b.get_function(FunctionName="everywhere")["Configuration"]["State"] == "Active"
+    assert b.invoke(FunctionName="everywhere")["Payload"].read() == b"1"
+    # A change made on B reaches A's caches (its resolved version, its warm environments).
+    b.update_function_code(
+        FunctionName="everywhere",
+        ZipFile=make_zip({"app.py": "def handler(e, c):\n    return 2\n"}),
+    )
+    b.get_waiter("function_updated_v2").wait(FunctionName="everywhere", WaiterConfig={"Delay": 0.1})
+
+    def a_runs_the_new_code() -> None:
+        assert a.invoke(FunctionName="everywhere")["Payload"].read() == b"2"
+
+    _eventually(a_runs_the_new_code)
+    # The aws CLI sees the same registry on the other node.
+    listed = aws_json(cluster.nodes[1].endpoint, "list-functions")["Functions"]
+    assert "everywhere" in [f["FunctionName"] for f in listed]
+    b.delete_function(FunctionName="everywhere")
+    _eventually(lambda: _gone(a, "everywhere"))
+
+
+def _gone(client: Any, name: str) -> None:
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function(FunctionName=name)
+
+
+def test_publish_version_on_two_nodes_at_once_never_reuses_a_number(cluster: Cluster) -> None:
+    clients = [node.client() for node in cluster.nodes[:2]]
+    create_function(clients[0], "versions")
+    published: list[tuple[str, str]] = []
+    errors: list[Exception] = []
+
+    def retried(call: Any, **params: Any) -> Any:
+        # While another update is in progress AWS answers ResourceConflictException too, and
+        # clients retry; what must never happen is a number given out twice.
+        for _ in range(100):
+            try:
+                return call(**params)
+            except clients[0].exceptions.ResourceConflictException:
+                time.sleep(0.02)
+        raise AssertionError("still in conflict after 100 tries")
+
+    def publish(client: Any, worker: int) -> None:
+        for round_ in range(3):
+            try:
+                retried(
+                    client.update_function_configuration,
+                    FunctionName="versions",
+                    Description=f"worker {worker} round {round_}",
+                )
+                result = retried(client.publish_version, FunctionName="versions")
+                published.append((result["Version"], result["Description"]))
+            except Exception as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=publish, args=(clients[i % 2], i)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    versions = clients[1].list_versions_by_function(FunctionName="versions")["Versions"]
+    numbers = [int(v["Version"]) for v in versions if v["Version"] != "$LATEST"]
+    assert numbers == list(range(1, len(numbers) + 1))  # contiguous: none skipped or doubled
+    stored = {v["Version"]: v["Description"] for v in versions}
+    # What each PublishVersion answered is what the registry holds under that number: a
+    # number given out twice would hold only one of the two.
+    for number, description in published:
+        assert stored[number] == description
+
+
+def test_a_revision_id_taken_on_one_node_is_checked_on_another(cluster: Cluster) -> None:
+    a, b = (node.client() for node in cluster.nodes[:2])
+    create_function(a, "revisions")
+    revision = a.get_function(FunctionName="revisions")["Configuration"]["RevisionId"]
+    b.update_function_configuration(FunctionName="revisions", Description="moved on")
+    b.get_waiter("function_updated_v2").wait(FunctionName="revisions", WaiterConfig={"Delay": 0.1})
+    with pytest.raises(a.exceptions.PreconditionFailedException) as raised:
+        a.update_function_configuration(
+            FunctionName="revisions", Description="stale", RevisionId=revision
+        )
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    assert a.get_function(FunctionName="revisions")["Configuration"]["Description"] == "moved on"
+
+
+def test_a_bad_cluster_url_is_refused(tmp_path: Path) -> None:
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hearth",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--cluster",
+            "http://127.0.0.1:4222",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "--cluster takes nats://HOST:PORT URLs" in bad.stderr
