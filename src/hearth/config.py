@@ -132,6 +132,9 @@ class Settings:
     node_name: str | None = None
     # How many NATS servers keep each bucket and stream (JetStream replicas: 1, 3 or 5).
     cluster_replicas: int = 1
+    # How long an async event a node took stays its own without the node's heartbeat: a node
+    # that dies mid-event has its events run elsewhere this many seconds later.
+    cluster_ack_wait_seconds: float = 30.0
 
     @property
     def embedded_services(self) -> bool:

@@ -50,6 +50,7 @@ from hearth.api.targets import TargetRoutes
 from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
 from hearth.cluster.node import ClusterNode
+from hearth.cluster.queue import JetStreamEventQueue
 from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
@@ -275,7 +276,15 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
-    events = SqliteEventQueue(data_dir / QUEUE)
+    events: EventQueue = (
+        JetStreamEventQueue(
+            node.link,
+            replicas=settings.cluster_replicas,
+            ack_wait_seconds=settings.cluster_ack_wait_seconds,
+        )
+        if node is not None
+        else SqliteEventQueue(data_dir / QUEUE)
+    )
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     sink = BotocoreSink(settings.aws_endpoint_url)

@@ -3,17 +3,20 @@ driven by boto3 and the aws CLI as one Hearth."""
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hearth.cluster.local import LocalNats, free_port
+from hearth.cluster.local import LocalNats
 from tests.integration.conftest import Server, aws_json, create_function, make_zip
 
 pytestmark = pytest.mark.integration
@@ -30,7 +33,15 @@ class Cluster:
         new = [
             Server(
                 self.root / f"node-{index}",
-                extra_args=["--cluster", self.nats.url, "--node-name", f"node-{index}"],
+                extra_args=[
+                    "--cluster",
+                    self.nats.url,
+                    "--node-name",
+                    f"node-{index}",
+                    # A node killed mid-event has its events run elsewhere this soon.
+                    "--cluster-ack-wait",
+                    "2",
+                ],
             )
             for index in range(len(self.nodes), len(self.nodes) + count)
         ]
@@ -44,9 +55,12 @@ class Cluster:
         return new
 
     def stop(self) -> None:
-        for node in self.nodes:
-            if node.process is not None:
-                node.stop()
+        running = [node for node in self.nodes if node.process is not None]
+        for node in running:  # all at once: each takes a few seconds to shut down cleanly
+            assert node.process is not None
+            node.process.send_signal(signal.SIGTERM)
+        for node in running:
+            node.stop()
         self.nats.stop()
 
 
@@ -54,7 +68,7 @@ class Cluster:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     running = Cluster(tmp_path_factory.mktemp("cluster"))
     try:
-        running.add_nodes(2)
+        running.add_nodes(3)
         yield running
     finally:
         running.stop()
@@ -177,3 +191,72 @@ def test_a_bad_cluster_url_is_refused(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "--cluster takes nats://HOST:PORT URLs" in bad.stderr
+
+
+# Last: it kills a node.
+
+
+class _Reports:
+    """An HTTP endpoint the function reports to: which node ran which step."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, str]] = []
+        reports = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                reports.seen.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+REPORTING = """
+import json, os, time, urllib.request
+
+def report(url, step):
+    body = json.dumps({"step": step, "node": os.environ["AWS_ENDPOINT_URL"]}).encode()
+    urllib.request.urlopen(urllib.request.Request(url, body, method="POST"), timeout=5)
+
+def handler(event, context):
+    report(event["url"], "start")
+    time.sleep(1.5)
+    report(event["url"], "done")
+    return "ok"
+"""
+
+
+def test_an_async_event_of_a_node_killed_mid_event_runs_on_another(cluster: Cluster) -> None:
+    reports = _Reports()
+    try:
+        client = cluster.nodes[2].client()
+        create_function(client, "survivor", make_zip({"app.py": REPORTING}), Timeout=30)
+        accepted = client.invoke(
+            FunctionName="survivor",
+            InvocationType="Event",
+            Payload=json.dumps({"url": reports.url}).encode(),
+        )
+        assert accepted["StatusCode"] == 202
+
+        def started() -> str:
+            assert reports.seen, "no node has started the event"
+            return reports.seen[0]["node"]
+
+        runner = _eventually(started, timeout=20)
+        victim = next(n for n in cluster.nodes if n.endpoint == runner)
+        victim.stop(signal.SIGKILL)  # mid-event: started, not done, not acknowledged
+
+        def done_elsewhere() -> None:
+            assert any(r["step"] == "done" and r["node"] != runner for r in reports.seen)
+
+        _eventually(done_elsewhere, timeout=30)
+    finally:
+        reports.server.shutdown()
+        reports.server.server_close()

@@ -264,6 +264,15 @@ if TYPE_CHECKING:
     help="NATS servers that keep each bucket and stream (JetStream replicas) when Hearth "
     "makes them.",
 )
+@click.option(
+    "--cluster-ack-wait",
+    envvar="HEARTH_CLUSTER_ACK_WAIT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Seconds after which an async event taken by a node that stopped answering (died) "
+    "runs on another node.",
+)
 def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcement
     host: str,
     port: int,
@@ -296,6 +305,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
     cluster: str | None,
     node_name: str | None,
     cluster_replicas: int,
+    cluster_ack_wait: float,
 ) -> None:
     """Serve the AWS Lambda API."""
     overrides = _service_endpoints(service_endpoint)
@@ -335,6 +345,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
         cluster=_cluster_urls(cluster),
         node_name=node_name or None,
         cluster_replicas=cluster_replicas,
+        cluster_ack_wait_seconds=cluster_ack_wait,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
@@ -385,7 +396,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
         console.print(_services_line(settings), markup=False)
         if settings.clustered:
             console.print(
-                f"  cluster:  node {settings.node_name or endpoint} on NATS "
+                f"  cluster:  node {settings.node_name or '(named by host and port)'} on NATS "
                 f"{','.join(settings.cluster)} (registry, code and async events in JetStream)",
                 markup=False,
             )
