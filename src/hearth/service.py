@@ -164,6 +164,8 @@ class Hearth:
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
         embedded services."""
+        if self.node is not None:
+            self.node.members.set_endpoint(url)  # what the other nodes see in /_hearth/cluster
         if self.embedded is None:
             return
         self.function_services.endpoint_url = url
@@ -272,7 +274,19 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         extra_environment=function_services.variables,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
-    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
+    if node is not None:
+        cluster = node
+        leases = Leases(lambda: cluster.share(load_limits(reads, limit)))
+    else:
+        leases = Leases(lambda: load_limits(reads, limit))
+    invoker = Invoker(reads, arns, pool, leases, metrics)
+    if node is not None:
+        loop = asyncio.get_running_loop()
+
+        def members_changed() -> None:  # each node's share of the limits changes
+            loop.call_soon_threadsafe(invoker.leases.invalidate)
+
+        node.members.set_listener(members_changed)
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
@@ -328,6 +342,8 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
+    if node is not None:
+        router.add("ClusterStatus", "GET", "/_hearth/cluster", _cluster_status(node), max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings)
@@ -588,6 +604,13 @@ def _authenticator(settings: Settings) -> Authenticator | None:
         return None
     keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
     return _SigV4Authenticator(SigV4Verifier(keys))
+
+
+def _cluster_status(node: ClusterNode) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        return json_response(node.status())
+
+    return status
 
 
 def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaitable[Response]]:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -68,7 +69,7 @@ class Cluster:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     running = Cluster(tmp_path_factory.mktemp("cluster"))
     try:
-        running.add_nodes(3)
+        running.add_nodes(2)
         yield running
     finally:
         running.stop()
@@ -106,6 +107,17 @@ def test_a_function_made_on_one_node_runs_on_another(cluster: Cluster) -> None:
     assert "everywhere" in [f["FunctionName"] for f in listed]
     b.delete_function(FunctionName="everywhere")
     _eventually(lambda: _gone(a, "everywhere"))
+
+
+def _members(node: Server) -> list[str]:
+    with urllib.request.urlopen(f"{node.endpoint}/_hearth/cluster", timeout=5) as answer:
+        return [m["endpoint"] for m in json.load(answer)["members"]]
+
+
+def test_every_node_lists_every_node(cluster: Cluster) -> None:
+    everyone = sorted(node.endpoint for node in cluster.nodes)
+    for node in cluster.nodes:
+        assert sorted(_members(node)) == everyone
 
 
 def _gone(client: Any, name: str) -> None:
@@ -236,7 +248,7 @@ def handler(event, context):
 def test_an_async_event_of_a_node_killed_mid_event_runs_on_another(cluster: Cluster) -> None:
     reports = _Reports()
     try:
-        client = cluster.nodes[2].client()
+        client = cluster.nodes[1].client()
         create_function(client, "survivor", make_zip({"app.py": REPORTING}), Timeout=30)
         accepted = client.invoke(
             FunctionName="survivor",
@@ -257,6 +269,15 @@ def test_an_async_event_of_a_node_killed_mid_event_runs_on_another(cluster: Clus
             assert any(r["step"] == "done" and r["node"] != runner for r in reports.seen)
 
         _eventually(done_elsewhere, timeout=30)
+
+        # The killed node drops out of every other node's member list within seconds.
+        survivor = next(n for n in cluster.nodes if n.process is not None)
+
+        def victim_gone() -> None:
+            members = _members(survivor)
+            assert victim.endpoint not in members and len(members) == len(cluster.nodes) - 1
+
+        _eventually(victim_gone, timeout=10)
     finally:
         reports.server.shutdown()
         reports.server.server_close()

@@ -57,6 +57,21 @@ def test_a_replica_applies_commits_whole_and_ignores_unknown_kinds() -> None:
 
 def test_an_absent_nats_is_refused_quickly() -> None:
     started = time.monotonic()
-    with pytest.raises(NatsUnavailable, match="cannot reach NATS at nats://127.0.0.1:"):
+    with pytest.raises(NatsUnavailable, match=r"cannot reach NATS at nats://127\.0\.0\.1:"):
         NatsLink((f"nats://127.0.0.1:{free_port()}",), "test")
     assert time.monotonic() - started < 5
+
+
+def test_limits_are_split_between_the_live_nodes_and_add_up() -> None:
+    from hearth.cluster.node import share_limits
+    from hearth.invoke.leases import Limits
+
+    limits = Limits(1000, {"f": 5, "none": 0}, {("f", "1"): 2})
+    nodes = ["b", "a", "c"]
+    parts = [share_limits(limits, nodes, me) for me in sorted(nodes)]
+    assert [p.account for p in parts] == [334, 333, 333]
+    assert [p.reserved["f"] for p in parts] == [2, 2, 1]
+    assert all(p.reserved["none"] == 0 for p in parts)  # a zero reservation stays off
+    assert all(p.provisioned == {("f", "1"): 2} for p in parts)
+    # A node not (yet) in the list counts itself in.
+    assert share_limits(limits, [], "a").account == 1000

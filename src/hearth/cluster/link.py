@@ -112,10 +112,12 @@ class NatsLink:
 
     def close(self) -> None:
         if self._nc is not None:
+            # close, not drain: what must be stored is stored already (registry commits and
+            # event acks are waited for), and a drain would wait for the claim's long poll.
             try:
-                self.run(self._nc.drain(), timeout=5)
+                self.run(self._nc.close(), timeout=5)
             except Exception as exc:
-                logger.debug("cluster: NATS drain failed: %s", exc)
+                logger.debug("cluster: closing the NATS connection failed: %s", exc)
         self._stop_loop()
 
     def _stop_loop(self) -> None:
