@@ -543,7 +543,7 @@ def test_concurrent_read_increment_write_loses_nothing(registry: Registry) -> No
     with registry.transaction() as tx:
         tx.put_function(function_record("counter"))
     # A KV commit is a durable atomic batch on NATS (tens of ms): fewer rounds, same race.
-    rounds = 5 if isinstance(registry, KvRegistry) else 50
+    rounds = 3 if isinstance(registry, KvRegistry) else 50
     run_threads(8, lambda: increment_counter(registry, rounds))
     with registry.transaction() as tx:
         counter = tx.get_function("counter")
