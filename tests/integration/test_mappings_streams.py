@@ -21,14 +21,13 @@ from tests.integration.mapping_helpers import (
     batches,
     hearth,
     hearth_server,
-    moto,
     records,
     traced_function,
     wait_state,
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["hearth", "moto"]  # fixtures
+__all__ = ["hearth"]  # fixture
 
 
 def _stream(kinesis: Any, name: str, shards: int = 1) -> str:
