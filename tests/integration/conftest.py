@@ -180,15 +180,24 @@ def moto_up(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def moto_clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Write N here and the `moto` server's new stream records arrive N seconds ago
+    (tests/integration/moto_server.py); absent or empty, its clock is the real one."""
+    return tmp_path_factory.mktemp("moto-clock") / "seconds-back"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory, moto_clock: Path) -> Iterator[str]:
     """moto's server (an AWS-compatible SQS, SNS, Kinesis, DynamoDB, API Gateway...) on a free
     loopback port, one per test module: modules leave no state in each other's."""
     port = free_port()
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    launcher = str(Path(__file__).parent / "moto_server.py")
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, launcher, "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, "HEARTH_TEST_MOTO_CLOCK": str(moto_clock)},
     )
     url = f"http://127.0.0.1:{port}"
     try:

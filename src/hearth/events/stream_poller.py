@@ -61,6 +61,7 @@ class StreamPoller:
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: set[str] = set()
+        self._closed: set[str] = set()  # as of the last look at the shards
         # TumblingWindowInSeconds: per shard, the open window's start and its state.
         self._tumbling = int(context.config.get("TumblingWindowInSeconds", 0))
         self._windows: dict[str, tuple[float, Any]] = {}
@@ -79,6 +80,7 @@ class StreamPoller:
                         return
                     continue
                 known = {s.id for s in shards}
+                self._closed = {s.id for s in shards if s.closed}
                 for shard in shards:
                     if shard.id in self._tasks or shard.id in self._done:
                         continue
@@ -164,6 +166,9 @@ class StreamPoller:
                     if page.millis_behind is not None:
                         ctx.stats.lag[shard] = {"MillisBehindLatest": page.millis_behind}
                     batch.extend(self._reader.event_record(r, shard) for r in page.records)
+                    if not page.records and not batch and shard in self._closed:
+                        iterator = None  # read to the end of a closed shard
+                        break
                     if not page.records:
                         if not await self._close_due_window(shard):
                             return
