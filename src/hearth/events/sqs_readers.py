@@ -199,18 +199,35 @@ class EmbeddedQueue:
             await self._services.run(lambda: self._delete(set(receipt_handles)))
 
     def _delete(self, handles: set[str]) -> None:
-        """One pass for the whole batch (moto's thread); unknown handles are left alone."""
+        """Delete by receipt handle (moto's thread); unknown handles are left alone.
+
+        The messages are found among those in flight (a few batches), and then in the queue
+        from its head, where received messages are: a backlog of thousands is not walked
+        for every batch."""
         queue = self._queue()
-        kept = []
-        for message in queue._messages:
-            if message.receipt_handle in handles or not handles.isdisjoint(
-                message._old_receipt_handles
-            ):
-                queue._pending_messages.discard(message)
-                queue.deleted_messages.update(message.all_receipt_handles)
-                continue
-            kept.append(message)
-        queue._messages = kept
+        found = {id(m): m for m in queue._pending_messages if m.receipt_handle in handles}
+        missing = handles - {m.receipt_handle for m in found.values()}
+        if missing:
+            # Older handles of a message received again, or one no longer in flight.
+            for message in queue._messages:
+                if not missing.isdisjoint(message.all_receipt_handles):
+                    found[id(message)] = message
+        if not found:
+            return
+        messages: list[Any] = queue._messages
+        left = len(found)
+        at = []
+        for index, message in enumerate(messages):
+            if id(message) in found:
+                at.append(index)
+                left -= 1
+                if not left:
+                    break
+        for index in reversed(at):
+            del messages[index]
+        for message in found.values():
+            queue._pending_messages.discard(message)
+            queue.deleted_messages.update(message.all_receipt_handles)
         self._services.mark_changed("sqs")
 
 
