@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -180,4 +181,54 @@ def test_embedded_fifo_order_and_missing_queue(
 
     wait_for(problem, timeout=10)
     assert wait_state(lam, uuid, "Enabled")["State"] == "Enabled"
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_embedded_kinesis_stream_in_order_in_aws_shape(
+    hearth: Server, fn_name: str, tmp_path: Path
+) -> None:
+    lam, kinesis = hearth.client(), service_client(hearth.endpoint, "kinesis")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    kinesis.create_stream(StreamName=fn_name, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=fn_name)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    kinesis.put_records(
+        StreamName=fn_name,
+        Records=[{"Data": f"r{i}".encode(), "PartitionKey": "k"} for i in range(30)],
+    )
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON", BatchSize=7
+    )["UUID"]
+    wait_for(lambda: len(records(trace)) >= 30)
+    got = records(trace)
+    assert [base64.b64decode(r["kinesis"]["data"]).decode() for r in got] == [
+        f"r{i}" for i in range(30)
+    ]
+    first = got[0]
+    assert set(first) == {
+        "kinesis",
+        "eventSource",
+        "eventVersion",
+        "eventID",
+        "eventName",
+        "invokeIdentityArn",
+        "awsRegion",
+        "eventSourceARN",
+    }
+    assert first["eventID"] == f"shardId-000000000000:{first['kinesis']['sequenceNumber']}"
+    assert (first["eventSourceARN"], first["awsRegion"]) == (arn, REGION)
+    assert first["kinesis"]["partitionKey"] == "k"
+    # Arrival in epoch seconds, UTC (moto keeps naive UTC datetimes).
+    assert abs(first["kinesis"]["approximateArrivalTimestamp"] - time.time()) < 60
+    kinesis.delete_stream(StreamName=fn_name)
+
+    def problem() -> bool:
+        return bool(
+            lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"]
+            == "PROBLEM: The event source does not exist."
+        )
+
+    wait_for(problem, timeout=10)
     lam.delete_event_source_mapping(UUID=uuid)
