@@ -49,6 +49,8 @@ from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
 from hearth.api.targets import TargetRoutes
 from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
+from hearth.cluster.node import ClusterNode
+from hearth.cluster.queue import JetStreamEventQueue
 from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
@@ -156,10 +158,14 @@ class Hearth:
     # Where API Gateway's APIs are defined: read from the embedded services once Hearth
     # listens, unless --aws-endpoint-url names another place.
     api_definitions: BotocoreApiDefinitions | None
+    # Cluster mode: this node's part of the cluster (None on one machine).
+    node: ClusterNode | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
         embedded services."""
+        if self.node is not None:
+            self.node.members.set_endpoint(url)  # what the other nodes see in /_hearth/cluster
         if self.embedded is None:
             return
         self.function_services.endpoint_url = url
@@ -193,6 +199,8 @@ class Hearth:
         if self.embedded is not None:
             self.embedded.close()
         self.registry.close()
+        if self.node is not None:
+            self.node.close()
 
 
 def _register_the_rest(router: Router, registry: NotifyingRegistry, arns: ArnFormatter) -> None:
@@ -207,17 +215,30 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
 ) -> Hearth:
     data_dir = settings.data_dir
     # Before anything opens or creates a file: start-up collects unreferenced code, and a
-    # lost or foreign registry would make that every function's code.
-    check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
+    # lost or foreign registry would make that every function's code. (A cluster node's
+    # registry is in NATS; what it collects are its own copies of the cluster's code.)
+    if not settings.clustered:
+        check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
     reserve = DiskReserve(data_dir / RESERVE)
     reserve.restore()
-    storage = SqliteRegistry(data_dir / REGISTRY)
-    # The control plane writes through `registry`, which tells the caches below after every
-    # write; they (the invoke path) are given a view that can only read.
-    registry = NotifyingRegistry(storage)
+    node: ClusterNode | None = None
+    storage: Registry
+    code_store: CodeStore
+    if settings.clustered:
+        node = ClusterNode.join(settings, data_dir / CODE)
+        storage, code_store = node.registry, node.code
+        # The control plane writes through `registry`; the caches read the node's replica
+        # without the cluster's lease, and hear of other nodes' commits through its watch.
+        registry = NotifyingRegistry(storage, reads=node.registry.local())
+        node.follow(registry, asyncio.get_running_loop())
+    else:
+        storage = SqliteRegistry(data_dir / REGISTRY)
+        # The control plane writes through `registry`, which tells the caches below after
+        # every write; they (the invoke path) are given a view that can only read.
+        registry = NotifyingRegistry(storage)
+        code_store = CodeStore(data_dir / CODE)
     reads = registry.reader()
-    code_store = CodeStore(data_dir / CODE)
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
@@ -253,11 +274,31 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         extra_environment=function_services.variables,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
-    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
+    if node is not None:
+        cluster = node
+        leases = Leases(lambda: cluster.share(load_limits(reads, limit)))
+    else:
+        leases = Leases(lambda: load_limits(reads, limit))
+    invoker = Invoker(reads, arns, pool, leases, metrics)
+    if node is not None:
+        loop = asyncio.get_running_loop()
+
+        def members_changed() -> None:  # each node's share of the limits changes
+            loop.call_soon_threadsafe(invoker.leases.invalidate)
+
+        node.members.set_listener(members_changed)
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
-    events = SqliteEventQueue(data_dir / QUEUE)
+    events: EventQueue = (
+        JetStreamEventQueue(
+            node.link,
+            replicas=settings.cluster_replicas,
+            ack_wait_seconds=settings.cluster_ack_wait_seconds,
+        )
+        if node is not None
+        else SqliteEventQueue(data_dir / QUEUE)
+    )
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     sink = BotocoreSink(settings.aws_endpoint_url)
@@ -301,6 +342,8 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
+    if node is not None:
+        router.add("ClusterStatus", "GET", "/_hearth/cluster", _cluster_status(node), max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings)
@@ -369,6 +412,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         sink,
         snapshots,
         api_definitions,
+        node,
     )
     _recover(hearth)
     return hearth
@@ -563,6 +607,13 @@ def _authenticator(settings: Settings) -> Authenticator | None:
         return None
     keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
     return _SigV4Authenticator(SigV4Verifier(keys))
+
+
+def _cluster_status(node: ClusterNode) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        return json_response(node.status())
+
+    return status
 
 
 def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaitable[Response]]:
