@@ -1,8 +1,14 @@
 """Event source mapping benchmark: records per second through one mapping, and the latency
 from SendMessage / PutRecord to the handler starting, against moto's server.
 
-Measures, in one run on one machine (`hearth serve --isolation process`, moto in its own
-process, both on loopback):
+Measures, in one run on one machine (`hearth serve --isolation process`), each figure twice:
+- "botocore": the sources are moto's server in its own process on loopback
+  (`bench/fast_moto.py`), read through botocore, as any external endpoint is;
+- "in_process": the sources are Hearth's embedded services on its own port; SQS queues
+  are then read from moto's models in-process (`hearth/events/sqs_readers.py`), Kinesis
+  still through botocore over Hearth's own port.
+
+What is measured, in each:
 - records/s through one SQS mapping at BatchSize 10 and at BatchSize 100 (window 1 s), and
   through one Kinesis mapping (one shard, BatchSize 100): a backlog of N records is written
   first, then the mapping is created; the rate is N over the time from the mapping's first
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import subprocess
@@ -67,6 +74,10 @@ class Cpu:
 
     def __init__(self) -> None:
         self.start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    @classmethod
+    def watch(cls, pids: dict[str, int]) -> None:
+        cls.pids = pids
 
     def per_record_ms(self, records: int) -> dict[str, float]:
         return {
@@ -161,6 +172,11 @@ def rate(lines: list[tuple[float, int, str]]) -> float:
     return (total - lines[0][1]) / span if span > 0 else float("nan")
 
 
+def _round(value: float) -> int | None:
+    # A backlog drained in one batch (a --quick run) has no rate.
+    return None if math.isnan(value) else round(value)
+
+
 def sqs_throughput(lam: Any, sqs: Any, work: Path, count: int, batch: int) -> dict[str, Any]:
     name = f"sqs-{batch}"
     trace = work / f"{name}.trace"
@@ -186,7 +202,7 @@ def sqs_throughput(lam: Any, sqs: Any, work: Path, count: int, batch: int) -> di
         "records": count,
         "batch_size": batch,
         "batches": len(lines),
-        "records_per_second": round(rate(lines)),
+        "records_per_second": _round(rate(lines)),
         **used,
     }
 
@@ -216,7 +232,7 @@ def kinesis_throughput(lam: Any, kinesis: Any, work: Path, count: int) -> dict[s
         "records": count,
         "batch_size": 100,
         "batches": len(lines),
-        "records_per_second": round(rate(lines)),
+        "records_per_second": _round(rate(lines)),
         **used,
     }
 
@@ -272,21 +288,55 @@ def summarize(samples_ms: list[float]) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    t, lat = results["throughput"], results["latency"]
-
-    def cpu(k: str) -> str:
-        return f"{t[k]['hearth_cpu_ms_per_record']} / {t[k]['moto_cpu_ms_per_record']}"
-
     rows = [
-        "| measure | figure | CPU ms per record, Hearth / moto |",
+        "| measure | through botocore (moto's server) | in-process (embedded services) |",
         "|---|---|---|",
-        f"| SQS, BatchSize 10: records/s | {t['sqs_batch_10']['records_per_second']} | {cpu('sqs_batch_10')} |",
-        f"| SQS, BatchSize 100 (window 1 s): records/s | {t['sqs_batch_100']['records_per_second']} | {cpu('sqs_batch_100')} |",
-        f"| Kinesis, 1 shard, BatchSize 100: records/s | {t['kinesis']['records_per_second']} | {cpu('kinesis')} |",
-        f"| SendMessage → handler start, idle queue: p50 / p99 ms | {lat['sqs']['p50_ms']} / {lat['sqs']['p99_ms']} | |",
-        f"| PutRecord → handler start, idle stream: p50 / p99 ms | {lat['kinesis']['p50_ms']} / {lat['kinesis']['p99_ms']} | |",
     ]
+    before, after = results["botocore"], results["in_process"]
+
+    def cpu(t: dict[str, Any]) -> str:
+        moto = t.get("moto_cpu_ms_per_record")
+        shown = f"{t['hearth_cpu_ms_per_record']}" + (f" / {moto}" if moto is not None else "")
+        return f"{t['records_per_second']:,} (CPU ms per record, Hearth / moto: {shown})"
+
+    for key, label in (
+        ("sqs_batch_10", "SQS, BatchSize 10: records/s"),
+        ("sqs_batch_100", "SQS, BatchSize 100 (window 1 s): records/s"),
+        ("kinesis", "Kinesis, 1 shard, BatchSize 100: records/s"),
+    ):
+        rows.append(
+            f"| {label} | {cpu(before['throughput'][key])} | {cpu(after['throughput'][key])} |"
+        )
+    for key, label in (
+        ("sqs", "SendMessage → handler start, idle queue: p50 / p99 ms"),
+        ("kinesis", "PutRecord → handler start, idle stream: p50 / p99 ms"),
+    ):
+        b, a = before["latency"][key], after["latency"][key]
+        rows.append(f"| {label} | {b['p50_ms']} / {b['p99_ms']} | {a['p50_ms']} / {a['p99_ms']} |")
     return "\n".join(rows) + "\n"
+
+
+def phase(
+    hearth: tuple[Any, Any], source_url: str, pids: dict[str, int], work: Path, counts: Any
+) -> dict[str, Any]:
+    """Every figure against one Hearth reading from one source endpoint."""
+    process, target = hearth
+    sqs_count, kinesis_count, samples = counts
+    work.mkdir()
+    Cpu.watch({"hearth": process.pid, **pids})
+    lam = client("lambda", f"http://{target.host}:{target.port}")
+    sqs, kinesis = client("sqs", source_url), client("kinesis", source_url)
+    return {
+        "throughput": {
+            "sqs_batch_10": sqs_throughput(lam, sqs, work, sqs_count, 10),
+            "sqs_batch_100": sqs_throughput(lam, sqs, work, sqs_count, 100),
+            "kinesis": kinesis_throughput(lam, kinesis, work, kinesis_count),
+        },
+        "latency": {
+            "sqs": sqs_latency(lam, sqs, work, samples),
+            "kinesis": kinesis_latency(lam, kinesis, work, samples),
+        },
+    }
 
 
 def main() -> None:
@@ -296,33 +346,33 @@ def main() -> None:
     parser.add_argument("--kinesis-records", type=int, default=None)
     args = parser.parse_args()
     sqs_count, kinesis_count, samples = (200, 300, 5) if args.quick else (3000, 10000, 50)
-    sqs_count = args.sqs_records or sqs_count
-    kinesis_count = args.kinesis_records or kinesis_count
+    counts = (args.sqs_records or sqs_count, args.kinesis_records or kinesis_count, samples)
     moto, moto_url = start_moto()
     work = Path(tempfile.mkdtemp(prefix="esm-bench-"))
-    hearth, target, _ = start_hearth(
-        str(work / "data"),
-        ["--isolation", "process", "--event-source-endpoint-url", moto_url],
-    )
-    Cpu.pids = {"hearth": hearth.pid, "moto": moto.pid}
+    started = []
     try:
-        lam = client("lambda", f"http://{target.host}:{target.port}")
-        sqs, kinesis = client("sqs", moto_url), client("kinesis", moto_url)
-        results = {
-            "machine": machine(),
-            "throughput": {
-                "sqs_batch_10": sqs_throughput(lam, sqs, work, sqs_count, 10),
-                "sqs_batch_100": sqs_throughput(lam, sqs, work, sqs_count, 100),
-                "kinesis": kinesis_throughput(lam, kinesis, work, kinesis_count),
-            },
-            "latency": {
-                "sqs": sqs_latency(lam, sqs, work, samples),
-                "kinesis": kinesis_latency(lam, kinesis, work, samples),
-            },
-        }
+        external, ext_target, _ = start_hearth(
+            str(work / "data-botocore"),
+            ["--isolation", "process", "--event-source-endpoint-url", moto_url],
+        )
+        started.append(external)
+        results: dict[str, Any] = {"machine": machine()}
+        results["botocore"] = phase(
+            (external, ext_target), moto_url, {"moto": moto.pid}, work / "botocore", counts
+        )
+        external.terminate()
+        external.wait(30)
+        embedded, emb_target, _ = start_hearth(
+            str(work / "data-in-process"), ["--isolation", "process"]
+        )
+        started.append(embedded)
+        own = f"http://{emb_target.host}:{emb_target.port}"
+        results["in_process"] = phase((embedded, emb_target), own, {}, work / "in-process", counts)
     finally:
-        hearth.terminate()
-        hearth.wait(30)
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
         moto.terminate()
         moto.wait(10)
     print(json.dumps(results, indent=2))
@@ -330,7 +380,7 @@ def main() -> None:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "esm.json").write_text(json.dumps(results, indent=2) + "\n")
         (RESULTS / "esm.md").write_text(markdown(results))
-        print(markdown(results))
+    print(markdown(results))
 
 
 if __name__ == "__main__":

@@ -432,6 +432,9 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             interceptors=(permissions,),
             external=frozenset(name for name, _ in settings.service_endpoints),
         )
+        supervisor.use_in_process(
+            embedded, frozenset(name for name, _ in settings.service_endpoints)
+        )
     # Function URLs and API Gateway are found by host name or path, before the services'
     # routing by credential scope: HttpIn is what listens on the port.
     app, api_definitions = _http_in(settings, inner, authenticator, registry, invoker, arns)

@@ -7,9 +7,12 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -159,6 +162,55 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(tmp_path_factory.mktemp("hearth-data")).start()
     yield running
     running.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def moto_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def moto_clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Write N here and the `moto` server's new stream records arrive N seconds ago
+    (tests/integration/moto_server.py); absent or empty, its clock is the real one."""
+    return tmp_path_factory.mktemp("moto-clock") / "seconds-back"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory, moto_clock: Path) -> Iterator[str]:
+    """moto's server (an AWS-compatible SQS, SNS, Kinesis, DynamoDB, API Gateway...) on a free
+    loopback port, one per test module: modules leave no state in each other's."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    launcher = str(Path(__file__).parent / "moto_server.py")
+    process = subprocess.Popen(
+        [sys.executable, launcher, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HEARTH_TEST_MOTO_CLOCK": str(moto_clock)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not moto_up(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto's server did not start (see {log.name})")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
 
 
 @pytest.fixture(scope="session")

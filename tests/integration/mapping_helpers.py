@@ -1,11 +1,9 @@
-"""Shared by the event source mapping tests: moto's server, a Hearth reading from it, and a
-handler that leaves a trace of every batch in a file."""
+"""Shared by the event source mapping tests: a Hearth reading from moto's server (conftest's
+`moto` fixture), and a handler that leaves a trace of every batch in a file."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,6 @@ import pytest
 
 from tests.integration.async_helpers import wait_for
 from tests.integration.conftest import REGION, Server, create_function, make_zip
-from tests.integration.test_async_destinations import _up, free_port
 
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -62,25 +59,6 @@ def handler(event, context):
         return json.loads(answers[0])
     return {"batchItemFailures": [{"itemIdentifier": i} for i, t in texts if "bad" in t]}
 """
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _up(url), timeout=30, interval=0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 def hearth_server(moto: str, data_dir: Path) -> Server:

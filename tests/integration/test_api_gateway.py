@@ -13,7 +13,6 @@ import boto3
 import pytest
 
 from tests.integration.conftest import REGION, Server, create_function, make_zip
-from tests.integration.test_async_destinations import moto
 
 ACCOUNT = "123456789012"
 
@@ -387,6 +386,3 @@ def test_http_api_authorizers(hearth: Server, http_api: str) -> None:
     assert status == 200, body
     assert json.loads(body)["requestContext"]["authorizer"]["lambda"]["admin"] is True
     assert call(hearth, http_api, "/policy", headers={"Authorization": "deny"})[0] == 403
-
-
-__all__ = ["moto"]  # the fixture, shared with the destination tests

@@ -19,7 +19,6 @@ from tests.integration.mapping_helpers import (
     aws_client,
     hearth,
     hearth_server,
-    moto,
     records,
     status,
     traced_function,
@@ -27,7 +26,7 @@ from tests.integration.mapping_helpers import (
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["hearth", "moto"]  # fixtures
+__all__ = ["hearth"]  # fixture
 
 
 def _queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:

@@ -21,14 +21,13 @@ from tests.integration.mapping_helpers import (
     batches,
     hearth,
     hearth_server,
-    moto,
     records,
     traced_function,
     wait_state,
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["hearth", "moto"]  # fixtures
+__all__ = ["hearth"]  # fixture
 
 
 def _stream(kinesis: Any, name: str, shards: int = 1) -> str:
@@ -557,3 +556,188 @@ def test_stream_batches_publish_iterator_age(
     points = wait_for(ages, timeout=30, interval=0.5)
     assert points[0]["Unit"] == "Milliseconds"
     assert points[0]["Maximum"] >= 1000  # at least the time it waited before the mapping
+
+
+def _table(ddb: Any, name: str) -> str:
+    table = ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return str(table["TableDescription"]["LatestStreamArn"])
+
+
+def _ids(batch: dict[str, Any]) -> list[str]:
+    return [r["dynamodb"]["Keys"]["id"]["S"] for r in batch["event"]["Records"]]
+
+
+def test_records_older_than_maximum_record_age_go_to_on_failure_unread(
+    hearth: Server, moto: str, moto_clock: Path, fn_name: str, tmp_path: Path
+) -> None:
+    lam, sqs = hearth.client(), aws_client(moto, "sqs")
+    kinesis, ddb = aws_client(moto, "kinesis"), aws_client(moto, "dynamodb")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    stream = _stream(kinesis, fn_name)
+    table = _table(ddb, fn_name)
+    url, queue = _queue(sqs, f"{fn_name}-onfailure")
+    # Two records of each source arrived two minutes ago, one just now.
+    moto_clock.write_text("120")
+    try:
+        _put(kinesis, fn_name, "old-1", "old-2")
+        for item in ("old-1", "old-2"):
+            ddb.put_item(TableName=fn_name, Item={"id": {"S": item}})
+    finally:
+        moto_clock.write_text("")
+    _put(kinesis, fn_name, "new")
+    ddb.put_item(TableName=fn_name, Item={"id": {"S": "new"}})
+    uuids = [
+        lam.create_event_source_mapping(
+            FunctionName=fn_name,
+            EventSourceArn=arn,
+            StartingPosition="TRIM_HORIZON",
+            MaximumRecordAgeInSeconds=60,
+            DestinationConfig={"OnFailure": {"Destination": queue}},
+        )["UUID"]
+        for arn in (stream, table)
+    ]
+    sent = _messages(sqs, url, 2)
+    assert {r["requestContext"]["condition"] for r in sent} == {"RecordAgeExceeded"}
+    info = {next(k for k in r if k.endswith("BatchInfo")): r for r in sent}
+    assert set(info) == {"KinesisBatchInfo", "DDBStreamBatchInfo"}
+    for key, arn in (("KinesisBatchInfo", stream), ("DDBStreamBatchInfo", table)):
+        batch = info[key][key]
+        assert (batch["batchSize"], batch["streamArn"]) == (2, arn)
+        assert batch["startSequenceNumber"] < batch["endSequenceNumber"]
+        assert "responseContext" not in info[key]  # never invoked with them
+    # The function saw only the fresh record of each source.
+    wait_for(lambda: len(records(trace)) >= 2)
+    time.sleep(0.3)
+    seen = sorted(
+        _data(r) if "kinesis" in r else r["dynamodb"]["Keys"]["id"]["S"] for r in records(trace)
+    )
+    assert seen == ["new", "new"]
+    for uuid in uuids:
+        lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_split_and_merged_shards_are_read_parents_first(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    lam, kinesis = hearth.client(), aws_client(moto, "kinesis")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    arn = _stream(kinesis, fn_name)
+    keys = [f"key-{i}" for i in range(8)]
+    for i, key in enumerate(keys):
+        _put(kinesis, fn_name, f"A{i}", key=key)
+    # shardId-000000000000 splits in two halves of the hash range, which then merge again.
+    kinesis.split_shard(
+        StreamName=fn_name,
+        ShardToSplit="shardId-000000000000",
+        NewStartingHashKey=str(2**127),
+    )
+    for i, key in enumerate(keys):
+        _put(kinesis, fn_name, f"B{i}", key=key)
+    kinesis.merge_shards(
+        StreamName=fn_name,
+        ShardToMerge="shardId-000000000001",
+        AdjacentShardToMerge="shardId-000000000002",
+    )
+    for i, key in enumerate(keys):
+        _put(kinesis, fn_name, f"C{i}", key=key)
+    shards = kinesis.list_shards(StreamName=fn_name)["Shards"]
+    assert len(shards) == 4
+    children = {s["ShardId"] for s in shards if s.get("ParentShardId") == "shardId-000000000000"}
+    assert len(children) == 2  # both halves got records: B is spread over both
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON"
+    )["UUID"]
+    wait_for(lambda: len(records(trace)) >= 24, timeout=30)
+    seen = [(r["eventID"].split(":")[0], _data(r)) for r in records(trace)]
+    letters = [data[0] for _, data in seen]
+    # Every parent record before any child's: A (the split shard), B (its two halves), C (the
+    # merged shard); each shard in order; nothing twice.
+    assert letters == sorted(letters), seen
+    assert sorted(data for _, data in seen) == sorted(f"{x}{i}" for x in "ABC" for i in range(8))
+    assert {shard for shard, data in seen if data[0] == "B"} == children
+    for shard in {shard for shard, _ in seen}:
+        mine = [data for s, data in seen if s == shard]
+        assert mine == sorted(mine, key=lambda d: (d[0], int(d[1:])))
+    assert {shard for shard, data in seen if data[0] == "C"} == {"shardId-000000000003"}
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_dynamodb_retries_then_on_failure_record(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    lam, ddb, sqs = hearth.client(), aws_client(moto, "dynamodb"), aws_client(moto, "sqs")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    arn = _table(ddb, fn_name)
+    url, queue = _queue(sqs, f"{fn_name}-onfailure")
+    for item in ("a", "please fail", "c"):
+        ddb.put_item(TableName=fn_name, Item={"id": {"S": item}})
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name,
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=1,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": queue}},
+    )["UUID"]
+    (record,) = _messages(sqs, url, 1)
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    info = record["DDBStreamBatchInfo"]
+    assert (info["batchSize"], info["streamArn"]) == (1, arn)
+    assert info["shardId"].startswith("shardId-")
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+    wait_for(lambda: "c" in [i for b in batches(trace) for i in _ids(b)])
+    assert [i for b in batches(trace) for i in _ids(b)] == ["a"] + ["please fail"] * 3 + ["c"]
+    failed = next(b for b in batches(trace) if _ids(b) == ["please fail"])
+    assert (
+        failed["event"]["Records"][0]["dynamodb"]["SequenceNumber"] == info["startSequenceNumber"]
+    )
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_dynamodb_bisect_isolates_the_failing_item(
+    hearth: Server, moto: str, fn_name: str, tmp_path: Path
+) -> None:
+    lam, ddb, sqs = hearth.client(), aws_client(moto, "dynamodb"), aws_client(moto, "sqs")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    arn = _table(ddb, fn_name)
+    url, queue = _queue(sqs, f"{fn_name}-onfailure")
+    for item in ("a", "b", "fail", "d"):
+        ddb.put_item(TableName=fn_name, Item={"id": {"S": item}})
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name,
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=4,
+        MaximumBatchingWindowInSeconds=1,
+        MaximumRetryAttempts=0,
+        BisectBatchOnFunctionError=True,
+        DestinationConfig={"OnFailure": {"Destination": queue}},
+    )["UUID"]
+    (record,) = _messages(sqs, url, 1)
+    info = record["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    wait_for(lambda: len(batches(trace)) >= 5)
+    time.sleep(0.3)
+    assert [_ids(b) for b in batches(trace)] == [
+        ["a", "b", "fail", "d"],
+        ["a", "b"],
+        ["fail", "d"],
+        ["fail"],
+        ["d"],
+    ]
+    (failed,) = [b for b in batches(trace) if _ids(b) == ["fail"]]
+    assert failed["event"]["Records"][0]["dynamodb"]["SequenceNumber"] == info["endSequenceNumber"]
+    lam.delete_event_source_mapping(UUID=uuid)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from tests.integration.async_helpers import wait_for
 from tests.integration.conftest import Server
-from tests.integration.mapping_helpers import aws_client, hearth, moto
+from tests.integration.mapping_helpers import aws_client, hearth
 
-__all__ = ["hearth", "moto"]  # fixtures
+__all__ = ["hearth"]  # fixture
 
 TEMPLATE = """Transform: AWS::Serverless-2016-10-31
 Parameters:

@@ -69,6 +69,9 @@ class FakeClients:
     def for_arn(self, source: Any, arn: str) -> FakeKinesis:
         return self.kinesis
 
+    def in_process(self, service: str) -> None:
+        return None  # the stream is not in this process: read through the (fake) client
+
 
 class FakeSink:
     def __init__(self) -> None:

@@ -74,6 +74,10 @@ class MappingSupervisor:
         if self._sink is not None and getattr(self._sink, "_endpoint_url", "unset") is None:
             self._sink._endpoint_url = url
 
+    def use_in_process(self, services: Any, external: frozenset[str]) -> None:
+        """Read queues of the embedded services in-process (see `sqs_readers`)."""
+        self._clients.use_in_process(services, external)
+
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()

@@ -36,6 +36,20 @@ class SourceClients:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.executor = DaemonPool(_THREADS)
+        # The embedded services (an `sqs_readers.InProcess`), when they run in this process,
+        # and the services they hand to an external endpoint instead.
+        self._in_process: Any = None
+        self._external: frozenset[str] = frozenset()
+
+    def use_in_process(self, services: Any, external: frozenset[str]) -> None:
+        self._in_process, self._external = services, external
+
+    def in_process(self, service: str) -> Any:
+        """The embedded services when `service` is read from them (no endpoint configured
+        for it: Hearth's own port), else None."""
+        if self._per_service.get(service) or self._endpoint_url or service in self._external:
+            return None
+        return self._in_process
 
     def endpoint(self, service: str) -> str | None:
         return self._per_service.get(service) or self._endpoint_url or self.default_endpoint

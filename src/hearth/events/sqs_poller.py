@@ -11,6 +11,8 @@
   partial failure also keeps the group's later messages of the batch, so order holds.
 * Pollers scale: one to start, one more whenever a receive comes back full, down to one when
   a receive comes back empty, never more than ScalingConfig.MaximumConcurrency.
+* Queues of the embedded services are read in-process (`sqs_readers.EmbeddedQueue`), any
+  other endpoint through botocore; both behind `QueueReader`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 from hearth.arns import is_fifo
 from hearth.events.batch_response import failed_items
 from hearth.events.poller_base import PollerContext, keep, logger
-from hearth.events.sources import is_missing_source, queue_url
+from hearth.events.sources import is_missing_source
+from hearth.events.sqs_readers import BotocoreQueue, EmbeddedQueue, QueueReader
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 # Room left in the 6 MB invoke payload for each record's fixed fields.
@@ -73,8 +76,7 @@ class SqsPoller:
         self._ctx = context
         self._arn = context.mapping.event_source_arn
         self._fifo = is_fifo(self._arn)
-        self._client = context.clients.for_arn(context.source, self._arn)
-        self._url: str | None = None
+        self._reader = _reader(context)
         self._workers: set[asyncio.Task[None]] = set()
         self._leftover: list[dict[str, Any]] = []
         self._deleting: set[asyncio.Task[None]] = set()
@@ -107,11 +109,6 @@ class SqsPoller:
         self._workers.add(task)
         self._ctx.stats.pollers = len(self._workers)
 
-    async def _queue_url(self) -> str:
-        if self._url is None:
-            self._url = await self._ctx.call(queue_url, self._client, self._arn)
-        return self._url
-
     async def _worker(self) -> None:
         ctx = self._ctx
         while not ctx.stopping.is_set():
@@ -141,24 +138,14 @@ class SqsPoller:
         deadline = loop.time() + window
         batch, self._leftover = self._leftover, []
         payload = sum(_size(m) for m in batch)
-        url = await self._queue_url()
         while len(batch) < size and not ctx.stopping.is_set():
             remaining = deadline - loop.time()
             if batch and (window == 0 or remaining <= 0):
                 break
             wait = LONG_POLL_SECONDS if not batch and window == 0 else max(0, min(20, remaining))
-            answer = await ctx.call_until_stopped(
-                self._client.receive_message,
-                QueueUrl=url,
-                MaxNumberOfMessages=min(10, size - len(batch)),
-                WaitTimeSeconds=int(wait + 0.999),
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-            )
-            if answer is None:
-                break  # stopping
-            messages = answer.get("Messages", [])
+            messages = await self._reader.receive(min(10, size - len(batch)), int(wait + 0.999))
+            if ctx.stopping.is_set():
+                break  # what came is delivered again after the visibility timeout
             if not messages:
                 if window == 0 or loop.time() >= deadline:
                     break
@@ -214,19 +201,20 @@ class SqsPoller:
         task.add_done_callback(self._deleting.discard)
 
     async def _delete(self, records: list[dict[str, Any]]) -> None:
-        url = await self._queue_url()
-        for start in range(0, len(records), 10):
-            chunk = records[start : start + 10]
-            entries = [
-                {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)
-            ]
-            try:
-                await self._ctx.call(
-                    self._client.delete_message_batch, QueueUrl=url, Entries=entries
-                )
-            except Exception as exc:
-                # Undeleted messages are delivered again: at least once, never lost.
-                logger.warning("mapping %s: delete failed: %s", self._ctx.mapping.uuid, exc)
+        try:
+            await self._reader.delete([r["receiptHandle"] for r in records])
+        except Exception as exc:
+            # Undeleted messages are delivered again: at least once, never lost.
+            logger.warning("mapping %s: delete failed: %s", self._ctx.mapping.uuid, exc)
+
+
+def _reader(context: PollerContext) -> QueueReader:
+    arn = context.mapping.event_source_arn
+    services = context.clients.in_process("sqs")
+    if services is not None and EmbeddedQueue.supported():
+        return EmbeddedQueue(services, arn, context.stopping)
+    client = context.clients.for_arn(context.source, arn)
+    return BotocoreQueue(client, arn, context.call, context.call_until_stopped)
 
 
 def _succeeded(

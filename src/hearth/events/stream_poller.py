@@ -29,10 +29,12 @@ from typing import Any
 from hearth.arns import Source
 from hearth.events.batch_response import failed_items
 from hearth.events.destinations import aws_record_timestamp
+from hearth.events.embedded_streams import EmbeddedKinesisReader
 from hearth.events.patterns import Pattern, matches
 from hearth.events.poller_base import PollerContext, logger, now
 from hearth.events.positions import SHARD_END, Positions
 from hearth.events.sources import is_missing_source
+from hearth.events.sqs_readers import EmbeddedQueue
 from hearth.events.stream_readers import DynamoDBReader, KinesisReader, Page, StreamReader
 from hearth.invoke.types import InvokeResult
 
@@ -40,6 +42,10 @@ IDLE_POLL_SECONDS = 0.05
 SHARD_REFRESH_SECONDS = 5.0
 _RETRY_FIRST_DELAY = 0.1
 _RETRY_MAX_DELAY = 2.0
+
+
+def _moto_5() -> bool:
+    return EmbeddedQueue.supported()  # the same moto models check as the SQS reader's
 
 
 def _iso(moment: float) -> str:
@@ -52,15 +58,22 @@ class StreamPoller:
         self._positions = positions
         self._sink = sink
         arn = context.mapping.event_source_arn
-        client = context.clients.for_arn(context.source, arn)
         role = context.role
-        self._reader: StreamReader = (
-            KinesisReader(client, context.call, arn, role)
-            if context.source is Source.KINESIS
-            else DynamoDBReader(client, context.call, arn, role)
-        )
+        services = context.clients.in_process("kinesis")
+        self._reader: StreamReader
+        if context.source is Source.KINESIS and services is not None and _moto_5():
+            # A stream of the embedded services: read from moto's models in-process.
+            self._reader = EmbeddedKinesisReader(services, arn, role)
+        elif context.source is Source.KINESIS:
+            self._reader = KinesisReader(
+                context.clients.for_arn(context.source, arn), context.call, arn, role
+            )
+        else:
+            client = context.clients.for_arn(context.source, arn)
+            self._reader = DynamoDBReader(client, context.call, arn, role)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: set[str] = set()
+        self._closed: set[str] = set()  # as of the last look at the shards
         # TumblingWindowInSeconds: per shard, the open window's start and its state.
         self._tumbling = int(context.config.get("TumblingWindowInSeconds", 0))
         self._windows: dict[str, tuple[float, Any]] = {}
@@ -79,6 +92,7 @@ class StreamPoller:
                         return
                     continue
                 known = {s.id for s in shards}
+                self._closed = {s.id for s in shards if s.closed}
                 for shard in shards:
                     if shard.id in self._tasks or shard.id in self._done:
                         continue
@@ -164,6 +178,9 @@ class StreamPoller:
                     if page.millis_behind is not None:
                         ctx.stats.lag[shard] = {"MillisBehindLatest": page.millis_behind}
                     batch.extend(self._reader.event_record(r, shard) for r in page.records)
+                    if not page.records and not batch and shard in self._closed:
+                        iterator = None  # read to the end of a closed shard
+                        break
                     if not page.records:
                         if not await self._close_due_window(shard):
                             return

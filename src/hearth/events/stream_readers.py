@@ -19,6 +19,10 @@ Call = Callable[..., Awaitable[Any]]
 class Shard:
     id: str
     parents: tuple[str, ...]
+    # Closed (split, merged, or a DynamoDB stream's shard rolled over): no record comes after
+    # this one. AWS ends a closed shard's iterator chain (no NextShardIterator); some sources
+    # (moto) keep handing out iterators, so the poller also ends on an empty read of it.
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,10 @@ class Page:
     records: list[dict[str, Any]]
     next_iterator: str | None
     millis_behind: int | None
+
+
+def _closed(shard: dict[str, Any]) -> bool:
+    return bool(shard.get("SequenceNumberRange", {}).get("EndingSequenceNumber"))
 
 
 def _epoch(value: Any) -> float:
@@ -53,7 +61,7 @@ class KinesisReader:
                 parents = tuple(
                     p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p
                 )
-                shards.append(Shard(shard["ShardId"], parents))
+                shards.append(Shard(shard["ShardId"], parents, _closed(shard)))
             token = answer.get("NextToken")
             if not token:
                 return shards
@@ -143,7 +151,7 @@ class DynamoDBReader:
             description = answer["StreamDescription"]
             for shard in description.get("Shards", []):
                 parent = shard.get("ParentShardId")
-                shards.append(Shard(shard["ShardId"], (parent,) if parent else ()))
+                shards.append(Shard(shard["ShardId"], (parent,) if parent else (), _closed(shard)))
             last = description.get("LastEvaluatedShardId")
             if not last:
                 return shards

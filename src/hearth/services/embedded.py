@@ -70,9 +70,11 @@ class EmbeddedServices:
         """Queue `work` ahead of any request (start-up): requests wait for it, Hearth does not."""
         self._executor.submit(work)
 
-    def mark_changed(self) -> None:
-        """Hearth itself changed moto's state (on moto's thread): the next snapshot keeps it."""
+    def mark_changed(self, backend: str) -> None:
+        """Note that work run through `run` changed `backend`'s state (moto's thread): the
+        snapshot saves it, as it does after a request."""
         self._changed = True
+        self.touched.add(backend)
 
     def take_changed(self) -> bool:
         """Whether any request ran since the last call (on moto's thread)."""

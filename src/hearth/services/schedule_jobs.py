@@ -169,7 +169,7 @@ class MotoJobs:
             group = scheduler_backends[job.account][job.region].schedule_groups.get(job.group)
             if group is not None:
                 group.schedules.pop(job.name, None)
-                self._embedded.mark_changed()
+                self._embedded.mark_changed("scheduler")
 
         await self._embedded.run(delete)
 

@@ -1,0 +1,99 @@
+"""A Kinesis stream of the embedded services, read from moto's models on moto's thread.
+
+The same `StreamReader` as `KinesisReader` (it is one, with the botocore calls replaced):
+shards with their parents and whether they are closed, iterators, pages of records in
+botocore's GetRecords shape. Through botocore every page is a GetRecords serialized to
+HTTP, routed through the gateway and rendered by moto; in-process it is one call into
+moto's backend. Relies on moto 5's Kinesis backend (`describe_stream`, `get_shard_iterator`,
+`get_records`; `Shard.is_open`, `parent`, `adjacent_parent`; `Record.data` as the base64
+text it was sent as, `created_at` in epoch seconds).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from hearth.events.sqs_readers import InProcess
+from hearth.events.stream_readers import KinesisReader, Page, Shard
+
+
+class SourceError(Exception):
+    """A moto error, shaped like botocore's ClientError for `is_missing_source`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.response = {"Error": {"Code": code, "Message": message}}
+
+
+class EmbeddedKinesisReader(KinesisReader):
+    def __init__(self, services: InProcess, arn: str, role: str) -> None:
+        super().__init__(None, _unused, arn, role)
+        self._services = services
+        _, _, _, _, self._account, _ = arn.split(":", 5)
+
+    def _backend(self) -> Any:
+        from moto.kinesis.models import kinesis_backends  # noqa: PLC0415
+
+        return kinesis_backends[self._account][self._region]
+
+    async def _run(self, work: Any) -> Any:
+        def guarded() -> Any:
+            try:
+                return work()
+            except Exception as exc:
+                code = getattr(exc, "error_type", None)
+                if code:
+                    raise SourceError(str(code), str(getattr(exc, "message", exc))) from None
+                raise
+
+        return await self._services.run(guarded)
+
+    async def shards(self) -> list[Shard]:
+        def read() -> list[Shard]:
+            stream = self._backend().describe_stream(stream_arn=self._arn, stream_name=None)
+            return [
+                Shard(
+                    shard.shard_id,
+                    tuple(p for p in (shard.parent, shard.adjacent_parent) if p),
+                    not shard.is_open,
+                )
+                for shard in sorted(stream.shards.values(), key=lambda s: s.shard_id)
+            ]
+
+        result: list[Shard] = await self._run(read)
+        return result
+
+    async def iterator(
+        self, shard: str, kind: str, sequence: str | None = None, timestamp: float | None = None
+    ) -> str:
+        def read() -> str:
+            return str(
+                self._backend().get_shard_iterator(
+                    self._arn, None, shard, kind, sequence, timestamp
+                )
+            )
+
+        result: str = await self._run(read)
+        return result
+
+    async def page(self, iterator: str, limit: int) -> Page:
+        def read() -> Page:
+            next_iterator, records, behind = self._backend().get_records(self._arn, iterator, limit)
+            raw = [
+                {
+                    "Data": base64.b64decode(r.data),
+                    "PartitionKey": r.partition_key,
+                    "SequenceNumber": str(r.sequence_number),
+                    "ApproximateArrivalTimestamp": float(r.created_at),
+                }
+                for r in records
+            ]
+            return Page(raw, next_iterator, behind)
+
+        result: Page = await self._run(read)
+        return result
+
+
+async def _unused(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the in-process reader makes no botocore calls")
