@@ -121,6 +121,7 @@ class App:
         self.endpoint_url = endpoint_url
         state = StackState((data_dir or default_data_dir()).expanduser().resolve(), self.stack_name)
         self._cached: tuple[bytes, Any] | None = None
+        from hearth.templates.api_deployer import ApiDeployer
         from hearth.templates.build import DependencyBuilder
         from hearth.templates.service_deployer import ServiceDeployer
 
@@ -134,6 +135,7 @@ class App:
             account=account_id,
             region=region,
             services=ServiceDeployer(lambda service: _client(endpoint_url, region, service)),
+            apis=ApiDeployer(lambda service: _client(endpoint_url, region, service), endpoint_url),
             dependencies=builder,
         )
 
