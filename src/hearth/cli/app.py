@@ -129,13 +129,20 @@ class App:
             self.template.parent / ".hearth" / "deps",
             lambda line: console.print(line, markup=False),
         )
+        import boto3
+
+        session = boto3.session.Session()
+
+        def client(service: str) -> Any:
+            return _client(endpoint_url, region, service, session)
+
         self.applier = Applier(
-            BotoDeployer(_client(endpoint_url, region)),
+            BotoDeployer(client("lambda")),
             state,
             account=account_id,
             region=region,
-            services=ServiceDeployer(lambda service: _client(endpoint_url, region, service)),
-            apis=ApiDeployer(lambda service: _client(endpoint_url, region, service), endpoint_url),
+            services=ServiceDeployer(client),
+            apis=ApiDeployer(client, endpoint_url),
             dependencies=builder,
         )
 
