@@ -134,25 +134,33 @@ def aws(server: Server, service: str) -> Any:
     )
 
 
-def up(server: Server, app: Path, template: str | None = None) -> str:
-    """`hearth up` in this process (the translator's seconds of imports are paid once)."""
-    if template is not None:
-        (app / "template.yaml").write_text(template)
+def up_output(server: Server, template: Path, stack: str) -> str:
+    """`hearth up` in this process (the translator's seconds of imports are paid once); what
+    it printed."""
     env = {"HEARTH_ENDPOINT_URL": server.endpoint, "HEARTH_DATA_DIR": str(server.data_dir),
            "COLUMNS": "200"}  # fmt: skip
-    result = CliRunner().invoke(
-        main, ["up", str(app / "template.yaml"), "--stack-name", "svc"], env=env
-    )
+    result = CliRunner().invoke(main, ["up", str(template), "--stack-name", stack], env=env)
     assert result.exit_code == 0, result.output
     return result.output
 
 
-def get(url: str) -> tuple[int, Any]:
-    """GET through Hearth: the URL's host is `<api>.execute-api.localhost:<port>`, which
-    curl resolves to this machine and urllib does not, so connect to 127.0.0.1 by hand."""
+def up(server: Server, app: Path, template: str | None = None) -> str:
+    if template is not None:
+        (app / "template.yaml").write_text(template)
+    return up_output(server, app / "template.yaml", "svc")
+
+
+def url_parts(url: str) -> tuple[str, str, str]:
+    """An API URL's host, port and path. Its host, `<api>.execute-api.localhost`, is this
+    machine to curl but not to urllib, so tests connect to 127.0.0.1 with that Host."""
     found = re.fullmatch(r"http://([^/:]+):(\d+)(/.*)", url)
     assert found, url
     host, port, path = found.groups()
+    return host, port, path
+
+
+def get(url: str) -> tuple[int, Any]:
+    host, port, path = url_parts(url)
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
