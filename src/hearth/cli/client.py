@@ -52,7 +52,7 @@ def _client(
         retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=300
     )
     return session.client(
-        service,  # type: ignore[call-overload]
+        service,
         endpoint_url=endpoint_url,
         region_name=region,
         config=config,
