@@ -118,10 +118,15 @@ class ServiceDeployer:
     # SNS -------------------------------------------------------------------------------
 
     def put_topic(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
-        """Create the topic (CreateTopic is idempotent by name) with ``attributes``."""
+        """Create the topic (CreateTopic is idempotent by name), then set ``attributes`` one
+        by one: CreateTopic refuses a name that exists with other attributes."""
         sns = self._client("sns")
+        fixed = {k: v for k, v in attributes.items() if k == "FifoTopic"}
         with _translated():
-            arn = str(sns.create_topic(Name=name, Attributes=attributes)["TopicArn"])
+            arn = str(sns.create_topic(Name=name, Attributes=fixed)["TopicArn"])
+            for key, value in attributes.items():
+                if key not in fixed:
+                    sns.set_topic_attributes(TopicArn=arn, AttributeName=key, AttributeValue=value)
             return {"TopicArn": arn, "TopicName": name}
 
     def delete_topic(self, arn: str) -> None:

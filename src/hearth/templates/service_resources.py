@@ -108,13 +108,13 @@ def _notifications(config: Any, place: str) -> dict[str, Any]:
 class TopicHandler:
     """AWS::SNS::Topic; Ref is the topic ARN. Its Subscription list is subscribed too."""
 
-    _ATTRIBUTES = ("DisplayName", "FifoQueue", "ContentBasedDeduplication", "KmsMasterKeyId",
+    _ATTRIBUTES = ("DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId",
                    "SignatureVersion", "TracingConfig")  # fmt: skip
 
     def apply(
         self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
     ) -> Deployed:
-        fifo = str(props.get("FifoQueue", "")).lower() == "true"
+        fifo = str(props.get("FifoTopic", "")).lower() == "true"
         name = str(props.get("TopicName") or _generated(ctx, logical_id, 251))
         if fifo and not name.endswith(".fifo"):
             name += ".fifo"
