@@ -34,7 +34,15 @@ def handler(event, context):
     elif "detail-type" in event:
         print("TRIGGER events " + event["source"])
     path = event.get("rawPath") or event.get("path")
-    return {"statusCode": 200, "body": json.dumps({"path": path, "v": event.get("version")})}
+    who = (event.get("requestContext", {}).get("authorizer") or {}).get("principalId")
+    body = {"path": path, "v": event.get("version"), **({"who": who} if who else {})}
+    return {"statusCode": 200, "body": json.dumps(body)}
+
+def authorize(event, context):
+    allowed = event.get("authorizationToken") == "letmein"
+    return {"principalId": "alice", "policyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Action": "execute-api:Invoke", "Effect": "Allow" if allowed else "Deny",
+         "Resource": event["methodArn"]}]}}
 """
 
 EVENTS = """
@@ -74,6 +82,9 @@ EVENTS = """
         Http:
           Type: HttpApi
           Properties: {Path: "/things/{id}", Method: get}
+        Guarded:
+          Type: Api
+          Properties: {RestApiId: !Ref Guarded, Path: /me, Method: get}
 """
 
 TEMPLATE = """Transform: AWS::Serverless-2016-10-31
@@ -85,6 +96,18 @@ Resources:
   Audit:
     Type: AWS::Logs::LogGroup
     Properties: {RetentionInDays: 7}
+  Guarded:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Auth:
+        DefaultAuthorizer: Token
+        Authorizers:
+          Token:
+            FunctionArn: !GetAtt Authorizer.Arn
+  Authorizer:
+    Type: AWS::Serverless::Function
+    Properties: {FunctionName: svc-auth, CodeUri: src/, Handler: app.authorize, Runtime: python3.12}
   Machine:
     Type: AWS::StepFunctions::StateMachine
     Properties: {DefinitionString: "{}", RoleArn: arn:aws:iam::123456789012:role/x}
@@ -101,6 +124,8 @@ Outputs:
     Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod/items/"
   HttpUrl:
     Value: !Sub "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com/"
+  GuardedUrl:
+    Value: !Sub "https://${Guarded}.execute-api.${AWS::Region}.amazonaws.com/dev/me"
 """
 
 # What stays after the redeploy: the function alone.
@@ -159,9 +184,11 @@ def url_parts(url: str) -> tuple[str, str, str]:
     return host, port, path
 
 
-def get(url: str) -> tuple[int, Any]:
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     host, port, path = url_parts(url)
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Host": host, **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, json.loads(answer.read())
@@ -196,7 +223,7 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
     # What Hearth does not run is listed once, by logical id and type.
     assert first.count("Machine (AWS::StepFunctions::StateMachine)") == 1
     assert first.count("FnShipped (AWS::Logs::SubscriptionFilter)") == 1
-    urls = dict(re.findall(r"^  (RestUrl|HttpUrl) = (\S+)", first, re.MULTILINE))
+    urls = dict(re.findall(r"^  (\w+Url) = (\S+)", first, re.MULTILINE))
     assert re.fullmatch(
         r"http://[a-z0-9]+\.execute-api\.localhost:\d+/Prod/items/", urls["RestUrl"]
     )
@@ -209,6 +236,13 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
     status, body = get(urls["HttpUrl"] + "things/8")
     assert (status, body) == (200, {"path": "/things/8", "v": "2.0"})
     assert get(urls["HttpUrl"] + "other")[0] == 404  # no such route
+    # The explicit API's Lambda authorizer guards it.
+    assert get(urls["GuardedUrl"])[0] == 401
+    assert get(urls["GuardedUrl"], {"Authorization": "nope"})[0] == 403
+    assert get(urls["GuardedUrl"], {"Authorization": "letmein"}) == (
+        200,
+        {"path": "/me", "v": None, "who": "alice"},
+    )
 
     # S3: a PutObject under the filter's prefix triggers; one outside it does not.
     s3 = aws(server, "s3")
@@ -249,7 +283,7 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
 
     # A redeploy without them deletes every one.
     reduced = up(server, app, REDUCED)
-    for name in ("Uploads", "Notes", "Audit", "FnTick", "FnTickV2", "ServerlessRestApi",
+    for name in ("Uploads", "Notes", "Audit", "FnTick", "FnTickV2", "ServerlessRestApi", "Guarded",
                  "ServerlessHttpApi", "FnNote"):  # fmt: skip
         assert f"deleted  {name}" in reduced
     rest_id = urls["RestUrl"].split("//")[1].split(".")[0]
