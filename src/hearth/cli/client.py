@@ -37,9 +37,7 @@ region_option = click.option(
 )
 
 
-def _client(
-    endpoint_url: str, region: str, service: str = "lambda", session: Any = None
-) -> Any:
+def _client(endpoint_url: str, region: str, service: str = "lambda", session: Any = None) -> Any:
     """A client of Hearth (or of ``endpoint_url``). Pass one ``session`` for several: a
     session loads botocore's endpoint data once (most of a new client's second)."""
     import boto3
