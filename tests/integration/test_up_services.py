@@ -5,6 +5,7 @@ a redeploy without them deletes them."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.error
@@ -60,6 +61,7 @@ EVENTS = """
         Custom:
           Type: EventBridgeRule
           Properties:
+            EventBusName: !Ref Bus
             Pattern: {source: [my.app]}
         Classic:
           Type: CloudWatchEvent
@@ -93,6 +95,9 @@ Resources:
     Type: AWS::S3::Bucket
   Notes:
     Type: AWS::SNS::Topic
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: {Name: svc-bus}
   Audit:
     Type: AWS::Logs::LogGroup
     Properties: {RetentionInDays: 7}
@@ -257,13 +262,14 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
             Message=f"a {color} note",
             MessageAttributes={"color": {"DataType": "String", "StringValue": color}},
         )
-    # EventBridge: both rules' patterns.
+    # EventBridge: both rules' patterns, one on a bus of the template's.
     events = aws(server, "events")
-    events.put_events(Entries=[{"Source": s, "DetailType": "t", "Detail": "{}"}
-                               for s in ("my.app", "my.classic", "my.other")])  # fmt: skip
+    events.put_events(Entries=[{"Source": s, "DetailType": "t", "Detail": "{}", "EventBusName": b}
+                               for s, b in (("my.app", "svc-bus"), ("my.classic", "default"),
+                                            ("my.other", "svc-bus"))])  # fmt: skip
     for line in ("TRIGGER s3 in/report.csv", "TRIGGER sns a red note",
                  "TRIGGER events my.app", "TRIGGER events my.classic"):  # fmt: skip
-        wait_for(lambda line=line: triggered(server, line), timeout=20, interval=0.2)
+        wait_for(functools.partial(triggered, server, line), timeout=20, interval=0.2)
     for line in ("out/skipped.txt", "a blue note", "my.other"):
         assert not triggered(server, line)
 
@@ -283,14 +289,15 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
 
     # A redeploy without them deletes every one.
     reduced = up(server, app, REDUCED)
-    for name in ("Uploads", "Notes", "Audit", "FnTick", "FnTickV2", "ServerlessRestApi", "Guarded",
+    for name in ("Uploads", "Notes", "Audit", "Bus", "FnTick", "FnTickV2", "ServerlessRestApi", "Guarded",
                  "ServerlessHttpApi", "FnNote"):  # fmt: skip
         assert f"deleted  {name}" in reduced
     rest_id = urls["RestUrl"].split("//")[1].split(".")[0]
     http_id = urls["HttpUrl"].split("//")[1].split(".")[0]
     assert missing(lambda: s3.head_bucket(Bucket="svc-uploads"))
     assert topic not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
-    assert missing(lambda: events.describe_rule(Name="svc-FnCustom"))
+    assert missing(lambda: events.describe_rule(Name="svc-FnCustom", EventBusName="svc-bus"))
+    assert missing(lambda: events.describe_event_bus(Name="svc-bus"))
     assert missing(lambda: aws(server, "scheduler").get_schedule(Name="FnTickV2"))
     assert not logs.describe_log_groups(logGroupNamePrefix="svc-Audit")["logGroups"]
     assert missing(lambda: aws(server, "apigateway").get_rest_api(restApiId=rest_id))

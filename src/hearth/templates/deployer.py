@@ -136,6 +136,12 @@ class ServiceDeployer(Protocol):
 
     def delete_rule(self, name: str, bus: str | None) -> None: ...
 
+    def put_event_bus(self, name: str) -> dict[str, str]:
+        """Create (an existing bus is kept); returns Arn, Name."""
+        ...
+
+    def delete_event_bus(self, name: str) -> None: ...
+
     def put_schedule(self, params: dict[str, Any]) -> dict[str, str]:
         """CreateSchedule's parameters, created or updated; returns Arn."""
         ...
@@ -254,6 +260,7 @@ class FakeServices:
     subscriptions: dict[str, dict[str, str]] = field(default_factory=dict)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buses: set[str] = field(default_factory=set)
     log_groups: dict[str, int | None] = field(default_factory=dict)
 
     def put_queue(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
@@ -306,6 +313,13 @@ class FakeServices:
 
     def delete_rule(self, name: str, bus: str | None) -> None:
         self.rules.pop(name, None)
+
+    def put_event_bus(self, name: str) -> dict[str, str]:
+        self.buses.add(name)
+        return {"Arn": f"arn:aws:events:us-east-1:123456789012:event-bus/{name}", "Name": name}
+
+    def delete_event_bus(self, name: str) -> None:
+        self.buses.discard(name)
 
     def put_schedule(self, params: dict[str, Any]) -> dict[str, str]:
         self.schedules[params["Name"]] = dict(params)

@@ -37,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::SNS::Topic": services.TopicHandler(),
     "AWS::SNS::Subscription": services.SubscriptionHandler(),
     "AWS::Events::Rule": services.RuleHandler(),
+    "AWS::Events::EventBus": services.EventBusHandler(),
     "AWS::Scheduler::Schedule": services.ScheduleHandler(),
     "AWS::Logs::LogGroup": services.LogGroupHandler(),
     "AWS::ApiGateway::RestApi": api.RestApiHandler(),

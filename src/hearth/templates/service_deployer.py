@@ -200,6 +200,27 @@ class ServiceDeployer:
                 if exc.response.get("Error", {}).get("Code") not in _GONE:
                     raise
 
+    def put_event_bus(self, name: str) -> dict[str, str]:
+        """Create the bus (one by that name is kept); returns Arn, Name."""
+        events = self._client("events")
+        with _translated():
+            try:
+                arn = events.describe_event_bus(Name=name)["Arn"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in _GONE:
+                    raise
+                arn = events.create_event_bus(Name=name)["EventBusArn"]
+            return {"Arn": str(arn), "Name": name}
+
+    def delete_event_bus(self, name: str) -> None:
+        events = self._client("events")
+        with _translated():
+            try:
+                events.delete_event_bus(Name=name)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in _GONE:
+                    raise
+
     def put_schedule(self, params: dict[str, Any]) -> dict[str, str]:
         """CreateSchedule, or UpdateSchedule of the one by that name (and group)."""
         scheduler = self._client("scheduler")

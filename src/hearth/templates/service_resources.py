@@ -1,6 +1,6 @@
 """Handlers for the companion services' resources a template declares: S3 buckets (with their
-Lambda notifications), SNS topics and subscriptions, EventBridge rules, EventBridge Scheduler
-schedules, and CloudWatch Logs log groups. Properties in, ServiceDeployer calls out.
+Lambda notifications), SNS topics and subscriptions, EventBridge buses and rules, EventBridge
+Scheduler schedules, and CloudWatch Logs log groups. Properties in, ServiceDeployer calls out.
 
 Names a template leaves out are made as CloudFormation makes them, from the stack and the
 logical id (without its random suffix, so a second `up` finds the same resource).
@@ -204,6 +204,24 @@ class RuleHandler:
 
     def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
         ctx.services.delete_rule(entry.physical_id, entry.attributes.get("Bus"))
+
+
+class EventBusHandler:
+    """AWS::Events::EventBus (a custom bus for rules); Ref is its name."""
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        if not props.get("Name"):
+            raise TemplateError(f"Resources.{logical_id}.Properties", "Name is required")
+        name = str(props["Name"])
+        if previous is not None and previous.physical_id != name:
+            ctx.services.delete_event_bus(previous.physical_id)
+        found = ctx.services.put_event_bus(name)
+        return Deployed("AWS::Events::EventBus", name, {"Arn": found["Arn"], "Name": name})
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.services.delete_event_bus(entry.physical_id)
 
 
 class ScheduleHandler:
