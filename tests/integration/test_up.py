@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,10 @@ def test_hello_world_quick_start(server: Server, client: Any, tmp_path: Path) ->
     first = hearth(server, "up", cwd=app)
     assert first.returncode == 0, first.stderr
     assert "created  HelloWorldFunction" in first.stdout
-    assert "ServerlessRestApi (AWS::ApiGateway::RestApi)" in first.stdout  # listed, not dropped
+    assert "created  ServerlessRestApi" in first.stdout
+    assert "Not run by Hearth" not in first.stdout
+    assert re.search(r"HelloWorldApi = http://[a-z0-9]+\.execute-api\.localhost:\d+/Prod/hello/",
+                     first.stdout)  # fmt: skip
     assert "IAM recorded, not enforced: HelloWorldFunctionRole" in first.stdout
     assert (
         "HelloWorldFunction = arn:aws:lambda:us-east-1:123456789012:function:HelloWorldFunction"
@@ -239,7 +243,6 @@ def test_requirements_are_installed_once(server: Server, client: Any, tmp_path: 
 
 
 def test_a_function_url_answers_at_the_output(server: Server, tmp_path: Path) -> None:
-    import re
     import urllib.request
 
     app = tmp_path / "withurl"
@@ -268,15 +271,16 @@ def test_the_sqs_quick_start_runs_end_to_end(tmp_path: Path) -> None:
     # report), which the session's server must not be.
     server = Server(tmp_path / "data").start()
     try:
+        # The `sam init` Node.js SQS quick start, as AWS publishes it.
         app = tmp_path / "sqsapp"
-        shutil.copytree(TEMPLATES / "quick-sqs", app)
+        shutil.copytree(TEMPLATES / "sam-init" / "nodejs20.x-sqs", app)
         result = hearth(server, "up", cwd=app)
         assert result.returncode == 0, result.stderr
-        assert "created  SQSQueue" in result.stdout
+        assert "created  SimpleQueue" in result.stdout
         assert "created  SQSPayloadLoggerSQSQueueEvent" in result.stdout
         sqs = boto3.client("sqs", endpoint_url=server.endpoint, region_name="us-east-1",
                            aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test")  # fmt: skip
-        url = sqs.get_queue_url(QueueName="sqsapp-SQSQueue")["QueueUrl"]
+        url = sqs.get_queue_url(QueueName="sqsapp-SimpleQueue")["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody="hello from the queue")
         logs = logs_client(server.endpoint)
 

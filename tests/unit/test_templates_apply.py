@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hearth.templates.apply import Applier, ApplyError
-from hearth.templates.deployer import FakeDeployer, FakeServices
+from hearth.templates.deployer import FakeApis, FakeDeployer, FakeServices
 from hearth.templates.errors import TemplateError
 from hearth.templates.parameters import parse_overrides, read_samconfig
 from hearth.templates.plan import Plan, plan_template
@@ -36,6 +36,7 @@ def applier(tmp_path: Path, deployer: FakeDeployer) -> Applier:
         account="123456789012",
         region="us-east-1",
         services=FakeServices(),
+        apis=FakeApis(),
     )
 
 
@@ -186,7 +187,9 @@ def test_hello_world_quick_start_plans(tmp_path: Path) -> None:
     fake = FakeDeployer()
     outcome = applier(tmp_path, fake).apply(hello)
     assert outcome.outputs["HelloWorldFunction"][1].endswith(":function:HelloWorldFunction")
-    assert ("ServerlessRestApi", "AWS::ApiGateway::RestApi") in outcome.unsupported
+    assert not outcome.unsupported
+    # The API's AWS address in the output is the one Hearth serves it at.
+    assert outcome.outputs["HelloWorldApi"][1] == "http://api1.execute-api.localhost/Prod/hello/"
     assert fake.permissions[("HelloWorldFunction", "HelloWorldFunctionHelloWorldPermissionProd")]
 
 
@@ -194,9 +197,9 @@ def test_hello_world_quick_start_plans(tmp_path: Path) -> None:
     ("name", "function", "listed"),
     [
         ("quick-sqs", "SQSPayloadLogger", set()),
-        ("quick-dynamodb", "PutItemFunction", {"AWS::ApiGateway::RestApi"}),
-        ("quick-schedule", "ScheduledFunction", {"AWS::Events::Rule"}),
-        ("hello-world-nodejs", "HelloWorldFunction", {"AWS::ApiGateway::RestApi"}),
+        ("quick-dynamodb", "PutItemFunction", set()),
+        ("quick-schedule", "ScheduledFunction", set()),
+        ("hello-world-nodejs", "HelloWorldFunction", set()),
     ],
 )
 def test_quick_starts_deploy_their_functions_and_list_the_rest(
@@ -205,7 +208,7 @@ def test_quick_starts_deploy_their_functions_and_list_the_rest(
     fake = FakeDeployer()
     outcome = applier(tmp_path, fake).apply(plan(TEMPLATES / name / "template.yaml"))
     assert function in fake.functions
-    assert listed <= {kind for _, kind in outcome.unsupported}
+    assert {kind for _, kind in outcome.unsupported} == listed
 
 
 def test_a_function_of_another_stack_is_not_taken_over(tmp_path: Path) -> None:
@@ -218,6 +221,7 @@ def test_a_function_of_another_stack_is_not_taken_over(tmp_path: Path) -> None:
         account="123456789012",
         region="us-east-1",
         services=FakeServices(),
+        apis=FakeApis(),
     )
     taken = plan_template(
         TEMPLATES / "hello-world-nodejs" / "template.yaml",
@@ -267,7 +271,12 @@ def test_sqs_events_become_event_source_mappings(tmp_path: Path) -> None:
 def test_queues_and_tables_are_made_in_the_services(tmp_path: Path) -> None:
     fake, services = FakeDeployer(), FakeServices()
     made = Applier(
-        fake, StackState(tmp_path / "d", "s"), account="1", region="us-east-1", services=services
+        fake,
+        StackState(tmp_path / "d", "s"),
+        account="1",
+        region="us-east-1",
+        services=services,
+        apis=FakeApis(),
     )
     sqs = made.apply(plan(TEMPLATES / "quick-sqs" / "template.yaml"))
     assert "s-SQSQueue" in services.queues and not sqs.unsupported
@@ -275,7 +284,12 @@ def test_queues_and_tables_are_made_in_the_services(tmp_path: Path) -> None:
     assert mapping["EventSourceArn"] == "arn:aws:sqs:us-east-1:123456789012:s-SQSQueue"
     assert sqs.outputs["QueueUrl"][1].endswith("/s-SQSQueue")
     table = Applier(
-        fake, StackState(tmp_path / "d", "t"), account="1", region="us-east-1", services=services
+        fake,
+        StackState(tmp_path / "d", "t"),
+        account="1",
+        region="us-east-1",
+        services=services,
+        apis=FakeApis(),
     ).apply(plan(TEMPLATES / "quick-dynamodb" / "template.yaml"))
     assert services.tables["s-SampleTable"]["KeySchema"] == [
         {"AttributeName": "id", "KeyType": "HASH"}

@@ -121,6 +121,7 @@ class App:
         self.endpoint_url = endpoint_url
         state = StackState((data_dir or default_data_dir()).expanduser().resolve(), self.stack_name)
         self._cached: tuple[bytes, Any] | None = None
+        from hearth.templates.api_deployer import ApiDeployer
         from hearth.templates.build import DependencyBuilder
         from hearth.templates.service_deployer import ServiceDeployer
 
@@ -128,12 +129,20 @@ class App:
             self.template.parent / ".hearth" / "deps",
             lambda line: console.print(line, markup=False),
         )
+        import boto3
+
+        session = boto3.session.Session()
+
+        def client(service: str) -> Any:
+            return _client(endpoint_url, region, service, session)
+
         self.applier = Applier(
-            BotoDeployer(_client(endpoint_url, region)),
+            BotoDeployer(client("lambda")),
             state,
             account=account_id,
             region=region,
-            services=ServiceDeployer(lambda service: _client(endpoint_url, region, service)),
+            services=ServiceDeployer(client),
+            apis=ApiDeployer(client, endpoint_url),
             dependencies=builder,
         )
 

@@ -37,18 +37,20 @@ region_option = click.option(
 )
 
 
-def _client(endpoint_url: str, region: str, service: str = "lambda") -> Any:
+def _client(endpoint_url: str, region: str, service: str = "lambda", session: Any = None) -> Any:
+    """A client of Hearth (or of ``endpoint_url``). Pass one ``session`` for several: a
+    session loads botocore's endpoint data once (most of a new client's second)."""
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session()
+    session = session or boto3.session.Session()
     # Hearth without SigV4 accepts any credentials; boto3 insists on having some.
     fallback = "hearth" if session.get_credentials() is None else None
     config = Config(
         retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=300
     )
     return session.client(
-        service,  # type: ignore[call-overload]
+        service,
         endpoint_url=endpoint_url,
         region_name=region,
         config=config,

@@ -45,6 +45,9 @@ PERSISTED_BACKENDS = (
     "sts",
     "secretsmanager",
     "ssm",
+    # APIs `hearth up` made must outlive a restart, as the stack's state file does.
+    "apigateway",
+    "apigatewayv2",
 )
 _FORMAT = 1
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hearth.templates.api_resources import API_TYPES
 from hearth.templates.build import DependencyBuilder
 from hearth.templates.code import zip_code
-from hearth.templates.deployer import Deployer, DeployError, ServiceDeployer
+from hearth.templates.deployer import ApiDeployer, Deployer, DeployError, ServiceDeployer
 from hearth.templates.errors import TemplateError
+from hearth.templates.handlers import HANDLERS
 from hearth.templates.intrinsics import Resolver
 from hearth.templates.plan import Plan
-from hearth.templates.resources import HANDLERS, RECORDED_TYPES, Context, code_key
+from hearth.templates.resources import RECORDED_TYPES, Context, code_key
 from hearth.templates.state import Deployed, StackState
 
 # Attributes every resource answers, whatever its type, when Hearth did not create it.
@@ -68,9 +71,11 @@ class Applier:
         region: str,
         zipper: Callable[..., bytes] = zip_code,
         services: ServiceDeployer,
+        apis: ApiDeployer,
         dependencies: DependencyBuilder | None = None,
     ) -> None:
         self._services = services
+        self._apis = apis
         self._dependencies = dependencies
         self._deployer = deployer
         self._state = state
@@ -100,7 +105,13 @@ class Applier:
             return zips[key]
 
         ctx = Context(
-            self._deployer, self._services, code, self._account, self._region, plan.stack_name
+            self._deployer,
+            self._services,
+            self._apis,
+            code,
+            self._account,
+            self._region,
+            plan.stack_name,
         )
         resolver = plan.resolver(_ref(current), _get_att(current, self._region, self._account))
         for logical_id in plan.order:
@@ -156,7 +167,7 @@ class Applier:
             self._save(previous, current)
         self._delete_removed(ctx, previous, current, outcome)
         self._state.save({**current})
-        outcome.outputs = self._outputs(plan, resolver)
+        outcome.outputs = self._outputs(plan, resolver, current)
         return outcome
 
     def _delete_removed(
@@ -188,15 +199,35 @@ class Applier:
         # Not yet re-applied or deleted resources stay known, so nothing is ever orphaned.
         self._state.save({**previous, **current})
 
-    def _outputs(self, plan: Plan, resolver: Resolver) -> dict[str, tuple[str, Any]]:
+    def _outputs(
+        self, plan: Plan, resolver: Resolver, current: dict[str, Deployed]
+    ) -> dict[str, tuple[str, Any]]:
+        # An API's AWS address in an output (`https://<id>.execute-api.<region>.amazonaws.com`,
+        # as templates write it) becomes the address Hearth serves it at.
+        local = {
+            entry.physical_id: self._apis.url(entry.physical_id)
+            for entry in current.values()
+            if entry.type in API_TYPES
+        }
         found: dict[str, tuple[str, Any]] = {}
         for name, output in (plan.template.get("Outputs") or {}).items():
             condition = output.get("Condition")
             if condition is not None and not resolver.condition(str(condition), f"Outputs.{name}"):
                 continue
-            value = resolver.resolve(output["Value"], f"Outputs.{name}.Value")
+            value = _local_urls(resolver.resolve(output["Value"], f"Outputs.{name}.Value"), local)
             found[name] = (str(output.get("Description", "")), value)
         return found
+
+
+_AWS_API_URL = re.compile(
+    r"https://(?P<id>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?"
+)
+
+
+def _local_urls(value: Any, local: dict[str, str]) -> Any:
+    if not isinstance(value, str) or not local:
+        return value
+    return _AWS_API_URL.sub(lambda m: local.get(m["id"], m.group(0)), value)
 
 
 def _referenced(resource: dict[str, Any], current: dict[str, Deployed]) -> set[str]:

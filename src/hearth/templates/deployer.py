@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hearth.templates.openapi import ApiBody
+
 # The tag that says which stack a function belongs to (resources.FunctionHandler sets it).
 STACK_TAG = "hearth:stack"
 
@@ -89,8 +91,9 @@ class Deployer(Protocol):
 
 
 class ServiceDeployer(Protocol):
-    """Queues and tables in the companion services (service_deployer.py is the real one);
-    the same guarantees as Deployer."""
+    """Queues, tables, buckets, topics, rules, schedules in the companion services and log
+    groups in Hearth's Logs (service_deployer.py is the real one); the same guarantees as
+    Deployer."""
 
     def put_queue(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
         """Create or update; returns QueueUrl, Arn, QueueName."""
@@ -104,6 +107,147 @@ class ServiceDeployer(Protocol):
 
     def delete_table(self, name: str) -> None: ...
 
+    def put_bucket(self, name: str, notifications: dict[str, Any]) -> dict[str, str]:
+        """Create (an existing bucket is kept) and set the notification configuration
+        (PutBucketNotificationConfiguration's shape); returns BucketName."""
+        ...
+
+    def delete_bucket(self, name: str) -> None:
+        """Delete the bucket and what it holds."""
+        ...
+
+    def put_topic(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
+        """Create or update; returns TopicArn, TopicName."""
+        ...
+
+    def delete_topic(self, arn: str) -> None: ...
+
+    def put_subscription(
+        self, topic_arn: str, protocol: str, endpoint: str, attributes: dict[str, str]
+    ) -> str:
+        """Subscribe (the same endpoint gives the same subscription); returns its ARN."""
+        ...
+
+    def delete_subscription(self, arn: str) -> None: ...
+
+    def put_rule(self, params: dict[str, Any], targets: list[dict[str, Any]]) -> dict[str, str]:
+        """PutRule's parameters; the rule's targets become exactly ``targets``; Arn, Name."""
+        ...
+
+    def delete_rule(self, name: str, bus: str | None) -> None: ...
+
+    def put_event_bus(self, name: str) -> dict[str, str]:
+        """Create (an existing bus is kept); returns Arn, Name."""
+        ...
+
+    def delete_event_bus(self, name: str) -> None: ...
+
+    def put_schedule(self, params: dict[str, Any]) -> dict[str, str]:
+        """CreateSchedule's parameters, created or updated; returns Arn."""
+        ...
+
+    def delete_schedule(self, name: str, group: str | None) -> None: ...
+
+    def put_log_group(self, name: str, retention_days: int | None) -> dict[str, str]:
+        """Create (an existing group is kept) with this retention (None: forever); Arn."""
+        ...
+
+    def delete_log_group(self, name: str) -> None: ...
+
+
+class ApiDeployer(Protocol):
+    """API Gateway REST and HTTP APIs (api_deployer.py is the real one); the same guarantees
+    as Deployer. ``put_*_api`` with the id of an existing API rebuilds it in place, so its id
+    (and its URL) stays."""
+
+    def url(self, api_id: str) -> str:
+        """Where Hearth serves the API (no trailing slash)."""
+        ...
+
+    def put_rest_api(self, api_id: str | None, name: str, body: ApiBody) -> dict[str, str]:
+        """Returns RestApiId, RootResourceId."""
+        ...
+
+    def delete_rest_api(self, api_id: str) -> None: ...
+
+    def put_rest_deployment(self, api_id: str, stage: str | None, description: str) -> str:
+        """CreateDeployment (with a stage, when named); returns its id."""
+        ...
+
+    def delete_rest_deployment(self, api_id: str, deployment_id: str) -> None: ...
+
+    def put_rest_stage(
+        self, api_id: str, stage: str, deployment_id: str, variables: dict[str, str]
+    ) -> None: ...
+
+    def delete_rest_stage(self, api_id: str, stage: str) -> None: ...
+
+    def put_http_api(
+        self, api_id: str | None, name: str, body: ApiBody, cors: dict[str, Any] | None
+    ) -> dict[str, str]:
+        """Returns ApiId, ApiEndpoint."""
+        ...
+
+    def delete_http_api(self, api_id: str) -> None: ...
+
+    def put_http_stage(self, api_id: str, stage: str, variables: dict[str, str]) -> None: ...
+
+    def delete_http_stage(self, api_id: str, stage: str) -> None: ...
+
+
+@dataclass
+class FakeApis:
+    """ApiDeployer in memory: api id → (kind, the body's operations, stages)."""
+
+    apis: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def url(self, api_id: str) -> str:
+        return f"http://{api_id}.execute-api.localhost"
+
+    def _put(self, kind: str, api_id: str | None, body: ApiBody) -> str:
+        api_id = api_id if api_id in self.apis else f"api{len(self.apis) + 1}"
+        stages = self.apis.get(api_id, {}).get("stages", {})
+        self.apis[api_id] = {"kind": kind, "body": body, "stages": stages}
+        return api_id
+
+    def put_rest_api(self, api_id: str | None, name: str, body: ApiBody) -> dict[str, str]:
+        made = self._put("rest", api_id, body)
+        return {"RestApiId": made, "RootResourceId": "root"}
+
+    def delete_rest_api(self, api_id: str) -> None:
+        self.apis.pop(api_id, None)
+
+    def put_rest_deployment(self, api_id: str, stage: str | None, description: str) -> str:
+        if stage:
+            self.apis[api_id]["stages"][stage] = {}
+        return f"dep-{description[-8:]}"
+
+    def delete_rest_deployment(self, api_id: str, deployment_id: str) -> None:
+        """Nothing kept."""
+
+    def put_rest_stage(
+        self, api_id: str, stage: str, deployment_id: str, variables: dict[str, str]
+    ) -> None:
+        self.apis[api_id]["stages"][stage] = dict(variables)
+
+    def delete_rest_stage(self, api_id: str, stage: str) -> None:
+        self.apis.get(api_id, {}).get("stages", {}).pop(stage, None)
+
+    def put_http_api(
+        self, api_id: str | None, name: str, body: ApiBody, cors: dict[str, Any] | None
+    ) -> dict[str, str]:
+        made = self._put("http", api_id, body)
+        return {"ApiId": made, "ApiEndpoint": self.url(made)}
+
+    def delete_http_api(self, api_id: str) -> None:
+        self.apis.pop(api_id, None)
+
+    def put_http_stage(self, api_id: str, stage: str, variables: dict[str, str]) -> None:
+        self.apis[api_id]["stages"][stage] = dict(variables)
+
+    def delete_http_stage(self, api_id: str, stage: str) -> None:
+        self.apis.get(api_id, {}).get("stages", {}).pop(stage, None)
+
 
 @dataclass
 class FakeServices:
@@ -111,6 +255,13 @@ class FakeServices:
 
     queues: dict[str, dict[str, str]] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    topics: dict[str, dict[str, str]] = field(default_factory=dict)
+    subscriptions: dict[str, dict[str, str]] = field(default_factory=dict)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buses: set[str] = field(default_factory=set)
+    log_groups: dict[str, int | None] = field(default_factory=dict)
 
     def put_queue(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
         self.queues[name] = dict(attributes)
@@ -129,6 +280,62 @@ class FakeServices:
 
     def delete_table(self, name: str) -> None:
         self.tables.pop(name, None)
+
+    def put_bucket(self, name: str, notifications: dict[str, Any]) -> dict[str, str]:
+        self.buckets[name] = dict(notifications)
+        return {"BucketName": name}
+
+    def delete_bucket(self, name: str) -> None:
+        self.buckets.pop(name, None)
+
+    def put_topic(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
+        arn = f"arn:aws:sns:us-east-1:123456789012:{name}"
+        self.topics[arn] = dict(attributes)
+        return {"TopicArn": arn, "TopicName": name}
+
+    def delete_topic(self, arn: str) -> None:
+        self.topics.pop(arn, None)
+
+    def put_subscription(
+        self, topic_arn: str, protocol: str, endpoint: str, attributes: dict[str, str]
+    ) -> str:
+        arn = f"{topic_arn}:{protocol}:{endpoint.rsplit(':', 1)[-1]}"
+        self.subscriptions[arn] = {"Endpoint": endpoint, **attributes}
+        return arn
+
+    def delete_subscription(self, arn: str) -> None:
+        self.subscriptions.pop(arn, None)
+
+    def put_rule(self, params: dict[str, Any], targets: list[dict[str, Any]]) -> dict[str, str]:
+        self.rules[params["Name"]] = {**params, "Targets": list(targets)}
+        return {"Arn": f"arn:aws:events:us-east-1:123456789012:rule/{params['Name']}",
+                "Name": params["Name"]}  # fmt: skip
+
+    def delete_rule(self, name: str, bus: str | None) -> None:
+        self.rules.pop(name, None)
+
+    def put_event_bus(self, name: str) -> dict[str, str]:
+        self.buses.add(name)
+        return {"Arn": f"arn:aws:events:us-east-1:123456789012:event-bus/{name}", "Name": name}
+
+    def delete_event_bus(self, name: str) -> None:
+        self.buses.discard(name)
+
+    def put_schedule(self, params: dict[str, Any]) -> dict[str, str]:
+        self.schedules[params["Name"]] = dict(params)
+        return {
+            "Arn": f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{params['Name']}"
+        }
+
+    def delete_schedule(self, name: str, group: str | None) -> None:
+        self.schedules.pop(name, None)
+
+    def put_log_group(self, name: str, retention_days: int | None) -> dict[str, str]:
+        self.log_groups[name] = retention_days
+        return {"Arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{name}:*"}
+
+    def delete_log_group(self, name: str) -> None:
+        self.log_groups.pop(name, None)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hearth.templates.deployer import STACK_TAG, Deployer, ServiceDeployer
+from hearth.templates.deployer import STACK_TAG, ApiDeployer, Deployer, ServiceDeployer
 from hearth.templates.errors import TemplateError
 from hearth.templates.state import Deployed
 from hearth.templates.translate import PLACEHOLDER_BUCKET
@@ -39,10 +39,11 @@ _INLINE_NAMES = {"python": "index.py", "nodejs": "index.js"}
 
 @dataclass
 class Context:
-    """What a handler may use: the deployer, the code of a logical id, ARN parts."""
+    """What a handler may use: the deployers, the code of a logical id, ARN parts."""
 
     deployer: Deployer
     services: ServiceDeployer
+    apis: ApiDeployer
     code: Callable[[str, str], bytes | None]  # (code key, runtime) → the zip
     account: str
     region: str
@@ -431,19 +432,4 @@ RECORDED_TYPES = {
     "AWS::IAM::Policy",
     "AWS::IAM::ManagedPolicy",
     "AWS::IAM::InstanceProfile",
-}
-
-HANDLERS: dict[str, Handler] = {
-    # A state entry's type is the template's (apply sets it), so recorded types are all here.
-    "AWS::Lambda::Function": FunctionHandler(),
-    "AWS::Lambda::Version": VersionHandler(),
-    "AWS::Lambda::Alias": AliasHandler(),
-    "AWS::Lambda::LayerVersion": LayerHandler(),
-    "AWS::Lambda::Permission": PermissionHandler(),
-    "AWS::Lambda::EventInvokeConfig": EventInvokeConfigHandler(),
-    "AWS::Lambda::EventSourceMapping": EventSourceMappingHandler(),
-    "AWS::Lambda::Url": UrlHandler(),
-    "AWS::SQS::Queue": QueueHandler(),
-    "AWS::DynamoDB::Table": TableHandler(),
-    **dict.fromkeys(RECORDED_TYPES, RecordedHandler()),
 }

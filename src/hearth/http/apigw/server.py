@@ -316,7 +316,9 @@ def _arn_path(template: str) -> str:
     """A resource path or route key as source ARNs spell it: `/items/{id}`, `$default`."""
     if template.startswith("/"):
         return template
-    return "/" + template.partition(" ")[2] if " " in template else "/" + template
+    # A route key's path already starts with its slash ("GET /items/{id}").
+    path = template.partition(" ")[2] if " " in template else template
+    return path if path.startswith("/") else "/" + path
 
 
 def _error_message(payload: bytes) -> str | None:
