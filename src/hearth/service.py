@@ -359,7 +359,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             lambda_app,
             embedded,
             _service_verifiers(settings, sessions),
-            interceptors=(permissions,),
+            interceptors=(access.intercept, permissions),
             external=frozenset(name for name, _ in settings.service_endpoints),
         )
     # Function URLs and API Gateway are found by host name or path, before the services'

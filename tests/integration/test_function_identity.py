@@ -72,6 +72,14 @@ def probe(event, context):
         seen["logs"] = "allowed"
     except Exception as exc:
         seen["logs"] = exc.response["Error"]["Code"]
+    grant = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    try:
+        boto3.client("iam").put_role_policy(RoleName=event.get("role", "reader"),
+                                            PolicyName="all", PolicyDocument=json.dumps(grant))
+        seen["iam"] = "allowed"
+    except Exception as exc:
+        seen["iam"] = exc.response["Error"]["Code"]
     try:
         urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + "/_hearth/async")
         seen["hearth"] = 200
@@ -144,6 +152,7 @@ def test_a_function_cannot_read_another_unless_its_role_allows(
         assert seen[how] == {"code": "AccessDeniedException", "message": expected, "status": 403}
     assert seen["logs"] == "AccessDeniedException"
     assert seen["hearth"] == 403
+    assert seen["iam"] == "AccessDenied"  # nor can it grant its role more
     # The operator (not a sandbox uid) is not held to any role, auth off.
     assert functions.get_function_configuration(FunctionName="victim")["Environment"] == {
         "Variables": {"DB_PASSWORD": "s3cret"}

@@ -18,7 +18,9 @@ anything else (the operator, a remote client) is left to SigV4 as before.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from hearth.api.http import Request
 from hearth.api.iam_actions import UNGUARDED, Action, action_of
@@ -27,6 +29,8 @@ from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
 from hearth.invoke.identities import SandboxIdentities, is_sandbox_uid
 from hearth.sandbox.peers import TcpPeer, is_local_address, tcp_peer
+from hearth.services.embedded import WireRequest, WireResponse
+from hearth.services.errors import render
 from hearth.services.role_policies import Decision, RolePolicies
 from hearth.services.role_sessions import RoleSessions, assumed_role_arn
 
@@ -88,7 +92,30 @@ class FunctionAccess:
         if decision is not Decision.ALLOWED:
             raise access_denied(caller.arn, action, decision, request.service)
 
-    def caller_of(self, request: Request) -> Caller | None:  # noqa: PLR0911 - one per case
+    async def intercept(self, service: str, request: WireRequest) -> WireResponse | None:
+        """The embedded IAM (a Gateway interceptor): a function changes roles and policies
+        only as its role allows, or it could grant itself anything. The other embedded
+        services do not check IAM, for functions or anyone."""
+        if service != "iam":
+            return None
+        try:
+            caller = self.caller_of(_Signed.of_wire(request, service))
+            if caller is None:
+                return None
+            action = iam_action(request, self._arns.account_id)
+            decision = Decision.IMPLICIT_DENY
+            if caller.role_arn is not None:
+                decision = await self._policies.decide(
+                    caller.role_arn, action.action, action.resource
+                )
+            if decision is Decision.ALLOWED:
+                return None
+            denied = access_denied(caller.arn, action, decision, service)
+            return render(service, LambdaError("AccessDenied", 403, denied.message))
+        except LambdaError as error:
+            return render(service, error)
+
+    def caller_of(self, request: Request | _Signed) -> Caller | None:  # noqa: PLR0911
         """The function behind `request`, None when it is not a function's."""
         signed = self._signed_by_function(request)
         if signed is not None:
@@ -108,7 +135,7 @@ class FunctionAccess:
         arn = assumed_role_arn(identity.role_arn, identity.function_name)
         return Caller(arn, identity.role_arn)
 
-    def _signed_by_function(self, request: Request) -> Caller | None:
+    def _signed_by_function(self, request: Request | _Signed) -> Caller | None:
         found = _CREDENTIAL.search(request.headers.get("authorization", ""))
         session = self._sessions.find(found.group(1)) if found else None
         if session is None:
@@ -130,6 +157,44 @@ class FunctionAccess:
                 "The security token included in the request is invalid.",
             )
         return Caller(session.assumed_role_arn, session.role_arn)
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """What identifying a caller reads of a request, on either surface."""
+
+    method: str
+    raw_path: str
+    query_string: str
+    headers: Mapping[str, str]
+    body: bytes
+    service: str
+    peer: object
+
+    @classmethod
+    def of_wire(cls, request: WireRequest, service: str) -> _Signed:
+        return cls(
+            request.method,
+            request.raw_path,
+            request.query_string,
+            request.headers,
+            request.body,
+            service,
+            request.peer,
+        )
+
+
+def iam_action(request: WireRequest, account_id: str) -> Action:
+    """`iam:<Action>` on the role, user or policy the request names (`*` otherwise)."""
+    form = parse_qs(request.query_string) | parse_qs(request.body.decode("utf-8", "replace"))
+    name = form.get("Action", [""])[0]
+    if "RoleName" in form:
+        return Action(f"iam:{name}", f"arn:aws:iam::{account_id}:role/{form['RoleName'][0]}")
+    if "UserName" in form:
+        return Action(f"iam:{name}", f"arn:aws:iam::{account_id}:user/{form['UserName'][0]}")
+    if "PolicyArn" in form:
+        return Action(f"iam:{name}", form["PolicyArn"][0])
+    return Action(f"iam:{name}", "*")
 
 
 def access_denied(caller: str, action: Action, decision: Decision, service: str) -> LambdaError:

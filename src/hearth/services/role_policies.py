@@ -70,8 +70,8 @@ class EmbeddedIamPolicies:
             return Decision.IMPLICIT_DENY
 
     def _documents(self, role_arn: str) -> list[str]:
-        from moto.utilities.utils import get_partition  # noqa: PLC0415 - moto loads on its thread
         from moto.iam.models import iam_backends  # noqa: PLC0415 - moto loads on its thread
+        from moto.utilities.utils import get_partition  # noqa: PLC0415 - moto loads on its thread
 
         parts = role_arn.split(":")
         if len(parts) < 6:

@@ -77,8 +77,8 @@ class EmbeddedSts:
         return await self._embedded.run(lambda: self._assume(role_arn, session_name, seconds))
 
     def _assume(self, role_arn: str, session_name: str, seconds: int) -> IssuedCredentials:
-        from moto.utilities.utils import get_partition  # noqa: PLC0415 - moto loads on its thread
         from moto.sts.models import sts_backends  # noqa: PLC0415 - moto loads on its thread
+        from moto.utilities.utils import get_partition  # noqa: PLC0415 - moto loads on its thread
 
         account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
         backend = sts_backends[account or "123456789012"][get_partition(self._region)]
