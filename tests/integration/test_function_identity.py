@@ -159,7 +159,7 @@ def test_a_function_cannot_read_another_unless_its_role_allows(
     }
 
     iam = service_client(hearth.endpoint, "iam")
-    allow = {
+    allow: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Action": "lambda:GetFunctionConfiguration", "Resource": victim_arn}

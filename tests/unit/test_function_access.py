@@ -23,7 +23,7 @@ from hearth.invoke.identities import FunctionIdentity, SandboxIdentities, is_san
 from hearth.sandbox.isolation import FIRST_UID
 from hearth.sandbox.peers import TcpPeer, tcp_peer
 from hearth.services.credentials import FunctionCredentials
-from hearth.services.function_access import REMOTE, FunctionAccess, peer_lookup
+from hearth.services.function_access import REMOTE, Caller, FunctionAccess, peer_lookup
 from hearth.services.role_policies import Decision, StaticPolicies, evaluate
 from hearth.services.role_sessions import DerivedSessions, RoleSessions, assumed_role_arn
 
@@ -250,7 +250,10 @@ def test_a_functions_own_signature_names_it_and_a_forged_one_is_refused() -> Non
 def test_the_peer_names_a_function_by_its_sandbox_uid() -> None:
     access, _, identities = _access()
     identities.bind(FIRST_UID + 7, FunctionIdentity("prober", ROLE))
-    as_peer = lambda peer: access.caller_of(_request("ListFunctions", peer=peer))  # noqa: E731
+
+    def as_peer(peer: object) -> Caller | None:
+        return access.caller_of(_request("ListFunctions", peer=peer))
+
     assert as_peer(None) is None  # not asked: not sandboxed
     assert as_peer(REMOTE) is None
     assert as_peer(TcpPeer(os.getuid() if os.getuid() else 1000, owned=True)) is None
@@ -258,8 +261,8 @@ def test_the_peer_names_a_function_by_its_sandbox_uid() -> None:
     assert found is not None and found.role_arn == ROLE
     # A sandbox uid of no environment here (another server's) and a socket already closed
     # are anonymous, which no policy allows.
-    assert as_peer(TcpPeer(FIRST_UID + 99_999, owned=True)).role_arn is None  # type: ignore[union-attr]
-    assert as_peer(TcpPeer(0, owned=False)).arn == "anonymous"  # type: ignore[union-attr]
+    assert as_peer(TcpPeer(FIRST_UID + 99_999, owned=True)) == Caller("anonymous", None)
+    assert as_peer(TcpPeer(0, owned=False)) == Caller("anonymous", None)
     assert is_sandbox_uid(FIRST_UID) and not is_sandbox_uid(FIRST_UID - 1)
 
 
