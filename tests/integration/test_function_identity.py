@@ -8,6 +8,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from hearth.sandbox.capabilities import probe
 from hearth.sandbox.choice import choose_isolation
 from hearth.sandbox.isolation import Isolation
 
-from .conftest import Server, create_function, make_zip, service_client
+from .conftest import Server, make_zip, service_client
 
 ACCOUNT = "123456789012"
 SANDBOXED = choose_isolation(Isolation.AUTO, probe()).sandboxed
@@ -46,16 +48,25 @@ def who(event, context):
     return {"arn": identity["Arn"], "key": os.environ["AWS_ACCESS_KEY_ID"],
             "token": bool(os.environ.get("AWS_SESSION_TOKEN"))}
 
+_CLIENTS = {}
+
+
 def _lambda(how):
-    config = Config(retries={"max_attempts": 0})
-    if how == "unsigned":
-        return boto3.client("lambda", config=Config(signature_version=UNSIGNED,
-                                                      retries={"max_attempts": 0}))
-    if how == "other-keys":
-        return boto3.client("lambda", aws_access_key_id="hearth-test",
-                            aws_secret_access_key="hearth-test", aws_session_token=None,
-                            config=config)
-    return boto3.client("lambda", config=config)
+    # Made once per environment: creating a client costs more than the call.
+    if how not in _CLIENTS:
+        retries = {"max_attempts": 0}
+        if how == "unsigned":
+            config = Config(signature_version=UNSIGNED, retries=retries)
+            _CLIENTS[how] = boto3.client("lambda", config=config)
+        elif how == "other-keys":
+            _CLIENTS[how] = boto3.client("lambda", aws_access_key_id="hearth-test",
+                                         aws_secret_access_key="hearth-test",
+                                         aws_session_token=None, config=Config(retries=retries))
+        else:
+            _CLIENTS[how] = boto3.client(how if how != "own" else "lambda",
+                                         config=Config(retries=retries))
+    return _CLIENTS[how]
+
 
 def probe(event, context):
     seen = {}
@@ -68,14 +79,14 @@ def probe(event, context):
             seen[how] = {"code": error["Code"], "message": error["Message"],
                          "status": exc.response["ResponseMetadata"]["HTTPStatusCode"]}
     try:
-        boto3.client("logs").describe_log_groups()
+        _lambda("logs").describe_log_groups()
         seen["logs"] = "allowed"
     except Exception as exc:
         seen["logs"] = exc.response["Error"]["Code"]
     grant = {"Version": "2012-10-17",
              "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     try:
-        boto3.client("iam").put_role_policy(RoleName=event.get("role", "reader"),
+        _lambda("iam").put_role_policy(RoleName=event.get("role", "reader"),
                                             PolicyName="all", PolicyDocument=json.dumps(grant))
         seen["iam"] = "allowed"
     except Exception as exc:
@@ -109,15 +120,26 @@ def roles(hearth: Server) -> dict[str, str]:
 def functions(hearth: Server, roles: dict[str, str]) -> Any:
     lam = hearth.client()
     code = make_zip({"app.py": PROBE})
-    for name, role, handler in (
-        ("who-reader", roles["reader"], "app.who"),
-        ("who-writer", roles["writer"], "app.who"),
-        ("prober", roles["reader"], "app.probe"),
-    ):
-        create_function(lam, name, code, Role=role, Handler=handler, Timeout=30)
-    create_function(
-        lam, "victim", Role=roles["writer"], Environment={"Variables": {"DB_PASSWORD": "s3cret"}}
+    made: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+        ("who-reader", roles["reader"], "app.who", {}),
+        ("who-writer", roles["writer"], "app.who", {}),
+        ("prober", roles["reader"], "app.probe", {}),
+        ("victim", roles["writer"], "app.who", {"Variables": {"DB_PASSWORD": "s3cret"}}),
     )
+    for name, role, handler, environment in made:
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": code},
+            Timeout=30,
+            Environment=environment,
+        )
+    for name, *_ in made:  # all settle together
+        lam.get_waiter("function_active_v2").wait(
+            FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+        )
     return lam
 
 
@@ -129,8 +151,8 @@ def _invoke(lam: Any, name: str, event: dict[str, Any] | None = None) -> Any:
 
 
 def test_each_function_is_its_roles_session(functions: Any) -> None:
-    reader = _invoke(functions, "who-reader")
-    writer = _invoke(functions, "who-writer")
+    with ThreadPoolExecutor(2) as pool:  # two cold starts at once
+        reader, writer = pool.map(partial(_invoke, functions), ["who-reader", "who-writer"])
     assert reader["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/who-reader"
     assert writer["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/writer/who-writer"
     assert reader["key"].startswith("ASIA") and reader["token"]

@@ -299,3 +299,17 @@ def test_loopback_peers_are_looked_up_and_others_are_remote() -> None:
                 # Closed by its process: the kernel no longer says whose it was.
                 found = tcp_peer(peer[:2], local)
                 assert found is None or not found.owned
+
+
+def test_not_sandboxed_only_credentials_name_a_function() -> None:
+    sessions = _sessions()
+    access = FunctionAccess(sessions, None, StaticPolicies({}), ARNS)
+    # A sandbox uid cannot be (no sandboxes): whatever the connection says is not asked.
+    assert access.caller_of(_request("ListFunctions", peer=TcpPeer(FIRST_UID, owned=True))) is None
+    creds = asyncio.run(sessions.for_function("prober", ROLE)).credentials
+    signed = _signed(creds.access_key_id, creds.secret_access_key, creds.session_token)
+    assert access.caller_of(signed) == Caller(
+        "arn:aws:sts::123456789012:assumed-role/reader/prober", ROLE
+    )
+    with pytest.raises(LambdaError):
+        asyncio.run(access.authorize(signed))
