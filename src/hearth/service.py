@@ -595,11 +595,16 @@ def _session_issuer(
     settings: Settings, embedded: EmbeddedServices | None, keys: FunctionCredentials
 ) -> SessionIssuer:
     """The embedded STS; with external endpoints, the credentials Hearth itself was given
-    (botocore's usual chain: environment, ~/.aws, ...), which those endpoints accept; keys
-    derived from the data dir's key when there are none."""
+    (botocore's chain without its network providers: environment, ~/.aws, AWS_PROFILE),
+    which those endpoints accept; keys derived from the data dir's key when there are none."""
     if embedded is not None:
         return EmbeddedSts(embedded, settings.region)
-    found = botocore.session.get_session().get_credentials()
+    session = botocore.session.get_session()
+    resolver = session.get_component("credential_provider")
+    for network in ("container-role", "iam-role"):
+        # Asking an instance metadata endpoint that is not there holds start-up for seconds.
+        resolver.remove(network)
+    found = session.get_credentials()
     frozen = found.get_frozen_credentials() if found is not None else None
     if frozen is not None and frozen.access_key and frozen.secret_key:
         return ConfiguredCredentials(frozen.access_key, frozen.secret_key, frozen.token)
