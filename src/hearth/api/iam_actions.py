@@ -11,7 +11,6 @@ policy names them, so only a policy that allows every action (`"Action": "*"`) a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from hearth.api.http import Request
 from hearth.arns import ArnFormatter, parse_function_ref
@@ -28,9 +27,16 @@ _RENAMED = {
     "InvokeAsync": "InvokeFunction",
 }
 _HEARTH_OWN = frozenset(
-    {"Metrics", "Console", "ConsoleConfig", "ConsoleAsset", "MappingStatus", "AsyncStatus"}
+    {
+        "Metrics",
+        "Console",
+        "ConsoleConfig",
+        "ConsoleAsset",
+        "MappingStatus",
+        "AsyncStatus",
+        "LogStatus",
+    }
 )
-_HEARTH_OWN_PREFIX = ("LogStatus",)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class Action:
 
 def action_of(request: Request, arns: ArnFormatter) -> Action:
     operation = request.operation
-    if operation in _HEARTH_OWN or operation.startswith(_HEARTH_OWN_PREFIX):
+    if operation in _HEARTH_OWN:
         return Action(f"hearth:{operation}", "*")
     if operation == "AwsJson":
         return _json_service(request, arns)
@@ -101,9 +107,3 @@ def _body_value(request: Request, name: str) -> str | None:
     except LambdaError:
         return None
     return value if isinstance(value, str) else None
-
-
-def query_action(body: bytes) -> str:
-    """The `Action=` of a query-protocol request (IAM, STS)."""
-    values = parse_qs(body.decode("utf-8", "replace")).get("Action")
-    return values[0] if values else ""
