@@ -81,6 +81,7 @@ from hearth.http.front import HttpIn
 from hearth.http.function_urls import FunctionUrlServer
 from hearth.http.streaming import StreamingInvokeApi
 from hearth.invoke.builder import EnvironmentBuilder
+from hearth.invoke.identities import SandboxIdentities
 from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
@@ -101,9 +102,18 @@ from hearth.services import hooks as service_hooks
 from hearth.services import schedule_hooks
 from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
+from hearth.services.function_access import FunctionAccess, peer_lookup
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
 from hearth.services.relay_guard import RelayGuard
+from hearth.services.role_policies import EmbeddedIamPolicies, NoPolicies, RolePolicies
+from hearth.services.role_sessions import (
+    ConfiguredCredentials,
+    DerivedSessions,
+    EmbeddedSts,
+    RoleSessions,
+    SessionIssuer,
+)
 from hearth.services.s3_permissions import NotificationPermissions
 from hearth.services.schedule_jobs import MotoJobs
 from hearth.services.schedule_runner import FileFireTimes, ScheduleRunner
@@ -176,6 +186,8 @@ class Hearth:
     log_subscriptions: SubscriptionDelivery | None = None
     # Where sandboxes with no network reach AWS_ENDPOINT_URL (sandboxed servers only).
     host_relay: HostRelay | None = None
+    # Which function each sandbox uid is (None: not sandboxed, so connections are not asked).
+    identities: SandboxIdentities | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -280,10 +292,15 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     launchers = Launchers(sandboxed=isolation.sandboxed)
     limit = settings.concurrency_limit
     credentials = FunctionCredentials(load_or_create_key(data_dir / FUNCTION_CREDENTIALS_KEY))
+    # Created before anything that asks moto (the functions' sessions); moto itself is
+    # imported later, on its own thread.
+    embedded = EmbeddedServices(settings.account_id) if settings.embedded_services else None
+    sessions = RoleSessions(_session_issuer(settings, embedded, credentials))
+    identities = SandboxIdentities() if isolation.sandboxed else None
     sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
     host_relay = HostRelay() if isolation.sandboxed else None
     function_services = FunctionServiceEnvironment(
-        credentials,
+        sessions,
         sdk,
         endpoint_url=settings.aws_endpoint_url,
         service_endpoints=settings.service_endpoints,
@@ -298,6 +315,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             settings, isolation, host_relay.reach if host_relay is not None else None
         ),
         extra_environment=function_services.variables,
+        identities=identities,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
     if node is not None:
@@ -391,16 +409,23 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         router.add("ClusterStatus", "GET", "/_hearth/cluster", _cluster_status(node), max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
-    authenticator = _authenticator(settings)
-    lambda_app = LambdaApp(
-        router, authenticator, checker.check, settings.public_url, region=settings.region
+    authenticator = _authenticator(settings, sessions)
+    role_policies: RolePolicies = (
+        EmbeddedIamPolicies(embedded, settings.region) if embedded is not None else NoPolicies()
     )
-    embedded: EmbeddedServices | None = None
+    access = FunctionAccess(sessions, identities, role_policies, arns)
+    lambda_app = LambdaApp(
+        router,
+        authenticator,
+        checker.check,
+        settings.public_url,
+        region=settings.region,
+        authorize=access,
+    )
     snapshots: Snapshots | None = None
     schedules: ScheduleRunner | None = None
     inner: AsgiApp = lambda_app
-    if settings.embedded_services:
-        embedded = EmbeddedServices(settings.account_id)
+    if embedded is not None:
         # moto is imported on its own thread only (two threads importing it at once break
         # its circular imports), before any request and without holding up the start.
         embedded.run_first(
@@ -428,8 +453,8 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         inner = Gateway(
             lambda_app,
             embedded,
-            _service_verifiers(settings, credentials),
-            interceptors=(permissions,),
+            _service_verifiers(settings, sessions),
+            interceptors=(access.intercept, permissions),
             external=frozenset(name for name, _ in settings.service_endpoints),
         )
         supervisor.use_in_process(
@@ -437,7 +462,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         )
     # Function URLs and API Gateway are found by host name or path, before the services'
     # routing by credential scope: HttpIn is what listens on the port.
-    app, api_definitions = _http_in(settings, inner, authenticator, registry, invoker, arns)
+    app, api_definitions = _http_in(settings, inner, authenticator, access, registry, invoker, arns)
     asgi: AsgiApp = app
     if host_relay is not None:
         asgi = RelayGuard(app, host_relay.relayed)
@@ -470,6 +495,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         schedules,
         log_subscriptions,
         host_relay,
+        identities,
     )
     _recover(hearth)
     return hearth
@@ -479,6 +505,7 @@ def _http_in(
     settings: Settings,
     lambda_app: AsgiApp,
     authenticator: Authenticator | None,
+    access: FunctionAccess,
     registry: NotifyingRegistry,
     invoker: Invoker,
     arns: ArnFormatter,
@@ -498,7 +525,7 @@ def _http_in(
     )
     apis = ApiGatewayServer(definitions, invoker, registry.reader(), arns)
     registry.subscribe(apis.invalidate)
-    streaming = StreamingInvokeApi(invoker, authenticator)
+    streaming = StreamingInvokeApi(invoker, authenticator, access)
     return HttpIn(lambda_app, url_server, streaming, apis), definitions
 
 
@@ -681,11 +708,33 @@ class _SigV4Authenticator:
         )
 
 
-def _authenticator(settings: Settings) -> Authenticator | None:
+def _authenticator(settings: Settings, sessions: RoleSessions) -> Authenticator | None:
+    """SigV4 over the operator's keys and the functions' sessions (which FunctionAccess then
+    holds to their roles' policies, as AWS does)."""
     if not settings.auth_enabled:
         return None
     keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
-    return _SigV4Authenticator(SigV4Verifier(keys))
+    return _SigV4Authenticator(SigV4Verifier(keys, more_secrets=sessions.secret_for))
+
+
+def _session_issuer(
+    settings: Settings, embedded: EmbeddedServices | None, keys: FunctionCredentials
+) -> SessionIssuer:
+    """The embedded STS; with external endpoints, the credentials Hearth itself was given
+    (botocore's chain without its network providers: environment, ~/.aws, AWS_PROFILE),
+    which those endpoints accept; keys derived from the data dir's key when there are none."""
+    if embedded is not None:
+        return EmbeddedSts(embedded, settings.region)
+    session = botocore.session.get_session()
+    resolver = session.get_component("credential_provider")
+    for network in ("container-role", "iam-role"):
+        # Asking an instance metadata endpoint that is not there holds start-up for seconds.
+        resolver.remove(network)
+    found = session.get_credentials()
+    frozen = found.get_frozen_credentials() if found is not None else None
+    if frozen is not None and frozen.access_key and frozen.secret_key:
+        return ConfiguredCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+    return DerivedSessions(keys)
 
 
 def _cluster_status(node: ClusterNode) -> Callable[[Request], Awaitable[Response]]:
@@ -703,7 +752,7 @@ def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaita
 
 
 def _service_verifiers(
-    settings: Settings, credentials: FunctionCredentials
+    settings: Settings, sessions: RoleSessions
 ) -> dict[str, SigV4Verifier] | None:
     """One verifier per embedded service; functions' own keys are accepted by these only."""
     if not settings.auth_enabled:
@@ -713,7 +762,7 @@ def _service_verifiers(
         service: SigV4Verifier(
             known,
             service=service,
-            more_secrets=credentials.secret_for,
+            more_secrets=sessions.secret_for,
             payload_claims=S3_PAYLOAD_CLAIMS if service == "s3" else frozenset(),
         )
         for service in EMBEDDED_BACKENDS
@@ -788,7 +837,11 @@ async def serve(
         lifespan="off",
         log_level="warning",
         access_log=False,
-        http=guarded_protocol(edge_limits(settings)),
+        # Sandboxed, every connection's peer is asked once who it is: a sandbox uid is a
+        # function, held to its role (FunctionAccess).
+        http=guarded_protocol(
+            edge_limits(settings), peer_lookup if hearth.identities is not None else None
+        ),
         timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )

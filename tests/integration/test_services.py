@@ -212,7 +212,7 @@ def test_functions_credentials_reach_the_services_not_the_control_plane(signed: 
     create_function(lam, "probe", make_zip({"app.py": CREDENTIAL_PROBE}), Timeout=30)
     result = lam.invoke(FunctionName="probe")
     assert "FunctionError" not in result, result["Payload"].read()
-    assert json.loads(result["Payload"].read()) == {"control": "UnrecognizedClientException"}
+    assert json.loads(result["Payload"].read()) == {"control": "AccessDeniedException"}
     assert s3.get_object(Bucket="probe", Key="from-function")["Body"].read() == b"hi"
 
 

@@ -22,10 +22,13 @@ from __future__ import annotations
 import json
 import resource
 from asyncio import TimerHandle, Transport
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from hearth.api.http import PEER_SCOPE_KEY
 
 # AWS's Application Load Balancer takes at most 64 KB of request line and headers together.
 MAX_HEADER_BYTES = 64 * 1024
@@ -45,6 +48,10 @@ _MAX_LINGERING = 32
 # reads the answer instead of a reset (Apache's "lingering close").
 _DRAIN_SECONDS = 2.0
 _DRAIN_BYTES = 16 << 20
+
+# (peer address, local address) → who is at the other end, asked once per connection (the
+# kernel is asked about one socket: tens of microseconds); None leaves requests without it.
+PeerLookup = Callable[[tuple[str, int], tuple[str, int]], object]
 
 
 @dataclass(frozen=True)
@@ -89,18 +96,24 @@ def _raw_response(status: str, code: str, message: str, error_type: str = "User"
     return head.encode() + body
 
 
-def guarded_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with `limits` applied (pass as `Config(http=...)`)."""
+def guarded_protocol(
+    limits: EdgeLimits, peer_lookup: PeerLookup | None = None
+) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with `limits` applied (pass as `Config(http=...)`);
+    with `peer_lookup`, every request's scope carries its connection's peer under
+    PEER_SCOPE_KEY."""
 
     class GuardedHttpToolsProtocol(_Guarded):
         pass
 
     GuardedHttpToolsProtocol.limits = limits
+    GuardedHttpToolsProtocol.peer_lookup = staticmethod(peer_lookup) if peer_lookup else None
     return GuardedHttpToolsProtocol
 
 
 class _Guarded(HttpToolsProtocol):
     limits: EdgeLimits
+    peer_lookup: ClassVar[PeerLookup | None] = None
     lingering: ClassVar[int] = 0  # refused connections waiting to close, per server
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -113,6 +126,7 @@ class _Guarded(HttpToolsProtocol):
         self._lingering = False
         self._draining: int | None = None  # bytes dropped since a lingering close began
         self._timer: TimerHandle | None = None
+        self._peer: object = None
 
     # Connection
 
@@ -137,6 +151,14 @@ class _Guarded(HttpToolsProtocol):
             self._lingering = True
             self._arm(_REFUSAL_LINGER_SECONDS, self._close)
             return
+        lookup = type(self).peer_lookup
+        if lookup is not None:
+            # Once per connection, when it is made: the peer socket cannot change owner on
+            # the way, and a client that closes fast is seen as such (not as someone else).
+            peer = transport.get_extra_info("peername")
+            local = transport.get_extra_info("sockname")
+            if peer and local:
+                self._peer = lookup((peer[0], peer[1]), (local[0], local[1]))
         self._arm(self.limits.header_timeout, self._header_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -174,6 +196,11 @@ class _Guarded(HttpToolsProtocol):
             self.data_received(rest)
 
     # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if type(self).peer_lookup is not None:
+            cast(dict[str, Any], self.scope)[PEER_SCOPE_KEY] = self._peer
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1

@@ -30,6 +30,9 @@ from hearth.errors import (
 
 logger = logging.getLogger("hearth.api")
 
+# Where the edge (api/guard.py) puts what it knows of a request's connection's peer.
+PEER_SCOPE_KEY = "hearth.peer"
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -64,6 +67,8 @@ class Request:
     server: tuple[str, int] | None = None
     # The operator's `--public-url`, when Hearth is reached through a proxy or port mapping.
     public_url: str | None = None
+    # Who is at the other end of the connection, when the edge asked (guard.PEER_SCOPE_KEY).
+    peer: object = None
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -140,6 +145,14 @@ class Authenticator(Protocol):
 
     def check(self, request: Request) -> None:
         """The whole signature, body included."""
+
+
+class Authorizer(Protocol):
+    """Decides whether the (authenticated) caller may make the request; raises
+    `LambdaError` (403) when not. Runs after the body is read, before any handler."""
+
+    async def authorize(self, request: Request) -> None:
+        """Returns when the request may go on."""
 
 
 # Which service a route's requests are signed for: a name, or a choice made per request
@@ -230,8 +243,10 @@ class LambdaApp:
         public_url: str | None = None,
         *,
         region: str = "us-east-1",
+        authorize: Authorizer | None = None,
     ) -> None:
         self._router = router
+        self._authorize = authorize
         self._public_url = public_url.rstrip("/") if public_url else None
         self._authenticate = authenticate
         self._region = region
@@ -255,6 +270,7 @@ class LambdaApp:
             region=self._region,
             server=_server_address(scope.get("server")),
             public_url=self._public_url,
+            peer=scope.get(PEER_SCOPE_KEY),
         )
         try:
             response = await self._dispatch(request, receive)
@@ -289,6 +305,8 @@ class LambdaApp:
         request.body_unread = False
         if authenticate is not None:
             authenticate.check(request)
+        if self._authorize is not None:
+            await self._authorize.authorize(request)
         if self._check is not None:
             self._check(request)
         return await route.handler(request)

@@ -20,7 +20,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from hearth.api.functions import function_ref
-from hearth.api.http import Authenticator, Request, Response, empty_response, render_error
+from hearth.api.http import (
+    PEER_SCOPE_KEY,
+    Authenticator,
+    Authorizer,
+    Request,
+    Response,
+    empty_response,
+    render_error,
+)
 from hearth.api.invoke import MAX_SYNC_PAYLOAD, _check_json, _client_context
 from hearth.errors import LambdaError, invalid_parameter, request_too_large, service_error
 from hearth.http import eventstream
@@ -85,9 +93,15 @@ def error_fields(payload: bytes) -> tuple[str, str]:
 
 
 class StreamingInvokeApi:
-    def __init__(self, invoker: Invoker, authenticate: Authenticator | None) -> None:
+    def __init__(
+        self,
+        invoker: Invoker,
+        authenticate: Authenticator | None,
+        authorize: Authorizer | None = None,
+    ) -> None:
         self._invoker = invoker
         self._authenticate = authenticate
+        self._authorize = authorize
 
     async def serve(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -100,6 +114,7 @@ class StreamingInvokeApi:
             body=b"",
             operation=OPERATION,
             params={"FunctionName": unquote(name)},
+            peer=scope.get(PEER_SCOPE_KEY),
         )
         try:
             await self._stream(request, receive, send)
@@ -118,6 +133,8 @@ class StreamingInvokeApi:
         request.body = await _read_body(receive)
         if self._authenticate is not None:
             self._authenticate.check(request)
+        if self._authorize is not None:
+            await self._authorize.authorize(request)
         ref = function_ref(request)
         invocation_type, log_type = _types(request)
         payload = _check_json(request.body)

@@ -17,6 +17,7 @@ from functools import partial
 from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
 from hearth.invoke.environment import Environment
+from hearth.invoke.identities import FunctionIdentity, SandboxIdentities
 from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.runtimes import command_for, family_of, function_environment
@@ -33,8 +34,8 @@ LauncherFor = Callable[[str], Awaitable[Launcher]]
 InterpreterFor = Callable[[str], str | None]
 # Builds the sandboxes, given the directory the builder keeps its sockets in.
 SandboxesFactory = Callable[[str], Sandboxes]
-# (function name, runtime family, its variables so far) → variables to set over them.
-ExtraEnvironment = Callable[[str, str, Mapping[str, str]], Mapping[str, str]]
+# (function name, role, runtime family, its variables so far) → variables to set over them.
+ExtraEnvironment = Callable[[str, str, str, Mapping[str, str]], Awaitable[Mapping[str, str]]]
 
 _NO_BOOTSTRAP = error_payload(
     "Runtime.InvalidEntrypoint",
@@ -53,8 +54,11 @@ class EnvironmentBuilder:
         interpreter_for: InterpreterFor = lambda runtime: None,
         sandboxes: SandboxesFactory | None = None,
         extra_environment: ExtraEnvironment | None = None,
+        identities: SandboxIdentities | None = None,
     ) -> None:
         self._code = code_store
+        # Where Hearth's API looks up which function a sandbox uid is.
+        self._identities = identities
         # AWS services' endpoint, credentials and SDK paths (hearth.services), when set.
         self._extra_environment = extra_environment
         self._arns = arns
@@ -104,6 +108,10 @@ class EnvironmentBuilder:
         runtime_api, runtime_socket = environment.runtime_api, environment.runtime_socket
         if sandbox is not None:
             environment.runtime_uid = sandbox.uid
+            if self._identities is not None:
+                self._identities.bind(
+                    sandbox.uid, FunctionIdentity(version.function_name, version.role)
+                )
             task_root, layer_roots = sandbox.task_root, sandbox.layer_roots
             runtime_dir, runtime_socket = sandbox.runtime_dir, sandbox.runtime_socket
             runtime_api = sandbox.runtime_api_inside(runtime_api)
@@ -127,7 +135,16 @@ class EnvironmentBuilder:
         )
         if self._extra_environment is not None:
             family = family_of(version.runtime).name
-            variables.update(self._extra_environment(version.function_name, family, variables))
+            try:
+                extra = await self._extra_environment(
+                    version.function_name, version.role, family, variables
+                )
+            except BaseException:
+                if sandbox is not None:
+                    sandbox.release()
+                await environment.destroy()
+                raise
+            variables.update(extra)
         if family_of(version.runtime).uses_zygote:
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
         try:

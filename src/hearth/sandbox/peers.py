@@ -13,8 +13,10 @@ connection, so a runtime churning connections slowed every other function.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
+from dataclasses import dataclass
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -30,20 +32,49 @@ _ALL_STATES = 0xFFFFFFFF
 # In inet_diag_msg: family, state, timer, retrans (4), the sockid (48), expires, rqueue,
 # wqueue (12), then uid.
 _UID_OFFSET = _NLMSGHDR.size + 4 + 48 + 12
-_UID = struct.Struct("=I")
+_UID = struct.Struct("=II")  # uid, inode
 _TIMEOUT_SECONDS = 0.5
 
 
+@dataclass(frozen=True)
+class TcpPeer:
+    """The socket at the other end. `uid` is only meaningful when `owned`: a socket its
+    process closed already (orphaned, or a TIME_WAIT / FIN_WAIT2 mini-socket) has no inode,
+    and the kernel reports uid 0 for the latter, which is not who sent what it wrote."""
+
+    uid: int
+    owned: bool
+
+
 def tcp_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
-    """The uid owning the IPv4 TCP socket at `peer` connected to `local`, or None when the
+    """The uid owning the TCP socket at `peer` connected to `local`, or None when the
     kernel knows no such socket (it closed already) or cannot be asked."""
+    found = tcp_peer(peer, local)
+    return found.uid if found is not None and found.owned else None
+
+
+def is_local_address(host: str) -> bool:
+    """Loopback: a peer whose socket, if it is on this host, the kernel can be asked about."""
     try:
-        source = socket.inet_aton(peer[0]).ljust(16, b"\0")
-        dest = socket.inet_aton(local[0]).ljust(16, b"\0")
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def tcp_peer(peer: tuple[str, int], local: tuple[str, int]) -> TcpPeer | None:
+    """The TCP socket at `peer` connected to `local` (IPv4 or IPv6), or None when the kernel
+    knows no such socket or cannot be asked."""
+    family = socket.AF_INET6 if ":" in local[0] else socket.AF_INET
+    try:
+        source = _packed(family, peer[0])
+        dest = _packed(family, local[0])
     except OSError:
-        return None  # not IPv4
+        return None
     body = (
-        _REQUEST.pack(socket.AF_INET, socket.IPPROTO_TCP, 0, _ALL_STATES)
+        _REQUEST.pack(family, socket.IPPROTO_TCP, 0, _ALL_STATES)
         + _PORTS.pack(peer[1], local[1])
         + source
         + dest
@@ -62,5 +93,11 @@ def tcp_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
     _, kind, _, _, _ = _NLMSGHDR.unpack_from(answer)
     if kind != SOCK_DIAG_BY_FAMILY:
         return None  # NLMSG_ERROR: no such socket
-    (uid,) = _UID.unpack_from(answer, _UID_OFFSET)
-    return int(uid)
+    uid, inode = _UID.unpack_from(answer, _UID_OFFSET)
+    return TcpPeer(int(uid), owned=inode != 0)
+
+
+def _packed(family: int, host: str) -> bytes:
+    if family == socket.AF_INET:
+        return socket.inet_aton(host).ljust(16, b"\0")
+    return socket.inet_pton(socket.AF_INET6, host)

@@ -1,11 +1,9 @@
-"""The credentials each function is given, as AWS gives a function its role's session.
+"""Keys derived from the data dir's key: the functions' credentials when there is no STS to
+ask (no embedded services and no credentials configured; see role_sessions.py).
 
-Each function gets an access key of its own, derived from a key kept in the data dir: the
-access key id is an HMAC of the function's name, the secret an HMAC of that id, so Hearth
-recognises them without storing them, and nobody can make one up without the key. With SigV4
-required, the embedded services accept them (a function reaches S3, DynamoDB...) and Hearth's
-Lambda and Logs APIs do not: a function cannot drive the control plane with what it was given.
-Without SigV4 every credential is accepted anyway.
+The access key id is an HMAC of a label (the role and the function), the secret an HMAC of
+that id, so nobody can make one up without the key. Hearth remembers the ones it handed out
+(RoleSessions) and holds requests signed with them to the role's policies.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ class WireRequest:
     headers: Mapping[str, str]
     body: bytes
     client: str = "127.0.0.1"
+    # What the edge knows of the connection's peer (api.http.PEER_SCOPE_KEY), if it asked.
+    peer: object = None
 
 
 @dataclass(frozen=True)

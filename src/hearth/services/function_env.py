@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth.invoke.runtimes import RUNTIMES_DIR
-from hearth.services.credentials import FunctionCredentials
+from hearth.services.role_sessions import RoleSessions
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,18 @@ class SdkDirs:
 class FunctionServiceEnvironment:
     """Variables for one function's environment; the endpoint is set once Hearth listens."""
 
-    credentials: FunctionCredentials
+    sessions: RoleSessions
     sdk: SdkDirs | None
     # Where every service is reached: Hearth's own URL (embedded) or --aws-endpoint-url.
     endpoint_url: str | None = None
     service_endpoints: Sequence[tuple[str, str]] = ()
     _extra: dict[str, str] = field(default_factory=dict)
 
-    def variables(self, function_name: str, family: str, base: Mapping[str, str]) -> dict[str, str]:
+    async def variables(
+        self, function_name: str, role_arn: str, family: str, base: Mapping[str, str]
+    ) -> dict[str, str]:
         """The variables to set over `base` (the function's environment so far)."""
-        session = self.credentials.for_function(function_name)
+        session = (await self.sessions.for_function(function_name, role_arn)).credentials
         env = {
             "AWS_ACCESS_KEY_ID": session.access_key_id,
             "AWS_SECRET_ACCESS_KEY": session.secret_access_key,

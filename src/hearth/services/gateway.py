@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from hearth.api.http import Receive, Scope, Send
+from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.errors import LambdaError, request_too_large, service_error
 from hearth.services.embedded import EmbeddedServices, WireRequest, WireResponse
@@ -82,7 +82,15 @@ class Gateway:
             limit = MAX_S3_BODY if claimed.service == "s3" else MAX_SERVICE_BODY
             body = await _read_body(receive, limit)
             client = scope.get("client") or ("127.0.0.1", 0)
-            request = WireRequest(scope["method"], raw_path, query_string, headers, body, client[0])
+            request = WireRequest(
+                scope["method"],
+                raw_path,
+                query_string,
+                headers,
+                body,
+                client[0],
+                scope.get(PEER_SCOPE_KEY),
+            )
             self._authenticate(claimed, request)
             response = await self._serve(claimed.service, backend, request)
         except LambdaError as error:
