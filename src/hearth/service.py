@@ -83,6 +83,7 @@ from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
 from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
+from hearth.invoke.snapstart_publisher import SnapStartPublisher
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.writer import LogWriter
 from hearth.metrics import emf
@@ -135,6 +136,7 @@ class Hearth:
     invoker: Invoker
     environments: EnvironmentBuilder
     provisioner: Provisioner
+    snapstart: SnapStartPublisher
     launchers: Launchers
     log_store: LogStore
     log_writer: LogWriter
@@ -180,7 +182,9 @@ class Hearth:
         # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
+        await self.snapstart.close()
         await self.invoker.close()
+        await self.environments.close_templates()
         self.environments.close()
         await self.launchers.close()
         self.log_writer.flush()
@@ -251,10 +255,15 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         interpreter_for=launchers.interpreter_for,
         sandboxes=_sandboxes_factory(settings, isolation),
         extra_environment=function_services.variables,
+        snapstart_latest=settings.snapstart_latest,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
     invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
     provisioner = Provisioner(reads, invoker.pool)
+    snapstart = SnapStartPublisher(
+        reads, environments.template, environments.forget_templates, functions.settle_snapstart
+    )
+    registry.subscribe(snapstart.invalidate)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
     events = SqliteEventQueue(data_dir / QUEUE)
@@ -349,6 +358,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         invoker,
         environments,
         provisioner,
+        snapstart,
         launchers,
         log_store,
         log_writer,
@@ -660,6 +670,7 @@ async def serve(
     server = _Server(config)
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
+    hearth.snapstart.start()  # and SnapStart versions' templates (a restart left them Pending)
     hearth.dispatcher.start()
     hearth.metrics.start()
     housekeeping = asyncio.create_task(_housekeeping(hearth))
