@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +37,14 @@ register_after_restore(CALLS.append, "after")
 
 def handler(event, context):
     if event.get("kill_template"):
-        os.kill(os.getppid(), 9)
-        return {}
+        try:
+            os.kill(os.getppid(), 9)
+        except PermissionError:
+            return {"killed": False}
+        return {"killed": True}
+    if event.get("caps"):
+        with open("/proc/self/status") as status:
+            return [line for line in status if line.startswith("CapEff")]
     if event.get("write"):
         with open("/tmp/" + event["write"], "w") as f:
             f.write("x")
@@ -48,6 +57,7 @@ def handler(event, context):
         "random": random.random(),
         "tmp": sorted(os.listdir("/tmp")),
         "pid": os.getpid(),
+        "uid": os.getuid(),
         "stream": context.log_stream_name,
     }
 """
@@ -165,13 +175,52 @@ def test_init_failure_at_publish_fails_the_version(lam: Any) -> None:
     assert caught.value.response["Error"]["Code"] == "ResourceConflictException"
 
 
+def _host_pids_of_uid(uid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Uid:") and int(line.split()[1]) == uid:
+                found.append(int(status.parent.name))
+    return found
+
+
+def _parent(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    raise AssertionError("no PPid")
+
+
+def test_environment_cannot_reach_its_template(lam: Any) -> None:
+    name = "snap-no-reach"
+    version = _published(lam, name)["Version"]
+    assert _wait_state(lam, name, version)["State"] == "Active"
+    assert _invoke(lam, name, version, {"kill_template": True}) == {"killed": False}
+    caps = _invoke(lam, name, version, {"caps": True})
+    assert caps == ["CapEff:\t0000000000000000\n"]
+
+
 def test_killed_template_is_rebuilt(lam: Any) -> None:
     name = "snap-template-dies"
     version = _published(lam, name)["Version"]
     assert _wait_state(lam, name, version)["State"] == "Active"
     before = _invoke(lam, name, version, {})
-    lam.invoke(FunctionName=name, Qualifier=version, Payload=b'{"kill_template": true}')
-    # The template's children die with it; the next invoke gets a new template and a fork.
+    (child,) = _host_pids_of_uid(before["uid"])
+    os.kill(_parent(child), signal.SIGKILL)
+    # Its children die with it (PR_SET_PDEATHSIG), and the pool learns it; the next
+    # environment is forked from a new template.
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # An invoke that reaches the dead environment before the server has seen it go fails
+    # as on AWS (Runtime.ExitError); the one after it runs in a new environment.
+    answer = lam.invoke(FunctionName=name, Qualifier=version)
+    if "FunctionError" in answer:
+        assert json.loads(answer["Payload"].read())["errorType"] == "Runtime.ExitError"
     after = _invoke(lam, name, version, {})
     assert after["calls"] == ["before", "after"]
     assert after["stream"] != before["stream"]

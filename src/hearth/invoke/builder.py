@@ -230,6 +230,7 @@ class EnvironmentBuilder:
         directory = tempfile.mkdtemp(prefix="t-", dir=self._socket_dir)
         os.chmod(directory, 0o755)  # noqa: S103 - the template uid must reach its sockets
         sandbox: PreparedSandbox | None = None
+        child_uids: list[int] = []
         task_root, layer_roots, runtime_dir = code_tree, layer_trees, None
         inside_dir = directory
         if self._sandboxes is not None:
@@ -245,6 +246,8 @@ class EnvironmentBuilder:
                 network=self._sandboxes.network_for(version.environment),
             )
             inside_dir = share_socket_directory(sandbox)
+            child_uids = self._sandboxes.take_uids(snapstart.MAX_CHILDREN)
+            sandbox.plan["template_uids"] = child_uids
             task_root, layer_roots = sandbox.task_root, sandbox.layer_roots
             runtime_dir = sandbox.runtime_dir
         variables = function_environment(
@@ -284,6 +287,8 @@ class EnvironmentBuilder:
             ours.close()
             if sandbox is not None:
                 sandbox.release()
+            if self._sandboxes is not None:
+                self._sandboxes.give_back_uids(child_uids)
             shutil.rmtree(directory, ignore_errors=True)
             raise
         finally:
@@ -296,14 +301,18 @@ class EnvironmentBuilder:
             )
         except TemplateInitError as exc:
             _release_later(process, sandbox, directory)
+            self._give_back_later(process, child_uids)
             raise InitFailed(json.dumps(exc.error).encode()) from None
         except BaseException:
             _release_later(process, sandbox, directory)
+            self._give_back_later(process, child_uids)
             raise
 
         def release() -> None:
             if sandbox is not None:
                 sandbox.release()
+            if self._sandboxes is not None:
+                self._sandboxes.give_back_uids(child_uids)
             shutil.rmtree(directory, ignore_errors=True)
 
         return Template(
@@ -318,7 +327,14 @@ class EnvironmentBuilder:
             ),
             sandboxed=sandbox is not None,
             release=release,
+            free_uids=list(child_uids),
+            tmp_bytes=version.ephemeral_storage * 1024 * 1024,
         )
+
+    def _give_back_later(self, process: LaunchedProcess, uids: list[int]) -> None:
+        sandboxes = self._sandboxes
+        if sandboxes is not None:
+            process.exited.add_done_callback(lambda _: sandboxes.give_back_uids(uids))
 
     async def _start_forked(self, version: FunctionVersion, provisioned: bool) -> Environment:
         """A new environment of `version`, forked from its template."""
@@ -336,9 +352,14 @@ class EnvironmentBuilder:
         )
         environment.restored = True
         await environment.open(template.socket_dir)
-        if template.uid is not None:
-            os.chown(environment.runtime_socket, template.uid, template.uid)
-            environment.runtime_uid = template.uid
+        try:
+            uid = template.take_uid()
+        except RuntimeError as exc:
+            await environment.destroy()
+            raise LambdaError("ServiceException", 500, str(exc)) from exc
+        if uid is not None:
+            os.chown(environment.runtime_socket, uid, uid)
+            environment.runtime_uid = uid
         inside_socket = os.path.join(
             template.inside_socket_dir, os.path.basename(environment.runtime_socket)
         )
@@ -356,7 +377,7 @@ class EnvironmentBuilder:
 
         async def launch(output_fd: int) -> LaunchedProcess:
             try:
-                return await template.spawn(variables, cgroup, output_fd)
+                return await template.spawn(variables, cgroup, uid, output_fd)
             except BaseException:
                 if cgroup is not None:
                     cgroup.remove()

@@ -28,6 +28,9 @@ from hearth.models import FunctionVersion
 from hearth.sandbox.cgroups import EnvironmentCgroup
 from hearth.sandbox.zygote import Zygote
 
+# Live environments one template can have at once: each needs a uid in the template's user
+# namespace, and the kernel takes at most 340 lines in a uid map.
+MAX_CHILDREN = 64
 # A function's own variable asking for SnapStart on $LATEST too ("on"; beyond AWS: README).
 LATEST_VARIABLE = "HEARTH_SNAPSTART_LATEST"
 
@@ -95,22 +98,45 @@ class Template:
     runtime_api_inside: Callable[[str], str]
     sandboxed: bool
     release: Callable[[], None] = field(default=lambda: None)
+    # Sandboxed: the uids the template's user namespace maps for its children, and the size
+    # of the /tmp each child mounts.
+    free_uids: list[int] = field(default_factory=list)
+    tmp_bytes: int = 0
 
     @property
     def alive(self) -> bool:
         return self.server.alive and not self.process.exited.done()
 
+    def take_uid(self) -> int | None:
+        """A uid for the next child (None: not sandboxed). Raises when every one is in use."""
+        if not self.sandboxed:
+            return None
+        if not self.free_uids:
+            raise RuntimeError(f"all {MAX_CHILDREN} environments of this template are in use")
+        return self.free_uids.pop(0)
+
     async def spawn(
-        self, env: dict[str, str], cgroup: EnvironmentCgroup | None, output_fd: int
+        self,
+        env: dict[str, str],
+        cgroup: EnvironmentCgroup | None,
+        uid: int | None,
+        output_fd: int,
     ) -> LaunchedProcess:
+        """Fork an environment with `env` over the template's variables, as `uid` (which
+        goes back to the template once the child is gone), in `cgroup`."""
+        request: dict[str, Any] = {"op": "spawn", "env": env}
+        if uid is not None:
+            request.update(uid=uid, tmp_bytes=self.tmp_bytes)
         go_r, go_w = os.pipe()
         try:
             try:
-                spawned = await self.server.spawn_request(
-                    {"op": "spawn", "env": env}, [output_fd, go_r]
-                )
+                spawned = await self.server.spawn_request(request, [output_fd, go_r])
+            except BaseException:
+                self.give_back(uid)
+                raise
             finally:
                 os.close(go_r)
+            spawned.exited.add_done_callback(lambda _: self.give_back(uid))
             pid = spawned.pid
             if self.sandboxed:
                 found = host_pid(self.process.pid, spawned.pid)
@@ -126,6 +152,10 @@ class Template:
             os.close(go_w)
         accounting = ChildAccounting(cgroup) if cgroup is not None else None
         return LaunchedProcess(pid, spawned.exited, accounting=accounting)
+
+    def give_back(self, uid: int | None) -> None:
+        if uid is not None and uid not in self.free_uids:
+            self.free_uids.append(uid)
 
     async def close(self) -> None:
         await self.server.close()

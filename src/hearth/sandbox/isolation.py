@@ -329,6 +329,14 @@ class Sandboxes:
             _uids=self._uids,
         )
 
+    def take_uids(self, count: int) -> list[int]:
+        """uids for the environments a SnapStart template forks (one per live child)."""
+        return [self._uids.take() for _ in range(count)]
+
+    def give_back_uids(self, uids: list[int]) -> None:
+        for uid in uids:
+            self._uids.give_back(uid)
+
     def cgroup_for(self, environment_id: str, memory_mb: int) -> EnvironmentCgroup | None:
         """A cgroup of its own for an environment forked from a SnapStart template."""
         return self._cgroups.create(environment_id, memory_mb) if self._cgroups else None

@@ -211,6 +211,14 @@ def _environment(bootstrap: ModuleType, handler: Any, request: dict[str, Any]) -
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.close(output_fd)
+    if request.get("uid") is not None:
+        try:
+            sys.modules["_hearth_sandbox_entry"].isolate_fork(
+                int(request["uid"]), int(request["tmp_bytes"])
+            )
+        except BaseException as exc:
+            os.write(2, f"hearth snapstart: cannot isolate the environment: {exc!r}\n".encode())
+            return 1
     # Hearth moves this process into the environment's own cgroup before the go byte, so
     # nothing the function allocates from here on is charged to the template.
     go = b""

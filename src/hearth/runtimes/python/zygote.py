@@ -121,6 +121,7 @@ def sandbox_module() -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError("cannot load sandbox_entry.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["_hearth_sandbox_entry"] = module  # template.py isolates its forks with it
     spec.loader.exec_module(module)
     return module
 
