@@ -184,7 +184,7 @@ class Hearth:
         await self.provisioner.close()
         await self.snapstart.close()
         await self.invoker.close()
-        await self.environments.close_templates()
+        await self.environments.templates.close()
         self.environments.close()
         await self.launchers.close()
         self.log_writer.flush()
@@ -261,7 +261,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
     provisioner = Provisioner(reads, invoker.pool)
     snapstart = SnapStartPublisher(
-        reads, environments.template, environments.forget_templates, functions.settle_snapstart
+        reads, environments.templates.get, environments.templates.forget, functions.settle_snapstart
     )
     registry.subscribe(snapstart.invalidate)
     registry.subscribe(invoker.invalidate)

@@ -200,7 +200,7 @@ def test_environment_cannot_reach_its_template(lam: Any) -> None:
     version = _published(lam, name)["Version"]
     assert _wait_state(lam, name, version)["State"] == "Active"
     assert _invoke(lam, name, version, {"kill_template": True}) == {"killed": False}
-    caps = _invoke(lam, name, version, {"caps": True})
+    caps: Any = _invoke(lam, name, version, {"caps": True})
     assert caps == ["CapEff:\t0000000000000000\n"]
 
 

@@ -8,33 +8,24 @@ up into the invoker.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import os
 import shutil
-import socket
 import tempfile
-import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 
 from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
-from hearth.invoke import snapstart
-from hearth.invoke.environment import Environment, log_stream_name
+from hearth.invoke.environment import Environment
 from hearth.invoke.launch import LaunchedProcess, Launcher
-from hearth.invoke.launchers import ZygoteLauncher
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.runtimes import command_for, family_of, function_environment
-from hearth.invoke.snapstart import LaunchedServer, Template
+from hearth.invoke.templates import Templates
 from hearth.invoke.types import InitFailed
 from hearth.logs.system_log import SystemLog
 from hearth.logs.writer import LogWriter
 from hearth.models import FunctionVersion
-from hearth.sandbox.isolation import PreparedSandbox, Sandboxes, share_socket_directory
-from hearth.sandbox.zygote import TemplateInitError, Zygote
+from hearth.sandbox.isolation import PreparedSandbox, Sandboxes
 from hearth.store.code import CodeStore
 
 # Picks the launcher for a runtime identifier (zygote per Python version, exec otherwise).
@@ -66,9 +57,6 @@ class EnvironmentBuilder:
         snapstart_latest: bool = False,
     ) -> None:
         self._code = code_store
-        # SnapStart: (function, version) → the task building (or that built) its template.
-        self._templates: dict[tuple[str, str], tuple[str, asyncio.Task[Template]]] = {}
-        self._snapstart_latest = snapstart_latest
         # AWS services' endpoint, credentials and SDK paths (hearth.services), when set.
         self._extra_environment = extra_environment
         self._arns = arns
@@ -79,12 +67,24 @@ class EnvironmentBuilder:
         # to about 100 bytes. The sandbox's mount point for new roots lives here too.
         self._socket_dir = tempfile.mkdtemp(prefix="hearth-rt-")
         self._sandboxes = sandboxes(self._socket_dir) if sandboxes is not None else None
+        # SnapStart: each version's template, from which its environments are forked.
+        self.templates = Templates(
+            code_store,
+            arns,
+            logs,
+            launcher_for,
+            interpreter_for=interpreter_for,
+            sandboxes=self._sandboxes,
+            extra_environment=extra_environment,
+            socket_dir=self._socket_dir,
+            snapstart_latest=snapstart_latest,
+        )
 
     async def start(self, version: FunctionVersion, provisioned: bool) -> Environment:
         """A new environment of `version`, initialised and IDLE. Raises InitFailed when the
         runtime cannot initialise (the error AWS would return), LambdaError ServiceException
         when the version's code is missing from the code store."""
-        if self.uses_template(version):
+        if self.templates.applies(version):
             return await self._start_forked(version, provisioned)
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         environment = Environment(
@@ -177,168 +177,9 @@ class EnvironmentBuilder:
             network=self._sandboxes.network_for(version.environment),
         )
 
-    # SnapStart ---------------------------------------------------------------------------
-    def uses_template(self, version: FunctionVersion) -> bool:
-        latest_too = self._snapstart_latest or (
-            version.environment.get(snapstart.LATEST_VARIABLE, "").lower() == "on"
-        )
-        return snapstart.applies(version, latest_too)
-
-    async def template(self, version: FunctionVersion) -> Template:
-        """The version's template, built (its init run) if there is none or it died.
-        Raises InitFailed when the init fails, as an environment's start does."""
-        key = (version.function_name, version.version)
-        held = self._templates.get(key)
-        if held is not None:
-            revision, task = held
-            reuse = revision == version.revision_id and (
-                not task.done() or (task.exception() is None and task.result().alive)
-            )
-            if reuse:
-                return await asyncio.shield(task)
-            self._templates.pop(key, None)
-            asyncio.get_running_loop().create_task(_close_template(task))
-        task = asyncio.get_running_loop().create_task(self._build_template(version))
-        self._templates[key] = (version.revision_id, task)
-        try:
-            return await asyncio.shield(task)
-        except BaseException:
-            if self._templates.get(key, (None, None))[1] is task:
-                self._templates.pop(key, None)
-            raise
-
-    async def forget_templates(self, keep: set[tuple[str, str, str]]) -> None:
-        """Close the templates of versions not in `keep` ((function, version, revision))."""
-        for key, (revision, task) in list(self._templates.items()):
-            if (*key, revision) not in keep:
-                self._templates.pop(key, None)
-                await _close_template(task)
-
-    async def close_templates(self) -> None:
-        await self.forget_templates(set())
-
-    async def _build_template(self, version: FunctionVersion) -> Template:
-        log_group = version.log_group or f"/aws/lambda/{version.function_name}"
-        stream = log_stream_name(version.version)
-        try:
-            code_tree = str(self._code.tree(version.code_sha256_hex))
-            layer_trees = [str(self._code.tree(layer.code_sha256_hex)) for layer in version.layers]
-        except KeyError as exc:
-            raise LambdaError(
-                "ServiceException", 500, "The function's code is missing from the code store."
-            ) from exc
-        directory = tempfile.mkdtemp(prefix="t-", dir=self._socket_dir)
-        os.chmod(directory, 0o755)  # noqa: S103 - the template uid must reach its sockets
-        sandbox: PreparedSandbox | None = None
-        child_uids: list[int] = []
-        task_root, layer_roots, runtime_dir = code_tree, layer_trees, None
-        inside_dir = directory
-        if self._sandboxes is not None:
-            sandbox = self._sandboxes.prepare(
-                environment_id=uuid.uuid4().hex,
-                memory_mb=version.memory_size,
-                ephemeral_mb=version.ephemeral_storage,
-                code_tree=code_tree,
-                layer_trees=layer_trees,
-                socket_path=directory,
-                argv=None,
-                interpreter=self._interpreter_for(version.runtime),
-                network=self._sandboxes.network_for(version.environment),
-            )
-            inside_dir = share_socket_directory(sandbox)
-            child_uids = self._sandboxes.take_uids(snapstart.MAX_CHILDREN)
-            sandbox.plan["template_uids"] = child_uids
-            task_root, layer_roots = sandbox.task_root, sandbox.layer_roots
-            runtime_dir = sandbox.runtime_dir
-        variables = function_environment(
-            runtime=version.runtime,
-            handler=version.handler,
-            function_name=version.function_name,
-            version=version.version,
-            memory_size=version.memory_size,
-            region=self._arns.region,
-            runtime_api="127.0.0.1:9001",  # each environment gets its own after the fork
-            log_group=log_group,
-            log_stream=stream,
-            log_format=version.log_format,
-            application_log_level=version.application_log_level,
-            task_root=task_root,
-            layer_roots=layer_roots,
-            user_variables=version.environment,
-            runtime_dir=runtime_dir,
-            initialization_type="snap-start",
-        )
-        if self._extra_environment is not None:
-            family = family_of(version.runtime).name
-            variables.update(self._extra_environment(version.function_name, family, variables))
-        variables["HEARTH_TEMPLATE_FD"] = "4"  # TEMPLATE_FD in hearth/runtimes/python/zygote.py
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        read_fd, write_fd = os.pipe()
-        _log_lines(read_fd, lambda line: self._logs.write(log_group, stream, _now_ms(), line))
-        try:
-            launcher = await self._launcher_for(version.runtime)
-            if not isinstance(launcher, ZygoteLauncher):
-                raise LambdaError("ServiceException", 500, "SnapStart needs a Python zygote.")
-            plan = sandbox.plan if sandbox is not None else None
-            process = await launcher.launch(
-                None, variables, task_root, write_fd, sandbox=plan, template_fd=theirs.fileno()
-            )
-        except BaseException:
-            ours.close()
-            if sandbox is not None:
-                sandbox.release()
-            if self._sandboxes is not None:
-                self._sandboxes.give_back_uids(child_uids)
-            shutil.rmtree(directory, ignore_errors=True)
-            raise
-        finally:
-            os.close(write_fd)
-            theirs.close()
-        label = f"the SnapStart template of {version.function_name}:{version.version}"
-        try:
-            server = await Zygote.attach(
-                label, LaunchedServer(process), ours, max(10.0, float(version.timeout))
-            )
-        except TemplateInitError as exc:
-            _release_later(process, sandbox, directory)
-            self._give_back_later(process, child_uids)
-            raise InitFailed(json.dumps(exc.error).encode()) from None
-        except BaseException:
-            _release_later(process, sandbox, directory)
-            self._give_back_later(process, child_uids)
-            raise
-
-        def release() -> None:
-            if sandbox is not None:
-                sandbox.release()
-            if self._sandboxes is not None:
-                self._sandboxes.give_back_uids(child_uids)
-            shutil.rmtree(directory, ignore_errors=True)
-
-        return Template(
-            revision_id=version.revision_id,
-            server=server,
-            process=process,
-            socket_dir=directory,
-            inside_socket_dir=inside_dir,
-            uid=sandbox.uid if sandbox is not None else None,
-            runtime_api_inside=(
-                sandbox.runtime_api_inside if sandbox is not None else (lambda address: address)
-            ),
-            sandboxed=sandbox is not None,
-            release=release,
-            free_uids=list(child_uids),
-            tmp_bytes=version.ephemeral_storage * 1024 * 1024,
-        )
-
-    def _give_back_later(self, process: LaunchedProcess, uids: list[int]) -> None:
-        sandboxes = self._sandboxes
-        if sandboxes is not None:
-            process.exited.add_done_callback(lambda _: sandboxes.give_back_uids(uids))
-
     async def _start_forked(self, version: FunctionVersion, provisioned: bool) -> Environment:
         """A new environment of `version`, forked from its template."""
-        template = await self.template(version)
+        template = await self.templates.get(version)
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         environment = Environment(
             function_version=version.version,
@@ -412,57 +253,3 @@ async def _launch(
         raise
     process.accounting = sandbox
     return process
-
-
-async def _close_template(task: asyncio.Task[Template]) -> None:
-    if not task.done():
-        task.cancel()
-    with contextlib.suppress(BaseException):
-        template = await task
-        await template.close()
-
-
-def _release_later(
-    process: LaunchedProcess, sandbox: PreparedSandbox | None, directory: str
-) -> None:
-    """A template that never became ready: kill it, and free its sandbox once it is gone."""
-    process.kill()
-
-    def release(_: object) -> None:
-        if sandbox is not None:
-            sandbox.release()
-        shutil.rmtree(directory, ignore_errors=True)
-
-    process.exited.add_done_callback(release)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _log_lines(fd: int, write: Callable[[str], None]) -> None:
-    """Forward what a template prints during its init to its log stream, line by line."""
-    loop = asyncio.get_running_loop()
-    os.set_blocking(fd, False)
-    pending = bytearray()
-
-    def readable() -> None:
-        try:
-            chunk = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            loop.remove_reader(fd)
-            os.close(fd)
-            if pending:
-                write(pending.decode(errors="replace").replace("\r", "\n"))
-            return
-        pending.extend(chunk)
-        *lines, rest = bytes(pending).split(b"\n")
-        pending[:] = rest
-        for line in lines:
-            write(line.decode(errors="replace").replace("\r", "\n"))
-
-    loop.add_reader(fd, readable)

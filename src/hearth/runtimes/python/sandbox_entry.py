@@ -151,11 +151,10 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
         os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
         os._exit(SETUP_FAILED)
     template_uids = plan.get("template_uids")
-    if template_uids:
-        # The runtime asks (a) once it is in its own user namespace; the init, privileged
-        # in the host's, writes its uid and gid maps and answers (b).
-        asked_r, asked_w = os.pipe()
-        mapped_r, mapped_w = os.pipe()
+    # A SnapStart template asks (asked) once it is in its own user namespace; the init,
+    # privileged in the host's, writes its uid and gid maps and answers (mapped).
+    asked = os.pipe() if template_uids else (-1, -1)
+    mapped = os.pipe() if template_uids else (-1, -1)
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
@@ -163,9 +162,9 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _set_oom_score(0)
             if template_uids:
-                os.close(asked_r)
-                os.close(mapped_w)
-                _enter_template_namespace(asked_w, mapped_r)
+                os.close(asked[0])
+                os.close(mapped[1])
+                _enter_template_namespace(asked[1], mapped[0])
             else:
                 _drop_privileges(plan)
             os.chdir(plan.get("cwd") or "/")
@@ -181,16 +180,11 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
                 os._exit(SETUP_FAILED)
         return
     if template_uids:
-        os.close(asked_w)
-        os.close(mapped_r)
-        try:
-            if os.read(asked_r, 1) == b"1":
-                _write_id_maps(runtime, int(plan["uid"]), [int(uid) for uid in template_uids])
-                os.write(mapped_w, b"1")
-        except OSError as exc:
-            os.write(2, f"hearth sandbox: cannot map the template's uids: {exc}\n".encode())
-        os.close(asked_r)
-        os.close(mapped_w)
+        os.close(asked[1])
+        os.close(mapped[0])
+        _map_template(asked[0], mapped[1], runtime, plan)
+        os.close(asked[0])
+        os.close(mapped[1])
     relay = plan.get("relay")
     if relay:
         _start_relay(int(relay[0]), str(relay[1]))
@@ -353,6 +347,17 @@ def _enter_template_namespace(asked_w: int, mapped_r: int) -> None:
     install_seccomp(template=True)
 
 
+def _map_template(asked_r: int, mapped_w: int, runtime: int, plan: dict[str, Any]) -> None:
+    """In the init: once the template has its user namespace, map its uids."""
+    try:
+        if os.read(asked_r, 1) == b"1":
+            uids = [int(uid) for uid in plan["template_uids"]]
+            _write_id_maps(runtime, int(plan["uid"]), uids)
+            os.write(mapped_w, b"1")
+    except OSError as exc:
+        os.write(2, f"hearth sandbox: cannot map the template's uids: {exc}\n".encode())
+
+
 def _write_id_maps(pid: int, uid: int, children: list[int]) -> None:
     """Inside 0 is the template's host uid; each child's uid maps to itself."""
     lines = f"0 {uid} 1\n" + "".join(f"{child} {child} 1\n" for child in children)
@@ -365,7 +370,8 @@ def isolate_fork(uid: int, tmp_bytes: int) -> None:
     """In an environment just forked from a template: a mount namespace with an empty /tmp
     of its own, its own uid (no capabilities left), the full seccomp filter."""
     _check(_libc.unshare(CLONE_NEWNS), "unshare the mount namespace")
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
+    fresh = f"size={tmp_bytes},mode=1777"
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, fresh)  # noqa: S108 - its own
     os.setgroups([])
     parent = os.getppid()
     os.setresgid(uid, uid, uid)

@@ -111,18 +111,9 @@ class TemplateServer:
             self.reap()
             while True:
                 try:
-                    data, ancillary, flags, _ = self.sock.recvmsg(
-                        MAX_MESSAGE, socket.CMSG_SPACE(4 * FD_SIZE), socket.MSG_DONTWAIT
-                    )
+                    data, fds, flags = self.receive()
                 except BlockingIOError:
                     break
-                except ConnectionError:
-                    data, ancillary, flags = b"", [], 0
-                fds: list[int] = []
-                for level, kind, payload in ancillary:
-                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                        usable = len(payload) - len(payload) % FD_SIZE
-                        fds.extend(array.array("i", payload[:usable]))
                 if not data:
                     for fd in fds:
                         os.close(fd)
@@ -132,7 +123,7 @@ class TemplateServer:
                     for fd in fds:
                         os.close(fd)
                     continue
-                request = json.loads(data)
+                request: dict[str, Any] = json.loads(data)
                 if request.get("op") == "spawn" and len(fds) == 2:
                     if self.fork(request, fds):
                         request["fds"] = fds
@@ -142,6 +133,21 @@ class TemplateServer:
                     os.close(fd)
                 if request.get("op") == "kill":
                     self.kill(int(request["pid"]))
+
+    def receive(self) -> tuple[bytes, list[int], int]:
+        """One datagram and its fds, without blocking (BlockingIOError: none waiting)."""
+        try:
+            data, ancillary, flags, _ = self.sock.recvmsg(
+                MAX_MESSAGE, socket.CMSG_SPACE(4 * FD_SIZE), socket.MSG_DONTWAIT
+            )
+        except ConnectionError:
+            return b"", [], 0
+        fds: list[int] = []
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                usable = len(payload) - len(payload) % FD_SIZE
+                fds.extend(array.array("i", payload[:usable]))
+        return data, fds, flags
 
     def fork(self, request: dict[str, Any], fds: list[int]) -> bool:
         started = time.perf_counter()
