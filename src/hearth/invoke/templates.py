@@ -23,7 +23,6 @@ from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
 from hearth.invoke import snapstart
 from hearth.invoke.environment import log_stream_name
-from hearth.invoke.launch import LaunchedProcess
 from hearth.invoke.launchers import ZygoteLauncher
 from hearth.invoke.runtimes import family_of, function_environment
 from hearth.invoke.snapstart import LaunchedServer, Template
@@ -158,9 +157,7 @@ class Templates:
         sandbox.plan["template_uids"] = self._sandboxes.take_uids(snapstart.MAX_CHILDREN)
         return sandbox
 
-    async def _build(self, version: FunctionVersion) -> Template:
-        log_group = version.log_group or f"/aws/lambda/{version.function_name}"
-        stream = log_stream_name(version.version)
+    def _trees(self, version: FunctionVersion) -> tuple[str, list[str]]:
         try:
             code_tree = str(self._code.tree(version.code_sha256_hex))
             layer_trees = [str(self._code.tree(layer.code_sha256_hex)) for layer in version.layers]
@@ -168,6 +165,12 @@ class Templates:
             raise LambdaError(
                 "ServiceException", 500, "The function's code is missing from the code store."
             ) from exc
+        return code_tree, layer_trees
+
+    async def _build(self, version: FunctionVersion) -> Template:
+        log_group = version.log_group or f"/aws/lambda/{version.function_name}"
+        stream = log_stream_name(version.version)
+        code_tree, layer_trees = self._trees(version)
         directory = tempfile.mkdtemp(prefix="t-", dir=self._socket_dir)
         os.chmod(directory, 0o755)  # noqa: S103 - the template uid must reach its sockets
         sandbox = self._sandbox(version, code_tree, layer_trees, directory)
@@ -177,6 +180,16 @@ class Templates:
         if sandbox is not None:
             task_root, layer_roots = sandbox.task_root, sandbox.layer_roots
             runtime_dir, inside_dir = sandbox.runtime_dir, sandbox.runtime_socket
+        sandboxes = self._sandboxes
+
+        def release() -> None:
+            """Once the template and its children are gone: its sandbox, uids, sockets."""
+            if sandbox is not None:
+                sandbox.release()
+            if sandboxes is not None:
+                sandboxes.give_back_uids(child_uids)
+            shutil.rmtree(directory, ignore_errors=True)
+
         variables = self._variables(version, stream, task_root, layer_roots, runtime_dir)
         variables["HEARTH_TEMPLATE_FD"] = "4"  # TEMPLATE_FD in hearth/runtimes/python/zygote.py
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -192,11 +205,7 @@ class Templates:
             )
         except BaseException:
             ours.close()
-            if sandbox is not None:
-                sandbox.release()
-            if self._sandboxes is not None:
-                self._sandboxes.give_back_uids(child_uids)
-            shutil.rmtree(directory, ignore_errors=True)
+            release()
             raise
         finally:
             os.close(write_fd)
@@ -206,21 +215,13 @@ class Templates:
             server = await Zygote.attach(
                 label, LaunchedServer(process), ours, max(10.0, float(version.timeout))
             )
-        except TemplateInitError as exc:
-            _release_later(process, sandbox, directory)
-            self._give_back_later(process, child_uids)
-            raise InitFailed(json.dumps(exc.error).encode()) from None
-        except BaseException:
-            _release_later(process, sandbox, directory)
-            self._give_back_later(process, child_uids)
+        except BaseException as exc:
+            # It never became ready: kill it, free what it held once it is gone.
+            process.kill()
+            process.exited.add_done_callback(lambda _: release())
+            if isinstance(exc, TemplateInitError):
+                raise InitFailed(json.dumps(exc.error).encode()) from None
             raise
-
-        def release() -> None:
-            if sandbox is not None:
-                sandbox.release()
-            if self._sandboxes is not None:
-                self._sandboxes.give_back_uids(child_uids)
-            shutil.rmtree(directory, ignore_errors=True)
 
         return Template(
             revision_id=version.revision_id,
@@ -238,11 +239,6 @@ class Templates:
             tmp_bytes=version.ephemeral_storage * 1024 * 1024,
         )
 
-    def _give_back_later(self, process: LaunchedProcess, uids: list[int]) -> None:
-        sandboxes = self._sandboxes
-        if sandboxes is not None:
-            process.exited.add_done_callback(lambda _: sandboxes.give_back_uids(uids))
-
 
 async def _close_template(task: asyncio.Task[Template]) -> None:
     if not task.done():
@@ -250,20 +246,6 @@ async def _close_template(task: asyncio.Task[Template]) -> None:
     with contextlib.suppress(BaseException):
         template = await task
         await template.close()
-
-
-def _release_later(
-    process: LaunchedProcess, sandbox: PreparedSandbox | None, directory: str
-) -> None:
-    """A template that never became ready: kill it, and free its sandbox once it is gone."""
-    process.kill()
-
-    def release(_: object) -> None:
-        if sandbox is not None:
-            sandbox.release()
-        shutil.rmtree(directory, ignore_errors=True)
-
-    process.exited.add_done_callback(release)
 
 
 def _now_ms() -> int:
