@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,9 +36,11 @@ def run(cold: int, isolation: str) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for label, snapstart in (("without SnapStart", False), ("with SnapStart", True)):
         tool = HearthTool(isolation, snapstart=snapstart)
-        with tempfile.TemporaryDirectory(prefix="hearth-snapstart-") as scratch:
-            with tool.start(heavy, Path(scratch), cold) as running:
-                figures[label] = cold_phase(running, cold)
+        with (
+            tempfile.TemporaryDirectory(prefix="hearth-snapstart-") as scratch,
+            tool.start(heavy, Path(scratch), cold) as running,
+        ):
+            figures[label] = cold_phase(running, cold)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": {
@@ -99,4 +100,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
