@@ -58,6 +58,7 @@ def handler(event, context):
         "tmp": sorted(os.listdir("/tmp")),
         "pid": os.getpid(),
         "uid": os.getuid(),
+        "cgroups": sorted(open("/proc/self/cgroup").read().split()),
         "stream": context.log_stream_name,
     }
 """
@@ -137,6 +138,11 @@ def test_publish_pending_then_active_and_forked(lam: Any, snap_server: Server) -
     assert first["tmp"] == ["one"]
     assert second["tmp"] == ["two"]
     assert first["stream"] != second["stream"]
+    assert first["uid"] != second["uid"]
+    if os.geteuid() == 0:  # sandboxed: each in a memory cgroup of its own
+        memory = [[c for c in env["cgroups"] if ":memory:" in c] for env in (first, second)]
+        assert memory[0] != memory[1]
+        assert all(c[0].count("/") == 2 for c in memory)  # /hearth-<pid>/<environment>
 
     answer = lam.invoke(FunctionName=name, Qualifier=published["Version"], LogType="Tail")
     assert answer["StatusCode"] == 200

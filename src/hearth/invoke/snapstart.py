@@ -8,8 +8,7 @@ version then costs a fork of an initialised interpreter, however heavy the init.
 
 What differs between environments is set after the fork: the child's variables (its log
 stream, its Runtime API socket), a fresh `random` state (the runtime reseeds), its own
-cgroup (Hearth moves it there before it runs anything of the function's: the child waits for
-a go byte), its request ids. Children share the template's sandbox: its mount, PID and
+cgroup (it moves itself there before it runs anything of the function's), its request ids. Children share the template's sandbox: its mount, PID and
 network namespaces, its uid and so its `/tmp` (see README, SnapStart, for what that means).
 """
 
@@ -123,33 +122,34 @@ class Template:
         output_fd: int,
     ) -> LaunchedProcess:
         """Fork an environment with `env` over the template's variables, as `uid` (which
-        goes back to the template once the child is gone), in `cgroup`."""
+        goes back to the template once the child is gone), in `cgroup` (which the child
+        enters before it runs anything of the function's)."""
         request: dict[str, Any] = {"op": "spawn", "env": env}
         if uid is not None:
             request.update(uid=uid, tmp_bytes=self.tmp_bytes)
-        go_r, go_w = os.pipe()
+        # The child moves itself into its cgroup, through files opened here (the kernel
+        # checks the opener's rights): a process that moves itself skips the global lock,
+        # and the RCU grace period, that moving another one costs.
+        cgroup_fds = [
+            os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+            for procs in (cgroup.procs_files if cgroup is not None else [])
+        ]
         try:
-            try:
-                spawned = await self.server.spawn_request(request, [output_fd, go_r])
-            except BaseException:
-                self.give_back(uid)
-                raise
-            finally:
-                os.close(go_r)
-            spawned.exited.add_done_callback(lambda _: self.give_back(uid))
-            pid = spawned.pid
-            if self.sandboxed:
-                found = host_pid(self.process.pid, spawned.pid)
-                if found is None:
-                    self.server.kill(spawned.pid)
-                    raise RuntimeError("the forked environment vanished")
-                pid = found
-            if cgroup is not None:
-                for procs in cgroup.procs_files:
-                    Path(procs).write_text(str(pid))
-            os.write(go_w, b"1")
+            spawned = await self.server.spawn_request(request, [output_fd, *cgroup_fds])
+        except BaseException:
+            self.give_back(uid)
+            raise
         finally:
-            os.close(go_w)
+            for fd in cgroup_fds:
+                os.close(fd)
+        spawned.exited.add_done_callback(lambda _: self.give_back(uid))
+        pid = spawned.pid
+        if self.sandboxed:
+            found = host_pid(self.process.pid, spawned.pid)
+            if found is None:
+                self.server.kill(spawned.pid)
+                raise RuntimeError("the forked environment vanished")
+            pid = found
         accounting = ChildAccounting(cgroup) if cgroup is not None else None
         return LaunchedProcess(pid, spawned.exited, accounting=accounting)
 

@@ -14,9 +14,9 @@ Template -> Hearth
   exits); ``{"op":"spawned","id":N,"pid":P,"fork_ms":F}``;
   ``{"op":"exited","pid":P,"status":S}`` exactly once per child.
 Hearth -> template
-  ``{"op":"spawn","id":N,"env":{...}}`` + two fds (SCM_RIGHTS): the write end of the
-  environment's output pipe, and the read end of a pipe the child waits on until Hearth has
-  put it in its own cgroup (one byte: go; end of file: give up).
+  ``{"op":"spawn","id":N,"env":{...}}`` (sandboxed, also ``"uid"`` and ``"tmp_bytes"``) +
+  fds (SCM_RIGHTS): the write end of the environment's output pipe, then the environment's
+  cgroup files (``tasks`` / ``cgroup.procs``) opened by Hearth, which the child writes "0" to.
   ``{"op":"kill","pid":P}``; end of file: kill every child and exit.
 
 A child sets what must differ between environments (its variables: log stream, Runtime API
@@ -124,7 +124,7 @@ class TemplateServer:
                         os.close(fd)
                     continue
                 request: dict[str, Any] = json.loads(data)
-                if request.get("op") == "spawn" and len(fds) == 2:
+                if request.get("op") == "spawn" and fds:
                     if self.fork(request, fds):
                         request["fds"] = fds
                         return request
@@ -138,7 +138,7 @@ class TemplateServer:
         """One datagram and its fds, without blocking (BlockingIOError: none waiting)."""
         try:
             data, ancillary, flags, _ = self.sock.recvmsg(
-                MAX_MESSAGE, socket.CMSG_SPACE(4 * FD_SIZE), socket.MSG_DONTWAIT
+                MAX_MESSAGE, socket.CMSG_SPACE(8 * FD_SIZE), socket.MSG_DONTWAIT
             )
         except ConnectionError:
             return b"", [], 0
@@ -213,10 +213,17 @@ class TemplateServer:
 
 def _environment(bootstrap: ModuleType, handler: Any, request: dict[str, Any]) -> int:
     """In a forked child: become one environment of the version and serve it."""
-    output_fd, go_fd = request["fds"]
+    output_fd, *cgroup_fds = request["fds"]
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.close(output_fd)
+    try:
+        for fd in cgroup_fds:
+            os.write(fd, b"0")  # "this process": into the environment's own cgroup
+            os.close(fd)
+    except OSError as exc:
+        os.write(2, f"hearth snapstart: cannot enter the cgroup: {exc!r}\n".encode())
+        return 1
     if request.get("uid") is not None:
         try:
             sys.modules["_hearth_sandbox_entry"].isolate_fork(
@@ -225,14 +232,6 @@ def _environment(bootstrap: ModuleType, handler: Any, request: dict[str, Any]) -
         except BaseException as exc:
             os.write(2, f"hearth snapstart: cannot isolate the environment: {exc!r}\n".encode())
             return 1
-    # Hearth moves this process into the environment's own cgroup before the go byte, so
-    # nothing the function allocates from here on is charged to the template.
-    go = b""
-    with contextlib.suppress(OSError):
-        go = os.read(go_fd, 1)
-    os.close(go_fd)
-    if go != b"1":
-        return 1
     os.environ.update(request["env"])
     random.seed()  # never the template's sequence, nor a sibling's
     client = bootstrap.RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
