@@ -32,6 +32,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def run(cold: int, isolation: str) -> dict[str, Any]:
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    load = os.getloadavg()
     heavy = workloads.for_snapstart(workloads.python_heavy())
     figures: dict[str, Any] = {}
     for label, snapstart in (("without SnapStart", False), ("with SnapStart", True)):
@@ -42,11 +44,12 @@ def run(cold: int, isolation: str) -> dict[str, Any]:
         ):
             figures[label] = cold_phase(running, cold)
     return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "date": started,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
-            "load_average_at_start": os.getloadavg(),
+            "load_average_at_start": load,
+            "load_average_at_end": os.getloadavg(),
         },
         "isolation": isolation,
         "runtime": heavy.runtime,
@@ -70,7 +73,9 @@ def markdown(results: dict[str, Any]) -> str:
             "# SnapStart benchmark",
             "",
             f"`bench/snapstart_bench.py`, {results['date']}, {machine['cpus']} cores, "
-            f"{machine['platform']}, load average at start {machine['load_average_at_start']}.",
+            f"{machine['platform']}, load average (1, 5, 15 min) at start "
+            f"{_loads(machine['load_average_at_start'])}, at the end "
+            f"{_loads(machine.get('load_average_at_end'))}.",
             f"{results['cold_starts']} cold starts each of a {results['runtime']} function whose "
             "init imports the peers benchmark's heavy package (151 modules), Hearth "
             f"`--isolation {results['isolation']}`; each cold start a new function, its first "
@@ -82,6 +87,10 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
     )
+
+
+def _loads(loads: Any) -> str:
+    return "—" if not loads else " / ".join(f"{load:.1f}" for load in loads)
 
 
 def main() -> None:
