@@ -1,15 +1,17 @@
 """SnapStart, done with fork: a version's template process, and environments forked from it.
 
-A template is a sandboxed environment of the version (started by `EnvironmentBuilder`, like
+A template is a sandboxed environment of the version (started by `Templates`, like
 any other) whose runtime imports the handler module, runs the before-snapshot hooks and then,
 instead of asking for events, forks one process per new environment
 (``hearth/runtimes/python/template.py`` speaks the zygote's protocol). A cold start of that
 version then costs a fork of an initialised interpreter, however heavy the init.
 
 What differs between environments is set after the fork: the child's variables (its log
-stream, its Runtime API socket), a fresh `random` state (the runtime reseeds), its own
-cgroup (it moves itself there before it runs anything of the function's), its request ids. Children share the template's sandbox: its mount, PID and
-network namespaces, its uid and so its `/tmp` (see README, SnapStart, for what that means).
+stream, its Runtime API socket), a fresh `random` state (the runtime reseeds), and, sandboxed,
+a mount namespace with an empty `/tmp`, a uid and a cgroup of its own, entered before it runs
+anything of the function's (``sandbox_entry.isolate_fork``); its request ids are its own as
+any environment's. Children share the template's PID and network namespaces (README,
+SnapStart, says what that means).
 """
 
 from __future__ import annotations
