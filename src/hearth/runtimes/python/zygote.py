@@ -283,6 +283,8 @@ class Server:
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             first_free = 3
+            if template_fd == STATUS_FD:
+                template_fd = os.dup(template_fd)  # or the status pipe would take its place
             if status_fd >= 0:
                 os.dup2(status_fd, STATUS_FD)
                 first_free = STATUS_FD + 1
