@@ -14,6 +14,8 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
      "relay": null | [9001, "/run/hearth/runtime.sock"],   # TCP inside -> Unix socket
+     "services_relay": null | ["127.0.0.1", 8080, "/run/hearth/services.sock"],  # the same,
+                                                # for AWS_ENDPOINT_URL (Hearth's own port)
      "hostname": "...", "uid": 990001, "gid": 990001, "cwd": "/var/task",
      "argv": null | ["/usr/bin/node", "..."]}  # null: return and run the Python runtime
 
@@ -142,11 +144,18 @@ def enter(plan: dict[str, Any], status_fd: int) -> None:
 
 
 def _be_init(plan: dict[str, Any], status_w: int) -> None:
+    listeners: list[tuple[socket.socket, str]] = []
     try:
         _build_root(plan)
         socket.sethostname(plan.get("hostname") or "localhost")
         if plan.get("network"):
             _loopback_up()
+        # Listening before the runtime starts: its first connection finds the relays there.
+        relay, services = plan.get("relay"), plan.get("services_relay")
+        if relay:
+            listeners.append((_listen("127.0.0.1", int(relay[0])), str(relay[1])))
+        if services:
+            listeners.append((_listen(str(services[0]), int(services[1])), str(services[2])))
     except BaseException as exc:
         os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
         os._exit(SETUP_FAILED)
@@ -158,6 +167,8 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
+        for listener, _ in listeners:
+            listener.close()
         try:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _set_oom_score(0)
@@ -180,14 +191,9 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
                 os._exit(SETUP_FAILED)
         return
     if template_uids:
-        os.close(asked[1])
-        os.close(mapped[0])
-        _map_template(asked[0], mapped[1], runtime, plan)
-        os.close(asked[0])
-        os.close(mapped[1])
-    relay = plan.get("relay")
-    if relay:
-        _start_relay(int(relay[0]), str(relay[1]))
+        _map_template(asked, mapped, runtime, plan)
+    for listener, unix_path in listeners:
+        _start_relay(listener, unix_path)
     code = _reap_until(runtime)
     os.write(status_w, str(code).encode())
     os._exit(0)
@@ -347,8 +353,13 @@ def _enter_template_namespace(asked_w: int, mapped_r: int) -> None:
     install_seccomp(template=True)
 
 
-def _map_template(asked_r: int, mapped_w: int, runtime: int, plan: dict[str, Any]) -> None:
+def _map_template(
+    asked: tuple[int, int], mapped: tuple[int, int], runtime: int, plan: dict[str, Any]
+) -> None:
     """In the init: once the template has its user namespace, map its uids."""
+    os.close(asked[1])
+    os.close(mapped[0])
+    asked_r, mapped_w = asked[0], mapped[1]
     try:
         if os.read(asked_r, 1) == b"1":
             uids = [int(uid) for uid in plan["template_uids"]]
@@ -356,6 +367,8 @@ def _map_template(asked_r: int, mapped_w: int, runtime: int, plan: dict[str, Any
             os.write(mapped_w, b"1")
     except OSError as exc:
         os.write(2, f"hearth sandbox: cannot map the template's uids: {exc}\n".encode())
+    os.close(asked_r)
+    os.close(mapped_w)
 
 
 def _write_id_maps(pid: int, uid: int, children: list[int]) -> None:
@@ -539,13 +552,18 @@ def install_seccomp(template: bool = False) -> None:
 # --- the Runtime API relay (private network only) --------------------------------------------
 
 
-def _start_relay(port: int, unix_path: str) -> None:
-    """Serve 127.0.0.1:port inside the namespace, forwarding each connection to the
-    environment's Unix socket: AWS's runtime clients only speak TCP."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(16)
+    listener.bind((host, port))
+    listener.listen(64)
+    return listener
+
+
+def _start_relay(listener: socket.socket, unix_path: str) -> None:
+    """Serve a loopback TCP port inside the namespace, forwarding each connection to a Unix
+    socket the host serves: AWS's runtime clients and SDKs only speak TCP."""
 
     def accept_forever() -> None:
         while True:
