@@ -172,12 +172,7 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
         try:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _set_oom_score(0)
-            if template_uids:
-                os.close(asked[0])
-                os.close(mapped[1])
-                _enter_template_namespace(asked[1], mapped[0])
-            else:
-                _drop_privileges(plan)
+            _lower_privileges(plan, asked, mapped)
             os.chdir(plan.get("cwd") or "/")
         except BaseException as exc:
             os.write(2, f"hearth sandbox: cannot drop privileges: {exc}\n".encode())
@@ -337,6 +332,18 @@ def _loopback_up() -> None:
 # mount namespace, mounts a fresh /tmp, becomes its own uid (which drops every capability)
 # and takes the full filter. The template's own filter also refuses chroot: with
 # CAP_SYS_CHROOT in its namespace it could otherwise climb out of the sandbox's root.
+
+
+def _lower_privileges(
+    plan: dict[str, Any], asked: tuple[int, int], mapped: tuple[int, int]
+) -> None:
+    """In the runtime: an environment's privileges, or a SnapStart template's."""
+    if not plan.get("template_uids"):
+        _drop_privileges(plan)
+        return
+    os.close(asked[0])
+    os.close(mapped[1])
+    _enter_template_namespace(asked[1], mapped[0])
 
 
 def _enter_template_namespace(asked_w: int, mapped_r: int) -> None:
