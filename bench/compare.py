@@ -74,6 +74,8 @@ def tools(peers: bool) -> tuple[list[Tool], dict[str, str]]:
         )
     else:
         hearth = [HearthTool(mode) for mode in modes]
+        if "sandbox" in modes:
+            hearth.append(HearthTool("sandbox", snapstart=True))
     if not peers:
         return [*hearth, FloorTool()], missing
     node_ric = NODE_RIC if NODE_RIC.exists() else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import py_compile
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -85,8 +86,9 @@ def _heavy_module(package: int, module: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def python_heavy() -> Workload:
-    """The generated tree, byte-compiled by the interpreter the functions run on."""
+def python_heavy(python: str | None = None, runtime: str = PYTHON_RUNTIME) -> Workload:
+    """The generated tree, byte-compiled by the interpreter the functions run on (`python`
+    for another `runtime` than this interpreter's)."""
     sources: dict[str, str] = {}
     imports = []
     for package in range(HEAVY_PACKAGES):
@@ -100,11 +102,11 @@ def python_heavy() -> Workload:
         "import heavy  # the heavy init\n\n\ndef handler(event, context):\n    return {'ok': True}\n"
     )
     handler = sources.pop("app.py").encode()
-    files = {"app.py": handler, **_compiled(sources)}
-    return Workload("python-heavy", PYTHON_RUNTIME, "app.handler", "python", files)
+    files = {"app.py": handler, **_compiled(sources, python)}
+    return Workload("python-heavy", runtime, "app.handler", "python", files)
 
 
-def _compiled(sources: dict[str, str]) -> dict[str, bytes]:
+def _compiled(sources: dict[str, str], python: str | None = None) -> dict[str, bytes]:
     """Sourceless .pyc files (`m0.pyc` beside where `m0.py` would be), as a wheel built for
     one interpreter can ship: smaller zips, and nothing to recompile whatever mtimes an unzip
     gives them. The magic number is the running interpreter's: see PYTHON_RUNTIME."""
@@ -114,16 +116,46 @@ def _compiled(sources: dict[str, str]) -> dict[str, bytes]:
             source = Path(scratch) / name
             source.parent.mkdir(parents=True, exist_ok=True)
             source.write_text(text)
-            target = source.with_suffix(".pyc")
-            py_compile.compile(
-                str(source),
-                cfile=str(target),
-                dfile=name,
-                doraise=True,
+        if python is not None:  # another interpreter compiles, for its own magic number
+            subprocess.run(
+                [python, "-c", _COMPILE_ALL, scratch, *sources],
+                check=True,
+                capture_output=True,
             )
+        for name in sources:
+            source = Path(scratch) / name
+            target = source.with_suffix(".pyc")
+            if python is None:
+                py_compile.compile(str(source), cfile=str(target), dfile=name, doraise=True)
             compiled[str(Path(name).with_suffix(".pyc"))] = target.read_bytes()
     return compiled
 
 
+_COMPILE_ALL = """
+import py_compile, sys
+root = sys.argv[1]
+for name in sys.argv[2:]:
+    source = root + "/" + name
+    py_compile.compile(source, cfile=source[:-3] + ".pyc", dfile=name, doraise=True)
+"""
+
+
 def all_workloads() -> list[Workload]:
     return [python_trivial(), python_heavy(), node()]
+
+
+SNAPSTART_RUNTIME = "python3.12"  # AWS takes SnapStart for python3.12 and later only
+
+
+def for_snapstart(workload: Workload) -> Workload:
+    """The same Python workload on a runtime that takes SnapStart (recompiled for it when
+    this interpreter is older)."""
+    if sys.version_info >= (3, 12):
+        return workload
+    from hearth.sandbox.zygote import find_python
+
+    if workload.name == "python-heavy":
+        return python_heavy(find_python(SNAPSTART_RUNTIME), SNAPSTART_RUNTIME)
+    return Workload(
+        workload.name, SNAPSTART_RUNTIME, workload.handler, workload.language, workload.files
+    )

@@ -78,6 +78,8 @@ class Settings:
     settle_delay_seconds: float = 0.0
     # How long an idle execution environment is kept warm before it is reaped.
     keep_alive_seconds: float = 300.0
+    # Beyond AWS: $LATEST of Python functions forked from a template, as SnapStart versions are.
+    snapstart_latest: bool = False
     isolation: Isolation = Isolation.AUTO
     # A function may choose for itself with the HEARTH_NETWORK environment variable.
     network: Network = Network.HOST

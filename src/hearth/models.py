@@ -103,6 +103,23 @@ class FunctionVersion:
         return self.version == LATEST
 
     @property
+    def snapstart_apply_on(self) -> str:
+        """SnapStart.ApplyOn as set on the function: "PublishedVersions" or "None"."""
+        snap = self.passthrough.get("SnapStart")
+        value = snap.get("ApplyOn") if isinstance(snap, dict) else None
+        return value if isinstance(value, str) else "None"
+
+    @property
+    def snapstart_on(self) -> bool:
+        """A published version that runs with SnapStart (its OptimizationStatus is On)."""
+        return not self.is_latest and self.snapstart_apply_on == "PublishedVersions"
+
+    @property
+    def awaiting_snapshot(self) -> bool:
+        """A SnapStart version whose init at publish has not finished: Pending until it has."""
+        return self.snapstart_on and self.state is State.PENDING
+
+    @property
     def reported_revision(self) -> str:
         """The RevisionId AWS would report (and check preconditions against)."""
         return self.public_revision or self.revision_id

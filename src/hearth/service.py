@@ -87,6 +87,7 @@ from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
 from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
+from hearth.invoke.snapstart_publisher import SnapStartPublisher
 from hearth.logs.store import LogStore, SqliteLogStore
 from hearth.logs.subscription_delivery import SubscriptionDelivery
 from hearth.logs.subscriptions import FileSubscriptions
@@ -157,6 +158,7 @@ class Hearth:
     invoker: Invoker
     environments: EnvironmentBuilder
     provisioner: Provisioner
+    snapstart: SnapStartPublisher
     launchers: Launchers
     log_store: LogStore
     log_writer: LogWriter
@@ -219,7 +221,9 @@ class Hearth:
         # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
+        await self.snapstart.close()
         await self.invoker.close()
+        await self.environments.templates.close()
         self.environments.close()
         await self.launchers.close()
         if self.host_relay is not None:
@@ -316,6 +320,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         ),
         extra_environment=function_services.variables,
         identities=identities,
+        snapstart_latest=settings.snapstart_latest,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
     if node is not None:
@@ -332,6 +337,10 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
 
         node.members.set_listener(members_changed)
     provisioner = Provisioner(reads, invoker.pool)
+    snapstart = SnapStartPublisher(
+        reads, environments.templates.get, environments.templates.forget, functions.settle_snapstart
+    )
+    registry.subscribe(snapstart.invalidate)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
     events: EventQueue = (
@@ -474,6 +483,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         invoker,
         environments,
         provisioner,
+        snapstart,
         launchers,
         log_store,
         log_writer,
@@ -848,6 +858,7 @@ async def serve(
     server = _Server(config)
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
+    hearth.snapstart.start()  # and SnapStart versions' templates (a restart left them Pending)
     hearth.dispatcher.start()
     hearth.metrics.start()
     housekeeping = asyncio.create_task(_housekeeping(hearth))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from ..client import Boto3Caller, HttpCaller, succeeded
-from ..workloads import Workload
+from ..workloads import Workload, for_snapstart
 from .base import ColdStart, PerEnv, stop
 
 
@@ -36,11 +36,21 @@ def isolation_modes() -> list[str] | None:
 class HearthTool:
     fresh = "a new function per cold start (created untimed, then its first invoke is timed)"
 
-    def __init__(self, isolation: str | None) -> None:
+    def __init__(self, isolation: str | None, snapstart: bool = False) -> None:
         self.isolation = isolation
+        self.snapstart = snapstart
         self.name = f"hearth ({isolation})" if isolation else "hearth"
+        if snapstart:
+            self.name = self.name.removesuffix(")") + ", SnapStart)"
+            # With SnapStart, a version's init runs when it is published (untimed too).
+            self.fresh = (
+                "a new function per cold start, published with SnapStart (untimed, until the "
+                "version is Active), then the version's first invoke is timed"
+            )
 
     def unavailable(self, workload: Workload) -> str | None:
+        if self.snapstart and workload.language != "python":
+            return "SnapStart is for Python functions in Hearth"
         return None
 
     def version(self) -> str:
@@ -76,7 +86,9 @@ class HearthTool:
             )
             try:
                 port = _ready_port(process)
-                running = RunningHearth(process, port, workload)
+                if self.snapstart:
+                    workload = for_snapstart(workload)
+                running = RunningHearth(process, port, workload, self.snapstart)
                 running.deploy("bench")
                 yield running
             finally:
@@ -104,10 +116,19 @@ class RunningHearth:
     per_env: PerEnv = "delta"
     warm_environments = 1
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, workload: Workload) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        port: int,
+        workload: Workload,
+        snapstart: bool = False,
+    ) -> None:
         self.process, self.port, self.workload = process, port, workload
+        self.snapstart = snapstart
         self.code = base64.b64encode(workload.zip_bytes()).decode()
-        self.caller = HttpCaller("127.0.0.1", port, self.invoke_path("bench"))
+        # With SnapStart, every invoke goes to version 1, the one published with it.
+        suffix = "?Qualifier=1" if snapstart else ""
+        self.caller = HttpCaller("127.0.0.1", port, self.invoke_path("bench") + suffix)
         self.boto3 = Boto3Caller(f"http://127.0.0.1:{port}", "bench")
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
@@ -144,11 +165,17 @@ class RunningHearth:
             "MemorySize": 1769,
             "Timeout": 60,
         }
+        if self.snapstart:
+            body["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+            body["Publish"] = True
         status, answer = self._request("POST", "/2015-03-31/functions", json.dumps(body).encode())
         if status != 201:
             raise RuntimeError(f"CreateFunction {status}: {answer[:300]!r}")
-        for _ in range(500):
-            _, answer = self._request("GET", f"/2015-03-31/functions/{name}/configuration")
+        path = f"/2015-03-31/functions/{name}/configuration"
+        if self.snapstart:
+            path += "?Qualifier=1"
+        for _ in range(3000):
+            _, answer = self._request("GET", path)
             if json.loads(answer).get("State") == "Active":
                 return
             time.sleep(0.01)
@@ -157,6 +184,7 @@ class RunningHearth:
     def cold_start(self, index: int) -> ColdStart:
         name = f"cold-{index}"
         self.deploy(name)
+        path = self.invoke_path(name) + ("?Qualifier=1" if self.snapstart else "")
         started = time.perf_counter()
-        status, body = self._request("POST", self.invoke_path(name), b"{}")
+        status, body = self._request("POST", path, b"{}")
         return ColdStart((time.perf_counter() - started) * 1000, succeeded(status, body))

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from hearth.arns import ArnFormatter
+from hearth.control import snapstart
 from hearth.control.event_config import EventConfigView
 from hearth.control.provisioned import ProvisionedView
 from hearth.models import Alias, FunctionVersion, LayerVersion
@@ -58,7 +59,7 @@ def function_configuration(
         "PackageType": "Zip",
         "Architectures": list(version.architectures),
         "EphemeralStorage": {"Size": version.ephemeral_storage},
-        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "SnapStart": snapstart.response_shape(version),
         "LoggingConfig": _logging_config(version),
     }
     if version.environment or version.environment_sent:

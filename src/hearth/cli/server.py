@@ -103,6 +103,14 @@ if TYPE_CHECKING:
     help="Seconds an idle execution environment stays warm.",
 )
 @click.option(
+    "--snapstart-latest",
+    envvar="HEARTH_SNAPSTART_LATEST",
+    is_flag=True,
+    default=False,
+    help="Beyond AWS: fork new $LATEST environments of Python functions from a template that "
+    "already ran their init, as SnapStart does for published versions.",
+)
+@click.option(
     "--isolation",
     envvar="HEARTH_ISOLATION",
     type=click.Choice(["auto", "sandbox", "process"]),
@@ -283,6 +291,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
     secret_access_key: str | None,
     settle_delay: float,
     keep_alive: float,
+    snapstart_latest: bool,
     isolation: str,
     network: str,
     sandbox_expose: tuple[Path, ...],
@@ -323,6 +332,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
         access_keys=keys,
         settle_delay_seconds=settle_delay,
         keep_alive_seconds=keep_alive,
+        snapstart_latest=snapstart_latest,
         isolation=Isolation(isolation),
         network=Network(network),
         sandbox_expose=tuple(str(path.resolve()) for path in sandbox_expose),

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version, parse_layer_version_arn
+from hearth.control import snapstart
 from hearth.control.spec import resolve_logging
 from hearth.errors import (
     conflict,
@@ -168,6 +169,7 @@ class Functions:
                         layers=self._attach_layers(tx, layer_arns),
                         **fields,
                     )
+                    snapstart.check(latest.runtime, latest.passthrough)
                     record = FunctionRecord(name=name, created=now, tags=dict(tags))
                     tx.put_function(record)
                     tx.put_version(latest)
@@ -232,6 +234,7 @@ class Functions:
                 fields, latest.log_format, latest.application_log_level, latest.system_log_level
             )
             updated = self._updated(latest, fields)
+            snapstart.check(updated.runtime, updated.passthrough)
             tx.put_version(updated)
         self._schedule_settle(name)
         return updated
@@ -284,10 +287,35 @@ class Functions:
         """Finish a create or update: Pending → Active, InProgress → Successful."""
         with self._registry.transaction() as tx:
             for version in tx.list_versions(name):
+                if version.awaiting_snapshot:
+                    continue  # settled by settle_snapstart, once its init has run
                 settled = _settled(version)
                 if settled is not version:
                     # AWS gives a version a new RevisionId when it settles.
                     tx.put_version(dataclasses.replace(settled, public_revision=new_revision_id()))
+
+    def settle_snapstart(self, version: FunctionVersion, error: str | None) -> None:
+        """A SnapStart version's init at publish is over: Active, or Failed with `error`
+        as its StateReason. Nothing changes if the version was deleted or replaced since."""
+        with self._registry.transaction() as tx:
+            current = tx.get_version(version.function_name, version.version)
+            if current is None or current.revision_id != version.revision_id:
+                return
+            if not current.awaiting_snapshot:
+                return
+            if error is None:
+                settled = _settled(current)
+            else:
+                settled = dataclasses.replace(
+                    current,
+                    state=State.FAILED,
+                    state_reason=error,
+                    state_reason_code=snapstart.FAILED_REASON_CODE,
+                    last_update_status=UpdateStatus.FAILED,
+                    last_update_status_reason=error,
+                    last_update_status_reason_code=snapstart.FAILED_REASON_CODE,
+                )
+            tx.put_version(dataclasses.replace(settled, public_revision=new_revision_id()))
 
     # Helpers -----------------------------------------------------------------------------
     def _latest_for_update(
@@ -332,16 +360,27 @@ class Functions:
         if published and _same_content(published[-1], latest):
             return published[-1]  # AWS publishes nothing new when nothing changed
         number = record.last_version_number + 1
-        version = _settled(
-            dataclasses.replace(
-                latest,
-                version=str(number),
-                description=description or latest.description,
-                revision_id=new_revision_id(),
-                public_revision=None,
-                last_modified=aws_timestamp(),
-            )
+        version = dataclasses.replace(
+            latest,
+            version=str(number),
+            description=description or latest.description,
+            revision_id=new_revision_id(),
+            public_revision=None,
+            last_modified=aws_timestamp(),
         )
+        if version.snapstart_on:
+            # Pending until its init has run at publish (settle_snapstart), as on AWS.
+            version = dataclasses.replace(
+                version,
+                state=State.PENDING,
+                state_reason=_CREATING_REASON,
+                state_reason_code="Creating",
+                last_update_status=None,
+                last_update_status_reason=None,
+                last_update_status_reason_code=None,
+            )
+        else:
+            version = _settled(version)
         tx.put_function(dataclasses.replace(record, last_version_number=number))
         tx.put_version(version)
         # Publishing changes $LATEST's RevisionId too, as on AWS (not what runs in it).

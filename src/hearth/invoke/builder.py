@@ -21,6 +21,7 @@ from hearth.invoke.identities import FunctionIdentity, SandboxIdentities
 from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.runtimes import command_for, family_of, function_environment
+from hearth.invoke.templates import Templates
 from hearth.invoke.types import InitFailed
 from hearth.logs.system_log import SystemLog
 from hearth.logs.writer import LogWriter
@@ -55,6 +56,7 @@ class EnvironmentBuilder:
         sandboxes: SandboxesFactory | None = None,
         extra_environment: ExtraEnvironment | None = None,
         identities: SandboxIdentities | None = None,
+        snapstart_latest: bool = False,
     ) -> None:
         self._code = code_store
         # Where Hearth's API looks up which function a sandbox uid is.
@@ -69,11 +71,25 @@ class EnvironmentBuilder:
         # to about 100 bytes. The sandbox's mount point for new roots lives here too.
         self._socket_dir = tempfile.mkdtemp(prefix="hearth-rt-")
         self._sandboxes = sandboxes(self._socket_dir) if sandboxes is not None else None
+        # SnapStart: each version's template, from which its environments are forked.
+        self.templates = Templates(
+            code_store,
+            arns,
+            logs,
+            launcher_for,
+            interpreter_for=interpreter_for,
+            sandboxes=self._sandboxes,
+            extra_environment=extra_environment,
+            socket_dir=self._socket_dir,
+            snapstart_latest=snapstart_latest,
+        )
 
     async def start(self, version: FunctionVersion, provisioned: bool) -> Environment:
         """A new environment of `version`, initialised and IDLE. Raises InitFailed when the
         runtime cannot initialise (the error AWS would return), LambdaError ServiceException
         when the version's code is missing from the code store."""
+        if self.templates.applies(version):
+            return await self._start_forked(version, provisioned)
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         environment = Environment(
             function_version=version.version,
@@ -177,6 +193,58 @@ class EnvironmentBuilder:
             interpreter=self._interpreter_for(version.runtime),
             network=self._sandboxes.network_for(version.environment),
         )
+
+    async def _start_forked(self, version: FunctionVersion, provisioned: bool) -> Environment:
+        """A new environment of `version`, forked from its template."""
+        template = await self.templates.get(version)
+        log_group = version.log_group or f"/aws/lambda/{version.function_name}"
+        environment = Environment(
+            function_version=version.version,
+            memory_size=version.memory_size,
+            timeout_seconds=version.timeout,
+            log_sink=partial(self._logs.write, log_group),
+            provisioned=provisioned,
+            system_log=SystemLog(
+                version.log_format, version.application_log_level, version.system_log_level
+            ),
+        )
+        environment.restored = True
+        await environment.open(template.socket_dir)
+        try:
+            uid = template.take_uid()
+        except RuntimeError as exc:
+            await environment.destroy()
+            raise LambdaError("ServiceException", 500, str(exc)) from exc
+        if uid is not None:
+            os.chown(environment.runtime_socket, uid, uid)
+            environment.runtime_uid = uid
+            if self._identities is not None:  # Hearth's API tells this function by its uid
+                self._identities.bind(uid, FunctionIdentity(version.function_name, version.role))
+        inside_socket = os.path.join(
+            template.inside_socket_dir, os.path.basename(environment.runtime_socket)
+        )
+        variables = {
+            "AWS_LAMBDA_LOG_STREAM_NAME": environment.stream,
+            "AWS_LAMBDA_RUNTIME_API": template.runtime_api_inside(environment.runtime_api),
+            "HEARTH_RUNTIME_API_SOCKET": inside_socket,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+        }
+        cgroup = (
+            self._sandboxes.cgroup_for(environment.id, version.memory_size)
+            if self._sandboxes is not None
+            else None
+        )
+
+        async def launch(output_fd: int) -> LaunchedProcess:
+            try:
+                return await template.spawn(variables, cgroup, uid, output_fd)
+            except BaseException:
+                if cgroup is not None:
+                    cgroup.remove()
+                raise
+
+        await environment.start(launch)
+        return environment
 
     def close(self) -> None:
         """After every environment it built is destroyed (the pool is closed)."""

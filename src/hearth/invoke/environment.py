@@ -94,6 +94,8 @@ class Environment:
         self.timeout_seconds = timeout_seconds
         self.last_used = time.monotonic()
         self.init_duration_ms: float | None = None
+        # Forked from a SnapStart template: its init time is reported as Restore Duration.
+        self.restored = False
         self._log_sink = log_sink
         # START / END / REPORT in the function's LogFormat, and its log-level filters.
         self._system = system_log
@@ -309,6 +311,10 @@ class Environment:
         self._first_report = False
         init = self.init_duration_ms if first else None
         memory = self._max_memory_mb()
+        if self.restored:
+            return Report(
+                request_id, duration_ms, self.memory_size, memory, None, status, error_type, init
+            )
         return Report(request_id, duration_ms, self.memory_size, memory, init, status, error_type)
 
     def _exit_error_type(self) -> str:

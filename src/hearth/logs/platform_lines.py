@@ -30,9 +30,11 @@ def report_line(
     memory_size_mb: int,
     max_memory_used_mb: int,
     init_duration_ms: float | None = None,
+    restore_duration_ms: float | None = None,
 ) -> str:
     """REPORT, each field followed by a tab as on AWS; Init Duration only on the first
-    invocation of an on-demand environment."""
+    invocation of an on-demand environment, Restore Duration (and its billed part) instead
+    on the first invocation of one restored from a SnapStart snapshot (forked, here)."""
     line = (
         f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
         f"Billed Duration: {billed_duration_ms(duration_ms)} ms\t"
@@ -40,6 +42,11 @@ def report_line(
     )
     if init_duration_ms is not None:
         line += f"Init Duration: {init_duration_ms:.2f} ms\t"
+    if restore_duration_ms is not None:
+        line += (
+            f"Restore Duration: {restore_duration_ms:.2f} ms\t"
+            f"Billed Restore Duration: {billed_duration_ms(restore_duration_ms)} ms\t"
+        )
     return line
 
 

@@ -40,6 +40,8 @@ class Report:
     init_duration_ms: float | None = None
     status: str = "success"  # success | error | timeout
     error_type: str | None = None
+    # Set instead of init_duration_ms for an environment forked from a SnapStart template.
+    restore_duration_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class SystemLog:
                 report.memory_size_mb,
                 report.max_memory_used_mb,
                 report.init_duration_ms,
+                report.restore_duration_ms,
             )
             if report.status == "timeout":
                 line += timeout_status()
@@ -92,6 +95,9 @@ class SystemLog:
         }
         if report.init_duration_ms is not None:
             metrics["initDurationMs"] = round(report.init_duration_ms, 3)
+        if report.restore_duration_ms is not None:
+            metrics["restoreDurationMs"] = round(report.restore_duration_ms, 3)
+            metrics["billedRestoreDurationMs"] = billed_duration_ms(report.restore_duration_ms)
         record: dict[str, object] = {
             "requestId": report.request_id,
             "metrics": metrics,

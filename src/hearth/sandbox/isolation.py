@@ -136,6 +136,23 @@ class PreparedSandbox:
             self._uids = None
 
 
+# Where a SnapStart template's sandbox shows the directory of its environments' sockets.
+TEMPLATE_SOCKETS = "/run/hearth/envs"
+
+
+def share_socket_directory(prepared: PreparedSandbox) -> str:
+    """Make a sandbox prepared with a directory as its ``socket_path`` show that directory
+    (a SnapStart template's: each environment forked from it gets a socket there) at
+    TEMPLATE_SOCKETS rather than one socket at RUNTIME_SOCKET; returns TEMPLATE_SOCKETS."""
+    for step in prepared.plan["layout"]:
+        if step[0] == "bind_rw" and step[2] == RUNTIME_SOCKET:
+            step[2] = TEMPLATE_SOCKETS
+    if prepared.plan.get("relay"):
+        prepared.plan["relay"] = None  # the relay serves one socket; Hearth's client needs none
+    prepared.runtime_socket = TEMPLATE_SOCKETS
+    return TEMPLATE_SOCKETS
+
+
 class UidPool:
     """Hands out one uid per live environment; a returned uid is reused as late as possible."""
 
@@ -338,6 +355,18 @@ class Sandboxes:
             uid=uid,
             _uids=self._uids,
         )
+
+    def take_uids(self, count: int) -> list[int]:
+        """uids for the environments a SnapStart template forks (one per live child)."""
+        return [self._uids.take() for _ in range(count)]
+
+    def give_back_uids(self, uids: list[int]) -> None:
+        for uid in uids:
+            self._uids.give_back(uid)
+
+    def cgroup_for(self, environment_id: str, memory_mb: int) -> EnvironmentCgroup | None:
+        """A cgroup of its own for an environment forked from a SnapStart template."""
+        return self._cgroups.create(environment_id, memory_mb) if self._cgroups else None
 
     def close(self) -> None:
         if self._cgroups is not None:

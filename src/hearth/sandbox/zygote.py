@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 ZYGOTE_SCRIPT = Path(__file__).resolve().parent.parent / "runtimes" / "python" / "zygote.py"
 START_TIMEOUT_S = 30.0
@@ -35,6 +35,25 @@ KILLED = -int(signal.SIGKILL)
 
 class ZygoteError(Exception):
     """The zygote could not start, or went away while a request was in flight."""
+
+
+class TemplateInitError(ZygoteError):
+    """A SnapStart template's init failed: ``error`` is the runtime's error payload."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"init failed: {error.get('errorType')}")
+        self.error = error
+
+
+class ServerProcess(Protocol):
+    """The fork server's own process, as ``Zygote`` needs it (asyncio's Process is one)."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def kill(self) -> None: ...
+    async def wait(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +74,7 @@ class Zygote:
     becomes False and the caller starts a new one.
     """
 
-    def __init__(self, python: str, process: asyncio.subprocess.Process, sock: socket.socket):
+    def __init__(self, python: str, process: ServerProcess, sock: socket.socket):
         self._python = python
         self._process = process
         self._sock = sock
@@ -106,6 +125,24 @@ class Zygote:
             raise ZygoteError(f"the zygote on {python} did not start: {exc}") from exc
         return zygote
 
+    @classmethod
+    async def attach(
+        cls, label: str, process: ServerProcess, sock: socket.socket, timeout: float
+    ) -> Zygote:
+        """A fork server speaking this protocol that something else started (a SnapStart
+        template): return once it is ready; TemplateInitError if its init failed."""
+        sock.setblocking(False)
+        server = cls(label, process, sock)
+        try:
+            await asyncio.wait_for(asyncio.shield(server._ready), timeout)
+        except TemplateInitError:
+            await server.close()
+            raise
+        except (ZygoteError, TimeoutError) as exc:
+            await server.close()
+            raise ZygoteError(f"{label} did not start: {exc!r}") from exc
+        return server
+
     @property
     def python(self) -> str:
         return self._python
@@ -125,29 +162,34 @@ class Zygote:
         sys_path: list[str],
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
+        template_fd: int = -1,
     ) -> SpawnedProcess:
         """Fork an environment running the runtime with exactly ``env``, in ``cwd``, with
         ``sys_path`` prepended to its module path; ``output_fd`` becomes its stdout and stderr.
         With ``sandbox`` (a plan from ``hearth.sandbox.isolation``) the child enters that
         sandbox first. The caller keeps ownership of ``output_fd`` and should close it once
         this returns, so the pipe reports end of file when the child is gone."""
-        if not self._alive:
-            raise ZygoteError("the zygote is not running")
-        self._next_id += 1
-        request_id = self._next_id
         request: dict[str, Any] = {
             "op": "spawn",
-            "id": request_id,
             "env": env,
             "cwd": cwd,
             "sys_path": sys_path,
         }
         if sandbox is not None:
             request["sandbox"] = sandbox
+        fds = [output_fd] if template_fd < 0 else [output_fd, template_fd]
+        return await self.spawn_request(request, fds)
+
+    async def spawn_request(self, request: dict[str, Any], fds: list[int]) -> SpawnedProcess:
+        """Send one spawn request (``request["id"]`` is set here) with its fds."""
+        if not self._alive:
+            raise ZygoteError("the fork server is not running")
+        self._next_id += 1
+        request_id = request["id"] = self._next_id
         reply: asyncio.Future[SpawnedProcess] = self._loop.create_future()
         self._spawns[request_id] = reply
         try:
-            await self._send(json.dumps(request).encode(), [output_fd])
+            await self._send(json.dumps(request).encode(), fds)
         except OSError as exc:
             self._spawns.pop(request_id, None)
             raise ZygoteError(f"cannot reach the zygote: {exc}") from exc
@@ -235,6 +277,9 @@ class Zygote:
             done = self._exits.pop(int(message["pid"]), None)
             if done is not None and not done.done():
                 done.set_result(int(message["status"]))
+        elif op == "init_error":
+            if not self._ready.done():
+                self._ready.set_exception(TemplateInitError(dict(message.get("error") or {})))
         elif op == "error":
             reply = self._spawns.pop(int(message["id"]), None)
             if reply is not None and not reply.done():

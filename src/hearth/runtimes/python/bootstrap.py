@@ -744,6 +744,12 @@ def main() -> int:
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
     if not sys.path or sys.path[0] != task_root:
         sys.path.insert(0, task_root)
+    template_fd = os.environ.pop("HEARTH_TEMPLATE_FD", "")
+    if template_fd:
+        # SnapStart: this process is a version's template (hearth/runtimes/python/template.py,
+        # loaded by the zygote), and each environment is a fork of it.
+        template = sys.modules["_hearth_runtime_template"]
+        return int(template.serve_template(int(template_fd), sys.modules[__name__]))
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     encoder = make_encoder(os.environ.get("AWS_EXECUTION_ENV"))
     handler = init(client, encoder)

@@ -159,6 +159,11 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
     except BaseException as exc:
         os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
         os._exit(SETUP_FAILED)
+    template_uids = plan.get("template_uids")
+    # A SnapStart template asks (asked) once it is in its own user namespace; the init,
+    # privileged in the host's, writes its uid and gid maps and answers (mapped).
+    asked = os.pipe() if template_uids else (-1, -1)
+    mapped = os.pipe() if template_uids else (-1, -1)
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
@@ -167,7 +172,7 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
         try:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _set_oom_score(0)
-            _drop_privileges(plan)
+            _lower_privileges(plan, asked, mapped)
             os.chdir(plan.get("cwd") or "/")
         except BaseException as exc:
             os.write(2, f"hearth sandbox: cannot drop privileges: {exc}\n".encode())
@@ -180,6 +185,8 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
                 os.write(2, f"hearth sandbox: cannot run {argv[0]}: {exc}\n".encode())
                 os._exit(SETUP_FAILED)
         return
+    if template_uids:
+        _map_template(asked, mapped, runtime, plan)
     for listener, unix_path in listeners:
         _start_relay(listener, unix_path)
     code = _reap_until(runtime)
@@ -315,6 +322,88 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
 
 
+# --- SnapStart: a template in its own user namespace -----------------------------------------
+#
+# A version's template runs init, then forks environments; each of those needs a /tmp and a
+# uid of its own, which takes privilege at fork time. So the template runs as root of a user
+# namespace of its own (mapped to its sandbox uid on the host, and to nothing else but its
+# children's uids), which gives it capabilities over namespaces it creates, and none over the
+# host's or the sandbox's (those belong to the host's user namespace). Each child makes a
+# mount namespace, mounts a fresh /tmp, becomes its own uid (which drops every capability)
+# and takes the full filter. The template's own filter also refuses chroot: with
+# CAP_SYS_CHROOT in its namespace it could otherwise climb out of the sandbox's root.
+
+
+def _lower_privileges(
+    plan: dict[str, Any], asked: tuple[int, int], mapped: tuple[int, int]
+) -> None:
+    """In the runtime: an environment's privileges, or a SnapStart template's."""
+    if not plan.get("template_uids"):
+        _drop_privileges(plan)
+        return
+    os.close(asked[0])
+    os.close(mapped[1])
+    _enter_template_namespace(asked[1], mapped[0])
+
+
+def _enter_template_namespace(asked_w: int, mapped_r: int) -> None:
+    os.setgroups([])
+    _check(_libc.unshare(CLONE_NEWUSER), "unshare the user namespace")
+    os.write(asked_w, b"1")
+    os.close(asked_w)
+    if os.read(mapped_r, 1) != b"1":
+        raise SandboxError("the template's uids were not mapped")
+    os.close(mapped_r)
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    install_seccomp(template=True)
+
+
+def _map_template(
+    asked: tuple[int, int], mapped: tuple[int, int], runtime: int, plan: dict[str, Any]
+) -> None:
+    """In the init: once the template has its user namespace, map its uids."""
+    os.close(asked[1])
+    os.close(mapped[0])
+    asked_r, mapped_w = asked[0], mapped[1]
+    try:
+        if os.read(asked_r, 1) == b"1":
+            uids = [int(uid) for uid in plan["template_uids"]]
+            _write_id_maps(runtime, int(plan["uid"]), uids)
+            os.write(mapped_w, b"1")
+    except OSError as exc:
+        os.write(2, f"hearth sandbox: cannot map the template's uids: {exc}\n".encode())
+    os.close(asked_r)
+    os.close(mapped_w)
+
+
+def _write_id_maps(pid: int, uid: int, children: list[int]) -> None:
+    """Inside 0 is the template's host uid; each child's uid maps to itself."""
+    lines = f"0 {uid} 1\n" + "".join(f"{child} {child} 1\n" for child in children)
+    for name in ("uid_map", "gid_map"):
+        with open(f"/proc/{pid}/{name}", "w") as ids:
+            ids.write(lines)
+
+
+def isolate_fork(uid: int, tmp_bytes: int) -> None:
+    """In an environment just forked from a template: a mount namespace with an empty /tmp
+    of its own, its own uid (no capabilities left), the full seccomp filter."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare the mount namespace")
+    fresh = f"size={tmp_bytes},mode=1777"
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, fresh)  # noqa: S108 - its own
+    os.setgroups([])
+    parent = os.getppid()
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    # A change of credentials clears the parent-death signal: set it again, and check that
+    # the template did not die in between.
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        raise SandboxError("the template is gone")
+    install_seccomp()
+
+
 # --- the runtime's privileges ----------------------------------------------------------------
 
 
@@ -415,8 +504,13 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def seccomp_program(machine: str) -> list[tuple[int, int, int, int]]:
-    """The filter for this machine, as (code, jt, jf, k) instructions; [] where unknown."""
+CHROOT = (161, 51)
+
+
+def seccomp_program(machine: str, template: bool = False) -> list[tuple[int, int, int, int]]:
+    """The filter for this machine, as (code, jt, jf, k) instructions; [] where unknown.
+    A SnapStart template's lets mount through (its children mount their /tmp, in mount
+    namespaces of their own) and refuses chroot."""
     if machine not in AUDIT_ARCH:
         return []
     column = 0 if machine == "x86_64" else 1
@@ -429,7 +523,11 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]]:
     ]
     if machine == "x86_64":
         program += [(_BPF_JGE_K, 0, 1, X32_SYSCALL_BIT), (_BPF_RET_K, 0, 0, enosys)]
-    for numbers in SYSCALLS.values():
+    denied = dict(SYSCALLS)
+    if template:
+        del denied["mount"]
+        denied["chroot"] = CHROOT
+    for numbers in denied.values():
         program += [(_BPF_JEQ_K, 0, 1, numbers[column]), (_BPF_RET_K, 0, 0, eperm)]
     program += [
         (_BPF_JEQ_K, 0, 1, CLONE3[column]),
@@ -444,10 +542,10 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]]:
     return program
 
 
-def install_seccomp() -> None:
+def install_seccomp(template: bool = False) -> None:
     """Apply the filter to this process (after no_new_privs, which an unprivileged filter
     needs). A machine the table does not know runs without one."""
-    program = seccomp_program(os.uname().machine)
+    program = seccomp_program(os.uname().machine, template)
     if not program:
         return
     filters = (_SockFilter * len(program))(*(_SockFilter(*step) for step in program))

@@ -52,10 +52,12 @@ from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOOTSTRAP_MODULE = "_hearth_runtime_bootstrap"
+TEMPLATE_MODULE = "_hearth_runtime_template"
 MAX_MESSAGE = 1 << 20
 PR_SET_PDEATHSIG = 1
 CHILD_SETUP_FAILED = 127
 STATUS_FD = 3  # a sandboxed child's end of its status pipe
+TEMPLATE_FD = 4  # a SnapStart template's end of its socket to Hearth
 FD_SIZE = array.array("i").itemsize
 # Imported once here so that every forked environment starts with them warm.
 PRELOAD = (
@@ -119,8 +121,28 @@ def sandbox_module() -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError("cannot load sandbox_entry.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["_hearth_sandbox_entry"] = module  # template.py isolates its forks with it
     spec.loader.exec_module(module)
     return module
+
+
+def load_snapstart() -> None:
+    """SnapStart's parts, warm in every child: the template server, and AWS's runtime hooks
+    module, importable as on AWS's python runtimes without bundling it (one copy per process:
+    a function's own copy of the PyPI package finds this one already imported)."""
+    spec = importlib.util.spec_from_file_location(
+        TEMPLATE_MODULE, os.path.join(HERE, "template.py")
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load template.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[TEMPLATE_MODULE] = module
+    spec.loader.exec_module(module)
+    sys.path.insert(0, os.path.join(HERE, "lib"))
+    try:
+        importlib.import_module("snapshot_restore_py")
+    finally:
+        del sys.path[0]
 
 
 def preload() -> None:
@@ -194,8 +216,8 @@ class Server:
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
         op = message.get("op")
-        if op == "spawn" and len(fds) == 1:
-            return self.spawn(message, fds[0])
+        if op == "spawn" and len(fds) in (1, 2):
+            return self.spawn(message, fds[0], fds[1] if len(fds) == 2 else -1)
         for fd in fds:
             os.close(fd)
         if op == "kill":
@@ -204,7 +226,7 @@ class Server:
             self.send({"op": "error", "id": message.get("id"), "message": "expected one fd"})
         return False
 
-    def spawn(self, request: dict[str, Any], output_fd: int) -> bool:
+    def spawn(self, request: dict[str, Any], output_fd: int, template_fd: int = -1) -> bool:
         started = time.perf_counter()
         sandboxed = request.get("sandbox") is not None
         status_r = status_w = pid = -1
@@ -220,16 +242,18 @@ class Server:
                 if sandboxed and pid != 0:  # the zygote's own next children: not in there
                     sandbox_module().restore_pid_for_children()
         except OSError as exc:
-            for fd in (output_fd, status_r, status_w):
+            for fd in (output_fd, status_r, status_w, template_fd):
                 if fd >= 0:
                     os.close(fd)
             self.send({"op": "error", "id": request["id"], "message": str(exc)})
             return False
         if pid == 0:
-            self.become_child(request, output_fd, status_w)
+            self.become_child(request, output_fd, status_w, template_fd)
             return True
         fork_ms = (time.perf_counter() - started) * 1000
         os.close(output_fd)
+        if template_fd >= 0:
+            os.close(template_fd)
         if sandboxed:
             os.close(status_w)
             self.status_pipes[pid] = status_r
@@ -237,7 +261,9 @@ class Server:
         self.send({"op": "spawned", "id": request["id"], "pid": pid, "fork_ms": fork_ms})
         return False
 
-    def become_child(self, request: dict[str, Any], output_fd: int, status_fd: int = -1) -> None:
+    def become_child(
+        self, request: dict[str, Any], output_fd: int, status_fd: int = -1, template_fd: int = -1
+    ) -> None:
         """Turn this fork into a fresh environment; on any failure say why on its output."""
         try:
             os.setsid()  # its own session and group, so kill() reaches its whole tree
@@ -257,9 +283,18 @@ class Server:
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             first_free = 3
+            if template_fd == STATUS_FD:
+                template_fd = os.dup(template_fd)  # or the status pipe would take its place
             if status_fd >= 0:
                 os.dup2(status_fd, STATUS_FD)
                 first_free = STATUS_FD + 1
+            if template_fd >= 0:
+                # A SnapStart template's line to Hearth (hearth/runtimes/python/template.py).
+                os.dup2(template_fd, TEMPLATE_FD)
+                if status_fd < 0 and template_fd != STATUS_FD:
+                    with contextlib.suppress(OSError):
+                        os.close(STATUS_FD)  # whatever was inherited there
+                first_free = TEMPLATE_FD + 1
             os.closerange(first_free, _max_fd())  # output_fd, null and anything else inherited
             # Lambda's limits. Kept in step with _die_with_parent in hearth/invoke/launch.py
             # (this file imports only the standard library, so the two cannot share code).
@@ -364,6 +399,7 @@ def main() -> None:
     sock = socket.socket(fileno=fd)
     sock.setblocking(True)
     bootstrap = load_bootstrap()
+    load_snapstart()
     preload()
     if sys.platform.startswith("linux"):
         sandbox_module()
