@@ -128,7 +128,8 @@ class EnvironmentBuilder:
         if self._extra_environment is not None:
             family = family_of(version.runtime).name
             variables.update(self._extra_environment(version.function_name, family, variables))
-        if family_of(version.runtime).uses_zygote:
+        if family_of(version.runtime).name in ("python", "node"):
+            # Hearth's own runtime clients use the Unix socket (faster than loopback TCP).
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
         try:
             launcher = await self._launcher_for(version.runtime)
