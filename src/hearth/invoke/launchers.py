@@ -39,13 +39,19 @@ class ZygoteLauncher:
         cwd: str,
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
+        input_fd: int | None = None,
     ) -> LaunchedProcess:
         """Fork the runtime; with a sandbox plan, inside it (the plan carries any command
         to exec there, which is how Node.js and custom runtimes are sandboxed too)."""
         zygote = await self._ready_zygote()
         sys_path = [cwd, *[p for p in env.get("PYTHONPATH", "").split(":") if p and p != cwd]]
         spawned = await zygote.spawn(
-            env=env, cwd=cwd, sys_path=sys_path, output_fd=output_fd, sandbox=sandbox
+            env=env,
+            cwd=cwd,
+            sys_path=sys_path,
+            output_fd=output_fd,
+            sandbox=sandbox,
+            input_fd=input_fd,
         )
         return LaunchedProcess(spawned.pid, spawned.exited)
 

@@ -125,12 +125,14 @@ class Zygote:
         sys_path: list[str],
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
+        input_fd: int | None = None,
     ) -> SpawnedProcess:
         """Fork an environment running the runtime with exactly ``env``, in ``cwd``, with
         ``sys_path`` prepended to its module path; ``output_fd`` becomes its stdout and stderr.
         With ``sandbox`` (a plan from ``hearth.sandbox.isolation``) the child enters that
         sandbox first. The caller keeps ownership of ``output_fd`` and should close it once
-        this returns, so the pipe reports end of file when the child is gone."""
+        this returns, so the pipe reports end of file when the child is gone. ``input_fd``
+        (likewise the caller's) becomes its stdin; without it, /dev/null."""
         if not self._alive:
             raise ZygoteError("the zygote is not running")
         self._next_id += 1
@@ -147,7 +149,8 @@ class Zygote:
         reply: asyncio.Future[SpawnedProcess] = self._loop.create_future()
         self._spawns[request_id] = reply
         try:
-            await self._send(json.dumps(request).encode(), [output_fd])
+            fds = [output_fd] if input_fd is None else [output_fd, input_fd]
+            await self._send(json.dumps(request).encode(), fds)
         except OSError as exc:
             self._spawns.pop(request_id, None)
             raise ZygoteError(f"cannot reach the zygote: {exc}") from exc

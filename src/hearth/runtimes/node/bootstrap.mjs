@@ -22,6 +22,24 @@ const API_PREFIX = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
 const ERROR_BODY_HEADER = 'Lambda-Runtime-Function-Error-Body';
 
+// Hearth: a standby runtime is started before any function needs it (HEARTH_STANDBY=1), so a
+// cold start does not pay for booting Node and loading this file. It blocks here until Hearth
+// assigns it a function: one JSON object on stdin, {"env": {...}, "cwd": "..."}, then EOF.
+// Everything below reads the environment only after this, so it sees the function's own.
+if (process.env.HEARTH_STANDBY === '1') {
+  let assignment;
+  try {
+    assignment = JSON.parse(fs.readFileSync(0, 'utf8'));
+  } catch {
+    process.exit(1); // Hearth closed the pool without assigning this runtime
+  }
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, assignment.env);
+  process.chdir(assignment.cwd);
+  // NODE_PATH is read once at start-up; read it again now that it is the function's.
+  module.Module._initPaths();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors: the Runtime.* types and the wire shape AWS's Node client posts.
 // ---------------------------------------------------------------------------------------------

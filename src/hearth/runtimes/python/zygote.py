@@ -194,8 +194,9 @@ class Server:
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
         op = message.get("op")
-        if op == "spawn" and len(fds) == 1:
-            return self.spawn(message, fds[0])
+        if op == "spawn" and len(fds) in (1, 2):
+            # A second fd is the child's stdin (a standby's assignment); else /dev/null.
+            return self.spawn(message, fds[0], fds[1] if len(fds) == 2 else -1)
         for fd in fds:
             os.close(fd)
         if op == "kill":
@@ -204,7 +205,7 @@ class Server:
             self.send({"op": "error", "id": message.get("id"), "message": "expected one fd"})
         return False
 
-    def spawn(self, request: dict[str, Any], output_fd: int) -> bool:
+    def spawn(self, request: dict[str, Any], output_fd: int, input_fd: int = -1) -> bool:
         started = time.perf_counter()
         sandboxed = request.get("sandbox") is not None
         status_r = status_w = pid = -1
@@ -220,16 +221,18 @@ class Server:
                 if sandboxed and pid != 0:  # the zygote's own next children: not in there
                     sandbox_module().restore_pid_for_children()
         except OSError as exc:
-            for fd in (output_fd, status_r, status_w):
+            for fd in (output_fd, input_fd, status_r, status_w):
                 if fd >= 0:
                     os.close(fd)
             self.send({"op": "error", "id": request["id"], "message": str(exc)})
             return False
         if pid == 0:
-            self.become_child(request, output_fd, status_w)
+            self.become_child(request, output_fd, status_w, input_fd)
             return True
         fork_ms = (time.perf_counter() - started) * 1000
         os.close(output_fd)
+        if input_fd >= 0:
+            os.close(input_fd)
         if sandboxed:
             os.close(status_w)
             self.status_pipes[pid] = status_r
@@ -237,7 +240,9 @@ class Server:
         self.send({"op": "spawned", "id": request["id"], "pid": pid, "fork_ms": fork_ms})
         return False
 
-    def become_child(self, request: dict[str, Any], output_fd: int, status_fd: int = -1) -> None:
+    def become_child(
+        self, request: dict[str, Any], output_fd: int, status_fd: int = -1, input_fd: int = -1
+    ) -> None:
         """Turn this fork into a fresh environment; on any failure say why on its output."""
         try:
             os.setsid()  # its own session and group, so kill() reaches its whole tree
@@ -255,13 +260,13 @@ class Server:
             os.dup2(output_fd, 1)
             os.dup2(output_fd, 2)
             null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
+            os.dup2(input_fd if input_fd >= 0 else null, 0)
             first_free = 3
             if status_fd >= 0:
                 os.dup2(status_fd, STATUS_FD)
                 first_free = STATUS_FD + 1
             os.closerange(first_free, _max_fd())  # output_fd, null and anything else inherited
-            # Lambda's limits. Kept in step with _die_with_parent in hearth/invoke/launch.py
+            # Lambda's limits. Kept in step with die_with_parent in hearth/invoke/launch.py
             # (this file imports only the standard library, so the two cannot share code).
             # NPROC counts the uid's processes and does not bind root.
             for limit, wanted in (
