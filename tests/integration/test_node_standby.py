@@ -107,7 +107,8 @@ def test_standby_runtime_serves_its_function_as_a_fresh_one(
     assert (body["fn"], body["mem"], body["stream"]) == (name, "256", True)
     assert (body["greeting"], body["tmp"]) == ("hi x", "y")
     assert f"\t{body['id']}\tINFO\thello 1" in logs[name]
-    assert "REPORT RequestId: " + body["id"] in logs[name]
+    report = next(line for line in logs[name].splitlines() if line.startswith("REPORT"))
+    assert body["id"] in report and "\tMax Memory Used: " in report
     # Errors are shaped as ever, and the environment stays warm for the next invoke.
     failed = node_client.invoke(FunctionName=name, Payload=b'{"fail": "input"}')
     assert failed["FunctionError"] == "Unhandled"

@@ -224,7 +224,9 @@ def _apply_late(late: dict[str, Any], host_root: int, runtime: int) -> None:
     host = f"/proc/self/fd/{host_root}"
     for path in late.get("cgroup_procs", ()):
         # The runtime has threads by now: on cgroup v1 its whole thread group moves through
-        # cgroup.procs (tasks would move one thread); the init is single-threaded.
+        # cgroup.procs (tasks would move one thread); the init is single-threaded. Memory it
+        # touched before stays charged where it was (kernels no longer move charges), so the
+        # function's limit and peak count what it allocates from assignment on.
         with open(host + path, "w") as procs:
             procs.write("0")
         whole = path[: -len("tasks")] + "cgroup.procs" if path.endswith("/tasks") else path
