@@ -681,6 +681,7 @@ async def serve(
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))
+    hearth.environments.prewarm(runtimes)
     keep_reserve = asyncio.create_task(_keep_reserve(hearth.reserve))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

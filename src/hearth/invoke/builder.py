@@ -165,6 +165,12 @@ class EnvironmentBuilder:
         return environment
 
     # Standby Node.js runtimes -------------------------------------------------------------
+    def prewarm(self, runtimes: set[str]) -> None:
+        """Start the standbys now when these runtimes (the registry's) include Node.js, so
+        the first Node.js cold start after a restart already finds one."""
+        if self._standbys is not None and any(family_of(r).name == "node" for r in runtimes):
+            self._standbys.fill_soon()
+
     def _take_standby(self, version: FunctionVersion) -> Standby | None:
         if self._standbys is None or family_of(version.runtime).name != "node":
             return None
