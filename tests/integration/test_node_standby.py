@@ -137,3 +137,19 @@ def test_standby_runtime_streams_responses(
         run,
         Code={"ZipFile": make_zip({"index.js": STREAMER})},
     )
+
+
+def test_node_options_still_apply(node_client: Any, request: pytest.FixtureRequest) -> None:
+    # Node reads NODE_OPTIONS only as it boots: such a function gets a runtime of its own.
+    mode = request.node.callspec.params["node_client"]
+    name = f"standby-options-{mode}"
+    create_function(
+        node_client,
+        name,
+        make_zip({"index.js": "exports.handler = async () => Error.stackTraceLimit;\n"}),
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+        Environment={"Variables": {"NODE_OPTIONS": "--stack-trace-limit=3"}},
+    )
+    response = node_client.invoke(FunctionName=name, Payload=b"{}")
+    assert json.loads(response["Payload"].read()) == 3

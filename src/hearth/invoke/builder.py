@@ -43,6 +43,14 @@ SandboxesFactory = Callable[[str], Sandboxes]
 # (function name, runtime family, its variables so far) → variables to set over them.
 ExtraEnvironment = Callable[[str, str, Mapping[str, str]], Mapping[str, str]]
 
+
+def _read_at_boot(name: str) -> bool:
+    """Whether Node (or its OpenSSL) reads this variable only when it starts."""
+    if name.startswith("NODE_"):
+        return name != "NODE_PATH"  # NODE_PATH is read again at assignment
+    return name in {"OPENSSL_CONF", "SSL_CERT_FILE", "SSL_CERT_DIR", "UV_THREADPOOL_SIZE"}
+
+
 # Any Node.js identifier: every one runs the same `node` here (see runtimes.command_for).
 _NODE = "nodejs20.x"
 
@@ -173,6 +181,10 @@ class EnvironmentBuilder:
 
     def _take_standby(self, version: FunctionVersion) -> Standby | None:
         if self._standbys is None or family_of(version.runtime).name != "node":
+            return None
+        # Variables Node reads only as it boots (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, ...):
+        # a standby booted without them, so such a function boots its own runtime.
+        if any(_read_at_boot(name) for name in version.environment):
             return None
         # Standbys have the host's default network; a function that asks for another one
         # starts its runtime the ordinary way.
