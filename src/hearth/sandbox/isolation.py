@@ -35,6 +35,9 @@ RUNTIME_DIR = "/var/runtime"
 RUNTIME_SOCKET = "/run/hearth/runtime.sock"
 # An empty directory in a standby's skeleton: the second layer of its code's overlay.
 EMPTY_DIR = "/run/hearth/empty"
+# Where a sandbox with no network sees the host's relay to Hearth's own port (the embedded
+# services); inside, a relay on AWS_ENDPOINT_URL's loopback address forwards to it.
+SERVICES_SOCKET = "/run/hearth/services.sock"
 # AWS's runtime clients find the Runtime API here when the network is private (as on AWS).
 PRIVATE_RUNTIME_API_PORT = 9001
 HOST_RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
@@ -81,6 +84,16 @@ class SandboxSettings:
     network: Network = Network.HOST
     # Extra host paths shown read-only at the same path (a custom runtime's toolchain, say).
     expose: tuple[str, ...] = ()
+
+
+@dataclass
+class ServiceReach:
+    """How a sandbox with no network reaches a loopback TCP service of the host (Hearth's own
+    port): `socket_path` is the host's Unix socket forwarding to it, `target` the address the
+    function dials (AWS_ENDPOINT_URL's), None until Hearth listens."""
+
+    socket_path: str
+    target: tuple[str, int] | None = None
 
 
 @dataclass
@@ -205,6 +218,7 @@ def build_plan(
     argv: Sequence[str] | None,
     expose: Sequence[str],
     cgroup_procs: Sequence[str],
+    services: ServiceReach | None = None,
 ) -> dict[str, Any]:
     """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format).
 
@@ -238,8 +252,12 @@ def build_plan(
         layout.append(["dir", LAYERS_ROOT])
     # Parents before children: an exposed /tmp/x must be mounted after the tmpfs on /tmp,
     # or the tmpfs would hide it.
-    layout.sort(key=lambda step: _target(step).rstrip("/").count("/"))
     private = network is Network.NONE
+    services_relay = None
+    if private and services is not None and services.target is not None:
+        layout.append(["bind_rw", services.socket_path, SERVICES_SOCKET])
+        services_relay = [services.target[0], services.target[1], SERVICES_SOCKET]
+    layout.sort(key=lambda step: _target(step).rstrip("/").count("/"))
     return {
         "standby": code_tree is None,
         "root": root,
@@ -247,6 +265,7 @@ def build_plan(
         "cgroup_procs": list(cgroup_procs),
         "network": private,
         "relay": [PRIVATE_RUNTIME_API_PORT, RUNTIME_SOCKET] if private and relay else None,
+        "services_relay": services_relay,
         "hostname": hostname,
         "uid": uid,
         "gid": uid,
@@ -304,8 +323,15 @@ def inside_argv(argv: Sequence[str] | None, code_tree: str | None) -> list[str] 
 class Sandboxes:
     """Prepares sandboxes for environments: one per environment, released when it is gone."""
 
-    def __init__(self, settings: SandboxSettings, cgroups: Cgroups | None, work_dir: str) -> None:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        cgroups: Cgroups | None,
+        work_dir: str,
+        services: ServiceReach | None = None,
+    ) -> None:
         self._settings = settings
+        self._services = services
         self._cgroups = cgroups
         self._root = os.path.join(work_dir, "root")  # the mount point of every new root
         os.makedirs(self._root, mode=0o700, exist_ok=True)
@@ -357,6 +383,7 @@ class Sandboxes:
             argv=inside_argv(argv, code_tree),
             expose=expose,
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
+            services=self._services,
         )
         return PreparedSandbox(
             plan=plan,

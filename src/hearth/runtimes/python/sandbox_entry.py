@@ -14,6 +14,8 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
      "relay": null | [9001, "/run/hearth/runtime.sock"],   # TCP inside -> Unix socket
+     "services_relay": null | ["127.0.0.1", 8080, "/run/hearth/services.sock"],  # the same,
+                                                # for AWS_ENDPOINT_URL (Hearth's own port)
      "hostname": "...", "uid": 990001, "gid": 990001, "cwd": "/var/task",
      "argv": null | ["/usr/bin/node", "..."]}  # null: return and run the Python runtime
 
@@ -145,6 +147,7 @@ def enter(plan: dict[str, Any], status_fd: int) -> None:
 def _be_init(plan: dict[str, Any], status_w: int) -> None:
     standby = bool(plan.get("standby"))
     host_root = -1
+    listeners: list[tuple[socket.socket, str]] = []
     try:
         if standby:
             # The host's tree, for the function's code and cgroups named at assignment. Only
@@ -154,6 +157,12 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
         socket.sethostname(plan.get("hostname") or "localhost")
         if plan.get("network"):
             _loopback_up()
+        # Listening before the runtime starts: its first connection finds the relays there.
+        relay, services = plan.get("relay"), plan.get("services_relay")
+        if relay:
+            listeners.append((_listen("127.0.0.1", int(relay[0])), str(relay[1])))
+        if services:
+            listeners.append((_listen(str(services[0]), int(services[1])), str(services[2])))
     except BaseException as exc:
         os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
         os._exit(SETUP_FAILED)
@@ -163,12 +172,10 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
+        for listener, _ in listeners:
+            listener.close()
         try:
-            if standby:
-                os.close(host_root)
-                os.close(assign_w)
-                os.dup2(assign_r, 0)
-                os.close(assign_r)
+            _assignment_as_stdin(host_root, assign_r, assign_w)
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _set_oom_score(0)
             _drop_privileges(plan)
@@ -187,12 +194,22 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
     if standby:
         os.close(assign_r)
         _await_assignment(host_root, runtime, assign_w)
-    relay = plan.get("relay")
-    if relay:
-        _start_relay(int(relay[0]), str(relay[1]))
+    for listener, unix_path in listeners:
+        _start_relay(listener, unix_path)
     code = _reap_until(runtime)
     os.write(status_w, str(code).encode())
     os._exit(0)
+
+
+def _assignment_as_stdin(host_root: int, assign_r: int, assign_w: int) -> None:
+    """In a standby's runtime: its stdin is the init's assignment pipe, and it keeps no
+    descriptor of the host's tree (nor the pipe's other end)."""
+    if assign_r < 0:
+        return
+    os.close(host_root)
+    os.close(assign_w)
+    os.dup2(assign_r, 0)
+    os.close(assign_r)
 
 
 def _await_assignment(host_root: int, runtime: int, assign_w: int) -> None:
@@ -524,13 +541,18 @@ def install_seccomp() -> None:
 # --- the Runtime API relay (private network only) --------------------------------------------
 
 
-def _start_relay(port: int, unix_path: str) -> None:
-    """Serve 127.0.0.1:port inside the namespace, forwarding each connection to the
-    environment's Unix socket: AWS's runtime clients only speak TCP."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(16)
+    listener.bind((host, port))
+    listener.listen(64)
+    return listener
+
+
+def _start_relay(listener: socket.socket, unix_path: str) -> None:
+    """Serve a loopback TCP port inside the namespace, forwarding each connection to a Unix
+    socket the host serves: AWS's runtime clients and SDKs only speak TCP."""
 
     def accept_forever() -> None:
         while True:
