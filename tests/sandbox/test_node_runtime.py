@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from socketserver import ThreadingMixIn, UnixStreamServer
 from typing import Any
 
 import pytest
@@ -64,10 +65,19 @@ class _QuietServer(ThreadingHTTPServer):
         pass
 
 
-class FakeRuntimeApi:
-    """The Runtime API of one environment, in a thread: events in, posts out."""
+class _QuietUnixServer(ThreadingMixIn, UnixStreamServer):
+    daemon_threads = True
 
-    def __init__(self) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+class FakeRuntimeApi:
+    """The Runtime API of one environment, in threads: events in, posts out. Served on TCP
+    (`address`) and, as Hearth serves it to its own runtime clients, on a Unix socket
+    (`socket_path`, which the runtime uses when HEARTH_RUNTIME_API_SOCKET names it)."""
+
+    def __init__(self, socket_path: str) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
         self.posts: queue.Queue[Posted] = queue.Queue()
         self.stopping = threading.Event()
@@ -127,10 +137,19 @@ class FakeRuntimeApi:
                 self.end_headers()
                 self.wfile.write(body)
 
+        class UnixHandler(Handler):
+            disable_nagle_algorithm = False  # no TCP here
+
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+        self.socket_path = socket_path
+        self.unix_server = _QuietUnixServer(socket_path, UnixHandler)
+        self.threads = [
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+            for server in (self.server, self.unix_server)
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def queue_event(
         self, event: Any = None, *, timeout_s: float = 30.0, **headers: str | None
@@ -152,9 +171,11 @@ class FakeRuntimeApi:
 
     def close(self) -> None:
         self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        for server in (self.server, self.unix_server):
+            server.shutdown()
+            server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
 
 
 @dataclass
@@ -207,8 +228,8 @@ class NodeRuntime:
 
 
 @pytest.fixture
-def api() -> Iterator[FakeRuntimeApi]:
-    server = FakeRuntimeApi()
+def api(tmp_path: Path) -> Iterator[FakeRuntimeApi]:
+    server = FakeRuntimeApi(str(tmp_path / "rt.sock"))
     yield server
     server.close()
 
@@ -219,8 +240,13 @@ def start(api: FakeRuntimeApi, tmp_path: Path) -> Iterator[Any]:
     started: list[NodeRuntime] = []
 
     def _start(
-        files: dict[str, str], handler: str = "index.handler", env: dict[str, str] | None = None
+        files: dict[str, str],
+        handler: str = "index.handler",
+        env: dict[str, str] | None = None,
+        unix: bool = True,
     ) -> NodeRuntime:
+        """unix: the runtime talks to the API over its Unix socket, as in Hearth's
+        environments (False: over TCP only, as when no socket is offered)."""
         task_root = tmp_path / "task"
         for name, text in files.items():
             target = task_root / name
@@ -239,6 +265,7 @@ def start(api: FakeRuntimeApi, tmp_path: Path) -> Iterator[Any]:
             "AWS_LAMBDA_LOG_STREAM_NAME": "2024/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
             "NODE_PATH": str(tmp_path / "layers"),
             "TZ": ":UTC",
+            **({"HEARTH_RUNTIME_API_SOCKET": api.socket_path} if unix else {}),
             **(env or {}),
         }
         process = subprocess.Popen(
@@ -260,11 +287,13 @@ def start(api: FakeRuntimeApi, tmp_path: Path) -> Iterator[Any]:
 # --- handler styles ----------------------------------------------------------------------------
 
 
-def test_async_handler_result(start: Any, api: FakeRuntimeApi) -> None:
-    start({"index.js": "exports.handler = async (event) => ({ got: event, n: 1 });"})
-    posted = api.invoke({"a": [1, 2]})
-    assert posted.kind == "response"
-    assert posted.json() == {"got": {"a": [1, 2]}, "n": 1}
+@pytest.mark.parametrize("unix", [True, False], ids=["unix-socket", "tcp"])
+def test_async_handler_result(start: Any, api: FakeRuntimeApi, unix: bool) -> None:
+    start({"index.js": "exports.handler = async (event) => ({ got: event, n: 1 });"}, unix=unix)
+    for n in range(3):  # several: after the first, the response and /next are pipelined
+        posted = api.invoke({"a": [1, n]})
+        assert posted.kind == "response"
+        assert posted.json() == {"got": {"a": [1, n]}, "n": 1}
 
 
 def test_async_handler_undefined_is_null(start: Any, api: FakeRuntimeApi) -> None:
@@ -287,9 +316,11 @@ def test_callback_handler(start: Any, api: FakeRuntimeApi) -> None:
     assert posted.json() == {"doubled": 42}
 
 
-def test_callback_waits_for_empty_event_loop(start: Any, api: FakeRuntimeApi) -> None:
+@pytest.mark.parametrize("unix", [True, False], ids=["unix-socket", "tcp"])
+def test_callback_waits_for_empty_event_loop(start: Any, api: FakeRuntimeApi, unix: bool) -> None:
     # AWS: with callbackWaitsForEmptyEventLoop (the default), the result goes out only once the
-    # handler's other pending work (here a timer) is done; with it false, at once.
+    # handler's other pending work (here a timer) is done; with it false, at once. Over the
+    # Unix socket, the idle connection must not keep the event loop alive either.
     start(
         {
             "index.js": """
@@ -301,7 +332,8 @@ def test_callback_waits_for_empty_event_loop(start: Any, api: FakeRuntimeApi) ->
               callback(null, { wait: event.wait, timerRanBefore: timerRan });
             };
             exports.check = async () => timerRan;"""
-        }
+        },
+        unix=unix,
     )
     started = time.monotonic()
     posted = api.invoke({"wait": True})
@@ -741,8 +773,9 @@ def test_init_error_reported_once_with_stack(start: Any, api: FakeRuntimeApi) ->
 # --- the Runtime API going away ----------------------------------------------------------------
 
 
-def test_exits_when_runtime_api_is_gone(start: Any, api: FakeRuntimeApi) -> None:
-    runtime = start({"index.js": "exports.handler = async () => 1;"})
+@pytest.mark.parametrize("unix", [True, False], ids=["unix-socket", "tcp"])
+def test_exits_when_runtime_api_is_gone(start: Any, api: FakeRuntimeApi, unix: bool) -> None:
+    runtime = start({"index.js": "exports.handler = async () => 1;"}, unix=unix)
     assert api.invoke({}).body == b"1"
     api.close()
     assert runtime.wait_exit() == 1

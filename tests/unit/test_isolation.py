@@ -24,6 +24,7 @@ from hearth.sandbox.isolation import (
     UidPool,
     build_plan,
     inside_argv,
+    late_plan,
     system_layout,
 )
 from tests.unit.test_capabilities import FULL
@@ -306,3 +307,32 @@ def test_mounts_come_after_the_mounts_they_sit_on() -> None:
     order = [s[1] if s[0] in ("dir", "tmpfs") else s[2] for s in result["layout"]]
     assert order.index("/tmp") < order.index("/tmp/checkout/.venv")
     assert order.index("/var") < order.index("/var/task")
+
+
+def test_a_standby_plan_has_mount_points_and_no_function() -> None:
+    result = plan(code_tree=None, cgroup_procs=(), argv=["/usr/bin/node", "/rt/bootstrap.mjs"])
+    assert result["standby"] is True
+    steps = {tuple(step[:2]) for step in result["layout"]}
+    assert {("dir", "/var/task"), ("dir", "/opt"), ("file", "/run/hearth/runtime.sock")} <= steps
+    assert not any("/data/code" in str(step) for step in result["layout"])
+    assert result["cgroup_procs"] == []
+    assert plan()["standby"] is False
+
+
+def test_the_late_plan_mounts_what_build_plan_would() -> None:
+    late = late_plan(
+        code_tree="/data/code/trees/abc",
+        layer_trees=["/l1", "/l2"],
+        socket_path="/run/x/env.sock",
+        tmp_bytes=1024 << 20,
+        hostname="hearth-abc",
+        cgroup_procs=["/sys/fs/cgroup/memory/hearth-1/e/tasks"],
+    )
+    assert late["layout"] == [
+        ["tree", "/data/code/trees/abc", "/var/task"],
+        ["bind_rw", "/run/x/env.sock", "/run/hearth/runtime.sock"],
+        ["tmpfs_size", "/tmp", 1024 << 20],
+        ["overlay", ["/l2", "/l1"], "/opt"],  # the last layer listed wins, as on AWS
+    ]
+    assert (late["hostname"], late["empty"]) == ("hearth-abc", "/run/hearth/empty")
+    assert late["cgroup_procs"] == ["/sys/fs/cgroup/memory/hearth-1/e/tasks"]

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
@@ -22,6 +23,12 @@ from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.runtimes import command_for, family_of, function_environment
 from hearth.invoke.templates import Templates
+from hearth.invoke.standby import (
+    Standby,
+    StandbyPool,
+    start_process_standby,
+    start_sandboxed_standby,
+)
 from hearth.invoke.types import InitFailed
 from hearth.logs.system_log import SystemLog
 from hearth.logs.writer import LogWriter
@@ -37,6 +44,17 @@ InterpreterFor = Callable[[str], str | None]
 SandboxesFactory = Callable[[str], Sandboxes]
 # (function name, role, runtime family, its variables so far) → variables to set over them.
 ExtraEnvironment = Callable[[str, str, str, Mapping[str, str]], Awaitable[Mapping[str, str]]]
+
+
+def _read_at_boot(name: str) -> bool:
+    """Whether Node (or its OpenSSL) reads this variable only when it starts."""
+    if name.startswith("NODE_"):
+        return name != "NODE_PATH"  # NODE_PATH is read again at assignment
+    return name in {"OPENSSL_CONF", "SSL_CERT_FILE", "SSL_CERT_DIR", "UV_THREADPOOL_SIZE"}
+
+
+# Any Node.js identifier: every one runs the same `node` here (see runtimes.command_for).
+_NODE = "nodejs20.x"
 
 _NO_BOOTSTRAP = error_payload(
     "Runtime.InvalidEntrypoint",
@@ -57,7 +75,10 @@ class EnvironmentBuilder:
         extra_environment: ExtraEnvironment | None = None,
         identities: SandboxIdentities | None = None,
         snapstart_latest: bool = False,
+        node_standbys: int = 0,
     ) -> None:
+        """node_standbys: how many Node.js runtimes to keep started ahead of need
+        (hearth.invoke.standby); 0 starts each one when its environment is made."""
         self._code = code_store
         # Where Hearth's API looks up which function a sandbox uid is.
         self._identities = identities
@@ -83,6 +104,7 @@ class EnvironmentBuilder:
             socket_dir=self._socket_dir,
             snapstart_latest=snapstart_latest,
         )
+        self._standbys = StandbyPool(self._start_standby, node_standbys) if node_standbys else None
 
     async def start(self, version: FunctionVersion, provisioned: bool) -> Environment:
         """A new environment of `version`, initialised and IDLE. Raises InitFailed when the
@@ -118,7 +140,14 @@ class EnvironmentBuilder:
                 if family_of(version.runtime).name == "provided"
                 else error_payload("Runtime.InvalidEntrypoint", f"Cannot run {argv[0]}")
             )
-        sandbox = self._prepare_sandbox(environment, version, code_tree, layer_trees, argv)
+        standby = self._take_standby(version)
+        late: dict[str, Any] = {}
+        if standby is not None:
+            sandbox, late = self._assign_sandbox(
+                standby, environment, version, code_tree, layer_trees
+            )
+        else:
+            sandbox = self._prepare_sandbox(environment, version, code_tree, layer_trees, argv)
         # Where the function sees its code, layers, runtime files and Runtime API.
         task_root, layer_roots, runtime_dir = code_tree, layer_trees, None
         runtime_api, runtime_socket = environment.runtime_api, environment.runtime_socket
@@ -161,8 +190,12 @@ class EnvironmentBuilder:
                 await environment.destroy()
                 raise
             variables.update(extra)
-        if family_of(version.runtime).uses_zygote:
+        if family_of(version.runtime).name in ("python", "node"):
+            # Hearth's own runtime clients use the Unix socket (faster than loopback TCP).
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
+        if standby is not None:
+            await environment.start(partial(_assign, standby, variables, task_root, sandbox, late))
+            return environment
         try:
             launcher = await self._launcher_for(version.runtime)
         except BaseException:
@@ -171,6 +204,56 @@ class EnvironmentBuilder:
             raise
         await environment.start(partial(_launch, launcher, argv, variables, task_root, sandbox))
         return environment
+
+    # Standby Node.js runtimes -------------------------------------------------------------
+    def prewarm(self, runtimes: set[str]) -> None:
+        """Start the standbys now when these runtimes (the registry's) include Node.js, so
+        the first Node.js cold start after a restart already finds one."""
+        if self._standbys is not None and any(family_of(r).name == "node" for r in runtimes):
+            self._standbys.fill_soon()
+
+    def _take_standby(self, version: FunctionVersion) -> Standby | None:
+        if self._standbys is None or family_of(version.runtime).name != "node":
+            return None
+        # Variables Node reads only as it boots (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, ...):
+        # a standby booted without them, so such a function boots its own runtime.
+        if any(_read_at_boot(name) for name in version.environment):
+            return None
+        # Standbys have the host's default network; a function that asks for another one
+        # starts its runtime the ordinary way.
+        if self._sandboxes is not None and self._sandboxes.network_for(
+            version.environment
+        ) is not self._sandboxes.network_for({}):
+            return None
+        return self._standbys.take()
+
+    async def _start_standby(self) -> Standby:
+        argv = command_for(_NODE, "")
+        assert argv is not None
+        if self._sandboxes is None:
+            return await start_process_standby(argv)
+        launcher = await self._launcher_for(_NODE)
+        return await start_sandboxed_standby(argv, launcher, self._sandboxes)
+
+    def _assign_sandbox(
+        self,
+        standby: Standby,
+        environment: Environment,
+        version: FunctionVersion,
+        code_tree: str,
+        layer_trees: list[str],
+    ) -> tuple[PreparedSandbox | None, dict[str, Any]]:
+        if self._sandboxes is None or standby.sandbox is None:
+            return None, {}
+        return self._sandboxes.assign(
+            standby.sandbox,
+            environment_id=environment.id,
+            memory_mb=version.memory_size,
+            ephemeral_mb=version.ephemeral_storage,
+            code_tree=code_tree,
+            layer_trees=layer_trees,
+            socket_path=environment.runtime_socket,
+        )
 
     def _prepare_sandbox(
         self,
@@ -248,6 +331,8 @@ class EnvironmentBuilder:
 
     def close(self) -> None:
         """After every environment it built is destroyed (the pool is closed)."""
+        if self._standbys is not None:
+            self._standbys.close_now()
         if self._sandboxes is not None:
             self._sandboxes.close()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
@@ -270,5 +355,21 @@ async def _launch(
     except BaseException:
         sandbox.release()
         raise
+    process.accounting = sandbox
+    return process
+
+
+async def _assign(
+    standby: Standby,
+    variables: dict[str, str],
+    task_root: str,
+    sandbox: PreparedSandbox | None,
+    late: dict[str, Any],
+    output_fd: int,
+) -> LaunchedProcess:
+    """Give a standby runtime its function (what Environment.start calls instead of a
+    launch; the standby writes to a pipe of its own, not output_fd)."""
+    assignment: dict[str, Any] = {"env": variables, "cwd": task_root}
+    process = standby.assign({**late, "assignment": assignment} if sandbox else assignment)
     process.accounting = sandbox
     return process

@@ -157,6 +157,12 @@ class Environment:
             self._process = await launch(write_fd)
         finally:
             os.close(write_fd)
+        if self._process.output_fd >= 0:
+            # A standby brought its own output pipe: read that one instead.
+            self._close_output()
+            self._output_fd, self._process.output_fd = self._process.output_fd, -1
+            os.set_blocking(self._output_fd, False)
+            self._loop.add_reader(self._output_fd, self._read_output)
         # Init is timed from the spawn: a zygote's own first boot is not the function's init.
         started = time.perf_counter()
         exited = self._process.exited

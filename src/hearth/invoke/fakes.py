@@ -78,6 +78,7 @@ class FakeLauncher:
         cwd: str,
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
+        input_fd: int | None = None,
     ) -> LaunchedProcess:
         self.launches.append(Launch(argv, dict(env), cwd, sandbox))
         loop = asyncio.get_running_loop()

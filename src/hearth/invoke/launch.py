@@ -43,6 +43,9 @@ class LaunchedProcess:
     _killer: object = field(default=None, repr=False)
     # Set for sandboxed environments: their cgroup's view of memory and OOM kills.
     accounting: ResourceAccounting | None = None
+    # The read end of its stdout/stderr when it came with a pipe of its own (a standby,
+    # hearth.invoke.standby) rather than writing to the one it was launched with.
+    output_fd: int = -1
 
     def kill(self) -> None:
         if self.exited.done():
@@ -62,19 +65,21 @@ class Launcher(Protocol):
         cwd: str,
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
+        input_fd: int | None = None,
     ) -> LaunchedProcess:
         """Start a process writing stdout and stderr to output_fd.
 
         argv None means "the runtime's own client" (a zygote fork for Python). With
         `sandbox` (a plan, see hearth.sandbox.isolation) the process starts inside that
-        sandbox; launchers that cannot do that raise NotImplementedError.
+        sandbox; launchers that cannot do that raise NotImplementedError. `input_fd` is its
+        stdin (default /dev/null); the caller keeps it and output_fd, and closes them.
         """
         ...
 
     async def close(self) -> None: ...
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: its own session, and SIGKILL when Hearth dies."""
     os.setsid()
     # Lambda's limits. Kept in step with Server.become_child in
@@ -103,6 +108,7 @@ class ExecLauncher:
         cwd: str,
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
+        input_fd: int | None = None,
     ) -> LaunchedProcess:
         assert argv is not None, "ExecLauncher needs a command"
         if sandbox is not None:
@@ -111,10 +117,10 @@ class ExecLauncher:
             list(argv),
             env=env,
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if input_fd is None else input_fd,
             stdout=output_fd,
             stderr=output_fd,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - the server is single-threaded here
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - the server is single-threaded here
             close_fds=True,
         )
         loop = asyncio.get_running_loop()

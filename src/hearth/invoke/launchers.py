@@ -39,6 +39,8 @@ class ZygoteLauncher:
         cwd: str,
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
+        input_fd: int | None = None,
+        *,
         template_fd: int = -1,
     ) -> LaunchedProcess:
         """Fork the runtime; with a sandbox plan, inside it (the plan carries any command
@@ -53,6 +55,7 @@ class ZygoteLauncher:
             output_fd=output_fd,
             sandbox=sandbox,
             template_fd=template_fd,
+            input_fd=input_fd,
         )
         return LaunchedProcess(spawned.pid, spawned.exited)
 

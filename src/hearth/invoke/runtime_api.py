@@ -109,6 +109,10 @@ class _Connection(asyncio.Protocol):
         self._stream: ResponseStream | None = None
         self._refusal: RuntimeApiError | None = None
         self._trailers: dict[bytes, bytes] | None = None
+        # Replies made while one read is parsed go out in one write at its end; those made
+        # before a pipelined /next wait for its answer and go out with it (see data_received).
+        self._batch: list[bytes] | None = None
+        self._held = b""
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -126,11 +130,29 @@ class _Connection(asyncio.Protocol):
                 self._close()  # another environment's process: it learns nothing here
 
     def data_received(self, data: bytes) -> None:
+        # A runtime that pipelines (Hearth's own clients send POST /response and GET /next in
+        # one write) reads the POST's 202 only just before the /next answer, so the 202 waits
+        # for that answer and both go out in one write: one wake-up of the runtime and one
+        # syscall fewer per invoke. A runtime that waits for the 202 before asking for /next
+        # gets it at once: it is only held when the /next is already in the same read.
+        self._batch = []
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError:
             self._reply(400, b'{"errorMessage":"Malformed request","errorType":"InvalidRequest"}')
+            self._flush_batch()
             self._close()
+            return
+        self._flush_batch()
+
+    def _flush_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        if not batch:
+            return
+        if self._pending is not None:  # a /next is waiting: it carries these replies
+            self._held += b"".join(batch)
+        elif self._transport is not None and not self._transport.is_closing():
+            self._transport.write(b"".join(batch))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._counted and self._open is not None:
@@ -267,6 +289,7 @@ class _Connection(asyncio.Protocol):
         except asyncio.CancelledError:
             # The environment is gone: end the long poll's connection now (reading is paused,
             # so the runtime's own close would never be noticed).
+            self._write_held()
             self._close()
             raise
         headers = [
@@ -298,7 +321,18 @@ class _Connection(asyncio.Protocol):
             b"Content-Length: %d" % len(body),
             *(headers or []),
         ]
-        self._transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        data = b"\r\n".join(head) + b"\r\n\r\n" + body
+        if self._batch is not None:
+            self._batch.append(data)
+            return
+        if self._held:
+            data, self._held = self._held + data, b""
+        self._transport.write(data)
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, b""
+        if held and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(held)
 
     def _close(self) -> None:
         if self._transport is not None:

@@ -102,7 +102,7 @@ class Templates:
     async def close(self) -> None:
         await self.forget(set())
 
-    def _variables(
+    async def _variables(
         self,
         version: FunctionVersion,
         stream: str,
@@ -132,7 +132,11 @@ class Templates:
         )
         if self._extra_environment is not None:
             family = family_of(version.runtime).name
-            variables.update(self._extra_environment(version.function_name, family, variables))
+            variables.update(
+                await self._extra_environment(
+                    version.function_name, version.role, family, variables
+                )
+            )
         return variables
 
     def _sandbox(
@@ -190,7 +194,7 @@ class Templates:
                 sandboxes.give_back_uids(child_uids)
             shutil.rmtree(directory, ignore_errors=True)
 
-        variables = self._variables(version, stream, task_root, layer_roots, runtime_dir)
+        variables = await self._variables(version, stream, task_root, layer_roots, runtime_dir)
         variables["HEARTH_TEMPLATE_FD"] = "4"  # TEMPLATE_FD in hearth/runtimes/python/zygote.py
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         read_fd, write_fd = os.pipe()

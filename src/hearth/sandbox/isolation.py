@@ -33,6 +33,8 @@ TASK_ROOT = "/var/task"
 LAYERS_ROOT = "/opt"
 RUNTIME_DIR = "/var/runtime"
 RUNTIME_SOCKET = "/run/hearth/runtime.sock"
+# An empty directory in a standby's skeleton: the second layer of its code's overlay.
+EMPTY_DIR = "/run/hearth/empty"
 # Where a sandbox with no network sees the host's relay to Hearth's own port (the embedded
 # services); inside, a relay on AWS_ENDPOINT_URL's loopback address forwards to it.
 SERVICES_SOCKET = "/run/hearth/services.sock"
@@ -153,6 +155,22 @@ def share_socket_directory(prepared: PreparedSandbox) -> str:
     return TEMPLATE_SOCKETS
 
 
+@dataclass
+class StandbySandbox:
+    """The sandbox of a runtime started ahead of need (see Sandboxes.prepare_standby)."""
+
+    plan: dict[str, Any]
+    uid: int
+    network: Network
+    _uids: UidPool | None = field(repr=False, default=None)
+
+    def release(self) -> None:
+        """For a standby never assigned, once its processes are gone: free its uid."""
+        if self._uids is not None:
+            self._uids.give_back(self.uid)
+            self._uids = None
+
+
 class UidPool:
     """Hands out one uid per live environment; a returned uid is reused as late as possible."""
 
@@ -199,14 +217,14 @@ def _covered(path: str, steps: list[list[Any]]) -> bool:
 
 def _target(step: list[Any]) -> str:
     """Where a layout step puts something inside the sandbox."""
-    return str(step[1] if step[0] in ("dir", "tmpfs") else step[2])
+    return str(step[1] if step[0] in ("dir", "tmpfs", "file") else step[2])
 
 
 def build_plan(
     *,
     root: str,
     system: list[list[Any]],
-    code_tree: str,
+    code_tree: str | None,
     layer_trees: Sequence[str],
     socket_path: str,
     tmp_bytes: int,
@@ -219,21 +237,30 @@ def build_plan(
     cgroup_procs: Sequence[str],
     services: ServiceReach | None = None,
 ) -> dict[str, Any]:
-    """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format)."""
+    """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format).
+
+    code_tree None: a standby's plan, for a runtime started before its function is known:
+    mount points where the code, layers and Runtime API socket go (`late_plan` fills them),
+    no cgroups yet."""
     layout = [list(step) for step in system]
     for path in expose:
         if not _covered(path, layout):
             layout.append(["bind", path, path])
     layout += [
         ["dir", "/var"],
-        # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
-        ["tree", code_tree, TASK_ROOT],
         ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
         ["dir", "/run/hearth"],
-        ["bind_rw", socket_path, RUNTIME_SOCKET],
         ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108 - the sandbox's own /tmp
     ]
-    if len(layer_trees) == 1:
+    if code_tree is None:
+        layout += [["dir", TASK_ROOT], ["dir", LAYERS_ROOT], ["dir", EMPTY_DIR]]
+        layout += [["file", RUNTIME_SOCKET]]
+    else:
+        # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
+        layout += [["tree", code_tree, TASK_ROOT], ["bind_rw", socket_path, RUNTIME_SOCKET]]
+    if code_tree is None:
+        pass  # layers are mounted at assignment too
+    elif len(layer_trees) == 1:
         layout.append(["tree", layer_trees[0], LAYERS_ROOT])
     elif layer_trees:
         # overlayfs: the leftmost lower layer wins, and on AWS the last layer listed wins.
@@ -249,6 +276,7 @@ def build_plan(
         services_relay = [services.target[0], services.target[1], SERVICES_SOCKET]
     layout.sort(key=lambda step: _target(step).rstrip("/").count("/"))
     return {
+        "standby": code_tree is None,
         "root": root,
         "layout": layout,
         "cgroup_procs": list(cgroup_procs),
@@ -263,11 +291,41 @@ def build_plan(
     }
 
 
-def inside_argv(argv: Sequence[str] | None, code_tree: str) -> list[str] | None:
+def late_plan(
+    *,
+    code_tree: str,
+    layer_trees: Sequence[str],
+    socket_path: str,
+    tmp_bytes: int,
+    hostname: str,
+    cgroup_procs: Sequence[str],
+) -> dict[str, Any]:
+    """What a standby's init mounts once its function is known (pure; sandbox_entry.py
+    `_apply_late`): the same code, layers, socket and /tmp size `build_plan` would give."""
+    layout: list[list[Any]] = [
+        ["tree", code_tree, TASK_ROOT],
+        ["bind_rw", socket_path, RUNTIME_SOCKET],
+        ["tmpfs_size", "/tmp", tmp_bytes],  # noqa: S108 - the sandbox's own /tmp
+    ]
+    if len(layer_trees) == 1:
+        layout.append(["tree", layer_trees[0], LAYERS_ROOT])
+    elif layer_trees:
+        layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
+    return {
+        "layout": layout,
+        "empty": EMPTY_DIR,
+        "hostname": hostname,
+        "cgroup_procs": list(cgroup_procs),
+    }
+
+
+def inside_argv(argv: Sequence[str] | None, code_tree: str | None) -> list[str] | None:
     """A runtime command with host paths rewritten to where the sandbox shows them."""
     if argv is None:
         return None
-    moves = ((code_tree + "/", TASK_ROOT + "/"), (f"{HOST_RUNTIMES_DIR}/", RUNTIME_DIR + "/"))
+    moves = [(f"{HOST_RUNTIMES_DIR}/", RUNTIME_DIR + "/")]
+    if code_tree is not None:
+        moves.insert(0, (code_tree + "/", TASK_ROOT + "/"))
     rewritten = []
     for part in argv:
         for host_prefix, inside_prefix in moves:
@@ -367,6 +425,71 @@ class Sandboxes:
     def cgroup_for(self, environment_id: str, memory_mb: int) -> EnvironmentCgroup | None:
         """A cgroup of its own for an environment forked from a SnapStart template."""
         return self._cgroups.create(environment_id, memory_mb) if self._cgroups else None
+
+    def prepare_standby(self, argv: Sequence[str], tmp_bytes: int) -> StandbySandbox:
+        """A sandbox for a runtime started before its function is known: the host's network
+        setting, a uid of its own, no cgroup and no code until `assign`."""
+        expose = list(self._settings.expose)
+        if not argv[0].startswith(str(HOST_RUNTIMES_DIR) + "/"):
+            expose.append(str(Path(os.path.realpath(argv[0])).parent.parent))
+        uid = self._uids.take()
+        network = self._settings.network
+        plan = build_plan(
+            root=self._root,
+            system=self._system,
+            code_tree=None,
+            layer_trees=(),
+            socket_path="",
+            tmp_bytes=tmp_bytes,
+            uid=uid,
+            network=network,
+            relay=False,
+            hostname="localhost",
+            argv=inside_argv(argv, None),
+            expose=expose,
+            cgroup_procs=(),
+        )
+        return StandbySandbox(plan=plan, uid=uid, network=network, _uids=self._uids)
+
+    def assign(
+        self,
+        standby: StandbySandbox,
+        *,
+        environment_id: str,
+        memory_mb: int,
+        ephemeral_mb: int,
+        code_tree: str,
+        layer_trees: Sequence[str],
+        socket_path: str,
+    ) -> tuple[PreparedSandbox, dict[str, Any]]:
+        """Give a standby's sandbox to an environment: its cgroup, and the late plan its
+        init carries out (the caller adds the runtime's "assignment"). The standby's uid
+        now belongs to the PreparedSandbox."""
+        cgroup = (
+            self._cgroups.create(environment_id, memory_mb) if self._cgroups is not None else None
+        )
+        os.chown(socket_path, standby.uid, standby.uid)
+        late = late_plan(
+            code_tree=code_tree,
+            layer_trees=layer_trees,
+            socket_path=socket_path,
+            tmp_bytes=ephemeral_mb * 1024 * 1024,
+            hostname=f"hearth-{environment_id[:12]}",
+            cgroup_procs=cgroup.procs_files if cgroup is not None else (),
+        )
+        uids, standby._uids = standby._uids, None
+        prepared = PreparedSandbox(
+            plan=standby.plan,
+            task_root=TASK_ROOT,
+            layer_roots=[LAYERS_ROOT] if layer_trees else [],
+            runtime_dir=RUNTIME_DIR,
+            runtime_socket=RUNTIME_SOCKET,
+            private_network=standby.network is Network.NONE,
+            cgroup=cgroup,
+            uid=standby.uid,
+            _uids=uids,
+        )
+        return prepared, late
 
     def close(self) -> None:
         if self._cgroups is not None:

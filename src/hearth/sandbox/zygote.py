@@ -163,12 +163,16 @@ class Zygote:
         output_fd: int,
         sandbox: dict[str, Any] | None = None,
         template_fd: int = -1,
+        input_fd: int | None = None,
     ) -> SpawnedProcess:
         """Fork an environment running the runtime with exactly ``env``, in ``cwd``, with
         ``sys_path`` prepended to its module path; ``output_fd`` becomes its stdout and stderr.
         With ``sandbox`` (a plan from ``hearth.sandbox.isolation``) the child enters that
         sandbox first. The caller keeps ownership of ``output_fd`` and should close it once
-        this returns, so the pipe reports end of file when the child is gone."""
+        this returns, so the pipe reports end of file when the child is gone. ``input_fd``
+        (likewise the caller's) becomes its stdin; without it, /dev/null. ``template_fd``
+        makes the child a SnapStart template talking to Hearth on that fd. At most one of the
+        two: the request names which the second fd is."""
         request: dict[str, Any] = {
             "op": "spawn",
             "env": env,
@@ -177,7 +181,13 @@ class Zygote:
         }
         if sandbox is not None:
             request["sandbox"] = sandbox
-        fds = [output_fd] if template_fd < 0 else [output_fd, template_fd]
+        fds = [output_fd]
+        if template_fd >= 0:
+            fds.append(template_fd)
+            request["second_fd"] = "template"
+        elif input_fd is not None:
+            fds.append(input_fd)
+            request["second_fd"] = "stdin"
         return await self.spawn_request(request, fds)
 
     async def spawn_request(self, request: dict[str, Any], fds: list[int]) -> SpawnedProcess:

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import module, { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -20,6 +21,24 @@ const require = createRequire(import.meta.url);
 const API_PREFIX = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
 const ERROR_BODY_HEADER = 'Lambda-Runtime-Function-Error-Body';
+
+// Hearth: a standby runtime is started before any function needs it (HEARTH_STANDBY=1), so a
+// cold start does not pay for booting Node and loading this file. It blocks here until Hearth
+// assigns it a function: one JSON object on stdin, {"env": {...}, "cwd": "..."}, then EOF.
+// Everything below reads the environment only after this, so it sees the function's own.
+if (process.env.HEARTH_STANDBY === '1') {
+  let assignment;
+  try {
+    assignment = JSON.parse(fs.readFileSync(0, 'utf8'));
+  } catch {
+    process.exit(1); // Hearth closed the pool without assigning this runtime
+  }
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, assignment.env);
+  process.chdir(assignment.cwd);
+  // NODE_PATH is read once at start-up; read it again now that it is the function's.
+  module.Module._initPaths();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors: the Runtime.* types and the wire shape AWS's Node client posts.
@@ -233,11 +252,11 @@ const agent = new http.Agent({ keepAlive: true });
 
 // Network errors meaning the Runtime API (and so the environment) is gone.
 const GONE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED', 'ENOENT',
 ]);
 const RETRY_DELAYS_MS = [10, 50, 100, 250, 500];
 
-function requestOnce(method, urlPath, body, headers) {
+function httpRequestOnce(method, urlPath, body, headers) {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { agent, host: apiHost, port: apiPort, method, path: API_PREFIX + urlPath, headers },
@@ -257,6 +276,96 @@ function requestOnce(method, urlPath, body, headers) {
     });
     req.end(body);
   });
+}
+
+// Hearth serves the same API on a Unix socket (HEARTH_RUNTIME_API_SOCKET), as it does for its
+// Python client: cheaper than loopback TCP, and with a client of our own, requests can be
+// pipelined: the response POST and the next GET go out in one write (see `respondAndNext`).
+// Hearth's server always answers with Content-Length and in order, which is all this parses.
+class UnixApi {
+  constructor(socketPath) {
+    this.socketPath = socketPath;
+    this.sock = null;
+    this.waiting = []; // resolvers of requests written, in order
+    this.pending = Buffer.alloc(0);
+    this.out = [];
+  }
+
+  connect() {
+    const sock = net.createConnection(this.socketPath);
+    sock.on('data', (data) => this.received(data));
+    sock.on('error', (err) => this.lost(sock, err));
+    sock.on('close', () => this.lost(sock, Object.assign(new Error('socket closed'), { code: 'ECONNRESET' })));
+    this.sock = sock;
+    this.fresh = true;
+    this.pending = Buffer.alloc(0);
+  }
+
+  lost(sock, err) {
+    if (this.sock !== sock) return;
+    this.sock = null;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) {
+      err.reusedSocket = w.reused;
+      w.reject(err);
+    }
+  }
+
+  request(method, urlPath, body, headers) {
+    if (this.sock === null) this.connect();
+    let head = `${method} ${API_PREFIX}${urlPath} HTTP/1.1\r\nHost: localhost\r\n`;
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+    // Written on the next tick, with whatever else is asked in this one.
+    if (this.out.length === 0) process.nextTick(() => this.flush());
+    this.out.push(Buffer.from(head + '\r\n'));
+    if (body !== undefined) this.out.push(Buffer.from(body));
+    const reused = !this.fresh;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject, reused });
+      // A request in flight keeps the process alive; an idle connection must not (the
+      // "wait for an empty event loop" semantics depend on that).
+      this.sock.ref();
+    });
+  }
+
+  flush() {
+    const out = this.out;
+    this.out = [];
+    if (this.sock !== null && out.length > 0) this.sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+
+  received(data) {
+    this.fresh = false;
+    this.pending = this.pending.length ? Buffer.concat([this.pending, data]) : data;
+    for (;;) {
+      const end = this.pending.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const lines = this.pending.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const sep = lines[i].indexOf(':');
+        if (sep > 0) headers[lines[i].slice(0, sep).trim().toLowerCase()] = lines[i].slice(sep + 1).trim();
+      }
+      const length = Number(headers['content-length'] ?? 0);
+      if (this.pending.length < end + 4 + length) return;
+      const body = this.pending.subarray(end + 4, end + 4 + length).toString('utf8');
+      this.pending = this.pending.subarray(end + 4 + length);
+      const waiter = this.waiting.shift();
+      if (this.waiting.length === 0 && this.sock !== null) this.sock.unref();
+      waiter?.resolve({ status: Number(lines[0].split(' ')[1]), headers, body });
+    }
+  }
+}
+
+const unixApi = process.env.HEARTH_RUNTIME_API_SOCKET
+  ? new UnixApi(process.env.HEARTH_RUNTIME_API_SOCKET)
+  : null;
+
+function requestOnce(method, urlPath, body, headers) {
+  return unixApi !== null
+    ? unixApi.request(method, urlPath, body, headers)
+    : httpRequestOnce(method, urlPath, body, headers);
 }
 
 // One Runtime API call, retried while the connection fails; when it keeps failing the API is
@@ -558,13 +667,15 @@ process.on('beforeExit', () => beforeExit());
 // The invocation in progress: errors escaping user code are reported against it.
 let inFlight = null;
 
+function nextNow() {
+  handleOnce().catch((err) => {
+    process.stderr.write(`Hearth Node.js runtime: unexpected error: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+
 function scheduleNext() {
-  setImmediate(() =>
-    handleOnce().catch((err) => {
-      process.stderr.write(`Hearth Node.js runtime: unexpected error: ${err?.stack ?? err}\n`);
-      process.exit(1);
-    }),
-  );
+  setImmediate(nextNow);
 }
 
 function parseJsonHeader(value, name) {
@@ -606,7 +717,13 @@ function callbackContext(requestId, isAsync) {
     }
     reported = true;
     inFlight = null;
-    postResponse(requestId, body).then(scheduleNext);
+    if (unixApi !== null) {
+      // Pipelined: the GET /next is written in the same tick, so both leave in one write.
+      postResponse(requestId, body);
+      nextNow();
+    } else {
+      postResponse(requestId, body).then(scheduleNext);
+    }
   };
 
   // callback(err, result): an error is reported at once; a result only once the event loop is

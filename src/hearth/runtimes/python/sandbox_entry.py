@@ -38,6 +38,7 @@ import ctypes
 import errno
 import fcntl
 import functools
+import json
 import os
 import select
 import signal
@@ -144,8 +145,14 @@ def enter(plan: dict[str, Any], status_fd: int) -> None:
 
 
 def _be_init(plan: dict[str, Any], status_w: int) -> None:
+    standby = bool(plan.get("standby"))
+    host_root = -1
     listeners: list[tuple[socket.socket, str]] = []
     try:
+        if standby:
+            # The host's tree, for the function's code and cgroups named at assignment. Only
+            # this init (root, no code of the function's) holds it; the runtime never does.
+            host_root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         _build_root(plan)
         socket.sethostname(plan.get("hostname") or "localhost")
         if plan.get("network"):
@@ -164,12 +171,16 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
     # privileged in the host's, writes its uid and gid maps and answers (mapped).
     asked = os.pipe() if template_uids else (-1, -1)
     mapped = os.pipe() if template_uids else (-1, -1)
+    # A standby runtime reads its assignment from this pipe once the init has mounted the
+    # function's code (the init reads its own from stdin, written by Hearth).
+    assign_r, assign_w = os.pipe() if standby else (-1, -1)
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
         for listener, _ in listeners:
             listener.close()
         try:
+            _assignment_as_stdin(host_root, assign_r, assign_w)
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _set_oom_score(0)
             _lower_privileges(plan, asked, mapped)
@@ -187,11 +198,77 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
         return
     if template_uids:
         _map_template(asked, mapped, runtime, plan)
+    if standby:
+        os.close(assign_r)
+        _await_assignment(host_root, runtime, assign_w)
     for listener, unix_path in listeners:
         _start_relay(listener, unix_path)
     code = _reap_until(runtime)
     os.write(status_w, str(code).encode())
     os._exit(0)
+
+
+def _assignment_as_stdin(host_root: int, assign_r: int, assign_w: int) -> None:
+    """In a standby's runtime: its stdin is the init's assignment pipe, and it keeps no
+    descriptor of the host's tree (nor the pipe's other end)."""
+    if assign_r < 0:
+        return
+    os.close(host_root)
+    os.close(assign_w)
+    os.dup2(assign_r, 0)
+    os.close(assign_r)
+
+
+def _await_assignment(host_root: int, runtime: int, assign_w: int) -> None:
+    """In a standby sandbox's init: wait for the function (JSON on stdin: the late plan and
+    the runtime's assignment), mount its code, join its cgroups, then hand the runtime its
+    assignment. A Hearth that goes away first (EOF) ends the sandbox."""
+    chunks = []
+    while True:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    try:
+        late = json.loads(b"".join(chunks))
+        _apply_late(late, host_root, runtime)
+    except BaseException as exc:
+        os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
+        os.kill(runtime, signal.SIGKILL)
+        os._exit(SETUP_FAILED)
+    finally:
+        os.close(host_root)
+    data = json.dumps(late["assignment"]).encode()
+    while data:
+        data = data[os.write(assign_w, data) :]
+    os.close(assign_w)
+
+
+def _apply_late(late: dict[str, Any], host_root: int, runtime: int) -> None:
+    host = f"/proc/self/fd/{host_root}"
+    for path in late.get("cgroup_procs", ()):
+        # The runtime has threads by now: on cgroup v1 its whole thread group moves through
+        # cgroup.procs (tasks would move one thread); the init is single-threaded. Memory it
+        # touched before stays charged where it was (kernels no longer move charges), so the
+        # function's limit and peak count what it allocates from assignment on.
+        with open(host + path, "w") as procs:
+            procs.write("0")
+        whole = path[: -len("tasks")] + "cgroup.procs" if path.endswith("/tasks") else path
+        with open(host + whole, "w") as procs:
+            procs.write(str(runtime))
+    for step in late["layout"]:
+        kind = step[0]
+        if kind == "tree":
+            _read_only_union("hearth-tree", [host + step[1], late["empty"]], step[2])
+        elif kind == "overlay":
+            _read_only_union("hearth-layers", [host + p for p in step[1]], step[2])
+        elif kind == "bind_rw":
+            _bind(host + step[1], step[2], read_only=False)
+        elif kind == "tmpfs_size":
+            _mount(None, step[1], None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"size={step[2]}")
+        else:
+            raise SandboxError(f"unknown late step {kind!r}")
+    socket.sethostname(late.get("hostname") or "localhost")
 
 
 def _set_oom_score(score: int) -> None:
@@ -241,6 +318,9 @@ def _build_root(plan: dict[str, Any]) -> None:
         elif kind == "symlink":
             _make_parent(root, step[2])
             os.symlink(step[1], root + step[2])
+        elif kind == "file":  # a mount point for a file bound later (a standby's socket)
+            _make_parent(root, step[1])
+            os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))
         elif kind in ("bind", "bind_rw"):
             _bind(step[1], root + step[2], read_only=kind == "bind")
         elif kind == "overlay":

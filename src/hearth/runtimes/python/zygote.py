@@ -217,6 +217,8 @@ class Server:
     def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
         op = message.get("op")
         if op == "spawn" and len(fds) in (1, 2):
+            # A second fd is a SnapStart template's line to Hearth or a standby's stdin
+            # (the request's `second_fd` says which).
             return self.spawn(message, fds[0], fds[1] if len(fds) == 2 else -1)
         for fd in fds:
             os.close(fd)
@@ -226,7 +228,7 @@ class Server:
             self.send({"op": "error", "id": message.get("id"), "message": "expected one fd"})
         return False
 
-    def spawn(self, request: dict[str, Any], output_fd: int, template_fd: int = -1) -> bool:
+    def spawn(self, request: dict[str, Any], output_fd: int, extra_fd: int = -1) -> bool:
         started = time.perf_counter()
         sandboxed = request.get("sandbox") is not None
         status_r = status_w = pid = -1
@@ -242,18 +244,18 @@ class Server:
                 if sandboxed and pid != 0:  # the zygote's own next children: not in there
                     sandbox_module().restore_pid_for_children()
         except OSError as exc:
-            for fd in (output_fd, status_r, status_w, template_fd):
+            for fd in (output_fd, status_r, status_w, extra_fd):
                 if fd >= 0:
                     os.close(fd)
             self.send({"op": "error", "id": request["id"], "message": str(exc)})
             return False
         if pid == 0:
-            self.become_child(request, output_fd, status_w, template_fd)
+            self.become_child(request, output_fd, status_w, extra_fd)
             return True
         fork_ms = (time.perf_counter() - started) * 1000
         os.close(output_fd)
-        if template_fd >= 0:
-            os.close(template_fd)
+        if extra_fd >= 0:
+            os.close(extra_fd)
         if sandboxed:
             os.close(status_w)
             self.status_pipes[pid] = status_r
@@ -262,9 +264,14 @@ class Server:
         return False
 
     def become_child(
-        self, request: dict[str, Any], output_fd: int, status_fd: int = -1, template_fd: int = -1
+        self, request: dict[str, Any], output_fd: int, status_fd: int = -1, extra_fd: int = -1
     ) -> None:
         """Turn this fork into a fresh environment; on any failure say why on its output."""
+        second = request.get("second_fd")
+        template_fd = extra_fd if second == "template" else -1
+        input_fd = extra_fd if second == "stdin" else -1
+        if extra_fd >= 0 and second not in ("template", "stdin"):
+            os.close(extra_fd)
         try:
             os.setsid()  # its own session and group, so kill() reaches its whole tree
             set_parent_death_signal()
@@ -281,7 +288,7 @@ class Server:
             os.dup2(output_fd, 1)
             os.dup2(output_fd, 2)
             null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
+            os.dup2(input_fd if input_fd >= 0 else null, 0)
             first_free = 3
             if template_fd == STATUS_FD:
                 template_fd = os.dup(template_fd)  # or the status pipe would take its place
@@ -296,7 +303,7 @@ class Server:
                         os.close(STATUS_FD)  # whatever was inherited there
                 first_free = TEMPLATE_FD + 1
             os.closerange(first_free, _max_fd())  # output_fd, null and anything else inherited
-            # Lambda's limits. Kept in step with _die_with_parent in hearth/invoke/launch.py
+            # Lambda's limits. Kept in step with die_with_parent in hearth/invoke/launch.py
             # (this file imports only the standard library, so the two cannot share code).
             # NPROC counts the uid's processes and does not bind root.
             for limit, wanted in (
