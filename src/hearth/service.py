@@ -24,6 +24,7 @@ from hearth.api.async_status import AsyncStatusApi
 from hearth.api.cloudwatch_api import CloudWatchApi
 from hearth.api.cloudwatch_wire import TARGET_PREFIX as CLOUDWATCH_TARGET
 from hearth.api.cloudwatch_wire import CloudWatchWire
+from hearth.api.code_signing import CodeSigningApi
 from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.function_settings import FunctionSettingsApi
@@ -53,6 +54,8 @@ from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
+from hearth.control.code_signing import CodeSigning
+from hearth.control.code_source import CodeSource
 from hearth.control.event_config import EventConfigs
 from hearth.control.function_settings import FunctionSettings
 from hearth.control.function_urls import FunctionUrls
@@ -96,6 +99,7 @@ from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
+from hearth.services.s3_objects import BotocoreObjects
 from hearth.services.s3_permissions import NotificationPermissions
 from hearth.services.scope import EMBEDDED_BACKENDS
 from hearth.services.snapshots import Snapshots
@@ -103,6 +107,7 @@ from hearth.services.triggers import QueueTriggers
 from hearth.store.code import CodeStore
 from hearth.store.datadir import (
     CODE,
+    CODE_SIGNING_CONFIGS,
     FUNCTION_CREDENTIALS_KEY,
     LOGS,
     POSITIONS,
@@ -113,6 +118,7 @@ from hearth.store.datadir import (
     check_data_dir,
     load_or_create_code_url_key,
 )
+from hearth.store.documents import JsonDocuments
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
 from hearth.store.reserve import DiskReserve
@@ -156,6 +162,8 @@ class Hearth:
     # Where API Gateway's APIs are defined: read from the embedded services once Hearth
     # listens, unless --aws-endpoint-url names another place.
     api_definitions: BotocoreApiDefinitions | None
+    # Where CreateFunction & co. read code given as S3Bucket/S3Key.
+    objects: BotocoreObjects | None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -164,6 +172,8 @@ class Hearth:
             return
         self.function_services.endpoint_url = url
         self.sink.point_at(url, self._sink_key())
+        if self.objects is not None and self.objects.embedded:
+            self.objects.point_at(url, self._sink_key())
         if self.api_definitions is not None and self.settings.aws_endpoint_url is None:
             self.api_definitions.point_at(url, self._sink_key())
 
@@ -261,6 +271,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     sink = BotocoreSink(settings.aws_endpoint_url)
+    objects = _code_objects(settings)
     dispatcher = Dispatcher(
         events,
         invoker.invoke,
@@ -287,11 +298,15 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
     _observability(router, settings, log_store, log_writer, metric_store, metrics, invoker, events)
-    FunctionsApi(functions, arns, signer).register(router)
+    code_source = CodeSource(objects)
+    signing = CodeSigning(JsonDocuments(data_dir / CODE_SIGNING_CONFIGS), registry, arns)
+    CodeSigningApi(signing).register(router)
+    FunctionsApi(functions, arns, signer, code_source, signing).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     policies = Policies(registry, arns)
     PoliciesApi(policies).register(router)
-    LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
+    layers = Layers(registry, arns, functions, code_store)
+    LayersApi(layers, arns, signer, code_source).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
     provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
     ProvisionedApi(provisioned, arns).register(router)
@@ -366,9 +381,21 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         sink,
         snapshots,
         api_definitions,
+        objects,
     )
     _recover(hearth)
     return hearth
+
+
+def _code_objects(settings: Settings) -> BotocoreObjects | None:
+    """Where code given as S3Bucket/S3Key is read: the S3 endpoint configured for S3, else
+    --aws-endpoint-url, else the embedded S3 (None when there is no S3 at all)."""
+    url = dict(settings.service_endpoints).get("s3") or settings.aws_endpoint_url
+    if url is not None:
+        return BotocoreObjects(url, settings.region)
+    if settings.embedded_services:
+        return BotocoreObjects(None, settings.region, embedded=True)
+    return None
 
 
 def _http_in(

@@ -33,6 +33,7 @@ STACKS = "stacks"  # what `hearth up` deployed, per stack (templates/state.py)
 SERVER_LOCK = "server.lock"  # see store/data_dir_lock.py; taken before this check runs
 FUNCTION_CREDENTIALS_KEY = "function-credentials.key"  # see services/credentials.py
 SERVICES_SNAPSHOT = "services.pickle"  # see services/snapshots.py
+CODE_SIGNING_CONFIGS = "code-signing-configs.json"  # see store/documents.py
 # A shorter HMAC key makes the signed code URLs guessable; an empty one makes them forgeable.
 CODE_URL_KEY_BYTES = 32
 
@@ -41,7 +42,7 @@ HEARTH_ENTRIES = frozenset(
     {f"{db}{suffix}" for db in (REGISTRY, QUEUE, LOGS, POSITIONS) for suffix in _SQLITE_SUFFIXES}
     | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", SERVER_LOCK}
     | {FUNCTION_CREDENTIALS_KEY, f"{FUNCTION_CREDENTIALS_KEY}.tmp", SERVICES_SNAPSHOT}
-    | {"services.tmp"}
+    | {"services.tmp", CODE_SIGNING_CONFIGS, f"{CODE_SIGNING_CONFIGS}.tmp"}
     | {STACKS}
 )
 # The tables a registry of this schema has; another program's SQLite file has others.
