@@ -94,6 +94,7 @@ from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricSto
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
+from hearth.sandbox.tmp_disks import TmpDisks
 from hearth.services import hooks as service_hooks
 from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
@@ -115,6 +116,7 @@ from hearth.store.datadir import (
     REGISTRY,
     RESERVE,
     SERVICES_SNAPSHOT,
+    TMP_DISKS,
     check_data_dir,
     load_or_create_code_url_key,
 )
@@ -526,7 +528,9 @@ def _sandboxes_factory(
 
     def factory(work_dir: str) -> Sandboxes:
         cgroups = Cgroups(layout) if layout is not None else None
-        return Sandboxes(sandbox_settings, cgroups, work_dir)
+        # /tmp on the data dir's disk, as on AWS (None where the host cannot: then tmpfs).
+        tmp_disks = TmpDisks.open(settings.data_dir / TMP_DISKS)
+        return Sandboxes(sandbox_settings, cgroups, work_dir, tmp_disks)
 
     return factory
 

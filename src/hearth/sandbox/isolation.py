@@ -17,7 +17,9 @@ functions' code, not home directories.
 from __future__ import annotations
 
 import collections
+import logging
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,10 @@ from typing import Any
 from hearth.config import Isolation as Isolation  # noqa: PLC0414
 from hearth.config import Network as Network  # noqa: PLC0414
 from hearth.sandbox.cgroups import Cgroups, EnvironmentCgroup
+from hearth.sandbox.tmp_disks import TmpDisk, TmpDisks
 from hearth.sandbox.uid_blocks import UidBlock, claim_block
+
+logger = logging.getLogger("hearth.sandbox")
 
 TASK_ROOT = "/var/task"
 LAYERS_ROOT = "/opt"
@@ -95,6 +100,8 @@ class PreparedSandbox:
     uid: int
     # Where the uid goes back once the environment is gone (None: it has gone back).
     _uids: UidPool | None = field(repr=False, default=None)
+    # The environment's disk-backed /tmp and where it goes back (None: a tmpfs, or gone back).
+    _tmp: tuple[TmpDisk, TmpDisks] | None = field(repr=False, default=None)
 
     def runtime_api_inside(self, host_address: str) -> str:
         """AWS_LAMBDA_RUNTIME_API as the function must use it."""
@@ -121,6 +128,10 @@ class PreparedSandbox:
         if self._uids is not None:
             self._uids.give_back(self.uid)
             self._uids = None
+        if self._tmp is not None:
+            disk, disks = self._tmp
+            self._tmp = None
+            disks.give_back(disk)
 
 
 class UidPool:
@@ -169,7 +180,37 @@ def _covered(path: str, steps: list[list[Any]]) -> bool:
 
 def _target(step: list[Any]) -> str:
     """Where a layout step puts something inside the sandbox."""
-    return str(step[1] if step[0] in ("dir", "tmpfs") else step[2])
+    return str(step[1] if step[0] in ("dir", "tmpfs", "file") else step[2])
+
+
+# AWS's user (recorded: `whoami` says sbx_user1051), mapped to the environment's own uid.
+SANDBOX_USER = "sbx_user1051"
+# AWS's image starts runtimes through this script (root's, 0755, recorded); Hearth's
+# environments are started by Hearth, so the script is for a function that looks for it.
+ENTRYPOINT = """#!/bin/sh
+# Hearth: the environment was started by Hearth; this mirrors AWS's entry point.
+if [ $# -ne 1 ]; then
+  echo "entrypoint requires the handler name to be the first argument" 1>&2
+  exit 142
+fi
+export _HANDLER="$1"
+exec "${LAMBDA_RUNTIME_DIR:-/var/runtime}/bootstrap"
+"""
+
+
+def identity_files(uid: int) -> list[list[Any]]:
+    """/etc/passwd and /etc/group naming the environment's uid as AWS's sandbox user, and
+    /lambda-entrypoint.sh: written into the sandbox's skeleton (nothing of the host's)."""
+    passwd = (
+        "root:x:0:0:root:/root:/sbin/nologin\n"
+        f"{SANDBOX_USER}:x:{uid}:{uid}::/home/{SANDBOX_USER}:/sbin/nologin\n"
+    )
+    group = f"root:x:0:\n{SANDBOX_USER}:x:{uid}:\n"
+    return [
+        ["file", "/etc/passwd", passwd, "644"],
+        ["file", "/etc/group", group, "644"],
+        ["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"],
+    ]
 
 
 def build_plan(
@@ -181,6 +222,7 @@ def build_plan(
     socket_path: str,
     tmp_bytes: int,
     uid: int,
+    tmp_disk: str | None = None,
     network: Network,
     relay: bool,
     hostname: str,
@@ -193,6 +235,9 @@ def build_plan(
     for path in expose:
         if not _covered(path, layout):
             layout.append(["bind", path, path])
+    if ["dir", "/etc"] not in layout:
+        layout.append(["dir", "/etc"])
+    layout += identity_files(uid)
     layout += [
         ["dir", "/var"],
         # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
@@ -200,7 +245,10 @@ def build_plan(
         ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
         ["dir", "/run/hearth"],
         ["bind_rw", socket_path, RUNTIME_SOCKET],
-        ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108 - the sandbox's own /tmp
+        # The sandbox's own /tmp: a disk of its size (sandbox/tmp_disks.py), else memory.
+        ["bind_rw", tmp_disk, "/tmp"]  # noqa: S108
+        if tmp_disk is not None
+        else ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108
     ]
     if len(layer_trees) == 1:
         layout.append(["tree", layer_trees[0], LAYERS_ROOT])
@@ -246,8 +294,15 @@ def inside_argv(argv: Sequence[str] | None, code_tree: str) -> list[str] | None:
 class Sandboxes:
     """Prepares sandboxes for environments: one per environment, released when it is gone."""
 
-    def __init__(self, settings: SandboxSettings, cgroups: Cgroups | None, work_dir: str) -> None:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        cgroups: Cgroups | None,
+        work_dir: str,
+        tmp_disks: TmpDisks | None = None,
+    ) -> None:
         self._settings = settings
+        self._tmp_disks = tmp_disks
         self._cgroups = cgroups
         self._root = os.path.join(work_dir, "root")  # the mount point of every new root
         os.makedirs(self._root, mode=0o700, exist_ok=True)
@@ -283,6 +338,7 @@ class Sandboxes:
             self._cgroups.create(environment_id, memory_mb) if self._cgroups is not None else None
         )
         uid = self._uids.take()
+        tmp = self._take_tmp(ephemeral_mb)
         # Connecting to a Unix socket takes write permission on it: the environment's own.
         os.chown(socket_path, uid, uid)
         plan = build_plan(
@@ -292,6 +348,7 @@ class Sandboxes:
             layer_trees=layer_trees,
             socket_path=socket_path,
             tmp_bytes=ephemeral_mb * 1024 * 1024,
+            tmp_disk=str(tmp[0].mount_point) if tmp is not None else None,
             uid=uid,
             network=network,
             relay=argv is not None,  # Hearth's Python client uses the Unix socket directly
@@ -310,9 +367,21 @@ class Sandboxes:
             cgroup=cgroup,
             uid=uid,
             _uids=self._uids,
+            _tmp=tmp,
         )
+
+    def _take_tmp(self, size_mb: int) -> tuple[TmpDisk, TmpDisks] | None:
+        if self._tmp_disks is None:
+            return None
+        try:
+            return self._tmp_disks.take(size_mb), self._tmp_disks
+        except (OSError, subprocess.SubprocessError):
+            logger.warning("no /tmp disk of %d MB: this environment's /tmp is memory", size_mb)
+            return None
 
     def close(self) -> None:
         if self._cgroups is not None:
             self._cgroups.close()
+        if self._tmp_disks is not None:
+            self._tmp_disks.close()
         self._uid_block.release()
