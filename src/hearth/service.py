@@ -104,6 +104,7 @@ from hearth.services.s3_objects import BotocoreObjects
 from hearth.services.s3_permissions import NotificationPermissions
 from hearth.services.scope import EMBEDDED_BACKENDS
 from hearth.services.snapshots import Snapshots
+from hearth.services.trace_headers import keep_trace_header
 from hearth.services.triggers import QueueTriggers
 from hearth.store.code import CodeStore
 from hearth.store.datadir import (
@@ -353,6 +354,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             _service_verifiers(settings, credentials),
             interceptors=(permissions,),
             external=frozenset(name for name, _ in settings.service_endpoints),
+            rewriters=(keep_trace_header,),
         )
     # Function URLs and API Gateway are found by host name or path, before the services'
     # routing by credential scope: HttpIn is what listens on the port.

@@ -13,8 +13,10 @@ removed) and kept for the next environment of its size. An environment never see
 previous one wrote: it gets a disk only once the wipe is done. Sizes nobody asked for yet are
 made on first use, in the cold start that wants one.
 
-Where loop devices or mkfs.ext4 are missing (an unprivileged container, say), `TmpDisks.open`
-returns None and sandboxes fall back to a tmpfs (memory), which Hearth reports at start-up.
+The disks are mounted in Hearth's own mount namespace (sandbox/mount_namespace.py), so they
+vanish with Hearth however it ends. Where that namespace, loop devices or mkfs.ext4 are
+missing (an unprivileged container, say), `TmpDisks.open` returns None and sandboxes fall back
+to a tmpfs (memory), with a warning.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from hearth.sandbox import mount_namespace
 
 logger = logging.getLogger("hearth.sandbox")
 
@@ -75,6 +79,10 @@ class TmpDisks:
         cannot make them."""
         mkfs = next((m for m in _MKFS if shutil.which(m)), None)
         if mkfs is None or not os.path.exists("/dev/loop-control") or os.geteuid() != 0:
+            return None
+        if not mount_namespace.entered():
+            # Mounted where the host sees them, a killed Hearth would leave them behind.
+            logger.warning("disk-backed /tmp needs Hearth's own mount namespace: using tmpfs")
             return None
         disks = cls(root, mkfs)
         disks._clear_leftovers()

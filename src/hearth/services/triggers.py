@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from hearth.arns import parse_function_ref
-from hearth.events.queue import Event, EventQueue, Kind
+from hearth.events.queue import TRACE_ATTRIBUTE, Event, EventQueue, Kind
 
 logger = logging.getLogger("hearth.services")
 
@@ -29,9 +29,10 @@ _DURABLE_TIMEOUT_SECONDS = 30.0
 
 
 class Triggers(Protocol):
-    """Where push triggers go. `deliver` is thread-safe and durable on return."""
+    """Where push triggers go. `deliver` is thread-safe and durable on return.
+    `trace_header`: the X-Ray trace header of the request that caused the event."""
 
-    def deliver(self, function_arn: str, event: Any) -> None: ...
+    def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None: ...
 
 
 class QueueTriggers:
@@ -42,7 +43,7 @@ class QueueTriggers:
         self._notify = notify
         self._loop = loop
 
-    def deliver(self, function_arn: str, event: Any) -> None:
+    def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None:
         ref = parse_function_ref(function_arn)  # checked when the trigger was configured
         name, qualifier = ref.name, ref.qualifier
         queued = Event(
@@ -52,6 +53,7 @@ class QueueTriggers:
             payload=json.dumps(event).encode(),
             enqueued_at=time.time(),
             qualifier=qualifier,
+            attributes={TRACE_ATTRIBUTE: {"StringValue": trace_header}} if trace_header else {},
         )
         future = asyncio.run_coroutine_threadsafe(self._events.enqueue([queued]), self._loop)
         future.result(_DURABLE_TIMEOUT_SECONDS)
@@ -64,5 +66,5 @@ class RecordingTriggers:
     def __init__(self) -> None:
         self.delivered: list[tuple[str, Any]] = []
 
-    def deliver(self, function_arn: str, event: Any) -> None:
+    def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None:
         self.delivered.append((function_arn, event))

@@ -1,0 +1,111 @@
+"""Recursive-loop detection: a function that feeds its own SQS queue or SNS topic is stopped
+after 16 rounds (the messages dropped), unless its recursion config says Allow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Server, create_function, make_zip, service_client
+
+ACCOUNT = "123456789012"
+LOG_BUCKET = "loop-log"
+# Each round leaves a mark in LOG_BUCKET, then sends the message on again.
+LOOPER = """
+import os, boto3
+s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
+def handler(event, context):
+    name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    s3.put_object(Bucket="loop-log", Key=f"{name}/{context.aws_request_id}", Body=b"")
+    if os.environ.get("QUEUE"):
+        sqs.send_message(QueueUrl=os.environ["QUEUE"], MessageBody="again")
+    else:
+        sns.publish(TopicArn=os.environ["TOPIC"], Message="again")
+"""
+
+
+@pytest.fixture(scope="module")
+def rounds(server: Server) -> Callable[[str], int]:
+    s3 = service_client(server.endpoint, "s3")
+    s3.create_bucket(Bucket=LOG_BUCKET)
+
+    def count(name: str) -> int:
+        listed = s3.list_objects_v2(Bucket=LOG_BUCKET, Prefix=f"{name}/")
+        return int(listed.get("KeyCount", 0))
+
+    return count
+
+
+def _settles_at(count: Callable[[], int], expected: int, timeout: float = 30.0) -> None:
+    """Wait until `count` reaches `expected`, then check it stays there a moment."""
+    deadline = time.monotonic() + timeout
+    while count() < expected:
+        assert time.monotonic() < deadline, f"only {count()} rounds of {expected}"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    assert count() == expected
+
+
+def test_a_lambda_sqs_lambda_loop_stops_after_16_rounds(
+    server: Server, client: Any, fn_name: str, rounds: Callable[[str], int]
+) -> None:
+    sqs = service_client(server.endpoint, "sqs")
+    url = sqs.create_queue(QueueName=fn_name)["QueueUrl"]
+    create_function(
+        client,
+        fn_name,
+        make_zip({"app.py": LOOPER}),
+        Environment={"Variables": {"QUEUE": url}},
+        Timeout=10,
+    )
+    mapping = client.create_event_source_mapping(
+        EventSourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{fn_name}",
+        FunctionName=fn_name,
+        BatchSize=1,
+    )
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="start")
+        _settles_at(lambda: rounds(fn_name), 16)
+        # The 17th message was dropped, not left to come back.
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["ApproximateNumberOfMessages"] == "0"
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    finally:
+        client.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
+def test_a_lambda_sns_lambda_loop_stops_unless_allowed(
+    server: Server, client: Any, fn_name: str, rounds: Callable[[str], int]
+) -> None:
+    sns = service_client(server.endpoint, "sns")
+    topic = sns.create_topic(Name=fn_name)["TopicArn"]
+    create_function(
+        client,
+        fn_name,
+        make_zip({"app.py": LOOPER}),
+        Environment={"Variables": {"TOPIC": topic}},
+        Timeout=10,
+    )
+    client.add_permission(
+        FunctionName=fn_name,
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=topic,
+    )
+    function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{fn_name}"
+    subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
+    sns.publish(TopicArn=topic, Message="start")
+    _settles_at(lambda: rounds(fn_name), 16)
+
+    # Allowed, the same loop goes on past 16 rounds (until the subscription is removed).
+    client.put_function_recursion_config(FunctionName=fn_name, RecursiveLoop="Allow")
+    sns.publish(TopicArn=topic, Message="start again")
+    deadline = time.monotonic() + 30
+    while rounds(fn_name) < 16 + 4:
+        assert time.monotonic() < deadline, rounds(fn_name)
+        time.sleep(0.1)
+    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
