@@ -92,7 +92,7 @@ def test_missing_bucket_or_key_as_aws(
     with pytest.raises(ClientError) as exc:
         _create(client, fn_name, code)
     assert _error(exc) == ("InvalidParameterValueException", 400, message)
-    assert exc.value.response["Type"] == "User"
+    assert exc.value.response["Type"] == "User"  # type: ignore[typeddict-item]
     s3.put_object(Bucket="code-bucket", Key="ok.zip", Body=_handler("ok"))
     _create(client, fn_name, {"S3Bucket": "code-bucket", "S3Key": "ok.zip"})
     with pytest.raises(ClientError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -87,12 +88,13 @@ def test_not_found_errors_as_recorded(client: Any, raw_client: Any, fn_name: str
         404,
         f"The Lambda code signing configuration {MISSING} can not be found.",
     )
-    for call in (
+    calls: list[Callable[[], Any]] = [
         lambda: client.get_code_signing_config(CodeSigningConfigArn=MISSING),
         lambda: client.delete_code_signing_config(CodeSigningConfigArn=MISSING),
         lambda: client.update_code_signing_config(CodeSigningConfigArn=MISSING, Description="x"),
         lambda: client.list_functions_by_code_signing_config(CodeSigningConfigArn=MISSING),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as exc:
             call()
         assert _error(exc) == config_missing
@@ -124,6 +126,7 @@ def test_not_found_errors_as_recorded(client: Any, raw_client: Any, fn_name: str
     with pytest.raises(ClientError) as exc:
         client.put_function_code_signing_config(CodeSigningConfigArn=arn, FunctionName=missing_fn)
     assert _error(exc) == fn_missing
+    bad: dict[str, Any]
     for bad in (
         {"AllowedPublishers": {"SigningProfileVersionArns": []}},
         {
