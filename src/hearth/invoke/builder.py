@@ -70,6 +70,9 @@ class EnvironmentBuilder:
         """A new environment of `version`, initialised and IDLE. Raises InitFailed when the
         runtime cannot initialise (the error AWS would return), LambdaError ServiceException
         when the version's code is missing from the code store."""
+        if self._sandboxes is not None:
+            # Before anything is opened: a wait here leaves nothing to clean up.
+            await self._sandboxes.stock_tmp(version.ephemeral_storage)
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         environment = Environment(
             function_version=version.version,

@@ -16,6 +16,7 @@ functions' code, not home directories.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import os
@@ -369,6 +370,18 @@ class Sandboxes:
             _uids=self._uids,
             _tmp=tmp,
         )
+
+    async def stock_tmp(self, size_mb: int) -> None:
+        """Before `prepare`: have a /tmp disk of `size_mb` ready, making one in a thread if
+        none is (a burst of cold starts, or a size not asked for yet): `prepare` runs on the
+        event loop, where a mkfs and a mount would hold up every other request."""
+        disks = self._tmp_disks
+        if disks is None or disks.ready(size_mb):
+            return
+        try:
+            await asyncio.to_thread(disks.stock, size_mb)
+        except (OSError, subprocess.SubprocessError):
+            logger.warning("could not make a /tmp disk of %d MB", size_mb, exc_info=True)
 
     def _take_tmp(self, size_mb: int) -> tuple[TmpDisk, TmpDisks] | None:
         if self._tmp_disks is None:

@@ -98,7 +98,8 @@ class TmpDisks:
         return disks
 
     def take(self, size_mb: int) -> TmpDisk:
-        """An empty mounted disk of `size_mb`, made now if none is ready."""
+        """An empty mounted disk of `size_mb`, made now if none is ready (callers `stock` one
+        in a thread first, so that is only a race lost to another environment)."""
         with self._lock:
             if self._free[size_mb]:
                 disk = self._free[size_mb].pop()
@@ -107,6 +108,18 @@ class TmpDisks:
                     self._lock.notify()
                 return disk
         return self._make(size_mb)
+
+    def ready(self, size_mb: int) -> bool:
+        """Whether a disk of `size_mb` is ready to take."""
+        with self._lock:
+            return bool(self._free[size_mb])
+
+    def stock(self, size_mb: int) -> None:
+        """Make one disk of `size_mb` ready (blocking: a mkfs and a mount; call it in a
+        thread, never on the event loop)."""
+        disk = self._make(size_mb)
+        with self._lock:
+            self._free[size_mb].append(disk)
 
     def give_back(self, disk: TmpDisk) -> None:
         """The environment using `disk` is gone: wipe it (in the background) for reuse."""
