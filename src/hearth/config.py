@@ -126,11 +126,24 @@ class Settings:
     aws_sdk_dir: Path | None = None
     # Seconds between snapshots of the embedded services' state (and one at shutdown).
     services_snapshot_seconds: float = 1.0
+    # Cluster mode (`--cluster`): the NATS servers' URLs. Empty: one machine, SQLite.
+    cluster: tuple[str, ...] = ()
+    # This node's name in the cluster (membership, commit markers); None: host name and port.
+    node_name: str | None = None
+    # How many NATS servers keep each bucket and stream (JetStream replicas: 1, 3 or 5).
+    cluster_replicas: int = 1
+    # How long an async event a node took stays its own without the node's heartbeat: a node
+    # that dies mid-event has its events run elsewhere this many seconds later.
+    cluster_ack_wait_seconds: float = 30.0
 
     @property
     def embedded_services(self) -> bool:
         """S3, DynamoDB, SNS... answered on Hearth's own port (moto, in-process)."""
         return self.aws_endpoint_url is None
+
+    @property
+    def clustered(self) -> bool:
+        return bool(self.cluster)
 
     @property
     def auth_enabled(self) -> bool:

@@ -47,9 +47,12 @@ from hearth.api.policies import PoliciesApi
 from hearth.api.prometheus import PrometheusApi, Snapshot
 from hearth.api.provisioned import ProvisionedApi
 from hearth.api.sigv4 import S3_PAYLOAD_CLAIMS, Credential, SigV4Verifier
+from hearth.api.subscription_filters import SubscriptionFiltersApi
 from hearth.api.targets import TargetRoutes
 from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
+from hearth.cluster.node import ClusterNode
+from hearth.cluster.queue import JetStreamEventQueue
 from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
@@ -87,21 +90,28 @@ from hearth.invoke.leases import Leases, load_limits
 from hearth.invoke.pool import Pool
 from hearth.invoke.provisioner import Provisioner
 from hearth.logs.store import LogStore, SqliteLogStore
+from hearth.logs.subscription_delivery import SubscriptionDelivery
+from hearth.logs.subscriptions import FileSubscriptions
 from hearth.logs.writer import LogWriter
 from hearth.metrics import emf
 from hearth.metrics.recorder import LambdaMetrics
 from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricStore
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
-from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings
+from hearth.sandbox.host_relay import HostRelay
+from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings, ServiceReach
 from hearth.sandbox.tmp_disks import TmpDisks
 from hearth.services import hooks as service_hooks
+from hearth.services import schedule_hooks
 from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
+from hearth.services.relay_guard import RelayGuard
 from hearth.services.s3_objects import BotocoreObjects
 from hearth.services.s3_permissions import NotificationPermissions
+from hearth.services.schedule_jobs import MotoJobs
+from hearth.services.schedule_runner import FileFireTimes, ScheduleRunner
 from hearth.services.scope import EMBEDDED_BACKENDS
 from hearth.services.snapshots import Snapshots
 from hearth.services.trace_headers import keep_trace_header
@@ -111,11 +121,13 @@ from hearth.store.datadir import (
     CODE,
     CODE_SIGNING_CONFIGS,
     FUNCTION_CREDENTIALS_KEY,
+    LOG_SUBSCRIPTIONS,
     LOGS,
     POSITIONS,
     QUEUE,
     REGISTRY,
     RESERVE,
+    SCHEDULE_FIRES,
     SERVICES_SNAPSHOT,
     TMP_DISKS,
     check_data_dir,
@@ -167,10 +179,20 @@ class Hearth:
     api_definitions: BotocoreApiDefinitions | None
     # Where CreateFunction & co. read code given as S3Bucket/S3Key.
     objects: BotocoreObjects | None
+    # Cluster mode: this node's part of the cluster (None on one machine).
+    node: ClusterNode | None = None
+    # Fires rules' and Scheduler's schedules (with the embedded services only).
+    schedules: ScheduleRunner | None = None
+    # Delivers log events to subscription filters' functions.
+    log_subscriptions: SubscriptionDelivery | None = None
+    # Where sandboxes with no network reach AWS_ENDPOINT_URL (sandboxed servers only).
+    host_relay: HostRelay | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
         embedded services."""
+        if self.node is not None:
+            self.node.members.set_endpoint(url)  # what the other nodes see in /_hearth/cluster
         if self.embedded is None:
             return
         self.function_services.endpoint_url = url
@@ -190,12 +212,19 @@ class Hearth:
         # Pollers stop first: a batch in flight is read again from its committed position.
         await self.mappings.stop()
         self.positions.close()
+        if self.schedules is not None:
+            await self.schedules.close()
+        if self.log_subscriptions is not None:
+            self.log_writer.flush()
+            await self.log_subscriptions.close()  # what it holds goes into the queue
         # Dispatching stops next: events still running stay leased and run after a restart.
         await self.dispatcher.stop()
         await self.provisioner.close()
         await self.invoker.close()
         self.environments.close()
         await self.launchers.close()
+        if self.host_relay is not None:
+            await self.host_relay.close()
         self.log_writer.flush()
         self.log_store.close()
         await self.metrics.stop()
@@ -206,6 +235,8 @@ class Hearth:
         if self.embedded is not None:
             self.embedded.close()
         self.registry.close()
+        if self.node is not None:
+            self.node.close()
 
 
 def _register_the_rest(router: Router, registry: NotifyingRegistry, arns: ArnFormatter) -> None:
@@ -220,17 +251,30 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
 ) -> Hearth:
     data_dir = settings.data_dir
     # Before anything opens or creates a file: start-up collects unreferenced code, and a
-    # lost or foreign registry would make that every function's code.
-    check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
+    # lost or foreign registry would make that every function's code. (A cluster node's
+    # registry is in NATS; what it collects are its own copies of the cluster's code.)
+    if not settings.clustered:
+        check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
     data_dir.mkdir(parents=True, exist_ok=True)
     reserve = DiskReserve(data_dir / RESERVE)
     reserve.restore()
-    storage = SqliteRegistry(data_dir / REGISTRY)
-    # The control plane writes through `registry`, which tells the caches below after every
-    # write; they (the invoke path) are given a view that can only read.
-    registry = NotifyingRegistry(storage)
+    node: ClusterNode | None = None
+    storage: Registry
+    code_store: CodeStore
+    if settings.clustered:
+        node = ClusterNode.join(settings, data_dir / CODE)
+        storage, code_store = node.registry, node.code
+        # The control plane writes through `registry`; the caches read the node's replica
+        # without the cluster's lease, and hear of other nodes' commits through its watch.
+        registry = NotifyingRegistry(storage, reads=node.registry.local())
+        node.follow(registry, asyncio.get_running_loop())
+    else:
+        storage = SqliteRegistry(data_dir / REGISTRY)
+        # The control plane writes through `registry`, which tells the caches below after
+        # every write; they (the invoke path) are given a view that can only read.
+        registry = NotifyingRegistry(storage)
+        code_store = CodeStore(data_dir / CODE)
     reads = registry.reader()
-    code_store = CodeStore(data_dir / CODE)
     arns = ArnFormatter(settings.region, settings.account_id)
     signer = CodeUrlSigner(load_or_create_code_url_key(data_dir))
 
@@ -250,6 +294,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     limit = settings.concurrency_limit
     credentials = FunctionCredentials(load_or_create_key(data_dir / FUNCTION_CREDENTIALS_KEY))
     sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
+    host_relay = HostRelay() if isolation.sandboxed else None
     function_services = FunctionServiceEnvironment(
         credentials,
         sdk,
@@ -262,15 +307,37 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         log_writer,
         launchers.for_runtime,
         interpreter_for=launchers.interpreter_for,
-        sandboxes=_sandboxes_factory(settings, isolation),
+        sandboxes=_sandboxes_factory(
+            settings, isolation, host_relay.reach if host_relay is not None else None
+        ),
         extra_environment=function_services.variables,
     )
     pool = Pool(environments.start, settings.keep_alive_seconds, settings.memory_budget_mb)
-    invoker = Invoker(reads, arns, pool, Leases(lambda: load_limits(reads, limit)), metrics)
+    if node is not None:
+        cluster = node
+        leases = Leases(lambda: cluster.share(load_limits(reads, limit)))
+    else:
+        leases = Leases(lambda: load_limits(reads, limit))
+    invoker = Invoker(reads, arns, pool, leases, metrics)
+    if node is not None:
+        loop = asyncio.get_running_loop()
+
+        def members_changed() -> None:  # each node's share of the limits changes
+            loop.call_soon_threadsafe(invoker.leases.invalidate)
+
+        node.members.set_listener(members_changed)
     provisioner = Provisioner(reads, invoker.pool)
     registry.subscribe(invoker.invalidate)
     registry.subscribe(provisioner.invalidate)
-    events = SqliteEventQueue(data_dir / QUEUE)
+    events: EventQueue = (
+        JetStreamEventQueue(
+            node.link,
+            replicas=settings.cluster_replicas,
+            ack_wait_seconds=settings.cluster_ack_wait_seconds,
+        )
+        if node is not None
+        else SqliteEventQueue(data_dir / QUEUE)
+    )
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     sink = BotocoreSink(settings.aws_endpoint_url)
@@ -300,13 +367,32 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     )
     InvokeApi(invoker, events, dispatcher.notify, reserve.require_room).register(router)
     AsyncStatusApi(events, dispatcher).register(router)
-    _observability(router, settings, log_store, log_writer, metric_store, metrics, invoker, events)
+    triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
+    policies = Policies(registry, arns)
+    subscriptions = FileSubscriptions(data_dir / LOG_SUBSCRIPTIONS)
+    log_subscriptions = SubscriptionDelivery(
+        subscriptions, triggers.enqueue, settings.account_id, _function_log_groups(registry)
+    )
+    log_writer.observe(log_subscriptions.observe)
+    filters_api = SubscriptionFiltersApi(
+        log_store, subscriptions, policies.allows_service, settings.region, settings.account_id
+    )
+    _observability(
+        router,
+        settings,
+        log_store,
+        log_writer,
+        (filters_api, log_subscriptions),
+        metric_store,
+        metrics,
+        invoker,
+        events,
+    )
     code_source = CodeSource(objects)
     signing = CodeSigning(JsonDocuments(data_dir / CODE_SIGNING_CONFIGS), registry, arns)
     CodeSigningApi(signing).register(router)
     FunctionsApi(functions, arns, signer, code_source, signing).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
-    policies = Policies(registry, arns)
     PoliciesApi(policies).register(router)
     layers = Layers(registry, arns, functions, code_store)
     LayersApi(layers, arns, signer, code_source).register(router)
@@ -319,6 +405,8 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     FunctionUrlsApi(FunctionUrls(registry, arns), arns).register(router)
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
+    if node is not None:
+        router.add("ClusterStatus", "GET", "/_hearth/cluster", _cluster_status(node), max_body=0)
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings)
@@ -327,10 +415,10 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     )
     embedded: EmbeddedServices | None = None
     snapshots: Snapshots | None = None
+    schedules: ScheduleRunner | None = None
     inner: AsgiApp = lambda_app
     if settings.embedded_services:
         embedded = EmbeddedServices(settings.account_id)
-        triggers = QueueTriggers(events, dispatcher.notify, asyncio.get_running_loop())
         # moto is imported on its own thread only (two threads importing it at once break
         # its circular imports), before any request and without holding up the start.
         embedded.run_first(
@@ -341,6 +429,13 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
                 settings.region,
                 policies.allows_service,
             )
+        )
+        embedded.run_first(schedule_hooks.install)
+        schedules = ScheduleRunner(
+            MotoJobs(embedded),
+            triggers.enqueue,
+            FileFireTimes(data_dir / SCHEDULE_FIRES),
+            policies.allows_service,
         )
         snapshots = Snapshots(
             data_dir / SERVICES_SNAPSHOT, embedded, settings.services_snapshot_seconds
@@ -360,6 +455,8 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     # routing by credential scope: HttpIn is what listens on the port.
     app, api_definitions = _http_in(settings, inner, authenticator, registry, invoker, arns)
     asgi: AsgiApp = app
+    if host_relay is not None:
+        asgi = RelayGuard(app, host_relay.relayed)
     hearth = Hearth(
         settings,
         registry,
@@ -386,6 +483,10 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         snapshots,
         api_definitions,
         objects,
+        node,
+        schedules,
+        log_subscriptions,
+        host_relay,
     )
     _recover(hearth)
     return hearth
@@ -434,6 +535,7 @@ def _observability(
     settings: Settings,
     log_store: LogStore,
     log_writer: LogWriter,
+    subscriptions: tuple[SubscriptionFiltersApi, SubscriptionDelivery],
     metric_store: MetricStore,
     metrics: LambdaMetrics,
     invoker: Invoker,
@@ -442,7 +544,15 @@ def _observability(
     """CloudWatch Logs and CloudWatch (both on `POST /`, told apart by X-Amz-Target),
     CloudWatch's CBOR path, Prometheus and the console."""
     targets = TargetRoutes()
-    logs_api = LogsApi(log_store, log_writer.flush, settings.region, settings.account_id)
+    filters_api, delivery = subscriptions
+    logs_api = LogsApi(
+        log_store,
+        log_writer.flush,
+        settings.region,
+        settings.account_id,
+        filters_api,
+        delivery.observe,
+    )
     targets.add(TARGET_PREFIX, "logs", logs_api.dispatch)
     logs_api.register(router)
 
@@ -458,6 +568,19 @@ def _observability(
     cloudwatch.register(router)
     PrometheusApi(metrics.registry, _snapshot(invoker, events)).register(router)
     console.register(router, auth_required=settings.auth_enabled)
+
+
+def _function_log_groups(registry: NotifyingRegistry) -> Callable[[str], frozenset[str]]:
+    """The log groups a function's own output goes to (its versions' LoggingConfig, or
+    /aws/lambda/<name>): a log subscription never feeds a function its own lines."""
+
+    def groups(name: str) -> frozenset[str]:
+        found = {f"/aws/lambda/{name}"}
+        with registry.transaction() as tx:
+            found.update(v.log_group for v in tx.list_versions(name) if v.log_group)
+        return frozenset(found)
+
+    return groups
 
 
 def _snapshot(invoker: Invoker, events: EventQueue) -> Callable[[float], Awaitable[Snapshot]]:
@@ -516,7 +639,7 @@ def _event_sources(
 
 
 def _sandboxes_factory(
-    settings: Settings, isolation: IsolationChoice
+    settings: Settings, isolation: IsolationChoice, services: ServiceReach | None
 ) -> Callable[[str], Sandboxes] | None:
     if not isolation.sandboxed:
         return None
@@ -532,7 +655,7 @@ def _sandboxes_factory(
         cgroups = Cgroups(layout) if layout is not None else None
         # /tmp on the data dir's disk, as on AWS (None where the host cannot: then tmpfs).
         tmp_disks = TmpDisks.open(settings.data_dir / TMP_DISKS)
-        return Sandboxes(sandbox_settings, cgroups, work_dir, tmp_disks)
+        return Sandboxes(sandbox_settings, cgroups, work_dir, services, tmp_disks)
 
     return factory
 
@@ -593,6 +716,13 @@ def _authenticator(settings: Settings) -> Authenticator | None:
         return None
     keys = (Credential(k.access_key_id, k.secret_access_key) for k in settings.access_keys)
     return _SigV4Authenticator(SigV4Verifier(keys))
+
+
+def _cluster_status(node: ClusterNode) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        return json_response(node.status())
+
+    return status
 
 
 def _mapping_status(supervisor: MappingSupervisor) -> Callable[[Request], Awaitable[Response]]:
@@ -681,6 +811,8 @@ async def serve(
     hearth.listening_at(
         f"http://[{loopback}]:{port}" if ":" in loopback else f"http://{loopback}:{port}"
     )
+    if hearth.host_relay is not None:
+        await hearth.host_relay.start(hearth.function_services.endpoint_url)
     config = uvicorn.Config(
         hearth.asgi,
         lifespan="off",
@@ -703,6 +835,10 @@ async def serve(
     hearth.mappings.start()
     if hearth.snapshots is not None:
         hearth.snapshots.start()
+    if hearth.schedules is not None:
+        hearth.schedules.start()
+    if hearth.log_subscriptions is not None:
+        hearth.log_subscriptions.start()
     with hearth.registry.transaction() as tx:
         runtimes = {v.runtime for f in tx.list_functions() for v in tx.list_versions(f.name)}
     prewarm = asyncio.create_task(hearth.launchers.prewarm(runtimes))

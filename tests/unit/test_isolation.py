@@ -14,11 +14,13 @@ import pytest
 
 from hearth.sandbox.cgroups import CgroupLayout, Cgroups
 from hearth.sandbox.choice import SandboxUnavailable, choose_isolation
+from hearth.sandbox.host_relay import loopback_target
 from hearth.sandbox.isolation import (
     FIRST_UID,
     HOST_RUNTIMES_DIR,
     Isolation,
     Network,
+    ServiceReach,
     UidPool,
     build_plan,
     inside_argv,
@@ -153,6 +155,31 @@ def test_exposed_paths_are_read_only_and_not_repeated() -> None:
     binds = [s for s in result["layout"] if s[0] == "bind"]
     assert ["bind", "/root/.pyenv/versions/3.12.1", "/root/.pyenv/versions/3.12.1"] in binds
     assert not any(s[1] == "/usr/local/lib/python3.12" for s in binds)  # /usr shows it
+
+
+def test_a_private_network_relays_the_services_endpoint() -> None:
+    reach = ServiceReach("/tmp/hearth-services-x/services.sock", ("127.0.0.1", 8080))
+    result = plan(network=Network.NONE, services=reach)
+    assert result["services_relay"] == ["127.0.0.1", 8080, "/run/hearth/services.sock"]
+    assert targets(result)["/run/hearth/services.sock"] == [
+        "bind_rw",
+        "/tmp/hearth-services-x/services.sock",
+        "/run/hearth/services.sock",
+    ]
+    # The host network needs no relay; before Hearth listens there is nothing to relay to.
+    assert plan(network=Network.HOST, services=reach)["services_relay"] is None
+    waiting = ServiceReach("/tmp/hearth-services-x/services.sock")
+    assert plan(network=Network.NONE, services=waiting)["services_relay"] is None
+    assert "/run/hearth/services.sock" not in targets(plan(network=Network.NONE))
+
+
+def test_only_loopback_http_endpoints_are_relayed() -> None:
+    assert loopback_target("http://127.0.0.1:4566") == ("127.0.0.1", 4566)
+    assert loopback_target("http://localhost:8080/") == ("127.0.0.1", 8080)
+    assert loopback_target("http://[::1]:9000") == ("::1", 9000)
+    assert loopback_target("https://127.0.0.1:443") is None
+    assert loopback_target("http://s3.example.com") is None
+    assert loopback_target(None) is None
 
 
 def test_a_private_network_relays_the_runtime_api_for_tcp_clients() -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hearth.api import logs_input as field
 from hearth.logs.patterns import PatternError, compile_pattern
-from hearth.logs.store import END_OF_TIME, LogEvent, LogStore, Position
+from hearth.logs.store import END_OF_TIME, LogEvent, LogStore, NewEvent, Position
 
 MAX_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
@@ -33,8 +34,12 @@ def _event_token(direction: str, position: Position) -> str:
 
 
 class LogEventsApi:
-    def __init__(self, store: LogStore) -> None:
+    def __init__(
+        self, store: LogStore, on_append: Callable[[Sequence[NewEvent]], None] | None = None
+    ) -> None:
         self._store = store
+        # Told of what PutLogEvents stored (subscription filters see it, as the writer's).
+        self._on_append = on_append
 
     def _existing(self, body: dict[str, Any], stream: str | None = None) -> str:
         group = field.group_name(body)
@@ -211,6 +216,8 @@ class LogEventsApi:
             else:
                 kept.append((group, stream, timestamp, message))
         self._store.append(kept)
+        if self._on_append is not None and kept:
+            self._on_append(kept)
         shape: dict[str, Any] = {"nextSequenceToken": f"{now:056d}"}
         if rejected:
             shape["rejectedLogEventsInfo"] = rejected

@@ -7,15 +7,16 @@ Function log groups appear as soon as a function logs (the writer creates them).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from hearth.api import logs_input as field
 from hearth.api.http import Request, Response, Router, json_response
 from hearth.api.log_events import LogEventsApi
+from hearth.api.subscription_filters import SubscriptionFiltersApi
 from hearth.errors import LambdaError
-from hearth.logs.store import LogGroup, LogStore, LogStream
+from hearth.logs.store import LogGroup, LogStore, LogStream, NewEvent
 
 TARGET_PREFIX = "Logs_20140328."
 PAGE = 50
@@ -25,12 +26,19 @@ Operation = Callable[[dict[str, Any]], dict[str, Any]]
 
 class LogsApi:
     def __init__(
-        self, store: LogStore, flush: Callable[[], None], region: str, account_id: str
+        self,
+        store: LogStore,
+        flush: Callable[[], None],
+        region: str,
+        account_id: str,
+        subscriptions: SubscriptionFiltersApi | None = None,
+        on_append: Callable[[Sequence[NewEvent]], None] | None = None,
     ) -> None:
         self._store = store
         self._flush = flush
         self._arn = f"arn:aws:logs:{region}:{account_id}:log-group:"
-        events = LogEventsApi(store)
+        self._subscriptions = subscriptions
+        events = LogEventsApi(store, on_append)
         self._operations: dict[str, Operation] = {
             "CreateLogGroup": self._create_group,
             "DeleteLogGroup": self._delete_group,
@@ -50,6 +58,8 @@ class LogsApi:
             "FilterLogEvents": events.filter_log_events,
             "PutLogEvents": events.put_log_events,
         }
+        if subscriptions is not None:
+            self._operations.update(subscriptions.operations())
 
     def register(self, router: Router) -> None:
         """`GET /_hearth/logs`; the API itself is mounted on `POST /` by TargetRoutes."""
@@ -105,8 +115,11 @@ class LogsApi:
         return {}
 
     def _delete_group(self, body: dict[str, Any]) -> dict[str, Any]:
-        if not self._store.delete_group(field.group_name(body)):
+        name = field.group_name(body)
+        if not self._store.delete_group(name):
             raise field.group_missing()
+        if self._subscriptions is not None:
+            self._subscriptions.group_deleted(name)
         return {}
 
     def _describe_groups(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import difflib
 import click
 
 from hearth import __version__
-from hearth.cli import app, client, events, mappings, server
+from hearth.cli import app, client, cluster, events, mappings, server
 
 # Words people type for a command by another name (from other CLIs); a mistyped word is
 # matched against these as well as the real names.
@@ -60,7 +60,14 @@ def main() -> None:
     """Hearth: AWS Lambda, run on your own machines."""
 
 
-for command in (*server.COMMANDS, *client.COMMANDS, mappings.mappings, *app.COMMANDS, events.event):
+for command in (
+    *server.COMMANDS,
+    *client.COMMANDS,
+    mappings.mappings,
+    *app.COMMANDS,
+    events.event,
+    *cluster.COMMANDS,
+):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -241,7 +241,39 @@ if TYPE_CHECKING:
     type=click.IntRange(min=1),
     help="The log store keeps under this many MB, deleting the oldest events.",
 )
-def serve(
+@click.option(
+    "--cluster",
+    envvar="HEARTH_CLUSTER",
+    default=None,
+    metavar="nats://HOST:4222[,...]",
+    help="Cluster mode: keep the registry, code and async events in NATS JetStream at these "
+    "servers (comma-separated), shared with every node started with the same list.",
+)
+@click.option(
+    "--node-name",
+    envvar="HEARTH_NODE_NAME",
+    default=None,
+    help="This node's name in the cluster [default: host name and port].",
+)
+@click.option(
+    "--cluster-replicas",
+    envvar="HEARTH_CLUSTER_REPLICAS",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1, max=5),
+    help="NATS servers that keep each bucket and stream (JetStream replicas) when Hearth "
+    "makes them.",
+)
+@click.option(
+    "--cluster-ack-wait",
+    envvar="HEARTH_CLUSTER_ACK_WAIT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Seconds after which an async event taken by a node that stopped answering (died) "
+    "runs on another node.",
+)
+def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcement
     host: str,
     port: int,
     data_dir: Path | None,
@@ -270,6 +302,10 @@ def serve(
     log_max_mb: int,
     service_endpoint: tuple[str, ...],
     aws_sdk_dir: Path | None,
+    cluster: str | None,
+    node_name: str | None,
+    cluster_replicas: int,
+    cluster_ack_wait: float,
 ) -> None:
     """Serve the AWS Lambda API."""
     overrides = _service_endpoints(service_endpoint)
@@ -306,10 +342,15 @@ def serve(
         log_max_bytes=log_max_mb * 1024 * 1024,
         service_endpoints=tuple(overrides),
         aws_sdk_dir=(aws_sdk_dir or _default_sdk_dir()).expanduser().resolve(),
+        cluster=_cluster_urls(cluster),
+        node_name=node_name or None,
+        cluster_replicas=cluster_replicas,
+        cluster_ack_wait_seconds=cluster_ack_wait,
     )
     from hearth.service import serve as run_server  # imported late: `hearth --help` stays fast
 
-    data_lock = _lock_data_dir(settings.data_dir)  # before anything touches the data dir
+    # Before anything touches the data dir.
+    data_lock = _lock_data_dir(settings.data_dir, clustered=settings.clustered)
     choice = _choose_isolation(settings)  # probed before the event loop starts: it forks
 
     def announce(endpoint: str) -> None:
@@ -353,14 +394,24 @@ def serve(
             markup=False,
         )
         console.print(_services_line(settings), markup=False)
+        if settings.clustered:
+            console.print(
+                f"  cluster:  node {settings.node_name or '(named by host and port)'} on NATS "
+                f"{','.join(settings.cluster)} (registry, code and async events in JetStream)",
+                markup=False,
+            )
         console.print("Press Ctrl-C to stop.", markup=False)
         sys.stdout.flush()
 
+    from hearth.cluster.link import NatsUnavailable
     from hearth.store.datadir import DataDirProblem
 
     try:
         _run(run_server(settings, announce, _own_mounts(choice)))
     except DataDirProblem as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except NatsUnavailable as exc:
         err_console.print(f"error: {exc}", markup=False)
         sys.exit(1)
     except OSError as exc:
@@ -401,7 +452,23 @@ def _default_sdk_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "runtimes" / "aws-sdk"
 
 
-def _lock_data_dir(data_dir: Path) -> DataDirLock:
+def _cluster_urls(value: str | None) -> tuple[str, ...]:
+    """--cluster's comma-separated NATS URLs, each checked."""
+    if not value:
+        return ()
+    urls = tuple(part.strip() for part in value.split(",") if part.strip())
+    for url in urls:
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme not in ("nats", "tls") or not rest:
+            raise click.UsageError(
+                f"--cluster takes nats://HOST:PORT URLs separated by commas, not {url!r}."
+            )
+    if not urls:
+        raise click.UsageError("--cluster needs at least one nats://HOST:PORT URL.")
+    return urls
+
+
+def _lock_data_dir(data_dir: Path, *, clustered: bool = False) -> DataDirLock:
     """One server per data dir (two would run async events twice); exit naming the holder.
 
     The read-only check of the data dir comes first, so a directory that is not Hearth's is
@@ -410,7 +477,8 @@ def _lock_data_dir(data_dir: Path) -> DataDirLock:
     from hearth.store.sqlite import SCHEMA_VERSION
 
     try:
-        check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
+        if not clustered:  # a node's data dir holds no registry: that is in NATS
+            check_data_dir(data_dir, registry_schema=SCHEMA_VERSION)
         return DataDirLock(data_dir)
     except DataDirProblem as exc:
         err_console.print(f"error: {exc}", markup=False)

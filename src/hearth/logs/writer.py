@@ -31,6 +31,10 @@ class LogWriter:
         self._pending: list[tuple[str, str, int, str]] = []
         self._scheduled: asyncio.TimerHandle | None = None
 
+    def observe(self, observer: Observer) -> None:
+        """Tell `observer` of every batch from now on (parts built after the writer)."""
+        self._observers = (*self._observers, observer)
+
     def write(self, group: str, stream: str, timestamp_ms: int, message: str) -> None:
         self._pending.append((group, stream, timestamp_ms, message))
         if self._scheduled is None:

@@ -39,6 +39,9 @@ TASK_ROOT = "/var/task"
 LAYERS_ROOT = "/opt"
 RUNTIME_DIR = "/var/runtime"
 RUNTIME_SOCKET = "/run/hearth/runtime.sock"
+# Where a sandbox with no network sees the host's relay to Hearth's own port (the embedded
+# services); inside, a relay on AWS_ENDPOINT_URL's loopback address forwards to it.
+SERVICES_SOCKET = "/run/hearth/services.sock"
 # AWS's runtime clients find the Runtime API here when the network is private (as on AWS).
 PRIVATE_RUNTIME_API_PORT = 9001
 HOST_RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
@@ -85,6 +88,16 @@ class SandboxSettings:
     network: Network = Network.HOST
     # Extra host paths shown read-only at the same path (a custom runtime's toolchain, say).
     expose: tuple[str, ...] = ()
+
+
+@dataclass
+class ServiceReach:
+    """How a sandbox with no network reaches a loopback TCP service of the host (Hearth's own
+    port): `socket_path` is the host's Unix socket forwarding to it, `target` the address the
+    function dials (AWS_ENDPOINT_URL's), None until Hearth listens."""
+
+    socket_path: str
+    target: tuple[str, int] | None = None
 
 
 @dataclass
@@ -230,6 +243,7 @@ def build_plan(
     argv: Sequence[str] | None,
     expose: Sequence[str],
     cgroup_procs: Sequence[str],
+    services: ServiceReach | None = None,
 ) -> dict[str, Any]:
     """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format)."""
     layout = [list(step) for step in system]
@@ -260,14 +274,19 @@ def build_plan(
         layout.append(["dir", LAYERS_ROOT])
     # Parents before children: an exposed /tmp/x must be mounted after the tmpfs on /tmp,
     # or the tmpfs would hide it.
-    layout.sort(key=lambda step: _target(step).rstrip("/").count("/"))
     private = network is Network.NONE
+    services_relay = None
+    if private and services is not None and services.target is not None:
+        layout.append(["bind_rw", services.socket_path, SERVICES_SOCKET])
+        services_relay = [services.target[0], services.target[1], SERVICES_SOCKET]
+    layout.sort(key=lambda step: _target(step).rstrip("/").count("/"))
     return {
         "root": root,
         "layout": layout,
         "cgroup_procs": list(cgroup_procs),
         "network": private,
         "relay": [PRIVATE_RUNTIME_API_PORT, RUNTIME_SOCKET] if private and relay else None,
+        "services_relay": services_relay,
         "hostname": hostname,
         "uid": uid,
         "gid": uid,
@@ -300,9 +319,11 @@ class Sandboxes:
         settings: SandboxSettings,
         cgroups: Cgroups | None,
         work_dir: str,
+        services: ServiceReach | None = None,
         tmp_disks: TmpDisks | None = None,
     ) -> None:
         self._settings = settings
+        self._services = services
         self._tmp_disks = tmp_disks
         self._cgroups = cgroups
         self._root = os.path.join(work_dir, "root")  # the mount point of every new root
@@ -357,6 +378,7 @@ class Sandboxes:
             argv=inside_argv(argv, code_tree),
             expose=expose,
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
+            services=self._services,
         )
         return PreparedSandbox(
             plan=plan,

@@ -70,6 +70,10 @@ class EmbeddedServices:
         """Queue `work` ahead of any request (start-up): requests wait for it, Hearth does not."""
         self._executor.submit(work)
 
+    def mark_changed(self) -> None:
+        """Hearth itself changed moto's state (on moto's thread): the next snapshot keeps it."""
+        self._changed = True
+
     def take_changed(self) -> bool:
         """Whether any request ran since the last call (on moto's thread)."""
         changed, self._changed = self._changed, False

@@ -44,20 +44,30 @@ class QueueTriggers:
         self._loop = loop
 
     def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None:
-        ref = parse_function_ref(function_arn)  # checked when the trigger was configured
-        name, qualifier = ref.name, ref.qualifier
-        queued = Event(
-            id=str(uuid.uuid4()),
-            kind=Kind.INVOKE,
-            target=name,
-            payload=json.dumps(event).encode(),
-            enqueued_at=time.time(),
-            qualifier=qualifier,
-            attributes={TRACE_ATTRIBUTE: {"StringValue": trace_header}} if trace_header else {},
-        )
+        queued = _event(function_arn, json.dumps(event).encode(), trace_header)
         future = asyncio.run_coroutine_threadsafe(self._events.enqueue([queued]), self._loop)
         future.result(_DURABLE_TIMEOUT_SECONDS)
         self._loop.call_soon_threadsafe(self._notify)
+
+    async def enqueue(self, function_arn: str, payload: bytes) -> None:
+        """`deliver` for the event loop's own triggers (schedules, log subscriptions), with
+        the payload as it is to reach the function (Scheduler passes Input verbatim)."""
+        await self._events.enqueue([_event(function_arn, payload)])
+        self._notify()
+
+
+def _event(function_arn: str, payload: bytes, trace_header: str | None = None) -> Event:
+    ref = parse_function_ref(function_arn)  # checked when the trigger was configured
+    return Event(
+        id=str(uuid.uuid4()),
+        kind=Kind.INVOKE,
+        target=ref.name,
+        payload=payload,
+        enqueued_at=time.time(),
+        qualifier=ref.qualifier,
+        # The trace header of the request that caused it: a loop is counted through it.
+        attributes={TRACE_ATTRIBUTE: {"StringValue": trace_header}} if trace_header else {},
+    )
 
 
 class RecordingTriggers:

@@ -35,6 +35,8 @@ FUNCTION_CREDENTIALS_KEY = "function-credentials.key"  # see services/credential
 SERVICES_SNAPSHOT = "services.pickle"  # see services/snapshots.py
 CODE_SIGNING_CONFIGS = "code-signing-configs.json"  # see store/documents.py
 TMP_DISKS = "tmp-disks"  # sandboxes' /tmp filesystems, see sandbox/tmp_disks.py
+SCHEDULE_FIRES = "schedules.json"  # see services/schedule_runner.py
+LOG_SUBSCRIPTIONS = "log-subscriptions.json"  # see logs/subscriptions.py
 # A shorter HMAC key makes the signed code URLs guessable; an empty one makes them forgeable.
 CODE_URL_KEY_BYTES = 32
 
@@ -44,6 +46,7 @@ HEARTH_ENTRIES = frozenset(
     | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", SERVER_LOCK}
     | {FUNCTION_CREDENTIALS_KEY, f"{FUNCTION_CREDENTIALS_KEY}.tmp", SERVICES_SNAPSHOT}
     | {"services.tmp", CODE_SIGNING_CONFIGS, f"{CODE_SIGNING_CONFIGS}.tmp"}
+    | {"schedules.tmp", SCHEDULE_FIRES, LOG_SUBSCRIPTIONS, "log-subscriptions.tmp"}
     | {STACKS, TMP_DISKS}
 )
 # The tables a registry of this schema has; another program's SQLite file has others.

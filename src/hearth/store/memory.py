@@ -40,7 +40,7 @@ def _stored(record: R) -> R:
 
 
 @dataclass
-class _State:
+class RegistryState:
     functions: dict[str, FunctionRecord] = field(default_factory=dict)
     versions: dict[tuple[str, str], FunctionVersion] = field(default_factory=dict)
     aliases: dict[tuple[str, str], Alias] = field(default_factory=dict)
@@ -49,20 +49,22 @@ class _State:
     function_urls: dict[tuple[str, str], FunctionUrlConfig] = field(default_factory=dict)
     mappings: dict[str, EventSourceMapping] = field(default_factory=dict)
 
-    def copy(self) -> _State:
+    def copy(self) -> RegistryState:
         # Records are frozen, so copying the dicts is enough to isolate a transaction.
-        return _State(**{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)})
+        return RegistryState(
+            **{f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        )
 
 
 class MemoryRegistry(Registry):
     def __init__(self) -> None:
-        self._state = _State()
+        self._state = RegistryState()
         self._lock = NonNestingLock("registry transactions")
 
     @contextmanager
     def transaction(self) -> Iterator[RegistryTransaction]:
         with self._lock:
-            tx = _MemoryTransaction(self._state.copy())
+            tx = MemoryTransaction(self._state.copy())
             try:
                 yield tx
                 self._state = tx.state  # commit: swap in the working copy
@@ -74,13 +76,13 @@ class MemoryRegistry(Registry):
         pass
 
 
-class _MemoryTransaction(RegistryTransaction):
-    def __init__(self, state: _State) -> None:
+class MemoryTransaction(RegistryTransaction):
+    def __init__(self, state: RegistryState) -> None:
         self._state = state
         self.closed = False
 
     @property
-    def state(self) -> _State:
+    def state(self) -> RegistryState:
         # Refuse use after the block: writes would land in a copy nobody sees.
         if self.closed:
             raise RuntimeError("registry transaction used after its block ended")

@@ -26,8 +26,11 @@ from hearth.store.registry import Registry, RegistryReader, RegistryReads, Regis
 
 
 class NotifyingRegistry:
-    def __init__(self, inner: Registry) -> None:
+    def __init__(self, inner: Registry, reads: Registry | None = None) -> None:
+        """`reads`: where `reader()` reads, if not `inner` (cluster mode: the node's replica,
+        read without taking the cluster's lease)."""
         self._inner = inner
+        self._reads = reads or inner
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -38,7 +41,12 @@ class NotifyingRegistry:
 
     def reader(self) -> RegistryReader:
         """A view of the same registry that can only read (and so never needs to notify)."""
-        return ReadOnlyRegistry(self._inner)
+        return ReadOnlyRegistry(self._reads)
+
+    def changed(self) -> None:
+        """Tell the listeners of a change made elsewhere (another node's commit)."""
+        for listener in self._listeners:
+            listener()
 
     @contextmanager
     def _notify_after(self) -> Iterator[RegistryTransaction]:
@@ -46,8 +54,7 @@ class NotifyingRegistry:
             recording = _RecordingTransaction(tx)
             yield recording
         if recording.wrote:
-            for listener in self._listeners:
-                listener()
+            self.changed()
 
     def close(self) -> None:
         self._inner.close()

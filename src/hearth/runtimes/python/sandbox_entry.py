@@ -15,6 +15,8 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
      "relay": null | [9001, "/run/hearth/runtime.sock"],   # TCP inside -> Unix socket
+     "services_relay": null | ["127.0.0.1", 8080, "/run/hearth/services.sock"],  # the same,
+                                                # for AWS_ENDPOINT_URL (Hearth's own port)
      "hostname": "...", "uid": 990001, "gid": 990001, "cwd": "/var/task",
      "argv": null | ["/usr/bin/node", "..."]}  # null: return and run the Python runtime
 
@@ -143,17 +145,26 @@ def enter(plan: dict[str, Any], status_fd: int) -> None:
 
 
 def _be_init(plan: dict[str, Any], status_w: int) -> None:
+    listeners: list[tuple[socket.socket, str]] = []
     try:
         _build_root(plan)
         socket.sethostname(plan.get("hostname") or "localhost")
         if plan.get("network"):
             _loopback_up()
+        # Listening before the runtime starts: its first connection finds the relays there.
+        relay, services = plan.get("relay"), plan.get("services_relay")
+        if relay:
+            listeners.append((_listen("127.0.0.1", int(relay[0])), str(relay[1])))
+        if services:
+            listeners.append((_listen(str(services[0]), int(services[1])), str(services[2])))
     except BaseException as exc:
         os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
         os._exit(SETUP_FAILED)
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
+        for listener, _ in listeners:
+            listener.close()
         try:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _set_oom_score(0)
@@ -170,9 +181,8 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:
                 os.write(2, f"hearth sandbox: cannot run {argv[0]}: {exc}\n".encode())
                 os._exit(SETUP_FAILED)
         return
-    relay = plan.get("relay")
-    if relay:
-        _start_relay(int(relay[0]), str(relay[1]))
+    for listener, unix_path in listeners:
+        _start_relay(listener, unix_path)
     code = _reap_until(runtime)
     os.write(status_w, str(code).encode())
     os._exit(0)
@@ -462,13 +472,18 @@ def install_seccomp() -> None:
 # --- the Runtime API relay (private network only) --------------------------------------------
 
 
-def _start_relay(port: int, unix_path: str) -> None:
-    """Serve 127.0.0.1:port inside the namespace, forwarding each connection to the
-    environment's Unix socket: AWS's runtime clients only speak TCP."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(16)
+    listener.bind((host, port))
+    listener.listen(64)
+    return listener
+
+
+def _start_relay(listener: socket.socket, unix_path: str) -> None:
+    """Serve a loopback TCP port inside the namespace, forwarding each connection to a Unix
+    socket the host serves: AWS's runtime clients and SDKs only speak TCP."""
 
     def accept_forever() -> None:
         while True:

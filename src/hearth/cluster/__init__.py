@@ -1,0 +1,1 @@
+"""Cluster mode: several Hearth nodes as one, on NATS JetStream (KV, object store, streams)."""

@@ -1,0 +1,113 @@
+"""Code and layers in the JetStream object store, unpacked once per node.
+
+`ClusterCodeStore` is the node's own `CodeStore` (content-addressed zips and their unpacked
+trees, in its data dir) in front of one object store bucket shared by the cluster: a zip
+stored on any node is uploaded under its SHA-256 before the control plane references it;
+a node that needs code it does not hold (a cold start of a function created elsewhere,
+a code download) fetches the zip once, checks its digest and unpacks it as its own.
+`prefetch` does that ahead of time, when another node's commit names new code.
+
+Garbage collection stays per node: a node deletes its own copies of code nothing
+references any more; the bucket's copies are kept (deleting them safely needs a cluster-wide
+sweep, not built).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from pathlib import Path
+
+from nats.js.api import ObjectStoreConfig
+from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
+from nats.js.object_store import ObjectStore
+
+from hearth.cluster.link import NatsLink
+from hearth.store.code import CodeStore, StoredCode
+
+logger = logging.getLogger("hearth.cluster")
+
+CODE_BUCKET = "hearth_code"
+# A 50 MB zip over a LAN takes a second or two; over loopback far less.
+TRANSFER_TIMEOUT_SECONDS = 120.0
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class ClusterCodeStore(CodeStore):
+    def __init__(self, root: Path, link: NatsLink, *, replicas: int = 1) -> None:
+        super().__init__(root)
+        self._link = link
+        self._objects: ObjectStore = link.run(self._open(replicas))
+        self._fetching = threading.Lock()  # one download at a time; a second waits, then has it
+
+    async def _open(self, replicas: int) -> ObjectStore:
+        js = self._link.js
+        try:
+            return await js.object_store(CODE_BUCKET)
+        except (BucketNotFoundError, NotFoundError):
+            # (create_object_store takes the name apart and sets it on the config.)
+            config = ObjectStoreConfig(replicas=replicas)
+            return await js.create_object_store(CODE_BUCKET, config)
+
+    def put(self, zip_bytes: bytes, max_zipped: int | None = None) -> StoredCode:
+        # Validates and unpacks first: bad zips go nowhere.
+        stored = super().put(zip_bytes, max_zipped)
+        self._link.run(self._upload(stored.sha256_hex, zip_bytes), TRANSFER_TIMEOUT_SECONDS)
+        return stored
+
+    async def _upload(self, name: str, zip_bytes: bytes) -> None:
+        try:
+            await self._objects.get_info(name)
+            return  # stored by this or another node already (same name, same bytes)
+        except (ObjectNotFoundError, NotFoundError):
+            pass
+        await self._objects.put(name, zip_bytes)
+
+    def fetch(self, sha256_hex: str) -> bool:
+        """Make sure this node holds the code (downloading it if not); whether it does."""
+        if _HEX.fullmatch(sha256_hex) is None:
+            return False
+        if super().has(sha256_hex):
+            return True
+        with self._fetching:
+            if super().has(sha256_hex):
+                return True
+            data = self._link.run(self._download(sha256_hex), TRANSFER_TIMEOUT_SECONDS)
+            if data is None or hashlib.sha256(data).hexdigest() != sha256_hex:
+                return False
+            super().put(data)
+            return True
+
+    async def _download(self, name: str) -> bytes | None:
+        try:
+            result = await self._objects.get(name)
+        except (ObjectNotFoundError, NotFoundError):
+            return None
+        return result.data
+
+    def prefetch(self, digests: set[str]) -> None:
+        """Fetch, on a thread of its own, whichever of these this node does not hold."""
+        missing = {d for d in digests if _HEX.fullmatch(d) and not super().has(d)}
+        if missing:
+            threading.Thread(target=self._fetch_all, args=(missing,), daemon=True).start()
+
+    def _fetch_all(self, digests: set[str]) -> None:
+        for digest in digests:
+            try:
+                self.fetch(digest)
+            except Exception as exc:
+                logger.warning("cluster: prefetching code %s failed: %s", digest[:12], exc)
+
+    def tree(self, sha256_hex: str) -> Path:
+        self.fetch(sha256_hex)
+        return super().tree(sha256_hex)
+
+    def get_zip_path(self, sha256_hex: str) -> Path:
+        self.fetch(sha256_hex)
+        return super().get_zip_path(sha256_hex)
+
+    def stat(self, sha256_hex: str) -> StoredCode:
+        self.fetch(sha256_hex)
+        return super().stat(sha256_hex)

@@ -1,0 +1,108 @@
+"""The host's end of the relay that lets a sandbox with no network reach Hearth's own port.
+
+A `--network none` sandbox has a loopback interface of its own and nothing else, so the
+`AWS_ENDPOINT_URL` it is given (Hearth's `http://127.0.0.1:PORT`) would lead nowhere. Each
+such sandbox sees this relay's Unix socket at `/run/hearth/services.sock`, and its init
+listens on the endpoint's address inside the namespace, forwarding there (sandbox_entry.py);
+here every connection to the socket is forwarded to Hearth's TCP port. Only that one address
+is reachable, and through it only the embedded AWS services: Hearth's own API (Lambda, Logs,
+function URLs, the console) refuses relayed requests (services/relay_guard.py), so a
+`--network none` function still cannot drive Hearth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from urllib.parse import urlsplit
+
+from hearth.sandbox.isolation import ServiceReach
+
+logger = logging.getLogger("hearth.sandbox")
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_CHUNK = 65536
+
+
+def loopback_target(url: str | None) -> tuple[str, int] | None:
+    """The loopback (host, port) of an http endpoint URL; None for any other URL (an
+    external endpoint is not Hearth's to relay)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in _LOOPBACK:
+        return None
+    host = "127.0.0.1" if parts.hostname == "localhost" else parts.hostname
+    return host, parts.port or 80
+
+
+class HostRelay:
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="hearth-services-")
+        self.reach = ServiceReach(os.path.join(self._dir, "services.sock"))
+        self._server: asyncio.AbstractServer | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        # The local ports of the relay's open connections to Hearth: a request arriving from
+        # one of them came from a sandbox (`relayed`), and may reach only the services.
+        self._ports: set[int] = set()
+
+    def relayed(self, client: tuple[str, int] | None) -> bool:
+        """Whether a connection to Hearth from `client` is this relay's (from a sandbox)."""
+        return client is not None and client[0] in _LOOPBACK and client[1] in self._ports
+
+    async def start(self, url: str | None) -> None:
+        """Forward to `url`'s loopback address (nothing, for any other URL)."""
+        target = loopback_target(url)
+        if target is None:
+            return
+        self._server = await asyncio.start_unix_server(
+            lambda r, w: self._forward(r, w, target), path=self.reach.socket_path
+        )
+        # Each sandbox's uid connects to it; connecting to a Unix socket takes write access.
+        os.chmod(self.reach.socket_path, 0o666)  # noqa: S103
+        self.reach.target = target
+
+    async def _forward(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: tuple[str, int]
+    ) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*target)
+        except OSError:
+            writer.close()
+            return
+        port = int(up_writer.get_extra_info("sockname")[1])
+        self._ports.add(port)  # before a byte is forwarded: Hearth sees it as relayed
+        pipes = [
+            asyncio.create_task(_pipe(reader, up_writer)),
+            asyncio.create_task(_pipe(up_reader, writer)),
+        ]
+        self._pipes.update(pipes)
+        try:
+            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pipe in pipes:
+                pipe.cancel()
+                self._pipes.discard(pipe)
+            for end in (writer, up_writer):
+                end.close()
+            self._ports.discard(port)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for pipe in list(self._pipes):
+                pipe.cancel()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+        while data := await reader.read(_CHUNK):
+            writer.write(data)
+            await writer.drain()
