@@ -62,7 +62,7 @@ class LambdaError(Exception):
         status: int,
         message: str,
         *,
-        error_type: ErrorType = "User",
+        error_type: ErrorType | None = "User",
         extra: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -70,14 +70,16 @@ class LambdaError(Exception):
         self.code = code
         self.status = status
         self.message = message
-        self.error_type: ErrorType = error_type
+        # None: AWS sends no "Type" key for this error (code signing configs' not-found).
+        self.error_type: ErrorType | None = error_type
         self.extra = extra or {}
         self.headers = headers or {}
 
     def body(self) -> dict[str, str]:
         """The JSON body AWS sends for this error."""
         key = "Message" if self.code in _CAPITALISED_MESSAGE_CODES else "message"
-        return {"Type": self.error_type, key: self.message, **self.extra}
+        typed = {} if self.error_type is None else {"Type": self.error_type}
+        return {**typed, key: self.message, **self.extra}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.status}, {self.message!r})"

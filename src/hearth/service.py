@@ -25,6 +25,7 @@ from hearth.api.async_status import AsyncStatusApi
 from hearth.api.cloudwatch_api import CloudWatchApi
 from hearth.api.cloudwatch_wire import TARGET_PREFIX as CLOUDWATCH_TARGET
 from hearth.api.cloudwatch_wire import CloudWatchWire
+from hearth.api.code_signing import CodeSigningApi
 from hearth.api.code_urls import CodeUrlSigner, register_code_download
 from hearth.api.event_config import EventConfigApi
 from hearth.api.function_settings import FunctionSettingsApi
@@ -57,6 +58,8 @@ from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
 from hearth.control.aliases import Aliases
+from hearth.control.code_signing import CodeSigning
+from hearth.control.code_source import CodeSource
 from hearth.control.event_config import EventConfigs
 from hearth.control.function_settings import FunctionSettings
 from hearth.control.function_urls import FunctionUrls
@@ -100,6 +103,7 @@ from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.host_relay import HostRelay
 from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings, ServiceReach
+from hearth.sandbox.tmp_disks import TmpDisks
 from hearth.services import hooks as service_hooks
 from hearth.services import schedule_hooks
 from hearth.services.credentials import FunctionCredentials, load_or_create_key
@@ -116,15 +120,18 @@ from hearth.services.role_sessions import (
     RoleSessions,
     SessionIssuer,
 )
+from hearth.services.s3_objects import BotocoreObjects
 from hearth.services.s3_permissions import NotificationPermissions
 from hearth.services.schedule_jobs import MotoJobs
 from hearth.services.schedule_runner import FileFireTimes, ScheduleRunner
 from hearth.services.scope import EMBEDDED_BACKENDS
 from hearth.services.snapshots import Snapshots
+from hearth.services.trace_headers import keep_trace_header
 from hearth.services.triggers import QueueTriggers
 from hearth.store.code import CodeStore
 from hearth.store.datadir import (
     CODE,
+    CODE_SIGNING_CONFIGS,
     FUNCTION_CREDENTIALS_KEY,
     LOG_SUBSCRIPTIONS,
     LOGS,
@@ -134,9 +141,11 @@ from hearth.store.datadir import (
     RESERVE,
     SCHEDULE_FIRES,
     SERVICES_SNAPSHOT,
+    TMP_DISKS,
     check_data_dir,
     load_or_create_code_url_key,
 )
+from hearth.store.documents import JsonDocuments
 from hearth.store.notifying import NotifyingRegistry
 from hearth.store.registry import Registry
 from hearth.store.reserve import DiskReserve
@@ -186,6 +195,8 @@ class Hearth:
     # Where API Gateway's APIs are defined: read from the embedded services once Hearth
     # listens, unless --aws-endpoint-url names another place.
     api_definitions: BotocoreApiDefinitions | None
+    # Where CreateFunction & co. read code given as S3Bucket/S3Key.
+    objects: BotocoreObjects | None
     # Cluster mode: this node's part of the cluster (None on one machine).
     node: ClusterNode | None = None
     # Fires rules' and Scheduler's schedules (with the embedded services only).
@@ -206,6 +217,8 @@ class Hearth:
             return
         self.function_services.endpoint_url = url
         self.sink.point_at(url, self._sink_key())
+        if self.objects is not None and self.objects.embedded:
+            self.objects.point_at(url, self._sink_key())
         if self.api_definitions is not None and self.settings.aws_endpoint_url is None:
             self.api_definitions.point_at(url, self._sink_key())
 
@@ -363,6 +376,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     async_configs = AsyncConfigs(reads)
     registry.subscribe(async_configs.invalidate)
     sink = BotocoreSink(settings.aws_endpoint_url)
+    objects = _code_objects(settings)
     dispatcher = Dispatcher(
         events,
         invoker.invoke,
@@ -409,10 +423,14 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         invoker,
         events,
     )
-    FunctionsApi(functions, arns, signer).register(router)
+    code_source = CodeSource(objects)
+    signing = CodeSigning(JsonDocuments(data_dir / CODE_SIGNING_CONFIGS), registry, arns)
+    CodeSigningApi(signing).register(router)
+    FunctionsApi(functions, arns, signer, code_source, signing).register(router)
     AliasesApi(Aliases(registry, arns), arns).register(router)
     PoliciesApi(policies).register(router)
-    LayersApi(Layers(registry, arns, functions, code_store), arns, signer).register(router)
+    layers = Layers(registry, arns, functions, code_store)
+    LayersApi(layers, arns, signer, code_source).register(router)
     AccountApi(Account(registry, arns, limit)).register(router)
     provisioned = ProvisionedConfigs(registry, arns, limit, provisioner.progress)
     ProvisionedApi(provisioned, arns).register(router)
@@ -473,6 +491,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             _service_verifiers(settings, sessions),
             interceptors=(access.intercept, permissions),
             external=frozenset(name for name, _ in settings.service_endpoints),
+            rewriters=(keep_trace_header,),
         )
         supervisor.use_in_process(
             embedded, frozenset(name for name, _ in settings.service_endpoints)
@@ -509,6 +528,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         sink,
         snapshots,
         api_definitions,
+        objects,
         node,
         schedules,
         log_subscriptions,
@@ -517,6 +537,17 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     )
     _recover(hearth)
     return hearth
+
+
+def _code_objects(settings: Settings) -> BotocoreObjects | None:
+    """Where code given as S3Bucket/S3Key is read: the S3 endpoint configured for S3, else
+    --aws-endpoint-url, else the embedded S3 (None when there is no S3 at all)."""
+    url = dict(settings.service_endpoints).get("s3") or settings.aws_endpoint_url
+    if url is not None:
+        return BotocoreObjects(url, settings.region)
+    if settings.embedded_services:
+        return BotocoreObjects(None, settings.region, embedded=True)
+    return None
 
 
 def _http_in(
@@ -670,7 +701,9 @@ def _sandboxes_factory(
 
     def factory(work_dir: str) -> Sandboxes:
         cgroups = Cgroups(layout) if layout is not None else None
-        return Sandboxes(sandbox_settings, cgroups, work_dir, services)
+        # /tmp on the data dir's disk, as on AWS (None where the host cannot: then tmpfs).
+        tmp_disks = TmpDisks.open(settings.data_dir / TMP_DISKS)
+        return Sandboxes(sandbox_settings, cgroups, work_dir, services, tmp_disks)
 
     return factory
 

@@ -72,7 +72,6 @@ def test_code_signing_config_of_a_function(client: Any, fn_name: str) -> None:
     [
         ("list_capacity_providers", {}),
         ("list_durable_executions_by_function", {"FunctionName": "f"}),
-        ("list_code_signing_configs", {}),
         (
             "get_resource_policy",
             {"ResourceArn": "arn:aws:lambda:us-east-1:123456789012:function:f"},

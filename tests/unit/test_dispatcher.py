@@ -46,7 +46,9 @@ class Script:
         self.answers = list(answers)
         self.calls: list[tuple[FunctionRef, str]] = []
 
-    async def __call__(self, ref: FunctionRef, payload: bytes, *, request_id: str) -> InvokeResult:
+    async def __call__(
+        self, ref: FunctionRef, payload: bytes, *, request_id: str, trace_header: str | None = None
+    ) -> InvokeResult:
         self.calls.append((ref, request_id))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):

@@ -18,6 +18,7 @@ from hearth.api.code_urls import CodeUrlSigner
 from hearth.api.http import LambdaApp, Router
 from hearth.api.layers import LayersApi
 from hearth.arns import ArnFormatter
+from hearth.control.code_source import CodeSource
 from hearth.control.functions import Functions
 from hearth.control.layers import Layers
 from hearth.errors import LambdaError
@@ -389,7 +390,7 @@ def test_failed_transaction_collects_the_stored_blob(world: World) -> None:
 
 def make_app(world: World) -> LambdaApp:
     router = Router()
-    LayersApi(world.layers, ARNS, CodeUrlSigner(b"k" * 32)).register(router)
+    LayersApi(world.layers, ARNS, CodeUrlSigner(b"k" * 32), CodeSource(None)).register(router)
     return LambdaApp(router)
 
 

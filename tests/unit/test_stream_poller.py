@@ -86,7 +86,9 @@ def _run(
 ) -> tuple[list[list[str]], FakeSink, MemoryPositions]:
     invoked: list[list[str]] = []
 
-    async def invoke(ref: FunctionRef, payload: bytes) -> InvokeResult:
+    async def invoke(
+        ref: FunctionRef, payload: bytes, *, trace_header: str | None = None
+    ) -> InvokeResult:
         import base64
 
         batch = [

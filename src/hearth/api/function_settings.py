@@ -1,16 +1,15 @@
-"""Recursion, runtime management and code signing settings of a function."""
+"""Recursion and runtime management settings of a function (code signing: api/code_signing.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from hearth.api.functions import FUNCTIONS_ONLY, function_ref, unqualified
-from hearth.api.http import Request, Response, Router, empty_response, json_response
+from hearth.api.http import Request, Response, Router, json_response
 from hearth.arns import ArnFormatter
 from hearth.control.function_settings import RUNTIME_MANAGEMENT, FunctionSettings
 
 RECURSION = "/2024-08-31/functions/{FunctionName}/recursion-config"
-CODE_SIGNING = "/2020-06-30/functions/{FunctionName}/code-signing-config"
 RUNTIME_MANAGEMENT_PATH = "/2021-07-20/functions/{FunctionName}/runtime-management-config"
 
 
@@ -22,11 +21,6 @@ class FunctionSettingsApi:
     def register(self, router: Router) -> None:
         router.add("PutFunctionRecursionConfig", "PUT", RECURSION, self.put_recursion)
         router.add("GetFunctionRecursionConfig", "GET", RECURSION, self.get_recursion)
-        router.add("PutFunctionCodeSigningConfig", "PUT", CODE_SIGNING, self.put_code_signing)
-        router.add("GetFunctionCodeSigningConfig", "GET", CODE_SIGNING, self.get_code_signing)
-        router.add(
-            "DeleteFunctionCodeSigningConfig", "DELETE", CODE_SIGNING, self.delete_code_signing
-        )
         router.add("PutRuntimeManagementConfig", "PUT", RUNTIME_MANAGEMENT_PATH, self.put_runtime)
         router.add("GetRuntimeManagementConfig", "GET", RUNTIME_MANAGEMENT_PATH, self.get_runtime)
 
@@ -38,20 +32,6 @@ class FunctionSettingsApi:
     async def get_recursion(self, request: Request) -> Response:
         name = unqualified(request, FUNCTIONS_ONLY)
         return json_response({"RecursiveLoop": self._settings.recursion(name)})
-
-    async def put_code_signing(self, request: Request) -> Response:
-        name = unqualified(request, FUNCTIONS_ONLY)
-        self._settings.put_code_signing_config(name, request.json().get("CodeSigningConfigArn"))
-        return empty_response(200)  # pragma: no cover - put always refuses (no configs)
-
-    async def get_code_signing(self, request: Request) -> Response:
-        # A function without a code signing config answers an empty 200, as on AWS.
-        self._settings.code_signing_config(unqualified(request, FUNCTIONS_ONLY))
-        return json_response({})
-
-    async def delete_code_signing(self, request: Request) -> Response:
-        self._settings.code_signing_config(unqualified(request, FUNCTIONS_ONLY))
-        return empty_response(204)
 
     async def put_runtime(self, request: Request) -> Response:
         ref = function_ref(request)

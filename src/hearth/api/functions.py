@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hearth.api.body import optional_bool, optional_str
@@ -24,7 +25,9 @@ from hearth.arns import (
     parse_function_ref,
     resolve_qualifier,
 )
-from hearth.control.functions import Functions, decode_zip
+from hearth.control.code_signing import CodeSigning
+from hearth.control.code_source import CodeSource
+from hearth.control.functions import Functions
 from hearth.control.spec import parse_config
 from hearth.control.tags import check_tags
 from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
@@ -60,8 +63,17 @@ def unqualified(request: Request, message: str | None = None) -> str:
 
 
 class FunctionsApi:
-    def __init__(self, functions: Functions, arns: ArnFormatter, signer: CodeUrlSigner) -> None:
+    def __init__(
+        self,
+        functions: Functions,
+        arns: ArnFormatter,
+        signer: CodeUrlSigner,
+        code: CodeSource,
+        signing: CodeSigning,
+    ) -> None:
         self._functions = functions
+        self._code_source = code
+        self._signing = signing
         self._arns = arns
         self._signer = signer
 
@@ -106,11 +118,20 @@ class FunctionsApi:
                 "Creating a function with a qualifier in its name is not supported."
             )
         fields = parse_config(body, creating=True)
-        zip_bytes = decode_zip(body.get("Code"))
         tags = check_tags(body.get("Tags") or {})
+        upload = await asyncio.to_thread(self._code_source.read, body.get("Code"))
+        signing_config = optional_str(body, "CodeSigningConfigArn")
+        self._signing.check_new(ref.name, signing_config, upload)
         version = await self._functions.create(
-            ref.name, fields, zip_bytes, publish=optional_bool(body, "Publish"), tags=tags
+            ref.name,
+            fields,
+            upload.data,
+            max_zipped=upload.max_zipped,
+            publish=optional_bool(body, "Publish"),
+            tags=tags,
         )
+        if signing_config is not None:
+            self._signing.attach(ref.name, signing_config)
         return json_response(self._shape(version, unqualified_arn=True), 201)
 
     async def get(self, request: Request) -> Response:
@@ -174,9 +195,12 @@ class FunctionsApi:
             for k, v in body.items()
             if k in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
         }
+        upload = await asyncio.to_thread(self._code_source.read, code)
+        self._signing.check_update(name, upload)
         version = await self._functions.update_code(
             name,
-            decode_zip(code),
+            upload.data,
+            max_zipped=upload.max_zipped,
             publish=optional_bool(body, "Publish"),
             dry_run=optional_bool(body, "DryRun"),
             revision_id=optional_str(body, "RevisionId"),

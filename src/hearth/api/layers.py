@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hearth.api.body import optional_str, str_list, violation
@@ -17,7 +18,7 @@ from hearth.api.http import (
 from hearth.api.pagination import list_response, paginate
 from hearth.api.shapes import layer_version_detail, layer_version_item
 from hearth.arns import ArnFormatter, parse_layer_name
-from hearth.control.functions import decode_zip
+from hearth.control.code_source import CodeSource
 from hearth.control.layers import Layers
 from hearth.models import LayerRecord, LayerVersion
 
@@ -62,7 +63,10 @@ def _layer_key(entry: tuple[LayerRecord, LayerVersion]) -> str:
 
 
 class LayersApi:
-    def __init__(self, layers: Layers, arns: ArnFormatter, signer: CodeUrlSigner) -> None:
+    def __init__(
+        self, layers: Layers, arns: ArnFormatter, signer: CodeUrlSigner, code: CodeSource
+    ) -> None:
+        self._code_source = code
         self._layers = layers
         self._arns = arns
         self._signer = signer
@@ -94,10 +98,12 @@ class LayersApi:
         content = body.get("Content")
         if content is None:
             raise violation("Content", None, "Member must not be null")
+        # Same sources as function code: ZipFile (base64) or an S3 object.
+        upload = await asyncio.to_thread(self._code_source.read, content)
         version = await self._layers.publish(
             name,
-            # Same rules as function code: ZipFile only, base64.
-            decode_zip(content),
+            upload.data,
+            max_zipped=upload.max_zipped,
             description=optional_str(body, "Description") or "",
             compatible_runtimes=str_list(body, "CompatibleRuntimes"),
             compatible_architectures=str_list(body, "CompatibleArchitectures"),

@@ -1,7 +1,7 @@
 """Operations of AWS's model that Hearth does not provide, answered with a modeled error
 (InvalidParameterValueException, so SDKs raise a known exception) rather than an unknown
 route: capacity providers (Lambda Managed Instances) with the function scaling configs that
-need them, durable executions, code signing configs and account-level resource policies."""
+need them, durable executions and account-level resource policies."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hearth.errors import invalid_parameter
 _SCALING = "/2025-11-30/functions/{FunctionName}/function-scaling-config"
 _DURABLE = "/2025-12-01/durable-executions/{DurableExecutionArn}"
 _CALLBACK = "/2025-12-01/durable-execution-callbacks/{CallbackId}/"
-_CSC = "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}"
 _SCALING_WHAT = "Function scaling configs (for capacity providers)"
 
 # (operation, method, path, what is missing), from botocore's lambda/2015-03-31 model.
@@ -76,22 +75,6 @@ _UNSUPPORTED = (
             ("SendDurableExecutionCallbackSuccess", "succeed"),
             ("SendDurableExecutionCallbackFailure", "fail"),
             ("SendDurableExecutionCallbackHeartbeat", "heartbeat"),
-        )
-    ),
-    ("CreateCodeSigningConfig", "POST", "/2020-04-22/code-signing-configs", "Code signing configs"),
-    ("ListCodeSigningConfigs", "GET", "/2020-04-22/code-signing-configs", "Code signing configs"),
-    *(
-        (
-            op,
-            method,
-            "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}" + tail,
-            "Code signing configs",
-        )
-        for op, method, tail in (
-            ("GetCodeSigningConfig", "GET", ""),
-            ("UpdateCodeSigningConfig", "PUT", ""),
-            ("DeleteCodeSigningConfig", "DELETE", ""),
-            ("ListFunctionsByCodeSigningConfig", "GET", "/functions"),
         )
     ),
     *(

@@ -417,7 +417,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
     from hearth.store.datadir import DataDirProblem
 
     try:
-        _run(run_server(settings, announce, choice))
+        _run(run_server(settings, announce, _own_mounts(choice)))
     except DataDirProblem as exc:
         err_console.print(f"error: {exc}", markup=False)
         sys.exit(1)
@@ -593,6 +593,16 @@ def _doctor_data_dir(path: Path) -> bool:
     found = "new (nothing stored yet)" if state.new else f"intact, {state.code_blobs} code zip(s)"
     console.print(f"Data dir {path}: {found}", markup=False)
     return True
+
+
+def _own_mounts(choice: IsolationChoice) -> IsolationChoice:
+    """Before any thread starts: the sandboxes' /tmp disks are mounted in a namespace of
+    Hearth's own, so they go with it even if it is killed (sandbox/mount_namespace.py)."""
+    if choice.sandboxed:
+        from hearth.sandbox.mount_namespace import enter_private
+
+        enter_private()
+    return choice
 
 
 def _run(coroutine: Any) -> None:

@@ -51,8 +51,9 @@ class ClusterCodeStore(CodeStore):
             config = ObjectStoreConfig(replicas=replicas)
             return await js.create_object_store(CODE_BUCKET, config)
 
-    def put(self, zip_bytes: bytes) -> StoredCode:
-        stored = super().put(zip_bytes)  # validates and unpacks first: bad zips go nowhere
+    def put(self, zip_bytes: bytes, max_zipped: int | None = None) -> StoredCode:
+        # Validates and unpacks first: bad zips go nowhere.
+        stored = super().put(zip_bytes, max_zipped)
         self._link.run(self._upload(stored.sha256_hex, zip_bytes), TRANSFER_TIMEOUT_SECONDS)
         return stored
 

@@ -1,6 +1,6 @@
 """Per-function settings AWS stores and reports but Hearth does not act on beyond reporting:
-recursion config, runtime management config, function scaling config, and the function's
-code signing config (Hearth has no code signing configs, so none can be attached).
+recursion config, runtime management config and function scaling config (a function's code
+signing config is control/code_signing.py's).
 
 Each is kept in the function's record (`FunctionRecord.settings[kind][qualifier]`), so it
 lives and dies with the function.
@@ -16,8 +16,6 @@ from hearth.arns import ArnFormatter, FunctionRef
 from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
-    LambdaError,
-    function_not_found,
     invalid_parameter,
     validation_error,
 )
@@ -67,23 +65,6 @@ class FunctionSettings:
             )
         self.put(RECURSION, FunctionRef(name), {"RecursiveLoop": value})
         return str(value)
-
-    # Code signing ------------------------------------------------------------------------
-    def code_signing_config(self, name: str) -> None:
-        """Hearth keeps no code signing configs, so a function never has one; this checks
-        that the function exists, as AWS's Get/Delete do."""
-        with self._registry.transaction() as tx:
-            if tx.get_function(name) is None:
-                raise function_not_found(self._arns.function(name))
-
-    def put_code_signing_config(self, name: str, arn: object) -> None:
-        self.code_signing_config(name)
-        raise LambdaError(
-            "CodeSigningConfigNotFoundException",
-            404,
-            "The code signing configuration cannot be found. Check that the provided "
-            f"configuration is not deleted: {arn}.",
-        )
 
     # Runtime management ------------------------------------------------------------------
     def put_runtime_management(self, ref: FunctionRef, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import dataclasses
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version, parse_layer_version_arn
@@ -41,7 +40,6 @@ from hearth.store.reserve import DiskReserve
 # Calls `callback` after `delay` seconds on the server's loop (tests may call it at once).
 Scheduler = Callable[[float, Callable[[], None]], None]
 
-_UNZIP_ERROR = "Could not unzip uploaded file. Please check your file, then try to upload again."
 _CREATING_REASON = "The function is being created."
 # Fields that do not make a version different from another (for PublishVersion's reuse rule).
 _VOLATILE_FIELDS = frozenset(
@@ -63,24 +61,6 @@ _VOLATILE_FIELDS = frozenset(
 
 def new_revision_id() -> str:
     return str(uuid.uuid4())
-
-
-def decode_zip(code: Any) -> bytes:
-    """Code.ZipFile (base64) → bytes; other code sources are not supported."""
-    if not isinstance(code, Mapping):
-        raise invalid_parameter("Code must be a structure with a ZipFile.")
-    if "ImageUri" in code or "S3Bucket" in code or "S3Key" in code:
-        raise invalid_parameter(
-            "Hearth accepts function code as ZipFile only (S3Bucket/S3Key and ImageUri are not "
-            "supported): send the .zip bytes, for example with `--zip-file fileb://function.zip`."
-        )
-    raw = code.get("ZipFile")
-    if not isinstance(raw, str) or not raw:
-        raise invalid_parameter("Please provide a source for function code: ZipFile is required.")
-    try:
-        return base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise invalid_parameter(_UNZIP_ERROR) from exc
 
 
 class Functions:
@@ -144,6 +124,7 @@ class Functions:
         fields: dict[str, Any],
         zip_bytes: bytes,
         *,
+        max_zipped: int | None = None,
         publish: bool,
         tags: dict[str, str],
     ) -> FunctionVersion:
@@ -153,7 +134,7 @@ class Functions:
                 if tx.get_function(name) is not None:
                     raise conflict(f"Function already exist: {name}")
             self.require_room()
-            stored = await asyncio.to_thread(self._code.put, zip_bytes)
+            stored = await asyncio.to_thread(self._code.put, zip_bytes, max_zipped)
             try:
                 with self._registry.transaction() as tx:
                     if tx.get_function(name) is not None:
@@ -189,6 +170,7 @@ class Functions:
         name: str,
         zip_bytes: bytes,
         *,
+        max_zipped: int | None = None,
         publish: bool,
         dry_run: bool,
         revision_id: str | None,
@@ -196,7 +178,7 @@ class Functions:
     ) -> FunctionVersion:
         async with self.code_lock:
             self.require_room()
-            stored: StoredCode = await asyncio.to_thread(self._code.put, zip_bytes)
+            stored: StoredCode = await asyncio.to_thread(self._code.put, zip_bytes, max_zipped)
             try:
                 with self._registry.transaction() as tx:
                     record, latest = self._latest_for_update(tx, name, revision_id)

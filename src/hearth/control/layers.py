@@ -155,6 +155,7 @@ class Layers:
         name: str,
         zip_bytes: bytes,
         *,
+        max_zipped: int | None = None,
         description: str = "",
         compatible_runtimes: Sequence[str] = (),
         compatible_architectures: Sequence[str] = (),
@@ -168,7 +169,7 @@ class Layers:
             try:
                 functions.require_room()
                 # Unpacking can take seconds: outside the transaction, inside the lock.
-                stored = await asyncio.to_thread(self._code.put, zip_bytes)
+                stored = await asyncio.to_thread(self._code.put, zip_bytes, max_zipped)
                 with self._registry.transaction() as tx:
                     record = tx.get_layer(name) or LayerRecord(name=name)
                     # Counted from the record, not the remaining versions: AWS never reuses

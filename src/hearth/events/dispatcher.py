@@ -36,7 +36,7 @@ from hearth.events.destinations import (
     destination_record,
     follow_up,
 )
-from hearth.events.queue import Event, EventQueue, Kind
+from hearth.events.queue import TRACE_ATTRIBUTE, Event, EventQueue, Kind
 from hearth.events.retry import (
     Action,
     Condition,
@@ -62,7 +62,7 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 
 class InvokeFunction(Protocol):
     def __call__(
-        self, ref: FunctionRef, payload: bytes, *, request_id: str
+        self, ref: FunctionRef, payload: bytes, *, request_id: str, trace_header: str | None = ...
     ) -> Awaitable[InvokeResult]: ...
 
 
@@ -106,6 +106,7 @@ class DispatchStats:
     retries_scheduled: int = 0
     discarded: int = 0
     dropped_function_missing: int = 0
+    dropped_recursive: int = 0
     # Destination records and dead letters handed on (to a destination function's queue,
     # or sent to SQS / SNS / EventBridge).
     delivered: int = 0
@@ -224,9 +225,20 @@ class Dispatcher:
         ref = FunctionRef(event.target, event.qualifier)
         result: InvokeResult | None = None
         self._observer.event_age(event.target, event.qualifier, event.age(self._clock()) * 1000)
+        # The trace header of the message that caused this event (SNS, an SQS-style source):
+        # how a loop is counted (invoke/lineage.py).
+        trace = event.attributes.get(TRACE_ATTRIBUTE, {}).get("StringValue")
+        extra = {"trace_header": trace} if trace else {}
         try:
-            result = await self._invoke(ref, event.payload, request_id=event.id)
+            result = await self._invoke(ref, event.payload, request_id=event.id, **extra)
         except LambdaError as error:
+            if error.code == "RecursiveInvocationException":
+                # AWS drops the event of a stopped loop (no retry, no destination).
+                logger.warning("dropping event %s: recursive loop for %s", event.id, event.target)
+                self.stats.dropped_recursive += 1
+                self._observer.dropped(event.target, event.qualifier)
+                await self._settle(lambda: self._queue.ack(event))
+                return
             if error.code == ErrorCode.RESOURCE_NOT_FOUND:
                 logger.warning("dropping event %s: %s", event.id, error.message)
                 self.stats.dropped_function_missing += 1

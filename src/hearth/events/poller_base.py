@@ -29,7 +29,14 @@ THROTTLE_MAX_DELAY = 2.0
 
 
 class InvokeFunction(Protocol):
-    def __call__(self, ref: FunctionRef, payload: bytes) -> Awaitable[InvokeResult]: ...
+    def __call__(
+        self, ref: FunctionRef, payload: bytes, *, trace_header: str | None = ...
+    ) -> Awaitable[InvokeResult]: ...
+
+
+# What a batch stopped as a recursive loop comes to: handled, nothing to report (AWS drops
+# the messages of a stopped loop; invoke/lineage.py).
+DROPPED = InvokeResult(b"null", "", None, "")
 
 
 @dataclass
@@ -137,13 +144,23 @@ class PollerContext:
             return False
         return True
 
-    async def invoke_with_backoff(self, payload: bytes) -> InvokeResult | None:
-        """Invoke, waiting out throttles; None if the poller stopped or the function is gone."""
+    async def invoke_with_backoff(
+        self, payload: bytes, trace_header: str | None = None
+    ) -> InvokeResult | None:
+        """Invoke, waiting out throttles; None if the poller stopped or the function is gone;
+        DROPPED if the invoke was stopped as a recursive loop (the batch is to be dropped)."""
         delay = THROTTLE_FIRST_DELAY
+        extra = {"trace_header": trace_header} if trace_header else {}
         while not self.stopping.is_set():
             try:
-                return await self.invoke(self.ref(), payload)
+                return await self.invoke(self.ref(), payload, **extra)
             except LambdaError as error:
+                if error.code == "RecursiveInvocationException":
+                    self.stats.last_error = f"{error.code}: {error.message}"
+                    logger.warning(
+                        "mapping %s: recursive loop stopped, batch dropped", self.mapping.uuid
+                    )
+                    return DROPPED
                 if error.status == 429:
                     self.stats.throttles += 1
                 elif error.status == 404 or error.code == "ResourceNotFoundException":

@@ -41,6 +41,10 @@ T = TypeVar("T")
 MessageAttributes = Mapping[str, Mapping[str, str]]
 
 
+# An INVOKE event's attribute holding the X-Ray trace header it travels with.
+TRACE_ATTRIBUTE = "AWSTraceHeader"
+
+
 class Kind(StrEnum):
     INVOKE = "invoke"
     DELIVER = "deliver"
@@ -58,7 +62,8 @@ class Event:
     enqueued_at: float
     # INVOKE only: the version or alias invoked, None for the unqualified function.
     qualifier: str | None = None
-    # DELIVER only: the message attributes to send (dead letters carry RequestID etc.).
+    # DELIVER: the message attributes to send (dead letters carry RequestID etc.); INVOKE:
+    # the trace header of the message that caused it, as {"AWSTraceHeader": {"StringValue"}}.
     attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Times this event has been claimed, this claim included: the record's
     # approximateInvokeCount, and (with `id`) the claim's identity.

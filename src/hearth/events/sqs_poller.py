@@ -176,7 +176,16 @@ class SqsPoller:
             return
         payload = json.dumps({"Records": kept}, separators=(",", ":")).encode()
         ctx.stats.batches_invoked += 1
-        result = await ctx.invoke_with_backoff(payload)
+        # The trace header a message arrived with: a loop through this queue is counted there.
+        trace = next(
+            (
+                r["attributes"]["AWSTraceHeader"]
+                for r in kept
+                if "AWSTraceHeader" in r["attributes"]
+            ),
+            None,
+        )
+        result = await ctx.invoke_with_backoff(payload, trace)
         if result is None:
             return  # stopping or function gone: the messages come back after the timeout
         if result.function_error:

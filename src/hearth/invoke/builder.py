@@ -22,13 +22,13 @@ from hearth.invoke.identities import FunctionIdentity, SandboxIdentities
 from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.runtimes import command_for, family_of, function_environment
-from hearth.invoke.templates import Templates
 from hearth.invoke.standby import (
     Standby,
     StandbyPool,
     start_process_standby,
     start_sandboxed_standby,
 )
+from hearth.invoke.templates import Templates
 from hearth.invoke.types import InitFailed
 from hearth.logs.system_log import SystemLog
 from hearth.logs.writer import LogWriter
@@ -112,6 +112,9 @@ class EnvironmentBuilder:
         when the version's code is missing from the code store."""
         if self.templates.applies(version):
             return await self._start_forked(version, provisioned)
+        if self._sandboxes is not None:
+            # Before anything is opened: a wait here leaves nothing to clean up.
+            await self._sandboxes.stock_tmp(version.ephemeral_storage)
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         environment = Environment(
             function_version=version.version,
@@ -124,22 +127,7 @@ class EnvironmentBuilder:
             ),
         )
         await environment.open(self._socket_dir)
-        try:
-            code_tree = str(self._code.tree(version.code_sha256_hex))
-            layer_trees = [str(self._code.tree(layer.code_sha256_hex)) for layer in version.layers]
-        except KeyError as exc:
-            await environment.destroy()
-            raise LambdaError(
-                "ServiceException", 500, "The function's code is missing from the code store."
-            ) from exc
-        argv = command_for(version.runtime, code_tree)
-        if argv is not None and not os.access(argv[0], os.X_OK):
-            await environment.destroy()
-            raise InitFailed(
-                _NO_BOOTSTRAP
-                if family_of(version.runtime).name == "provided"
-                else error_payload("Runtime.InvalidEntrypoint", f"Cannot run {argv[0]}")
-            )
+        code_tree, layer_trees, argv = await self._code_of(version, environment)
         standby = self._take_standby(version)
         late: dict[str, Any] = {}
         if standby is not None:
@@ -178,18 +166,13 @@ class EnvironmentBuilder:
             runtime_dir=runtime_dir,
             initialization_type="provisioned-concurrency" if provisioned else "on-demand",
         )
-        if self._extra_environment is not None:
-            family = family_of(version.runtime).name
-            try:
-                extra = await self._extra_environment(
-                    version.function_name, version.role, family, variables
-                )
-            except BaseException:
-                if sandbox is not None:
-                    sandbox.release()
-                await environment.destroy()
-                raise
-            variables.update(extra)
+        try:
+            variables.update(await self._services_environment(version, variables))
+        except BaseException:
+            if sandbox is not None:
+                sandbox.release()
+            await environment.destroy()
+            raise
         if family_of(version.runtime).name in ("python", "node"):
             # Hearth's own runtime clients use the Unix socket (faster than loopback TCP).
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
@@ -204,6 +187,38 @@ class EnvironmentBuilder:
             raise
         await environment.start(partial(_launch, launcher, argv, variables, task_root, sandbox))
         return environment
+
+    async def _code_of(
+        self, version: FunctionVersion, environment: Environment
+    ) -> tuple[str, list[str], list[str] | None]:
+        """The version's code and layer trees and the command its runtime runs (None: the
+        Python zygote); destroys `environment` and raises when they cannot be used."""
+        try:
+            code_tree = str(self._code.tree(version.code_sha256_hex))
+            layer_trees = [str(self._code.tree(layer.code_sha256_hex)) for layer in version.layers]
+        except KeyError as exc:
+            await environment.destroy()
+            raise LambdaError(
+                "ServiceException", 500, "The function's code is missing from the code store."
+            ) from exc
+        argv = command_for(version.runtime, code_tree)
+        if argv is not None and not os.access(argv[0], os.X_OK):
+            await environment.destroy()
+            raise InitFailed(
+                _NO_BOOTSTRAP
+                if family_of(version.runtime).name == "provided"
+                else error_payload("Runtime.InvalidEntrypoint", f"Cannot run {argv[0]}")
+            )
+        return code_tree, layer_trees, argv
+
+    async def _services_environment(
+        self, version: FunctionVersion, variables: dict[str, str]
+    ) -> Mapping[str, str]:
+        """The AWS services' endpoint, the role's credentials and SDK paths (none unset)."""
+        if self._extra_environment is None:
+            return {}
+        family = family_of(version.runtime).name
+        return await self._extra_environment(version.function_name, version.role, family, variables)
 
     # Standby Node.js runtimes -------------------------------------------------------------
     def prewarm(self, runtimes: set[str]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import time
 import uuid
@@ -13,6 +12,7 @@ from typing import Protocol
 from hearth.arns import LATEST, ArnFormatter, FunctionRef
 from hearth.errors import LambdaError, conflict, function_not_found
 from hearth.invoke.leases import Leases, Slot
+from hearth.invoke.lineage import next_trace
 from hearth.invoke.pool import Pool, PoolKey
 from hearth.invoke.streams import ResponseSink
 from hearth.invoke.types import InitFailed, Invocation, InvokeResult
@@ -24,9 +24,13 @@ _Resolution = tuple[FunctionVersion | None, Weights]
 _RESOLVE_CACHE_SIZE = 10_000
 
 
-def trace_id() -> str:
-    root = f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
-    return f"Root={root};Parent={os.urandom(8).hex()};Sampled=0"
+def recursive_invocation() -> LambdaError:
+    return LambdaError(
+        "RecursiveInvocationException",
+        400,
+        "Lambda has detected your function being invoked in a recursive loop with other AWS "
+        "resources and stopped your function's invocation.",
+    )
 
 
 class InvokeObserver(Protocol):
@@ -136,6 +140,7 @@ class Invoker:
         client_context: str | None = None,
         request_id: str | None = None,
         sink: ResponseSink | None = None,
+        trace_header: str | None = None,
     ) -> InvokeResult:
         """Run one invocation and return its result (a function error is a result too).
         `request_id`: an async event keeps its id across retries. `sink`: where a streamed
@@ -144,8 +149,15 @@ class Invoker:
         Raises ResourceNotFoundException / ResourceConflictException for what cannot be
         invoked, and TooManyRequestsException (429, with AWS's Reason and Retry-After) when
         a concurrency limit or the memory budget has no room: always before the function
-        runs, so the caller may retry the same event later."""
+        runs, so the caller may retry the same event later.
+
+        `trace_header`: the X-Ray trace header of the message that caused this invoke (SQS,
+        SNS), whose lineage counts the rounds of a loop (invoke/lineage.py); past 16 rounds
+        the invoke raises RecursiveInvocationException unless the function allows loops."""
         version = self.resolve(ref)
+        trace = next_trace(trace_header, self._arns.function(version.function_name))
+        if trace.loop and self._stops_loops(version.function_name):
+            raise recursive_invocation()
         # A throttle (TooManyRequestsException) is raised here, before the function runs.
         try:
             with self.leases.lease(version.function_name, version.version) as slot:
@@ -161,7 +173,7 @@ class Invoker:
                     payload=payload,
                     deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
                     invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
-                    trace_id=trace_id(),
+                    trace_id=trace.header,
                     client_context=client_context,
                 )
                 try:
@@ -178,6 +190,12 @@ class Invoker:
         return InvokeResult(
             outcome.payload, version.version, outcome.function_error, outcome.log_tail
         )
+
+    def _stops_loops(self, name: str) -> bool:
+        with self._registry.transaction() as tx:
+            record = tx.get_function(name)
+        setting = record.settings.get("recursion", {}).get("", {}) if record else {}
+        return bool(setting.get("RecursiveLoop", "Terminate") != "Allow")
 
     def event_received(self, ref: FunctionRef) -> None:
         """An Event invoke was queued (AWS/Lambda AsyncEventsReceived)."""

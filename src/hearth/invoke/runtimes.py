@@ -67,6 +67,13 @@ def layer_paths(runtime: str, layer_roots: Sequence[str]) -> dict[str, list[str]
     return {}
 
 
+SANDBOX_TASK_ROOT = "/var/task"
+AWS_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+AWS_LD_LIBRARY_PATH = (
+    "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+)
+
+
 def function_environment(
     *,
     runtime: str,
@@ -89,11 +96,17 @@ def function_environment(
     """The process environment: the user's variables, then AWS's reserved ones on top."""
     family = family_of(runtime)
     paths = layer_paths(runtime, layer_roots)
+    if task_root == SANDBOX_TASK_ROOT:
+        # In a sandbox the paths are AWS's own: its exact PATH and LD_LIBRARY_PATH (recorded).
+        search_path, library_path = AWS_PATH, AWS_LD_LIBRARY_PATH
+    else:
+        search_path = "/usr/local/bin:/usr/bin:/bin:" + ":".join(f"{r}/bin" for r in layer_roots)
+        library_path = ":".join(f"{r}/lib" for r in layer_roots)
     env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin:" + ":".join(f"{r}/bin" for r in layer_roots),
+        "PATH": search_path,
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
-        "LD_LIBRARY_PATH": ":".join(f"{r}/lib" for r in layer_roots),
+        "LD_LIBRARY_PATH": library_path,
         **user_variables,
         "_HANDLER": handler,
         "AWS_REGION": region,

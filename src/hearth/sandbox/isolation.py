@@ -16,8 +16,11 @@ functions' code, not home directories.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import logging
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,10 @@ from typing import Any
 from hearth.config import Isolation as Isolation  # noqa: PLC0414
 from hearth.config import Network as Network  # noqa: PLC0414
 from hearth.sandbox.cgroups import Cgroups, EnvironmentCgroup
+from hearth.sandbox.tmp_disks import TmpDisk, TmpDisks
 from hearth.sandbox.uid_blocks import UidBlock, claim_block
+
+logger = logging.getLogger("hearth.sandbox")
 
 TASK_ROOT = "/var/task"
 LAYERS_ROOT = "/opt"
@@ -110,6 +116,8 @@ class PreparedSandbox:
     uid: int
     # Where the uid goes back once the environment is gone (None: it has gone back).
     _uids: UidPool | None = field(repr=False, default=None)
+    # The environment's disk-backed /tmp and where it goes back (None: a tmpfs, or gone back).
+    _tmp: tuple[TmpDisk, TmpDisks] | None = field(repr=False, default=None)
 
     def runtime_api_inside(self, host_address: str) -> str:
         """AWS_LAMBDA_RUNTIME_API as the function must use it."""
@@ -136,6 +144,10 @@ class PreparedSandbox:
         if self._uids is not None:
             self._uids.give_back(self.uid)
             self._uids = None
+        if self._tmp is not None:
+            disk, disks = self._tmp
+            self._tmp = None
+            disks.give_back(disk)
 
 
 # Where a SnapStart template's sandbox shows the directory of its environments' sockets.
@@ -220,6 +232,36 @@ def _target(step: list[Any]) -> str:
     return str(step[1] if step[0] in ("dir", "tmpfs", "file") else step[2])
 
 
+# AWS's user (recorded: `whoami` says sbx_user1051), mapped to the environment's own uid.
+SANDBOX_USER = "sbx_user1051"
+# AWS's image starts runtimes through this script (root's, 0755, recorded); Hearth's
+# environments are started by Hearth, so the script is for a function that looks for it.
+ENTRYPOINT = """#!/bin/sh
+# Hearth: the environment was started by Hearth; this mirrors AWS's entry point.
+if [ $# -ne 1 ]; then
+  echo "entrypoint requires the handler name to be the first argument" 1>&2
+  exit 142
+fi
+export _HANDLER="$1"
+exec "${LAMBDA_RUNTIME_DIR:-/var/runtime}/bootstrap"
+"""
+
+
+def identity_files(uid: int) -> list[list[Any]]:
+    """/etc/passwd and /etc/group naming the environment's uid as AWS's sandbox user, and
+    /lambda-entrypoint.sh: written into the sandbox's skeleton (nothing of the host's)."""
+    passwd = (
+        "root:x:0:0:root:/root:/sbin/nologin\n"
+        f"{SANDBOX_USER}:x:{uid}:{uid}::/home/{SANDBOX_USER}:/sbin/nologin\n"
+    )
+    group = f"root:x:0:\n{SANDBOX_USER}:x:{uid}:\n"
+    return [
+        ["file", "/etc/passwd", passwd, "644"],
+        ["file", "/etc/group", group, "644"],
+        ["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"],
+    ]
+
+
 def build_plan(
     *,
     root: str,
@@ -229,6 +271,7 @@ def build_plan(
     socket_path: str,
     tmp_bytes: int,
     uid: int,
+    tmp_disk: str | None = None,
     network: Network,
     relay: bool,
     hostname: str,
@@ -246,11 +289,17 @@ def build_plan(
     for path in expose:
         if not _covered(path, layout):
             layout.append(["bind", path, path])
+    if ["dir", "/etc"] not in layout:
+        layout.append(["dir", "/etc"])
+    layout += identity_files(uid)
     layout += [
         ["dir", "/var"],
         ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
         ["dir", "/run/hearth"],
-        ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108 - the sandbox's own /tmp
+        # The sandbox's own /tmp: a disk of its size (sandbox/tmp_disks.py), else memory.
+        ["bind_rw", tmp_disk, "/tmp"]  # noqa: S108
+        if tmp_disk is not None
+        else ["tmpfs", "/tmp", tmp_bytes, "1777"],  # noqa: S108
     ]
     if code_tree is None:
         layout += [["dir", TASK_ROOT], ["dir", LAYERS_ROOT], ["dir", EMPTY_DIR]]
@@ -346,9 +395,11 @@ class Sandboxes:
         cgroups: Cgroups | None,
         work_dir: str,
         services: ServiceReach | None = None,
+        tmp_disks: TmpDisks | None = None,
     ) -> None:
         self._settings = settings
         self._services = services
+        self._tmp_disks = tmp_disks
         self._cgroups = cgroups
         self._root = os.path.join(work_dir, "root")  # the mount point of every new root
         os.makedirs(self._root, mode=0o700, exist_ok=True)
@@ -384,6 +435,7 @@ class Sandboxes:
             self._cgroups.create(environment_id, memory_mb) if self._cgroups is not None else None
         )
         uid = self._uids.take()
+        tmp = self._take_tmp(ephemeral_mb)
         # Connecting to a Unix socket takes write permission on it: the environment's own.
         os.chown(socket_path, uid, uid)
         plan = build_plan(
@@ -393,6 +445,7 @@ class Sandboxes:
             layer_trees=layer_trees,
             socket_path=socket_path,
             tmp_bytes=ephemeral_mb * 1024 * 1024,
+            tmp_disk=str(tmp[0].mount_point) if tmp is not None else None,
             uid=uid,
             network=network,
             relay=argv is not None,  # Hearth's Python client uses the Unix socket directly
@@ -412,6 +465,7 @@ class Sandboxes:
             cgroup=cgroup,
             uid=uid,
             _uids=self._uids,
+            _tmp=tmp,
         )
 
     def take_uids(self, count: int) -> list[int]:
@@ -491,7 +545,30 @@ class Sandboxes:
         )
         return prepared, late
 
+    async def stock_tmp(self, size_mb: int) -> None:
+        """Before `prepare`: have a /tmp disk of `size_mb` ready, making one in a thread if
+        none is (a burst of cold starts, or a size not asked for yet): `prepare` runs on the
+        event loop, where a mkfs and a mount would hold up every other request."""
+        disks = self._tmp_disks
+        if disks is None or disks.ready(size_mb):
+            return
+        try:
+            await asyncio.to_thread(disks.stock, size_mb)
+        except (OSError, subprocess.SubprocessError):
+            logger.warning("could not make a /tmp disk of %d MB", size_mb, exc_info=True)
+
+    def _take_tmp(self, size_mb: int) -> tuple[TmpDisk, TmpDisks] | None:
+        if self._tmp_disks is None:
+            return None
+        try:
+            return self._tmp_disks.take(size_mb), self._tmp_disks
+        except (OSError, subprocess.SubprocessError):
+            logger.warning("no /tmp disk of %d MB: this environment's /tmp is memory", size_mb)
+            return None
+
     def close(self) -> None:
         if self._cgroups is not None:
             self._cgroups.close()
+        if self._tmp_disks is not None:
+            self._tmp_disks.close()
         self._uid_block.release()

@@ -14,6 +14,7 @@ from typing import Any
 from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.errors import LambdaError, request_too_large, service_error
+from hearth.services import sqs_long_poll
 from hearth.services.embedded import EmbeddedServices, WireRequest, WireResponse
 from hearth.services.errors import render
 from hearth.services.scope import HEARTH_SERVICES, CredentialScope, backend_for, credential_scope
@@ -27,6 +28,8 @@ AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Interceptor = Callable[[str, WireRequest], Awaitable[WireResponse | None]]
 # Runs after the embedded service answered (with the answer), on the event loop.
 Observer = Callable[[str, WireRequest, WireResponse], Awaitable[None]]
+# Changes a request before the embedded service sees it (after it was authenticated).
+Rewriter = Callable[[str, WireRequest], WireRequest]
 
 # S3's largest single PUT; the other services' requests are far smaller (Kinesis's PutRecords,
 # the largest, is 10 MB), so they are bounded lower, before moto sees them.
@@ -43,7 +46,9 @@ class Gateway:
         interceptors: tuple[Interceptor, ...] = (),
         observers: tuple[Observer, ...] = (),
         external: frozenset[str] = frozenset(),
+        rewriters: tuple[Rewriter, ...] = (),
     ) -> None:
+        self._rewriters = rewriters
         self._hearth_app = hearth_app
         self._embedded = embedded
         # None: SigV4 is not required. Otherwise one verifier per signing name.
@@ -102,11 +107,17 @@ class Gateway:
 
     async def _serve(self, service: str, backend: str, request: WireRequest) -> WireResponse:
         assert self._embedded is not None
+        for rewrite in self._rewriters:
+            request = rewrite(service, request)
         for intercept in self._interceptors:
             refusal = await intercept(service, request)
             if refusal is not None:
                 return refusal
-        response = await self._embedded.call(backend, request)
+        embedded = self._embedded
+        if service == "sqs":
+            response = await sqs_long_poll.receive(request, lambda r: embedded.call(backend, r))
+        else:
+            response = await embedded.call(backend, request)
         for observe in self._observers:
             await observe(service, request, response)
         return response

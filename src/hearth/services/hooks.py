@@ -41,9 +41,9 @@ class _Target:
         self.may_invoke: MayInvoke = lambda ref, service, source, account: True
         self.installed = False
 
-    def deliver(self, function_arn: str, event: Any) -> None:
+    def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None:
         if self.triggers is not None:
-            self.triggers.deliver(function_arn, event)
+            self.triggers.deliver(function_arn, event, trace_header)
 
 
 _target = _Target()
@@ -217,7 +217,10 @@ def _install_sns(triggers: Triggers, region: str) -> None:
             attributes=attributes,
             region=topic_region,
         )
-        triggers.deliver(self.endpoint, event)
+        # The publisher's trace header goes on with the event: a loop through SNS is counted.
+        request = _target.current()
+        trace = request.headers.get("x-amzn-trace-id") if request is not None else None
+        triggers.deliver(self.endpoint, event, trace)
 
     subscription_class.publish = publish  # type: ignore[method-assign]
 

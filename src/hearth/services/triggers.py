@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from hearth.arns import parse_function_ref
-from hearth.events.queue import Event, EventQueue, Kind
+from hearth.events.queue import TRACE_ATTRIBUTE, Event, EventQueue, Kind
 
 logger = logging.getLogger("hearth.services")
 
@@ -29,9 +29,10 @@ _DURABLE_TIMEOUT_SECONDS = 30.0
 
 
 class Triggers(Protocol):
-    """Where push triggers go. `deliver` is thread-safe and durable on return."""
+    """Where push triggers go. `deliver` is thread-safe and durable on return.
+    `trace_header`: the X-Ray trace header of the request that caused the event."""
 
-    def deliver(self, function_arn: str, event: Any) -> None: ...
+    def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None: ...
 
 
 class QueueTriggers:
@@ -42,8 +43,8 @@ class QueueTriggers:
         self._notify = notify
         self._loop = loop
 
-    def deliver(self, function_arn: str, event: Any) -> None:
-        queued = _event(function_arn, json.dumps(event).encode())
+    def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None:
+        queued = _event(function_arn, json.dumps(event).encode(), trace_header)
         future = asyncio.run_coroutine_threadsafe(self._events.enqueue([queued]), self._loop)
         future.result(_DURABLE_TIMEOUT_SECONDS)
         self._loop.call_soon_threadsafe(self._notify)
@@ -55,7 +56,7 @@ class QueueTriggers:
         self._notify()
 
 
-def _event(function_arn: str, payload: bytes) -> Event:
+def _event(function_arn: str, payload: bytes, trace_header: str | None = None) -> Event:
     ref = parse_function_ref(function_arn)  # checked when the trigger was configured
     return Event(
         id=str(uuid.uuid4()),
@@ -64,6 +65,8 @@ def _event(function_arn: str, payload: bytes) -> Event:
         payload=payload,
         enqueued_at=time.time(),
         qualifier=ref.qualifier,
+        # The trace header of the request that caused it: a loop is counted through it.
+        attributes={TRACE_ATTRIBUTE: {"StringValue": trace_header}} if trace_header else {},
     )
 
 
@@ -73,5 +76,5 @@ class RecordingTriggers:
     def __init__(self) -> None:
         self.delivered: list[tuple[str, Any]] = []
 
-    def deliver(self, function_arn: str, event: Any) -> None:
+    def deliver(self, function_arn: str, event: Any, trace_header: str | None = None) -> None:
         self.delivered.append((function_arn, event))

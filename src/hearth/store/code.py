@@ -75,13 +75,15 @@ class CodeStore:
                 if entry.name.startswith(_TMP):
                     _remove(Path(entry.path))
 
-    def put(self, zip_bytes: bytes) -> StoredCode:
+    def put(self, zip_bytes: bytes, max_zipped: int | None = None) -> StoredCode:
         """Validate, unpack (unless already unpacked) and store; idempotent.
 
-        Raises LambdaError on bad input, leaving nothing behind.
+        `max_zipped` overrides the store's zipped-size limit (code read from S3 has none of
+        its own, only the unzipped one). Raises LambdaError on bad input, leaving nothing behind.
         """
-        if len(zip_bytes) > self._max_zipped:
-            raise request_too_large(f"Zipped size must be smaller than {self._max_zipped} bytes")
+        limit = self._max_zipped if max_zipped is None else max_zipped
+        if len(zip_bytes) > limit:
+            raise request_too_large(f"Zipped size must be smaller than {limit} bytes")
         digest = hashlib.sha256(zip_bytes).digest()
         hex_ = digest.hex()
         tree = self._trees / hex_

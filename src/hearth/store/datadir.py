@@ -33,6 +33,8 @@ STACKS = "stacks"  # what `hearth up` deployed, per stack (templates/state.py)
 SERVER_LOCK = "server.lock"  # see store/data_dir_lock.py; taken before this check runs
 FUNCTION_CREDENTIALS_KEY = "function-credentials.key"  # see services/credentials.py
 SERVICES_SNAPSHOT = "services.pickle"  # see services/snapshots.py
+CODE_SIGNING_CONFIGS = "code-signing-configs.json"  # see store/documents.py
+TMP_DISKS = "tmp-disks"  # sandboxes' /tmp filesystems, see sandbox/tmp_disks.py
 SCHEDULE_FIRES = "schedules.json"  # see services/schedule_runner.py
 LOG_SUBSCRIPTIONS = "log-subscriptions.json"  # see logs/subscriptions.py
 # A shorter HMAC key makes the signed code URLs guessable; an empty one makes them forgeable.
@@ -43,9 +45,9 @@ HEARTH_ENTRIES = frozenset(
     {f"{db}{suffix}" for db in (REGISTRY, QUEUE, LOGS, POSITIONS) for suffix in _SQLITE_SUFFIXES}
     | {CODE, CODE_URL_KEY, f"{CODE_URL_KEY}.tmp", RESERVE, f"{RESERVE}.tmp", SERVER_LOCK}
     | {FUNCTION_CREDENTIALS_KEY, f"{FUNCTION_CREDENTIALS_KEY}.tmp", SERVICES_SNAPSHOT}
-    | {"services.tmp", SCHEDULE_FIRES, "schedules.tmp"}
-    | {LOG_SUBSCRIPTIONS, "log-subscriptions.tmp"}
-    | {STACKS}
+    | {"services.tmp", CODE_SIGNING_CONFIGS, f"{CODE_SIGNING_CONFIGS}.tmp"}
+    | {"schedules.tmp", SCHEDULE_FIRES, LOG_SUBSCRIPTIONS, "log-subscriptions.tmp"}
+    | {STACKS, TMP_DISKS}
 )
 # The tables a registry of this schema has; another program's SQLite file has others.
 _REGISTRY_TABLES = frozenset({"functions", "versions", "aliases", "layers", "layer_versions"})

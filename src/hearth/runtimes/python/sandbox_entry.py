@@ -10,6 +10,7 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
                 ["bind_rw", "/host/sock", "/run/hearth/runtime.sock"],
                 ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
                 ["tree", "/data/code/trees/abc", "/var/task"],  # read-only, path unnamed
+                ["file", "/etc/passwd", "root:x:0:0:...", "644"],  # written, not bound
                 ["tmpfs", "/tmp", 536870912, "1777"]],
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
@@ -144,7 +145,7 @@ def enter(plan: dict[str, Any], status_fd: int) -> None:
 # --- the init (PID 1) ------------------------------------------------------------------------
 
 
-def _be_init(plan: dict[str, Any], status_w: int) -> None:
+def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR0915 - ordered set-up
     standby = bool(plan.get("standby"))
     host_root = -1
     listeners: list[tuple[socket.socket, str]] = []
@@ -307,8 +308,10 @@ def _build_root(plan: dict[str, Any]) -> None:
     # Nothing mounted here may propagate back to the host.
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("hearth-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    # overlayfs wants two layers at least: a single tree goes over this empty directory,
-    # where /proc is mounted later (which leaves the overlays' view of it empty).
+    # An empty directory (root's, 0755), where /proc is mounted later (which leaves the
+    # overlays' view of it empty), is the top layer of every union: its mount point then has
+    # that owner and mode, as /var/task and /opt have on AWS, whatever the code's own root
+    # says; and overlayfs wants two layers at least.
     empty = root + "/proc"
     _make_dir(empty)
     for step in plan["layout"]:
@@ -325,10 +328,18 @@ def _build_root(plan: dict[str, Any]) -> None:
             _bind(step[1], root + step[2], read_only=kind == "bind")
         elif kind == "overlay":
             _make_dir(root + step[2])
-            _read_only_union("hearth-layers", list(step[1]), root + step[2])
+            _read_only_union("hearth-layers", [empty, *step[1]], root + step[2])
         elif kind == "tree":
             _make_dir(root + step[2])
-            _read_only_union("hearth-tree", [step[1], empty], root + step[2])
+            _read_only_union("hearth-tree", [empty, step[1]], root + step[2])
+        elif kind == "file":  # a small file of the sandbox's own, root's, in its skeleton
+            _make_parent(root, step[1])
+            fd = os.open(root + step[1], os.O_CREAT | os.O_WRONLY | os.O_EXCL, int(step[3], 8))
+            try:
+                os.write(fd, step[2].encode())
+                os.fchmod(fd, int(step[3], 8))  # not narrowed by the umask
+            finally:
+                os.close(fd)
         elif kind == "tmpfs":
             _make_dir(root + step[1])
             _mount(
@@ -381,9 +392,9 @@ def _bind(source: str, target: str, *, read_only: bool) -> None:
             os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
     # Not recursive: mounts below the source stay hidden rather than writable.
     _mount(source, target, None, MS_BIND)
-    flags = MS_REMOUNT | MS_BIND | MS_NOSUID
+    flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV
     if read_only:
-        flags |= MS_RDONLY | MS_NODEV
+        flags |= MS_RDONLY
     _mount(None, target, None, flags)
 
 

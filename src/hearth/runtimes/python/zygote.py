@@ -263,7 +263,7 @@ class Server:
         self.send({"op": "spawned", "id": request["id"], "pid": pid, "fork_ms": fork_ms})
         return False
 
-    def become_child(
+    def become_child(  # noqa: PLR0915 - one ordered set-up, standard library only
         self, request: dict[str, Any], output_fd: int, status_fd: int = -1, extra_fd: int = -1
     ) -> None:
         """Turn this fork into a fresh environment; on any failure say why on its output."""

@@ -1,0 +1,145 @@
+"""The execution environment as AWS's looks from inside (the recorded runtime-introspection
+answers, lambda_/test_lambda.snapshot.json), and /tmp on disk sized by EphemeralStorage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from hearth.sandbox.capabilities import probe
+from hearth.sandbox.choice import choose_isolation
+from hearth.sandbox.isolation import Isolation
+
+from .conftest import create_function, make_zip
+
+CHOICE = choose_isolation(Isolation.AUTO, probe())
+pytestmark = pytest.mark.skipif(
+    not (CHOICE.sandboxed and CHOICE.cgroups is not None),
+    reason=f"this host cannot sandbox: {CHOICE.description}",
+)
+
+INTROSPECT = r"""
+import errno, getpass, grp, os, pwd, stat, subprocess
+
+
+def introspect(event, context):
+    paths = {}
+    for path in ("/var/task", "/opt", "/tmp", "/lambda-entrypoint.sh"):
+        st = os.stat(path)
+        key = "_" + path.strip("/").replace("/", "_")
+        paths[key + "_mode"] = stat.filemode(st.st_mode)
+        paths[key + "_owner"] = pwd.getpwuid(st.st_uid).pw_name
+        paths[key + "_uid"] = st.st_uid
+        paths[key + "_gid"] = st.st_gid
+    return {
+        "user_login_name": getpass.getuser(),
+        "user_whoami": subprocess.run(["whoami"], capture_output=True, text=True).stdout.strip(),
+        "pwd": os.getcwd(),
+        "paths": paths,
+        "env": {k: os.environ.get(k) for k in event["env"]},
+    }
+
+
+def tmp(event, context):
+    st = os.statvfs("/tmp")
+    fstype = [line.split()[2] for line in open("/proc/self/mounts") if line.split()[1] == "/tmp"]
+    out = {"free_mb": st.f_bavail * st.f_frsize >> 20, "fstype": fstype}
+    # Past the memory size, within /tmp's: blocks allocated, and 200 MB of them written.
+    with open("/tmp/big", "wb") as f:
+        os.posix_fallocate(f.fileno(), 0, event["allocate_mb"] << 20)
+        chunk = b"x" * (1 << 20)
+        for _ in range(event["write_mb"]):
+            f.write(chunk)
+    try:
+        with open("/tmp/more", "wb") as f:
+            os.posix_fallocate(f.fileno(), 0, event["then_mb"] << 20)
+        out["then"] = "ok"
+    except OSError as exc:
+        out["then"] = errno.errorcode[exc.errno]
+    os.unlink("/tmp/big")
+    out["left"] = os.listdir("/tmp")
+    return out
+"""
+
+# AWS's answer for these (recorded, x86_64 and arm64 alike).
+RECORDED_PATHS = {
+    "_var_task_mode": "drwxr-xr-x",
+    "_var_task_uid": 0,
+    "_var_task_owner": "root",
+    "_var_task_gid": 0,
+    "_opt_mode": "drwxr-xr-x",
+    "_opt_uid": 0,
+    "_opt_owner": "root",
+    "_opt_gid": 0,
+    "_tmp_mode": "drwxrwxrwt",
+    "_tmp_uid": 0,
+    "_tmp_owner": "root",
+    "_tmp_gid": 0,
+    "_lambda-entrypoint.sh_mode": "-rwxr-xr-x",
+    "_lambda-entrypoint.sh_uid": 0,
+    "_lambda-entrypoint.sh_owner": "root",
+    "_lambda-entrypoint.sh_gid": 0,
+}
+RECORDED_ENV = {
+    "LAMBDA_RUNTIME_DIR": "/var/runtime",
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "LANG": "en_US.UTF-8",
+    "TZ": ":UTC",
+    "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+    "LD_LIBRARY_PATH": (
+        "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:"
+        "/var/task/lib:/opt/lib"
+    ),
+    "_HANDLER": "env.introspect",
+}
+
+
+def _call(client: Any, name: str, event: dict[str, Any]) -> Any:
+    answer = client.invoke(FunctionName=name, Payload=json.dumps(event))
+    payload = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, payload
+    return payload
+
+
+def test_runtime_introspection_as_recorded(client: Any, fn_name: str) -> None:
+    create_function(client, fn_name, make_zip({"env.py": INTROSPECT}), Handler="env.introspect")
+    seen = _call(client, fn_name, {"env": [*RECORDED_ENV, "_X_AMZN_TRACE_ID"]})
+    assert seen["user_login_name"] == seen["user_whoami"] == "sbx_user1051"
+    assert seen["pwd"] == "/var/task"
+    assert seen["paths"] == RECORDED_PATHS
+    env = seen["env"]
+    trace = env.pop("_X_AMZN_TRACE_ID")
+    assert env == RECORDED_ENV
+    assert trace and trace.startswith("Root=1-")
+    again = _call(client, fn_name, {"env": ["_X_AMZN_TRACE_ID"]})["env"]["_X_AMZN_TRACE_ID"]
+    assert again != trace  # a new trace per invoke
+
+
+def test_tmp_is_disk_sized_by_ephemeral_storage_not_memory(client: Any, fn_name: str) -> None:
+    create_function(
+        client,
+        fn_name,
+        make_zip({"env.py": INTROSPECT}),
+        Handler="env.tmp",
+        MemorySize=128,
+        Timeout=60,
+        EphemeralStorage={"Size": 512},
+    )
+    # 480 MB allocated and 200 MB of it written by a 128 MB function: on a tmpfs that would be
+    # memory and an out-of-memory kill; then 64 MB more does not fit in 512 MB.
+    seen = _call(client, fn_name, {"allocate_mb": 480, "write_mb": 200, "then_mb": 64})
+    assert seen["fstype"] == ["ext4"]
+    assert 505 <= seen["free_mb"] <= 520
+    assert seen["then"] == "ENOSPC"
+    assert seen["left"] == ["more"]
+    # Sized per function: 1 GB takes what 512 MB did not.
+    client.update_function_configuration(FunctionName=fn_name, EphemeralStorage={"Size": 1024})
+    client.get_waiter("function_updated_v2").wait(
+        FunctionName=fn_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
+    )
+    seen = _call(client, fn_name, {"allocate_mb": 480, "write_mb": 0, "then_mb": 64})
+    assert 1015 <= seen["free_mb"] <= 1035
+    assert seen["then"] == "ok"
+    assert seen["left"] == ["more"]  # a new environment: the last one's files are gone
