@@ -321,9 +321,6 @@ def _build_root(plan: dict[str, Any]) -> None:
         elif kind == "symlink":
             _make_parent(root, step[2])
             os.symlink(step[1], root + step[2])
-        elif kind == "file":  # a mount point for a file bound later (a standby's socket)
-            _make_parent(root, step[1])
-            os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))
         elif kind in ("bind", "bind_rw"):
             _bind(step[1], root + step[2], read_only=kind == "bind")
         elif kind == "overlay":
@@ -332,6 +329,9 @@ def _build_root(plan: dict[str, Any]) -> None:
         elif kind == "tree":
             _make_dir(root + step[2])
             _read_only_union("hearth-tree", [empty, step[1]], root + step[2])
+        elif kind == "file" and len(step) == 2:  # a mount point bound later (a standby's socket)
+            _make_parent(root, step[1])
+            os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))
         elif kind == "file":  # a small file of the sandbox's own, root's, in its skeleton
             _make_parent(root, step[1])
             fd = os.open(root + step[1], os.O_CREAT | os.O_WRONLY | os.O_EXCL, int(step[3], 8))
