@@ -115,17 +115,8 @@ class EnvironmentBuilder:
         if self._sandboxes is not None:
             # Before anything is opened: a wait here leaves nothing to clean up.
             await self._sandboxes.stock_tmp(version.ephemeral_storage)
-        log_group = version.log_group or f"/aws/lambda/{version.function_name}"
-        environment = Environment(
-            function_version=version.version,
-            memory_size=version.memory_size,
-            timeout_seconds=version.timeout,
-            log_sink=partial(self._logs.write, log_group),
-            provisioned=provisioned,
-            system_log=SystemLog(
-                version.log_format, version.application_log_level, version.system_log_level
-            ),
-        )
+        log_group = _log_group(version)
+        environment = self._new_environment(version, provisioned)
         await environment.open(self._socket_dir)
         code_tree, layer_trees, argv = await self._code_of(version, environment)
         standby = self._take_standby(version)
@@ -187,6 +178,18 @@ class EnvironmentBuilder:
             raise
         await environment.start(partial(_launch, launcher, argv, variables, task_root, sandbox))
         return environment
+
+    def _new_environment(self, version: FunctionVersion, provisioned: bool) -> Environment:
+        return Environment(
+            function_version=version.version,
+            memory_size=version.memory_size,
+            timeout_seconds=version.timeout,
+            log_sink=partial(self._logs.write, _log_group(version)),
+            provisioned=provisioned,
+            system_log=SystemLog(
+                version.log_format, version.application_log_level, version.system_log_level
+            ),
+        )
 
     async def _code_of(
         self, version: FunctionVersion, environment: Environment
@@ -295,17 +298,7 @@ class EnvironmentBuilder:
     async def _start_forked(self, version: FunctionVersion, provisioned: bool) -> Environment:
         """A new environment of `version`, forked from its template."""
         template = await self.templates.get(version)
-        log_group = version.log_group or f"/aws/lambda/{version.function_name}"
-        environment = Environment(
-            function_version=version.version,
-            memory_size=version.memory_size,
-            timeout_seconds=version.timeout,
-            log_sink=partial(self._logs.write, log_group),
-            provisioned=provisioned,
-            system_log=SystemLog(
-                version.log_format, version.application_log_level, version.system_log_level
-            ),
-        )
+        environment = self._new_environment(version, provisioned)
         environment.restored = True
         await environment.open(template.socket_dir)
         try:
@@ -351,6 +344,10 @@ class EnvironmentBuilder:
         if self._sandboxes is not None:
             self._sandboxes.close()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def _log_group(version: FunctionVersion) -> str:
+    return version.log_group or f"/aws/lambda/{version.function_name}"
 
 
 async def _launch(
