@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,9 +24,13 @@ from hearth.cli import main
 from tests.integration.async_helpers import wait_for
 from tests.integration.conftest import REGION, Server
 
-HANDLER = """import json
+HANDLER = """import base64, gzip, json
 
 def handler(event, context):
+    if "awslogs" in event:
+        shipped = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+        print("TRIGGER logs " + shipped["logEvents"][0]["message"])
+        return None
     records = event.get("Records") or [{}]
     first = records[0]
     if first.get("eventSource") == "aws:s3":
@@ -218,6 +223,24 @@ def missing(call: Any) -> bool:
     return False
 
 
+def write_to_subscribed_group(server: Server) -> dict[str, Any]:
+    """Check the template's subscription filter and write a line to its group; the group."""
+    logs = aws(server, "logs")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="svc-Audit")["logGroups"]
+    (subscription,) = logs.describe_subscription_filters(logGroupName=group["logGroupName"])[
+        "subscriptionFilters"
+    ]
+    assert subscription["destinationArn"].endswith(":function:svc-fn")
+    logs.create_log_stream(logGroupName=group["logGroupName"], logStreamName="s")
+    logs.put_log_events(
+        logGroupName=group["logGroupName"],
+        logStreamName="s",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "audit line"}],
+    )
+    found: dict[str, Any] = group
+    return found
+
+
 def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
     server: Server, tmp_path: Path
 ) -> None:
@@ -227,7 +250,6 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
     first = up(server, app, TEMPLATE.replace("EVENTS", EVENTS))
     # What Hearth does not run is listed once, by logical id and type.
     assert first.count("Machine (AWS::StepFunctions::StateMachine)") == 1
-    assert first.count("FnShipped (AWS::Logs::SubscriptionFilter)") == 1
     urls = dict(re.findall(r"^  (\w+Url) = (\S+)", first, re.MULTILINE))
     assert re.fullmatch(
         r"http://[a-z0-9]+\.execute-api\.localhost:\d+/Prod/items/", urls["RestUrl"]
@@ -267,8 +289,11 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
     events.put_events(Entries=[{"Source": s, "DetailType": "t", "Detail": "{}", "EventBusName": b}
                                for s, b in (("my.app", "svc-bus"), ("my.classic", "default"),
                                             ("my.other", "svc-bus"))])  # fmt: skip
+    # CloudWatch Logs: a line written to the subscribed group reaches the function.
+    group = write_to_subscribed_group(server)
     for line in ("TRIGGER s3 in/report.csv", "TRIGGER sns a red note",
-                 "TRIGGER events my.app", "TRIGGER events my.classic"):  # fmt: skip
+                 "TRIGGER events my.app", "TRIGGER events my.classic",
+                 "TRIGGER logs audit line"):  # fmt: skip
         wait_for(functools.partial(triggered, server, line), timeout=20, interval=0.2)
     for line in ("out/skipped.txt", "a blue note", "my.other"):
         assert not triggered(server, line)
@@ -280,9 +305,8 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
     schedule = aws(server, "scheduler").get_schedule(Name="FnTickV2")
     assert schedule["ScheduleExpression"] == "rate(10 minutes)"
     assert schedule["Target"]["Arn"].endswith(":function:svc-fn")
-    logs = aws(server, "logs")
-    (group,) = logs.describe_log_groups(logGroupNamePrefix="svc-Audit")["logGroups"]
     assert group["retentionInDays"] == 7
+    logs = aws(server, "logs")
 
     again = up(server, app)
     assert "no changes" in again, again
@@ -290,7 +314,7 @@ def test_every_push_event_type_deploys_triggers_and_is_deleted_by_a_redeploy(
     # A redeploy without them deletes every one.
     reduced = up(server, app, REDUCED)
     for name in ("Uploads", "Notes", "Audit", "Bus", "FnTick", "FnTickV2", "ServerlessRestApi", "Guarded",
-                 "ServerlessHttpApi", "FnNote"):  # fmt: skip
+                 "ServerlessHttpApi", "FnNote", "FnShipped"):  # fmt: skip
         assert f"deleted  {name}" in reduced
     rest_id = urls["RestUrl"].split("//")[1].split(".")[0]
     http_id = urls["HttpUrl"].split("//")[1].split(".")[0]

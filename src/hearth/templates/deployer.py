@@ -154,6 +154,14 @@ class ServiceDeployer(Protocol):
 
     def delete_log_group(self, name: str) -> None: ...
 
+    def put_subscription_filter(self, params: dict[str, Any]) -> None:
+        """PutSubscriptionFilter's parameters (created or replaced)."""
+        ...
+
+    def delete_subscription_filter(self, group: str, name: str) -> None:
+        """Gone already (or its group): nothing to do."""
+        ...
+
 
 class ApiDeployer(Protocol):
     """API Gateway REST and HTTP APIs (api_deployer.py is the real one); the same guarantees
@@ -262,6 +270,7 @@ class FakeServices:
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     buses: set[str] = field(default_factory=set)
     log_groups: dict[str, int | None] = field(default_factory=dict)
+    subscription_filters: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def put_queue(self, name: str, attributes: dict[str, str]) -> dict[str, str]:
         self.queues[name] = dict(attributes)
@@ -336,6 +345,12 @@ class FakeServices:
 
     def delete_log_group(self, name: str) -> None:
         self.log_groups.pop(name, None)
+
+    def put_subscription_filter(self, params: dict[str, Any]) -> None:
+        self.subscription_filters[(params["logGroupName"], params["filterName"])] = dict(params)
+
+    def delete_subscription_filter(self, group: str, name: str) -> None:
+        self.subscription_filters.pop((group, name), None)
 
 
 @dataclass

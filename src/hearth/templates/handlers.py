@@ -40,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::Events::EventBus": services.EventBusHandler(),
     "AWS::Scheduler::Schedule": services.ScheduleHandler(),
     "AWS::Logs::LogGroup": services.LogGroupHandler(),
+    "AWS::Logs::SubscriptionFilter": services.SubscriptionFilterHandler(),
     "AWS::ApiGateway::RestApi": api.RestApiHandler(),
     "AWS::ApiGateway::Deployment": api.DeploymentHandler(),
     "AWS::ApiGateway::Stage": api.RestStageHandler(),

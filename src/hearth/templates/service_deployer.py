@@ -265,6 +265,18 @@ class ServiceDeployer:
             arn = next((g["arn"] for g in found if g["logGroupName"] == name), "")
             return {"Arn": str(arn)}
 
+    def put_subscription_filter(self, params: dict[str, Any]) -> None:
+        with _translated():
+            self._client("logs").put_subscription_filter(**params)
+
+    def delete_subscription_filter(self, group: str, name: str) -> None:
+        with _translated():
+            try:
+                self._client("logs").delete_subscription_filter(logGroupName=group, filterName=name)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in _GONE:
+                    raise
+
     def delete_log_group(self, name: str) -> None:
         logs = self._client("logs")
         with _translated():

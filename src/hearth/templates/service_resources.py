@@ -1,6 +1,7 @@
 """Handlers for the companion services' resources a template declares: S3 buckets (with their
 Lambda notifications), SNS topics and subscriptions, EventBridge buses and rules, EventBridge
-Scheduler schedules, and CloudWatch Logs log groups. Properties in, ServiceDeployer calls out.
+Scheduler schedules, and CloudWatch Logs log groups and subscription filters. Properties in,
+ServiceDeployer calls out.
 
 Names a template leaves out are made as CloudFormation makes them, from the stack and the
 logical id (without its random suffix, so a second `up` finds the same resource).
@@ -276,3 +277,41 @@ class LogGroupHandler:
     def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
         if not entry.retain:
             ctx.services.delete_log_group(entry.physical_id)
+
+
+class SubscriptionFilterHandler:
+    """AWS::Logs::SubscriptionFilter (SAM's CloudWatchLogs event) on one of Hearth's log
+    groups, delivering to a function; Ref is the filter's name."""
+
+    def apply(
+        self, ctx: Context, logical_id: str, props: dict[str, Any], previous: Deployed | None
+    ) -> Deployed:
+        place = f"Resources.{logical_id}.Properties"
+        for key in ("LogGroupName", "DestinationArn", "FilterPattern"):
+            if key not in props:
+                raise TemplateError(place, f"{key} is required")
+        group = _text(props["LogGroupName"])
+        name = str(props.get("FilterName") or _generated(ctx, logical_id, 512))
+        if previous is not None and (
+            previous.physical_id != name or previous.attributes.get("LogGroupName") != group
+        ):
+            ctx.services.delete_subscription_filter(
+                str(previous.attributes.get("LogGroupName")), previous.physical_id
+            )
+        params: dict[str, Any] = {
+            "logGroupName": group,
+            "filterName": name,
+            "filterPattern": _text(props["FilterPattern"]),
+            "destinationArn": _text(props["DestinationArn"]),
+        }
+        if "RoleArn" in props:
+            params["roleArn"] = _text(props["RoleArn"])
+        if "Distribution" in props:
+            params["distribution"] = _text(props["Distribution"])
+        ctx.services.put_subscription_filter(params)
+        return Deployed("AWS::Logs::SubscriptionFilter", name, {"LogGroupName": group})
+
+    def delete(self, ctx: Context, logical_id: str, entry: Deployed) -> None:
+        ctx.services.delete_subscription_filter(
+            str(entry.attributes.get("LogGroupName")), entry.physical_id
+        )
