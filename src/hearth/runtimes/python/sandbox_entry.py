@@ -384,7 +384,8 @@ def _make_dev(root: str) -> None:
 
 
 def _bind(source: str, target: str, *, read_only: bool) -> None:
-    if stat.S_ISDIR(os.stat(source).st_mode):
+    mode = os.stat(source).st_mode
+    if stat.S_ISDIR(mode):
         _make_dir(target)
     else:
         _make_parent("", target)
@@ -392,7 +393,11 @@ def _bind(source: str, target: str, *, read_only: bool) -> None:
             os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
     # Not recursive: mounts below the source stay hidden rather than writable.
     _mount(source, target, None, MS_BIND)
-    flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV
+    flags = MS_REMOUNT | MS_BIND | MS_NOSUID
+    if not stat.S_ISCHR(mode):
+        # No device nodes through any bind (a /tmp disk, the code) but the devices bound
+        # one by one (/dev/null, /dev/urandom...), which nodev would make unopenable.
+        flags |= MS_NODEV
     if read_only:
         flags |= MS_RDONLY
     _mount(None, target, None, flags)
