@@ -178,3 +178,21 @@ def test_an_api_body_hearth_cannot_serve_fails_at_its_place(tmp_path: Path) -> N
                          account_id="1", stack_name="s")  # fmt: skip
     with pytest.raises(ApplyError, match=r"Resources\.Api: BodyS3Location is not read"):
         applier.apply(plan)
+
+
+def test_a_subscription_filter_without_its_destination_fails_at_its_place(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text("""Resources:
+  Audit:
+    Type: AWS::Logs::LogGroup
+  Ship:
+    Type: AWS::Logs::SubscriptionFilter
+    Properties: {LogGroupName: !Ref Audit, FilterPattern: ""}
+""")
+    services = FakeServices()
+    applier = Applier(FakeDeployer(), StackState(tmp_path / "data", "s"), account="1",
+                      region="us-east-1", services=services, apis=FakeApis())  # fmt: skip
+    plan = plan_template(tmp_path / "template.yaml", overrides={}, region="us-east-1",
+                         account_id="1", stack_name="s")  # fmt: skip
+    with pytest.raises(ApplyError, match=r"Resources\.Ship: DestinationArn is required"):
+        applier.apply(plan)
+    assert not services.subscription_filters
