@@ -220,6 +220,7 @@ def main() -> None:
             "load_average_at_start": os.getloadavg(),
         },
         "sizes": asdict(sizes),
+        "load_client": "selector",  # peers/fastclient.py for every HTTP tool's throughput
         "versions": {t.name: t.version() for t in chosen},
         "fresh_environment": {t.name: t.fresh for t in chosen},
         "not_measured_here": missing,
