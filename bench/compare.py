@@ -199,6 +199,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; quick 1)")
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     parser.add_argument("--only", default=None, help="comma-separated tool names to run")
+    parser.add_argument(
+        "--workloads", default=None, help="comma-separated workload names (default: all)"
+    )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     rounds_wanted = args.rounds or (1 if args.quick else 3)
@@ -208,6 +211,8 @@ def main() -> None:
         wanted = set(args.only.split(","))
         chosen = [t for t in chosen if t.name in wanted]
     loads = workloads.all_workloads()
+    if args.workloads:
+        loads = [w for w in loads if w.name in set(args.workloads.split(","))]
 
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
