@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -208,7 +209,8 @@ def main() -> None:
     # --quick runs Hearth and the floor only, unless --only names peers (a quick smoke test).
     chosen, missing = tools(peers=not args.quick or bool(args.only))
     if args.only:
-        wanted = set(args.only.split(","))
+        # Commas inside a name's parentheses ("hearth (sandbox, SnapStart)") are its own.
+        wanted = {name.strip() for name in re.split(r",(?![^(]*\))", args.only)}
         chosen = [t for t in chosen if t.name in wanted]
     loads = workloads.all_workloads()
     if args.workloads:
