@@ -184,6 +184,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"after 20 unmeasured ones. Throughput: closed-loop clients for {sizes['seconds']:g} s at "
         "concurrency 1 and 8; every non-200, wrong body or dropped connection is an error, counted. "
         + LOAD_CLIENTS.get(results.get("load_client", "threads"), "")
+        + (
+            "the 8-client window follows an unmeasured half-window of 8 clients, so that a "
+            "tool that starts environments on demand has the 8 that 8 concurrent callers need "
+            "(their cold starts are measured in the cold-start column, not here); "
+            if results.get("warm_up_8")
+            else ""
+        )
         + "boto3 is measured on warm calls only. python-lambda-local has no "
         "server: its 'invokes/s' are runs of its command.",
         f"- Cold start: p50/p99 over {sizes['cold']} fresh environments per round. How each tool "
