@@ -58,6 +58,27 @@ class InvokeObserver(Protocol):
     def cold_start(self, function: str) -> None: ...
 
 
+class Overflow(Protocol):
+    """Where an invocation goes that this node has no room for (cluster mode: another node;
+    see cluster/forward.py). Called only after a local throttle, never on the warm path."""
+
+    async def invoke(
+        self,
+        ref: FunctionRef,
+        payload: bytes,
+        *,
+        client_context: str | None,
+        request_id: str | None,
+        trace_header: str | None,
+        timeout_seconds: float,
+        throttle: LambdaError,
+    ) -> InvokeResult:
+        """The result of running it elsewhere. Raises `throttle` (the local 429) when no
+        other place has room, a LambdaError as the place that ran it raised it, or
+        ServiceException when that place was lost before it answered."""
+        ...
+
+
 class Invoker:
     """Resolves what an invoke names, takes a concurrency lease and runs the invocation in
     an environment from the pool. Reads the registry through a read-only view and caches what
@@ -77,6 +98,8 @@ class Invoker:
         self.leases = leases
         self.pool = pool
         self._sweep_scheduled = False
+        # Cluster mode: where calls this node has no room for go (set by service.py).
+        self.overflow: Overflow | None = None
         # (name, qualifier) → the version it names and an alias's weighted extras. Cleared on
         # every control-plane change, so an update is seen by the very next invoke.
         self._resolved: dict[tuple[str, str], _Resolution] = {}
@@ -141,6 +164,7 @@ class Invoker:
         request_id: str | None = None,
         sink: ResponseSink | None = None,
         trace_header: str | None = None,
+        forward: bool = True,
     ) -> InvokeResult:
         """Run one invocation and return its result (a function error is a result too).
         `request_id`: an async event keeps its id across retries. `sink`: where a streamed
@@ -153,40 +177,74 @@ class Invoker:
 
         `trace_header`: the X-Ray trace header of the message that caused this invoke (SQS,
         SNS), whose lineage counts the rounds of a loop (invoke/lineage.py); past 16 rounds
-        the invoke raises RecursiveInvocationException unless the function allows loops."""
+        the invoke raises RecursiveInvocationException unless the function allows loops.
+
+        `forward`: whether a call this node has no room for may go to the overflow (another
+        node); a streamed response (`sink`) always runs here."""
+        try:
+            return await self._invoke_here(
+                ref, payload, client_context, request_id, sink, trace_header
+            )
+        except LambdaError as error:
+            if error.code != "TooManyRequestsException":
+                raise
+            throttle = error
+        if self.overflow is not None and forward and sink is None:
+            try:
+                return await self.overflow.invoke(
+                    ref,
+                    payload,
+                    client_context=client_context,
+                    request_id=request_id,
+                    trace_header=trace_header,
+                    timeout_seconds=self.resolve(ref).timeout,
+                    throttle=throttle,
+                )
+            except LambdaError as error:
+                if error.code != "TooManyRequestsException":
+                    raise
+                throttle = error
+        if self._observer is not None:
+            self._observer.throttled(ref.name, ref.qualifier)
+        raise throttle
+
+    async def _invoke_here(
+        self,
+        ref: FunctionRef,
+        payload: bytes,
+        client_context: str | None,
+        request_id: str | None,
+        sink: ResponseSink | None,
+        trace_header: str | None,
+    ) -> InvokeResult:
         version = self.resolve(ref)
         trace = next_trace(trace_header, self._arns.function(version.function_name))
         if trace.loop and self._stops_loops(version.function_name):
             raise recursive_invocation()
         # A throttle (TooManyRequestsException) is raised here, before the function runs.
-        try:
-            with self.leases.lease(version.function_name, version.version) as slot:
-                try:
-                    lease = await self.pool.acquire(version)
-                except InitFailed as failure:
-                    self._record(ref, version, 0.0, True, slot)
-                    return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
-                # The deadline starts now, when the environment is ready to take the event: as
-                # on AWS, starting it (a zygote, the function's init) does not eat the timeout.
-                invocation = Invocation(
-                    request_id=request_id or str(uuid.uuid4()),
-                    payload=payload,
-                    deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
-                    invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
-                    trace_id=trace.header,
-                    client_context=client_context,
-                )
-                try:
-                    outcome = await lease.environment.invoke(invocation, sink)
-                finally:
-                    self.pool.release(version, lease.environment)
-                if lease.cold and self._observer is not None:
-                    self._observer.cold_start(version.function_name)
-                self._record(ref, version, outcome.duration_ms, bool(outcome.function_error), slot)
-        except LambdaError as error:
-            if self._observer is not None and error.code == "TooManyRequestsException":
-                self._observer.throttled(ref.name, ref.qualifier)
-            raise
+        with self.leases.lease(version.function_name, version.version) as slot:
+            try:
+                lease = await self.pool.acquire(version)
+            except InitFailed as failure:
+                self._record(ref, version, 0.0, True, slot)
+                return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
+            # The deadline starts now, when the environment is ready to take the event: as
+            # on AWS, starting it (a zygote, the function's init) does not eat the timeout.
+            invocation = Invocation(
+                request_id=request_id or str(uuid.uuid4()),
+                payload=payload,
+                deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
+                invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
+                trace_id=trace.header,
+                client_context=client_context,
+            )
+            try:
+                outcome = await lease.environment.invoke(invocation, sink)
+            finally:
+                self.pool.release(version, lease.environment)
+            if lease.cold and self._observer is not None:
+                self._observer.cold_start(version.function_name)
+            self._record(ref, version, outcome.duration_ms, bool(outcome.function_error), slot)
         return InvokeResult(
             outcome.payload, version.version, outcome.function_error, outcome.log_tail
         )

@@ -1,0 +1,257 @@
+"""Cluster mode: synchronous invokes a node has no room for run on another node, and a node
+killed under a load of them fails only the calls it was running.
+
+Three `hearth serve --cluster` nodes on one nats-server (its default max_payload, 1 MB). A
+reservation of 2 is split 1 / 1 / 0 between node-0, node-1 and node-2 (the remainder goes to
+the first by name), so every call node-2 receives for such a function is forwarded."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.integration.conftest import create_function, make_zip
+from tests.integration.test_cluster import Cluster, _Reports
+
+pytestmark = pytest.mark.integration
+
+SIX_MB = 6 * 1024 * 1024
+
+HANDLER = """
+import json, os, time, urllib.request
+
+def handler(event, context):
+    node = os.environ["AWS_ENDPOINT_URL"]
+    print("ran on", node)
+    kind = event.get("kind")
+    if kind == "fail":
+        raise ValueError("boom")
+    if kind == "big":
+        return "x" * event["size"]
+    if "url" in event:
+        body = json.dumps({"node": node}).encode()
+        urllib.request.urlopen(urllib.request.Request(event["url"], body), timeout=5)
+    time.sleep(event.get("sleep", 0))
+    custom = context.client_context.custom if context.client_context else None
+    return {"node": node, "size": len(event.get("pad", "")), "custom": custom}
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = Cluster(tmp_path_factory.mktemp("cluster-invoke"))
+    try:
+        running.add_nodes(3)
+        everyone = sorted(node.endpoint for node in running.nodes)
+        for node in running.nodes:  # the shares are right once every node sees every node
+            _eventually(lambda node=node: _assert_members(node.endpoint, everyone))
+        create_function(
+            running.nodes[0].client(), "overflow", make_zip({"app.py": HANDLER}), Timeout=10
+        )
+        running.nodes[0].client().put_function_concurrency(
+            FunctionName="overflow", ReservedConcurrentExecutions=2
+        )
+        yield running
+    finally:
+        running.stop()
+
+
+def _assert_members(endpoint: str, everyone: list[str]) -> None:
+    with urllib.request.urlopen(f"{endpoint}/_hearth/cluster", timeout=5) as answer:
+        members = sorted(m.get("endpoint", "") for m in json.load(answer)["members"])
+    assert members == everyone
+
+
+def _eventually(check: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _invoke(client: Any, **params: Any) -> dict[str, Any]:
+    """An invoke's answer with its payload read and the headers that differ per call gone."""
+    answer = client.invoke(FunctionName="overflow", **params)
+    headers = dict(answer["ResponseMetadata"]["HTTPHeaders"])
+    for varying in ("x-amzn-requestid", "date", "x-amz-log-result"):
+        headers.pop(varying, None)
+    return {
+        "status": answer["StatusCode"],
+        "error": answer.get("FunctionError"),
+        "version": answer["ExecutedVersion"],
+        "payload": answer["Payload"].read(),
+        "log": base64.b64decode(answer.get("LogResult", "")).decode(),
+        "headers": headers,
+    }
+
+
+def _answer(client: Any, payload: bytes) -> dict[str, Any]:
+    """`_invoke`'s answer, or the error's code, message and HTTP status."""
+    try:
+        return _invoke(client, Payload=payload)
+    except ClientError as error:
+        return {
+            "code": error.response["Error"]["Code"],
+            "message": error.response["Error"]["Message"],
+            "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
+        }
+
+
+def test_a_node_without_room_hands_the_call_to_one_with_room(cluster: Cluster) -> None:
+    receiving = cluster.nodes[2]
+    context = base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode()
+    answer = _invoke(
+        receiving.client(),
+        Payload=json.dumps({"pad": "p"}).encode(),
+        LogType="Tail",
+        ClientContext=context,
+    )
+    ran_on = json.loads(answer["payload"])
+    assert ran_on["node"] in (cluster.nodes[0].endpoint, cluster.nodes[1].endpoint)
+    assert ran_on["custom"] == {"k": "v"}  # the client context made the trip
+    assert answer["status"] == 200 and answer["version"] == "$LATEST"
+    # The log tail is the running node's, as a local invoke's would be.
+    assert "START RequestId" in answer["log"] and f"ran on {ran_on['node']}" in answer["log"]
+    assert "REPORT RequestId" in answer["log"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"kind": "fail"},  # FunctionError: Unhandled, the error's JSON
+        {"kind": "big", "size": SIX_MB},  # the largest response AWS passes (6 MiB + quotes)
+        {"kind": "big", "size": SIX_MB + 200},  # over it: AWS's error for a too large reply
+        {"pad": "q" * (SIX_MB - 100)},  # a request just under 6 MB
+    ],
+    ids=["function-error", "six-mb-reply", "too-large-reply", "six-mb-request"],
+)
+def test_a_forwarded_call_answers_what_a_local_one_does(
+    cluster: Cluster, event: dict[str, Any]
+) -> None:
+    payload = json.dumps(event).encode()
+    local = _answer(cluster.nodes[0].client(), payload)
+    forwarded = _answer(cluster.nodes[2].client(), payload)
+    if event.get("pad"):
+        assert json.loads(forwarded["payload"])["size"] == len(event["pad"])
+        assert json.loads(forwarded["payload"])["node"] != cluster.nodes[2].endpoint
+        local["payload"] = forwarded["payload"] = b""  # they name the node that ran them
+    assert forwarded == local
+
+
+def test_a_throttle_comes_only_once_every_node_is_full(cluster: Cluster) -> None:
+    """Two slow calls received by node-2 (whose share is 0) run on node-0 and node-1; a third
+    finds the whole cluster's reservation in use and gets AWS's 429."""
+    client = cluster.nodes[2].client()
+    results: list[dict[str, Any]] = []
+
+    def slow() -> None:
+        results.append(_invoke(client, Payload=json.dumps({"sleep": 3}).encode()))
+
+    threads = [threading.Thread(target=slow) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    throttled: ClientError | None = None
+    while throttled is None and any(thread.is_alive() for thread in threads):
+        try:
+            _invoke(client, Payload=b"{}")  # room still (the slow ones are still starting)
+        except ClientError as error:
+            throttled = error
+    for thread in threads:
+        thread.join()
+    assert throttled is not None, "never throttled while both slots were in use"
+    assert throttled.response["Error"]["Code"] == "TooManyRequestsException"
+    assert throttled.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert throttled.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    nodes = {json.loads(result["payload"])["node"] for result in results}
+    assert nodes == {cluster.nodes[0].endpoint, cluster.nodes[1].endpoint}
+
+
+def test_a_streamed_invoke_runs_on_the_node_that_received_it(cluster: Cluster) -> None:
+    """InvokeWithResponseStream is not forwarded: node-2 has no share of the reservation."""
+    with pytest.raises(ClientError) as raised:
+        cluster.nodes[2].client().invoke_with_response_stream(FunctionName="overflow")
+    assert raised.value.response["Error"]["Code"] == "TooManyRequestsException"
+    stream = cluster.nodes[0].client().invoke_with_response_stream(FunctionName="overflow")
+    body = b"".join(
+        part["PayloadChunk"]["Payload"] for part in stream["EventStream"] if "PayloadChunk" in part
+    )
+    assert json.loads(body)["node"] == cluster.nodes[0].endpoint
+
+
+# Last: it kills a node.
+
+
+def test_a_node_killed_under_load_fails_only_the_calls_it_was_running(cluster: Cluster) -> None:
+    reports = _Reports()
+    outcomes: list[tuple[float, str]] = []  # (when it ended, "ok" or the error's code: message)
+    direct: list[str] = []
+    stop = threading.Event()
+
+    def load(client: Any, function: str, into: list[Any], event: dict[str, Any]) -> None:
+        while not stop.is_set():
+            try:
+                client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+                into.append((time.monotonic(), "ok"))
+            except ClientError as error:
+                failure = error.response["Error"]
+                into.append((time.monotonic(), f"{failure['Code']}: {failure['Message']}"))
+
+    try:
+        create_function(cluster.nodes[0].client(), "steady", make_zip({"app.py": HANDLER}))
+        workers = [
+            # Forwarded: node-2 has no share; each call runs on node-0 or node-1.
+            threading.Thread(
+                target=load,
+                args=(
+                    cluster.nodes[2].client(),
+                    "overflow",
+                    outcomes,
+                    {"url": reports.url, "sleep": 1},
+                ),
+            ),
+            # Received and run by node-0 itself.
+            threading.Thread(target=load, args=(cluster.nodes[0].client(), "steady", direct, {})),
+        ]
+        for worker in workers:
+            worker.start()
+        victim = cluster.nodes[1]
+
+        def running_on_victim() -> None:
+            assert any(r["node"] == victim.endpoint for r in reports.seen)
+
+        _eventually(running_on_victim, timeout=30)
+        assert victim.process is not None
+        victim.process.send_signal(signal.SIGKILL)  # a forwarded call is in flight there
+        killed_at = time.monotonic()
+
+        def answered_after_the_kill() -> None:
+            later = [o for when, o in outcomes if when > killed_at + 0.1]
+            assert later.count("ok") >= 2
+
+        _eventually(answered_after_the_kill, timeout=30)
+        stop.set()
+        for worker in workers:
+            worker.join()
+        victim.stop()
+    finally:
+        stop.set()
+        reports.server.shutdown()
+        reports.server.server_close()
+    failures = [o for _, o in outcomes if o != "ok"]
+    # The one call in flight on the dead node fails, naming it; every other call is answered.
+    assert len(failures) == 1, failures
+    assert failures[0].startswith("ServiceException: ") and "node-1" in failures[0]
+    assert all(o == "ok" for _, o in direct) and len(direct) >= 2
