@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.conftest import create_function, make_zip
+from tests.integration.conftest import create_function, logs_client, make_zip
 from tests.integration.test_cluster import Cluster, _Reports
 
 pytestmark = pytest.mark.integration
@@ -198,6 +203,78 @@ def test_a_streamed_invoke_runs_on_the_node_that_received_it(cluster: Cluster) -
         part["PayloadChunk"]["Payload"] for part in stream["EventStream"] if "PayloadChunk" in part
     )
     assert json.loads(body)["node"] == cluster.nodes[0].endpoint
+
+
+def test_logs_and_metrics_from_any_node_are_the_whole_clusters(cluster: Cluster) -> None:
+    """node-2 ran none of these calls (it forwarded them); asked, it answers every node's
+    log lines and figures, through the Logs API, `hearth logs` and CloudWatch."""
+    a, c = cluster.nodes[0], cluster.nodes[2]
+    create_function(a.client(), "observed", make_zip({"app.py": HANDLER}))
+    a.client().put_function_concurrency(FunctionName="observed", ReservedConcurrentExecutions=2)
+    ran = [json.loads(a.client().invoke(FunctionName="observed")["Payload"].read())["node"]]
+    while len(ran) < 4 or (len(set(ran)) < 2 and len(ran) < 16):  # both nodes run some
+        answer = c.client().invoke(FunctionName="observed")
+        ran.append(json.loads(answer["Payload"].read())["node"])
+    assert set(ran) == {a.endpoint, cluster.nodes[1].endpoint}
+    logs = logs_client(c.endpoint)
+    group = "/aws/lambda/observed"
+
+    def every_line() -> list[dict[str, Any]]:
+        # Three events a page, so pages cross from one node's events to another's.
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group, filterPattern='"ran on"', PaginationConfig={"PageSize": 3}
+        )
+        events = [event for page in pages for event in page["events"]]
+        assert sorted(e["message"].split()[-1] for e in events) == sorted(ran)
+        return events
+
+    events = _eventually(every_line)
+    assert len({e["eventId"] for e in events}) == len(events)  # each once
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    by_stream = {e["logStreamName"] for e in events}
+    assert by_stream <= {s["logStreamName"] for s in streams} and len(by_stream) >= 2
+    for name in by_stream:  # each stream, kept by the node that ran it, read from node-2
+        got = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)
+        assert any(e["message"].startswith("START RequestId") for e in got["events"])
+    assert group in [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+    printed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "hearth"),
+            "logs",
+            "observed",
+            "--endpoint-url",
+            c.endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "hearth-test", "AWS_SECRET_ACCESS_KEY": "x"},
+    ).stdout
+    assert all(f"ran on {node}" in printed for node in set(ran))
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=c.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="hearth-test",
+        aws_secret_access_key="hearth-test",
+    )
+
+    def invocations_counted() -> None:
+        now = time.time()
+        figures = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName="Invocations",
+            Dimensions=[{"Name": "FunctionName", "Value": "observed"}],
+            StartTime=now - 600,
+            EndTime=now + 60,
+            Period=3600,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        assert sum(d["Sum"] for d in figures) == len(ran)
+
+    _eventually(invocations_counted)
 
 
 # Last: it kills a node.
