@@ -185,10 +185,11 @@ def test_a_throttle_comes_only_once_every_node_is_full(cluster: Cluster) -> None
     finally:
         reports.server.shutdown()
         reports.server.server_close()
-    throttled = raised.value
-    assert throttled.response["Error"]["Code"] == "TooManyRequestsException"
-    assert throttled.response["ResponseMetadata"]["HTTPStatusCode"] == 429
-    assert throttled.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    throttled: Any = raised.value.response
+    assert throttled["Error"]["Code"] == "TooManyRequestsException"
+    assert throttled["Error"]["Message"] == "Rate Exceeded."
+    assert throttled["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert throttled["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
     nodes = {json.loads(result["payload"])["node"] for result in results}
     assert nodes == {cluster.nodes[0].endpoint, cluster.nodes[1].endpoint}
 
@@ -283,7 +284,7 @@ def test_logs_and_metrics_from_any_node_are_the_whole_clusters(cluster: Cluster)
 def test_a_node_killed_under_load_fails_only_the_calls_it_was_running(cluster: Cluster) -> None:
     reports = _Reports()
     outcomes: list[tuple[float, str]] = []  # (when it ended, "ok" or the error's code: message)
-    direct: list[str] = []
+    direct: list[tuple[float, str]] = []
     stop = threading.Event()
 
     def load(client: Any, function: str, into: list[Any], event: dict[str, Any]) -> None:

@@ -37,8 +37,11 @@ class InProcessRpc:
         self._cluster[self.node][topic] = handler
 
     def gather_now(self, topic: str, message: Message, timeout: float) -> list[Message]:
+        async def ask(handler: Handler) -> Message:
+            return await handler(*message)
+
         return [
-            asyncio.run(handlers[topic](*message))
+            asyncio.run(ask(handlers[topic]))
             for node, handlers in sorted(self._cluster.items())
             if node != self.node and topic in handlers
         ]
