@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,6 +134,32 @@ def test_a_node_without_room_hands_the_call_to_one_with_room(cluster: Cluster) -
     # The log tail is the running node's, as a local invoke's would be.
     assert "START RequestId" in answer["log"] and f"ran on {ran_on['node']}" in answer["log"]
     assert "REPORT RequestId" in answer["log"]
+
+
+def test_a_function_url_call_is_forwarded_too(cluster: Cluster) -> None:
+    client = cluster.nodes[0].client()
+    url = client.create_function_url_config(FunctionName="overflow", AuthType="NONE")
+    client.add_permission(
+        FunctionName="overflow",
+        StatementId="public-url",
+        Action="lambda:InvokeFunctionUrl",
+        Principal="*",
+        FunctionUrlAuthType="NONE",
+    )
+    url_id = url["FunctionUrl"].split("//")[1].split(".")[0]
+
+    def through_node_2() -> str:  # once node-2's caches have the URL and its permission
+        try:
+            with urllib.request.urlopen(
+                f"{cluster.nodes[2].endpoint}/lambda-url/{url_id}/", timeout=30
+            ) as answer:
+                assert answer.status == 200
+                return str(json.loads(answer.read())["node"])
+        except urllib.error.HTTPError as error:
+            raise AssertionError(error.code) from error
+
+    ran_on = _eventually(through_node_2, timeout=5)
+    assert ran_on in (cluster.nodes[0].endpoint, cluster.nodes[1].endpoint)
 
 
 @pytest.mark.parametrize(
@@ -306,7 +333,7 @@ def test_a_node_killed_under_load_fails_only_the_calls_it_was_running(cluster: C
                     cluster.nodes[2].client(),
                     "overflow",
                     outcomes,
-                    {"url": reports.url, "sleep": 1},
+                    {"url": reports.url, "sleep": 0.5},
                 ),
             ),
             # Received and run by node-0 itself.
