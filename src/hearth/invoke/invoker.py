@@ -10,7 +10,7 @@ import uuid
 from typing import Protocol
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef
-from hearth.errors import LambdaError, conflict, function_not_found
+from hearth.errors import ErrorCode, LambdaError, conflict, function_not_found
 from hearth.invoke.leases import Leases, Slot
 from hearth.invoke.lineage import next_trace
 from hearth.invoke.pool import Pool, PoolKey
@@ -181,14 +181,45 @@ class Invoker:
 
         `forward`: whether a call this node has no room for may go to the overflow (another
         node); a streamed response (`sink`) always runs here."""
+        version = self.resolve(ref)
+        trace = next_trace(trace_header, self._arns.function(version.function_name))
+        if trace.loop and self._stops_loops(version.function_name):
+            raise recursive_invocation()
+        # A throttle (TooManyRequestsException) is raised here, before the function runs.
         try:
-            return await self._invoke_here(
-                ref, payload, client_context, request_id, sink, trace_header
-            )
+            with self.leases.lease(version.function_name, version.version) as slot:
+                try:
+                    lease = await self.pool.acquire(version)
+                except InitFailed as failure:
+                    self._record(ref, version, 0.0, True, slot)
+                    return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
+                # The deadline starts now, when the environment is ready to take the event: as
+                # on AWS, starting it (a zygote, the function's init) does not eat the timeout.
+                invocation = Invocation(
+                    request_id=request_id or str(uuid.uuid4()),
+                    payload=payload,
+                    deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
+                    invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
+                    trace_id=trace.header,
+                    client_context=client_context,
+                )
+                try:
+                    outcome = await lease.environment.invoke(invocation, sink)
+                finally:
+                    self.pool.release(version, lease.environment)
+                if lease.cold and self._observer is not None:
+                    self._observer.cold_start(version.function_name)
+                self._record(ref, version, outcome.duration_ms, bool(outcome.function_error), slot)
         except LambdaError as error:
-            if error.code != "TooManyRequestsException":
+            if error.code != ErrorCode.TOO_MANY_REQUESTS:
                 raise
             throttle = error
+        else:
+            return InvokeResult(
+                outcome.payload, version.version, outcome.function_error, outcome.log_tail
+            )
+        # No room here. In a cluster another node may have some (never for a call another
+        # node forwarded, or for a streamed response: see Overflow).
         if self.overflow is not None and forward and sink is None:
             try:
                 return await self.overflow.invoke(
@@ -197,57 +228,16 @@ class Invoker:
                     client_context=client_context,
                     request_id=request_id,
                     trace_header=trace_header,
-                    timeout_seconds=self.resolve(ref).timeout,
+                    timeout_seconds=version.timeout,
                     throttle=throttle,
                 )
             except LambdaError as error:
-                if error.code != "TooManyRequestsException":
+                if error.code != ErrorCode.TOO_MANY_REQUESTS:
                     raise
                 throttle = error
         if self._observer is not None:
             self._observer.throttled(ref.name, ref.qualifier)
         raise throttle
-
-    async def _invoke_here(
-        self,
-        ref: FunctionRef,
-        payload: bytes,
-        client_context: str | None,
-        request_id: str | None,
-        sink: ResponseSink | None,
-        trace_header: str | None,
-    ) -> InvokeResult:
-        version = self.resolve(ref)
-        trace = next_trace(trace_header, self._arns.function(version.function_name))
-        if trace.loop and self._stops_loops(version.function_name):
-            raise recursive_invocation()
-        # A throttle (TooManyRequestsException) is raised here, before the function runs.
-        with self.leases.lease(version.function_name, version.version) as slot:
-            try:
-                lease = await self.pool.acquire(version)
-            except InitFailed as failure:
-                self._record(ref, version, 0.0, True, slot)
-                return InvokeResult(failure.payload, version.version, "Unhandled", failure.log)
-            # The deadline starts now, when the environment is ready to take the event: as
-            # on AWS, starting it (a zygote, the function's init) does not eat the timeout.
-            invocation = Invocation(
-                request_id=request_id or str(uuid.uuid4()),
-                payload=payload,
-                deadline_ms=int(time.time() * 1000) + version.timeout * 1000,
-                invoked_function_arn=self._arns.function(ref.name, ref.qualifier),
-                trace_id=trace.header,
-                client_context=client_context,
-            )
-            try:
-                outcome = await lease.environment.invoke(invocation, sink)
-            finally:
-                self.pool.release(version, lease.environment)
-            if lease.cold and self._observer is not None:
-                self._observer.cold_start(version.function_name)
-            self._record(ref, version, outcome.duration_ms, bool(outcome.function_error), slot)
-        return InvokeResult(
-            outcome.payload, version.version, outcome.function_error, outcome.log_tail
-        )
 
     def _stops_loops(self, name: str) -> bool:
         with self._registry.transaction() as tx:
