@@ -366,6 +366,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         forwarding = InvokeForwarding(node.rpc, invoker, loop)
         forwarding.start()
         invoker.overflow = forwarding
+        node.members.set_hints(forwarding.hints)
     provisioner = Provisioner(reads, invoker.pool)
     snapstart = SnapStartPublisher(
         reads, environments.templates.get, environments.templates.forget, functions.settle_snapstart

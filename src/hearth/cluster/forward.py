@@ -34,6 +34,10 @@ from hearth.invoke.types import InvokeResult
 logger = logging.getLogger("hearth.cluster")
 
 TOPIC = "invoke"
+# The heartbeat's field listing the functions a node has an idle environment of.
+WARM_HINT = "warm"
+# A hint, not an index: past this many functions the heartbeat names only the first.
+WARM_HINT_MAX = 256
 # Beyond the function's timeout, how long a reply may take: a cold start on the other node
 # (up to Lambda's 10 s init) and the transfer of 6 MB both ways.
 REPLY_MARGIN_SECONDS = 15.0
@@ -112,6 +116,10 @@ class InvokeForwarding:
     def start(self) -> None:
         self._rpc.serve(TOPIC, self._serve)
 
+    def hints(self) -> dict[str, Any]:
+        """This node's part of its heartbeat: the functions it has an idle environment of."""
+        return {WARM_HINT: self._invoker.pool.warm_functions()[:WARM_HINT_MAX]}
+
     async def invoke(
         self,
         ref: FunctionRef,
@@ -134,9 +142,7 @@ class InvokeForwarding:
             "trace_header": trace_header,
         }
         call = (json.dumps(head).encode(), payload)
-        others = self._rpc.others()
-        random.shuffle(others)
-        for node in others:
+        for node in self._order(ref.name):
             try:
                 reply = await self._rpc.call(
                     node, TOPIC, call, timeout_seconds + REPLY_MARGIN_SECONDS
@@ -152,6 +158,18 @@ class InvokeForwarding:
                 raise answer
             # That node is full too: ask the next.
         raise throttle
+
+    def _order(self, function: str) -> list[str]:
+        """Whom to ask, in turn: nodes whose last heartbeat had an idle environment of the
+        function first (so warm environments anywhere are used before a cold start
+        elsewhere), then the rest; each group in a random order, so the overflow spreads."""
+        warm: list[str] = []
+        cold: list[str] = []
+        for record in self._rpc.peers():
+            (warm if function in record.get(WARM_HINT, ()) else cold).append(record["node"])
+        random.shuffle(warm)
+        random.shuffle(cold)
+        return warm + cold
 
     async def _serve(self, head: bytes, body: bytes) -> Message:
         """Run a call another node forwarded (on the NATS loop; the invoke itself runs on

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -91,7 +92,11 @@ class Rpc:
 
     def others(self) -> list[str]:
         """The other live nodes, by name."""
-        return [r["node"] for r in self._members.alive() if r["node"] != self._members.node]
+        return [r["node"] for r in self.peers()]
+
+    def peers(self) -> list[dict[str, Any]]:
+        """The other live nodes' membership records (with their heartbeat's hints)."""
+        return [r for r in self._members.alive() if r["node"] != self._members.node]
 
     def alive(self, node: str) -> bool:
         return any(record["node"] == node for record in self._members.alive())
