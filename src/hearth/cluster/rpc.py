@@ -10,7 +10,8 @@ one node and learns at once when nobody listens there.
 
 What a caller sees:
 - nobody listens on the node's subject (it died: NATS drops a dead connection's interest at
-  once): `None`, from NATS's "no responders" (503); the call never reached the node;
+  once): `None`, from NATS's "no responders" (503); the call never reached the node; also
+  `None` when the call could not be sent whole (a node acts only on a whole call);
 - the node leaves the membership (3.5 s after it stopped) or the timeout passes before the
   reply is complete: NodeLost, naming the node.
 """
@@ -18,6 +19,7 @@ What a caller sees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -173,12 +175,19 @@ class Rpc:
         NodeLost when the node leaves, or the timeout passes, before the reply is in."""
         nc = self._link.nc
         inbox = nc.new_inbox()
-        subscription = await nc.subscribe(inbox)
         try:
+            subscription = await nc.subscribe(inbox)
             await self._send(subject(topic, node), inbox, message)
+        except Exception as exc:
+            # Not every part left (NATS is unreachable): the node cannot act on a call it did
+            # not get whole, so this is "nobody there", not a lost call.
+            logger.warning("cluster: could not send a call to %s: %s", node, exc)
+            return None
+        try:
             return await self._reply(node, subscription, timeout)
         finally:
-            await subscription.unsubscribe()
+            with contextlib.suppress(Exception):  # the connection may be gone: nothing to undo
+                await subscription.unsubscribe()
 
     async def call(self, node: str, topic: str, message: Message, timeout: float) -> Message | None:
         """`ask`, from another event loop (Hearth's)."""
@@ -191,19 +200,24 @@ class Rpc:
             try:
                 msg = await subscription.next_msg(timeout=LIVENESS_POLL_SECONDS)
             except NatsTimeout:
-                if not self.alive(node):
-                    raise NodeLost(node, "left the cluster") from None
-                if time.monotonic() > deadline:
-                    raise NodeLost(node, f"did not answer within {timeout:g} s") from None
+                pass
+            except Exception as exc:  # the connection to NATS went: the reply cannot come
+                raise NodeLost(node, f"could not be heard ({exc or type(exc).__name__})") from exc
+            else:
+                if (msg.headers or {}).get("Status") == NO_RESPONDERS:
+                    return None
+                where = part_of(msg)
+                if where is None or where[0] != len(received):
+                    raise NodeLost(node, "sent a malformed reply")
+                received.append(msg.data)
+                if len(received) == where[1]:
+                    return received[0], b"".join(received[1:])
                 continue
-            if (msg.headers or {}).get("Status") == NO_RESPONDERS:
-                return None
-            where = part_of(msg)
-            if where is None or where[0] != len(received):
-                raise NodeLost(node, "sent a malformed reply")
-            received.append(msg.data)
-            if len(received) == where[1]:
-                return received[0], b"".join(received[1:])
+            # No part for a while: is the node still there, and is there still time?
+            if not self.alive(node):
+                raise NodeLost(node, "left the cluster")
+            if time.monotonic() > deadline:
+                raise NodeLost(node, f"did not answer within {timeout:g} s")
 
     async def gather(self, topic: str, message: Message, timeout: float) -> list[Message]:
         """Every other live node's reply (on the NATS loop), asked at once. A node that has
