@@ -47,7 +47,7 @@ def handler(event, context):
     if "url" in event:
         body = json.dumps({"node": node}).encode()
         urllib.request.urlopen(urllib.request.Request(event["url"], body), timeout=5)
-    time.sleep(event.get("sleep", 0))
+    time.sleep(event.get("slow", 0) if node == event.get("slow_on") else event.get("sleep", 0))
     custom = context.client_context.custom if context.client_context else None
     return {"node": node, "size": len(event.get("pad", "")), "custom": custom}
 """
@@ -64,12 +64,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         create_function(
             running.nodes[0].client(), "overflow", make_zip({"app.py": HANDLER}), Timeout=10
         )
-        running.nodes[0].client().put_function_concurrency(
-            FunctionName="overflow", ReservedConcurrentExecutions=2
-        )
+        reserve(running, "overflow", 2)
         yield running
     finally:
         running.stop()
+
+
+def reserve(cluster: Cluster, name: str, count: int) -> None:
+    """Set a reservation on node-0 and wait until every node holds it."""
+    cluster.nodes[0].client().put_function_concurrency(
+        FunctionName=name, ReservedConcurrentExecutions=count
+    )
+    for client in [node.client() for node in cluster.nodes]:
+
+        def seen(client: Any = client) -> None:
+            held = client.get_function_concurrency(FunctionName=name)
+            assert held.get("ReservedConcurrentExecutions") == count
+
+        _eventually(seen)
 
 
 def _assert_members(endpoint: str, everyone: list[str]) -> None:
@@ -238,7 +250,7 @@ def test_logs_and_metrics_from_any_node_are_the_whole_clusters(cluster: Cluster)
     log lines and figures, through the Logs API, `hearth logs` and CloudWatch."""
     a, c = cluster.nodes[0], cluster.nodes[2]
     create_function(a.client(), "observed", make_zip({"app.py": HANDLER}))
-    a.client().put_function_concurrency(FunctionName="observed", ReservedConcurrentExecutions=2)
+    reserve(cluster, "observed", 2)
     ran = [json.loads(a.client().invoke(FunctionName="observed")["Payload"].read())["node"]]
     while len(ran) < 4 or (len(set(ran)) < 2 and len(ran) < 16):  # both nodes run some
         answer = c.client().invoke(FunctionName="observed")
@@ -325,6 +337,7 @@ def test_a_node_killed_under_load_fails_only_the_calls_it_was_running(cluster: C
 
     try:
         create_function(cluster.nodes[0].client(), "steady", make_zip({"app.py": HANDLER}))
+        victim = cluster.nodes[1]
         workers = [
             # Forwarded: node-2 has no share; each call runs on node-0 or node-1.
             threading.Thread(
@@ -333,7 +346,8 @@ def test_a_node_killed_under_load_fails_only_the_calls_it_was_running(cluster: C
                     cluster.nodes[2].client(),
                     "overflow",
                     outcomes,
-                    {"url": reports.url, "sleep": 0.5},
+                    # Long enough on node-1 for the kill to come while it runs.
+                    {"url": reports.url, "sleep": 0.2, "slow_on": victim.endpoint, "slow": 5},
                 ),
             ),
             # Received and run by node-0 itself.
@@ -341,7 +355,6 @@ def test_a_node_killed_under_load_fails_only_the_calls_it_was_running(cluster: C
         ]
         for worker in workers:
             worker.start()
-        victim = cluster.nodes[1]
 
         def running_on_victim() -> None:
             assert any(r["node"] == victim.endpoint for r in reports.seen)
