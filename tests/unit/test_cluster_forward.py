@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -73,3 +74,15 @@ def test_a_lost_node_is_named() -> None:
     error = node_lost(NodeLost("node-1", "left the cluster"))
     assert (error.code, error.status, error.error_type) == ("ServiceException", 500, "Service")
     assert "node-1, which left the cluster before it answered" in error.message
+
+
+def test_a_malformed_call_from_another_node_is_answered_with_a_service_exception() -> None:
+    class Named:
+        node = "node-me"
+
+    forwarding: Any = InvokeForwarding(Named(), None, None)  # type: ignore[arg-type]
+    for head in (b"not json", b"{}", b'{"qualifier": "1"}', b"[1]"):
+        answer, body = asyncio.run(forwarding._serve(head, b"payload"))
+        error = json.loads(answer)["error"]
+        assert (error["code"], error["status"], body) == ("ServiceException", 500, b"")
+        assert "node-me could not run the call" in error["message"]
