@@ -38,6 +38,8 @@ TOPIC = "invoke"
 WARM_HINT = "warm"
 # A hint, not an index: past this many functions the heartbeat names only the first.
 WARM_HINT_MAX = 256
+# What another node may answer without having run the call, so the next node is asked.
+_ASK_THE_NEXT = frozenset({ErrorCode.TOO_MANY_REQUESTS, ErrorCode.RESOURCE_NOT_FOUND})
 # Beyond the function's timeout, how long a reply may take: a cold start on the other node
 # (up to Lambda's 10 s init) and the transfer of 6 MB both ways.
 REPLY_MARGIN_SECONDS = 15.0
@@ -154,9 +156,10 @@ class InvokeForwarding:
             answer = decode_reply(node, reply)
             if isinstance(answer, InvokeResult):
                 return answer
-            if answer.code != ErrorCode.TOO_MANY_REQUESTS:
+            if answer.code not in _ASK_THE_NEXT:
                 raise answer
-            # That node is full too: ask the next.
+            # That node is full too, or its replica has not caught up with a function this
+            # node knows (created a moment ago): the call did not run there; ask the next.
         raise throttle
 
     def _order(self, function: str) -> list[str]:
