@@ -427,8 +427,14 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     queried_logs: LogStore = log_store
     queried_metrics: MetricStore = metric_store
     if node is not None:
-        cluster_logs = ClusterLogStore(log_store, node.rpc)
-        cluster_metrics = ClusterMetricStore(metric_store, node.rpc)
+        here = asyncio.get_running_loop()
+
+        def flush_figures() -> None:  # EMF lines become figures once written
+            log_writer.flush()
+            metrics.flush()
+
+        cluster_logs = ClusterLogStore(log_store, node.rpc, log_writer.flush, here)
+        cluster_metrics = ClusterMetricStore(metric_store, node.rpc, flush_figures, here)
         cluster_logs.serve()
         cluster_metrics.serve()
         queried_logs, queried_metrics = cluster_logs, cluster_metrics

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from hearth.cluster.rpc import Message, Rpc
+from hearth.cluster.rpc import Message, Rpc, flush_on
 from hearth.logs.store import (
     END_OF_TIME,
     LogCounts,
@@ -39,6 +39,8 @@ from hearth.logs.store import (
 TOPIC = "logs"
 NODE_BITS = 20
 QUERY_TIMEOUT_SECONDS = 2.0
+# How long a node asked for its lines waits for its own buffered ones to be written first.
+FLUSH_WAIT_SECONDS = 0.2
 
 
 def node_tag(node: str) -> int:
@@ -89,9 +91,18 @@ def merge_streams(streams: Sequence[LogStream]) -> LogStream:
 class NodeLogs:
     """What one node answers about its own store (in the cluster's ids)."""
 
-    def __init__(self, store: LogStore, node: str) -> None:
+    def __init__(
+        self,
+        store: LogStore,
+        node: str,
+        flush: Callable[[], None] = lambda: None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.store = store
         self.tag = node_tag(node)
+        # Writes this node's buffered lines (on `loop`) before it answers another node.
+        self._flush = flush
+        self._loop = loop
 
     def run(self, op: str, args: dict[str, Any]) -> Any:
         """One operation of the whitelist below, its result as JSON-able data."""
@@ -139,6 +150,7 @@ class NodeLogs:
         """An Rpc handler: the store's SQLite is thread-safe, and a query in a thread keeps
         the NATS loop (heartbeats, other calls) moving."""
         call = json.loads(head)
+        await flush_on(self._loop, self._flush, FLUSH_WAIT_SECONDS)
         result = await asyncio.to_thread(self.run, str(call["op"]), dict(call["args"]))
         return b"{}", json.dumps(result).encode()
 
@@ -147,8 +159,14 @@ class ClusterLogStore:
     """The LogStore Protocol over every live node's store: appends stay here, reads merge
     every node's answer, deletes and group changes reach every node."""
 
-    def __init__(self, local: LogStore, rpc: Rpc) -> None:
-        self._local = NodeLogs(local, rpc.node)
+    def __init__(
+        self,
+        local: LogStore,
+        rpc: Rpc,
+        flush: Callable[[], None] = lambda: None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._local = NodeLogs(local, rpc.node, flush, loop)
         self._rpc = rpc
 
     def serve(self) -> None:

@@ -3,24 +3,27 @@
 As with logs (cluster/logs.py, which says why scatter-gather): each node records the
 invokes it ran into its own store; a read asks every other live node at once
 (`hearth.metrics.<node>`) and merges each minute's aggregates (counts and sums add, minimum
-and maximum hold, histograms add, so percentiles stay right). Another node's figures are
-as fresh as its last flush (once a second). Prometheus's `/metrics` stays per node: a
-Prometheus scrapes every node and adds them up itself.
+and maximum hold, histograms add, so percentiles stay right). A node asked folds its pending
+figures in first (waiting at most FLUSH_WAIT_SECONDS for its loop), so a read sees what every
+node has recorded. Prometheus's `/metrics` stays per node: a Prometheus scrapes every node
+and adds them up itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from hearth.cluster.rpc import Message, Rpc
+from hearth.cluster.rpc import Message, Rpc, flush_on
 from hearth.metrics.series import Aggregate
 from hearth.metrics.store import MetricKey, MetricStore, Point
 
 TOPIC = "metrics"
 QUERY_TIMEOUT_SECONDS = 2.0
+# How long a node asked for its figures waits for its pending ones to be folded in first.
+FLUSH_WAIT_SECONDS = 0.2
 
 
 def key_to_json(key: MetricKey) -> dict[str, Any]:
@@ -70,8 +73,16 @@ def merge_points(points: Sequence[Point]) -> list[Point]:
 class NodeMetrics:
     """What one node answers about its own store."""
 
-    def __init__(self, store: MetricStore) -> None:
+    def __init__(
+        self,
+        store: MetricStore,
+        flush: Callable[[], None] = lambda: None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.store = store
+        # Folds this node's pending figures into the store (on `loop`) before it answers.
+        self._flush = flush
+        self._loop = loop
 
     def run(self, op: str, args: dict[str, Any]) -> Any:
         if op == "read":
@@ -84,6 +95,7 @@ class NodeMetrics:
 
     async def serve(self, head: bytes, body: bytes) -> Message:
         call = json.loads(head)
+        await flush_on(self._loop, self._flush, FLUSH_WAIT_SECONDS)
         result = await asyncio.to_thread(self.run, str(call["op"]), dict(call["args"]))
         return b"{}", json.dumps(result).encode()
 
@@ -91,8 +103,14 @@ class NodeMetrics:
 class ClusterMetricStore:
     """The MetricStore Protocol over every live node's store: adds stay here, reads merge."""
 
-    def __init__(self, local: MetricStore, rpc: Rpc) -> None:
-        self._local = NodeMetrics(local)
+    def __init__(
+        self,
+        local: MetricStore,
+        rpc: Rpc,
+        flush: Callable[[], None] = lambda: None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._local = NodeMetrics(local, flush, loop)
         self._rpc = rpc
 
     def serve(self) -> None:

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -236,3 +237,26 @@ class Rpc:
     def gather_now(self, topic: str, message: Message, timeout: float) -> list[Message]:
         """`gather`, from a synchronous caller on another thread (it blocks that thread)."""
         return self._link.run(self.gather(topic, message, timeout), timeout=timeout + 1)
+
+
+async def flush_on(
+    loop: asyncio.AbstractEventLoop | None, flush: Callable[[], None], timeout: float
+) -> None:
+    """Run `flush` on `loop` (Hearth's, where log lines and figures are buffered) and wait
+    for it at most `timeout` seconds, from the NATS loop: a read asked by another node sees
+    what this node's environments have written so far, as a local read does. The wait is
+    bounded because that loop may itself be waiting on a read from this node's peers."""
+    if loop is None:
+        return
+    done: Future[None] = Future()
+
+    def call() -> None:
+        try:
+            flush()
+        except Exception as exc:
+            logger.warning("cluster: flushing before a read failed: %s", exc)
+        done.set_result(None)
+
+    loop.call_soon_threadsafe(call)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.wrap_future(done), timeout)
