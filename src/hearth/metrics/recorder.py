@@ -34,8 +34,6 @@ class Sample(NamedTuple):
 
 
 @functools.lru_cache(maxsize=4096)
-# Pure and asked once per invoke with the same few arguments: the sets are built once each.
-@functools.lru_cache(maxsize=4096)
 def dimension_sets(
     function: str, qualifier: str | None, executed: str | None
 ) -> tuple[Dimensions, ...]:
