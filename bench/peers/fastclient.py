@@ -30,6 +30,8 @@ from typing import Any
 
 # As client.GIVE_UP_AFTER: a connection failing this many times in a row stops.
 GIVE_UP_AFTER = 200
+# As HttpCaller's timeout: a call unanswered this long failed.
+CALL_TIMEOUT_S = 60.0
 
 
 def _ok(status: int, body: bytes) -> bool:
@@ -105,7 +107,10 @@ class _Conn:
 
 
 class _Loop:
-    def __init__(self, targets: list[Target], clients: int, limit: int, deadline: float) -> None:
+    def __init__(
+        self, targets: list[Target], clients: int, limit: int, deadline: float, timeout: float
+    ) -> None:
+        self.timeout = timeout
         self.selector = selectors.DefaultSelector()
         self.conns = [_Conn(targets[i % len(targets)]) for i in range(clients)]
         self.limit, self.deadline = limit, deadline
@@ -128,6 +133,11 @@ class _Loop:
                 self.fail(conn, drop=True)
         self.gave_up += 1
         return False
+
+    def next_call(self, conn: _Conn) -> bool:
+        """After a call ended: the next one on this connection, or False when it is done."""
+        over = self.sent >= self.limit or time.perf_counter() >= self.deadline
+        return not over and self.send(conn)
 
     def fail(self, conn: _Conn, drop: bool) -> None:
         self.errors += 1
@@ -171,12 +181,18 @@ class _Loop:
     def run(self) -> None:
         active = sum(self.send(conn) for conn in self.conns[: min(len(self.conns), self.limit)])
         while active:
-            for key, _ in self.selector.select(timeout=60):
+            events = self.selector.select(timeout=self.timeout)
+            if not events:
+                # Nothing answered for a whole timeout (as http.client's would have): every
+                # call in flight failed, its connection is dropped.
+                stuck = [key.data for key in self.selector.get_map().values()]
+                for conn in stuck:
+                    self.fail(conn, drop=True)
+                active -= sum(not self.next_call(conn) for conn in stuck)
+                continue
+            for key, _ in events:
                 conn: _Conn = key.data
-                if not self.readable(conn):
-                    continue
-                over = self.sent >= self.limit or time.perf_counter() >= self.deadline
-                if over or not self.send(conn):
+                if self.readable(conn) and not self.next_call(conn):
                     active -= 1
         for conn in self.conns:
             if conn.sock is not None:
@@ -184,13 +200,17 @@ class _Loop:
 
 
 def closed_loop(
-    targets: list[Target], clients: int, total: int | None, seconds: float | None
+    targets: list[Target],
+    clients: int,
+    total: int | None,
+    seconds: float | None,
+    call_timeout: float = CALL_TIMEOUT_S,
 ) -> dict[str, Any]:
     """`clients` connections, each making its next call when its last one is answered, until
     `total` calls were made or `seconds` passed."""
     started = time.perf_counter()
     deadline = started + seconds if seconds is not None else float("inf")
-    loop = _Loop(targets, clients, total if total is not None else 1 << 62, deadline)
+    loop = _Loop(targets, clients, total if total is not None else 1 << 62, deadline, call_timeout)
     loop.run()
     elapsed = time.perf_counter() - started
     return {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import importlib
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -126,3 +127,13 @@ def test_fast_client_counts_successes_errors_and_a_dead_tool() -> None:
     # Nothing listens there any more: every client gives up, each error counted.
     done = closed_loop([("127.0.0.1", port, "/")], 2, None, 5.0)
     assert done["ok"] == 0 and done["clients_gave_up"] == 2 and done["errors"] >= 400, done
+
+
+def test_fast_client_fails_a_call_nobody_answers() -> None:
+    closed_loop = _bench_module("peers.fastclient").closed_loop
+    with socket.socket() as silent:  # accepts (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        target = ("127.0.0.1", silent.getsockname()[1], "/")
+        done = closed_loop([target], 2, None, 0.2, call_timeout=0.3)
+    assert done == {**done, "ok": 0, "errors": 2, "clients_gave_up": 0}, done
