@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearth.cluster.code import ClusterCodeStore
+from hearth.cluster.leases import KvLeases
 from hearth.cluster.link import NatsLink
 from hearth.cluster.members import Membership
 from hearth.cluster.registry import KvRegistry
@@ -24,6 +25,8 @@ class ClusterNode:
     registry: KvRegistry
     code: ClusterCodeStore
     members: Membership
+    # Who polls which mapping, who serves the embedded services.
+    leases: KvLeases
 
     @classmethod
     def join(cls, settings: Settings, code_root: Path) -> ClusterNode:
@@ -34,10 +37,11 @@ class ClusterNode:
             registry = KvRegistry(link, name, replicas=replicas)
             code = ClusterCodeStore(code_root, link, replicas=replicas)
             members = Membership(link, name, replicas=replicas)
+            leases = KvLeases(link, name, replicas=replicas)
         except BaseException:
             link.close()
             raise
-        return cls(name, link, registry, code, members)
+        return cls(name, link, registry, code, members, leases)
 
     def follow(self, registry: NotifyingRegistry, loop: asyncio.AbstractEventLoop) -> None:
         """After each other node's commit: tell `registry`'s listeners (on `loop`, where they
@@ -63,6 +67,7 @@ class ClusterNode:
         return {"node": self.name, "members": self.members.alive()}
 
     def close(self) -> None:
+        self.leases.close()
         self.members.close()
         self.link.close()
 

@@ -15,7 +15,7 @@ from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.errors import LambdaError, request_too_large, service_error
 from hearth.services import sqs_long_poll
-from hearth.services.embedded import EmbeddedServices, WireRequest, WireResponse
+from hearth.services.embedded import ServiceCalls, WireRequest, WireResponse
 from hearth.services.errors import render
 from hearth.services.scope import HEARTH_SERVICES, CredentialScope, backend_for, credential_scope
 from hearth.services.sigv2 import verify_sigv2_presigned
@@ -41,7 +41,7 @@ class Gateway:
     def __init__(
         self,
         hearth_app: AsgiApp,
-        embedded: EmbeddedServices | None,
+        embedded: ServiceCalls | None,
         verifiers: Mapping[str, SigV4Verifier] | None,
         interceptors: tuple[Interceptor, ...] = (),
         observers: tuple[Observer, ...] = (),
