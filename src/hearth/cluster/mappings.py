@@ -96,6 +96,7 @@ class KvPositions:
     ) -> None:
         self._link = link
         self._owns = owns
+        self._bucket = bucket
         self._kv: KeyValue = link.run(open_bucket(link.js, bucket, replicas))
 
     @staticmethod
@@ -115,23 +116,14 @@ class KvPositions:
     def commit(self, mapping: str, shard: str, sequence: str) -> None:
         if not self._owns(mapping):
             # Lost the lease mid-batch: the next owner reads this batch again (at least once).
-            logger.warning(
-                "cluster: mapping %s is not this node's now; position not moved", mapping
-            )
+            logger.warning("cluster: mapping %s is not this node's now; position kept", mapping)
             return
         self._link.run(self._kv.put(self._key(mapping, shard), sequence.encode()))
 
     def forget(self, mapping: str) -> None:
-        self._link.run(self._forget(f"{segment(mapping)}."))
-
-    async def _forget(self, prefix: str) -> None:
-        try:
-            keys = await self._kv.keys()
-        except Exception:  # nats-py raises NoKeysError on an empty bucket
-            return
-        for key in keys:
-            if key.startswith(prefix):
-                await self._kv.purge(key)
+        # One server-side purge of the mapping's keys (every shard), by subject.
+        subject = f"$KV.{self._bucket}.{segment(mapping)}.>"
+        self._link.run(self._link.js.purge_stream(f"KV_{self._bucket}", subject=subject))
 
     def close(self) -> None:
         pass  # the link is closed by its owner
