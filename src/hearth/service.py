@@ -453,7 +453,14 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
     if node is not None:
-        router.add("ClusterStatus", "GET", "/_hearth/cluster", _cluster_status(node), max_body=0)
+        # (The shared services are made further down, once the gateway's parts exist.)
+        router.add(
+            "ClusterStatus",
+            "GET",
+            "/_hearth/cluster",
+            _cluster_status(node, lambda: shared),
+            max_body=0,
+        )
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings, sessions)
@@ -828,9 +835,15 @@ def _session_issuer(
     return DerivedSessions(keys)
 
 
-def _cluster_status(node: ClusterNode) -> Callable[[Request], Awaitable[Response]]:
+def _cluster_status(
+    node: ClusterNode, shared: Callable[[], SharedServices | None]
+) -> Callable[[Request], Awaitable[Response]]:
     async def status(request: Request) -> Response:
-        return json_response(node.status())
+        shown = dict(node.status())
+        services = shared()
+        if services is not None:
+            shown["services"] = await services.status()
+        return json_response(shown)
 
     return status
 

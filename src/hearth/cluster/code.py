@@ -89,7 +89,9 @@ class ClusterCodeStore(CodeStore):
 
     def prefetch(self, digests: set[str]) -> None:
         """Fetch, on a thread of its own, whichever of these this node does not hold."""
-        missing = {d for d in digests if _HEX.fullmatch(d) and not super().has(d)}
+        # (Bound first: a zero-argument super() does not work inside a comprehension.)
+        held = super().has
+        missing = {d for d in digests if _HEX.fullmatch(d) and not held(d)}
         if missing:
             threading.Thread(target=self._fetch_all, args=(missing,), daemon=True).start()
 

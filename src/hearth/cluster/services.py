@@ -53,6 +53,9 @@ SNAPSHOT_NAME = "snapshot"
 HOLDER_WAIT_SECONDS = 15.0
 # A forwarded request's answer: moto's operations are in-memory, but S3 bodies can be large.
 CALL_TIMEOUT_SECONDS = 120.0
+# How often a request waiting for its answer checks that the node it asked still holds the
+# lease (a holder killed mid-request never answers).
+HOLDER_CHECK_SECONDS = 1.0
 # Room kept for the envelope (JSON head) within NATS's max_payload.
 _ENVELOPE_ROOM = 64 * 1024
 
@@ -118,6 +121,10 @@ class SharedServices:
     def serving(self) -> bool:
         return self._serving and self._leases.holds(LEASE_KEY)
 
+    async def status(self) -> dict[str, Any]:
+        """Which node serves the services now (None: a take-over is under way)."""
+        return {"holder": await self._leases.holder(LEASE_KEY), "here": self.serving}
+
     # The gateway's side --------------------------------------------------------------------
     async def call(self, backend: str, request: WireRequest) -> WireResponse:
         """Answer one (authenticated) request from the cluster's one state."""
@@ -157,8 +164,23 @@ class SharedServices:
             await asyncio.sleep(0.1)
 
     async def _request(self, head: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        holder = await self._leases.holder(LEASE_KEY)
+        if holder is None:
+            raise NotHolder("nobody")  # a take-over under way: wait for the next holder
         data = await self._wrap(head, body)
-        reply = await self._link.nc.request(self._subject, data, timeout=CALL_TIMEOUT_SECONDS)
+        asked = asyncio.ensure_future(
+            self._link.nc.request(self._subject, data, timeout=CALL_TIMEOUT_SECONDS)
+        )
+        while True:
+            done, _ = await asyncio.wait({asked}, timeout=HOLDER_CHECK_SECONDS)
+            if done:
+                break
+            if await self._leases.holder(LEASE_KEY) != holder:
+                # The holder died with this request: whether it ran is unknown (and lost with
+                # the holder's unsnapshotted state if it did), so the client is told to retry.
+                asked.cancel()
+                raise unavailable()
+        reply = asked.result()
         answer, answer_body = await self._unwrap(reply.data)
         if answer.get("not_holder"):
             raise NotHolder(answer.get("node", "?"))
