@@ -133,6 +133,7 @@ def handler(event, context):
         "node": os.environ["AWS_ENDPOINT_URL"],
         "s3": [r["s3"]["object"]["key"] for r in records if "s3" in r],
         "kinesis": [base64.b64decode(r["kinesis"]["data"]).decode() for r in records if "kinesis" in r],
+        "sqs": [r["body"] for r in records if r.get("eventSource") == "aws:sqs"],
     }}
     urllib.request.urlopen(urllib.request.Request(URL, json.dumps(body).encode(), method="POST"), timeout=5)
     time.sleep({pause})
@@ -171,7 +172,7 @@ def test_what_one_node_puts_in_the_embedded_services_every_node_sees(cluster: _C
         s3.get_object(Bucket="shared", Key="missing")
 
 
-def test_an_s3_notification_fires_whichever_node_the_upload_reaches(
+def test_triggers_fire_whichever_node_the_client_talks_to(
     cluster: _Cluster, reports: _Reports
 ) -> None:
     a, b = cluster.nodes
@@ -196,11 +197,23 @@ def test_an_s3_notification_fires_whichever_node_the_upload_reaches(
     for index, node in enumerate((a, b, a)):
         _service(node, "s3").put_object(Bucket="uploads", Key=f"via-{index}", Body=b"x")
 
-    def all_three() -> None:
+    # An SQS mapping made through one node, polled by whichever node holds its lease,
+    # through its own port, of a queue sent to through the other.
+    queue = _service(b, "sqs").create_queue(QueueName="jobs")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{REGION}:123456789012:jobs"
+    a.client().create_event_source_mapping(
+        FunctionName="on-upload", EventSourceArn=queue_arn, BatchSize=1
+    )
+    for node in (a, b):
+        _service(node, "sqs").send_message(QueueUrl=queue, MessageBody=f"via {node.endpoint}")
+
+    def all_of_them() -> None:
         keys = sorted(k for r in reports.seen for k in r["s3"])
         assert keys == ["via-0", "via-1", "via-2"]
+        bodies = sorted(k for r in reports.seen for k in r["sqs"])
+        assert bodies == sorted(f"via {node.endpoint}" for node in (a, b))
 
-    _eventually(all_three, timeout=20)
+    _eventually(all_of_them, timeout=20)
 
 
 def _mapping_runner(nodes: list[Server], uuid: str) -> list[Server]:
