@@ -158,3 +158,18 @@ def test_only_the_deciding_node_deletes_a_mapping_but_every_node_stops_polling_i
         await supervisor.stop()
 
     asyncio.run(run())
+
+
+def test_a_lease_lost_stops_the_poller_even_when_it_cannot_be_claimed_again() -> None:
+    async def run() -> None:
+        owner = FakeOwnership()
+        supervisor, registry = _supervisor(owner)
+        _put(registry, "Enabled")
+        await _reconcile(supervisor)
+        owner.held.clear()  # a renewal refused (NATS away): the lease is gone
+        owner.granted = False
+        await _reconcile(supervisor)
+        assert owner.log == ["start m", "stopped m", "release m"]
+        await supervisor.stop()
+
+    asyncio.run(run())

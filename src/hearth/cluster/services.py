@@ -92,6 +92,7 @@ class SharedServices:
         self._subject = f"{namespace}.services"
         self._serving = False  # restored and subscribed: answers requests
         self._sub: Subscription | None = None
+        self._answering: set[asyncio.Task[None]] = set()
         self._on_serving = on_serving
         self._policies = EmbeddedIamPolicies(embedded, region)
         self._snapshots, self._transfers = link.run(
@@ -264,8 +265,11 @@ class SharedServices:
         return restored
 
     async def _spawn_answer(self, msg: Msg) -> None:
-        # One task per request: a slow one (a large S3 body) does not hold up the rest.
-        asyncio.get_running_loop().create_task(self._answer(msg))
+        # One task per request: a slow one (a large S3 body) does not hold up the rest. Kept
+        # referenced until done (the loop itself holds tasks only weakly).
+        task = asyncio.get_running_loop().create_task(self._answer(msg))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
 
     async def _step_down(self) -> None:
         self._serving = False

@@ -119,7 +119,8 @@ class MappingSupervisor:
         with self._storage.transaction() as tx:
             mappings = {m.uuid: m for m in tx.list_mappings()}
         for uuid in list(self._running):
-            if uuid not in mappings:
+            # A mapping gone, or whose lease this node lost (another node may poll it now).
+            if uuid not in mappings or not self._owner.holds(uuid):
                 await self._stop(uuid)
         for mapping in mappings.values():
             await self._settle(mapping)
