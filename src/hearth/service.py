@@ -212,6 +212,8 @@ class Hearth:
     identities: SandboxIdentities | None = None
     # Cluster mode: the embedded services shared by the nodes (None on one machine).
     shared: SharedServices | None = None
+    # The embedded services' edge (None without them).
+    gateway: Gateway | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -226,6 +228,12 @@ class Hearth:
             self.objects.point_at(url, self._sink_key())
         if self.api_definitions is not None and self.settings.aws_endpoint_url is None:
             self.api_definitions.point_at(url, self._sink_key())
+
+    def stop_waiting(self) -> None:
+        """A stop begins: requests that only wait (SQS long polls) answer now, so the graceful
+        shutdown does not wait them out (a cluster node's own pollers make such requests)."""
+        if self.gateway is not None:
+            self.gateway.stopping.set()
 
     def _sink_key(self) -> tuple[str, str]:
         if self.settings.access_keys:
@@ -571,6 +579,7 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
         host_relay,
         identities,
         shared,
+        inner if isinstance(inner, Gateway) else None,
     )
     _recover(hearth)
     return hearth
@@ -905,11 +914,19 @@ class _Server(uvicorn.Server):
     of the signal; Hearth has shut down cleanly by then and says so.
     """
 
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def _exit(self, sig: int) -> None:
+        self._on_exit()  # before the graceful shutdown starts waiting for requests
+        self.handle_exit(sig, None)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+            loop.add_signal_handler(sig, self._exit, sig)
         try:
             yield
         finally:
@@ -949,7 +966,7 @@ async def serve(
         timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )
-    server = _Server(config)
+    server = _Server(config, hearth.stop_waiting)
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.snapstart.start()  # and SnapStart versions' templates (a restart left them Pending)

@@ -134,6 +134,9 @@ def handler(event, context):
         "s3": [r["s3"]["object"]["key"] for r in records if "s3" in r],
         "kinesis": [base64.b64decode(r["kinesis"]["data"]).decode() for r in records if "kinesis" in r],
         "sqs": [r["body"] for r in records if r.get("eventSource") == "aws:sqs"],
+        "dynamodb": [
+            r["dynamodb"]["Keys"]["id"]["S"] for r in records if r.get("eventSource") == "aws:dynamodb"
+        ],
     }}
     urllib.request.urlopen(urllib.request.Request(URL, json.dumps(body).encode(), method="POST"), timeout=5)
     time.sleep({pause})
@@ -206,12 +209,29 @@ def test_triggers_fire_whichever_node_the_client_talks_to(
     )
     for node in (a, b):
         _service(node, "sqs").send_message(QueueUrl=queue, MessageBody=f"via {node.endpoint}")
+    # And a DynamoDB stream's: the table made through one node, written through both.
+    stream_arn = _service(a, "dynamodb").create_table(
+        TableName="orders-table",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    b.client().create_event_source_mapping(
+        FunctionName="on-upload", EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON"
+    )
+    for index, node in enumerate((a, b)):
+        _service(node, "dynamodb").put_item(
+            TableName="orders-table", Item={"id": {"S": f"item-{index}"}}
+        )
 
     def all_of_them() -> None:
         keys = sorted(k for r in reports.seen for k in r["s3"])
         assert keys == ["via-0", "via-1", "via-2"]
         bodies = sorted(k for r in reports.seen for k in r["sqs"])
         assert bodies == sorted(f"via {node.endpoint}" for node in (a, b))
+        items = sorted(k for r in reports.seen for k in r["dynamodb"])
+        assert items == ["item-0", "item-1"]
 
     _eventually(all_of_them, timeout=20)
 

@@ -7,6 +7,7 @@ everything else (Lambda, Logs, unsigned requests, health) goes to Hearth's own a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -57,6 +58,8 @@ class Gateway:
         self._observers = observers
         # Signing names served elsewhere (--service-endpoint): not answered here.
         self._external = external
+        # Set when the server stops: long polls waiting for messages answer at once.
+        self.stopping = asyncio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._embedded is None:
@@ -115,7 +118,9 @@ class Gateway:
                 return refusal
         embedded = self._embedded
         if service == "sqs":
-            response = await sqs_long_poll.receive(request, lambda r: embedded.call(backend, r))
+            response = await sqs_long_poll.receive(
+                request, lambda r: embedded.call(backend, r), self.stopping
+            )
         else:
             response = await embedded.call(backend, request)
         for observe in self._observers:
