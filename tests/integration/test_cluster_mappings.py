@@ -298,9 +298,14 @@ def test_a_stream_mapping_whose_node_is_killed_resumes_elsewhere_from_its_positi
     assert len(_mapping_runner(survivors, uuid)) == 1
 
 
-def _services_holder(node: Server) -> str | None:
+def _services(node: Server) -> dict[str, Any]:
     with urllib.request.urlopen(f"{node.endpoint}/_hearth/cluster", timeout=5) as answer:
-        holder: str | None = json.load(answer)["services"]["holder"]
+        services: dict[str, Any] = json.load(answer)["services"]
+    return services
+
+
+def _services_holder(node: Server) -> str | None:
+    holder: str | None = _services(node)["holder"]
     return holder
 
 
@@ -314,7 +319,12 @@ def test_the_services_survive_their_holder_killed_from_the_last_snapshot(
     holder = next(n for n in cluster.nodes if n.process is not None and n is not dead)
     assert holder_name == holder.data_dir.name  # node-N, as named at start
     _service(dead, "s3").put_object(Bucket="shared", Key="late", Body=b"snapshotted")
-    time.sleep(1.5)  # past one snapshot interval: what a kill -9 may lose is older than this
+    written = time.time()  # (a snapshot begun after this holds the object)
+
+    def snapshotted() -> None:  # what a kill -9 may lose is what came after the snapshot
+        assert (_services(holder)["snapshot_at"] or 0) > written
+
+    _eventually(snapshotted, timeout=5)
     holder.stop(signal.SIGKILL)
     # The other node takes the lease once it expired, restores the snapshot, then answers;
     # a request made meanwhile waits for it instead of failing.

@@ -93,6 +93,7 @@ class SharedServices:
         self._serving = False  # restored and subscribed: answers requests
         self._sub: Subscription | None = None
         self._answering: set[asyncio.Task[None]] = set()
+        self._snapshot_at: float | None = None
         self._on_serving = on_serving
         self._policies = EmbeddedIamPolicies(embedded, region)
         self._snapshots, self._transfers = link.run(
@@ -124,7 +125,12 @@ class SharedServices:
 
     async def status(self) -> dict[str, Any]:
         """Which node serves the services now (None: a take-over is under way)."""
-        return {"holder": await self._leases.holder(LEASE_KEY), "here": self.serving}
+        return {
+            "holder": await self._leases.holder(LEASE_KEY),
+            "here": self.serving,
+            # When this node (as the holder) last stored a snapshot: what a kill -9 keeps.
+            "snapshot_at": self._snapshot_at,
+        }
 
     # The gateway's side --------------------------------------------------------------------
     async def call(self, backend: str, request: WireRequest) -> WireResponse:
@@ -285,9 +291,11 @@ class SharedServices:
                 return None
             return snapshots.dump(self._embedded)
 
+        taken_at = time.time()
         data = await self._embedded.run(take)
         if data is not None and self._leases.holds(LEASE_KEY):
             await self._snapshots.put(SNAPSHOT_NAME, data)
+            self._snapshot_at = taken_at
 
     # Envelopes -----------------------------------------------------------------------------
     async def _wrap(self, head: dict[str, Any], body: bytes) -> bytes:
