@@ -14,7 +14,7 @@ import pytest
 from hearth.cluster.leases import KvLeases
 from hearth.cluster.link import NatsLink
 from hearth.cluster.local import LocalNats
-from hearth.cluster.mappings import KvPositions, preferred
+from hearth.cluster.mappings import KvPositions, LeasedMappings, preferred
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +113,33 @@ def test_positions_are_shared_and_moved_only_by_the_lease_holder(
     a.forget("m1")
     assert b.get("m1", "shardId-000000000000") is None
     assert b.get("m.2", "shard/1") == "7"
+
+
+class _Members:
+    """What LeasedMappings reads of Membership: the live nodes."""
+
+    def __init__(self, *nodes: str) -> None:
+        self.nodes = list(nodes)
+
+    def alive(self) -> list[dict[str, Any]]:
+        return [{"node": node} for node in self.nodes]
+
+
+def test_a_mapping_goes_to_its_preferred_node_and_moves_to_one_that_joins(
+    links: tuple[NatsLink, NatsLink], bucket: str
+) -> None:
+    members = _Members("a", "b")
+    a = LeasedMappings(KvLeases(links[0], "a", bucket=bucket), members)  # type: ignore[arg-type]
+    c = LeasedMappings(KvLeases(links[1], "c", bucket=bucket), members)  # type: ignore[arg-type]
+    mapping = next(
+        m
+        for m in (str(uuid.UUID(int=i)) for i in range(200))
+        if preferred(m, ["a", "b"]) == "a" and preferred(m, ["a", "b", "c"]) == "c"
+    )
+    assert _run(a.claim(mapping)) is True and a.holds(mapping)
+    members.nodes = ["a", "b", "c"]  # c joins, and wins this mapping
+    assert c.decides(mapping) and not a.decides(mapping)
+    assert _run(c.claim(mapping)) is False  # a's lease has not run out, nor been released
+    assert _run(a.claim(mapping)) is False  # a hands it over: its supervisor stops, releases
+    _run(a.release(mapping))
+    assert _run(c.claim(mapping)) is True and c.holds(mapping) and not a.holds(mapping)
