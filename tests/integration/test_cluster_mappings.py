@@ -134,6 +134,7 @@ def handler(event, context):
         "s3": [r["s3"]["object"]["key"] for r in records if "s3" in r],
         "kinesis": [base64.b64decode(r["kinesis"]["data"]).decode() for r in records if "kinesis" in r],
         "sqs": [r["body"] for r in records if r.get("eventSource") == "aws:sqs"],
+        "sns": [r["Sns"]["Message"] for r in records if r.get("EventSource") == "aws:sns"],
         "dynamodb": [
             r["dynamodb"]["Keys"]["id"]["S"] for r in records if r.get("eventSource") == "aws:dynamodb"
         ],
@@ -209,6 +210,17 @@ def test_triggers_fire_whichever_node_the_client_talks_to(
     )
     for node in (a, b):
         _service(node, "sqs").send_message(QueueUrl=queue, MessageBody=f"via {node.endpoint}")
+    # An SNS subscription made through one node, published to through both.
+    a.client().add_permission(
+        FunctionName="on-upload",
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+    )
+    topic = _service(a, "sns").create_topic(Name="news")["TopicArn"]
+    _service(b, "sns").subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn["FunctionArn"])
+    for index, node in enumerate((a, b)):
+        _service(node, "sns").publish(TopicArn=topic, Message=f"news-{index}")
     # And a DynamoDB stream's: the table made through one node, written through both.
     stream_arn = _service(a, "dynamodb").create_table(
         TableName="orders-table",
@@ -232,6 +244,7 @@ def test_triggers_fire_whichever_node_the_client_talks_to(
         assert bodies == sorted(f"via {node.endpoint}" for node in (a, b))
         items = sorted(k for r in reports.seen for k in r["dynamodb"])
         assert items == ["item-0", "item-1"]
+        assert sorted(k for r in reports.seen for k in r["sns"]) == ["news-0", "news-1"]
 
     _eventually(all_of_them, timeout=20)
 
