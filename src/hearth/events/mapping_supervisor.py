@@ -31,6 +31,7 @@ IteratorAgeObserver = Callable[[str, str | None, float], None]
 logger = logging.getLogger("hearth.events.mappings")
 
 RECONCILE_SECONDS = 2.0
+CLAIM_RETRY_SECONDS = 0.25
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -72,6 +73,7 @@ class MappingSupervisor:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._waiting_to_claim = False
 
     # Lifecycle ---------------------------------------------------------------------------
     def set_own_endpoint(self, url: str) -> None:
@@ -110,12 +112,16 @@ class MappingSupervisor:
                 await self.reconcile()
             except Exception:
                 logger.exception("event source mapping reconcile failed")
+            # A mapping this server is to take but could not yet (its last holder's lease has
+            # not run out): looked at again soon, not a whole period later.
+            wait = CLAIM_RETRY_SECONDS if self._waiting_to_claim else RECONCILE_SECONDS
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), RECONCILE_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
 
     # Reconciling -------------------------------------------------------------------------
     async def reconcile(self) -> None:
+        self._waiting_to_claim = False
         with self._storage.transaction() as tx:
             mappings = {m.uuid: m for m in tx.list_mappings()}
         for uuid in list(self._running):
@@ -173,6 +179,8 @@ class MappingSupervisor:
     async def _start_if_claimed(self, mapping: EventSourceMapping) -> None:
         if await self._owner.claim(mapping.uuid):
             self._start(mapping)
+        elif self._owner.decides(mapping.uuid):
+            self._waiting_to_claim = True
 
     def _write(self, uuid: str, changes: dict[str, Any]) -> None:
         with self._storage.transaction() as tx:
