@@ -13,6 +13,7 @@ from hearth.cluster.leases import KvLeases
 from hearth.cluster.link import NatsLink
 from hearth.cluster.members import Membership
 from hearth.cluster.registry import KvRegistry
+from hearth.cluster.rpc import Rpc
 from hearth.config import Settings
 from hearth.invoke.leases import Limits
 from hearth.store.notifying import NotifyingRegistry
@@ -25,6 +26,8 @@ class ClusterNode:
     registry: KvRegistry
     code: ClusterCodeStore
     members: Membership
+    # Calls between nodes: forwarded invokes, log and metric queries.
+    rpc: Rpc
     # Who polls which mapping, who serves the embedded services.
     leases: KvLeases
 
@@ -41,7 +44,7 @@ class ClusterNode:
         except BaseException:
             link.close()
             raise
-        return cls(name, link, registry, code, members, leases)
+        return cls(name, link, registry, code, members, Rpc(link, members), leases)
 
     def follow(self, registry: NotifyingRegistry, loop: asyncio.AbstractEventLoop) -> None:
         """After each other node's commit: tell `registry`'s listeners (on `loop`, where they
@@ -68,6 +71,7 @@ class ClusterNode:
 
     def close(self) -> None:
         self.leases.close()
+        self.rpc.close()
         self.members.close()
         self.link.close()
 
