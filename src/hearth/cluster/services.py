@@ -1,7 +1,8 @@
 """The embedded AWS services of a cluster: one state, served by one node at a time.
 
 One node holds the `services` lease (`hearth.cluster.leases`) and runs the embedded services
-(moto) for the whole cluster; it answers requests on the NATS subject `<namespace>.services`.
+(moto) for the whole cluster; every node listens on `<namespace>.services.<node>`, and the
+holder is the one that answers (the others say they are not).
 Every node's gateway authenticates a request itself (its own keys and functions' sessions),
 then calls `SharedServices.call`: run here when this node holds the lease, else sent to the
 holder by NATS request/reply. Bodies larger than NATS's max_payload go through a JetStream
@@ -38,6 +39,7 @@ from nats.js.api import ObjectStoreConfig
 from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
+from hearth.cluster.keys import segment
 from hearth.cluster.leases import KvLeases
 from hearth.cluster.link import NatsLink
 from hearth.errors import LambdaError
@@ -89,8 +91,11 @@ class SharedServices:
         self._leases = leases
         self._embedded = embedded
         self._interval = interval_seconds
-        self._subject = f"{namespace}.services"
-        self._serving = False  # restored and subscribed: answers requests
+        # Each node listens on a subject of its own for as long as it runs (a subscription
+        # made and dropped with the lease could be restored twice by a reconnect); it answers
+        # "not the holder" while it is not. Callers address the lease's holder by name.
+        self._namespace = namespace
+        self._serving = False  # restored: answers requests
         self._sub: Subscription | None = None
         self._answering: set[asyncio.Task[None]] = set()
         self._snapshot_at: float | None = None
@@ -101,8 +106,20 @@ class SharedServices:
         )
         self._task: Future[None] | None = None
 
+    def _subject(self, node: str) -> str:
+        return f"{self._namespace}.services.{segment(node)}"
+
     def start(self) -> None:
         """Take part in holding the services (after moto's hooks were queued to install)."""
+
+        async def subscribe() -> Subscription:
+            return await self._link.nc.subscribe(
+                self._subject(self._leases.node),
+                cb=self._spawn_answer,
+                pending_bytes_limit=256 * 1024 * 1024,
+            )
+
+        self._sub = self._link.run(subscribe())
         self._task = self._link.spawn(self._hold_forever())
 
     async def _open(self, *names_and_replicas: Any) -> tuple[ObjectStore, ObjectStore]:
@@ -176,7 +193,7 @@ class SharedServices:
             raise NotHolder("nobody")  # a take-over under way: wait for the next holder
         data = await self._wrap(head, body)
         asked = asyncio.ensure_future(
-            self._link.nc.request(self._subject, data, timeout=CALL_TIMEOUT_SECONDS)
+            self._link.nc.request(self._subject(holder), data, timeout=CALL_TIMEOUT_SECONDS)
         )
         while True:
             done, _ = await asyncio.wait({asked}, timeout=HOLDER_CHECK_SECONDS)
@@ -251,9 +268,6 @@ class SharedServices:
         except (ObjectNotFoundError, NotFoundError):
             data = None
         restored = await self._embedded.run(lambda: self._restore(data))
-        self._sub = await self._link.nc.subscribe(
-            self._subject, cb=self._spawn_answer, pending_bytes_limit=256 * 1024 * 1024
-        )
         self._serving = True
         logger.warning(
             "cluster: this node serves the embedded services now (restored: %s)",
@@ -279,9 +293,6 @@ class SharedServices:
 
     async def _step_down(self) -> None:
         self._serving = False
-        if self._sub is not None:
-            await self._sub.unsubscribe()
-            self._sub = None
         await self._embedded.run(lambda: snapshots.forget(self._embedded))
         logger.warning("cluster: this node no longer serves the embedded services")
 
@@ -318,15 +329,14 @@ class SharedServices:
         """A clean stop: a last snapshot, then the lease handed back for the next holder."""
         if self._task is not None:
             self._task.cancel()
-        if not self._serving:
-            return
 
         async def leave() -> None:
-            await self._snapshot(only_if_changed=False)
+            if self._serving:
+                await self._snapshot(only_if_changed=False)
+                self._serving = False  # from here on, callers are told to ask the next one
+                await self._leases.release(LEASE_KEY)
             if self._sub is not None:
                 await self._sub.unsubscribe()
-            self._serving = False
-            await self._leases.release(LEASE_KEY)
 
         try:
             self._link.run(leave(), timeout=30)
