@@ -80,6 +80,9 @@ class Settings:
     keep_alive_seconds: float = 300.0
     # Beyond AWS: $LATEST of Python functions forked from a template, as SnapStart versions are.
     snapstart_latest: bool = False
+    # Each SnapStart template keeps one environment forked ahead, so a cold start is a
+    # hand-over rather than a fork; False forks on demand (for A/B measurements).
+    snapstart_spare: bool = True
     isolation: Isolation = Isolation.AUTO
     # A function may choose for itself with the HEARTH_NETWORK environment variable.
     network: Network = Network.HOST

@@ -360,6 +360,7 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
         extra_environment=function_services.variables,
         identities=identities,
         snapstart_latest=settings.snapstart_latest,
+        snapstart_spare=settings.snapstart_spare,
         # Node.js runtimes kept booted ahead of need, from the first Node.js cold start on.
         node_standbys=NODE_STANDBYS if shutil.which("node") else 0,
     )

@@ -111,6 +111,14 @@ if TYPE_CHECKING:
     "already ran their init, as SnapStart does for published versions.",
 )
 @click.option(
+    "--snapstart-spare/--no-snapstart-spare",
+    envvar="HEARTH_SNAPSTART_SPARE",
+    default=True,
+    show_default=True,
+    help="Keep one environment of each SnapStart template forked ahead, so a cold start "
+    "does not wait for the fork.",
+)
+@click.option(
     "--isolation",
     envvar="HEARTH_ISOLATION",
     type=click.Choice(["auto", "sandbox", "process"]),
@@ -292,6 +300,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
     settle_delay: float,
     keep_alive: float,
     snapstart_latest: bool,
+    snapstart_spare: bool,
     isolation: str,
     network: str,
     sandbox_expose: tuple[Path, ...],
@@ -333,6 +342,7 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
         settle_delay_seconds=settle_delay,
         keep_alive_seconds=keep_alive,
         snapstart_latest=snapstart_latest,
+        snapstart_spare=snapstart_spare,
         isolation=Isolation(isolation),
         network=Network(network),
         sandbox_expose=tuple(str(path.resolve()) for path in sandbox_expose),

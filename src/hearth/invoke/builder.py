@@ -75,6 +75,7 @@ class EnvironmentBuilder:
         extra_environment: ExtraEnvironment | None = None,
         identities: SandboxIdentities | None = None,
         snapstart_latest: bool = False,
+        snapstart_spare: bool = True,
         node_standbys: int = 0,
     ) -> None:
         """node_standbys: how many Node.js runtimes to keep started ahead of need
@@ -103,6 +104,7 @@ class EnvironmentBuilder:
             extra_environment=extra_environment,
             socket_dir=self._socket_dir,
             snapstart_latest=snapstart_latest,
+            snapstart_spare=snapstart_spare,
         )
         self._standbys = StandbyPool(self._start_standby, node_standbys) if node_standbys else None
 

@@ -50,6 +50,7 @@ class Templates:
         extra_environment: ExtraEnvironment | None,
         socket_dir: str,
         snapstart_latest: bool,
+        snapstart_spare: bool = True,
     ) -> None:
         self._code = code_store
         self._arns = arns
@@ -60,6 +61,7 @@ class Templates:
         self._extra_environment = extra_environment
         self._socket_dir = socket_dir
         self._snapstart_latest = snapstart_latest
+        self._snapstart_spare = snapstart_spare
         # (function, version) → (revision, the task building or that built its template).
         self._held: dict[tuple[str, str], tuple[str, asyncio.Task[Template]]] = {}
 
@@ -196,6 +198,7 @@ class Templates:
 
         variables = await self._variables(version, stream, task_root, layer_roots, runtime_dir)
         variables["HEARTH_TEMPLATE_FD"] = "4"  # TEMPLATE_FD in hearth/runtimes/python/zygote.py
+        variables["HEARTH_TEMPLATE_SPARE"] = "1" if self._snapstart_spare else "0"
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         read_fd, write_fd = os.pipe()
         _log_lines(read_fd, lambda line: self._logs.write(log_group, stream, _now_ms(), line))

@@ -28,6 +28,7 @@ init's child there, and Hearth maps them to host pids itself.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import ctypes
 import gc
@@ -85,33 +86,134 @@ else:
     # Loaded by the zygote (zygote.py) before this file, under its private name.
     ForkServer = sys.modules[FORKSERVER_MODULE].ForkServer
 
+MAX_MESSAGE = 1 << 20  # as forkserver.py's
+FD_SIZE = array.array("i").itemsize
+
 
 class TemplateServer(ForkServer):
-    """The template's fork server: each spawn request becomes a fork of the initialised
-    process, which `run()` returns into (True, with the request in `forked`)."""
+    """The template's fork server: each spawn request becomes a child of the initialised
+    process, which `run()` returns into (True, with the request in `forked`).
+
+    The fork itself (a copy of the whole page table: ~11 ms for a heavy init) is kept off
+    the cold start: one spare child is forked ahead and parks, before anything that must
+    differ between environments, on a private socket; a spawn request is handed to it, and
+    the next spare is forked after the answer. A spare that is gone falls back to a fork."""
 
     # The output pipe and up to two cgroup files per environment, with room to spare.
     max_fds = 8
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, *, spare: bool = True) -> None:
         super().__init__(sock)
         self.forked: dict[str, Any] | None = None
+        self.want_spare = spare
+        self.spare_pid: int | None = None
+        self.spare_sock: socket.socket | None = None
 
     def ready_message(self) -> dict[str, Any]:
         return {"op": "ready", "pid": os.getpid()}
 
+    def run(self) -> bool:
+        # The first spare before "ready": the version's first cold start finds it there.
+        if self.refill():
+            return True
+        return super().run()
+
     def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
         if message.get("op") == "spawn" and fds:
+            if self.hand_over(message, fds):
+                return self.refill()
             if self.fork(message, fds):
                 message["fds"] = fds
                 self.forked = message
                 return True
-            return False
+            return self.refill()
         for fd in fds:
             os.close(fd)
         if message.get("op") == "kill":
             self.kill(int(message["pid"]))
         return False
+
+    def exited(self, pid: int, status: int) -> None:
+        if pid == self.spare_pid:
+            # Hearth never heard of a spare: nothing to report; the next spawn forks.
+            self.drop_spare()
+            self.children.discard(pid)
+            return
+        super().exited(pid, status)
+
+    def drop_spare(self) -> None:
+        if self.spare_sock is not None:
+            self.spare_sock.close()
+        self.spare_pid = self.spare_sock = None
+
+    def hand_over(self, request: dict[str, Any], fds: list[int]) -> bool:
+        """Give the parked spare this request and its fds; False if there is none (or it
+        is gone), and then the fds are still the caller's."""
+        if self.spare_sock is None or self.spare_pid is None:
+            return False
+        started = time.perf_counter()
+        try:
+            self.spare_sock.sendmsg(
+                [json.dumps(request).encode()],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))],
+            )
+        except OSError:
+            self.kill(self.spare_pid)  # reaped (and not reported) by exited()
+            self.drop_spare()
+            return False
+        pid = self.spare_pid
+        self.drop_spare()
+        for fd in fds:
+            os.close(fd)
+        handed_ms = (time.perf_counter() - started) * 1000
+        self.send({"op": "spawned", "id": request["id"], "pid": pid, "fork_ms": handed_ms})
+        return True
+
+    def refill(self) -> bool:
+        """Fork the next spare, if one is wanted and none is parked; True in the spare once
+        it has been handed its request (in `forked`)."""
+        if not self.want_spare or self.spare_pid is not None:
+            return False
+        try:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        except OSError:
+            return False
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return False
+        if pid == 0:
+            ours.close()
+            self.become_child()
+            self.forked = self.park(theirs)
+            return True
+        theirs.close()
+        self.children.add(pid)
+        self.spare_pid, self.spare_sock = pid, ours
+        return False
+
+    def park(self, sock: socket.socket) -> dict[str, Any]:
+        """In a spare: wait for the request this environment is; the template gone (end of
+        file, or the parent-death signal) ends it."""
+        try:
+            data, ancillary, flags, _ = sock.recvmsg(
+                MAX_MESSAGE, socket.CMSG_SPACE(self.max_fds * FD_SIZE)
+            )
+            fds: list[int] = []
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    usable = len(payload) - len(payload) % FD_SIZE
+                    fds.extend(array.array("i", payload[:usable]))
+            sock.close()
+            if not data or not fds or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+                os._exit(0)
+            request: dict[str, Any] = json.loads(data)
+        except BaseException:
+            os._exit(127)
+        request["fds"] = fds
+        return request
 
     def fork(self, request: dict[str, Any], fds: list[int]) -> bool:
         started = time.perf_counter()
@@ -123,6 +225,8 @@ class TemplateServer(ForkServer):
             self.send({"op": "error", "id": request["id"], "message": str(exc)})
             return False
         if pid == 0:
+            if self.spare_sock is not None:
+                self.spare_sock.close()  # a sibling's hand-over is none of its business
             self.become_child()
             return True
         for fd in fds:
@@ -191,7 +295,9 @@ def serve_template(fd: int, bootstrap: ModuleType) -> int:
     # from touching (and so copying) those pages.
     gc.collect()
     gc.freeze()
-    server = TemplateServer(sock)
+    # Read (and gone) before any environment is forked: none of them sees it.
+    spare = os.environ.pop("HEARTH_TEMPLATE_SPARE", "1") != "0"
+    server = TemplateServer(sock, spare=spare)
     if not server.run() or server.forked is None:
         return 0
     return _environment(bootstrap, handler, server.forked)
