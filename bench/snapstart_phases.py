@@ -1,7 +1,7 @@
 """Where a SnapStart cold start's time goes, from the outside: the client's figure split by
 the REPORT line of the same invoke (`X-Amz-Log-Type: Tail`).
 
-    .venv/bin/python bench/snapstart_phases.py --cold 10 [--heavy] [--process]
+    .venv/bin/python bench/snapstart_phases.py --cold 10 [--heavy] [--process] [--ab]
 
 Each cold start is a new function (python3.12, SnapStart on, published and Active first,
 untimed), its version's first invoke timed. Its REPORT line gives `Restore Duration` (from
@@ -85,41 +85,61 @@ def figure(tail: str, label: str) -> float:
     return float(found.group(1))
 
 
+def measure(target: Target, name: str, code: bytes, handler: str) -> dict[str, float]:
+    deploy(target, name, code, handler)
+    total, tail = timed_invoke(target, name)
+    restore, duration = figure(tail, "Restore Duration"), figure(tail, "Duration")
+    return {
+        "total": total,
+        "restore": restore,
+        "duration": duration,
+        "rest": total - restore - duration,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", type=int, default=10)
     parser.add_argument("--heavy", action="store_true", help="the peers' heavy-init package")
     parser.add_argument("--process", action="store_true", help="--isolation process")
+    parser.add_argument(
+        "--ab",
+        action="store_true",
+        help="also a server with --no-snapstart-spare, cold starts alternating between the two",
+    )
     args = parser.parse_args()
     load = workloads.for_snapstart(
         workloads.python_heavy() if args.heavy else workloads.python_trivial()
     )
     code = load.zip_bytes()
     extra = ["--isolation", "process"] if args.process else []
-    process, target = start(sys.executable, tempfile.mkdtemp(), extra)
-    series: dict[str, list[float]] = {"total": [], "restore": [], "duration": [], "rest": []}
+    variants = {"spare": extra}
+    if args.ab:
+        variants["no_spare"] = [*extra, "--no-snapstart-spare"]
+    servers = {
+        label: start(sys.executable, tempfile.mkdtemp(), flags) for label, flags in variants.items()
+    }
+    series: dict[str, dict[str, list[float]]] = {label: {} for label in variants}
     try:
         for number in range(args.cold):
-            name = f"snap{number}"
-            deploy(target, name, code, load.handler)
-            total, tail = timed_invoke(target, name)
-            restore, duration = figure(tail, "Restore Duration"), figure(tail, "Duration")
-            series["total"].append(total)
-            series["restore"].append(restore)
-            series["duration"].append(duration)
-            series["rest"].append(total - restore - duration)
+            for label, (_, target) in servers.items():
+                figures = measure(target, f"snap{number}", code, load.handler)
+                for key, value in figures.items():
+                    series[label].setdefault(key, []).append(value)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process, _ in servers.values():
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
     summary: dict[str, Any] = {
         "workload": load.name,
         "isolation": "process" if args.process else "sandbox",
         "cold_starts": args.cold,
     }
-    summary.update({f"{k}_p50_ms": round(statistics.median(v), 2) for k, v in series.items()})
+    for label, figures in series.items():
+        summary[label] = {f"{k}_p50_ms": round(statistics.median(v), 2) for k, v in figures.items()}
     print(json.dumps(summary, indent=2))
 
 
