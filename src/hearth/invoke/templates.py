@@ -198,7 +198,9 @@ class Templates:
 
         variables = await self._variables(version, stream, task_root, layer_roots, runtime_dir)
         variables["HEARTH_TEMPLATE_FD"] = "4"  # TEMPLATE_FD in hearth/runtimes/python/zygote.py
-        variables["HEARTH_TEMPLATE_SPARE"] = "1" if self._snapstart_spare else "0"
+        # A sandboxed spare mounts its /tmp while it waits (hearth/runtimes/python/template.py).
+        spare = "1" if sandbox is None else f"1:{version.ephemeral_storage * 1024 * 1024}"
+        variables["HEARTH_TEMPLATE_SPARE"] = spare if self._snapstart_spare else "0"
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         read_fd, write_fd = os.pipe()
         _log_lines(read_fd, lambda line: self._logs.write(log_group, stream, _now_ms(), line))

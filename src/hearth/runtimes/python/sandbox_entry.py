@@ -485,9 +485,26 @@ def _write_id_maps(pid: int, uid: int, children: list[int]) -> None:
 def isolate_fork(uid: int, tmp_bytes: int) -> None:
     """In an environment just forked from a template: a mount namespace with an empty /tmp
     of its own, its own uid (no capabilities left), the full seccomp filter."""
+    fork_tmp(tmp_bytes)
+    fork_identity(uid)
+
+
+def fork_tmp(tmp_bytes: int) -> None:
+    """A mount namespace with an empty /tmp of its own. A template's spare does this before
+    it is handed an environment: nothing writes there until it is one."""
     _check(_libc.unshare(CLONE_NEWNS), "unshare the mount namespace")
     fresh = f"size={tmp_bytes},mode=1777"
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, fresh)  # noqa: S108 - its own
+
+
+def prepare_fork() -> None:
+    """In a template's spare, before it is handed an environment: what fork_identity will
+    need, built ahead (it is the same for every environment)."""
+    _compiled_seccomp(False)
+
+
+def fork_identity(uid: int) -> None:
+    """The environment's own uid (no capabilities left) and the full seccomp filter."""
     os.setgroups([])
     parent = os.getppid()
     os.setresgid(uid, uid, uid)
@@ -638,14 +655,24 @@ def seccomp_program(machine: str, template: bool = False) -> list[tuple[int, int
     return program
 
 
+@functools.cache
+def _compiled_seccomp(template: bool) -> tuple[Any, Any] | None:
+    """The filter as the kernel takes it (and the array it points into, kept alive with it).
+    Building it costs ~2 ms of Python: a template's spare builds it while it waits."""
+    program = seccomp_program(os.uname().machine, template)
+    if not program:
+        return None
+    filters = (_SockFilter * len(program))(*(_SockFilter(*step) for step in program))
+    return _SockFprog(len(program), filters), filters
+
+
 def install_seccomp(template: bool = False) -> None:
     """Apply the filter to this process (after no_new_privs, which an unprivileged filter
     needs). A machine the table does not know runs without one."""
-    program = seccomp_program(os.uname().machine, template)
-    if not program:
+    compiled = _compiled_seccomp(template)
+    if compiled is None:
         return
-    filters = (_SockFilter * len(program))(*(_SockFilter(*step) for step in program))
-    fprog = _SockFprog(len(program), filters)
+    fprog = compiled[0]
     _check(
         _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
         "install the seccomp filter",

@@ -102,10 +102,14 @@ class TemplateServer(ForkServer):
     # The output pipe and up to two cgroup files per environment, with room to spare.
     max_fds = 8
 
-    def __init__(self, sock: socket.socket, *, spare: bool = True) -> None:
+    def __init__(
+        self, sock: socket.socket, *, spare: bool = True, spare_tmp_bytes: int | None = None
+    ) -> None:
         super().__init__(sock)
         self.forked: dict[str, Any] | None = None
         self.want_spare = spare
+        # Sandboxed: the size of the /tmp a spare mounts while it waits (None: it does not).
+        self.spare_tmp_bytes = spare_tmp_bytes
         self.spare_pid: int | None = None
         self.spare_sock: socket.socket | None = None
 
@@ -187,12 +191,27 @@ class TemplateServer(ForkServer):
         if pid == 0:
             ours.close()
             self.become_child()
+            tmp_ready = self.prepare_tmp()
             self.forked = self.park(theirs)
+            self.forked["tmp_ready"] = tmp_ready
             return True
         theirs.close()
         self.children.add(pid)
         self.spare_pid, self.spare_sock = pid, ours
         return False
+
+    def prepare_tmp(self) -> int | None:
+        """In a sandboxed spare: its own empty /tmp and the seccomp filter, ahead; the size
+        mounted, or None."""
+        if self.spare_tmp_bytes is None:
+            return None
+        try:
+            entry = sys.modules["_hearth_sandbox_entry"]
+            entry.prepare_fork()
+            entry.fork_tmp(self.spare_tmp_bytes)
+        except Exception:
+            return None  # the environment mounts it after the hand-over, as a fork does
+        return self.spare_tmp_bytes
 
     def park(self, sock: socket.socket) -> dict[str, Any]:
         """In a spare: wait for the request this environment is; the template gone (end of
@@ -261,9 +280,11 @@ def _environment(bootstrap: ModuleType, handler: Any, request: dict[str, Any]) -
         return 1
     if request.get("uid") is not None:
         try:
-            sys.modules["_hearth_sandbox_entry"].isolate_fork(
-                int(request["uid"]), int(request["tmp_bytes"])
-            )
+            entry = sys.modules["_hearth_sandbox_entry"]
+            if request.get("tmp_ready") == int(request["tmp_bytes"]):
+                entry.fork_identity(int(request["uid"]))  # a spare: its /tmp is ready
+            else:
+                entry.isolate_fork(int(request["uid"]), int(request["tmp_bytes"]))
         except BaseException as exc:
             os.write(2, f"hearth snapstart: cannot isolate the environment: {exc!r}\n".encode())
             return 1
@@ -296,8 +317,11 @@ def serve_template(fd: int, bootstrap: ModuleType) -> int:
     gc.collect()
     gc.freeze()
     # Read (and gone) before any environment is forked: none of them sees it.
-    spare = os.environ.pop("HEARTH_TEMPLATE_SPARE", "1") != "0"
-    server = TemplateServer(sock, spare=spare)
+    # "0": no spare; "1": one; "1:BYTES": one that mounts its /tmp (of BYTES) ahead.
+    spare, _, tmp_bytes = os.environ.pop("HEARTH_TEMPLATE_SPARE", "1").partition(":")
+    server = TemplateServer(
+        sock, spare=spare != "0", spare_tmp_bytes=int(tmp_bytes) if tmp_bytes else None
+    )
     if not server.run() or server.forked is None:
         return 0
     return _environment(bootstrap, handler, server.forked)
