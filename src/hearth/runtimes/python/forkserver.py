@@ -59,6 +59,14 @@ class ForkServer:
         """Act on one request, owning its fds; True in a child forked for it."""
         raise NotImplementedError
 
+    def timeout(self) -> float | None:
+        """Seconds until `idle` is due (None: never), read before each wait."""
+        return None
+
+    def idle(self) -> bool:
+        """Called after each wake-up (a timeout's too); True in a child it forked."""
+        return False
+
     def exit_status(self, pid: int, status: int) -> int:
         """The status reported for a reaped child: its exit code, or -signal."""
         return os.waitstatus_to_exitcode(status)
@@ -72,7 +80,7 @@ class ForkServer:
     def run(self) -> bool:
         self.send(self.ready_message())
         while True:
-            self.selector.select()
+            self.selector.select(self.timeout())
             self.drain_wakeup()
             self.reap()
             while True:
@@ -89,6 +97,8 @@ class ForkServer:
                     continue
                 if self.handle(json.loads(data), fds):
                     return True
+            if self.idle():
+                return True
 
     def receive(self) -> tuple[bytes, list[int], int]:
         """One datagram and its fds, without blocking (BlockingIOError: none waiting; an

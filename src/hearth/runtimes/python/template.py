@@ -87,6 +87,10 @@ else:
     ForkServer = sys.modules[FORKSERVER_MODULE].ForkServer
 
 MAX_MESSAGE = 1 << 20  # as forkserver.py's
+# How long after a spawn the next spare is forked: once the environment just handed over
+# (or forked) has started, so that the two do not compete for a core. Spawns in between
+# fork on demand, as without a spare.
+REFILL_DELAY_S = 0.05
 FD_SIZE = array.array("i").itemsize
 
 
@@ -112,6 +116,7 @@ class TemplateServer(ForkServer):
         self.spare_tmp_bytes = spare_tmp_bytes
         self.spare_pid: int | None = None
         self.spare_sock: socket.socket | None = None
+        self.refill_at: float | None = None  # when to fork the next spare
 
     def ready_message(self) -> dict[str, Any]:
         return {"op": "ready", "pid": os.getpid()}
@@ -124,24 +129,37 @@ class TemplateServer(ForkServer):
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
         if message.get("op") == "spawn" and fds:
-            if self.hand_over(message, fds):
-                return self.refill()
-            if self.fork(message, fds):
+            if not self.hand_over(message, fds) and self.fork(message, fds):
                 message["fds"] = fds
                 self.forked = message
                 return True
-            return self.refill()
+            # Not now: the fork would take a core from the environment just started.
+            self.refill_at = time.monotonic() + REFILL_DELAY_S
+            return False
         for fd in fds:
             os.close(fd)
         if message.get("op") == "kill":
             self.kill(int(message["pid"]))
         return False
 
+    def timeout(self) -> float | None:
+        if self.refill_at is None:
+            return None
+        return max(0.0, self.refill_at - time.monotonic())
+
+    def idle(self) -> bool:
+        if self.refill_at is None or time.monotonic() < self.refill_at:
+            return False
+        self.refill_at = None
+        return self.refill()
+
     def exited(self, pid: int, status: int) -> None:
         if pid == self.spare_pid:
-            # Hearth never heard of a spare: nothing to report; the next spawn forks.
+            # Hearth never heard of a spare: nothing to report. Another one later (a spare
+            # killed again and again costs one fork a second).
             self.drop_spare()
             self.children.discard(pid)
+            self.refill_at = time.monotonic() + 1.0
             return
         super().exited(pid, status)
 
