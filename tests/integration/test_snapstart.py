@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -230,6 +231,57 @@ def test_killed_template_is_rebuilt(lam: Any) -> None:
     after = _invoke(lam, name, version, {})
     assert after["calls"] == ["before", "after"]
     assert after["stream"] != before["stream"]
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found.update(int(part) for part in task.read_text().split())
+    return found
+
+
+def _spares(template: int, environments: set[int], timeout: float = 5.0) -> set[int]:
+    """The template's children that are no environment, once there is one (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        spares = _children(template) - environments
+        if spares or time.monotonic() > deadline:
+            return spares
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="host pids of the sandbox's processes")
+def test_spare_is_handed_over_refilled_and_replaced(lam: Any) -> None:
+    name = "snap-spare"
+    version = _published(lam, name)["Version"]
+    assert _wait_state(lam, name, version)["State"] == "Active"
+    first = _invoke(lam, name, version, {})
+    (child,) = _host_pids_of_uid(first["uid"])
+    template = _parent(child)
+    # One spare parks beside the environment once it has started: the template's uid, no
+    # environment's, and nothing of the function's running in it.
+    (spare,) = _spares(template, {child})
+    assert _host_pids_of_uid(first["uid"]) == [child]
+    # A spare killed while it waits is replaced, and nobody is told of it.
+    os.kill(spare, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while _spares(template, {child}, 0) in (set(), {spare}) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (replacement,) = _spares(template, {child})
+    assert replacement != spare
+    # More invokes at once than spares (and the warm environment): one handed over, one
+    # forked; each environment still with its own random state, /tmp and uid.
+    tags = ["a", "b", "c"]
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(lambda tag: _invoke(lam, name, version, {"write": tag, "sleep": 0.5}), tags)
+        )
+    assert len({answer["pid"] for answer in answers}) == 3
+    assert len({answer["uid"] for answer in answers}) == 3
+    assert len({answer["random"] for answer in answers}) == 3
+    assert [answer["tmp"] for answer in answers] == [[tag] for tag in tags]
+    assert all(answer["calls"] == ["before", "after"] for answer in answers)
 
 
 def test_update_of_latest_keeps_the_versions_template(lam: Any) -> None:
