@@ -9,7 +9,10 @@ A request is a function's when
   uid over loopback: the kernel names the uid owning the peer socket (`tcp_peer`, once per
   connection), `SandboxIdentities` names the function. A loopback peer whose owner the
   kernel cannot name (a socket its process already closed) is refused as anonymous, so a
-  request sent and abandoned cannot pass for the operator's.
+  request sent and abandoned cannot pass for the operator's; or
+- environments are plain processes (`--isolation process`, all one uid) and the peer
+  socket is held by a process of an environment's tree (`ProcessIdentities`, asked once per
+  connection by the socket's inode).
 
 A function's request is then decided by its role's identity-based policies (`RolePolicies`);
 anything else (the operator, a remote client) is left to SigV4 as before.
@@ -17,8 +20,9 @@ anything else (the operator, a remote client) is left to SigV4 as before.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -27,7 +31,8 @@ from hearth.api.iam_actions import UNGUARDED, Action, action_of
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
-from hearth.invoke.identities import SandboxIdentities, is_sandbox_uid
+from hearth.invoke.identities import FunctionIdentity, SandboxIdentities, is_sandbox_uid
+from hearth.invoke.process_identities import ProcessIdentities
 from hearth.sandbox.peers import TcpPeer, is_local_address, tcp_peer
 from hearth.services.embedded import WireRequest, WireResponse
 from hearth.services.errors import render
@@ -45,12 +50,39 @@ class Remote:
 REMOTE = Remote()
 
 
+@dataclass(frozen=True)
+class ProcessPeer:
+    """A loopback peer socket held by an environment's process (`--isolation process`)."""
+
+    identity: FunctionIdentity
+
+
 def peer_lookup(peer: tuple[str, int], local: tuple[str, int]) -> TcpPeer | Remote | None:
     """What the API's connections carry (guard.PeerLookup): the owner of a loopback (or
     same-address) peer socket, None when the kernel cannot name it, REMOTE otherwise."""
     if not (is_local_address(peer[0]) or peer[0] == local[0]):
         return REMOTE
     return tcp_peer(peer, local)
+
+
+def process_peer_lookup(
+    processes: ProcessIdentities,
+) -> Callable[[tuple[str, int], tuple[str, int]], TcpPeer | ProcessPeer | Remote | None]:
+    """`peer_lookup` for plain-process environments: an owned loopback socket is also
+    looked for among the environments' processes' fds, while the connection is new (its
+    holder cannot have closed it yet, or it would not be owned)."""
+
+    def lookup(
+        peer: tuple[str, int], local: tuple[str, int]
+    ) -> TcpPeer | ProcessPeer | Remote | None:
+        found = peer_lookup(peer, local)
+        if isinstance(found, TcpPeer) and found.owned and found.uid == os.geteuid():
+            identity = processes.owner_of(found.inode)
+            if identity is not None:
+                return ProcessPeer(identity)
+        return found
+
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -69,10 +101,13 @@ class FunctionAccess:
         identities: SandboxIdentities | None,
         policies: RolePolicies,
         arns: ArnFormatter,
+        processes: ProcessIdentities | None = None,
     ) -> None:
         self._sessions = sessions
-        # None: environments are not sandboxed (`--isolation process`); credentials only.
+        # None: environments are not sandboxed (`--isolation process`): then `processes`
+        # names them by their sockets (when given), and credentials do.
         self._identities = identities
+        self._processes = processes
         self._policies = policies
         self._arns = arns
         self._verifier = SigV4Verifier([], more_secrets=sessions.secret_for)
@@ -120,13 +155,18 @@ class FunctionAccess:
         signed = self._signed_by_function(request)
         if signed is not None:
             return signed
-        if self._identities is None:
-            return None
         peer = request.peer
+        if isinstance(peer, ProcessPeer):
+            arn = assumed_role_arn(peer.identity.role_arn, peer.identity.function_name)
+            return Caller(arn, peer.identity.role_arn)
+        if self._identities is None and self._processes is None:
+            return None
         if peer is None or isinstance(peer, Remote):
-            return None  # no lookup was made (not sandboxed), or not from this host
+            return None  # no lookup was made, or not from this host
         if not isinstance(peer, TcpPeer) or not peer.owned:
             return Caller(ANONYMOUS, None)
+        if self._identities is None:
+            return None  # plain processes: a socket no environment holds is the operator's
         if not is_sandbox_uid(peer.uid):
             return None  # the operator, or another local user's client
         identity = self._identities.identity_of(peer.uid)

@@ -73,6 +73,8 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 
+# The first line of each services-relay connection the init makes: whose they are.
+SANDBOX_ANNOUNCE = "HEARTH-SANDBOX-UID"
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 SETUP_FAILED = 127
 
@@ -148,7 +150,7 @@ def enter(plan: dict[str, Any], status_fd: int) -> None:
 def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR0915 - ordered set-up
     standby = bool(plan.get("standby"))
     host_root = -1
-    listeners: list[tuple[socket.socket, str]] = []
+    listeners: list[tuple[socket.socket, str, bytes]] = []
     try:
         if standby:
             # The host's tree, for the function's code and cgroups named at assignment. Only
@@ -161,9 +163,13 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR
         # Listening before the runtime starts: its first connection finds the relays there.
         relay, services = plan.get("relay"), plan.get("services_relay")
         if relay:
-            listeners.append((_listen("127.0.0.1", int(relay[0])), str(relay[1])))
+            listeners.append((_listen("127.0.0.1", int(relay[0])), str(relay[1]), b""))
         if services:
-            listeners.append((_listen(str(services[0]), int(services[1])), str(services[2])))
+            # The host relay sees this init (root) connect, not the function: it is told
+            # whose connections these are (sandbox/host_relay.py trusts this from root only).
+            announce = f"{SANDBOX_ANNOUNCE} {plan['uid']}\n".encode()
+            listener = _listen(str(services[0]), int(services[1]))
+            listeners.append((listener, str(services[2]), announce))
     except BaseException as exc:
         os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
         os._exit(SETUP_FAILED)
@@ -178,7 +184,7 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
-        for listener, _ in listeners:
+        for listener, _, _ in listeners:
             listener.close()
         try:
             _assignment_as_stdin(host_root, assign_r, assign_w)
@@ -202,8 +208,8 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR
     if standby:
         os.close(assign_r)
         _await_assignment(host_root, runtime, assign_w)
-    for listener, unix_path in listeners:
-        _start_relay(listener, unix_path)
+    for listener, unix_path, announce in listeners:
+        _start_relay(listener, unix_path, announce)
     code = _reap_until(runtime)
     os.write(status_w, str(code).encode())
     os._exit(0)
@@ -664,23 +670,27 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _start_relay(listener: socket.socket, unix_path: str) -> None:
+def _start_relay(listener: socket.socket, unix_path: str, announce: bytes = b"") -> None:
     """Serve a loopback TCP port inside the namespace, forwarding each connection to a Unix
-    socket the host serves: AWS's runtime clients and SDKs only speak TCP."""
+    socket the host serves: AWS's runtime clients and SDKs only speak TCP. `announce` is
+    sent first on each upstream connection."""
 
     def accept_forever() -> None:
         while True:
             client, _ = listener.accept()
-            threading.Thread(target=_pump_pair, args=(client, unix_path), daemon=True).start()
+            threading.Thread(
+                target=_pump_pair, args=(client, unix_path, announce), daemon=True
+            ).start()
 
     threading.Thread(target=accept_forever, daemon=True).start()
 
 
-def _pump_pair(client: socket.socket, unix_path: str) -> None:
+def _pump_pair(client: socket.socket, unix_path: str, announce: bytes = b"") -> None:
     upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.closing(client), contextlib.closing(upstream):
         try:
             upstream.connect(unix_path)
+            upstream.sendall(announce)
         except OSError:
             return
         peers = {client: upstream, upstream: client}
