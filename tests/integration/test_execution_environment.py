@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sys
 from typing import Any
 
 import pytest
@@ -228,3 +230,64 @@ def test_introspection_field_by_field_as_recorded(client: Any, fn_name: str) -> 
     found = _differing_fields(recorded["invocation_result_payload_qualified"], second)
     assert set(found) == set(DIVERGENCES), found
     assert second["environment"]["_X_AMZN_TRACE_ID"] != first["environment"]["_X_AMZN_TRACE_ID"]
+
+
+RUNTIME_PATHS = r"""
+import json, os, sys, traceback
+
+
+def handler(event, context):
+    try:
+        json.loads("{")  # raised inside the standard library: its frames name its files
+    except ValueError:
+        trace = traceback.format_exc()
+    return {"prefix": sys.prefix, "base_prefix": sys.base_prefix, "executable": sys.executable,
+            "os": os.__file__, "json": json.__file__, "path": sys.path, "trace": trace,
+            "mountinfo": open("/proc/self/mountinfo").read(),
+            "maps": sorted({line.split()[-1] for line in open("/proc/self/maps")
+                            if "/" in line.split()[-1]})}
+"""
+NODE_PATHS = """
+exports.handler = async () => ({
+  execPath: process.execPath,
+  argv0: process.argv[0],
+  mountinfo: require("fs").readFileSync("/proc/self/mountinfo", "utf8"),
+});
+"""
+
+
+def _host_paths(text: str) -> list[str]:
+    """Lines naming a host path: the interpreter's prefix, Hearth's source, the data dir."""
+    from hearth.sandbox.isolation import HOST_RUNTIMES_DIR  # noqa: PLC0415
+
+    hosts = (sys.base_prefix, str(HOST_RUNTIMES_DIR), "/root/", "/home/", "/work/", "/tmp/")
+    return [line for line in text.splitlines() if any(h in line for h in hosts)]
+
+
+def test_the_python_runtime_is_under_var_lang(client: Any, fn_name: str) -> None:
+    create_function(client, fn_name, make_zip({"app.py": RUNTIME_PATHS}))
+    seen = _call(client, fn_name, {})
+    version = "python3.12"
+    assert seen["prefix"] == seen["base_prefix"] == "/var/lang"
+    assert seen["executable"] == f"/var/lang/bin/{version}"
+    assert seen["os"] == f"/var/lang/lib/{version}/os.py"
+    assert seen["json"] == f"/var/lang/lib/{version}/json/__init__.py"  # preloaded
+    assert f'File "/var/lang/lib/{version}/json/decoder.py"' in seen["trace"]
+    assert all(p.startswith(("/var/", "/opt")) or "/var/lang/" in p for p in seen["path"] if p)
+    assert _host_paths(seen["trace"]) == []
+    assert _host_paths(seen["mountinfo"]) == [], seen["mountinfo"]
+    assert _host_paths("\n".join(seen["maps"])) == [], seen["maps"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node on this host")
+def test_the_node_runtime_is_under_var_lang(client: Any, fn_name: str) -> None:
+    create_function(
+        client,
+        fn_name,
+        make_zip({"index.js": NODE_PATHS}),
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+    )
+    seen = _call(client, fn_name, {})
+    assert seen["execPath"] == seen["argv0"] == "/var/lang/bin/node"
+    assert _host_paths(seen["mountinfo"]) == [], seen["mountinfo"]

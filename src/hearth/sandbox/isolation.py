@@ -38,6 +38,8 @@ logger = logging.getLogger("hearth.sandbox")
 TASK_ROOT = "/var/task"
 LAYERS_ROOT = "/opt"
 RUNTIME_DIR = "/var/runtime"
+# Where the runtime's own installation is (AWS's image: /var/lang/bin/python3.12, node).
+VAR_LANG = "/var/lang"
 RUNTIME_SOCKET = "/run/hearth/runtime.sock"
 # An empty directory in a standby's skeleton: the second layer of its code's overlay.
 EMPTY_DIR = "/run/hearth/empty"
@@ -279,8 +281,10 @@ def build_plan(
     expose: Sequence[str],
     cgroup_procs: Sequence[str],
     services: ServiceReach | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format).
+    `lang`: what the runtime finds at /var/lang (its installation), as on AWS.
 
     code_tree None: a standby's plan, for a runtime started before its function is known:
     mount points where the code, layers and Runtime API socket go (`late_plan` fills them),
@@ -295,6 +299,7 @@ def build_plan(
     layout += [
         ["dir", "/var"],
         ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
+        *([["tree", lang, VAR_LANG]] if lang is not None else []),
         ["dir", "/run/hearth"],
         # The sandbox's own /tmp: a disk of its size (sandbox/tmp_disks.py), else memory.
         ["bind_rw", tmp_disk, "/tmp"]  # noqa: S108
@@ -368,13 +373,18 @@ def late_plan(
     }
 
 
-def inside_argv(argv: Sequence[str] | None, code_tree: str | None) -> list[str] | None:
+def inside_argv(
+    argv: Sequence[str] | None, code_tree: str | None, lang: str | None = None
+) -> list[str] | None:
     """A runtime command with host paths rewritten to where the sandbox shows them."""
     if argv is None:
         return None
     moves = [(f"{HOST_RUNTIMES_DIR}/", RUNTIME_DIR + "/")]
     if code_tree is not None:
         moves.insert(0, (code_tree + "/", TASK_ROOT + "/"))
+    if lang is not None and lang != VAR_LANG:
+        # The program itself, by its real path (/usr/bin/node may be a link elsewhere).
+        argv = [_inside_program(argv[0], lang), *argv[1:]]
     rewritten = []
     for part in argv:
         for host_prefix, inside_prefix in moves:
@@ -384,6 +394,24 @@ def inside_argv(argv: Sequence[str] | None, code_tree: str | None) -> list[str] 
         else:
             rewritten.append(part)
     return rewritten
+
+
+def _program_prefix(argv: Sequence[str] | None, code_tree: str | None) -> str | None:
+    """The installation prefix of a runtime's program (bin/node → its prefix), shown at
+    /var/lang; None for a program of the function's own or of Hearth's runtime files."""
+    if not argv:
+        return None
+    program = argv[0]
+    if code_tree is not None and program.startswith(code_tree + "/"):
+        return None
+    if program.startswith(str(HOST_RUNTIMES_DIR) + "/"):
+        return None
+    return str(Path(os.path.realpath(program)).parent.parent)
+
+
+def _inside_program(program: str, lang: str) -> str:
+    real = os.path.realpath(program)
+    return VAR_LANG + real[len(lang) :] if real.startswith(lang + "/") else program
 
 
 class Sandboxes:
@@ -427,10 +455,10 @@ class Sandboxes:
         network: Network,
     ) -> PreparedSandbox:
         expose = list(self._settings.expose)
-        for program in (interpreter, argv[0] if argv else None):
-            if program and not program.startswith(code_tree + "/"):
-                # bin/python3.12 → its installation prefix (stdlib, shared libraries).
-                expose.append(str(Path(os.path.realpath(program)).parent.parent))
+        # Python's environments are forked from a zygote that already runs from /var/lang
+        # (its view of the interpreter's prefix); another runtime's program (node) gets its
+        # installation there, and a custom runtime's own bootstrap needs none.
+        lang = VAR_LANG if argv is None and interpreter else _program_prefix(argv, code_tree)
         cgroup = (
             self._cgroups.create(environment_id, memory_mb) if self._cgroups is not None else None
         )
@@ -450,10 +478,11 @@ class Sandboxes:
             network=network,
             relay=argv is not None,  # Hearth's Python client uses the Unix socket directly
             hostname=f"hearth-{environment_id[:12]}",
-            argv=inside_argv(argv, code_tree),
+            argv=inside_argv(argv, code_tree, lang),
             expose=expose,
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
             services=self._services,
+            lang=lang,
         )
         return PreparedSandbox(
             plan=plan,
@@ -484,8 +513,7 @@ class Sandboxes:
         """A sandbox for a runtime started before its function is known: the host's network
         setting, a uid of its own, no cgroup and no code until `assign`."""
         expose = list(self._settings.expose)
-        if not argv[0].startswith(str(HOST_RUNTIMES_DIR) + "/"):
-            expose.append(str(Path(os.path.realpath(argv[0])).parent.parent))
+        lang = _program_prefix(argv, None)
         uid = self._uids.take()
         network = self._settings.network
         plan = build_plan(
@@ -499,9 +527,10 @@ class Sandboxes:
             network=network,
             relay=False,
             hostname="localhost",
-            argv=inside_argv(argv, None),
+            argv=inside_argv(argv, None, lang),
             expose=expose,
             cgroup_procs=(),
+            lang=lang,
         )
         return StandbySandbox(plan=plan, uid=uid, network=network, _uids=self._uids)
 
