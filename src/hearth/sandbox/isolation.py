@@ -30,6 +30,8 @@ from typing import Any
 from hearth.config import Isolation as Isolation  # noqa: PLC0414
 from hearth.config import Network as Network  # noqa: PLC0414
 from hearth.sandbox.cgroups import Cgroups, EnvironmentCgroup
+from hearth.sandbox.etc_view import EtcView
+from hearth.sandbox.mount_namespace import own_tmpfs, unmount
 from hearth.sandbox.tmp_disks import TmpDisk, TmpDisks
 from hearth.sandbox.uid_blocks import UidBlock, claim_block
 
@@ -202,35 +204,31 @@ class UidPool:
 
 
 def system_layout(host_root: Path = Path("/")) -> list[list[Any]]:
-    """The host's system directories as layout steps (binds, or the same symlinks)."""
+    """The host's system directories as layout steps: read-only trees (overlays whose
+    mountinfo names no host path), or the same symlinks. /etc is `EtcView`'s."""
     steps: list[list[Any]] = []
     for name in SYSTEM_DIRECTORIES:
         path = host_root / name
         if path.is_symlink():
             steps.append(["symlink", os.readlink(path), f"/{name}"])
         elif path.is_dir():
-            steps.append(["bind", str(path), f"/{name}"])
-    etc = host_root / "etc"
-    if etc.is_dir():
-        steps.append(["dir", "/etc"])
-        for name in ETC_ENTRIES:
-            # A link is bound as what it leads to (/etc/resolv.conf -> /run/...): the sandbox
-            # shows no /run of the host's to resolve it in. A broken one is left out.
-            if (etc / name).exists():
-                steps.append(["bind", str(etc / name), f"/etc/{name}"])
+            steps.append(["tree", str(path), f"/{name}"])
     return steps
 
 
 def _covered(path: str, steps: list[list[Any]]) -> bool:
-    """Whether path is already visible through a bind in steps."""
+    """Whether path is already visible at its own path through a bind or tree in steps."""
     return any(
-        step[0] == "bind" and (path == step[2] or path.startswith(step[2].rstrip("/") + "/"))
+        (step[0] == "bind" or (step[0] == "tree" and step[1] == step[2]))
+        and (path == step[2] or path.startswith(step[2].rstrip("/") + "/"))
         for step in steps
     )
 
 
 def _target(step: list[Any]) -> str:
     """Where a layout step puts something inside the sandbox."""
+    if step[0] == "etc":
+        return "/etc"
     return str(step[1] if step[0] in ("dir", "tmpfs", "file") else step[2])
 
 
@@ -252,16 +250,27 @@ exec "${LAMBDA_RUNTIME_DIR:-/var/runtime}/bootstrap"
 def identity_files(uid: int) -> list[list[Any]]:
     """/etc/passwd and /etc/group naming the environment's uid as AWS's sandbox user, and
     /lambda-entrypoint.sh: written into the sandbox's skeleton (nothing of the host's)."""
+    return [["file", f"/etc/{name}", content, mode] for name, content, mode in _own_etc(uid)] + [
+        ["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"]
+    ]
+
+
+def _own_etc(uid: int) -> list[list[str]]:
     passwd = (
         "root:x:0:0:root:/root:/sbin/nologin\n"
         f"{SANDBOX_USER}:x:{uid}:{uid}::/home/{SANDBOX_USER}:/sbin/nologin\n"
     )
     group = f"root:x:0:\n{SANDBOX_USER}:x:{uid}:\n"
-    return [
-        ["file", "/etc/passwd", passwd, "644"],
-        ["file", "/etc/group", group, "644"],
-        ["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"],
-    ]
+    return [["passwd", passwd, "644"], ["group", group, "644"]]
+
+
+@dataclass(frozen=True)
+class EtcLayers:
+    """Where a sandbox's /etc comes from (sandbox/etc_view.py): the staged copies of the
+    host's entries, and the mount point of the sandbox's own top layer."""
+
+    staged: str
+    scratch: str
 
 
 def build_plan(
@@ -282,6 +291,7 @@ def build_plan(
     cgroup_procs: Sequence[str],
     services: ServiceReach | None = None,
     lang: str | None = None,
+    etc: EtcLayers | None = None,
 ) -> dict[str, Any]:
     """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format).
     `lang`: what the runtime finds at /var/lang (its installation), as on AWS.
@@ -293,9 +303,14 @@ def build_plan(
     for path in expose:
         if not _covered(path, layout):
             layout.append(["bind", path, path])
-    if ["dir", "/etc"] not in layout:
-        layout.append(["dir", "/etc"])
-    layout += identity_files(uid)
+    if etc is not None:
+        # One read-only /etc: the sandbox's own passwd and group over the staged copies.
+        layout.append(["etc", etc.staged, etc.scratch, _own_etc(uid)])
+        layout.append(["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"])
+    else:
+        if ["dir", "/etc"] not in layout:
+            layout.append(["dir", "/etc"])
+        layout += identity_files(uid)
     layout += [
         ["dir", "/var"],
         ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
@@ -429,8 +444,13 @@ class Sandboxes:
         self._services = services
         self._tmp_disks = tmp_disks
         self._cgroups = cgroups
+        self._work_dir = work_dir
+        # Its own tmpfs (where Hearth has its own mount namespace): the Runtime API sockets
+        # bound into sandboxes from here are named by no host path in their mountinfo.
+        self._own_tmpfs = own_tmpfs(work_dir)
         self._root = os.path.join(work_dir, "root")  # the mount point of every new root
         os.makedirs(self._root, mode=0o700, exist_ok=True)
+        self._etc = EtcView(work_dir, ETC_ENTRIES)
         self._system = system_layout()
         self._uid_block: UidBlock = claim_block(FIRST_UID, UID_SLOTS)
         self._uids = UidPool(self._uid_block.first)
@@ -483,6 +503,7 @@ class Sandboxes:
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
             services=self._services,
             lang=lang,
+            etc=self._etc_layers(),
         )
         return PreparedSandbox(
             plan=plan,
@@ -531,6 +552,7 @@ class Sandboxes:
             expose=expose,
             cgroup_procs=(),
             lang=lang,
+            etc=self._etc_layers(),
         )
         return StandbySandbox(plan=plan, uid=uid, network=network, _uids=self._uids)
 
@@ -595,9 +617,14 @@ class Sandboxes:
             logger.warning("no /tmp disk of %d MB: this environment's /tmp is memory", size_mb)
             return None
 
+    def _etc_layers(self) -> EtcLayers:
+        return EtcLayers(self._etc.current(), self._etc.scratch)
+
     def close(self) -> None:
         if self._cgroups is not None:
             self._cgroups.close()
         if self._tmp_disks is not None:
             self._tmp_disks.close()
         self._uid_block.release()
+        if self._own_tmpfs:
+            unmount(self._work_dir)

@@ -10,7 +10,9 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
                 ["bind_rw", "/host/sock", "/run/hearth/runtime.sock"],
                 ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
                 ["tree", "/data/code/trees/abc", "/var/task"],  # read-only, path unnamed
-                ["file", "/etc/passwd", "root:x:0:0:...", "644"],  # written, not bound
+                ["file", "/lambda-entrypoint.sh", "#!/bin/sh...", "755"],  # written
+                ["etc", "/host/staged-etc", "/host/scratch",      # /etc: read-only union of
+                 [["passwd", "root:x:0:0:...", "644"], ...]],    # these files over the copies
                 ["tmpfs", "/tmp", 536870912, "1777"]],
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
@@ -335,6 +337,8 @@ def _build_root(plan: dict[str, Any]) -> None:
         elif kind == "tree":
             _make_dir(root + step[2])
             _read_only_union("hearth-tree", [empty, step[1]], root + step[2])
+        elif kind == "etc":
+            _make_etc(root + "/etc", empty, step[1], step[2], step[3])
         elif kind == "file" and len(step) == 2:  # a mount point bound later (a standby's socket)
             _make_parent(root, step[1])
             os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))
@@ -370,6 +374,21 @@ def _build_root(plan: dict[str, Any]) -> None:
     os.chdir("/")
     # The skeleton itself (the mount points) is read-only too.
     _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _make_etc(target: str, empty: str, staged: str, scratch: str, files: list[list[str]]) -> None:
+    """/etc as one read-only union: this sandbox's own files (a tmpfs at `scratch`, outside
+    the new root, so nothing shows where it is) over the host's staged copies."""
+    _mount("hearth-etc", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+    for name, content, mode in files:
+        fd = os.open(f"{scratch}/{name}", os.O_CREAT | os.O_WRONLY | os.O_EXCL, int(mode, 8))
+        try:
+            os.write(fd, content.encode())
+            os.fchmod(fd, int(mode, 8))  # not narrowed by the umask
+        finally:
+            os.close(fd)
+    _make_dir(target)
+    _read_only_union("hearth-etc", [empty, scratch, staged], target)
 
 
 def _make_dev(root: str) -> None:
