@@ -264,8 +264,14 @@ def _host_paths(text: str) -> list[str]:
     return [line for line in text.splitlines() if any(h in line for h in hosts)]
 
 
-def test_the_python_runtime_is_under_var_lang(client: Any, fn_name: str) -> None:
-    create_function(client, fn_name, make_zip({"app.py": RUNTIME_PATHS}))
+@pytest.mark.parametrize("network", ["host", "none"])
+def test_the_python_runtime_is_under_var_lang(client: Any, fn_name: str, network: str) -> None:
+    create_function(
+        client,
+        fn_name,
+        make_zip({"app.py": RUNTIME_PATHS}),
+        Environment={"Variables": {"HEARTH_NETWORK": network}},
+    )
     seen = _call(client, fn_name, {})
     version = "python3.12"
     assert seen["prefix"] == seen["base_prefix"] == "/var/lang"

@@ -28,6 +28,7 @@ import tempfile
 from urllib.parse import urlsplit
 
 from hearth.sandbox.isolation import ServiceReach
+from hearth.sandbox.mount_namespace import own_tmpfs, unmount
 from hearth.sandbox.peers import TcpPeer
 
 logger = logging.getLogger("hearth.sandbox")
@@ -57,6 +58,9 @@ def loopback_target(url: str | None) -> tuple[str, int] | None:
 class HostRelay:
     def __init__(self) -> None:
         self._dir = tempfile.mkdtemp(prefix="hearth-services-")
+        # A tmpfs of its own: the socket, bound into sandboxes, is then named in their
+        # mountinfo as /services.sock, not by its host path.
+        self._own_tmpfs = own_tmpfs(self._dir)
         self.reach = ServiceReach(os.path.join(self._dir, "services.sock"))
         self._server: asyncio.AbstractServer | None = None
         self._pipes: set[asyncio.Task[None]] = set()
@@ -125,6 +129,8 @@ class HostRelay:
                 pipe.cancel()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+        if self._own_tmpfs:
+            unmount(self._dir)
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
