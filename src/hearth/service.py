@@ -556,7 +556,7 @@ def _peer_lookup(hearth: Hearth) -> PeerLookup | None:
     if hearth.identities is not None:
         return peer_lookup
     if hearth.processes is not None:
-        return process_peer_lookup(hearth.processes)
+        return process_peer_lookup
     return None
 
 

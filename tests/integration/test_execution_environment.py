@@ -258,7 +258,7 @@ exports.handler = async () => ({
 
 def _host_paths(text: str) -> list[str]:
     """Lines naming a host path: the interpreter's prefix, Hearth's source, the data dir."""
-    from hearth.sandbox.isolation import HOST_RUNTIMES_DIR  # noqa: PLC0415
+    from hearth.sandbox.isolation import HOST_RUNTIMES_DIR
 
     hosts = (sys.base_prefix, str(HOST_RUNTIMES_DIR), "/root/", "/home/", "/work/", "/tmp/")
     return [line for line in text.splitlines() if any(h in line for h in hosts)]

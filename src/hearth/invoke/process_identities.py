@@ -43,11 +43,13 @@ class ProcessIdentities:
 
     def owner_of(self, inode: int) -> FunctionIdentity | None:
         """The function one of whose processes holds socket `inode`; None for no
-        environment's (inode 0: a socket with no owner, never a function's here)."""
+        environment's (inode 0: a socket with no owner, never a function's here). Blocking
+        (it reads /proc, ~90 µs per environment): call it off the event loop."""
         if inode == 0:
             return None
         wanted = f"socket:[{inode}]"
-        for root, identity in list(self._by_pid.items()):
+        # A copy (atomic): this runs in a thread while the event loop binds and unbinds.
+        for root, identity in self._by_pid.copy().items():
             for pid in self._tree(root):
                 if self._holds(pid, wanted):
                     return identity
