@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any, Protocol
 
 ZYGOTE_SCRIPT = Path(__file__).resolve().parent.parent / "runtimes" / "python" / "zygote.py"
+# Starts the zygote from /var/lang (sandboxed): see that script.
+VAR_LANG_SCRIPT = ZYGOTE_SCRIPT.parent / "var_lang.py"
 START_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 5.0
 MAX_MESSAGE = 1 << 16
@@ -106,7 +108,7 @@ class Zygote:
                 python,
                 "-s",
                 "-B",
-                str(ZYGOTE_SCRIPT),
+                str(VAR_LANG_SCRIPT if var_lang else ZYGOTE_SCRIPT),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),),

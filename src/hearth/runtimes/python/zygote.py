@@ -7,12 +7,8 @@ Runs under the function's interpreter (standard library only, Python 3.10-3.13),
                                         # files into function code or layers
 
 with ``HEARTH_ZYGOTE_FD`` (the fd of its end of an ``AF_UNIX``/``SOCK_SEQPACKET`` socketpair)
-and ``HEARTH_ZYGOTE_PARENT`` (Hearth's pid) in its environment. With ``HEARTH_ZYGOTE_VAR_LANG``
-(sandboxed, as root) it first moves into a mount namespace of its own where its installation
-is at ``/var/lang`` and Hearth's runtime files at ``/var/runtime``, and re-executes itself
-from there, as AWS's image has them: so ``sys.prefix``, ``sys.executable``, ``sys.path`` and
-every module's ``__file__`` (stack traces) name ``/var/lang/lib/python3.X/...``, never the
-host's prefix, in every environment forked from it. At start it loads
+and ``HEARTH_ZYGOTE_PARENT`` (Hearth's pid) in its environment. Sandboxed, ``var_lang.py``
+starts it instead, from ``/var/lang`` in a mount namespace of its own (see there). At start it loads
 ``bootstrap.py`` (under a private module name, so a function's own ``bootstrap.py`` is not
 shadowed) and the modules most functions import, then freezes the heap for copy-on-write.
 
@@ -97,46 +93,6 @@ def _prctl() -> Any:
     import ctypes  # noqa: PLC0415 -- Linux only
 
     return ctypes.CDLL(None, use_errno=True).prctl
-
-
-CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
-MS_SLAVE = 1 << 19
-VAR_LANG = "/var/lang"
-VAR_RUNTIME = "/var/runtime"
-
-
-def exec_at_var_lang(spec: dict[str, str]) -> None:
-    """Re-execute this zygote as ``/var/lang/bin/<python>`` in a mount namespace of its own
-    (see the module's docstring); returns only when that cannot be done (then it stays
-    where it is: a function still runs, its paths are the host's)."""
-    import ctypes  # noqa: PLC0415 -- Linux only
-
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def mount(source: str | None, target: str, flags: int) -> None:
-        if libc.mount(source and source.encode(), target.encode(), None, flags, None) != 0:
-            raise OSError(ctypes.get_errno(), f"mount {source} on {target}")
-
-    try:
-        for point in (VAR_LANG, VAR_RUNTIME):
-            # The mount points, empty, on the host (only this namespace mounts anything there).
-            os.makedirs(point, mode=0o755, exist_ok=True)
-        if libc.unshare(CLONE_NEWNS) != 0:
-            raise OSError(ctypes.get_errno(), "unshare")
-        # A slave: Hearth's later mounts (the /tmp disks) still reach this namespace, and
-        # nothing mounted here reaches Hearth's.
-        mount(None, "/", MS_REC | MS_SLAVE)
-        for source, target in ((spec["prefix"], VAR_LANG), (spec["runtimes"], VAR_RUNTIME)):
-            mount(source, target, MS_BIND | MS_REC)
-            mount(None, target, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    except OSError as exc:
-        print(f"hearth zygote: cannot move to {VAR_LANG}: {exc}", file=sys.stderr)
-        return
-    python = f"{VAR_LANG}/bin/{spec['python']}"
-    # Its libpython is found at /var/lang/lib too, not at the RUNPATH naming the host's prefix.
-    os.environ["LD_LIBRARY_PATH"] = f"{VAR_LANG}/lib"
-    os.execv(python, [python, "-s", "-B", f"{VAR_RUNTIME}/python/zygote.py"])  # noqa: S606
 
 
 def set_parent_death_signal() -> None:
@@ -439,10 +395,7 @@ def _max_fd() -> int:
 
 
 def main() -> None:
-    var_lang = os.environ.pop("HEARTH_ZYGOTE_VAR_LANG", None)
-    if var_lang:
-        exec_at_var_lang(json.loads(var_lang))
-    os.environ.pop("LD_LIBRARY_PATH", None)  # the re-exec's own: no child inherits it
+    os.environ.pop("LD_LIBRARY_PATH", None)  # var_lang.py's, for this interpreter only
     fd = int(os.environ.pop("HEARTH_ZYGOTE_FD"))
     parent = int(os.environ.pop("HEARTH_ZYGOTE_PARENT", "0"))
     # Whatever else Hearth's process left open (uvloop's spawn does not close inherited
