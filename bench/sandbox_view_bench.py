@@ -6,11 +6,14 @@ and per /etc entry (whose mountinfo names host paths), against now, /usr as a re
 overlay named /proc/self/fd/N and /etc as one overlay of the sandbox's own passwd/group over
 staged copies (hearth.sandbox.etc_view), plus the interpreter's prefix at /var/lang as an
 overlay where it was a bind. Both build the same skeleton with sandbox_entry's own code.
-Linux, root. `python bench/sandbox_view_bench.py [rounds]`: medians in µs, one run.
+And, once per interpreter rather than per cold start, a Python zygote's start: where it
+is, and moving to /var/lang first (runtimes/python/var_lang.py), alternating, 5 of each.
+Linux, root. `python bench/sandbox_view_bench.py [rounds]`: medians, one run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import importlib.util
 import os
@@ -24,6 +27,7 @@ from typing import Any
 
 from hearth.sandbox.etc_view import EtcView
 from hearth.sandbox.isolation import ETC_ENTRIES, SYSTEM_DIRECTORIES, _own_etc
+from hearth.sandbox.zygote import Zygote, find_python
 
 ENTRY = Path(__file__).resolve().parent.parent / "src/hearth/runtimes/python/sandbox_entry.py"
 MS_REC, MS_PRIVATE = 16384, 1 << 18
@@ -81,6 +85,18 @@ def run(entry: Any, steps: list[list[Any]], root: str, empty: str) -> float:
     return time.perf_counter() - started
 
 
+async def zygote_start_ms(rounds: int = 5) -> dict[str, float]:
+    python = find_python("python3.12")
+    times: dict[str, list[float]] = {"zygote_start_ms": [], "zygote_start_var_lang_ms": []}
+    for _ in range(rounds):
+        for key, var_lang in (("zygote_start_ms", False), ("zygote_start_var_lang_ms", True)):
+            started = time.perf_counter()
+            zygote = await Zygote.start(python, var_lang=var_lang)
+            times[key].append((time.perf_counter() - started) * 1000)
+            await zygote.close()
+    return {key: round(statistics.median(v), 1) for key, v in times.items()}
+
+
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     entry = _entry()
@@ -109,8 +125,10 @@ def main() -> None:
                 times[key].append(float(os.read(read, 64)))
                 os.close(read)
                 os.waitpid(pid, 0)
-        medians = {key: round(statistics.median(v) * 1e6, 1) for key, v in times.items()}
-        print({**medians, "mounts": {k: len(v) for k, v in plans.items()}, "rounds": rounds})
+        medians = {f"{key}_us": round(statistics.median(v) * 1e6, 1) for key, v in times.items()}
+        mounts = {k: len(v) for k, v in plans.items()}
+        zygote = asyncio.run(zygote_start_ms())
+        print({**medians, "steps": mounts, "rounds": rounds, **zygote})
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -352,3 +352,26 @@ def test_with_plain_processes_a_functions_connections_are_its_own(plain: Server)
         "unsigned": {**unsigned, "get": "allowed"},
         "other-keys": {**denied, "get": "allowed"},
     }
+    # A Node.js function (its runtime a standby process given to it, or its own) likewise.
+    lam.create_function(
+        FunctionName="node-prober",
+        Runtime="nodejs20.x",
+        Role=role,
+        Handler="index.handler",
+        Timeout=30,
+        Code={"ZipFile": make_zip({"index.js": NODE_PROBE})},
+    )
+    lam.get_waiter("function_active_v2").wait(
+        FunctionName="node-prober", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+    )
+    iam.delete_role_policy(RoleName="reader", PolicyName="get")
+    assert _invoke(lam, "node-prober", {"target": "victim"}) == {"status": 403}
+
+
+NODE_PROBE = """
+exports.handler = async (event) => {
+  const url = `${process.env.AWS_ENDPOINT_URL}/2015-03-31/functions/${event.target}`;
+  const answer = await fetch(url);  // unsigned
+  return {status: answer.status};
+};
+"""

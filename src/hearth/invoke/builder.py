@@ -172,7 +172,8 @@ class EnvironmentBuilder:
             # Hearth's own runtime clients use the Unix socket (faster than loopback TCP).
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
         if standby is not None:
-            await environment.start(partial(_assign, standby, variables, task_root, sandbox, late))
+            assign = partial(_assign, standby, variables, task_root, sandbox, late)
+            await environment.start(self._named(version, assign, sandbox))
             return environment
         try:
             launcher = await self._launcher_for(version.runtime)
@@ -195,6 +196,15 @@ class EnvironmentBuilder:
         sandbox: PreparedSandbox | None,
     ) -> Callable[[int], Awaitable[LaunchedProcess]]:
         launch = partial(_launch, launcher, argv, variables, task_root, sandbox)
+        return self._named(version, launch, sandbox)
+
+    def _named(
+        self,
+        version: FunctionVersion,
+        launch: Callable[[int], Awaitable[LaunchedProcess]],
+        sandbox: PreparedSandbox | None,
+    ) -> Callable[[int], Awaitable[LaunchedProcess]]:
+        """Plain processes: `launch`, then the process named as the function's (by pid)."""
         if sandbox is None and self._processes is not None:
             return partial(_bound, launch, self._processes, _identity(version))
         return launch
