@@ -231,7 +231,7 @@ def test_etc_is_one_union_of_the_sandboxs_own_files_over_staged_copies(tmp_path:
     work = tmp_path / "work"
     work.mkdir()
     view = EtcView(str(work), ("hosts", "localtime", "ssl", "timezone"), host_etc=host)
-    staged = Path(view.current())
+    staged = Path(view.acquire())  # a sandbox shows these copies
     assert sorted(p.name for p in staged.iterdir()) == ["hosts", "localtime", "ssl"]
     assert (staged / "localtime").read_text() == "UTC"  # a link copied as what it leads to
     assert os.readlink(staged / "ssl" / "certs" / "ca.pem") == "/usr/share/ca/ca.pem"
@@ -242,10 +242,14 @@ def test_etc_is_one_union_of_the_sandboxs_own_files_over_staged_copies(tmp_path:
     again = Path(view.current())
     assert again != staged and (again / "hosts").read_text() == "10.0.0.1 db\n"
     assert (staged / "hosts").read_text() == "127.0.0.1 localhost\n"  # a running one's stays
+    view.release(str(staged))  # its last sandbox gone: the old copies go
+    assert not staged.exists() and again.is_dir()
+    view.release(view.acquire())  # the current copies stay, shown or not
+    assert again.is_dir()
 
-    result = plan(etc=EtcLayers(str(staged), view.scratch))
+    result = plan(etc=EtcLayers(str(again), view.scratch))
     etc = [step for step in result["layout"] if step[0] == "etc"]
-    assert etc == [["etc", str(staged), view.scratch, _own_etc(FIRST_UID)]]
+    assert etc == [["etc", str(again), view.scratch, _own_etc(FIRST_UID)]]
     assert f"sbx_user1051:x:{FIRST_UID}:{FIRST_UID}:" in etc[0][3][0][1]
     assert not any(str(step[1]).startswith("/etc/") for step in result["layout"])
     assert targets(result)["/lambda-entrypoint.sh"][0] == "file"

@@ -122,6 +122,8 @@ class PreparedSandbox:
     _uids: UidPool | None = field(repr=False, default=None)
     # The environment's disk-backed /tmp and where it goes back (None: a tmpfs, or gone back).
     _tmp: tuple[TmpDisk, TmpDisks] | None = field(repr=False, default=None)
+    # The copies of the host's /etc it shows, released with it (None: released).
+    _etc: tuple[str, EtcView] | None = field(repr=False, default=None)
 
     def runtime_api_inside(self, host_address: str) -> str:
         """AWS_LAMBDA_RUNTIME_API as the function must use it."""
@@ -152,6 +154,7 @@ class PreparedSandbox:
             disk, disks = self._tmp
             self._tmp = None
             disks.give_back(disk)
+        _release_etc(self)
 
 
 # Where a SnapStart template's sandbox shows the directory of its environments' sockets.
@@ -179,12 +182,21 @@ class StandbySandbox:
     uid: int
     network: Network
     _uids: UidPool | None = field(repr=False, default=None)
+    _etc: tuple[str, EtcView] | None = field(repr=False, default=None)
 
     def release(self) -> None:
         """For a standby never assigned, once its processes are gone: free its uid."""
         if self._uids is not None:
             self._uids.give_back(self.uid)
             self._uids = None
+        _release_etc(self)
+
+
+def _release_etc(sandbox: PreparedSandbox | StandbySandbox) -> None:
+    if sandbox._etc is not None:
+        path, view = sandbox._etc
+        sandbox._etc = None
+        view.release(path)
 
 
 class UidPool:
@@ -484,6 +496,7 @@ class Sandboxes:
         )
         uid = self._uids.take()
         tmp = self._take_tmp(ephemeral_mb)
+        etc = self._etc.acquire()
         # Connecting to a Unix socket takes write permission on it: the environment's own.
         os.chown(socket_path, uid, uid)
         plan = build_plan(
@@ -503,7 +516,7 @@ class Sandboxes:
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
             services=self._services,
             lang=lang,
-            etc=self._etc_layers(),
+            etc=EtcLayers(etc, self._etc.scratch),
         )
         return PreparedSandbox(
             plan=plan,
@@ -516,6 +529,7 @@ class Sandboxes:
             uid=uid,
             _uids=self._uids,
             _tmp=tmp,
+            _etc=(etc, self._etc),
         )
 
     def take_uids(self, count: int) -> list[int]:
@@ -536,6 +550,7 @@ class Sandboxes:
         expose = list(self._settings.expose)
         lang = _program_prefix(argv, None)
         uid = self._uids.take()
+        etc = self._etc.acquire()
         network = self._settings.network
         plan = build_plan(
             root=self._root,
@@ -552,9 +567,11 @@ class Sandboxes:
             expose=expose,
             cgroup_procs=(),
             lang=lang,
-            etc=self._etc_layers(),
+            etc=EtcLayers(etc, self._etc.scratch),
         )
-        return StandbySandbox(plan=plan, uid=uid, network=network, _uids=self._uids)
+        return StandbySandbox(
+            plan=plan, uid=uid, network=network, _uids=self._uids, _etc=(etc, self._etc)
+        )
 
     def assign(
         self,
@@ -583,6 +600,7 @@ class Sandboxes:
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
         )
         uids, standby._uids = standby._uids, None
+        etc, standby._etc = standby._etc, None
         prepared = PreparedSandbox(
             plan=standby.plan,
             task_root=TASK_ROOT,
@@ -593,6 +611,7 @@ class Sandboxes:
             cgroup=cgroup,
             uid=standby.uid,
             _uids=uids,
+            _etc=etc,
         )
         return prepared, late
 
@@ -616,9 +635,6 @@ class Sandboxes:
         except (OSError, subprocess.SubprocessError):
             logger.warning("no /tmp disk of %d MB: this environment's /tmp is memory", size_mb)
             return None
-
-    def _etc_layers(self) -> EtcLayers:
-        return EtcLayers(self._etc.current(), self._etc.scratch)
 
     def close(self) -> None:
         if self._cgroups is not None:
