@@ -241,7 +241,7 @@ def _target(step: list[Any]) -> str:
     """Where a layout step puts something inside the sandbox."""
     if step[0] == "etc":
         return "/etc"
-    return str(step[1] if step[0] in ("dir", "tmpfs", "file") else step[2])
+    return str(step[1] if step[0] in ("dir", "tmpfs", "file", "interpreter") else step[2])
 
 
 # AWS's user (recorded: `whoami` says sbx_user1051), mapped to the environment's own uid.
@@ -326,7 +326,7 @@ def build_plan(
     layout += [
         ["dir", "/var"],
         ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
-        *([["tree", lang, VAR_LANG]] if lang is not None else []),
+        *_lang_steps(lang),
         ["dir", "/run/hearth"],
         # The sandbox's own /tmp: a disk of its size (sandbox/tmp_disks.py), else memory.
         ["bind_rw", tmp_disk, "/tmp"]  # noqa: S108
@@ -421,6 +421,17 @@ def inside_argv(
         else:
             rewritten.append(part)
     return rewritten
+
+
+def _lang_steps(lang: str | None) -> list[list[Any]]:
+    """The runtime's installation at /var/lang. For Python, the zygote's own: it says
+    where it runs from (sandbox_entry's "interpreter" step: /var/lang, shown there, or
+    where a zygote that could not move is, shown at that same path)."""
+    if lang is None:
+        return []
+    if lang == VAR_LANG:
+        return [["interpreter", VAR_LANG]]
+    return [["tree", lang, VAR_LANG]]
 
 
 def _program_prefix(argv: Sequence[str] | None, code_tree: str | None) -> str | None:

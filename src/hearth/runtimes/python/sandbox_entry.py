@@ -11,6 +11,7 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
                 ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
                 ["tree", "/data/code/trees/abc", "/var/task"],  # read-only, path unnamed
                 ["file", "/lambda-entrypoint.sh", "#!/bin/sh...", "755"],  # written
+                ["interpreter", "/var/lang"],  # the zygote's prefix (sys.base_prefix), there
                 ["etc", "/host/staged-etc", "/host/scratch",      # /etc: read-only union of
                  [["passwd", "root:x:0:0:...", "644"], ...]],    # these files over the copies
                 ["tmpfs", "/tmp", 536870912, "1777"]],
@@ -48,6 +49,7 @@ import signal
 import socket
 import stat
 import struct
+import sys
 import threading
 from typing import Any
 
@@ -334,11 +336,16 @@ def _build_root(plan: dict[str, Any]) -> None:
         elif kind == "overlay":
             _make_dir(root + step[2])
             _read_only_union("hearth-layers", [empty, *step[1]], root + step[2])
-        elif kind == "tree":
-            _make_dir(root + step[2])
-            _read_only_union("hearth-tree", [empty, step[1]], root + step[2])
+        elif kind in ("tree", "interpreter"):
+            # "interpreter": the zygote's installation, at the path it runs from (/var/lang
+            # once it has moved there, runtimes/python/var_lang.py; else its host prefix), so
+            # the interpreter forked from it finds its standard library where it looks.
+            source, target = (step[1], step[2]) if kind == "tree" else (sys.base_prefix,) * 2
+            _make_dir(root + target)
+            _read_only_union("hearth-tree", [empty, source], root + target)
         elif kind == "etc":
             _make_etc(root + "/etc", empty, step[1], step[2], step[3])
+
         elif kind == "file" and len(step) == 2:  # a mount point bound later (a standby's socket)
             _make_parent(root, step[1])
             os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))

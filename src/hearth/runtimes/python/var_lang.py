@@ -12,7 +12,8 @@ so that the interpreter booted only to move pays for few imports.
 
 The namespace is a slave of Hearth's: Hearth's later mounts (the sandboxes' /tmp disks)
 still reach it, and nothing mounted here reaches Hearth's. Where the move fails, the zygote
-starts where it is (a function still runs; its paths are the host's).
+starts where it is, and its sandboxes show its installation at that same path (a function
+still runs; its paths are the host's).
 """
 
 from __future__ import annotations
