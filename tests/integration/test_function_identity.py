@@ -296,6 +296,21 @@ def test_through_the_relay_iam_holds_a_network_none_function_to_its_role(
         for how in ("own", "other-keys"):
             assert seen[how]["iam"] == "allowed", how
             assert seen[how]["get"] == "AccessDeniedException"  # the relay still stops Lambda
+        # Forked from a SnapStart template, it shares the template's network namespace and
+        # so its init's relay: that too is the function's, not anonymous.
+        functions.update_function_configuration(
+            FunctionName="offline", SnapStart={"ApplyOn": "PublishedVersions"}
+        )
+        waiter = {"Delay": 0.2, "MaxAttempts": 100}
+        functions.get_waiter("function_updated_v2").wait(
+            FunctionName="offline", WaiterConfig=waiter
+        )
+        version = functions.publish_version(FunctionName="offline")["Version"]
+        functions.get_waiter("function_active_v2").wait(
+            FunctionName="offline", Qualifier=version, WaiterConfig=waiter
+        )
+        seen = _invoke(functions, f"offline:{version}", {"target": "victim", "role": "reader"})
+        assert seen["own"]["iam"] == seen["other-keys"]["iam"] == "allowed", seen
     finally:
         for name in iam.list_role_policies(RoleName="reader")["PolicyNames"]:
             iam.delete_role_policy(RoleName="reader", PolicyName=name)

@@ -107,6 +107,7 @@ class EnvironmentBuilder:
             extra_environment=extra_environment,
             socket_dir=self._socket_dir,
             snapstart_latest=snapstart_latest,
+            identities=identities,
         )
         self._standbys = StandbyPool(self._start_standby, node_standbys) if node_standbys else None
 
