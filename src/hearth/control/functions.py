@@ -15,7 +15,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from hearth.arns import LATEST, ArnFormatter, FunctionRef, is_version, parse_layer_version_arn
+from hearth.arns import (
+    LATEST,
+    ArnFormatter,
+    FunctionRef,
+    is_alias_name,
+    is_version,
+    parse_layer_version_arn,
+)
 from hearth.control import snapstart
 from hearth.control.spec import resolve_logging
 from hearth.errors import (
@@ -241,6 +248,9 @@ class Functions:
                     raise invalid_parameter(
                         "$LATEST version cannot be deleted without deleting the function."
                     )
+                # AWS refuses an alias before it looks for the function.
+                if ref.qualifier is not None and is_alias_name(ref.qualifier):
+                    raise invalid_parameter("Deletion of aliases is not currently supported.")
                 if tx.get_function(ref.name) is None:
                     raise self.not_found(FunctionRef(ref.name))
                 if ref.qualifier is None:
@@ -375,10 +385,8 @@ class Functions:
             raise invalid_parameter(
                 "$LATEST version cannot be deleted without deleting the function."
             )
-        if not is_version(qualifier):
-            raise invalid_parameter(
-                "Deletion of aliases is not supported through DeleteFunction: use DeleteAlias."
-            )
+        if not is_version(qualifier):  # `$latest`: no version, no alias
+            raise self.not_found(FunctionRef(ref.name))
         if tx.get_version(ref.name, qualifier) is None:
             raise self.not_found(ref)
         users = [

@@ -120,7 +120,8 @@ class Invoker:
             self._resolved[(ref.name, qualifier)] = cached
         target, weights = cached
         if target is None:
-            raise function_not_found(self._arns.function(ref.name, ref.qualifier))
+            # AWS names the version it looked for: `:$LATEST` for an unqualified invoke.
+            raise function_not_found(self._arns.function(ref.name, qualifier))
         version = target
         roll = random.random()
         for extra, weight in weights:

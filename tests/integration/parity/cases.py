@@ -6,6 +6,7 @@ The calls are read off the recorded answers (what AWS echoed, what its messages 
 
 from __future__ import annotations
 
+from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
 
 NO_SUCH = "parity-doesnotexist"
@@ -668,4 +669,5 @@ CASES: list[Case] = [
     *_LAYERS,
     *_MORE,
     *_PROVISIONED,
+    *NAME_CASES,
 ]

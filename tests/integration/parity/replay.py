@@ -9,6 +9,7 @@ are templates over the case's names (`{fn}`, `{fn2}`, `{arn}`, `{role}`, `{regio
 from __future__ import annotations
 
 import io
+import re
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
@@ -59,6 +60,8 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     # False where the recording reached the server past botocore's own checks.
     validate: bool = True
+    # True where the recording kept a summary of the error (`summarize`), not the answer.
+    summary: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ class Replay:
                 continue
             client = self.client if step.validate else self.raw_client or self.client
             answer = self.call(step.op, self.resolve(step.params), client)
+            if step.summary:
+                answer = summarize(answer)
             if step.key is not None:
                 self.answers[step.key] = answer
 
@@ -197,6 +202,22 @@ class Replay:
         if isinstance(answer, dict) and "Payload" in answer:
             answer = {**answer, "Payload": answer["Payload"].read().decode()}
         return answer
+
+
+_VALIDATION = re.compile(r"(\d+) validation errors? detected: (.*)", re.DOTALL)
+
+
+def summarize(answer: Any) -> Any:
+    """An error as some recordings keep it: its code and message, or, for a message of
+    validation errors, its code, their count and each error (split where AWS joins them)."""
+    if not isinstance(answer, dict) or "Error" not in answer:
+        return answer
+    code, message = answer["Error"].get("Code"), answer["Error"].get("Message", "")
+    found = _VALIDATION.fullmatch(message)
+    if found is None:
+        return {"Code": code, "Message": message}
+    errors = re.split(r"; (?=Value )", found.group(2))
+    return {"Code": code, "Count": int(found.group(1)), "Errors": errors}
 
 
 def compare(case: Case, replay: Replay) -> dict[str, list[str]]:
