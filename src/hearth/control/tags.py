@@ -97,7 +97,8 @@ class Tags:
         ref = parse_function_ref(resource_arn, field="resource", max_length=256)
         if ref.qualifier is not None or not resource_arn.startswith("arn:"):
             raise invalid_parameter(
-                f"Tags are supported on unqualified function ARNs only: {resource_arn}"
+                "Tags on function aliases and versions are not supported. Please specify a "
+                "function ARN."
             )
         return ref.name
 

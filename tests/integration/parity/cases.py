@@ -6,6 +6,7 @@ The calls are read off the recorded answers (what AWS echoed, what its messages 
 
 from __future__ import annotations
 
+from tests.integration.parity.more_cases import MORE_CASES
 from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
 
@@ -29,6 +30,7 @@ _NONEXISTING_FN = [
         "get_function_code_signing_config",
         "get_function_event_invoke_config",
         "get_function_concurrency",
+        "get_function_url_config",
     )
 ]
 
@@ -43,6 +45,7 @@ _WRONG_REGION = [
         "get_function_code_signing_config",
         "get_function_event_invoke_config",
         "get_function_concurrency",
+        "get_function_url_config",
         "delete_function",
         "invoke",
     )
@@ -670,4 +673,5 @@ CASES: list[Case] = [
     *_MORE,
     *_PROVISIONED,
     *NAME_CASES,
+    *MORE_CASES,
 ]

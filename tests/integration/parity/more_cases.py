@@ -1,0 +1,160 @@
+"""More recorded cases: deprecated runtimes, malformed invoke names, tags on what does not
+exist or cannot carry them. The calls are read off the recorded answers, as in cases.py."""
+
+from __future__ import annotations
+
+from tests.integration.parity.recorded import ACCOUNT, REGION
+from tests.integration.parity.replay import ROLE, ZIP, Call, Case, Create
+
+FN = {"FunctionName": "{fn}"}
+_ESM_ARN = (
+    f"arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:3d9a1f2e-0000-4000-8000-000000000001"
+)
+
+
+def _create(runtime: str) -> Call:
+    params = {
+        "FunctionName": "{fn}",
+        "Runtime": runtime,
+        "Handler": "handler.handler",
+        "Role": ROLE,
+        "Code": {"ZipFile": ZIP},
+    }
+    return Call("deprecation_error", "create_function", params, validate=False)
+
+
+_DEPRECATED = [
+    Case(
+        "TestRuntimeValidation::test_create_deprecated_function_runtime_with_validation_enabled"
+        f"[{runtime}]",
+        [_create(runtime)],
+    )
+    for runtime in (
+        "java8",
+        "go1.x",
+        "provided",
+        "ruby2.7",
+        "nodejs14.x",
+        "python3.7",
+        "dotnetcore3.1",
+        "nodejs12.x",
+    )
+]
+
+
+def _tag_calls(resource: str) -> list[Call]:
+    return [
+        Call("not_found_exception_tag", "tag_resource", {"Resource": resource, "Tags": {"a": "b"}}),
+        Call(
+            "not_found_exception_untag", "untag_resource", {"Resource": resource, "TagKeys": ["a"]}
+        ),
+        Call("not_found_exception_list", "list_tags", {"Resource": resource}),
+    ]
+
+
+# The `resource` pattern AWS's message quotes is its model's: botocore's current one names
+# network connectors and no layers, the recording's is older.
+_OLDER_PATTERN = (
+    "the recorded message quotes an older `resource` pattern than botocore's current model, "
+    "which Hearth quotes"
+)
+_FOOBAR_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:foobar:{{fn}}"
+_TAGS = [
+    Case(
+        "TestLambdaTag::test_tag_nonexisting_resource",
+        [
+            Create(None, overrides={"Timeout": 30, "Environment": {"Variables": {}}}),
+            Call("pre_delete_get_function", "get_function", FN),
+            Call(None, "delete_function", FN),
+            *_tag_calls("{arn}"),
+        ],
+    ),
+    Case(
+        "TestLambdaTag::test_tag_exceptions[lambda_function]",
+        [
+            *_tag_calls("{arn}"),
+            Call(
+                "aliased_arn_exception",
+                "tag_resource",
+                {"Resource": "{arn}:alias", "Tags": {"a": "b"}},
+            ),
+            Call(
+                "invalid_arn_exception",
+                "tag_resource",
+                {"Resource": _FOOBAR_ARN, "Tags": {"a": "b"}},
+                validate=False,
+            ),
+        ],
+        divergence=_OLDER_PATTERN,
+    ),
+    Case(
+        "TestLambdaTag::test_tag_exceptions[event_source_mapping]",
+        [
+            *_tag_calls(_ESM_ARN),
+            Call(
+                "aliased_arn_exception",
+                "tag_resource",
+                {"Resource": _ESM_ARN + ":alias", "Tags": {"a": "b"}},
+                validate=False,
+            ),
+            Call(
+                "invalid_arn_exception",
+                "tag_resource",
+                {"Resource": _FOOBAR_ARN, "Tags": {"a": "b"}},
+                validate=False,
+            ),
+        ],
+        divergence=_OLDER_PATTERN,
+    ),
+    Case(
+        "TestLambdaTags::test_tag_exceptions",
+        [
+            Create(None),
+            Call(
+                "tag_lambda_invalidarn",
+                "tag_resource",
+                {"Resource": "arn:aws:something", "Tags": {"a": "b"}},
+                validate=False,
+            ),
+            Call(
+                "tag_lambda_doesnotexist",
+                "tag_resource",
+                {
+                    "Resource": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:doesnotexist",
+                    "Tags": {"a": "b"},
+                },
+            ),
+            Call(
+                "tag_lambda_qualifier_doesnotexist",
+                "tag_resource",
+                {"Resource": "{arn}:v1", "Tags": {"a": "b"}},
+            ),
+            Call("list_tag_lambda_empty", "list_tags", {"Resource": "{arn}"}),
+            Call("untag_nomatch", "untag_resource", {"Resource": "{arn}", "TagKeys": ["nomatch"]}),
+            Call(
+                "untag_empty_keys",
+                "untag_resource",
+                {"Resource": "{arn}", "TagKeys": []},
+                validate=False,
+            ),
+            Call("tag_empty_tags", "tag_resource", {"Resource": "{arn}", "Tags": {}}),
+        ],
+        divergence=_OLDER_PATTERN,
+    ),
+]
+
+_INVOKE = [
+    Case(
+        "TestLambdaFunction::test_invalid_invoke",
+        [
+            Call(
+                "invoke_function_name_pattern_exc",
+                "invoke",
+                {"FunctionName": f"arn:aws:lambda:{REGION}:123400000000@function:myfn"},
+                validate=False,
+            )
+        ],
+    )
+]
+
+MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE]
