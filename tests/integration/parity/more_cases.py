@@ -4,7 +4,7 @@ exist or cannot carry them. The calls are read off the recorded answers, as in c
 from __future__ import annotations
 
 from tests.integration.parity.recorded import ACCOUNT, REGION
-from tests.integration.parity.replay import ROLE, ZIP, Call, Case, Create
+from tests.integration.parity.replay import ROLE, ZIP, Call, Case, Create, zip_of
 
 FN = {"FunctionName": "{fn}"}
 _ESM_ARN = (
@@ -157,4 +157,18 @@ _INVOKE = [
     )
 ]
 
-MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE]
+# A response one byte over AWS's limit (6 MiB + 100 bytes with its quotes).
+_TOO_LARGE = zip_of("def handler(event, context):\n    return 'x' * (6 * 1024 * 1024 + 99)\n")
+_LIMITS = [
+    Case(
+        "TestLambdaBaseFeatures::test_lambda_too_large_response",
+        [
+            Create(None, overrides={"Code": {"ZipFile": _TOO_LARGE}, "MemorySize": 512}),
+            Call("invoke_result", "invoke", {"FunctionName": "{fn}", "Payload": b"{}"}),
+            Call("invoke_result_2", "invoke", {"FunctionName": "{fn}", "Payload": b"{}"}),
+        ],
+        file="test_lambda.snapshot.json",
+    )
+]
+
+MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE, *_LIMITS]

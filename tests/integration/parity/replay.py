@@ -30,15 +30,16 @@ from tests.integration.parity.recorded import (
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-test-role"
 
 
-def _zip(source: str) -> bytes:
+def zip_of(source: str) -> bytes:
+    """A zip holding `handler.py` with this source (the recordings' handler.handler)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("handler.py", source)
     return buffer.getvalue()
 
 
-ZIP = _zip("def handler(event, context):\n    return event\n")
-ZIP2 = _zip("def handler(event, context):\n    return {'changed': event}\n")
+ZIP = zip_of("def handler(event, context):\n    return event\n")
+ZIP2 = zip_of("def handler(event, context):\n    return {'changed': event}\n")
 
 
 @dataclass(frozen=True)
