@@ -171,4 +171,59 @@ _LIMITS = [
     )
 ]
 
-MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE, *_LIMITS]
+
+def _add(key: str | None, name: str = "{fn}", **extra: str) -> Call:
+    params = {
+        "FunctionName": name,
+        "StatementId": "s3",
+        "Action": "lambda:InvokeFunction",
+        "Principal": "s3.amazonaws.com",
+    }
+    return Call(key, "add_permission", params | extra)
+
+
+_PERMISSIONS = [
+    Case(
+        "TestLambdaPermissions::test_permission_exceptions",
+        [
+            Create(None),
+            _add("add_permission_invalid_statement_id", StatementId="example.com"),
+            _add("add_permission_fn_qualifier_mismatch", name="{fn}:1", Qualifier="2"),
+            _add("add_permission_fn_qualifier_latest", Qualifier="$LATEST"),
+            _add("add_permission_principal_invalid", Principal="invalid.nonamazonaws.com"),
+            Call("get_policy_fn_doesnotexist", "get_policy", {"FunctionName": "doesnotexist"}),
+            Call(
+                "get_policy_fn_version_doesnotexist",
+                "get_policy",
+                {"FunctionName": "{fn}", "Qualifier": "10"},
+            ),
+            _add("add_permission_fn_doesnotexist", name="doesnotexist"),
+            Call(
+                "remove_permission_policy_doesnotexist",
+                "remove_permission",
+                {"FunctionName": "{fn}", "StatementId": "s3"},
+            ),
+            _add("add_permission_fn_alias_doesnotexist", Qualifier="alias-doesnotexist"),
+            _add("add_permission_fn_version_doesnotexist", Qualifier="42"),
+            _add("add_permission_fn_qualifier_invalid", Qualifier="invalid-qualifier-with-?-char"),
+            _add(
+                "add_permission_fn_qualifier_valid_doesnotexist",
+                Qualifier="valid-with-$-but-doesnotexist",
+            ),
+            _add(None),
+            _add("add_permission_conflicting_statement_id"),
+            Call(
+                "remove_permission_fn_doesnotexist",
+                "remove_permission",
+                {"FunctionName": "doesnotexist", "StatementId": "s3"},
+            ),
+            Call(
+                "remove_permission_fn_alias_doesnotexist",
+                "remove_permission",
+                {"FunctionName": "{fn}", "StatementId": "s3", "Qualifier": "alias-doesnotexist"},
+            ),
+        ],
+    )
+]
+
+MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE, *_LIMITS, *_PERMISSIONS]
