@@ -4,7 +4,7 @@ exist or cannot carry them. The calls are read off the recorded answers, as in c
 from __future__ import annotations
 
 from tests.integration.parity.recorded import ACCOUNT, REGION
-from tests.integration.parity.replay import ROLE, ZIP, Call, Case, Create, zip_of
+from tests.integration.parity.replay import ROLE, ZIP, Call, Case, Create, Wait, zip_of
 
 FN = {"FunctionName": "{fn}"}
 _ESM_ARN = (
@@ -226,4 +226,54 @@ _PERMISSIONS = [
     )
 ]
 
-MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE, *_LIMITS, *_PERMISSIONS]
+
+def _alias(
+    key: str | None,
+    version: str,
+    weights: dict[str, float] | None = None,
+    name: str = "custom",
+    fn: str = "{fn}",
+) -> Call:
+    params: dict[str, object] = {"FunctionName": fn, "Name": name, "FunctionVersion": version}
+    if weights is not None:
+        params["RoutingConfig"] = {"AdditionalVersionWeights": weights}
+    # botocore checks no ranges of doubles, but the recording reached AWS with them.
+    return Call(key, "create_alias", params, validate=False)
+
+
+_ALIASES = [
+    Case(
+        "TestLambdaAlias::test_notfound_and_invalid_routingconfigs",
+        [
+            Create("create_response"),
+            Call("publish_v1", "publish_version", FN),
+            Call(
+                None,
+                "update_function_configuration",
+                {"FunctionName": "{fn}", "Environment": {"Variables": {"testenv": "prod"}}},
+            ),
+            Wait("function_updated_v2"),
+            Call("publish_v2", "publish_version", FN),
+            _alias("routing_config_exc_toomany", "1", {"2": 0.5, "3": 0.5}),
+            _alias("routing_config_exc_toohigh", "1", {"2": 2.0}),
+            _alias("routing_config_exc_subzero", "1", {"2": -1.0}),
+            _alias("routing_config_exc_sameversion", "1", {"1": 0.5}),
+            _alias("target_version_doesnotexist", "10", {"2": 0.5}),
+            _alias("routing_config_exc_version_doesnotexist", "1", {"10": 0.5}),
+            _alias("target_version_exc_version_latest", "$LATEST", {"1": 0.5}),
+            _alias("routing_config_exc_version_latest", "1", {"$LATEST": 0.5}),
+            _alias("create-alias-latest", "$LATEST", name="custom-latest"),
+            _alias("routing_config_exc_fn_doesnotexist", "1", {"2": 0.5}, fn="{fn}-unknown"),
+            _alias("create_alias_empty_routingconfig", "1", {}, name="custom-empty-routingconfig"),
+            _alias("create_alias_response", "1", {"2": 0.5}),
+            _alias("routing_config_exc_already_exist", "1", {"2": 0.5}),
+            Call(
+                "alias_does_not_exist_esc",
+                "get_alias",
+                {"FunctionName": "{fn}", "Name": "non-existent"},
+            ),
+        ],
+    )
+]
+
+MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE, *_LIMITS, *_PERMISSIONS, *_ALIASES]
