@@ -6,6 +6,7 @@ The calls are read off the recorded answers (what AWS echoed, what its messages 
 
 from __future__ import annotations
 
+from tests.integration.parity.invoke_config_cases import INVOKE_CONFIG_CASES
 from tests.integration.parity.more_cases import MORE_CASES
 from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
@@ -674,4 +675,5 @@ CASES: list[Case] = [
     *_PROVISIONED,
     *NAME_CASES,
     *MORE_CASES,
+    *INVOKE_CONFIG_CASES,
 ]
