@@ -10,6 +10,7 @@ from tests.integration.parity.invoke_config_cases import INVOKE_CONFIG_CASES
 from tests.integration.parity.more_cases import MORE_CASES
 from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
+from tests.integration.parity.url_cases import URL_CASES
 
 NO_SUCH = "parity-doesnotexist"
 WRONG_REGION_ARN = "arn:aws:lambda:ap-southeast-1:111111111111:function:{fn}"
@@ -676,4 +677,5 @@ CASES: list[Case] = [
     *NAME_CASES,
     *MORE_CASES,
     *INVOKE_CONFIG_CASES,
+    *URL_CASES,
 ]
