@@ -47,9 +47,25 @@ class ErrorCode(StrEnum):
     SERVICE = "ServiceException"
 
 
-# AWS spells the message key "Message" for these codes and "message" for the rest.
+# AWS spells the message key "Message" for these codes and "message" for the rest: the
+# error shapes of botocore's Lambda model whose member is `Message` (those Hearth raises
+# among them; the recordings agree where they show one).
 _CAPITALISED_MESSAGE_CODES = frozenset(
-    {"ResourceNotFoundException", "ServiceException", "ResourceInUseException"}
+    {
+        "CodeSigningConfigNotFoundException",
+        "CodeVerificationFailedException",
+        "InvalidCodeSignatureException",
+        "InvalidRuntimeException",
+        "InvalidZipFileException",
+        "RecursiveInvocationException",
+        "ResourceInUseException",
+        "ResourceNotFoundException",
+        "ServiceException",
+        "ServiceQuotaExceededException",
+        "SnapStartException",
+        "SnapStartNotReadyException",
+        "SnapStartTimeoutException",
+    }
 )
 
 

@@ -63,6 +63,8 @@ class Call:
     validate: bool = True
     # True where the recording kept a summary of the error (`summarize`), not the answer.
     summary: bool = False
+    # Where the recording kept one item of a list answer: (list field, key, value it has).
+    pick: tuple[str, str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,11 @@ class Replay:
             answer = self.call(step.op, self.resolve(step.params), client)
             if step.summary:
                 answer = summarize(answer)
+            if step.pick is not None and isinstance(answer, dict):
+                listed, key, wanted = step.pick
+                wanted = self.resolve(wanted)
+                items = [i for i in answer.get(listed, []) if i.get(key) == wanted]
+                answer = items[0] if items else answer
             if step.key is not None:
                 self.answers[step.key] = answer
 
