@@ -3,6 +3,8 @@ exist or cannot carry them. The calls are read off the recorded answers, as in c
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.integration.parity.recorded import ACCOUNT, REGION
 from tests.integration.parity.replay import ROLE, ZIP, Call, Case, Create, Wait, zip_of
 
@@ -276,4 +278,96 @@ _ALIASES = [
     )
 ]
 
-MORE_CASES = [*_DEPRECATED, *_TAGS, *_INVOKE, *_LIMITS, *_PERMISSIONS, *_ALIASES]
+
+def _alias_call(key: str, op: str, name: str, **params: Any) -> Call:
+    return Call(key, op, {"FunctionName": "{fn}", "Name": name, **params})
+
+
+_NO_WEIGHTS = {"AdditionalVersionWeights": {}}
+_ALIAS_LIFECYCLE = Case(
+    "TestLambdaAlias::test_alias_lifecycle",
+    [
+        Create("create_response"),
+        Call("publish_v1", "publish_version", FN),
+        Call(
+            None,
+            "update_function_configuration",
+            {"FunctionName": "{fn}", "Environment": {"Variables": {"testenv": "prod"}}},
+        ),
+        Wait("function_updated_v2"),
+        Call("publish_v2", "publish_version", FN),
+        _alias_call(
+            "create_alias_1_1",
+            "create_alias",
+            "aliasname1_1",
+            FunctionVersion="1",
+            Description="custom-alias",
+            RoutingConfig={"AdditionalVersionWeights": {"2": 0.2}},
+        ),
+        _alias_call("get_alias_1_1", "get_alias", "aliasname1_1"),
+        Call(
+            "get_function_alias_1_1",
+            "get_function",
+            {"FunctionName": "{fn}", "Qualifier": "aliasname1_1"},
+        ),
+        Call(
+            "get_function_byarn_alias_1_1", "get_function", {"FunctionName": "{arn}:aliasname1_1"}
+        ),
+        Call(
+            "get_function_alias_notfound_exc",
+            "get_function",
+            {"FunctionName": "{fn}", "Qualifier": "aliasdoesnotexist"},
+        ),
+        Call(
+            "get_function_alias_byarn_notfound_exc",
+            "get_function",
+            {"FunctionName": "{arn}:aliasdoesnotexist"},
+        ),
+        _alias_call(
+            "create_alias_1_2",
+            "create_alias",
+            "aliasname1_2",
+            FunctionVersion="1",
+            Description="custom-alias",
+        ),
+        _alias_call("get_alias_1_2", "get_alias", "aliasname1_2"),
+        _alias_call("create_alias_1_3", "create_alias", "aliasname1_3", FunctionVersion="1"),
+        _alias_call("get_alias_1_3", "get_alias", "aliasname1_3"),
+        _alias_call(
+            "create_alias_2",
+            "create_alias",
+            "aliasname2",
+            FunctionVersion="2",
+            Description="custom-alias",
+        ),
+        _alias_call("get_alias_2", "get_alias", "aliasname2"),
+        Call("list_aliases_for_fnname", "list_aliases", FN),
+        _alias_call("update_alias_1_1", "update_alias", "aliasname1_1", RoutingConfig=_NO_WEIGHTS),
+        _alias_call("get_alias_1_1_after_update", "get_alias", "aliasname1_1"),
+        Call("list_aliases_for_fnname_after_update", "list_aliases", FN),
+        _alias_call("update_alias_1_2", "update_alias", "aliasname1_2", RoutingConfig=_NO_WEIGHTS),
+        _alias_call("get_alias_1_2_after_update", "get_alias", "aliasname1_2"),
+        Call("list_aliases_for_fnname_after_update_2", "list_aliases", FN),
+        Call(
+            "list_aliases_for_version",
+            "list_aliases",
+            {"FunctionName": "{fn}", "FunctionVersion": "1"},
+        ),
+        Call(
+            "delete_alias_response",
+            "delete_alias",
+            {"FunctionName": "{fn}", "Name": "aliasname1_1"},
+        ),
+        Call("list_aliases_for_fnname_afterdelete", "list_aliases", FN),
+    ],
+)
+
+MORE_CASES = [
+    *_DEPRECATED,
+    *_TAGS,
+    *_INVOKE,
+    *_LIMITS,
+    *_PERMISSIONS,
+    *_ALIASES,
+    _ALIAS_LIFECYCLE,
+]
