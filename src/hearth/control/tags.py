@@ -65,7 +65,7 @@ def check_tags(raw: Any) -> dict[str, str]:
         if key.lower().startswith("aws:"):
             raise invalid_parameter(f"Tag keys prefixed with 'aws:' are reserved: {key}")
     if len(raw) > MAX_TAGS:
-        raise invalid_parameter(f"A resource can have at most {MAX_TAGS} tags.")
+        raise invalid_parameter("Number of tags exceeds resource tag limit.")  # AWS's words
     return dict(raw)
 
 

@@ -362,7 +362,96 @@ _ALIAS_LIFECYCLE = Case(
     ],
 )
 
+
+def _tagging(key: str, op: str, **params: Any) -> list[Call]:
+    """A tag change and the ListTags the recording made after it."""
+    return [
+        Call(key, op, {"Resource": "{arn}", **params}),
+        Call(f"{key}_listtags", "list_tags", {"Resource": "{arn}"}),
+    ]
+
+
+_FIFTY = {f"{i}_key": f"{i}_value" for i in range(50)}
+_TAG_LIFECYCLES = [
+    Case(
+        "TestLambdaTag::test_tag_lifecycle[lambda_function]",
+        [
+            Create(None),
+            *_tagging("tag_single_response", "tag_resource", Tags={"A": "tag-a"}),
+            *_tagging("tag_multiple_response", "tag_resource", Tags={"B": "tag-b", "C": "tag-c"}),
+            *_tagging(
+                "tag_overlap_response",
+                "tag_resource",
+                Tags={"C": "tag-c-newsuffix", "D": "tag-d"},
+            ),
+            *_tagging("untag_single_response", "untag_resource", TagKeys=["A"]),
+            *_tagging("untag_multiple_response", "untag_resource", TagKeys=["B", "C"]),
+            *_tagging("untag_nonexisting_response", "untag_resource", TagKeys=["F"]),
+            *_tagging(
+                "untag_existing_and_nonexisting_response", "untag_resource", TagKeys=["D", "F"]
+            ),
+        ],
+    ),
+    Case(
+        "TestLambdaTag::test_create_tag_on_fn_create",
+        [
+            Create(
+                None,
+                overrides={
+                    "Tags": {"testtag": "custom"},
+                    "Timeout": 30,
+                    "Environment": {"Variables": {}},
+                },
+            ),
+            Call("get_function_result", "get_function", FN),
+            Call("list_tags_result", "list_tags", {"Resource": "{arn}"}),
+        ],
+    ),
+    Case(
+        "TestLambdaTags::test_tag_versions",
+        [
+            Create(None),
+            Call(None, "publish_version", FN),
+            Call(
+                "tag_resource_exception",
+                "tag_resource",
+                {"Resource": "{arn}:1", "Tags": {"a": "b"}},
+            ),
+            Call(
+                "tag_resource_latest_exception",
+                "tag_resource",
+                {"Resource": "{arn}:$LATEST", "Tags": {"a": "b"}},
+            ),
+        ],
+    ),
+    Case(
+        "TestLambdaTags::test_tag_limits",
+        [
+            Create(None, overrides={"Timeout": 30, "Environment": {"Variables": {}}}),
+            Call(
+                "tag_lambda_too_many_tags",
+                "tag_resource",
+                {"Resource": "{arn}", "Tags": {**_FIFTY, "50_key": "50_value"}},
+            ),
+            Call("tag_response", "tag_resource", {"Resource": "{arn}", "Tags": _FIFTY}),
+            Call("list_tags_response", "list_tags", {"Resource": "{arn}"}),
+            Call("get_fn_response", "get_function", FN),
+            Call(
+                "tag_lambda_too_many_tags_additional",
+                "tag_resource",
+                {"Resource": "{arn}", "Tags": {"a_key": "a_value"}},
+            ),
+            Create(
+                "create_function_invalid_tags",
+                fn="{fn2}",
+                overrides={"Tags": {**_FIFTY, "50_key": "50_value"}},
+            ),
+        ],
+    ),
+]
+
 MORE_CASES = [
+    *_TAG_LIFECYCLES,
     *_DEPRECATED,
     *_TAGS,
     *_INVOKE,
