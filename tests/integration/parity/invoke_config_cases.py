@@ -19,7 +19,7 @@ def _put(key: str | None, name: str = "{fn}", **params: Any) -> Call:
     return Call(key, "put_function_event_invoke_config", {"FunctionName": name, **params})
 
 
-def _call(key: str, op: str, name: str = "{fn}", **params: Any) -> Call:
+def _call(key: str | None, op: str, name: str = "{fn}", **params: Any) -> Call:
     return Call(key, f"{op}_function_event_invoke_config", {"FunctionName": name, **params})
 
 
@@ -32,6 +32,33 @@ _ALIAS_ARN = Ref("fn_alias_result", "AliasArn")
 ONE = {"MaximumRetryAttempts": 1}
 
 INVOKE_CONFIG_CASES = [
+    Case(
+        "TestLambdaEventInvokeConfig::test_lambda_eventinvokeconfig_lifecycle",
+        [
+            Create(None, overrides={"Environment": {"Variables": {}}, "Timeout": 30}),
+            _put("put_invokeconfig_retries_0", MaximumRetryAttempts=0),
+            _put("put_invokeconfig_eventage_60", MaximumEventAgeInSeconds=60),
+            _call("update_invokeconfig_eventage_nochange", "update", MaximumEventAgeInSeconds=60),
+            _call("update_invokeconfig_retries", "update", MaximumRetryAttempts=1),
+            _call("get_invokeconfig", "get"),
+            _call("get_invokeconfig_latest", "get", Qualifier="$LATEST"),
+            Call(
+                "list_single_invokeconfig",
+                "list_function_event_invoke_configs",
+                {"FunctionName": "{fn}"},
+            ),
+            Call("publish_version_result", "publish_version", {"FunctionName": "{fn}"}),
+            _call("get_invokeconfig_postpublish", "get", Qualifier="1"),
+            _put("put_published_invokeconfig", Qualifier="1", MaximumEventAgeInSeconds=120),
+            _call("get_published_invokeconfig", "get", Qualifier="1"),
+            _call(None, "delete"),
+            Call(
+                "list_paging_nolimit_postdelete",
+                "list_function_event_invoke_configs",
+                {"FunctionName": "{fn}"},
+            ),
+        ],
+    ),
     Case(
         "TestLambdaEventInvokeConfig::test_lambda_eventinvokeconfig_exceptions",
         [
@@ -134,5 +161,5 @@ INVOKE_CONFIG_CASES = [
                 "update_eventinvokeconfig_config_doesnotexist_without_qualifier", "update", **ONE
             ),
         ],
-    )
+    ),
 ]
