@@ -12,6 +12,7 @@ from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
 from tests.integration.parity.signing_cases import SIGNING_CASES
 from tests.integration.parity.url_cases import URL_CASES
+from tests.integration.parity.version_cases import VERSION_CASES
 
 NO_SUCH = "parity-doesnotexist"
 WRONG_REGION_ARN = "arn:aws:lambda:ap-southeast-1:111111111111:function:{fn}"
@@ -680,4 +681,5 @@ CASES: list[Case] = [
     *INVOKE_CONFIG_CASES,
     *URL_CASES,
     *SIGNING_CASES,
+    *VERSION_CASES,
 ]
