@@ -78,6 +78,12 @@ def parse_function_ref(
     return FunctionRef(match["name"], match["qualifier"], match["region"])
 
 
+def named_account(value: str) -> str | None:
+    """The account a FunctionName's ARN or partial ARN names, if it names one."""
+    match = _FUNCTION_REF.fullmatch(value)
+    return match["account"] if match is not None else None
+
+
 def check_region(ref: FunctionRef, here: str) -> FunctionRef:
     """A full ARN naming another region is AWS's 404, before anything is looked up."""
     if ref.region is not None and ref.region != here:

@@ -29,7 +29,7 @@ def _on(kind: str, destination: str | None) -> dict[str, Any]:
 
 
 _ALIAS_ARN = Ref("fn_alias_result", "AliasArn")
-ONE = {"MaximumRetryAttempts": 1}
+ONE: dict[str, Any] = {"MaximumRetryAttempts": 1}
 
 INVOKE_CONFIG_CASES = [
     Case(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.parity.recorded import ACCOUNT, REGION
-from tests.integration.parity.replay import ROLE, ZIP, Call, Case, Create, Wait, zip_of
+from tests.integration.parity.replay import ROLE, ZIP, ZIP2, Call, Case, Create, Wait, zip_of
 
 FN = {"FunctionName": "{fn}"}
 _ESM_ARN = (
@@ -283,7 +283,7 @@ def _alias_call(key: str, op: str, name: str, **params: Any) -> Call:
     return Call(key, op, {"FunctionName": "{fn}", "Name": name, **params})
 
 
-_NO_WEIGHTS = {"AdditionalVersionWeights": {}}
+_NO_WEIGHTS: dict[str, Any] = {"AdditionalVersionWeights": {}}
 _ALIAS_LIFECYCLE = Case(
     "TestLambdaAlias::test_alias_lifecycle",
     [
@@ -450,7 +450,57 @@ _TAG_LIFECYCLES = [
     ),
 ]
 
+_NAMING = [
+    Case(
+        "TestLambdaFunction::test_function_arns",
+        [
+            Create("create-function-arn-response", fn="{arn}"),
+            Create(
+                "create-function-partial-arn-response",
+                fn=f"{ACCOUNT}:function:{{fn2}}",
+                overrides={"Code": {"ZipFile": ZIP2}},
+            ),
+            Create("invalid_function_name_exc", fn="invalid:function:name"),
+            Create("long_function_name_exc", fn="a" * 65),
+            Create(
+                "long_function_arn_exc",
+                fn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:" + "a" * 100,
+            ),
+            Create(
+                "function_arn_other_region_exc",
+                fn=f"arn:aws:lambda:ap-southeast-1:{ACCOUNT}:function:{{fn}}-other",
+            ),
+            Create(
+                "function_arn_other_account_exc",
+                fn=f"arn:aws:lambda:{REGION}:222222222222:function:{{fn}}-other",
+            ),
+        ],
+    ),
+    Case(
+        "TestLambdaAlias::test_alias_naming",
+        [
+            Create("create_response"),
+            Call("publish_v1", "publish_version", FN),
+            _alias_call(
+                "create_alias_date",
+                "create_alias",
+                "2024-01-02",
+                FunctionVersion="1",
+                Description="custom-alias",
+            ),
+            _alias_call("get_alias_date", "get_alias", "2024-01-02"),
+            Call(
+                "create_alias_number_exception",
+                "create_alias",
+                {"FunctionName": "{fn}", "Name": "2024", "FunctionVersion": "1"},
+                validate=False,
+            ),
+        ],
+    ),
+]
+
 MORE_CASES = [
+    *_NAMING,
     *_TAG_LIFECYCLES,
     *_DEPRECATED,
     *_TAGS,
