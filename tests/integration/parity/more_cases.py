@@ -499,7 +499,82 @@ _NAMING = [
     ),
 ]
 
+_PERMISSION_FIELDS = [
+    Case(
+        "TestLambdaPermissions::test_add_lambda_permission_aws",
+        [
+            Create("create_lambda", overrides={"Environment": {"Variables": {}}}),
+            _add("add_permission", SourceArn="arn:aws:s3:::{fn}-bucket"),
+            Call("get_policy", "get_policy", FN),
+        ],
+    ),
+    Case(
+        "TestLambdaPermissions::test_add_lambda_permission_fields",
+        [
+            Create(None),
+            _add(
+                "add_permission_principal_wildcard",
+                StatementId="wilcard",
+                Principal="*",
+                SourceAccount=ACCOUNT,
+            ),
+            _add(
+                "add_permission_principal_service",
+                StatementId="lambda",
+                Principal="lambda.amazonaws.com",
+                SourceAccount=ACCOUNT,
+            ),
+            _add("add_permission_principal_account", StatementId="account-id", Principal=ACCOUNT),
+            _add(
+                "add_permission_principal_arn",
+                StatementId="user-arn",
+                Principal=f"arn:aws:iam::{ACCOUNT}:user/parity",
+                SourceAccount=ACCOUNT,
+            ),
+            _add(
+                "add_permission_optional_fields",
+                StatementId="urlPermission",
+                Action="lambda:InvokeFunctionUrl",
+                Principal="*",
+                SourceArn="arn:aws:s3:::{fn}-bucket",
+                SourceAccount=ACCOUNT,
+                FunctionUrlAuthType="NONE",
+                PrincipalOrgID="o-1234567890",
+            ),
+            _add(
+                "add_permission_alexa_skill",
+                StatementId="alexaSkill",
+                Principal="*",
+                EventSourceToken="amzn1.ask.skill.xxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+            ),
+        ],
+    ),
+]
+
+_BUCKET = "arn:aws:s3:::{fn}-bucket"
+_PERMISSION_VERSIONS = Case(
+    "TestLambdaPermissions::test_lambda_permission_versioning",
+    [
+        Create(None),
+        _add("add_permission", SourceArn=_BUCKET),
+        Call("get_policy", "get_policy", FN),
+        Call(None, "publish_version", FN),
+        Call("get_policy_after_publishing_latest", "get_policy", FN),
+        Call(
+            "get_policy_after_publishing_new_version",
+            "get_policy",
+            {"FunctionName": "{fn}", "Qualifier": "1"},
+        ),
+        _add(None, SourceArn=_BUCKET, Qualifier="1"),
+        Call("get_policy_after_adding_to_new_version", "get_policy", FN),
+        _add(None, StatementId="s3_2", SourceArn=_BUCKET),
+        Call("get_policy_after_adding_2", "get_policy", FN),
+    ],
+)
+
 MORE_CASES = [
+    _PERMISSION_VERSIONS,
+    *_PERMISSION_FIELDS,
     *_NAMING,
     *_TAG_LIFECYCLES,
     *_DEPRECATED,
