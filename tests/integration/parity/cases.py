@@ -10,6 +10,7 @@ from tests.integration.parity.invoke_config_cases import INVOKE_CONFIG_CASES
 from tests.integration.parity.more_cases import MORE_CASES
 from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
+from tests.integration.parity.s3_code_cases import S3_CODE_CASES
 from tests.integration.parity.signing_cases import SIGNING_CASES
 from tests.integration.parity.url_cases import URL_CASES
 from tests.integration.parity.version_cases import VERSION_CASES
@@ -682,4 +683,5 @@ CASES: list[Case] = [
     *URL_CASES,
     *SIGNING_CASES,
     *VERSION_CASES,
+    *S3_CODE_CASES,
 ]

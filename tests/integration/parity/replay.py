@@ -8,6 +8,7 @@ are templates over the case's names (`{fn}`, `{fn2}`, `{arn}`, `{role}`, `{regio
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import uuid
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError, ParamValidationError
 
 from tests.integration.parity.recorded import (
@@ -87,7 +89,16 @@ class Create:
     wait: bool = True
 
 
-Step = Call | Wait | Create
+@dataclass(frozen=True)
+class S3Put:
+    """An object put in the S3 on the same endpoint (the bucket made if need be)."""
+
+    bucket: str
+    key: str
+    body: bytes
+
+
+Step = Call | Wait | Create | S3Put
 
 # What a FunctionConfiguration echoes of CreateFunction's arguments.
 _ECHOED = ("Runtime", "Handler", "MemorySize", "Timeout", "Description", "Environment")
@@ -179,6 +190,9 @@ class Replay:
                 if step.wait and not isinstance(answer, str) and "Error" not in answer:
                     self.run([Wait(function=step.fn)], recorded)
                 continue
+            if isinstance(step, S3Put):
+                self._s3_put(step)
+                continue
             if isinstance(step, Wait):
                 params: dict[str, Any] = {"FunctionName": self.resolve(step.function)}
                 if step.qualifier:
@@ -198,6 +212,21 @@ class Replay:
                 answer = items[0] if items else answer
             if step.key is not None:
                 self.answers[step.key] = answer
+
+    def _s3_put(self, step: S3Put) -> None:
+        meta = self.client.meta
+        credentials = self.client._request_signer._credentials  # the Lambda client's own
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=meta.endpoint_url,
+            region_name=meta.region_name,
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+        )
+        bucket = self.resolve(step.bucket)
+        with contextlib.suppress(ClientError):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=self.resolve(step.key), Body=step.body)
 
     def call(self, op: str, params: dict[str, Any], client: Any = None) -> Any:
         method: Callable[..., Any] = getattr(client or self.client, op)
