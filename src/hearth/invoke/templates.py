@@ -23,6 +23,7 @@ from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
 from hearth.invoke import snapstart
 from hearth.invoke.environment import log_stream_name
+from hearth.invoke.identities import FunctionIdentity, SandboxIdentities
 from hearth.invoke.launchers import ZygoteLauncher
 from hearth.invoke.runtimes import family_of, function_environment
 from hearth.invoke.snapstart import LaunchedServer, Template
@@ -51,8 +52,12 @@ class Templates:
         socket_dir: str,
         snapstart_latest: bool,
         snapstart_spare: bool = True,
+        identities: SandboxIdentities | None = None,
     ) -> None:
         self._code = code_store
+        # Where Hearth's API looks up which function a sandbox uid is: a template's own
+        # (its init's requests; its forks' through a --network none relay) is its function's.
+        self._identities = identities
         self._arns = arns
         self._logs = logs
         self._launcher_for = launcher_for
@@ -173,6 +178,13 @@ class Templates:
             ) from exc
         return code_tree, layer_trees
 
+    def _spare(self, version: FunctionVersion, *, sandboxed: bool) -> str:
+        """HEARTH_TEMPLATE_SPARE (hearth/runtimes/python/template.py): "0", no spare; "1",
+        one forked ahead; "1:BYTES", one that also mounts its /tmp while it waits."""
+        if not self._snapstart_spare:
+            return "0"
+        return f"1:{version.ephemeral_storage * 1024 * 1024}" if sandboxed else "1"
+
     async def _build(self, version: FunctionVersion) -> Template:
         log_group = version.log_group or f"/aws/lambda/{version.function_name}"
         stream = log_stream_name(version.version)
@@ -180,6 +192,10 @@ class Templates:
         directory = tempfile.mkdtemp(prefix="t-", dir=self._socket_dir)
         os.chmod(directory, 0o755)  # noqa: S103 - the template uid must reach its sockets
         sandbox = self._sandbox(version, code_tree, layer_trees, directory)
+        if sandbox is not None and self._identities is not None:
+            self._identities.bind(
+                sandbox.uid, FunctionIdentity(version.function_name, version.role)
+            )
         child_uids: list[int] = list(sandbox.plan["template_uids"]) if sandbox else []
         task_root, layer_roots, runtime_dir = code_tree, layer_trees, None
         inside_dir = directory
@@ -197,10 +213,10 @@ class Templates:
             shutil.rmtree(directory, ignore_errors=True)
 
         variables = await self._variables(version, stream, task_root, layer_roots, runtime_dir)
-        variables["HEARTH_TEMPLATE_FD"] = "4"  # TEMPLATE_FD in hearth/runtimes/python/zygote.py
-        # A sandboxed spare mounts its /tmp while it waits (hearth/runtimes/python/template.py).
-        spare = "1" if sandbox is None else f"1:{version.ephemeral_storage * 1024 * 1024}"
-        variables["HEARTH_TEMPLATE_SPARE"] = spare if self._snapstart_spare else "0"
+        variables.update(
+            HEARTH_TEMPLATE_FD="4",  # TEMPLATE_FD in hearth/runtimes/python/zygote.py
+            HEARTH_TEMPLATE_SPARE=self._spare(version, sandboxed=sandbox is not None),
+        )
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         read_fd, write_fd = os.pipe()
         _log_lines(read_fd, lambda line: self._logs.write(log_group, stream, _now_ms(), line))

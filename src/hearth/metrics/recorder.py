@@ -134,6 +134,12 @@ class Dropped(NamedTuple):
     at: float
 
 
+class RecursionStopped(NamedTuple):
+    function: str
+    qualifier: str | None
+    at: float
+
+
 class DeliveryFailed(NamedTuple):
     function: str | None
     dead_letter: bool
@@ -158,6 +164,7 @@ Record = (
     | AsyncReceived
     | EventAge
     | Dropped
+    | RecursionStopped
     | DeliveryFailed
     | ColdStart
     | IteratorAge
@@ -208,6 +215,9 @@ class LambdaMetrics:
 
     def dropped(self, function: str, qualifier: str | None) -> None:
         self._pending.append(Dropped(function, qualifier, self._clock()))
+
+    def recursion_stopped(self, function: str, qualifier: str | None) -> None:
+        self._pending.append(RecursionStopped(function, qualifier, self._clock()))
 
     def delivery_failed(self, function: str | None, dead_letter: bool) -> None:
         self._pending.append(DeliveryFailed(function, dead_letter, self._clock()))
@@ -279,6 +289,9 @@ class LambdaMetrics:
         if isinstance(record, Dropped):
             sets = dimension_sets(function, qualifier, None)
             return [Sample("AsyncEventsDropped", "Count", 1, sets, at)]
+        if isinstance(record, RecursionStopped):
+            sets = dimension_sets(function, qualifier, None)
+            return [Sample("RecursiveInvocationsDropped", "Count", 1, sets, at)]
         return self._invoked(record, labels, tallies)
 
     def _invoked(

@@ -7,7 +7,8 @@ Runs under the function's interpreter (standard library only, Python 3.10-3.13),
                                         # files into function code or layers
 
 with ``HEARTH_ZYGOTE_FD`` (the fd of its end of an ``AF_UNIX``/``SOCK_SEQPACKET`` socketpair)
-and ``HEARTH_ZYGOTE_PARENT`` (Hearth's pid) in its environment. At start it loads
+and ``HEARTH_ZYGOTE_PARENT`` (Hearth's pid) in its environment. Sandboxed, ``var_lang.py``
+starts it instead, from ``/var/lang`` in a mount namespace of its own (see there). At start it loads
 ``bootstrap.py`` (under a private module name, so a function's own ``bootstrap.py`` is not
 shadowed) and the modules most functions import, then freezes the heap for copy-on-write.
 
@@ -315,6 +316,7 @@ def _max_fd() -> int:
 
 
 def main() -> None:
+    os.environ.pop("LD_LIBRARY_PATH", None)  # var_lang.py's, for this interpreter only
     fd = int(os.environ.pop("HEARTH_ZYGOTE_FD"))
     parent = int(os.environ.pop("HEARTH_ZYGOTE_PARENT", "0"))
     # Whatever else Hearth's process left open (uvloop's spawn does not close inherited
