@@ -143,7 +143,8 @@ class SqsPoller:
             if batch and (window == 0 or remaining <= 0):
                 break
             wait = LONG_POLL_SECONDS if not batch and window == 0 else max(0, min(20, remaining))
-            messages = await self._reader.receive(min(10, size - len(batch)), int(wait + 0.999))
+            count = min(self._reader.receive_limit, size - len(batch))
+            messages = await self._reader.receive(count, int(wait + 0.999))
             if ctx.stopping.is_set():
                 break  # what came is delivered again after the visibility timeout
             if not messages:
@@ -167,8 +168,12 @@ class SqsPoller:
         region = ctx.region
         records = [lambda_record(m, self._arn, region) for m in messages]
         filters = ctx.filters()
-        kept = [r for r in records if keep(filters, r, "body", r["body"])]
-        dropped = [r for r in records if r not in kept]
+        kept: list[dict[str, Any]] = records
+        dropped: list[dict[str, Any]] = []
+        if filters:
+            kept = []
+            for record in records:
+                (kept if keep(filters, record, "body", record["body"]) else dropped).append(record)
         if dropped:
             ctx.stats.records_filtered_out += len(dropped)
             await self._delete(dropped)

@@ -44,6 +44,9 @@ _MAX_WAIT = 0.25
 
 
 class QueueReader(Protocol):
+    # The most messages one `receive` may be asked for.
+    receive_limit: int
+
     async def receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]: ...
 
     async def delete(self, receipt_handles: list[str]) -> None: ...
@@ -67,6 +70,8 @@ Call = Callable[..., Any]
 
 class BotocoreQueue:
     """Any SQS endpoint, through botocore (calls run on the pollers' threads via `call`)."""
+
+    receive_limit = 10  # ReceiveMessage's MaxNumberOfMessages
 
     def __init__(self, client: Any, arn: str, call: Call, call_until_stopped: Call) -> None:
         self._client = client
@@ -116,6 +121,9 @@ class EmbeddedQueue:
     `delayed_until`, `receipt_handle`, `_old_receipt_handles`); `supported` says whether the
     installed moto is the major version they were written for (else the poller reads
     through botocore)."""
+
+    # A whole batch in one pass over the queue (ReceiveMessage's limit of 10 is the API's).
+    receive_limit = 10_000
 
     def __init__(self, services: InProcess, arn: str, stopping: asyncio.Event) -> None:
         _, _, _, self._region, self._account, self._name = arn.split(":", 5)
