@@ -312,3 +312,55 @@ def test_embedded_dynamodb_stream_bisects_retries_and_sends_on_failure(
     time.sleep(0.5)
     assert len(batches(trace)) == 6
     lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_embedded_kinesis_split_while_polling_reads_parents_first(
+    hearth: Server, fn_name: str, tmp_path: Path
+) -> None:
+    """UpdateShardCount splits the shard a running mapping reads: the parent's records all
+    come before any child's, each shard in order, nothing twice, and the children start
+    as soon as the parent is read to its end (not at the next look at the shards)."""
+    lam, kinesis = hearth.client(), service_client(hearth.endpoint, "kinesis")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    kinesis.create_stream(StreamName=fn_name, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=fn_name)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON", BatchSize=3
+    )["UUID"]
+    wait_state(lam, uuid, "Enabled")
+    keys = [f"key-{i}" for i in range(8)]
+
+    def put(letter: str) -> None:
+        kinesis.put_records(
+            StreamName=fn_name,
+            Records=[
+                {"Data": f"{letter}{i}".encode(), "PartitionKey": key} for i, key in enumerate(keys)
+            ],
+        )
+
+    put("A")
+    kinesis.update_shard_count(
+        StreamName=fn_name, TargetShardCount=2, ScalingType="UNIFORM_SCALING"
+    )
+    split = time.monotonic()
+    put("B")
+    wait_for(lambda: len(records(trace)) >= 16, timeout=20)
+    took = time.monotonic() - split
+    time.sleep(0.3)
+    seen = [
+        (r["eventID"].split(":")[0], base64.b64decode(r["kinesis"]["data"]).decode())
+        for r in records(trace)
+    ]
+    letters = [data[0] for _, data in seen]
+    assert letters == sorted(letters), seen  # every A (the parent) before any B
+    assert sorted(data for _, data in seen) == sorted(f"{x}{i}" for x in "AB" for i in range(8))
+    children = {s for s, data in seen if data[0] == "B"}
+    assert children == {"shardId-000000000001", "shardId-000000000002"}, seen
+    for shard in children:
+        mine = [int(data[1:]) for s, data in seen if s == shard]
+        assert mine == sorted(mine)
+    assert took < 4, took  # the shards are looked at again only every 5 s
+    lam.delete_event_source_mapping(UUID=uuid)

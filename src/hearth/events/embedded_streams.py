@@ -5,8 +5,9 @@ shards with their parents and whether they are closed, iterators, pages of recor
 botocore's GetRecords shape. Through botocore every page is a GetRecords serialized to
 HTTP, routed through the gateway and rendered by moto; in-process it is one call into
 moto's backend. Relies on moto 5's Kinesis backend (`describe_stream`, `get_shard_iterator`,
-`get_records`; `Shard.is_open`, `parent`, `adjacent_parent`; `Record.data` as the base64
-text it was sent as, `created_at` in epoch seconds).
+`get_records`, `Stream.get_shard`, `utils.decompose_shard_iterator`; `Shard.is_open`,
+`parent`, `adjacent_parent`; `Record.data` as the base64 text it was sent as, `created_at` in
+epoch seconds).
 """
 
 from __future__ import annotations
@@ -79,7 +80,12 @@ class EmbeddedKinesisReader(KinesisReader):
 
     async def page(self, iterator: str, limit: int) -> Page:
         def read() -> Page:
-            next_iterator, records, behind = self._backend().get_records(self._arn, iterator, limit)
+            backend = self._backend()
+            next_iterator, records, behind = backend.get_records(self._arn, iterator, limit)
+            if not records and not self._open(backend, iterator):
+                # Read to the end of a closed shard: AWS ends the iterator chain there (moto
+                # hands out another), so a split's or merge's children start at once.
+                next_iterator = None
             raw = [
                 {
                     "Data": base64.b64decode(r.data),
@@ -93,6 +99,13 @@ class EmbeddedKinesisReader(KinesisReader):
 
         result: Page = await self._run(read)
         return result
+
+    def _open(self, backend: Any, iterator: str) -> bool:
+        from moto.kinesis.utils import decompose_shard_iterator  # noqa: PLC0415
+
+        _, shard_id, _ = decompose_shard_iterator(iterator)
+        stream = backend.describe_stream(stream_arn=self._arn, stream_name=None)
+        return bool(stream.get_shard(shard_id).is_open)
 
 
 async def _unused(*args: Any, **kwargs: Any) -> Any:
