@@ -64,9 +64,14 @@ def test_a_send_does_not_count_the_queue(sqs: Any, monkeypatch: pytest.MonkeyPat
 
     url = sqs.create_queue(QueueName="big")["QueueUrl"]
     counted: list[int] = []
-    full = Queue.messages.fget
-    assert full is not None
-    monkeypatch.setattr(Queue, "messages", property(lambda self: counted.append(1) or full(self)))
+    queue_type: Any = Queue
+    full = queue_type.messages.fget
+
+    def counting(self: Any) -> Any:
+        counted.append(1)
+        return full(self)
+
+    monkeypatch.setattr(Queue, "messages", property(counting))
     sqs.send_message(QueueUrl=url, MessageBody="x")
     sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "y"}])
     assert counted == []
