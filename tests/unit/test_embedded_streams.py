@@ -66,3 +66,41 @@ def test_a_split_parent_keeps_its_records_and_ends_when_read(kinesis: Any) -> No
         assert got.next_iterator is not None  # an open shard's chain goes on
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("kind", "at"),
+    [
+        ("TRIM_HORIZON", None),
+        ("AT_SEQUENCE_NUMBER", 7),
+        ("AFTER_SEQUENCE_NUMBER", 7),
+        ("LATEST", None),
+    ],
+)
+def test_pages_are_moto_get_records_pages(kinesis: Any, kind: str, at: int | None) -> None:
+    """Found by sequence number, the pages are those of GetRecords: the same records, the
+    same next iterator and MillisBehindLatest, page after page, and an empty page at the end
+    of an open shard that still goes on."""
+    kinesis.create_stream(StreamName="s", ShardCount=1)
+    for i in range(25):
+        kinesis.put_record(StreamName="s", Data=f"r{i}".encode(), PartitionKey="k")
+    reader = EmbeddedKinesisReader(InlineServices(), ARN, "role")
+    shard = "shardId-000000000000"
+
+    async def scenario() -> None:
+        sequence = str(at) if at is not None else None
+        iterator: str | None = await reader.iterator(shard, kind, sequence)
+        pages = 0
+        while iterator is not None and pages < 5:
+            mine = await reader.page(iterator, 10)
+            theirs = kinesis.get_records(ShardIterator=iterator, Limit=10, StreamARN=ARN)
+            assert [r["SequenceNumber"] for r in mine.records] == [
+                r["SequenceNumber"] for r in theirs["Records"]
+            ]
+            assert [r["Data"] for r in mine.records] == [r["Data"] for r in theirs["Records"]]
+            assert mine.next_iterator == theirs["NextShardIterator"]
+            assert mine.millis_behind == theirs["MillisBehindLatest"]
+            iterator, pages = mine.next_iterator, pages + 1
+        assert iterator is not None  # an open shard's chain never ends
+
+    asyncio.run(scenario())
