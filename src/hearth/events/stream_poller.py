@@ -39,8 +39,8 @@ from hearth.events.stream_readers import DynamoDBReader, KinesisReader, Page, St
 from hearth.invoke.types import InvokeResult
 
 IDLE_POLL_SECONDS = 0.05
-# An embedded stream's shard is read again as soon as a request reaches the embedded Kinesis
-# (a PutRecord, most likely), else after this long.
+# A shard of the embedded services is read again as soon as a request reaches the embedded
+# Kinesis or DynamoDB (a PutRecord, a PutItem), else after this long.
 IDLE_WAKEABLE_SECONDS = 0.25
 SHARD_REFRESH_SECONDS = 5.0
 _RETRY_FIRST_DELAY = 0.1
@@ -64,8 +64,10 @@ class StreamPoller:
         role = context.role
         services = context.clients.in_process("kinesis")
         self._reader: StreamReader
-        # The embedded services when the stream is theirs: idle shards wait for a request.
+        # The embedded services when the stream is theirs: an idle shard waits for a request
+        # to the service whose requests make its records (`_wake_on`).
         self._services: InProcess | None = None
+        self._wake_on = "kinesis"
         if context.source is Source.KINESIS and services is not None and _moto_5():
             # A stream of the embedded services: read from moto's models in-process.
             self._reader = EmbeddedKinesisReader(services, arn, role)
@@ -77,6 +79,11 @@ class StreamPoller:
         else:
             client = context.clients.for_arn(context.source, arn)
             self._reader = DynamoDBReader(client, context.call, arn, role)
+            tables = context.clients.in_process("dynamodb")
+            if tables is not None and context.clients.in_process("dynamodbstreams") is not None:
+                # Read through Hearth's port, but written by requests to DynamoDB: those wake
+                # the shard (its own reads are DynamoDB Streams requests, and wake nobody).
+                self._services, self._wake_on = tables, "dynamodb"
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: set[str] = set()
         self._closed: set[str] = set()  # as of the last look at the shards
@@ -219,7 +226,7 @@ class StreamPoller:
                     await ahead
 
     def _next_request(self) -> asyncio.Event | None:
-        return None if self._services is None else self._services.next_request("kinesis")
+        return None if self._services is None else self._services.next_request(self._wake_on)
 
     async def _idle(self, served: asyncio.Event | None) -> bool:
         """Wait before reading an idle shard again; True when the poller should stop."""
