@@ -266,7 +266,6 @@ def test_embedded_dynamodb_stream_bisects_retries_and_sends_on_failure(
         EventSourceArn=arn,
         StartingPosition="TRIM_HORIZON",
         BatchSize=4,
-        MaximumBatchingWindowInSeconds=1,
         MaximumRetryAttempts=1,
         BisectBatchOnFunctionError=True,
         DestinationConfig={"OnFailure": {"Destination": queue}},
