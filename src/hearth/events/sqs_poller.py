@@ -208,6 +208,12 @@ class SqsPoller:
                 succeeded = _succeeded(kept, failed, fifo=self._fifo)
         ctx.stats.batches_succeeded += 1
         ctx.result("OK")
+        if self._fifo:
+            # A FIFO group stays in flight until its messages are deleted: a receive made
+            # before then gets none of the group's next messages, and a long poll through
+            # botocore would wait out its 20 s with them ready.
+            await self._delete(succeeded)
+            return
         # The next receive need not wait for the delete: an undeleted message only comes
         # back later (at least once). Deletes in flight are awaited when the poller stops.
         task = asyncio.create_task(self._delete(succeeded))
