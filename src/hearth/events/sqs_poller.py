@@ -8,7 +8,8 @@
   back after the queue's visibility timeout, and its redrive policy applies.
 * Filtered-out messages are deleted without invoking, as on AWS.
 * FIFO: SQS itself hands out one group's messages only while none of them is in flight; a
-  partial failure also keeps the group's later messages of the batch, so order holds.
+  partial failure also keeps the group's later messages of the batch, so order holds; a
+  batch is deleted before the next receive (its groups are in flight until then).
 * Pollers scale: one to start, one more whenever a receive comes back full, down to one when
   a receive comes back empty, never more than ScalingConfig.MaximumConcurrency.
 * Queues of the embedded services are read in-process (`sqs_readers.EmbeddedQueue`), any
