@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearth.cluster.code import ClusterCodeStore
+from hearth.cluster.leases import KvLeases
 from hearth.cluster.link import NatsLink
 from hearth.cluster.members import Membership
 from hearth.cluster.registry import KvRegistry
@@ -27,6 +28,8 @@ class ClusterNode:
     members: Membership
     # Calls between nodes: forwarded invokes, log and metric queries.
     rpc: Rpc
+    # Who polls which mapping, who serves the embedded services.
+    leases: KvLeases
 
     @classmethod
     def join(cls, settings: Settings, code_root: Path) -> ClusterNode:
@@ -37,10 +40,11 @@ class ClusterNode:
             registry = KvRegistry(link, name, replicas=replicas)
             code = ClusterCodeStore(code_root, link, replicas=replicas)
             members = Membership(link, name, replicas=replicas)
+            leases = KvLeases(link, name, replicas=replicas)
         except BaseException:
             link.close()
             raise
-        return cls(name, link, registry, code, members, Rpc(link, members))
+        return cls(name, link, registry, code, members, Rpc(link, members), leases)
 
     def follow(self, registry: NotifyingRegistry, loop: asyncio.AbstractEventLoop) -> None:
         """After each other node's commit: tell `registry`'s listeners (on `loop`, where they
@@ -66,6 +70,7 @@ class ClusterNode:
         return {"node": self.name, "members": self.members.alive()}
 
     def close(self) -> None:
+        self.leases.close()
         self.rpc.close()
         self.members.close()
         self.link.close()

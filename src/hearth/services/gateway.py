@@ -7,15 +7,16 @@ everything else (Lambda, Logs, unsigned requests, health) goes to Hearth's own a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send
+from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send, read_body
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.errors import LambdaError, request_too_large, service_error
 from hearth.services import sqs_long_poll
-from hearth.services.embedded import EmbeddedServices, WireRequest, WireResponse
+from hearth.services.embedded import ServiceCalls, WireRequest, WireResponse
 from hearth.services.errors import render
 from hearth.services.scope import HEARTH_SERVICES, CredentialScope, backend_for, credential_scope
 from hearth.services.sigv2 import verify_sigv2_presigned
@@ -41,7 +42,7 @@ class Gateway:
     def __init__(
         self,
         hearth_app: AsgiApp,
-        embedded: EmbeddedServices | None,
+        embedded: ServiceCalls | None,
         verifiers: Mapping[str, SigV4Verifier] | None,
         interceptors: tuple[Interceptor, ...] = (),
         observers: tuple[Observer, ...] = (),
@@ -57,6 +58,8 @@ class Gateway:
         self._observers = observers
         # Signing names served elsewhere (--service-endpoint): not answered here.
         self._external = external
+        # Set when the server stops: long polls waiting for messages answer at once.
+        self.stopping = asyncio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._embedded is None:
@@ -85,7 +88,13 @@ class Gateway:
             # a client without a valid key cannot make Hearth buffer a body at all.
             self._check_headers(claimed, scope["method"], raw_path, query_string, headers)
             limit = MAX_S3_BODY if claimed.service == "s3" else MAX_SERVICE_BODY
-            body = await _read_body(receive, limit)
+            body = await read_body(
+                receive,
+                limit,
+                lambda: request_too_large(
+                    "Your proposed upload exceeds the maximum allowed object size."
+                ),
+            )
             client = scope.get("client") or ("127.0.0.1", 0)
             request = WireRequest(
                 scope["method"],
@@ -115,7 +124,9 @@ class Gateway:
                 return refusal
         embedded = self._embedded
         if service == "sqs":
-            response = await sqs_long_poll.receive(request, lambda r: embedded.call(backend, r))
+            response = await sqs_long_poll.receive(
+                request, lambda r: embedded.call(backend, r), self.stopping
+            )
         else:
             response = await embedded.call(backend, request)
         for observe in self._observers:
@@ -168,23 +179,6 @@ class Gateway:
 
 def _is_form_upload(method: str, headers: Mapping[str, str]) -> bool:
     return method == "POST" and headers.get("content-type", "").startswith("multipart/form-data")
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise request_too_large("Your proposed upload exceeds the maximum allowed object size.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _send(send: Send, response: WireResponse, *, head: bool) -> None:
