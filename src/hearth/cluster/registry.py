@@ -60,6 +60,8 @@ LOCK_WAIT_SECONDS = 15.0
 # JetStream's error code for a compare-and-set that found another revision.
 WRONG_LAST_SEQUENCE = 10071
 _DELETES = ("DEL", "PURGE")
+# The keys of the records that name code (function versions, layer versions).
+_CODE_KEYS = ("ver.", "lver.")
 
 
 async def open_bucket(
@@ -95,6 +97,7 @@ class KvRegistry(Registry):
         self._changed = threading.Condition()
         self._lock = NonNestingLock("registry transactions")
         self._listener: Callable[[], None] | None = None
+        self._code_check: Callable[[set[str]], None] | None = None
         self._kv, self._locks = link.run(self._open(replicas))
 
     async def _open(self, replicas: int) -> tuple[KeyValue, KeyValue]:
@@ -110,6 +113,12 @@ class KvRegistry(Registry):
     def set_listener(self, listener: Callable[[], None]) -> None:
         """Called (on the NATS thread) after each commit made by another node is applied."""
         self._listener = listener
+
+    def set_code_check(self, check: Callable[[set[str]], None]) -> None:
+        """Called, under the lease, with the code digests a commit names that the registry
+        did not name before, just before it commits; raising refuses the commit. (The code
+        store makes sure the shared bucket still holds them: see cluster/code.py.)"""
+        self._code_check = check
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         async for entry in watcher:
@@ -156,10 +165,21 @@ class KvRegistry(Registry):
                     tx.closed = True
                 writes = changes(before, working)
                 if writes:
+                    self._check_code(before, working, writes)
                     self._commit(writes, base)
             finally:
                 # Released before the next transaction of this node asks for it.
                 self._link.run(self._release(lease))
+
+    def _check_code(
+        self, before: RegistryState, after: RegistryState, writes: dict[str, str | None]
+    ) -> None:
+        if self._code_check is None or not any(k.startswith(_CODE_KEYS) for k in writes):
+            return
+        named = MemoryTransaction(after).code_digests_in_use()
+        new = named - MemoryTransaction(before).code_digests_in_use()
+        if new:
+            self._code_check(new)
 
     def local(self) -> _LocalReads:
         """Reads of the replica as it is, without the lease: for the caches."""
