@@ -4,6 +4,8 @@ and back."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import signal
 import threading
@@ -14,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
+from nats.js.errors import NotFoundError
 
 from hearth.cluster.local import LocalNats
 from tests.integration.cluster_faults_helpers import REPORTING, Partition, Reports
@@ -126,6 +130,39 @@ def _send_events(
 
 def _done(reports: Reports) -> set[str]:
     return {r["id"] for r in reports.snapshot() if r["step"] == "done"}
+
+
+def _bucket_names(cluster: FaultyCluster) -> set[str]:
+    """The objects the cluster's code bucket holds, asked of NATS directly."""
+
+    async def names() -> set[str]:
+        nc = await nats.connect(cluster.nats.url)
+        try:
+            store = await nc.jetstream().object_store("hearth_code")
+            try:
+                listed = await store.list(ignore_deletes=True)
+            except NotFoundError:
+                return set()
+            return {info.name for info in listed}
+        finally:
+            await nc.close()
+
+    return asyncio.run(names())
+
+
+def test_code_leaves_the_bucket_once_nothing_names_it(cluster: FaultyCluster) -> None:
+    a, b = (node.client() for node in cluster.nodes)
+    first = make_zip({"app.py": f"def handler(e, c):\n    return '{uuid.uuid4()}'\n"})
+    second = make_zip({"app.py": f"def handler(e, c):\n    return '{uuid.uuid4()}'\n"})
+    create_function(a, "collected", first, Publish=True)  # version 1 keeps the first zip
+    b.update_function_code(FunctionName="collected", ZipFile=second)
+    b.get_waiter("function_updated_v2").wait(FunctionName="collected", WaiterConfig={"Delay": 0.1})
+    digests = {hashlib.sha256(z).hexdigest() for z in (first, second)}
+    assert digests <= _bucket_names(cluster)
+    b.delete_function(FunctionName="collected", Qualifier="1")
+    assert digests - _bucket_names(cluster) == {hashlib.sha256(first).hexdigest()}
+    a.delete_function(FunctionName="collected")  # on the other node
+    assert not digests & _bucket_names(cluster)
 
 
 def test_a_nats_restart_loses_nothing_acknowledged_and_writes_fail_clearly_meanwhile(

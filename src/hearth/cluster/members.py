@@ -39,9 +39,20 @@ class Membership:
         self._seen: dict[str, dict[str, Any]] = {}
         self._listener: Callable[[], None] | None = None
         self._alive: frozenset[str] = frozenset()
+        self._watcher: KeyValue.KeyWatcher | None = None
         self._kv: KeyValue = link.run(open_bucket(link.js, self._bucket, replicas, ttl=60.0))
         link.run(self._beat())  # this node is a member before it serves
         self._tasks = [link.spawn(self._watch()), link.spawn(self._heartbeats())]
+        # After a reconnect the watch's consumer may be gone (see KvRegistry._rewatch): a new
+        # one, or every other node would look gone from here for 10 s and more.
+        link.on_reconnect(self._rewatch)
+
+    def _rewatch(self) -> None:
+        self._tasks[0].cancel()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            self._stopping = asyncio.get_running_loop().create_task(_stop(watcher))
+        self._tasks[0] = self._link.spawn(self._watch())
 
     def set_endpoint(self, url: str) -> None:
         self._record["endpoint"] = url
@@ -90,6 +101,7 @@ class Membership:
 
     async def _watch(self) -> None:
         watcher = await self._kv.watchall()
+        self._watcher = watcher
         async for entry in watcher:
             if entry is None:
                 continue
@@ -109,3 +121,10 @@ class Membership:
             self._link.run(self._kv.delete(self._key), timeout=2)
         except Exception as exc:
             logger.debug("cluster: leaving the member list failed: %s", exc)
+
+
+async def _stop(watcher: KeyValue.KeyWatcher) -> None:
+    try:
+        await watcher.stop()  # type: ignore[no-untyped-call]
+    except Exception as exc:  # its consumer may be gone already
+        logger.debug("cluster: stopping a member watch: %s", exc)

@@ -20,6 +20,7 @@ Guarantees (those of `hearth.store.registry`, across nodes):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -104,11 +105,37 @@ class KvRegistry(Registry):
         js = self._link.js
         kv = await open_bucket(js, self._bucket, replicas, atomic=True)
         locks = await open_bucket(js, self._lock_bucket, replicas)
-        watcher = await kv.watchall()
-        while (entry := await watcher.updates(CALL_TIMEOUT_SECONDS)) is not None:  # type: ignore[no-untyped-call]
-            self._take(entry)  # what the bucket holds now, then None
-        self._link.spawn(self._follow(watcher))
+        self._following = await self._watch(kv)
+        self._link.on_reconnect(self._rewatch)
         return kv, locks
+
+    async def _watch(self, kv: KeyValue) -> asyncio.Task[None]:
+        """Load what the bucket holds now (each key's last value, the commit key last, as it
+        is the stream's last message), then follow it: the task that does."""
+        watcher = await kv.watchall()
+        self._watcher = watcher
+        while (entry := await watcher.updates(CALL_TIMEOUT_SECONDS)) is not None:  # type: ignore[no-untyped-call]
+            self._take(entry)  # entries of commits already applied are skipped
+        return asyncio.get_running_loop().create_task(self._follow(watcher))
+
+    def _rewatch(self) -> None:
+        """After a reconnect, on the NATS loop. The watch's consumer may be gone (a NATS
+        restart, or a partition long enough for NATS to drop it); the client would notice
+        only after two missed idle heartbeats (10 s and more, measured ~20 s), with the
+        replica standing still and this node's writes failing meanwhile. So watch afresh:
+        the keys' last values bring whatever commits were missed, as one."""
+
+        async def rewatch() -> None:
+            self._following.cancel()
+            with contextlib.suppress(Exception):  # its consumer may be gone already
+                await self._watcher.stop()  # type: ignore[no-untyped-call]
+            try:
+                self._following = await self._watch(self._kv)
+            except Exception as exc:
+                # The link dropped again: the next reconnect tries again.
+                logger.warning("cluster: following the registry again failed: %s", exc)
+
+        self._rewatching = asyncio.get_running_loop().create_task(rewatch())
 
     def set_listener(self, listener: Callable[[], None]) -> None:
         """Called (on the NATS thread) after each commit made by another node is applied."""

@@ -1,0 +1,97 @@
+"""A node's link and replica across a NATS restart (a real nats-server, stopped and started on
+its store): calls fail at once while it is down, nothing sent meanwhile lands later, and the
+replica follows the other node's commits again as soon as the link is back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hearth.cluster.link import NatsLink, NatsUnavailable
+from hearth.cluster.local import LocalNats
+from hearth.cluster.members import Membership
+from hearth.cluster.registry import KvRegistry
+from tests.unit.test_registry_contract import function_record
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LocalNats]:
+    running = LocalNats(tmp_path / "nats").start()
+    yield running
+    running.stop()
+
+
+def _until(check: object, timeout: float) -> float:
+    """Seconds until `check()` is true; fails after `timeout`."""
+    started = time.monotonic()
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() - started < timeout, "not within the time allowed"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_a_restart_fails_calls_at_once_and_the_replica_follows_again(server: LocalNats) -> None:
+    links = [NatsLink((server.url,), name) for name in ("a", "b")]
+    try:
+        namespace = f"t{uuid.uuid4().hex[:12]}"
+        a, b = (
+            KvRegistry(link, name, namespace=namespace)
+            for link, name in zip(links, "ab", strict=True)
+        )
+        with a.transaction() as tx:
+            tx.put_function(function_record("before"))
+        _until(lambda: "before" in b._replica.state.functions, 5)
+
+        server.stop()
+        _until(lambda: not links[0].connected, 5)
+        started = time.monotonic()
+        with pytest.raises(NatsUnavailable) as raised, a.transaction() as tx:
+            tx.put_function(function_record("during"))
+        assert time.monotonic() - started < 1  # no waiting for a NATS that is not there
+        assert raised.value.status == 503 and raised.value.code == "ServiceException"
+        assert "cannot reach NATS" in raised.value.message
+
+        server.start()  # the same port and store
+        _until(lambda: all(link.connected for link in links), 10)
+        with a.transaction() as tx:
+            assert tx.get_function("before") is not None  # the store kept it
+            assert tx.get_function("during") is None  # the refused write never landed
+            tx.put_function(function_record("after"))
+        # The other node's replica follows at once, not after its watch's heartbeats lapse.
+        assert _until(lambda: "after" in b._replica.state.functions, 3) < 3
+        with b.transaction() as tx:
+            assert tx.get_function("after") is not None
+            tx.put_function(function_record("from b"))
+        _until(lambda: "from b" in a._replica.state.functions, 3)
+    finally:
+        for link in links:
+            link.close()
+
+
+def test_members_see_each_other_again_after_a_restart(server: LocalNats) -> None:
+    links = [NatsLink((server.url,), name) for name in ("a", "b")]
+    namespace = f"m{uuid.uuid4().hex[:12]}"
+    members = [
+        Membership(link, name, namespace=namespace) for link, name in zip(links, "ab", strict=True)
+    ]
+    try:
+        _until(lambda: len(members[0].alive()) == 2, 5)
+        server.stop()
+        server.start()
+        _until(lambda: all(link.connected for link in links), 10)
+        time.sleep(2.5)
+        # Each hears the other's heartbeats again (a second apart), not the stale records of
+        # a watch whose consumer is gone.
+        for member in members:
+            seen = member.alive()
+            assert [r["node"] for r in seen] == ["a", "b"]
+            assert all(r["last_seen_seconds"] < 2 for r in seen), seen
+    finally:
+        for member in members:
+            member.close()
+        for link in links:
+            link.close()
