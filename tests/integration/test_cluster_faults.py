@@ -231,7 +231,7 @@ def test_a_partitioned_node_is_declared_gone_its_events_run_elsewhere_and_it_rej
     # Events until one starts on the far node, which is cut off while it runs it.
     held = None
     for _ in range(20):
-        (event_id,) = _send_events(b, "held", reports, 1, sleep=4)
+        (event_id,) = _send_events(b, "held", reports, 1, sleep=2)
         started = _eventually(lambda e=event_id: _started(reports, e), timeout=10)
         if started == far.endpoint:
             held = event_id

@@ -167,6 +167,6 @@ def _drive(endpoints: list[str], reports: Reports) -> None:
         assert ids <= done
 
     _eventually(all_ran, timeout=30)
-    # The aws CLI on the second node reads the update too.
-    got = aws_json(endpoints[1], "get-function", "--function-name", "shared")
+    # The second node has the update too.
+    got = second.get_function(FunctionName="shared")
     assert got["Configuration"]["Description"] == "from node 2"
