@@ -194,10 +194,10 @@ class JetStreamEventQueue:
         if len(set(ids)) != len(ids):
             raise ValueError("an event with this id is already queued")
         fresh = [_fresh(e) for e in events]
-        await self._link.call(self._publish_all(fresh, None, check_new=True))
-        await self._link.call(self._ring())
+        await self._link.call(self._publish_and_ring(fresh))
 
-    async def _ring(self) -> None:
+    async def _publish_and_ring(self, events: Sequence[Event]) -> None:
+        await self._publish_all(events, None, check_new=True)
         # After the events are stored: whoever hears it finds them. Lost (a node that
         # misses it): the claims' wait runs out and finds them a second later.
         self._bell.set()
