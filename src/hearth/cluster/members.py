@@ -81,6 +81,8 @@ class Membership:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
+            if not self._link.connected:
+                continue  # the link said it dropped, once; it beats again once back
             try:
                 await self._beat()
             except Exception as exc:

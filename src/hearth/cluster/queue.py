@@ -53,7 +53,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from hearth.cluster.keys import segment
-from hearth.cluster.link import NatsLink
+from hearth.cluster.link import NatsLink, NatsUnavailable
 from hearth.events.queue import Event, Kind, QueueCounts
 
 logger = logging.getLogger("hearth.cluster")
@@ -219,7 +219,13 @@ class JetStreamEventQueue:
         self._check_open()
         if limit <= 0:
             return []
-        messages = await self._link.call(self._fetch(limit))
+        try:
+            messages = await self._link.call(self._fetch(limit))
+        except NatsUnavailable:
+            # NATS is out of reach (the link says so once, and reconnects): nothing to claim
+            # meanwhile. Waiting here, not failing, keeps the dispatcher from spinning.
+            await asyncio.sleep(CLAIM_WAIT_SECONDS)
+            return []
         claimed: list[Event] = []
         for msg in messages:
             headers = msg.headers or {}
