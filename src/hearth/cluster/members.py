@@ -84,9 +84,12 @@ class Membership:
             if not self._link.connected:
                 continue  # the link said it dropped, once; it beats again once back
             try:
-                await self._beat()
+                # A beat NATS does not answer (a partition not noticed yet) is given up on
+                # after a beat's time, not the client's 10 s: the next one goes out on time,
+                # so a node whose link comes back is seen again within a second.
+                await asyncio.wait_for(self._beat(), HEARTBEAT_SECONDS)
             except Exception as exc:
-                logger.warning("cluster: heartbeat failed: %s", exc)
+                logger.warning("cluster: heartbeat failed: %s", exc or type(exc).__name__)
             alive = frozenset(r["node"] for r in self.alive())
             if alive != self._alive:
                 joined, left = alive - self._alive, self._alive - alive
