@@ -10,10 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from hearth.arns import ArnFormatter, FunctionRef
 from hearth.cluster.link import NatsLink
 from hearth.cluster.local import LocalNats
 from hearth.cluster.queue import JetStreamEventQueue
+from hearth.events.config import AsyncConfigs
+from hearth.events.destinations import MemorySink
+from hearth.events.dispatcher import Dispatcher
 from hearth.events.queue import Event, Kind
+from hearth.invoke.types import InvokeResult
+from hearth.store.memory import MemoryRegistry
+from tests.unit.factories import put_function
 
 
 @pytest.fixture(scope="module")
@@ -93,5 +100,57 @@ def test_a_claim_with_nothing_ready_wakes_when_another_node_enqueues(link: NatsL
         assert await waiting.ack(claimed[0])
         await waiting.close()
         await sender.close()
+
+    asyncio.run(run())
+
+
+def test_dispatchers_on_two_nodes_run_b_while_a_backlog_of_2000_waits(link: NatsLink) -> None:
+    """The real dispatcher on two nodes' queues, its invoke faked (50 ms an event): in
+    arrival order B would wait for 2,000 x 50 ms / 8 slots, over 12 s."""
+
+    async def run() -> None:
+        namespace = f"f{uuid.uuid4().hex[:8]}"
+        registry = MemoryRegistry()
+        for name in ("a", "b"):
+            put_function(registry, name)
+        ran: dict[str, float] = {}
+
+        async def invoke(
+            ref: FunctionRef, payload: bytes, *, request_id: str, trace_header: str | None = None
+        ) -> InvokeResult:
+            ran.setdefault(ref.name, time.monotonic())
+            await asyncio.sleep(0.05)
+            return InvokeResult(b"null", "$LATEST", None, "")
+
+        queues = [
+            JetStreamEventQueue(link, ack_wait_seconds=30, namespace=namespace) for _ in range(2)
+        ]
+        dispatchers = [
+            Dispatcher(
+                queue,
+                invoke,
+                AsyncConfigs(registry),
+                MemorySink(),
+                ArnFormatter("us-east-1", "123456789012"),
+                concurrency=4,
+                base_retry_delay_seconds=60.0,
+            )
+            for queue in queues
+        ]
+        await queues[0].enqueue([_event("a") for _ in range(2000)])
+        for dispatcher in dispatchers:
+            dispatcher.start()
+        while "a" not in ran:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # the backlog is being worked through
+        sent = time.monotonic()
+        await queues[1].enqueue([_event("b")])
+        while "b" not in ran:
+            assert time.monotonic() - sent < 3, "b waited behind a's backlog"
+            await asyncio.sleep(0.01)
+        for dispatcher in dispatchers:
+            await dispatcher.stop()
+        for queue in queues:
+            await queue.close()
 
     asyncio.run(run())
