@@ -154,3 +154,26 @@ def test_dispatchers_on_two_nodes_run_b_while_a_backlog_of_2000_waits(link: Nats
             await queue.close()
 
     asyncio.run(run())
+
+
+def test_a_target_whose_consumer_nats_removed_is_served_again(link: NatsLink) -> None:
+    async def run() -> None:
+        namespace = f"f{uuid.uuid4().hex[:8]}"
+        queue = JetStreamEventQueue(link, ack_wait_seconds=30, namespace=namespace)
+        await queue.enqueue([_event("idle")])
+        (first,) = await queue.claim(4, now=time.time(), lease_seconds=60)
+        assert await queue.ack(first)
+
+        async def remove_consumers() -> None:  # as NATS does after an idle hour
+            stream = f"{namespace.upper()}_EVENTS"
+            for info in await link.js.consumers_info(stream):
+                await link.js.delete_consumer(stream, info.name)
+
+        await link.call(remove_consumers())
+        later = _event("idle")
+        await queue.enqueue([later])
+        assert [e.id for e in await queue.claim(4, now=time.time(), lease_seconds=60)] == [later.id]
+        assert (await queue.counts(now=time.time())).in_flight == 1
+        await queue.close()
+
+    asyncio.run(run())

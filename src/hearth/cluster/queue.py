@@ -50,7 +50,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from hearth.cluster.keys import segment
 from hearth.cluster.link import NatsLink, NatsUnavailable
@@ -278,11 +278,20 @@ class JetStreamEventQueue:
         return sorted(await self._subject_counts())
 
     async def _take_from(self, subject: str, count: int) -> list[Msg]:
-        sub = await self._consumer(subject)
-        try:
-            return await sub.fetch(count, timeout=FETCH_WAIT_SECONDS)
-        except (TimeoutError, NatsTimeout):
-            return []  # all of its messages are in flight (or delayed)
+        for _ in range(2):
+            sub = await self._consumer(subject)
+            try:
+                return await sub.fetch(count, timeout=FETCH_WAIT_SECONDS)
+            except (TimeoutError, NatsTimeout):
+                return []  # all of its messages are in flight (or delayed)
+            except (ServiceUnavailableError, NotFoundError):
+                self._forget(subject)  # NATS removed it (idle for an hour): made again
+        return []
+
+    def _forget(self, subject: str) -> None:
+        sub = self._subs.pop(subject, None)
+        if sub is not None:
+            self._unsubscribing = asyncio.get_running_loop().create_task(_quietly(sub))
 
     def _take(self, event: Event) -> Msg | None:
         held = self._held.get(event.id)
@@ -329,7 +338,11 @@ class JetStreamEventQueue:
     async def _counts(self) -> QueueCounts:
         ready = in_flight = redelivered = 0
         for subject in await self._subjects():
-            info = await (await self._consumer(subject)).consumer_info()
+            try:
+                info = await (await self._consumer(subject)).consumer_info()
+            except NotFoundError:
+                self._forget(subject)  # removed by NATS since: made again
+                info = await (await self._consumer(subject)).consumer_info()
             ready += int(info.num_pending or 0)
             in_flight += int(info.num_ack_pending or 0)
             redelivered += int(info.num_redelivered or 0)
@@ -360,6 +373,13 @@ class JetStreamEventQueue:
 
         if held:
             await self._link.call(give_back())
+
+
+async def _quietly(sub: JetStreamContext.PullSubscription) -> None:
+    try:
+        await sub.unsubscribe()
+    except Exception as exc:  # its consumer is gone already; only the local interest goes
+        logger.debug("cluster: dropping a removed consumer's subscription: %s", exc)
 
 
 def _fresh(event: Event) -> Event:
