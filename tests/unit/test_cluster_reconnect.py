@@ -95,3 +95,29 @@ def test_members_see_each_other_again_after_a_restart(server: LocalNats) -> None
             member.close()
         for link in links:
             link.close()
+
+
+def test_a_lease_lost_with_the_link_does_not_hold_up_the_next_write(server: LocalNats) -> None:
+    links = [NatsLink((server.url,), name) for name in ("a", "b")]
+    try:
+        namespace = f"t{uuid.uuid4().hex[:12]}"
+        a, b = (
+            KvRegistry(link, name, namespace=namespace)
+            for link, name in zip(links, "ab", strict=True)
+        )
+        # NATS goes while a holds the registry's lease: neither its commit nor its release
+        # reaches NATS, and the lease (10 s) outlives the restart.
+        with pytest.raises(NatsUnavailable), a.transaction() as tx:
+            tx.put_function(function_record("cut short"))
+            server.stop()
+            _until(lambda: not links[0].connected, 5)
+        server.start()
+        _until(lambda: all(link.connected for link in links), 10)
+        started = time.monotonic()
+        with b.transaction() as tx:
+            assert tx.get_function("cut short") is None
+            tx.put_function(function_record("next"))
+        assert time.monotonic() - started < 5  # a deleted its lost lease on reconnecting
+    finally:
+        for link in links:
+            link.close()

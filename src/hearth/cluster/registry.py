@@ -99,6 +99,7 @@ class KvRegistry(Registry):
         self._lock = NonNestingLock("registry transactions")
         self._listener: Callable[[], None] | None = None
         self._code_check: Callable[[set[str]], None] | None = None
+        self._holding: str | None = None  # the token of the lease a transaction holds
         self._kv, self._locks = link.run(self._open(replicas))
 
     async def _open(self, replicas: int) -> tuple[KeyValue, KeyValue]:
@@ -136,6 +137,7 @@ class KvRegistry(Registry):
                 logger.warning("cluster: following the registry again failed: %s", exc)
 
         self._rewatching = asyncio.get_running_loop().create_task(rewatch())
+        self._clearing = asyncio.get_running_loop().create_task(self._clear_orphan_lease())
 
     def set_listener(self, listener: Callable[[], None]) -> None:
         """Called (on the NATS thread) after each commit made by another node is applied."""
@@ -180,7 +182,10 @@ class KvRegistry(Registry):
     @contextmanager
     def transaction(self) -> Iterator[RegistryTransaction]:
         with self._lock:
-            lease = self._link.run(self._acquire(), timeout=LOCK_WAIT_SECONDS + 1)
+            # Named before it is asked for: a reconnect while the request is under way must
+            # not take this lease for an orphan (see _clear_orphan_lease).
+            self._holding = uuid.uuid4().hex
+            lease = self._link.run(self._acquire(self._holding), timeout=LOCK_WAIT_SECONDS + 1)
             try:
                 base = self._catch_up()
                 before = self._replica.state
@@ -195,7 +200,9 @@ class KvRegistry(Registry):
                     self._check_code(before, working, writes)
                     self._commit(writes, base)
             finally:
-                # Released before the next transaction of this node asks for it.
+                # Released before the next transaction of this node asks for it. With the link
+                # down it cannot be: it is deleted after the reconnect, not left to expire.
+                self._holding = None
                 self._link.run(self._release(lease))
 
     def _check_code(
@@ -267,12 +274,13 @@ class KvRegistry(Registry):
             )
         raise NatsUnavailable(f"the registry commit failed: {error.get('description')}")
 
-    async def _acquire(self) -> int:
+    async def _acquire(self, token: str) -> int:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         wait = 0.001
         while True:
             now = time.time()
-            lease = json.dumps({"node": self._node, "until": now + LOCK_LEASE_SECONDS}).encode()
+            held_until = now + LOCK_LEASE_SECONDS
+            lease = json.dumps({"node": self._node, "until": held_until, "token": token}).encode()
             try:
                 return await self._locks.create(LOCK_KEY, lease)
             except KeyWrongLastSequenceError:
@@ -291,6 +299,22 @@ class KvRegistry(Registry):
                 )
             await asyncio.sleep(wait)
             wait = min(wait * 2, 0.02)
+
+    async def _clear_orphan_lease(self) -> None:
+        """After a reconnect: a lease of this node's that no transaction holds (its release,
+        or the answer to its request, was lost with the link) is deleted, so the cluster's
+        next write does not wait LOCK_LEASE_SECONDS for it to expire. Compare-and-set on its
+        revision: one taken over meanwhile is left alone."""
+        try:
+            held = await self._locks.get(LOCK_KEY)
+            lease = json.loads(held.value or b"{}")
+            if lease.get("node") == self._node and lease.get("token") != self._holding:
+                await self._locks.delete(LOCK_KEY, last=held.revision)
+                logger.warning("cluster: deleted this node's registry lease lost with the link")
+        except (KeyNotFoundError, KeyDeletedError):
+            pass
+        except Exception as exc:
+            logger.debug("cluster: checking for a lost registry lease: %s", exc)
 
     async def _release(self, lease: int) -> None:
         try:
