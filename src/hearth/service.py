@@ -52,6 +52,9 @@ from hearth.api.subscription_filters import SubscriptionFiltersApi
 from hearth.api.targets import TargetRoutes
 from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
+from hearth.cluster.forward import InvokeForwarding
+from hearth.cluster.logs import ClusterLogStore
+from hearth.cluster.metrics import ClusterMetricStore
 from hearth.cluster.node import ClusterNode
 from hearth.cluster.queue import JetStreamEventQueue
 from hearth.config import Settings
@@ -229,6 +232,8 @@ class Hearth:
         return "hearth", "hearth"
 
     async def close(self) -> None:
+        if self.node is not None:
+            self.node.rpc.close()  # other nodes ask the next node from now on
         # Pollers stop first: a batch in flight is read again from its committed position.
         await self.mappings.stop()
         self.positions.close()
@@ -357,6 +362,11 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             loop.call_soon_threadsafe(invoker.leases.invalidate)
 
         node.members.set_listener(members_changed)
+        # What this node's share has no room for runs on another node (cluster/forward.py).
+        forwarding = InvokeForwarding(node.rpc, invoker, loop)
+        forwarding.start()
+        invoker.overflow = forwarding
+        node.members.set_hints(forwarding.hints)
     provisioner = Provisioner(reads, invoker.pool)
     snapstart = SnapStartPublisher(
         reads, environments.templates.get, environments.templates.forget, functions.settle_snapstart
@@ -412,13 +422,29 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     filters_api = SubscriptionFiltersApi(
         log_store, subscriptions, policies.allows_service, settings.region, settings.account_id
     )
+    # What the Logs and CloudWatch APIs read: in a cluster, every node's (cluster/logs.py
+    # says why by scatter-gather); the writers above stay on this node's stores.
+    queried_logs: LogStore = log_store
+    queried_metrics: MetricStore = metric_store
+    if node is not None:
+        here = asyncio.get_running_loop()
+
+        def flush_figures() -> None:  # EMF lines become figures once written
+            log_writer.flush()
+            metrics.flush()
+
+        cluster_logs = ClusterLogStore(log_store, node.rpc, log_writer.flush, here)
+        cluster_metrics = ClusterMetricStore(metric_store, node.rpc, flush_figures, here)
+        cluster_logs.serve()
+        cluster_metrics.serve()
+        queried_logs, queried_metrics = cluster_logs, cluster_metrics
     _observability(
         router,
         settings,
-        log_store,
+        queried_logs,
         log_writer,
         (filters_api, log_subscriptions),
-        metric_store,
+        queried_metrics,
         metrics,
         invoker,
         events,

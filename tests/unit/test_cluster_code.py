@@ -1,9 +1,12 @@
-"""The cluster's code bucket on a real nats-server: a sweep deletes the copies no version or
-layer names and nothing else, and a commit that names code a sweep took puts it back first."""
+"""The cluster's code store on a real nats-server: code one node stores, another prefetches
+(when a commit names it) and then holds as its own; a sweep deletes the bucket's copies no
+version or layer names and nothing else, and a commit that names code a sweep took puts it
+back first."""
 
 from __future__ import annotations
 
 import io
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from hearth.cluster.local import LocalNats
 from hearth.cluster.registry import KvRegistry
 from hearth.errors import LambdaError
 from hearth.models import AttachedLayer, LayerVersion
+from tests.integration.conftest import make_zip
 from tests.unit.test_registry_contract import function_record, function_version
 
 
@@ -116,3 +120,22 @@ def test_a_commit_naming_code_no_one_holds_is_refused(link: NatsLink, tmp_path: 
     assert raised.value.code == "ServiceException"
     with registry.transaction() as tx:
         assert tx.get_function("ghost") is None  # nothing of it was committed
+
+
+def test_code_stored_on_one_node_is_prefetched_by_another(tmp_path: Path) -> None:
+    server = LocalNats(tmp_path / "nats").start()
+    links = [NatsLink((server.url,), f"code-{n}") for n in range(2)]
+    try:
+        first = ClusterCodeStore(tmp_path / "a", links[0])
+        second = ClusterCodeStore(tmp_path / "b", links[1])
+        digest = first.put(make_zip()).sha256_hex
+        assert not second.has(digest)
+        second.prefetch({digest, "not-a-digest", "0" * 64})  # the unknown ones are skipped
+        deadline = time.monotonic() + 10
+        while not second.has(digest):
+            assert time.monotonic() < deadline, "never prefetched"
+            time.sleep(0.02)
+    finally:
+        for link in links:
+            link.close()
+        server.stop()

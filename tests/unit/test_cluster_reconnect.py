@@ -4,17 +4,23 @@ replica follows the other node's commits again as soon as the link is back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hearth.arns import FunctionRef
+from hearth.cluster.forward import InvokeForwarding
 from hearth.cluster.link import NatsLink, NatsUnavailable
 from hearth.cluster.local import LocalNats
 from hearth.cluster.members import Membership
 from hearth.cluster.registry import KvRegistry
+from hearth.errors import LambdaError
+from tests.unit.test_cluster_forward import THROTTLE, ScriptedNodes
 from tests.unit.test_registry_contract import function_record
 
 
@@ -121,3 +127,33 @@ def test_a_lease_lost_with_the_link_does_not_hold_up_the_next_write(server: Loca
     finally:
         for link in links:
             link.close()
+
+
+class _LinkDown(ScriptedNodes):
+    """Every node's call fails as the link does: refused up front, or dropped mid-call."""
+
+    async def call(self, node: str, topic: str, message: Any, timeout: float) -> Any:
+        self.asked.append(node)
+        raise NatsUnavailable("down", may_have_taken_effect=self.script[node])
+
+
+@pytest.mark.parametrize("mid_call", [False, True])
+def test_a_call_the_node_would_throttle_with_the_link_down(mid_call: bool) -> None:
+    nodes = _LinkDown({"a": mid_call})
+    forwarding = InvokeForwarding(nodes, None, None)  # type: ignore[arg-type]
+    with pytest.raises(LambdaError) as raised:
+        asyncio.run(
+            forwarding.invoke(
+                FunctionRef("f"),
+                b"{}",
+                client_context=None,
+                request_id=None,
+                trace_header=None,
+                timeout_seconds=3,
+                throttle=THROTTLE,
+            )
+        )
+    if mid_call:  # it may have run elsewhere: said so, not a throttle
+        assert raised.value.status == 503 and raised.value.code == "ServiceException"
+    else:  # it went nowhere: this node's own throttle, as when no node has room
+        assert raised.value is THROTTLE

@@ -148,7 +148,10 @@ class ClusterCodeStore(CodeStore):
 
     def prefetch(self, digests: set[str]) -> None:
         """Fetch, on a thread of its own, whichever of these this node does not hold."""
-        missing = {d for d in digests if _HEX.fullmatch(d) and not super().has(d)}
+        # Bound here: a zero-argument super() inside a comprehension raises TypeError on
+        # Python 3.11 (the comprehension is a function of its own there).
+        held_here = super().has
+        missing = {d for d in digests if _HEX.fullmatch(d) and not held_here(d)}
         if missing:
             threading.Thread(target=self._fetch_all, args=(missing,), daemon=True).start()
 

@@ -66,7 +66,7 @@ class NatsUnavailable(LambdaError):
     """NATS could not be reached (at start, or for one call): to an API caller, AWS's
     ServiceException with HTTP 503, the status of a service that is briefly unavailable."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, may_have_taken_effect: bool = True) -> None:
         super().__init__(
             "ServiceException",
             503,
@@ -74,6 +74,8 @@ class NatsUnavailable(LambdaError):
             error_type="Service",
         )
         self.reason = reason
+        # False when the call was refused before anything was sent (the link was down).
+        self.may_have_taken_effect = may_have_taken_effect
 
     def __str__(self) -> str:
         return self.reason
@@ -193,7 +195,9 @@ class NatsLink:
     async def _guarded(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._nc is not None and (self._dropped or not self._nc.is_connected):
             coro.close()
-            raise NatsUnavailable("the connection is down; the node is reconnecting")
+            raise NatsUnavailable(
+                "the connection is down; the node is reconnecting", may_have_taken_effect=False
+            )
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)

@@ -38,6 +38,8 @@ class Membership:
         self._record: dict[str, Any] = {"node": node, "started": time.time()}
         self._seen: dict[str, dict[str, Any]] = {}
         self._listener: Callable[[], None] | None = None
+        # What this node tells the others with each heartbeat besides being alive.
+        self._hints: Callable[[], dict[str, Any]] = dict
         self._alive: frozenset[str] = frozenset()
         self._watcher: KeyValue.KeyWatcher | None = None
         self._kv: KeyValue = link.run(open_bucket(link.js, self._bucket, replicas, ttl=60.0))
@@ -57,6 +59,11 @@ class Membership:
     def set_endpoint(self, url: str) -> None:
         self._record["endpoint"] = url
 
+    def set_hints(self, hints: Callable[[], dict[str, Any]]) -> None:
+        """Called (on the NATS thread) before each heartbeat: fields to add to this node's
+        record, as fresh as the heartbeat (a second)."""
+        self._hints = hints
+
     def set_listener(self, listener: Callable[[], None]) -> None:
         """Called (on the NATS thread) when the set of live nodes changes."""
         self._listener = listener
@@ -75,6 +82,10 @@ class Membership:
         return max(1, len(self.alive()))
 
     async def _beat(self) -> None:
+        try:
+            self._record.update(self._hints())
+        except Exception as exc:  # a hint is never worth a missed heartbeat
+            logger.debug("cluster: the heartbeat's hints failed: %s", exc)
         self._record["at"] = time.time()
         await self._kv.put(self._key, json.dumps(self._record).encode())
 

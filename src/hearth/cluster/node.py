@@ -12,6 +12,7 @@ from hearth.cluster.code import ClusterCodeStore
 from hearth.cluster.link import NatsLink
 from hearth.cluster.members import Membership
 from hearth.cluster.registry import KvRegistry
+from hearth.cluster.rpc import Rpc
 from hearth.config import Settings
 from hearth.invoke.leases import Limits
 from hearth.store.notifying import NotifyingRegistry
@@ -24,6 +25,8 @@ class ClusterNode:
     registry: KvRegistry
     code: ClusterCodeStore
     members: Membership
+    # Calls between nodes: forwarded invokes, log and metric queries.
+    rpc: Rpc
 
     @classmethod
     def join(cls, settings: Settings, code_root: Path) -> ClusterNode:
@@ -40,7 +43,7 @@ class ClusterNode:
         except BaseException:
             link.close()
             raise
-        return cls(name, link, registry, code, members)
+        return cls(name, link, registry, code, members, Rpc(link, members))
 
     def follow(self, registry: NotifyingRegistry, loop: asyncio.AbstractEventLoop) -> None:
         """After each other node's commit: tell `registry`'s listeners (on `loop`, where they
@@ -72,6 +75,7 @@ class ClusterNode:
         }
 
     def close(self) -> None:
+        self.rpc.close()
         self.members.close()
         self.link.close()
 

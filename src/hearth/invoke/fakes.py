@@ -7,6 +7,8 @@
   /error post), raise `FakeExit` (the "process" exits), or never return (a timeout).
 - `FakeEnvironment` (the pool's `Environment`): state and bookkeeping only, the invocation's
   outcome scripted by a callable.
+- `FakeOverflow` (the invoker's `Overflow`): other nodes as a list of results to hand out;
+  with none left it raises the throttle it was given, as a full cluster does.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hearth.arns import FunctionRef
+from hearth.errors import LambdaError
 from hearth.invoke.launch import LaunchedProcess
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.streams import ResponseSink
-from hearth.invoke.types import EnvironmentState, Invocation, InvokeOutcome
+from hearth.invoke.types import EnvironmentState, Invocation, InvokeOutcome, InvokeResult
 
 PREFIX = "/2018-06-01/runtime/"
 
@@ -204,3 +208,32 @@ class FakeEnvironment:
 
     async def destroy(self) -> None:
         self.state = EnvironmentState.DEAD
+
+
+@dataclass
+class FakeOverflow:
+    """Hands out `results` in turn, one per call (a LambdaError in the list is raised);
+    once they run out, raises the throttle the invoker passed. Records each call's ref,
+    payload and timeout."""
+
+    results: list[InvokeResult | LambdaError] = field(default_factory=list)
+    calls: list[tuple[FunctionRef, bytes, float]] = field(default_factory=list)
+
+    async def invoke(
+        self,
+        ref: FunctionRef,
+        payload: bytes,
+        *,
+        client_context: str | None,
+        request_id: str | None,
+        trace_header: str | None,
+        timeout_seconds: float,
+        throttle: LambdaError,
+    ) -> InvokeResult:
+        self.calls.append((ref, payload, timeout_seconds))
+        if not self.results:
+            raise throttle
+        result = self.results.pop(0)
+        if isinstance(result, LambdaError):
+            raise result
+        return result

@@ -10,7 +10,7 @@ import uuid
 from typing import Protocol
 
 from hearth.arns import LATEST, ArnFormatter, FunctionRef
-from hearth.errors import LambdaError, conflict, function_not_found
+from hearth.errors import ErrorCode, LambdaError, conflict, function_not_found
 from hearth.invoke.leases import Leases, Slot
 from hearth.invoke.lineage import next_trace
 from hearth.invoke.pool import Pool, PoolKey
@@ -58,6 +58,27 @@ class InvokeObserver(Protocol):
     def cold_start(self, function: str) -> None: ...
 
 
+class Overflow(Protocol):
+    """Where an invocation goes that this node has no room for (cluster mode: another node;
+    see cluster/forward.py). Called only after a local throttle, never on the warm path."""
+
+    async def invoke(
+        self,
+        ref: FunctionRef,
+        payload: bytes,
+        *,
+        client_context: str | None,
+        request_id: str | None,
+        trace_header: str | None,
+        timeout_seconds: float,
+        throttle: LambdaError,
+    ) -> InvokeResult:
+        """The result of running it elsewhere. Raises `throttle` (the local 429) when no
+        other place has room, a LambdaError as the place that ran it raised it, or
+        ServiceException when that place was lost before it answered."""
+        ...
+
+
 class Invoker:
     """Resolves what an invoke names, takes a concurrency lease and runs the invocation in
     an environment from the pool. Reads the registry through a read-only view and caches what
@@ -77,6 +98,8 @@ class Invoker:
         self.leases = leases
         self.pool = pool
         self._sweep_scheduled = False
+        # Cluster mode: where calls this node has no room for go (set by service.py).
+        self.overflow: Overflow | None = None
         # (name, qualifier) → the version it names and an alias's weighted extras. Cleared on
         # every control-plane change, so an update is seen by the very next invoke.
         self._resolved: dict[tuple[str, str], _Resolution] = {}
@@ -141,6 +164,7 @@ class Invoker:
         request_id: str | None = None,
         sink: ResponseSink | None = None,
         trace_header: str | None = None,
+        forward: bool = True,
     ) -> InvokeResult:
         """Run one invocation and return its result (a function error is a result too).
         `request_id`: an async event keeps its id across retries. `sink`: where a streamed
@@ -153,7 +177,10 @@ class Invoker:
 
         `trace_header`: the X-Ray trace header of the message that caused this invoke (SQS,
         SNS), whose lineage counts the rounds of a loop (invoke/lineage.py); past 16 rounds
-        the invoke raises RecursiveInvocationException unless the function allows loops."""
+        the invoke raises RecursiveInvocationException unless the function allows loops.
+
+        `forward`: whether a call this node has no room for may go to the overflow (another
+        node); a streamed response (`sink`) always runs here."""
         version = self.resolve(ref)
         trace = next_trace(trace_header, self._arns.function(version.function_name))
         if trace.loop and self._stops_loops(version.function_name):
@@ -184,12 +211,33 @@ class Invoker:
                     self._observer.cold_start(version.function_name)
                 self._record(ref, version, outcome.duration_ms, bool(outcome.function_error), slot)
         except LambdaError as error:
-            if self._observer is not None and error.code == "TooManyRequestsException":
-                self._observer.throttled(ref.name, ref.qualifier)
-            raise
-        return InvokeResult(
-            outcome.payload, version.version, outcome.function_error, outcome.log_tail
-        )
+            if error.code != ErrorCode.TOO_MANY_REQUESTS:
+                raise
+            throttle = error
+        else:
+            return InvokeResult(
+                outcome.payload, version.version, outcome.function_error, outcome.log_tail
+            )
+        # No room here. In a cluster another node may have some (never for a call another
+        # node forwarded, or for a streamed response: see Overflow).
+        if self.overflow is not None and forward and sink is None:
+            try:
+                return await self.overflow.invoke(
+                    ref,
+                    payload,
+                    client_context=client_context,
+                    request_id=request_id,
+                    trace_header=trace_header,
+                    timeout_seconds=version.timeout,
+                    throttle=throttle,
+                )
+            except LambdaError as error:
+                if error.code != ErrorCode.TOO_MANY_REQUESTS:
+                    raise
+                throttle = error
+        if self._observer is not None:
+            self._observer.throttled(ref.name, ref.qualifier)
+        raise throttle
 
     def _stops_loops(self, name: str) -> bool:
         with self._registry.transaction() as tx:

@@ -247,6 +247,11 @@ class Pool:
             self._provisioned.pop((function, version), None)
 
     # Reaping ------------------------------------------------------------------------------
+    def warm_functions(self) -> list[str]:
+        """The functions with an idle on-demand environment now (for a cluster's hints; safe
+        to call from another thread: it copies the index in one step under the GIL)."""
+        return sorted({key[0] for key, idle in list(self._idle.items()) if idle})
+
     def counts(self) -> tuple[int, int]:
         """(idle, busy) environments."""
         idle = sum(len(v) for v in self._idle.values()) + sum(len(v) for v in self._warm.values())
