@@ -19,6 +19,7 @@ from hearth.cluster.link import NatsLink, NatsUnavailable
 from hearth.cluster.local import LocalNats
 from hearth.cluster.members import Membership
 from hearth.cluster.registry import KvRegistry
+from hearth.cluster.rpc import Rpc
 from hearth.errors import LambdaError
 from tests.unit.test_cluster_forward import THROTTLE, ScriptedNodes
 from tests.unit.test_registry_contract import function_record
@@ -157,3 +158,29 @@ def test_a_call_the_node_would_throttle_with_the_link_down(mid_call: bool) -> No
         assert raised.value.status == 503 and raised.value.code == "ServiceException"
     else:  # it went nowhere: this node's own throttle, as when no node has room
         assert raised.value is THROTTLE
+
+
+def test_a_read_of_every_nodes_part_answers_with_its_own_while_nats_is_down(
+    server: LocalNats,
+) -> None:
+    links = [NatsLink((server.url,), f"rpc-{n}") for n in "ab"]
+    members = [Membership(link, f"node-{n}") for link, n in zip(links, "ab", strict=True)]
+    rpcs = [Rpc(link, member) for link, member in zip(links, members, strict=True)]
+    try:
+
+        async def name(head: bytes, body: bytes) -> tuple[bytes, bytes]:
+            return b"{}", b"node-b"
+
+        rpcs[1].serve("name", name)
+        _until(lambda: rpcs[0].others() == ["node-b"], 5)
+        assert rpcs[0].gather_now("name", (b"{}", b""), timeout=5) == [(b"{}", b"node-b")]
+        server.stop()
+        _until(lambda: not links[0].connected, 5)
+        started = time.monotonic()
+        assert rpcs[0].gather_now("name", (b"{}", b""), timeout=5) == []  # the Logs API's own
+        assert time.monotonic() - started < 1
+    finally:
+        for rpc, member, link in zip(rpcs, members, links, strict=True):
+            rpc.close()
+            member.close()
+            link.close()
