@@ -372,7 +372,11 @@ class JetStreamEventQueue:
                     logger.debug("cluster: handing an event back failed: %s", exc)
 
         if held:
-            await self._link.call(give_back())
+            try:
+                await self._link.call(give_back())
+            except NatsUnavailable as down:
+                # Stopping while NATS is out of reach: they run elsewhere after ack_wait.
+                logger.warning("cluster: could not hand %d events back: %s", len(held), down)
 
 
 async def _quietly(sub: JetStreamContext.PullSubscription) -> None:

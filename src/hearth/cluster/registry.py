@@ -203,7 +203,10 @@ class KvRegistry(Registry):
                 # Released before the next transaction of this node asks for it. With the link
                 # down it cannot be: it is deleted after the reconnect, not left to expire.
                 self._holding = None
-                self._link.run(self._release(lease))
+                # The commit (if any) stands whatever the release does: what the block
+                # answers is its outcome. A lease not released goes after the reconnect.
+                with contextlib.suppress(NatsUnavailable):
+                    self._link.run(self._release(lease))
 
     def _check_code(
         self, before: RegistryState, after: RegistryState, writes: dict[str, str | None]
