@@ -54,9 +54,11 @@ from hearth.api.unsupported import register_unsupported
 from hearth.arns import ArnFormatter
 from hearth.cluster.forward import InvokeForwarding
 from hearth.cluster.logs import ClusterLogStore
+from hearth.cluster.mappings import KvPositions, LeasedMappings
 from hearth.cluster.metrics import ClusterMetricStore
 from hearth.cluster.node import ClusterNode
 from hearth.cluster.queue import JetStreamEventQueue
+from hearth.cluster.services import SharedServices
 from hearth.config import Settings
 from hearth.console import serve as console
 from hearth.control.account import Account
@@ -77,8 +79,9 @@ from hearth.events.config import AsyncConfigs
 from hearth.events.destinations import BotocoreSink
 from hearth.events.dispatcher import Dispatcher
 from hearth.events.mapping_supervisor import MappingSupervisor
+from hearth.events.ownership import MappingOwnership
 from hearth.events.patterns import validate_pattern
-from hearth.events.positions import SqlitePositions
+from hearth.events.positions import Positions, SqlitePositions
 from hearth.events.queue import EventQueue
 from hearth.events.sources import SourceClients
 from hearth.events.sqlite_queue import SqliteEventQueue
@@ -187,7 +190,7 @@ class Hearth:
     dispatcher: Dispatcher
     reserve: DiskReserve
     mappings: MappingSupervisor
-    positions: SqlitePositions
+    positions: Positions
     # What listens on the port (`app` itself: HttpIn, in front of the embedded services'
     # gateway, in front of the Lambda API).
     asgi: AsgiApp
@@ -210,6 +213,10 @@ class Hearth:
     host_relay: HostRelay | None = None
     # Which function each sandbox uid is (None: not sandboxed, so connections are not asked).
     identities: SandboxIdentities | None = None
+    # Cluster mode: the embedded services shared by the nodes (None on one machine).
+    shared: SharedServices | None = None
+    # The embedded services' edge (None without them).
+    gateway: Gateway | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -224,6 +231,12 @@ class Hearth:
             self.objects.point_at(url, self._sink_key())
         if self.api_definitions is not None and self.settings.aws_endpoint_url is None:
             self.api_definitions.point_at(url, self._sink_key())
+
+    def stop_waiting(self) -> None:
+        """A stop begins: requests that only wait (SQS long polls) answer now, so the graceful
+        shutdown does not wait them out (a cluster node's own pollers make such requests)."""
+        if self.gateway is not None:
+            self.gateway.stopping.set()
 
     def _sink_key(self) -> tuple[str, str]:
         if self.settings.access_keys:
@@ -259,6 +272,8 @@ class Hearth:
         await self.events.close()
         if self.snapshots is not None:
             await self.snapshots.close()
+        if self.shared is not None:
+            await asyncio.to_thread(self.shared.close)  # a last snapshot, the lease handed on
         if self.embedded is not None:
             self.embedded.close()
         self.registry.close()
@@ -273,7 +288,7 @@ def _register_the_rest(router: Router, registry: NotifyingRegistry, arns: ArnFor
     register_unsupported(router)
 
 
-def build(  # noqa: PLR0915 - the composition root builds every part, in order
+def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, in order
     settings: Settings, schedule: Scheduler, isolation: IsolationChoice
 ) -> Hearth:
     data_dir = settings.data_dir
@@ -355,11 +370,16 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     else:
         leases = Leases(lambda: load_limits(reads, limit))
     invoker = Invoker(reads, arns, pool, leases, metrics)
+    owned: LeasedMappings | None = None
     if node is not None:
         loop = asyncio.get_running_loop()
+        owned = LeasedMappings(node.leases, node.members)
+        mapped = owned
 
-        def members_changed() -> None:  # each node's share of the limits changes
+        def members_changed() -> None:
+            # Each node's share of the limits changes, and which mappings it polls.
             loop.call_soon_threadsafe(invoker.leases.invalidate)
+            mapped.members_changed()
 
         node.members.set_listener(members_changed)
         # What this node's share has no room for runs on another node (cluster/forward.py).
@@ -399,7 +419,7 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         make_room=reserve.release,
     )
     supervisor, positions, mappings = _event_sources(
-        settings, storage, registry, arns, invoker, metrics
+        settings, storage, registry, arns, invoker, metrics, (node, owned)
     )
     router = Router()
     MappingsApi(mappings).register(router)
@@ -467,13 +487,32 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
     register_code_download(router, signer, functions.code_path)
     router.add("Health", "GET", "/_hearth/health", _health, authenticated=False, max_body=0)
     if node is not None:
-        router.add("ClusterStatus", "GET", "/_hearth/cluster", _cluster_status(node), max_body=0)
+        # (The shared services are made further down, once the gateway's parts exist.)
+        router.add(
+            "ClusterStatus",
+            "GET",
+            "/_hearth/cluster",
+            _cluster_status(node, lambda: shared),
+            max_body=0,
+        )
 
     checker = ModelChecker(botocore.session.get_session().get_service_model("lambda"))
     authenticator = _authenticator(settings, sessions)
+    shared: SharedServices | None = None
     role_policies: RolePolicies = (
         EmbeddedIamPolicies(embedded, settings.region) if embedded is not None else NoPolicies()
     )
+    if embedded is not None and node is not None:
+        # A cluster's embedded services: one state, served by one node (see cluster/services).
+        shared = SharedServices(
+            node.link,
+            node.leases,
+            embedded,
+            interval_seconds=settings.services_snapshot_seconds,
+            region=settings.region,
+            replicas=settings.cluster_replicas,
+        )
+        role_policies = shared
     access = FunctionAccess(sessions, identities, role_policies, arns)
     lambda_app = LambdaApp(
         router,
@@ -505,23 +544,28 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
             FileFireTimes(data_dir / SCHEDULE_FIRES),
             policies.allows_service,
         )
-        snapshots = Snapshots(
-            data_dir / SERVICES_SNAPSHOT, embedded, settings.services_snapshot_seconds
-        )
-        snapshots.restore()
+        if shared is None:
+            snapshots = Snapshots(
+                data_dir / SERVICES_SNAPSHOT, embedded, settings.services_snapshot_seconds
+            )
+            snapshots.restore()
         embedded.run_first(embedded.warm)
+        if shared is not None:
+            shared.start()  # its snapshot, once restored, comes after the hooks' install
         permissions = NotificationPermissions(policies.allows_service, settings.account_id)
         inner = Gateway(
             lambda_app,
-            embedded,
+            shared or embedded,
             _service_verifiers(settings, sessions),
             interceptors=(access.intercept, permissions),
             external=frozenset(name for name, _ in settings.service_endpoints),
             rewriters=(keep_trace_header,),
         )
-        supervisor.use_in_process(
-            embedded, frozenset(name for name, _ in settings.service_endpoints)
-        )
+        if shared is None:
+            # (A cluster node's pollers read through its port: the services may be elsewhere.)
+            supervisor.use_in_process(
+                embedded, frozenset(name for name, _ in settings.service_endpoints)
+            )
     # Function URLs and API Gateway are found by host name or path, before the services'
     # routing by credential scope: HttpIn is what listens on the port.
     app, api_definitions = _http_in(settings, inner, authenticator, access, registry, invoker, arns)
@@ -560,6 +604,8 @@ def build(  # noqa: PLR0915 - the composition root builds every part, in order
         log_subscriptions,
         host_relay,
         identities,
+        shared,
+        inner if isinstance(inner, Gateway) else None,
     )
     _recover(hearth)
     return hearth
@@ -689,15 +735,24 @@ def _event_sources(
     arns: ArnFormatter,
     invoker: Invoker,
     metrics: LambdaMetrics,
-) -> tuple[MappingSupervisor, SqlitePositions, EventSourceMappings]:
-    """The pollers of event source mappings and the control plane that configures them."""
+    cluster: tuple[ClusterNode | None, LeasedMappings | None],
+) -> tuple[MappingSupervisor, Positions, EventSourceMappings]:
+    """The pollers of event source mappings and the control plane that configures them (in
+    a cluster: this node's share of them, positions in KV)."""
     first_key = settings.access_keys[0] if settings.access_keys else None
     sources = SourceClients(
         settings.event_source_endpoint_url,
         dict(settings.event_source_endpoints),
         (first_key.access_key_id, first_key.secret_access_key) if first_key else None,
     )
-    positions = SqlitePositions(settings.data_dir / POSITIONS)
+    node, owned = cluster
+    positions: Positions
+    ownership: MappingOwnership | None = None
+    if node is not None and owned is not None:
+        positions = KvPositions(node.link, owned.holds, replicas=settings.cluster_replicas)
+        ownership = owned
+    else:
+        positions = SqlitePositions(settings.data_dir / POSITIONS)
     supervisor = MappingSupervisor(
         storage,
         sources,
@@ -706,6 +761,7 @@ def _event_sources(
         arns,
         BotocoreSink(settings.event_source_endpoint_url or settings.aws_endpoint_url),
         iterator_age=metrics.iterator_age,
+        ownership=ownership,
     )
     mappings = EventSourceMappings(registry, arns, validate_pattern, sources.check)
     registry.subscribe(supervisor.notify)
@@ -814,9 +870,15 @@ def _session_issuer(
     return DerivedSessions(keys)
 
 
-def _cluster_status(node: ClusterNode) -> Callable[[Request], Awaitable[Response]]:
+def _cluster_status(
+    node: ClusterNode, shared: Callable[[], SharedServices | None]
+) -> Callable[[Request], Awaitable[Response]]:
     async def status(request: Request) -> Response:
-        return json_response(node.status())
+        shown = dict(node.status())
+        services = shared()
+        if services is not None:
+            shown["services"] = await services.status()
+        return json_response(shown)
 
     return status
 
@@ -878,11 +940,19 @@ class _Server(uvicorn.Server):
     of the signal; Hearth has shut down cleanly by then and says so.
     """
 
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def _exit(self, sig: int) -> None:
+        self._on_exit()  # before the graceful shutdown starts waiting for requests
+        self.handle_exit(sig, None)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+            loop.add_signal_handler(sig, self._exit, sig)
         try:
             yield
         finally:
@@ -922,7 +992,7 @@ async def serve(
         timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )
-    server = _Server(config)
+    server = _Server(config, hearth.stop_waiting)
     hearth.invoker.pool.start_reaper()
     hearth.provisioner.start()  # brings back provisioned environments after a restart
     hearth.snapstart.start()  # and SnapStart versions' templates (a restart left them Pending)

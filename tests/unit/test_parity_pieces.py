@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,22 @@ def test_a_long_poll_becomes_short_polls_until_a_message() -> None:
     response = asyncio.run(sqs_long_poll.receive(request, call))
     assert json.loads(response.body)["Messages"] == [{"MessageId": "1"}]
     assert len(seen) == 3 and all(body["WaitTimeSeconds"] == 0 for body in seen)
+
+
+def test_a_long_poll_answers_empty_at_once_when_the_server_stops() -> None:
+    async def call(request: WireRequest) -> WireResponse:
+        return WireResponse(200, [], json.dumps({}).encode())
+
+    async def run() -> float:
+        stop = asyncio.Event()
+        request = _request("AmazonSQS.ReceiveMessage", {"QueueUrl": "q", "WaitTimeSeconds": 20})
+        started = time.monotonic()
+        waiting = asyncio.ensure_future(sqs_long_poll.receive(request, call, stop))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # still waiting for a message
+        stop.set()
+        response = await waiting
+        assert response.status == 200 and "Messages" not in json.loads(response.body)
+        return time.monotonic() - started
+
+    assert asyncio.run(run()) < 1.0  # not the 20 s the poll asked for

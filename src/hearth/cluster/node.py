@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearth.cluster.code import ClusterCodeStore
+from hearth.cluster.leases import KvLeases
 from hearth.cluster.link import NatsLink
 from hearth.cluster.members import Membership
 from hearth.cluster.registry import KvRegistry
@@ -27,6 +28,8 @@ class ClusterNode:
     members: Membership
     # Calls between nodes: forwarded invokes, log and metric queries.
     rpc: Rpc
+    # Who polls which mapping, who serves the embedded services.
+    leases: KvLeases
 
     @classmethod
     def join(cls, settings: Settings, code_root: Path) -> ClusterNode:
@@ -40,10 +43,11 @@ class ClusterNode:
             # A commit naming new code checks that the shared bucket holds it (a sweep may
             # have taken it between its upload and the commit).
             registry.set_code_check(code.ensure_shared)
+            leases = KvLeases(link, name, replicas=replicas)
         except BaseException:
             link.close()
             raise
-        return cls(name, link, registry, code, members, Rpc(link, members))
+        return cls(name, link, registry, code, members, Rpc(link, members), leases)
 
     def follow(self, registry: NotifyingRegistry, loop: asyncio.AbstractEventLoop) -> None:
         """After each other node's commit: tell `registry`'s listeners (on `loop`, where they
@@ -75,6 +79,7 @@ class ClusterNode:
         }
 
     def close(self) -> None:
+        self.leases.close()
         self.rpc.close()
         self.members.close()
         self.link.close()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hearth.arns import LATEST, ArnFormatter, Source, source_of
+from hearth.events.ownership import MappingOwnership, SoleOwner
 from hearth.events.poller_base import InvokeFunction, MappingStats, PollerContext
 from hearth.events.positions import Positions
 from hearth.events.sources import SourceClients
@@ -30,6 +31,7 @@ IteratorAgeObserver = Callable[[str, str | None, float], None]
 logger = logging.getLogger("hearth.events.mappings")
 
 RECONCILE_SECONDS = 2.0
+CLAIM_RETRY_SECONDS = 0.25
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -54,8 +56,12 @@ class MappingSupervisor:
         arns: ArnFormatter,
         sink: Any = None,
         iterator_age: IteratorAgeObserver | None = None,
+        ownership: MappingOwnership | None = None,
     ) -> None:
         self._iterator_age = iterator_age
+        # Which mappings this server polls and settles (a cluster node: its share).
+        self._owner: MappingOwnership = ownership or SoleOwner()
+        self._owner.on_change(self.notify)
         self._storage = storage
         self._clients = clients
         self._positions = positions
@@ -67,6 +73,7 @@ class MappingSupervisor:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._waiting_to_claim = False
 
     # Lifecycle ---------------------------------------------------------------------------
     def set_own_endpoint(self, url: str) -> None:
@@ -105,37 +112,48 @@ class MappingSupervisor:
                 await self.reconcile()
             except Exception:
                 logger.exception("event source mapping reconcile failed")
+            # A mapping this server is to take but could not yet (its last holder's lease has
+            # not run out): looked at again soon, not a whole period later.
+            wait = CLAIM_RETRY_SECONDS if self._waiting_to_claim else RECONCILE_SECONDS
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), RECONCILE_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
 
     # Reconciling -------------------------------------------------------------------------
     async def reconcile(self) -> None:
+        self._waiting_to_claim = False
         with self._storage.transaction() as tx:
             mappings = {m.uuid: m for m in tx.list_mappings()}
         for uuid in list(self._running):
-            if uuid not in mappings:
+            # A mapping gone, or whose lease this node lost (another node may poll it now).
+            if uuid not in mappings or not self._owner.holds(uuid):
                 await self._stop(uuid)
         for mapping in mappings.values():
             await self._settle(mapping)
 
-    async def _settle(self, mapping: EventSourceMapping) -> None:
+    async def _settle(self, mapping: EventSourceMapping) -> None:  # noqa: PLR0912 - one branch per state
         state = mapping.state
         enabled = bool(mapping.config.get("_Enabled", True))
         running = self._running.get(mapping.uuid)
+        # One server settles each change (in a cluster, the mapping's preferred node); any
+        # server stops its own poller of a mapping that changed or is no longer its own.
+        decides = self._owner.decides(mapping.uuid)
         if state == MappingState.DELETING:
             await self._stop(mapping.uuid)
-            with self._storage.transaction() as tx:
-                tx.delete_mapping(mapping.uuid)
-            self._positions.forget(mapping.uuid)
+            if decides:
+                with self._storage.transaction() as tx:
+                    tx.delete_mapping(mapping.uuid)
+                self._positions.forget(mapping.uuid)
             self._stats.pop(mapping.uuid, None)
             return
         if state in (MappingState.CREATING, MappingState.ENABLING, MappingState.UPDATING):
             if running is not None and running.mapping != mapping:
                 await self._stop(mapping.uuid)
                 running = None
+            if not decides:
+                return
             if enabled and running is None:
-                self._start(mapping)
+                await self._start_if_claimed(mapping)
             elif not enabled:
                 await self._stop(mapping.uuid)
             settled = MappingState.ENABLED if enabled else MappingState.DISABLED
@@ -143,12 +161,26 @@ class MappingSupervisor:
             return
         if state == MappingState.DISABLING:
             await self._stop(mapping.uuid)
-            self._write(mapping.uuid, {"State": MappingState.DISABLED.value})
+            if decides:
+                self._write(mapping.uuid, {"State": MappingState.DISABLED.value})
             return
-        if state == MappingState.ENABLED and running is None:
-            self._start(mapping)  # after a restart
+        if state == MappingState.ENABLED:
+            if running is not None and not _same_settings(running.mapping, mapping):
+                # Changed while settled by another node before this one saw the change.
+                await self._stop(mapping.uuid)
+                running = None
+            if running is None:
+                await self._start_if_claimed(mapping)  # after a restart, or a take-over
+            elif not await self._owner.claim(mapping.uuid):
+                await self._stop(mapping.uuid)  # another node's now (it joined, or took over)
         elif state == MappingState.DISABLED and running is not None:
             await self._stop(mapping.uuid)
+
+    async def _start_if_claimed(self, mapping: EventSourceMapping) -> None:
+        if await self._owner.claim(mapping.uuid):
+            self._start(mapping)
+        elif self._owner.decides(mapping.uuid):
+            self._waiting_to_claim = True
 
     def _write(self, uuid: str, changes: dict[str, Any]) -> None:
         with self._storage.transaction() as tx:
@@ -207,6 +239,13 @@ class MappingSupervisor:
         running = self._running.pop(uuid, None)
         if running is None:
             return
+        try:
+            await self._stop_poller(uuid, running)
+        finally:
+            # Only once the poller stopped (its last commit made): the next node resumes there.
+            await self._owner.release(uuid)
+
+    async def _stop_poller(self, uuid: str, running: _Running) -> None:
         running.context.stopping.set()
         try:
             await asyncio.wait_for(asyncio.shield(running.task), STOP_GRACE_SECONDS)
@@ -236,3 +275,16 @@ class MappingSupervisor:
                 }
             )
         return {"EventSourceMappings": shown}
+
+
+# What the control plane sets on a mapping; the rest of its config is what the pollers and
+# the supervisor report (state, last result), which does not call for a new poller.
+_REPORTED = frozenset({"State", "LastProcessingResult", "StateTransitionReason"})
+
+
+def _same_settings(a: EventSourceMapping, b: EventSourceMapping) -> bool:
+    def settings(m: EventSourceMapping) -> tuple[Any, ...]:
+        config = {k: v for k, v in m.config.items() if k not in _REPORTED}
+        return (m.function_name, m.qualifier, m.event_source_arn, config)
+
+    return settings(a) == settings(b)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote_to_bytes
 
 T = TypeVar("T")
@@ -43,6 +43,13 @@ class WireResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+class ServiceCalls(Protocol):
+    """What answers an authenticated request to an embedded service: moto in this process
+    (`EmbeddedServices`), or in a cluster the node that serves them (`SharedServices`)."""
+
+    async def call(self, backend: str, request: WireRequest) -> WireResponse: ...
 
 
 class EmbeddedServices:

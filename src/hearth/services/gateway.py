@@ -7,6 +7,7 @@ everything else (Lambda, Logs, unsigned requests, health) goes to Hearth's own a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -15,7 +16,7 @@ from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.errors import LambdaError, request_too_large, service_error
 from hearth.services import sqs_long_poll
-from hearth.services.embedded import EmbeddedServices, WireRequest, WireResponse
+from hearth.services.embedded import ServiceCalls, WireRequest, WireResponse
 from hearth.services.errors import render
 from hearth.services.scope import HEARTH_SERVICES, CredentialScope, backend_for, credential_scope
 from hearth.services.sigv2 import verify_sigv2_presigned
@@ -41,7 +42,7 @@ class Gateway:
     def __init__(
         self,
         hearth_app: AsgiApp,
-        embedded: EmbeddedServices | None,
+        embedded: ServiceCalls | None,
         verifiers: Mapping[str, SigV4Verifier] | None,
         interceptors: tuple[Interceptor, ...] = (),
         observers: tuple[Observer, ...] = (),
@@ -57,6 +58,8 @@ class Gateway:
         self._observers = observers
         # Signing names served elsewhere (--service-endpoint): not answered here.
         self._external = external
+        # Set when the server stops: long polls waiting for messages answer at once.
+        self.stopping = asyncio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._embedded is None:
@@ -115,7 +118,9 @@ class Gateway:
                 return refusal
         embedded = self._embedded
         if service == "sqs":
-            response = await sqs_long_poll.receive(request, lambda r: embedded.call(backend, r))
+            response = await sqs_long_poll.receive(
+                request, lambda r: embedded.call(backend, r), self.stopping
+            )
         else:
             response = await embedded.call(backend, request)
         for observe in self._observers:

@@ -136,29 +136,16 @@ class Snapshots:
         self._embedded.run_first(restore)
 
     def _restore(self) -> list[str]:
-        from moto.backends import get_backend  # noqa: PLC0415
-
         if not self._path.exists():
             return []
         try:
-            with self._path.open("rb") as file:
-                saved = pickle.load(file)  # noqa: S301 - Hearth's own file in its data dir
-            if saved.get("format") != _FORMAT:
-                raise ValueError(f"snapshot format {saved.get('format')!r}")
+            saved = load(self._path.read_bytes())
         except Exception:
             aside = self._path.with_suffix(f".unreadable-{int(time.time())}")
             self._path.replace(aside)
             logger.exception("the embedded services' snapshot could not be read; kept as %s", aside)
             return []
-        restored = []
-        for name, state in saved["backends"].items():
-            if name not in self._backends:
-                continue
-            live = get_backend(name)
-            live.clear()
-            live.update(state)
-            restored.append(name)
-        return restored
+        return apply(saved, self._backends)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -180,18 +167,10 @@ class Snapshots:
             self._write()
 
     def _write(self) -> None:
-        from moto.backends import get_backend  # noqa: PLC0415
-
-        # Only backends in use hold state (and importing the others costs seconds).
-        used = [name for name in self._backends if name in self._embedded.touched]
-        state = {name: dict(get_backend(name)) for name in used}  # type: ignore[call-overload]
-        buffer = io.BytesIO()
-        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
-            {"format": _FORMAT, "written_at": time.time(), "backends": state}
-        )
+        data = dump(self._embedded, self._backends)
         tmp = self._path.with_suffix(".tmp")
         with tmp.open("wb") as file:
-            file.write(buffer.getvalue())
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         tmp.replace(self._path)
@@ -203,3 +182,52 @@ class Snapshots:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._embedded.run(self._write_last)
+
+
+def dump(embedded: EmbeddedServices, backends: Sequence[str] = PERSISTED_BACKENDS) -> bytes:
+    """The state of the backends in use, pickled (on moto's thread: a consistent cut)."""
+    from moto.backends import get_backend  # noqa: PLC0415
+
+    # Only backends in use hold state (and importing the others costs seconds).
+    used = [name for name in backends if name in embedded.touched]
+    state = {name: dict(get_backend(name)) for name in used}  # type: ignore[call-overload]
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+        {"format": _FORMAT, "written_at": time.time(), "backends": state}
+    )
+    return buffer.getvalue()
+
+
+def load(data: bytes) -> dict[str, Any]:
+    """A snapshot's content; ValueError (or pickle's own errors) if it is not one."""
+    saved = pickle.loads(data)  # noqa: S301 - Hearth's own snapshot (data dir / cluster store)
+    if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
+        raise ValueError(
+            f"snapshot format {saved.get('format') if isinstance(saved, dict) else None!r}"
+        )
+    return saved
+
+
+def apply(saved: dict[str, Any], backends: Sequence[str] = PERSISTED_BACKENDS) -> list[str]:
+    """Replace moto's backends by a snapshot's (on moto's thread); the names restored."""
+    from moto.backends import get_backend  # noqa: PLC0415
+
+    restored = []
+    for name, state in saved["backends"].items():
+        if name not in backends:
+            continue
+        live = get_backend(name)
+        live.clear()
+        live.update(state)
+        restored.append(name)
+    return restored
+
+
+def forget(embedded: EmbeddedServices, backends: Sequence[str] = PERSISTED_BACKENDS) -> None:
+    """Empty the backends in use (on moto's thread): a node that stops serving the cluster's
+    services must not act on a copy of their state (its schedules would fire twice)."""
+    from moto.backends import get_backend  # noqa: PLC0415
+
+    for name in backends:
+        if name in embedded.touched:
+            get_backend(name).clear()  # type: ignore[call-overload]
