@@ -53,7 +53,6 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     nats.errors.ConnectionClosedError,
     nats.errors.OutboundBufferLimitError,
     nats.errors.NoServersError,
-    nats.errors.NoRespondersError,
     nats.errors.StaleConnectionError,
     nats.errors.UnexpectedEOF,
     ServiceUnavailableError,
@@ -176,23 +175,27 @@ class NatsLink:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_SECONDS) -> T:
         """Run `coro` on the NATS loop and wait for it (from any other thread).
 
-        Raises NatsUnavailable at once while the link is down, when it drops, or after
-        `timeout`; other errors of `coro` come through as they are."""
-        future = asyncio.run_coroutine_threadsafe(self._guarded(coro), self._loop)
+        Raises NatsUnavailable at once while the link is down, when it drops, after
+        `timeout`, or for the client's own errors of a NATS out of reach (a request timed
+        out, the connection closed); other errors of `coro` come through as they are."""
+        future = asyncio.run_coroutine_threadsafe(self._guarded(coro, True), self._loop)
         try:
             return future.result(timeout)
         except TimeoutError:
             future.cancel()
             raise NatsUnavailable(f"NATS did not answer within {timeout:g} s") from None
 
-    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on the NATS loop and await it (from another event loop); fails as `run`
-        does, without a timeout of its own beyond the client's."""
+    async def call(self, coro: Coroutine[Any, Any, T], *, translate: bool = False) -> T:
+        """Run `coro` on the NATS loop and await it (from another event loop), without a
+        timeout of its own beyond the client's. Raises NatsUnavailable at once while the link
+        is down, and when it drops; the client's errors come through as they are (a caller
+        may wait out a request timeout or "no responders" itself), or, with `translate`, as
+        `run` gives them."""
         return await asyncio.wrap_future(
-            asyncio.run_coroutine_threadsafe(self._guarded(coro), self._loop)
+            asyncio.run_coroutine_threadsafe(self._guarded(coro, translate), self._loop)
         )
 
-    async def _guarded(self, coro: Coroutine[Any, Any, T]) -> T:
+    async def _guarded(self, coro: Coroutine[Any, Any, T], translate: bool) -> T:
         if self._nc is not None and (self._dropped or not self._nc.is_connected):
             coro.close()
             raise NatsUnavailable(
@@ -210,6 +213,8 @@ class NatsLink:
                 ) from None
             raise
         except _UNREACHABLE as exc:
+            if not translate:
+                raise
             raise NatsUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
         finally:
             self._in_flight.discard(task)

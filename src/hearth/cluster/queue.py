@@ -194,7 +194,7 @@ class JetStreamEventQueue:
         if len(set(ids)) != len(ids):
             raise ValueError("an event with this id is already queued")
         fresh = [_fresh(e) for e in events]
-        await self._link.call(self._publish_and_ring(fresh))
+        await self._link.call(self._publish_and_ring(fresh), translate=True)
 
     async def _publish_and_ring(self, events: Sequence[Event]) -> None:
         await self._publish_all(events, None, check_new=True)
@@ -220,7 +220,7 @@ class JetStreamEventQueue:
         if limit <= 0:
             return []
         try:
-            messages = await self._link.call(self._fetch(limit))
+            messages = await self._link.call(self._fetch(limit), translate=True)
         except NatsUnavailable:
             # NATS is out of reach (the link says so once, and reconnects): nothing to claim
             # meanwhile. Waiting here, not failing, keeps the dispatcher from spinning.
@@ -233,7 +233,7 @@ class JetStreamEventQueue:
             deferred = 1 if not_before else 0  # its first delivery was handed back, below
             if not_before > now and msg.metadata.num_delivered <= deferred:
                 delay = min(not_before - now, MAX_DEFER_SECONDS)
-                await self._link.call(msg.nak(delay=delay))
+                await self._link.call(msg.nak(delay=delay), translate=True)
                 continue
             event = _event(msg, max(1, msg.metadata.num_delivered - deferred))
             self._held[event.id] = (msg, event.attempts)
@@ -306,7 +306,9 @@ class JetStreamEventQueue:
             return False
         if len({e.id for e in follow_ups}) != len(follow_ups):
             raise ValueError("an event with this id is already queued")
-        await self._link.call(self._finish(msg, [_fresh(e) for e in follow_ups], None))
+        await self._link.call(
+            self._finish(msg, [_fresh(e) for e in follow_ups], None), translate=True
+        )
         self._held.pop(event.id, None)
         return True
 
@@ -316,7 +318,7 @@ class JetStreamEventQueue:
         if msg is None:
             return False
         # A copy with the new counters, visible after the delay; then the original goes.
-        await self._link.call(self._finish(msg, [event], now + delay_seconds))
+        await self._link.call(self._finish(msg, [event], now + delay_seconds), translate=True)
         self._held.pop(event.id, None)
         return True
 
@@ -333,7 +335,7 @@ class JetStreamEventQueue:
         return time.time()
 
     async def counts(self, *, now: float) -> QueueCounts:
-        return await self._link.call(self._counts())
+        return await self._link.call(self._counts(), translate=True)
 
     async def _counts(self) -> QueueCounts:
         ready = in_flight = redelivered = 0
@@ -373,7 +375,7 @@ class JetStreamEventQueue:
 
         if held:
             try:
-                await self._link.call(give_back())
+                await self._link.call(give_back(), translate=True)
             except NatsUnavailable as down:
                 # Stopping while NATS is out of reach: they run elsewhere after ack_wait.
                 logger.warning("cluster: could not hand %d events back: %s", len(held), down)
