@@ -23,11 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from invoke_bench import RESULTS, handler_zip, machine, percentile, start_hearth
+from boto_helpers import client, create_function
+from invoke_bench import RESULTS, machine, percentile, start_hearth
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:on-time"
 HANDLER = """
@@ -37,31 +35,13 @@ def handler(event, context):
 """
 
 
-def _client(service: str, endpoint: str) -> Any:
-    return boto3.session.Session().client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(retries={"max_attempts": 0}),
-    )
-
-
 def run(count: int) -> dict[str, Any]:
     work = tempfile.mkdtemp(prefix="hearth-schedule-bench-")
     process, target, isolation = start_hearth(work, [])
     endpoint = f"http://{target.host}:{target.port}"
     try:
-        lam, scheduler, logs = (_client(s, endpoint) for s in ("lambda", "scheduler", "logs"))
-        lam.create_function(
-            FunctionName="on-time",
-            Runtime="python3.12",
-            Role="arn:aws:iam::123456789012:role/r",
-            Handler="app.handler",
-            Code={"ZipFile": handler_zip(HANDLER)},
-        )
-        lam.get_waiter("function_active_v2").wait(FunctionName="on-time")
+        lam, scheduler, logs = (client(s, endpoint) for s in ("lambda", "scheduler", "logs"))
+        create_function(lam, "on-time", HANDLER)
         lam.invoke(FunctionName="on-time", Payload=b'{"n": "warm"}')
         first = math.ceil(time.time()) + 3
         when: dict[str, float] = {}

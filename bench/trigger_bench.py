@@ -22,11 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from invoke_bench import RESULTS, handler_zip, machine
+from boto_helpers import client, create_function
+from invoke_bench import RESULTS, machine
 
 HANDLER = """
 import time
@@ -34,18 +32,6 @@ def handler(event, context):
     started = time.time()
     print("STARTED " + event["Records"][0]["s3"]["object"]["key"] + " " + repr(started))
 """
-
-
-def _client(service: str, endpoint: str) -> Any:
-    session: Any = boto3.session.Session()
-    return session.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(retries={"max_attempts": 0}),
-    )
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -79,15 +65,8 @@ def run(rounds: int, isolation: str) -> dict[str, Any]:
         if "Press Ctrl-C" in line:
             break
     try:
-        lam, s3, logs = (_client(s, endpoint) for s in ("lambda", "s3", "logs"))
-        lam.create_function(
-            FunctionName="on-put",
-            Runtime="python3.12",
-            Role="arn:aws:iam::123456789012:role/r",
-            Handler="app.handler",
-            Code={"ZipFile": handler_zip(HANDLER)},
-        )
-        lam.get_waiter("function_active_v2").wait(FunctionName="on-put")
+        lam, s3, logs = (client(s, endpoint) for s in ("lambda", "s3", "logs"))
+        create_function(lam, "on-put", HANDLER)
         lam.add_permission(
             FunctionName="on-put",
             StatementId="s3",

@@ -5,6 +5,7 @@ Only boto3, against one endpoint (Hearth's port serves Lambda and the AWS servic
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import time
@@ -17,6 +18,16 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ROLE = "arn:aws:iam::123456789012:role/example-role"
+
+
+def options(doc: str, csv: Path, expect_alerts: int) -> argparse.Namespace:
+    """The deploy scripts' command line: the endpoint, the CSV to upload, what to wait for."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--endpoint-url", default="http://127.0.0.1:9070")
+    parser.add_argument("--csv", type=Path, default=csv)
+    parser.add_argument("--expect-alerts", type=int, default=expect_alerts)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    return parser.parse_args()
 
 
 class Deployer:
@@ -164,6 +175,33 @@ class Deployer:
         return sent
 
     # Watching --------------------------------------------------------------------------
+    def upload_and_watch(self, args: argparse.Namespace, bucket: str, notifier: str,
+                         stream: tuple[dict[str, Any], str, bool]) -> int:
+        """Upload the CSV, then print the notifier's alerts until `--expect-alerts` arrived
+        (0) or `--timeout` passed (1). `stream`: the table, the function its stream feeds,
+        and whether a mapping does it (else this relays the stream itself)."""
+        table, stream_function, mapped = stream
+        started = int(time.time() * 1000)
+        key = f"uploads/{int(time.time())}-{args.csv.name}"
+        self.s3.upload_file(str(args.csv), bucket, key)
+        self.say(f"uploaded s3://{bucket}/{key}; waiting for alerts")
+        deadline = time.time() + args.timeout
+        positions: dict[str, str] = {}
+        seen: list[str] = []
+        while time.time() < deadline:
+            if not mapped:
+                self.relay_stream(table, stream_function, deadline, positions)
+            for alert in self.alerts(notifier, started):
+                if alert not in seen:
+                    seen.append(alert)
+                    print(f"    {alert}", flush=True)
+            if len(seen) >= args.expect_alerts:
+                self.say(f"{len(seen)} alerts arrived")
+                return 0
+            time.sleep(0.5)
+        self.say(f"only {len(seen)} of {args.expect_alerts} alerts within {args.timeout:g} s")
+        return 1
+
     def alerts(self, function: str, since_ms: int) -> list[str]:
         try:
             events = self.logs.filter_log_events(

@@ -48,6 +48,17 @@ COLUMNS = [
     ("boto3 warm p50 / p99 (ms)", ("warm_boto3", "p50_ms"), ("warm_boto3", "p99_ms")),
 ]
 
+# How the throughput clients were run, by the run's "load_client" (older runs: threads).
+LOAD_CLIENTS = {
+    "threads": "The clients are Python threads (http.client) on the same 2 cores, so the "
+    "floor's figure is also the client's ceiling; ",
+    "selector": "The throughput clients are one selector loop in a process of its own "
+    "(`peers/fastclient.py`: keep-alive connections, one prepared request written per call, "
+    "the response parsed from its bytes), the same for every HTTP tool; it costs a few tens of "
+    "µs per call where the threaded http.client clients of earlier runs cost more than the "
+    "fastest tools did, so at 8 clients the tools, not the client, run out of the 2 cores; ",
+}
+
 
 def get(figures: dict[str, Any], path: tuple[str, str]) -> Any:
     inner = figures.get(path[0])
@@ -172,8 +183,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"Warm: {sizes['warm']:,} sequential raw-HTTP calls and {sizes['boto3']:,} boto3 calls "
         f"after 20 unmeasured ones. Throughput: closed-loop clients for {sizes['seconds']:g} s at "
         "concurrency 1 and 8; every non-200, wrong body or dropped connection is an error, counted. "
-        "The clients are Python threads on the same 2 cores, so the floor's figure is also the "
-        "client's ceiling; boto3 is measured on warm calls only. python-lambda-local has no "
+        + LOAD_CLIENTS.get(results.get("load_client", "threads"), "")
+        + (
+            "the 8-client window follows an unmeasured half-window of 8 clients, so that a "
+            "tool that starts environments on demand has the 8 that 8 concurrent callers need "
+            "(their cold starts are measured in the cold-start column, not here); "
+            if results.get("warm_up_8")
+            else ""
+        )
+        + "boto3 is measured on warm calls only. python-lambda-local has no "
         "server: its 'invokes/s' are runs of its command.",
         f"- Cold start: p50/p99 over {sizes['cold']} fresh environments per round. How each tool "
         "gets a fresh one:",

@@ -35,7 +35,8 @@ _FUNCTION_REF = re.compile(
     r"(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?"
 )
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_QUALIFIER = re.compile(r"\$LATEST|[a-zA-Z0-9_-]{1,128}")
+# The model's qualifier pattern: `$latest` is a qualifier (of nothing that exists).
+_QUALIFIER = re.compile(r"\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9_$-]{1,128}")
 _VERSION_NUMBER = re.compile(r"[0-9]+")
 _ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
 _LAYER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,140}")
@@ -56,11 +57,18 @@ class FunctionRef:
 
 
 def parse_function_ref(
-    value: str, *, field: str = "functionName", max_length: int = 140
+    value: str,
+    *,
+    field: str = "functionName",
+    max_length: int = 140,
+    name_limit: int | None = 64,
 ) -> FunctionRef:
-    """Parse any of AWS's FunctionName forms; raise AWS's ValidationException if malformed."""
+    """Parse any of AWS's FunctionName forms; raise AWS's ValidationException if malformed.
+    `name_limit` None: a name longer than a function's may have is no error here (AWS looks
+    such a name up, and finds nothing)."""
     match = _FUNCTION_REF.fullmatch(value) if len(value) <= max_length else None
-    if not value or match is None or len(match["name"]) > 64:
+    too_long = match is not None and name_limit is not None and len(match["name"]) > name_limit
+    if not value or match is None or too_long:
         constraint = (
             f"Member must have length less than or equal to {max_length}"
             if len(value) > max_length
@@ -68,6 +76,12 @@ def parse_function_ref(
         )
         raise validation_error([ConstraintViolation(field, value, constraint)])
     return FunctionRef(match["name"], match["qualifier"], match["region"])
+
+
+def named_account(value: str) -> str | None:
+    """The account a FunctionName's ARN or partial ARN names, if it names one."""
+    match = _FUNCTION_REF.fullmatch(value)
+    return match["account"] if match is not None else None
 
 
 def check_region(ref: FunctionRef, here: str) -> FunctionRef:
@@ -100,11 +114,17 @@ def check_qualifier(value: str) -> str:
                 ConstraintViolation(
                     "qualifier",
                     value,
-                    "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)",
+                    "Member must satisfy regular expression pattern: "
+                    "\\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
                 )
             ]
         )
     return value
+
+
+def is_alias_name(qualifier: str) -> bool:
+    """True for what can only name an alias (not `$LATEST`, not a version number)."""
+    return bool(_ALIAS_NAME.fullmatch(qualifier))
 
 
 def is_version(qualifier: str) -> bool:

@@ -47,9 +47,25 @@ class ErrorCode(StrEnum):
     SERVICE = "ServiceException"
 
 
-# AWS spells the message key "Message" for these codes and "message" for the rest.
+# AWS spells the message key "Message" for these codes and "message" for the rest: the
+# error shapes of botocore's Lambda model whose member is `Message` (those Hearth raises
+# among them; the recordings agree where they show one).
 _CAPITALISED_MESSAGE_CODES = frozenset(
-    {"ResourceNotFoundException", "ServiceException", "ResourceInUseException"}
+    {
+        "CodeSigningConfigNotFoundException",
+        "CodeVerificationFailedException",
+        "InvalidCodeSignatureException",
+        "InvalidRuntimeException",
+        "InvalidZipFileException",
+        "RecursiveInvocationException",
+        "ResourceInUseException",
+        "ResourceNotFoundException",
+        "ServiceException",
+        "ServiceQuotaExceededException",
+        "SnapStartException",
+        "SnapStartNotReadyException",
+        "SnapStartTimeoutException",
+    }
 )
 
 
@@ -75,11 +91,12 @@ class LambdaError(Exception):
         self.extra = extra or {}
         self.headers = headers or {}
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, str | None]:
         """The JSON body AWS sends for this error."""
         key = "Message" if self.code in _CAPITALISED_MESSAGE_CODES else "message"
         typed = {} if self.error_type is None else {"Type": self.error_type}
-        return {**typed, key: self.message, **self.extra}
+        # An empty message goes as null, as AWS's front end sends its AccessDeniedException.
+        return {**typed, key: self.message or None, **self.extra}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.status}, {self.message!r})"

@@ -11,6 +11,7 @@ import logging
 import shutil
 import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from hearth.api.function_urls import FunctionUrlsApi
 from hearth.api.functions import FunctionsApi
 from hearth.api.guard import (
     EdgeLimits,
+    PeerLookup,
     default_max_connections,
     guarded_protocol,
     raise_descriptor_limit,
@@ -96,6 +98,7 @@ from hearth.invoke.invoker import Invoker
 from hearth.invoke.launchers import Launchers
 from hearth.invoke.leases import Leases, load_limits
 from hearth.invoke.pool import Pool
+from hearth.invoke.process_identities import ProcessIdentities
 from hearth.invoke.provisioner import Provisioner
 from hearth.invoke.snapstart_publisher import SnapStartPublisher
 from hearth.logs.store import LogStore, SqliteLogStore
@@ -114,7 +117,7 @@ from hearth.services import hooks as service_hooks
 from hearth.services import schedule_hooks
 from hearth.services.credentials import FunctionCredentials, load_or_create_key
 from hearth.services.embedded import EmbeddedServices
-from hearth.services.function_access import FunctionAccess, peer_lookup
+from hearth.services.function_access import FunctionAccess, peer_lookup, process_peer_lookup
 from hearth.services.function_env import FunctionServiceEnvironment, SdkDirs
 from hearth.services.gateway import AsgiApp, Gateway
 from hearth.services.relay_guard import RelayGuard
@@ -217,6 +220,8 @@ class Hearth:
     shared: SharedServices | None = None
     # The embedded services' edge (None without them).
     gateway: Gateway | None = None
+    # Which function each plain-process environment is (`--isolation process` on Linux).
+    processes: ProcessIdentities | None = None
 
     def listening_at(self, url: str) -> None:
         """Hearth's own URL, once it listens: where functions and destinations reach the
@@ -340,6 +345,12 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
     embedded = EmbeddedServices(settings.account_id) if settings.embedded_services else None
     sessions = RoleSessions(_session_issuer(settings, embedded, credentials))
     identities = SandboxIdentities() if isolation.sandboxed else None
+    # Not sandboxed, environments share Hearth's uid: their sockets tell them apart (Linux).
+    processes = (
+        ProcessIdentities()
+        if not isolation.sandboxed and sys.platform.startswith("linux")
+        else None
+    )
     sdk = SdkDirs(settings.aws_sdk_dir) if settings.aws_sdk_dir is not None else None
     host_relay = HostRelay() if isolation.sandboxed else None
     function_services = FunctionServiceEnvironment(
@@ -359,6 +370,7 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
         ),
         extra_environment=function_services.variables,
         identities=identities,
+        processes=processes,
         snapstart_latest=settings.snapstart_latest,
         # Node.js runtimes kept booted ahead of need, from the first Node.js cold start on.
         node_standbys=NODE_STANDBYS if shutil.which("node") else 0,
@@ -513,7 +525,7 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
             replicas=settings.cluster_replicas,
         )
         role_policies = shared
-    access = FunctionAccess(sessions, identities, role_policies, arns)
+    access = FunctionAccess(sessions, identities, role_policies, arns, processes)
     lambda_app = LambdaApp(
         router,
         authenticator,
@@ -571,7 +583,7 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
     app, api_definitions = _http_in(settings, inner, authenticator, access, registry, invoker, arns)
     asgi: AsgiApp = app
     if host_relay is not None:
-        asgi = RelayGuard(app, host_relay.relayed)
+        asgi = RelayGuard(app, host_relay.peer_of)
     hearth = Hearth(
         settings,
         registry,
@@ -606,9 +618,18 @@ def build(  # noqa: PLR0912, PLR0915 - the composition root builds every part, i
         identities,
         shared,
         inner if isinstance(inner, Gateway) else None,
+        processes,
     )
     _recover(hearth)
     return hearth
+
+
+def _peer_lookup(hearth: Hearth) -> PeerLookup | None:
+    if hearth.identities is not None:
+        return peer_lookup
+    if hearth.processes is not None:
+        return process_peer_lookup
+    return None
 
 
 def _code_objects(settings: Settings) -> BotocoreObjects | None:
@@ -984,11 +1005,9 @@ async def serve(
         lifespan="off",
         log_level="warning",
         access_log=False,
-        # Sandboxed, every connection's peer is asked once who it is: a sandbox uid is a
-        # function, held to its role (FunctionAccess).
-        http=guarded_protocol(
-            edge_limits(settings), peer_lookup if hearth.identities is not None else None
-        ),
+        # Every connection's peer is asked once who it is: a sandbox uid, or a socket of
+        # an environment's process, is a function, held to its role (FunctionAccess).
+        http=guarded_protocol(edge_limits(settings), _peer_lookup(hearth)),
         timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
         timeout_graceful_shutdown=5,
     )

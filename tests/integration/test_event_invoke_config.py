@@ -40,7 +40,8 @@ def test_put_get_update_list_delete(client: Any, fn_name: str) -> None:
         DestinationConfig={"OnFailure": {"Destination": SQS}},
     )
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert put["FunctionArn"] == function_arn(fn_name)
+    # AWS names the unqualified function's config `:$LATEST` (recorded).
+    assert put["FunctionArn"] == function_arn(fn_name, "$LATEST")
     assert isinstance(put["LastModified"], datetime)
     assert put["MaximumRetryAttempts"] == 1
     assert put["MaximumEventAgeInSeconds"] == 3600
@@ -68,11 +69,11 @@ def test_put_get_update_list_delete(client: Any, fn_name: str) -> None:
     )
     assert replaced["MaximumEventAgeInSeconds"] == 60
     assert "MaximumRetryAttempts" not in replaced
-    assert not replaced.get("DestinationConfig", {}).get("OnFailure")
+    assert replaced["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
 
     listed = client.list_function_event_invoke_configs(FunctionName=fn_name)
     assert [c["FunctionArn"] for c in listed["FunctionEventInvokeConfigs"]] == [
-        function_arn(fn_name)
+        function_arn(fn_name, "$LATEST")
     ]
     assert "NextMarker" not in listed
 
@@ -117,7 +118,11 @@ def test_qualifier_forms_and_pagination(client: Any, fn_name: str) -> None:
         DestinationConfig={"OnSuccess": {"Destination": BUS}},
     )
     assert by_arn["FunctionArn"] == function_arn(fn_name, "$LATEST")
+    # The unqualified function and $LATEST share one config (recorded): this replaces it.
     client.put_function_event_invoke_config(FunctionName=fn_name, MaximumRetryAttempts=1)
+    assert client.get_function_event_invoke_config(FunctionName=fn_name, Qualifier="$LATEST")[
+        "DestinationConfig"
+    ] == {"OnSuccess": {}, "OnFailure": {}}
 
     # Each qualifier has its own config.
     assert (
@@ -137,17 +142,16 @@ def test_qualifier_forms_and_pagination(client: Any, fn_name: str) -> None:
     )
 
     pages = client.get_paginator("list_function_event_invoke_configs").paginate(
-        FunctionName=fn_name, PaginationConfig={"PageSize": 3}
+        FunctionName=fn_name, PaginationConfig={"PageSize": 2}
     )
     arns = [c["FunctionArn"] for page in pages for c in page["FunctionEventInvokeConfigs"]]
     assert arns == [
-        function_arn(fn_name),
         function_arn(fn_name, "$LATEST"),
         function_arn(fn_name, version),
         function_arn(fn_name, "live"),
     ]
-    first = client.list_function_event_invoke_configs(FunctionName=fn_name, MaxItems=3)
-    assert len(first["FunctionEventInvokeConfigs"]) == 3
+    first = client.list_function_event_invoke_configs(FunctionName=fn_name, MaxItems=2)
+    assert len(first["FunctionEventInvokeConfigs"]) == 2
     assert first["NextMarker"]
 
     client.delete_function_event_invoke_config(FunctionName=fn_name, Qualifier="live")
@@ -269,7 +273,7 @@ def test_aws_cli_put(server: Server, client: Any, fn_name: str) -> None:
         "--destination-config",
         json.dumps({"OnFailure": {"Destination": SQS}}),
     )
-    assert result["FunctionArn"] == function_arn(fn_name)
+    assert result["FunctionArn"] == function_arn(fn_name, "$LATEST")
     assert result["MaximumRetryAttempts"] == 0
     assert result["DestinationConfig"]["OnFailure"] == {"Destination": SQS}
 

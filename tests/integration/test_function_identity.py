@@ -97,6 +97,44 @@ def probe(event, context):
     except urllib.error.HTTPError as exc:
         seen["hearth"] = exc.code
     return seen
+
+
+def _client(service, how):
+    key = (service, how)
+    if key not in _CLIENTS:
+        config = Config(retries={"max_attempts": 0},
+                        signature_version=UNSIGNED if how == "unsigned" else None)
+        keys = {}
+        if how == "other-keys":
+            keys = {"aws_access_key_id": "hearth-test", "aws_secret_access_key": "hearth-test",
+                    "aws_session_token": None}
+        _CLIENTS[key] = boto3.client(service, config=config, **keys)
+    return _CLIENTS[key]
+
+
+def _code(call):
+    try:
+        call()
+        return "allowed"
+    except Exception as exc:  # a refusal botocore cannot parse has no response: its name
+        return exc.response["Error"]["Code"] if hasattr(exc, "response") else type(exc).__name__
+
+
+def control(event, context):
+    # Read and change another function, and grant its own role more, every way.
+    target, seen = event["target"], {}
+    grant = json.dumps({"Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    for how in ("own", "unsigned", "other-keys"):
+        lam, iam = _client("lambda", how), _client("iam", how)
+        seen[how] = {
+            "get": _code(lambda: lam.get_function(FunctionName=target)),
+            "update": _code(lambda: lam.update_function_configuration(
+                FunctionName=target, Description="changed by " + context.function_name)),
+            "iam": _code(lambda: iam.put_role_policy(
+                RoleName=event["role"], PolicyName="all", PolicyDocument=grant)),
+        }
+    return seen
 """
 
 
@@ -125,6 +163,7 @@ def functions(hearth: Server, roles: dict[str, str]) -> Any:
         ("who-writer", roles["writer"], "app.who", {}),
         ("prober", roles["reader"], "app.probe", {}),
         ("victim", roles["writer"], "app.who", {"Variables": {"DB_PASSWORD": "s3cret"}}),
+        ("offline", roles["reader"], "app.control", {"Variables": {"HEARTH_NETWORK": "none"}}),
     )
     for name, role, handler, environment in made:
         lam.create_function(
@@ -222,3 +261,132 @@ def test_the_operator_reaches_hearths_own_surfaces(hearth: Server) -> None:
         urllib.request.urlopen(hearth.endpoint + "/_hearth/nothing-here")
     caught.value.close()
     assert caught.value.code != 403
+
+
+@needs_sandbox
+def test_through_the_relay_iam_holds_a_network_none_function_to_its_role(
+    hearth: Server, functions: Any
+) -> None:
+    """#11.3 (b): the relay's connection to Hearth is Hearth's own; the request is the
+    sandbox's, so IAM is held to its role however it is signed, and Lambda is out of reach."""
+    iam = service_client(hearth.endpoint, "iam")
+    seen = _invoke(functions, "offline", {"target": "victim", "role": "reader"})
+    # Unsigned, the relay cannot tell which service it is for: refused at the relay.
+    # (botocore's IAM client cannot parse the relay's JSON 403: it is refused all the same.)
+    assert seen["unsigned"] == {
+        "get": "AccessDeniedException",
+        "update": "AccessDeniedException",
+        "iam": "ResponseParserError",
+    }
+    for how in ("own", "other-keys"):
+        assert seen[how] == {
+            "get": "AccessDeniedException",
+            "update": "AccessDeniedException",
+            "iam": "AccessDenied",
+        }, how
+    assert iam.list_role_policies(RoleName="reader")["PolicyNames"] == []
+    assert functions.get_function_configuration(FunctionName="victim").get("Description") == ""
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*"}],
+    }
+    iam.put_role_policy(RoleName="reader", PolicyName="may", PolicyDocument=json.dumps(allow))
+    try:
+        seen = _invoke(functions, "offline", {"target": "victim", "role": "reader"})
+        for how in ("own", "other-keys"):
+            assert seen[how]["iam"] == "allowed", how
+            assert seen[how]["get"] == "AccessDeniedException"  # the relay still stops Lambda
+        # Forked from a SnapStart template, it shares the template's network namespace and
+        # so its init's relay: that too is the function's, not anonymous.
+        functions.update_function_configuration(
+            FunctionName="offline", SnapStart={"ApplyOn": "PublishedVersions"}
+        )
+        waiter = {"Delay": 0.2, "MaxAttempts": 100}
+        functions.get_waiter("function_updated_v2").wait(
+            FunctionName="offline", WaiterConfig=waiter
+        )
+        version = functions.publish_version(FunctionName="offline")["Version"]
+        functions.get_waiter("function_active_v2").wait(
+            FunctionName="offline", Qualifier=version, WaiterConfig=waiter
+        )
+        seen = _invoke(functions, f"offline:{version}", {"target": "victim", "role": "reader"})
+        assert seen["own"]["iam"] == seen["other-keys"]["iam"] == "allowed", seen
+    finally:
+        for name in iam.list_role_policies(RoleName="reader")["PolicyNames"]:
+            iam.delete_role_policy(RoleName="reader", PolicyName=name)
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("plain"), ["--isolation", "process"]).start()
+    yield running
+    running.stop()
+
+
+def test_with_plain_processes_a_functions_connections_are_its_own(plain: Server) -> None:
+    """#11.3 (a): every environment shares Hearth's uid; its sockets, found among its
+    process tree's fds, tell it apart, so an unsigned request is the function's too."""
+    iam = service_client(plain.endpoint, "iam")
+    role = iam.create_role(RoleName="reader", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    lam = plain.client()
+    for name, handler in (("victim", "app.who"), ("prober", "app.control")):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": make_zip({"app.py": PROBE})},
+            Timeout=30,
+        )
+        lam.get_waiter("function_active_v2").wait(
+            FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+        )
+    denied = {
+        "get": "AccessDeniedException",
+        "update": "AccessDeniedException",
+        "iam": "AccessDenied",
+    }
+    # An unsigned IAM request names no service: it never reaches IAM (nor parses as IAM's).
+    unsigned = {**denied, "iam": "ResponseParserError"}
+    seen = _invoke(lam, "prober", {"target": "victim", "role": "reader"})
+    assert seen == {"own": denied, "unsigned": unsigned, "other-keys": denied}
+    assert lam.get_function_configuration(FunctionName="victim").get("Description") == ""
+    assert iam.list_role_policies(RoleName="reader")["PolicyNames"] == []
+    # The operator, unsigned from this host, is not held to any role.
+    lam.update_function_configuration(FunctionName="victim", Description="the operator's")
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["lambda:GetFunction"], "Resource": "*"},
+        ],
+    }
+    iam.put_role_policy(RoleName="reader", PolicyName="get", PolicyDocument=json.dumps(allow))
+    seen = _invoke(lam, "prober", {"target": "victim", "role": "reader"})
+    assert seen == {
+        "own": {**denied, "get": "allowed"},
+        "unsigned": {**unsigned, "get": "allowed"},
+        "other-keys": {**denied, "get": "allowed"},
+    }
+    # A Node.js function (its runtime a standby process given to it, or its own) likewise.
+    lam.create_function(
+        FunctionName="node-prober",
+        Runtime="nodejs20.x",
+        Role=role,
+        Handler="index.handler",
+        Timeout=30,
+        Code={"ZipFile": make_zip({"index.js": NODE_PROBE})},
+    )
+    lam.get_waiter("function_active_v2").wait(
+        FunctionName="node-prober", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+    )
+    iam.delete_role_policy(RoleName="reader", PolicyName="get")
+    assert _invoke(lam, "node-prober", {"target": "victim"}) == {"status": 403}
+
+
+NODE_PROBE = """
+exports.handler = async (event) => {
+  const url = `${process.env.AWS_ENDPOINT_URL}/2015-03-31/functions/${event.target}`;
+  const answer = await fetch(url);  // unsigned
+  return {status: answer.status};
+};
+"""

@@ -281,11 +281,9 @@ def test_weighted_alias_routes_between_versions(client: Any) -> None:
 
 
 def test_response_over_6_mb_is_an_error(client: Any) -> None:
-    # AWS's limit is 6 MiB + 100 bytes: a 6 MiB JSON string (quotes included) gets through,
-    # 99 characters more do not.
-    source = (
-        "def handler(e, c):\n    return 'x' * (6 * 1024 * 1024 + (99 if e.get('over') else 0))\n"
-    )
+    # AWS's limit is 6 MiB + 100 bytes (6,291,556): a 6 MiB JSON string (quotes included)
+    # gets through, and so does one of exactly 6,291,556 bytes; one byte more does not.
+    source = "def handler(e, c):\n    return 'x' * (6 * 1024 * 1024 + e.get('more', 0))\n"
     create_function(
         client,
         "py-huge",
@@ -294,7 +292,7 @@ def test_response_over_6_mb_is_an_error(client: Any) -> None:
         Handler="app.handler",
         MemorySize=512,
     )
-    response, body = invoke(client, "py-huge", {"over": True})
+    response, body = invoke(client, "py-huge", {"more": 99})
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Function.ResponseSizeTooLarge"
     assert body["errorMessage"] == (
@@ -303,6 +301,30 @@ def test_response_over_6_mb_is_an_error(client: Any) -> None:
     response, body = invoke(client, "py-huge", {})
     assert "FunctionError" not in response
     assert body == "x" * (6 * 1024 * 1024)
+    response, body = invoke(client, "py-huge", {"more": 98})  # 6,291,556 bytes with quotes
+    assert "FunctionError" not in response
+    assert len(json.dumps(body)) == 6 * 1024 * 1024 + 100
+
+
+def test_arm64_is_reported_as_asked_and_runs_on_the_host(server: Server, client: Any) -> None:
+    source = "import platform\ndef handler(e, c):\n    return platform.machine()\n"
+    created = create_function(
+        client,
+        "py-arm64",
+        make_zip({"app.py": source}),
+        Handler="app.handler",
+        Architectures=["arm64"],
+    )
+    assert created["Architectures"] == ["arm64"]
+    got = client.get_function_configuration(FunctionName="py-arm64")
+    assert got["Architectures"] == ["arm64"]
+    _, machine = invoke(client, "py-arm64", {})
+    host = {"amd64": "x86_64", "aarch64": "arm64"}.get(machine.lower(), machine.lower())
+    said = [line for line in server.output if line.startswith("  arch:")]
+    assert said == [
+        f"  arch:     functions run on this host's {host}, whatever their Architectures say "
+        "(x86_64 or arm64)\n"
+    ]
 
 
 def test_tail_is_the_last_4_kb(client: Any) -> None:

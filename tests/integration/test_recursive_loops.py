@@ -99,3 +99,76 @@ def test_lambda_sqs_and_sns_loops_stop_after_16_rounds_unless_allowed(
         assert time.monotonic() < deadline, rounds(fn_name)
         time.sleep(0.1)
     sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+
+
+# Each round writes a new object to the bucket whose notification invoked it.
+S3_LOOPER = """
+import boto3
+s3 = boto3.client("s3")
+def handler(event, context):
+    s3_record = event["Records"][0]["s3"]
+    bucket, key = s3_record["bucket"]["name"], s3_record["object"]["key"]
+    s3.put_object(Bucket=bucket, Key=key + "x", Body=b"again")
+"""
+
+
+def _dropped_metric(server: Server, name: str) -> float:
+    cloudwatch = service_client(server.endpoint, "cloudwatch")
+    now = time.time()
+    found = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="RecursiveInvocationsDropped",
+        Dimensions=[{"Name": "FunctionName", "Value": name}],
+        StartTime=now - 600,
+        EndTime=now + 60,
+        Period=60,
+        Statistics=["Sum"],
+    )
+    return float(sum(point["Sum"] for point in found["Datapoints"]))
+
+
+def test_lambda_s3_loop_stops_after_16_rounds_with_its_metric_unless_allowed(
+    server: Server,
+    client: Any,
+    fn_name: str,
+    rounds: Callable[[str], int],
+) -> None:
+    s3 = service_client(server.endpoint, "s3")
+    bucket = "s3-loop-" + fn_name.lower().replace("_", "-")[-40:]
+    s3.create_bucket(Bucket=bucket)
+    create_function(client, fn_name, make_zip({"app.py": S3_LOOPER}), Timeout=10)
+    client.add_permission(
+        FunctionName=fn_name,
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn=f"arn:aws:s3:::{bucket}",
+    )
+    function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{fn_name}"
+    notifications = {
+        "LambdaFunctionConfigurations": [
+            {"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"]}
+        ]
+    }
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notifications)
+    s3.put_object(Bucket=bucket, Key="start", Body=b"start")
+    _settles_at(lambda: rounds(fn_name), 16)
+    # The 16th round's write was stored; its event, the 17th round, was not run.
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert sorted(keys, key=len) == ["start" + "x" * n for n in range(17)]
+    deadline = time.monotonic() + 10
+    while _dropped_metric(server, fn_name) != 1.0:
+        assert time.monotonic() < deadline, _dropped_metric(server, fn_name)
+        time.sleep(0.2)
+    said = [line for line in server.output if f":function:{fn_name}: stopped" in line]
+    assert len(said) == 1 and "recursive loop (round 17;" in said[0], said
+
+    # Allowed, the same loop goes on past 16 rounds (until the notification is removed).
+    client.put_function_recursion_config(FunctionName=fn_name, RecursiveLoop="Allow")
+    s3.put_object(Bucket=bucket, Key="again", Body=b"again")
+    deadline = time.monotonic() + 60
+    while rounds(fn_name) < 16 + 20:
+        assert time.monotonic() < deadline, rounds(fn_name)
+        time.sleep(0.1)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    assert _dropped_metric(server, fn_name) == 1.0

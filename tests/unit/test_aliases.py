@@ -71,10 +71,11 @@ def test_alias_name_is_validated(aliases: Aliases, name: str) -> None:
 def test_function_must_exist(aliases: Aliases) -> None:
     with pytest.raises(LambdaError) as exc:
         aliases.create("nope", "live", "1")
+    # CreateAlias names the version it looked for (recorded: routing_config_exc_fn_doesnotexist).
     assert error(exc) == (
         "ResourceNotFoundException",
         404,
-        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope",
+        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope:1",
     )
     for call in (
         lambda: aliases.get("nope", "live"),

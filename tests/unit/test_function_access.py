@@ -294,7 +294,9 @@ def test_loopback_peers_are_looked_up_and_others_are_remote() -> None:
             accepted, peer = server.accept()
             with accepted:
                 local = accepted.getsockname()[:2]
-                assert peer_lookup(peer[:2], local) == TcpPeer(os.getuid(), owned=True)
+                # Named with the socket's inode: what its holder's fds list.
+                inode = os.fstat(client.fileno()).st_ino
+                assert peer_lookup(peer[:2], local) == TcpPeer(os.getuid(), True, inode)
                 client.close()
                 # Closed by its process: the kernel no longer says whose it was.
                 found = tcp_peer(peer[:2], local)

@@ -108,7 +108,7 @@ def test_what_cannot_be_invoked() -> None:
         with pytest.raises(LambdaError) as missing:
             await engine.invoker.invoke(FunctionRef("nope"), b"{}")
         assert missing.value.code == "ResourceNotFoundException"
-        assert missing.value.message == f"Function not found: {ARNS.function('nope')}"
+        assert missing.value.message == f"Function not found: {ARNS.function('nope', '$LATEST')}"
         with pytest.raises(LambdaError) as no_version:
             await engine.invoker.invoke(FunctionRef("f", "9"), b"{}")
         assert no_version.value.message == f"Function not found: {ARNS.function('f', '9')}"

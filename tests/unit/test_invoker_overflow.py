@@ -30,6 +30,8 @@ class Observer:
 
     def cold_start(self, function: str) -> None: ...
 
+    def recursion_stopped(self, function: str, qualifier: str | None) -> None: ...
+
 
 def engine_with(overflow: FakeOverflow, limit: int = 0) -> tuple[Engine, Observer]:
     engine = Engine(limit=limit)
@@ -107,7 +109,8 @@ def test_an_error_that_is_no_throttle_never_goes_elsewhere() -> None:
         engine, _ = engine_with(overflow)
         with pytest.raises(LambdaError) as raised:
             await engine.invoker.invoke(FunctionRef("missing"), b"{}")
-        assert raised.value.message == function_not_found(ARNS.function("missing")).message
+        missing = ARNS.function("missing", "$LATEST")  # AWS names the version it looked for
+        assert raised.value.message == function_not_found(missing).message
         assert overflow.calls == []
 
     run(scenario)

@@ -7,6 +7,7 @@ sandboxed processes themselves are tested in tests/integration/test_sandbox_atta
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,17 @@ import pytest
 
 from hearth.sandbox.cgroups import CgroupLayout, Cgroups
 from hearth.sandbox.choice import SandboxUnavailable, choose_isolation
+from hearth.sandbox.etc_view import EtcView
 from hearth.sandbox.host_relay import loopback_target
 from hearth.sandbox.isolation import (
     FIRST_UID,
     HOST_RUNTIMES_DIR,
+    EtcLayers,
     Isolation,
     Network,
     ServiceReach,
     UidPool,
+    _own_etc,
     build_plan,
     inside_argv,
     late_plan,
@@ -128,7 +132,12 @@ def plan(**overrides: Any) -> dict[str, Any]:
 
 
 def targets(result: dict[str, Any]) -> dict[str, list[Any]]:
-    return {step[-1] if step[0] != "tmpfs" else step[1]: step for step in result["layout"]}
+    def target(step: list[Any]) -> str:
+        if step[0] == "etc":
+            return "/etc"
+        return str(step[1] if step[0] in ("tmpfs", "file") else step[-1])
+
+    return {target(step): step for step in result["layout"]}
 
 
 def test_the_plan_shows_code_runtime_and_tmp_like_aws() -> None:
@@ -198,21 +207,62 @@ def test_commands_are_rewritten_to_inside_paths() -> None:
     assert inside_argv(None, code) is None
 
 
-def test_system_layout_copies_symlinks_and_binds_directories(tmp_path: Path) -> None:
+def test_system_layout_copies_symlinks_and_shows_directories_as_trees(tmp_path: Path) -> None:
     (tmp_path / "usr" / "bin").mkdir(parents=True)
-    (tmp_path / "etc" / "ssl").mkdir(parents=True)
-    (tmp_path / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
-    (tmp_path / "etc" / "localtime").symlink_to("/nowhere")  # broken: left out
-    (tmp_path / "etc" / "shadow").write_text("secret")  # never shown
+    (tmp_path / "etc").mkdir()
     (tmp_path / "bin").symlink_to("usr/bin")
     (tmp_path / "home").mkdir()  # never shown
+    # Trees (overlays named /proc/self/fd/N), not binds, whose mountinfo names host paths.
     assert system_layout(tmp_path) == [
         ["symlink", "usr/bin", "/bin"],
-        ["bind", str(tmp_path / "usr"), "/usr"],
-        ["dir", "/etc"],
-        ["bind", str(tmp_path / "etc" / "hosts"), "/etc/hosts"],
-        ["bind", str(tmp_path / "etc" / "ssl"), "/etc/ssl"],
+        ["tree", str(tmp_path / "usr"), "/usr"],
     ]
+
+
+def test_etc_is_one_union_of_the_sandboxs_own_files_over_staged_copies(tmp_path: Path) -> None:
+    host = tmp_path / "etc"
+    (host / "ssl" / "certs").mkdir(parents=True)
+    (host / "ssl" / "certs" / "ca.pem").symlink_to("/usr/share/ca/ca.pem")
+    (host / "hosts").write_text("127.0.0.1 localhost\n")
+    (tmp_path / "zone").write_text("UTC")
+    (host / "localtime").symlink_to(tmp_path / "zone")
+    (host / "timezone").symlink_to("/nowhere")  # broken: left out
+    (host / "shadow").write_text("secret")  # never shown
+    work = tmp_path / "work"
+    work.mkdir()
+    view = EtcView(str(work), ("hosts", "localtime", "ssl", "timezone"), host_etc=host)
+    staged = Path(view.acquire())  # a sandbox shows these copies
+    assert sorted(p.name for p in staged.iterdir()) == ["hosts", "localtime", "ssl"]
+    assert (staged / "localtime").read_text() == "UTC"  # a link copied as what it leads to
+    assert os.readlink(staged / "ssl" / "certs" / "ca.pem") == "/usr/share/ca/ca.pem"
+    assert view.current() == str(staged)  # unchanged: the same copies
+    (host / "hosts").write_text("10.0.0.1 db\n")
+    os.utime(host / "hosts", (1, 1))
+    view._checked = 0.0  # past the check interval
+    again = Path(view.current())
+    assert again != staged and (again / "hosts").read_text() == "10.0.0.1 db\n"
+    assert (staged / "hosts").read_text() == "127.0.0.1 localhost\n"  # a running one's stays
+    view.release(str(staged))  # its last sandbox gone: the old copies go
+    assert not staged.exists() and again.is_dir()
+    view.release(view.acquire())  # the current copies stay, shown or not
+    assert again.is_dir()
+
+    result = plan(etc=EtcLayers(str(again), view.scratch))
+    etc = [step for step in result["layout"] if step[0] == "etc"]
+    assert etc == [["etc", str(again), view.scratch, _own_etc(FIRST_UID)]]
+    assert f"sbx_user1051:x:{FIRST_UID}:{FIRST_UID}:" in etc[0][3][0][1]
+    assert not any(str(step[1]).startswith("/etc/") for step in result["layout"])
+    assert targets(result)["/lambda-entrypoint.sh"][0] == "file"
+
+
+def test_a_runtimes_program_is_shown_under_var_lang() -> None:
+    node = ["/usr/bin/node", f"{HOST_RUNTIMES_DIR}/node/bootstrap.mjs"]
+    real = os.path.realpath("/usr/bin/node")
+    prefix = str(Path(real).parent.parent)
+    inside = inside_argv(node, None, prefix)
+    assert inside == [f"/var/lang/bin/{Path(real).name}", "/var/runtime/node/bootstrap.mjs"]
+    result = plan(argv=node, lang=prefix)
+    assert targets(result)["/var/lang"] == ["tree", prefix, "/var/lang"]
 
 
 def test_uids_are_unique_among_live_environments() -> None:

@@ -172,3 +172,37 @@ def test_embedded_metric_format() -> None:
         '{"_aws": {"CloudWatchMetrics": [',
     ):
         assert emf.points([("/g", "s", 0, bad)]) == []
+
+
+def test_add_all_is_add_of_each_value_in_turn() -> None:
+    import random
+
+    rng = random.Random(7)
+    values = [rng.choice([0.0, 1.0, 2.0, 3.0, -0.0]) for _ in range(500)]
+    values += [rng.random() * 100 for _ in range(500)]
+    rng.shuffle(values)
+    one_by_one, at_once = Aggregate(), Aggregate()
+    for value in [5.5, *values]:
+        one_by_one.add(value)
+    at_once.add(5.5)
+    at_once.add_all(values)
+    assert at_once == one_by_one  # the sum to the last bit, the counts, extremes and buckets
+    empty = Aggregate()
+    empty.add_all([])
+    assert empty == Aggregate()
+
+
+def test_prometheus_counts_every_invoke_and_error_of_a_flush() -> None:
+    metrics = LambdaMetrics(MemoryMetricStore())
+    for number in range(5):
+        metrics.invoked("f", None, "$LATEST", 1.0 + number, number % 2 == 1, 1, 1)
+    metrics.invoked("g", "live", "3", 2.0, False, 1, 1)
+    metrics.flush()
+    value = metrics.registry.get_sample_value
+    f, g = {"function_name": "f", "resource": "f"}, {"function_name": "g", "resource": "g:live"}
+    assert value("hearth_lambda_invocations_total", f) == 5
+    assert value("hearth_lambda_errors_total", f) == 2
+    assert value("hearth_lambda_invocations_total", g) == 1
+    assert value("hearth_lambda_errors_total", g) == 0
+    assert value("hearth_lambda_duration_milliseconds_count", f) == 5
+    assert value("hearth_lambda_duration_milliseconds_sum", f) == 15

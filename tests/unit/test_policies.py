@@ -297,7 +297,12 @@ def test_function_must_exist(policies: Policies) -> None:
     assert error(exc) == ("ResourceNotFoundException", 404, expected)
     with pytest.raises(LambdaError) as exc:
         policies.get_policy(missing)
-    assert error(exc) == ("ResourceNotFoundException", 404, expected)
+    # GetPolicy says no more than this (recorded: get_policy_fn_doesnotexist).
+    assert error(exc) == (
+        "ResourceNotFoundException",
+        404,
+        "The resource you requested does not exist.",
+    )
     with pytest.raises(LambdaError) as exc:
         policies.remove_permission(missing, "s")
     assert error(exc) == (

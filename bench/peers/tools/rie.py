@@ -93,6 +93,9 @@ class FleetCaller(HttpCaller):
         self.ports = ports
         self.opened = itertools.count()
 
+    def targets(self) -> list[tuple[str, int, str]]:
+        return [("127.0.0.1", port, INVOKE_PATH) for port in self.ports]
+
     def open(self) -> tuple[Call, Callable[[], None]]:
         if len(self.ports) == 1:
             return super().open()

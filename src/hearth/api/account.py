@@ -8,7 +8,7 @@ from hearth.api.functions import FUNCTIONS_ONLY, unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.control.account import ACCOUNT_LIMITS, Account
 from hearth.control.tags import Tags, check_tags
-from hearth.errors import ConstraintViolation, validation_error
+from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
 
 
 class AccountApi:
@@ -86,6 +86,8 @@ class TagsApi:
 
     async def tag(self, request: Request) -> Response:
         tags = check_tags(request.json().get("Tags"))
+        if not tags:  # AWS's words for an empty map (recorded)
+            raise invalid_parameter("An error occurred and the request cannot be processed.")
         self._tags.tag(request.params["Resource"], tags)
         return empty_response(204)
 

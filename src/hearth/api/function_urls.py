@@ -7,7 +7,14 @@ from typing import Any
 from hearth.api.functions import unqualified
 from hearth.api.http import Request, Response, Router, empty_response, json_response
 from hearth.api.pagination import list_response, paginate
-from hearth.arns import ArnFormatter, FunctionRef, function_url, parse_function_ref, port_of
+from hearth.arns import (
+    ArnFormatter,
+    FunctionRef,
+    check_region,
+    function_url,
+    parse_function_ref,
+    port_of,
+)
 from hearth.control.function_urls import FunctionUrls, check_url_qualifier
 from hearth.errors import invalid_parameter
 from hearth.models import FunctionUrlConfig
@@ -32,7 +39,7 @@ _FULL = (
 def url_ref(request: Request) -> FunctionRef:
     """The function a URL request names: a qualifier, in the name or `?Qualifier=`, must be
     an alias name, and the two must agree."""
-    ref = parse_function_ref(request.params["FunctionName"])
+    ref = check_region(parse_function_ref(request.params["FunctionName"]), request.region)
     query = request.query_value("Qualifier") or None
     if query is not None:
         check_url_qualifier(query)

@@ -22,6 +22,7 @@ from hearth.arns import (
     ArnFormatter,
     FunctionRef,
     check_region,
+    named_account,
     parse_function_ref,
     resolve_qualifier,
 )
@@ -30,16 +31,18 @@ from hearth.control.code_source import CodeSource
 from hearth.control.functions import Functions
 from hearth.control.spec import parse_config
 from hearth.control.tags import check_tags
-from hearth.errors import ConstraintViolation, invalid_parameter, validation_error
+from hearth.errors import ConstraintViolation, LambdaError, invalid_parameter, validation_error
 from hearth.models import FunctionVersion
 
 FUNCTIONS = "/2015-03-31/functions"
+MAX_NAME_LENGTH = 64
 FUNCTION = "/2015-03-31/functions/{FunctionName}"
 
 
 def function_ref(request: Request) -> FunctionRef:
     """The function a request names, with `?Qualifier=` merged in."""
-    ref = check_region(parse_function_ref(request.params["FunctionName"]), request.region)
+    named = parse_function_ref(request.params["FunctionName"], name_limit=None)
+    ref = check_region(named, request.region)
     return resolve_qualifier(ref, request.query_value("Qualifier"))
 
 
@@ -112,7 +115,19 @@ class FunctionsApi:
             raise validation_error(
                 [ConstraintViolation("functionName", None, "Member must not be null")]
             )
-        ref = parse_function_ref(raw_name)
+        ref = check_region(parse_function_ref(raw_name, name_limit=None), request.region)
+        account = named_account(raw_name)
+        if account is not None and account != self._arns.account_id:
+            # AWS's front end refuses it, with no message (recorded).
+            raise LambdaError("AccessDeniedException", 403, "", error_type=None)
+        if len(ref.name) > MAX_NAME_LENGTH:
+            # AWS's handler, not its front end, says so: the model allows 140 characters.
+            violation = ConstraintViolation(
+                "functionName",
+                raw_name,
+                f"Member must have length less than or equal to {MAX_NAME_LENGTH}",
+            )
+            raise invalid_parameter(validation_error([violation]).message)
         if ref.qualifier is not None:
             raise invalid_parameter(
                 "Creating a function with a qualifier in its name is not supported."

@@ -286,7 +286,7 @@ class LambdaApp:
             else:
                 logger.exception("unhandled error in %s %s", request.method, request.raw_path)
                 response = render_error(service_error())
-        await _send_response(send, response, request.request_id)
+        await send_response(send, response, request.request_id)
 
     async def _dispatch(self, request: Request, receive: Receive) -> Response:
         route, params = self._router.match(request.method, request.raw_path, request.query_string)
@@ -301,7 +301,9 @@ class LambdaApp:
         if authenticate is not None:
             authenticate.check_headers(request)
         _check_declared_length(request, route.max_body)
-        request.body = await _read_body(receive, route.max_body, route.operation)
+        request.body = await read_body(
+            receive, route.max_body, lambda: _too_large(route.max_body, route.operation)
+        )
         request.body_unread = False
         if authenticate is not None:
             authenticate.check(request)
@@ -351,7 +353,10 @@ def _check_declared_length(request: Request, limit: int) -> None:
         raise _too_large(limit, request.operation)
 
 
-async def _read_body(receive: Receive, limit: int, operation: str) -> bytes:
+async def read_body(receive: Receive, limit: int, too_large: Callable[[], Exception]) -> bytes:
+    """A request's body, read to its end or the client's disconnect. `too_large()` is raised
+    as soon as more than `limit` bytes arrived, so an oversized body is never held whole.
+    Shared by every HTTP surface on Hearth's port (API, URLs, API Gateway, services)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -361,14 +366,15 @@ async def _read_body(receive: Receive, limit: int, operation: str) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit, operation)
+            raise too_large()
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
 
 
-async def _send_response(send: Send, response: Response, request_id: str) -> None:
+async def send_response(send: Send, response: Response, request_id: str) -> None:
+    """A buffered response, with its request id and length."""
     headers = [
         (b"x-amzn-requestid", request_id.encode()),
         (b"content-length", str(len(response.body)).encode()),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from hearth.api.deep_json import is_json
 from hearth.api.functions import function_ref
-from hearth.api.http import Request, Response, Router, empty_response, json_response
+from hearth.api.http import Request, Response, Router, empty_response
 from hearth.arns import FunctionRef
 from hearth.errors import invalid_parameter, invalid_request_content, request_too_large
 from hearth.events.queue import Event, EventQueue, Kind
@@ -131,11 +131,12 @@ class InvokeApi:
         return response
 
     async def invoke_async(self, request: Request) -> Response:
-        """InvokeAsync: the same as an Event invoke, answered `{"Status": 202}`."""
+        """InvokeAsync: the same as an Event invoke, answered 202 with no body (the model's
+        `Status` is the status code; SDKs read it from there)."""
         ref = function_ref(request)
         _check_async_size(request.body)
         await self._queue_event(request, ref, _check_json(request.body))
-        return json_response({"Status": 202}, 202)
+        return empty_response(202)
 
     async def _queue_event(self, request: Request, ref: FunctionRef, payload: bytes) -> Response:
         """Event: 202 once the event is durably queued; the client context is not passed on

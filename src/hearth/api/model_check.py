@@ -120,11 +120,9 @@ class ModelChecker:
 
 def _gather(request: Request, plan: _Plan) -> dict[str, Any]:
     """The input members as JSON would carry them: path labels, query, headers and body."""
+    # The order is the order AWS lists violations in: query before path (a recorded GetFunction
+    # names a bad `qualifier` before a bad `functionName`), then headers, then the body.
     values: dict[str, Any] = {}
-    for name, member, wire in plan.uri:
-        raw = request.params.get(wire)
-        if raw is not None:
-            values[name] = _from_text(member, raw, name)
     if plan.query and request.query_string:
         query = request.query
         for name, member, wire in plan.query:
@@ -133,6 +131,10 @@ def _gather(request: Request, plan: _Plan) -> dict[str, Any]:
                 values[name] = (
                     found if member.type_name == "list" else _from_text(member, found[0], name)
                 )
+    for name, member, wire in plan.uri:
+        raw = request.params.get(wire)
+        if raw is not None:
+            values[name] = _from_text(member, raw, name)
     for name, member, wire in plan.header:
         header = request.headers.get(wire)
         if header is not None:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from typing import Any
 
-from hearth.arns import ArnFormatter
+from hearth.arns import LATEST, ArnFormatter
 from hearth.control import snapstart
 from hearth.control.event_config import EventConfigView
 from hearth.control.provisioned import ProvisionedView
@@ -153,15 +153,20 @@ def layer_version_detail(layer: LayerVersion, arns: ArnFormatter, location: str)
 
 def event_invoke_config(view: EventConfigView, arns: ArnFormatter) -> dict[str, Any]:
     stored = view.stored
+    # AWS names the unqualified config `:$LATEST` and always sends both destinations, `{}`
+    # where none is set (recorded).
     shape: dict[str, Any] = {
         "LastModified": stored["LastModified"],
-        "FunctionArn": arns.function(view.ref.name, view.ref.qualifier),
+        "FunctionArn": arns.function(view.ref.name, view.ref.qualifier or LATEST),
     }
     for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
         if key in stored:
             shape[key] = stored[key]
-    if stored.get("DestinationConfig"):
-        shape["DestinationConfig"] = stored["DestinationConfig"]
+    destinations = stored.get("DestinationConfig") or {}
+    shape["DestinationConfig"] = {
+        "OnSuccess": destinations.get("OnSuccess", {}),
+        "OnFailure": destinations.get("OnFailure", {}),
+    }
     return shape
 
 

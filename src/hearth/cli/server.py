@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -384,6 +385,12 @@ def serve(  # noqa: PLR0915 - every flag becomes a setting, then the announcemen
             f"{settings.memory_budget_mb} MB of environment memory",
             markup=False,
         )
+        # Hearth emulates no other architecture: an arm64 function runs this host's code.
+        console.print(
+            f"  arch:     functions run on this host's {_host_architecture()}, whatever their "
+            "Architectures say (x86_64 or arm64)",
+            markup=False,
+        )
         # The aws CLI and boto3 refuse to send a request without credentials, even to a
         # server that checks none: say which two variables they need.
         if settings.auth_enabled:
@@ -615,3 +622,10 @@ def _run(coroutine: Any) -> None:
 
 
 COMMANDS = (serve, doctor)
+
+
+def _host_architecture() -> str:
+    """This host's architecture in Lambda's words (`x86_64`, `arm64`; others as the OS
+    names them)."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "aarch64": "arm64"}.get(machine, machine)

@@ -16,6 +16,7 @@ from typing import Any
 from hearth.arns import LATEST, ArnFormatter, check_alias_name
 from hearth.errors import (
     ConstraintViolation,
+    ErrorCode,
     LambdaError,
     alias_not_found,
     conflict,
@@ -147,7 +148,7 @@ class Aliases:
         check_description(description)
         weights = _check_weights_shape(routing_weights or {})
         with self._registry.transaction() as tx:
-            self._require_function(tx, function_name)
+            # No function, no version: AWS names the version it looked for (recorded).
             self._require_version(tx, function_name, function_version)
             if tx.get_alias(function_name, name) is not None:
                 raise conflict(f"Alias already exists: {self._arns.function(function_name, name)}")
@@ -250,8 +251,12 @@ class Aliases:
                     "already included in routing configuration."
                 )
             if primary == LATEST:
-                raise invalid_parameter(
-                    "$LATEST is not supported for an alias pointing to more than 1 version"
+                # AWS sends this one without a "Type" (recorded).
+                raise LambdaError(
+                    ErrorCode.INVALID_PARAMETER_VALUE,
+                    400,
+                    "$LATEST is not supported for an alias pointing to more than 1 version",
+                    error_type=None,
                 )
             self._require_version(tx, function_name, version)
 

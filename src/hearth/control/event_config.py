@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hearth.arns import LATEST, ArnFormatter, FunctionRef
+from hearth.arns import LATEST, ArnFormatter, FunctionRef, parse_function_ref
 from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
@@ -37,6 +37,7 @@ _DESTINATION_ARN = re.compile(
     r"arn:aws[a-zA-Z-]*:(lambda|sqs|sns|events):[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:.+"
 )
 _MAX_DESTINATION_ARN_LENGTH = 350
+_SETTINGS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
 
 
 def _range_violations(fields: Mapping[str, Any]) -> list[ConstraintViolation]:
@@ -67,6 +68,19 @@ def _range_violations(fields: Mapping[str, Any]) -> list[ConstraintViolation]:
     return violations
 
 
+def _as_aws_says(value: Mapping[str, Any]) -> str:
+    """A DestinationConfig as AWS's error message prints it (its Java object's toString)."""
+    parts = []
+    for kind in DESTINATION_KINDS:
+        target = value.get(kind)
+        if isinstance(target, Mapping):
+            arn = target.get("Destination") or "null"
+            parts.append(f"{kind[0].lower()}{kind[1:]}={kind}(destination={arn})")
+        else:
+            parts.append(f"{kind[0].lower()}{kind[1:]}=null")
+    return f"DestinationConfig({', '.join(parts)})"
+
+
 def _destinations(value: object) -> dict[str, dict[str, str]]:
     """A checked DestinationConfig; an empty or absent Destination means "none"."""
     if value is None:
@@ -89,16 +103,18 @@ def _destinations(value: object) -> dict[str, dict[str, str]]:
             or not _DESTINATION_ARN.fullmatch(arn)
         ):
             raise invalid_parameter(
-                f"The provided destination config DestinationConfig.{kind} is invalid: "
-                f"{arn!r} is not the ARN of a Lambda function, SQS queue, SNS topic or "
-                "EventBridge event bus."
+                f"The provided destination config {_as_aws_says(value)} is invalid."
             )
         checked[kind] = {"Destination": arn}
     return checked
 
 
-def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings a request gives (only those it gives), validated."""
+def _checked(fields: Mapping[str, Any], *, putting: bool = False) -> dict[str, Any]:
+    """The settings a request gives (only those it gives), validated. A Put must give one."""
+    if putting and all(fields.get(key) is None for key in _SETTINGS):
+        raise invalid_parameter(
+            "You must specify at least one of error handling or destination setting."
+        )
     violations = _range_violations(fields)
     if violations:
         raise validation_error(violations)
@@ -127,9 +143,10 @@ class EventConfigs:
 
     def put(self, ref: FunctionRef, fields: Mapping[str, Any]) -> EventConfigView:
         """PutFunctionEventInvokeConfig: the request's settings replace the whole config."""
-        config = _checked(fields)
+        config = _checked(fields, putting=True)
         with self._registry.transaction() as tx:
             record, key = self._resolve(tx, ref)
+            self._check_functions(tx, ref, config)
             stored = _stamped(config)
             tx.put_function(_with_config(record, key, stored))
         return EventConfigView(ref, stored)
@@ -139,7 +156,8 @@ class EventConfigs:
         changes = _checked(fields)
         with self._registry.transaction() as tx:
             record, key = self._resolve(tx, ref)
-            current = record.event_invoke_configs.get(key)
+            self._check_functions(tx, ref, changes)
+            current = _configs(record).get(key)
             if current is None:
                 raise self._no_config(ref)
             merged = {k: v for k, v in current.items() if k != "LastModified"}
@@ -157,7 +175,7 @@ class EventConfigs:
     def get(self, ref: FunctionRef) -> EventConfigView:
         with self._registry.transaction() as tx:
             record, key = self._resolve_config(tx, ref)
-        stored = record.event_invoke_configs.get(key)
+        stored = _configs(record).get(key)
         if stored is None:
             raise self._no_config(ref)
         return EventConfigView(ref, stored)
@@ -165,7 +183,7 @@ class EventConfigs:
     def delete(self, ref: FunctionRef) -> None:
         with self._registry.transaction() as tx:
             record, key = self._resolve_config(tx, ref)
-            if key not in record.event_invoke_configs:
+            if key not in _configs(record):
                 raise self._no_config(ref)
             tx.put_function(_with_config(record, key, None))
 
@@ -173,9 +191,9 @@ class EventConfigs:
         """Every config of a function, the unqualified one first, then by qualifier."""
         with self._registry.transaction() as tx:
             record, _ = self._resolve(tx, FunctionRef(name))
+        configs = _configs(record)
         return [
-            EventConfigView(FunctionRef(name, key or None), record.event_invoke_configs[key])
-            for key in sorted(record.event_invoke_configs)
+            EventConfigView(FunctionRef(name, key or None), configs[key]) for key in sorted(configs)
         ]
 
     def lookup(self, name: str, qualifier: str | None) -> dict[str, Any] | None:
@@ -184,15 +202,37 @@ class EventConfigs:
             record = tx.get_function(name)
         if record is None:
             return None
-        return record.event_invoke_configs.get(qualifier or "")
+        return _configs(record).get(_key(qualifier))
 
     # Helpers -----------------------------------------------------------------------------
     def _resolve(self, tx: RegistryTransaction, ref: FunctionRef) -> tuple[FunctionRecord, str]:
         """The function and the config key a reference names; the qualifier must exist.
         AWS's Put, Update and List say so of a missing function in words of their own."""
-        if tx.get_function(ref.name) is None:
-            raise not_found("The function doesn't exist.")
-        return existing_target(tx, self._arns, ref), ref.qualifier or ""
+        try:
+            return existing_target(tx, self._arns, ref), _key(ref.qualifier)
+        except LambdaError as error:
+            if error.status != 404:
+                raise
+            raise not_found("The function doesn't exist.") from None
+
+    def _check_functions(
+        self, tx: RegistryTransaction, ref: FunctionRef, config: Mapping[str, Any]
+    ) -> None:
+        """A function destination must exist and must not be the function itself."""
+        for target in config.get("DestinationConfig", {}).values():
+            arn = target["Destination"]
+            if arn.split(":")[2:3] != ["lambda"]:
+                continue
+            try:
+                named = parse_function_ref(arn, max_length=len(arn))
+            except LambdaError:
+                raise invalid_parameter(f"The destination ARN {arn} is invalid.") from None
+            if named.name == ref.name:
+                raise invalid_parameter(
+                    "You can't specify the function as a destination for itself."
+                )
+            if tx.get_function(named.name) is None:
+                raise invalid_parameter(f"The destination ARN {arn} is invalid.")
 
     def _resolve_config(
         self, tx: RegistryTransaction, ref: FunctionRef
@@ -200,7 +240,7 @@ class EventConfigs:
         """As `_resolve`, for Get and Delete: AWS answers a missing function or qualifier as
         a missing config."""
         try:
-            return existing_target(tx, self._arns, ref), ref.qualifier or ""
+            return existing_target(tx, self._arns, ref), _key(ref.qualifier)
         except LambdaError as error:
             raise self._no_config(ref) from error
 
@@ -209,12 +249,26 @@ class EventConfigs:
         return not_found(f"The function {arn} doesn't have an EventInvokeConfig")
 
 
+def _key(qualifier: str | None) -> str:
+    """Where a qualifier's config is kept: the unqualified function and `$LATEST` are one."""
+    return "" if qualifier in (None, "", LATEST) else str(qualifier)
+
+
+def _configs(record: FunctionRecord) -> dict[str, Any]:
+    """A function's configs by key (one kept under `$LATEST` by an older Hearth counts as
+    the unqualified function's)."""
+    configs = dict(record.event_invoke_configs)
+    if LATEST in configs:
+        configs.setdefault("", configs.pop(LATEST))
+    return configs
+
+
 def _stamped(config: Mapping[str, Any]) -> dict[str, Any]:
     return {**config, "LastModified": time.time()}
 
 
 def _with_config(record: FunctionRecord, key: str, config: dict[str, Any] | None) -> FunctionRecord:
-    configs = {k: v for k, v in record.event_invoke_configs.items() if k != key}
+    configs = {k: v for k, v in _configs(record).items() if k != key}
     if config is not None:
         configs[key] = config
     return dataclasses.replace(record, event_invoke_configs=configs)

@@ -299,7 +299,13 @@ class Policies:
 
     def get_policy(self, ref: FunctionRef) -> PolicyView:
         with self._registry.transaction() as tx:
-            record, key = self._resolve(tx, ref)
+            try:
+                record, key = self._resolve(tx, ref)
+            except LambdaError as error:
+                # AWS says no more for a function or version that is not there (recorded).
+                if error.status == 404:
+                    raise not_found(_NO_POLICY) from None
+                raise
             policy = record.policies.get(key)
             version = _version_of(tx, ref.name, key)
         if policy is None or not policy.statements:

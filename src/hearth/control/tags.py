@@ -65,7 +65,7 @@ def check_tags(raw: Any) -> dict[str, str]:
         if key.lower().startswith("aws:"):
             raise invalid_parameter(f"Tag keys prefixed with 'aws:' are reserved: {key}")
     if len(raw) > MAX_TAGS:
-        raise invalid_parameter(f"A resource can have at most {MAX_TAGS} tags.")
+        raise invalid_parameter("Number of tags exceeds resource tag limit.")  # AWS's words
     return dict(raw)
 
 
@@ -97,7 +97,8 @@ class Tags:
         ref = parse_function_ref(resource_arn, field="resource", max_length=256)
         if ref.qualifier is not None or not resource_arn.startswith("arn:"):
             raise invalid_parameter(
-                f"Tags are supported on unqualified function ARNs only: {resource_arn}"
+                "Tags on function aliases and versions are not supported. Please specify a "
+                "function ARN."
             )
         return ref.name
 

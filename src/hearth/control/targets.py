@@ -3,7 +3,7 @@ attach to."""
 
 from __future__ import annotations
 
-from hearth.arns import ArnFormatter, FunctionRef, is_version
+from hearth.arns import ArnFormatter, FunctionRef, is_alias_name
 from hearth.errors import alias_not_found, function_not_found
 from hearth.models import FunctionRecord
 from hearth.store.registry import RegistryReads
@@ -20,7 +20,7 @@ def existing_target(tx: RegistryReads, arns: ArnFormatter, ref: FunctionRef) -> 
         return record
     # With a qualifier, AWS names what is missing by it, even when the function is.
     arn = arns.function(ref.name, qualifier)
-    if is_version(qualifier):
+    if not is_alias_name(qualifier):  # a version, or a qualifier with `$` (never an alias)
         if record is None or tx.get_version(ref.name, qualifier) is None:
             raise function_not_found(arn)
     elif record is None or tx.get_alias(ref.name, qualifier) is None:

@@ -101,10 +101,28 @@ def query_parameters(raw_query: str) -> dict[str, str]:
     return params
 
 
-def url_event(request: HttpRequest, context: RequestContext) -> dict[str, Any]:
-    """The payload format 2.0 event of a function URL request."""
+def v2_head(request: HttpRequest, route_key: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The first keys of a payload format 2.0 event (function URLs and HTTP APIs alike), in
+    AWS's order, and the request's headers as the event carries them (cookies apart)."""
     headers = joined_headers((n, v) for n, v in request.headers if n.lower() != "cookie")
     cookies = [c for n, v in request.headers if n.lower() == "cookie" for c in split_cookies(v)]
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.raw_path,
+        "rawQueryString": request.raw_query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    if request.raw_query:
+        event["queryStringParameters"] = query_parameters(request.raw_query)
+    return event, headers
+
+
+def url_event(request: HttpRequest, context: RequestContext) -> dict[str, Any]:
+    """The payload format 2.0 event of a function URL request."""
+    event, headers = v2_head(request, "$default")
     http: dict[str, Any] = {
         "method": request.method,
         "path": request.raw_path,
@@ -128,17 +146,6 @@ def url_event(request: HttpRequest, context: RequestContext) -> dict[str, Any]:
         "time": clf_time(context.time_epoch_ms),
         "timeEpoch": context.time_epoch_ms,
     }
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": request.raw_path,
-        "rawQueryString": request.raw_query,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    event["headers"] = headers
-    if request.raw_query:
-        event["queryStringParameters"] = query_parameters(request.raw_query)
     event["requestContext"] = request_context
     binary = not is_text(headers.get("content-type"))
     if request.body:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hearth.api.http import read_body
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.arns import ArnFormatter, FunctionRef
 from hearth.errors import LambdaError
@@ -140,7 +141,7 @@ class FunctionUrlServer:
         method = scope["method"]
         if config.cors is not None and cors.is_preflight(method, headers):
             return cors.preflight(config.cors, headers)
-        body = await _read_body(receive)
+        body = await read_body(receive, MAX_EVENT_BYTES, _too_large)
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_query = scope["query_string"].decode("latin-1")
         iam = self._authorize(resolved, method, raw_path, raw_query, headers, body)
@@ -260,27 +261,13 @@ def _bad_gateway() -> HttpAnswer:
     return HttpAnswer(502, [("content-type", "application/json")], b"Internal Server Error")
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        # Base64 makes a body a third larger; anything past this cannot fit in the event.
-        if size > MAX_EVENT_BYTES:
-            raise UrlError(
-                413,
-                "RequestEntityTooLargeException",
-                f"Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction "
-                "operation",
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def _too_large() -> UrlError:
+    # Base64 makes a body a third larger; anything past this cannot fit in the event.
+    return UrlError(
+        413,
+        "RequestEntityTooLargeException",
+        f"Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction operation",
+    )
 
 
 def _head(answer: HttpAnswer, request_id: str) -> list[tuple[bytes, bytes]]:

@@ -25,9 +25,10 @@ from hearth.api.http import (
     Authenticator,
     Authorizer,
     Request,
-    Response,
     empty_response,
+    read_body,
     render_error,
+    send_response,
 )
 from hearth.api.invoke import MAX_SYNC_PAYLOAD, _check_json, _client_context
 from hearth.errors import LambdaError, invalid_parameter, request_too_large, service_error
@@ -119,9 +120,9 @@ class StreamingInvokeApi:
         try:
             await self._stream(request, receive, send)
         except LambdaError as error:
-            await _send_buffered(send, render_error(error), request.request_id)
+            await send_response(send, render_error(error), request.request_id)
         except Exception:  # pragma: no cover - a bug; AWS's shape for it all the same
-            await _send_buffered(send, render_error(service_error()), request.request_id)
+            await send_response(send, render_error(service_error()), request.request_id)
 
     async def _stream(self, request: Request, receive: Receive, send: Send) -> None:
         if request.method != "POST":
@@ -130,7 +131,14 @@ class StreamingInvokeApi:
                 404,
                 f"Unknown operation: {request.method} {unquote(request.raw_path)}",
             )
-        request.body = await _read_body(receive)
+        request.body = await read_body(
+            receive,
+            MAX_SYNC_PAYLOAD,
+            lambda: request_too_large(
+                f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the {OPERATION} "
+                "operation"
+            ),
+        )
         if self._authenticate is not None:
             self._authenticate.check(request)
         if self._authorize is not None:
@@ -142,7 +150,7 @@ class StreamingInvokeApi:
         if invocation_type == "DryRun":
             response = empty_response(204)
             response.headers["X-Amz-Executed-Version"] = self._invoker.resolve(ref).version
-            await _send_buffered(send, response, request.request_id)
+            await send_response(send, response, request.request_id)
             return
         sink = QueueSink()
         task = asyncio.ensure_future(
@@ -196,35 +204,3 @@ def _types(request: Request) -> tuple[str, str]:
 
 async def _chunk(send: Send, data: bytes) -> None:
     await send({"type": "http.response.body", "body": data, "more_body": True})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_SYNC_PAYLOAD:
-            raise request_too_large(
-                f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the {OPERATION} "
-                "operation"
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _send_buffered(send: Send, response: Response, request_id: str) -> None:
-    headers = [
-        (b"x-amzn-requestid", request_id.encode()),
-        (b"content-length", str(len(response.body)).encode()),
-    ]
-    if response.content_type:
-        headers.append((b"content-type", response.content_type.encode()))
-    headers += [(k.encode(), v.encode("latin-1")) for k, v in response.headers.items()]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})

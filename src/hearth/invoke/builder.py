@@ -21,6 +21,7 @@ from hearth.invoke.environment import Environment
 from hearth.invoke.identities import FunctionIdentity, SandboxIdentities
 from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.payloads import error_payload
+from hearth.invoke.process_identities import ProcessIdentities
 from hearth.invoke.runtimes import command_for, family_of, function_environment
 from hearth.invoke.standby import (
     Standby,
@@ -74,6 +75,7 @@ class EnvironmentBuilder:
         sandboxes: SandboxesFactory | None = None,
         extra_environment: ExtraEnvironment | None = None,
         identities: SandboxIdentities | None = None,
+        processes: ProcessIdentities | None = None,
         snapstart_latest: bool = False,
         node_standbys: int = 0,
     ) -> None:
@@ -82,6 +84,8 @@ class EnvironmentBuilder:
         self._code = code_store
         # Where Hearth's API looks up which function a sandbox uid is.
         self._identities = identities
+        # Not sandboxed: which function each environment's process is (by its sockets).
+        self._processes = processes
         # AWS services' endpoint, credentials and SDK paths (hearth.services), when set.
         self._extra_environment = extra_environment
         self._arns = arns
@@ -103,6 +107,7 @@ class EnvironmentBuilder:
             extra_environment=extra_environment,
             socket_dir=self._socket_dir,
             snapstart_latest=snapstart_latest,
+            identities=identities,
         )
         self._standbys = StandbyPool(self._start_standby, node_standbys) if node_standbys else None
 
@@ -168,7 +173,8 @@ class EnvironmentBuilder:
             # Hearth's own runtime clients use the Unix socket (faster than loopback TCP).
             variables["HEARTH_RUNTIME_API_SOCKET"] = runtime_socket
         if standby is not None:
-            await environment.start(partial(_assign, standby, variables, task_root, sandbox, late))
+            assign = partial(_assign, standby, variables, task_root, sandbox, late)
+            await environment.start(self._named(version, assign, sandbox))
             return environment
         try:
             launcher = await self._launcher_for(version.runtime)
@@ -176,8 +182,33 @@ class EnvironmentBuilder:
             if sandbox is not None:
                 sandbox.release()
             raise
-        await environment.start(partial(_launch, launcher, argv, variables, task_root, sandbox))
+        await environment.start(
+            self._launch_of(version, launcher, argv, variables, task_root, sandbox)
+        )
         return environment
+
+    def _launch_of(
+        self,
+        version: FunctionVersion,
+        launcher: Launcher,
+        argv: list[str] | None,
+        variables: dict[str, str],
+        task_root: str,
+        sandbox: PreparedSandbox | None,
+    ) -> Callable[[int], Awaitable[LaunchedProcess]]:
+        launch = partial(_launch, launcher, argv, variables, task_root, sandbox)
+        return self._named(version, launch, sandbox)
+
+    def _named(
+        self,
+        version: FunctionVersion,
+        launch: Callable[[int], Awaitable[LaunchedProcess]],
+        sandbox: PreparedSandbox | None,
+    ) -> Callable[[int], Awaitable[LaunchedProcess]]:
+        """Plain processes: `launch`, then the process named as the function's (by pid)."""
+        if sandbox is None and self._processes is not None:
+            return partial(_bound, launch, self._processes, _identity(version))
+        return launch
 
     def _new_environment(self, version: FunctionVersion, provisioned: bool) -> Environment:
         return Environment(
@@ -368,6 +399,25 @@ async def _launch(
         sandbox.release()
         raise
     process.accounting = sandbox
+    return process
+
+
+def _identity(version: FunctionVersion) -> FunctionIdentity:
+    return FunctionIdentity(version.function_name, version.role)
+
+
+async def _bound(
+    launch: Callable[[int], Awaitable[LaunchedProcess]],
+    processes: ProcessIdentities,
+    identity: FunctionIdentity,
+    output_fd: int,
+) -> LaunchedProcess:
+    """Launch, and name the process as the function's as soon as its pid is known (its
+    init's requests are the function's too: a runtime connects only once it has booted,
+    well after the fork this awaits), until it exits (pids are reused)."""
+    process = await launch(output_fd)
+    processes.bind(process.pid, identity)
+    process.exited.add_done_callback(lambda _: processes.unbind(process.pid))
     return process
 
 

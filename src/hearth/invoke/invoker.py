@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 import uuid
@@ -19,6 +20,8 @@ from hearth.invoke.types import InitFailed, Invocation, InvokeResult
 from hearth.models import FunctionVersion, State
 from hearth.store.qualifiers import Weights, resolve_routing
 from hearth.store.registry import RegistryReader
+
+logger = logging.getLogger("hearth.invoke")
 
 _Resolution = tuple[FunctionVersion | None, Weights]
 _RESOLVE_CACHE_SIZE = 10_000
@@ -56,6 +59,10 @@ class InvokeObserver(Protocol):
     def async_received(self, function: str, qualifier: str | None) -> None: ...
 
     def cold_start(self, function: str) -> None: ...
+
+    def recursion_stopped(self, function: str, qualifier: str | None) -> None:
+        """An invoke was refused as the 17th round of a loop (RecursiveInvocationsDropped)."""
+        ...
 
 
 class Overflow(Protocol):
@@ -136,7 +143,8 @@ class Invoker:
             self._resolved[(ref.name, qualifier)] = cached
         target, weights = cached
         if target is None:
-            raise function_not_found(self._arns.function(ref.name, ref.qualifier))
+            # AWS names the version it looked for: `:$LATEST` for an unqualified invoke.
+            raise function_not_found(self._arns.function(ref.name, qualifier))
         version = target
         roll = random.random()
         for extra, weight in weights:
@@ -184,6 +192,15 @@ class Invoker:
         version = self.resolve(ref)
         trace = next_trace(trace_header, self._arns.function(version.function_name))
         if trace.loop and self._stops_loops(version.function_name):
+            # Said on Hearth's output, as AWS tells the account (its Health Dashboard).
+            logger.warning(
+                "%s: stopped an invocation in a recursive loop (round %d; the recursion "
+                "config's RecursiveLoop is Terminate)",
+                self._arns.function(version.function_name),
+                trace.rounds,
+            )
+            if self._observer is not None:
+                self._observer.recursion_stopped(ref.name, ref.qualifier)
             raise recursive_invocation()
         # A throttle (TooManyRequestsException) is raised here, before the function runs.
         try:

@@ -18,15 +18,17 @@ logger = logging.getLogger("hearth.invoke")
 class ZygoteLauncher:
     """Forks Python environments from a warm zygote; restarts the zygote if it died."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, *, var_lang: bool = False) -> None:
         self._python = python
+        # Sandboxed: the zygote runs from /var/lang, as AWS's runtimes do.
+        self._var_lang = var_lang
         self._zygote: Zygote | None = None
         self._lock = asyncio.Lock()
 
     async def _ready_zygote(self) -> Zygote:
         async with self._lock:
             if self._zygote is None or not self._zygote.alive:
-                self._zygote = await Zygote.start(self._python)
+                self._zygote = await Zygote.start(self._python, var_lang=self._var_lang)
             return self._zygote
 
     async def prewarm(self) -> None:
@@ -85,7 +87,7 @@ class Launchers:
                 return self._exec
             python = sys.executable
         if python not in self._zygotes:
-            self._zygotes[python] = ZygoteLauncher(python)
+            self._zygotes[python] = ZygoteLauncher(python, var_lang=self._sandboxed)
         return self._zygotes[python]
 
     async def prewarm(self, runtimes: set[str]) -> None:

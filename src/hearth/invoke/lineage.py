@@ -14,6 +14,7 @@ hex digits of SHA-256 of the function's unqualified ARN. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -41,6 +42,8 @@ def _fields(header: str | None) -> dict[str, str]:
     return found
 
 
+# Asked once per invoke for the same few ARNs: a sha256 each time was most of next_trace.
+@functools.lru_cache(maxsize=4096)
 def _function_hash(function_arn: str) -> str:
     return hashlib.sha256(function_arn.encode()).hexdigest()[:8]
 

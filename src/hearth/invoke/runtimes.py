@@ -74,6 +74,10 @@ AWS_LD_LIBRARY_PATH = (
 )
 
 
+XRAY_DAEMON_HOST = "169.254.100.1"
+XRAY_DAEMON_PORT = 2000
+
+
 def function_environment(
     *,
     runtime: str,
@@ -105,8 +109,12 @@ def function_environment(
     env = {
         "PATH": search_path,
         "LANG": "en_US.UTF-8",
+        "LC_CTYPE": "C.UTF-8",
         "TZ": ":UTC",
         "LD_LIBRARY_PATH": library_path,
+        # What AWS's runtimes inherit from the shell that starts them (recorded).
+        "PWD": task_root,
+        "SHLVL": "0",
         **user_variables,
         "_HANDLER": handler,
         "AWS_REGION": region,
@@ -125,6 +133,12 @@ def function_environment(
         "AWS_ACCESS_KEY_ID": "hearth",
         "AWS_SECRET_ACCESS_KEY": "hearth",
         "AWS_SESSION_TOKEN": "hearth",
+        # AWS's X-Ray daemon address (recorded): no daemon answers there, so a traced SDK's
+        # segments go nowhere, as on AWS with tracing PassThrough; it logs, not raises.
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": f"{XRAY_DAEMON_HOST}:{XRAY_DAEMON_PORT}",
+        "_AWS_XRAY_DAEMON_ADDRESS": XRAY_DAEMON_HOST,
+        "_AWS_XRAY_DAEMON_PORT": str(XRAY_DAEMON_PORT),
     }
     # Advanced logging controls reach the runtime as on AWS: in JSON format, the format and
     # the application level (a Text function gets neither, as AWS's recorded environments

@@ -23,6 +23,7 @@ from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
 from hearth.invoke import snapstart
 from hearth.invoke.environment import log_stream_name
+from hearth.invoke.identities import FunctionIdentity, SandboxIdentities
 from hearth.invoke.launchers import ZygoteLauncher
 from hearth.invoke.runtimes import family_of, function_environment
 from hearth.invoke.snapstart import LaunchedServer, Template
@@ -50,8 +51,12 @@ class Templates:
         extra_environment: ExtraEnvironment | None,
         socket_dir: str,
         snapstart_latest: bool,
+        identities: SandboxIdentities | None = None,
     ) -> None:
         self._code = code_store
+        # Where Hearth's API looks up which function a sandbox uid is: a template's own
+        # (its init's requests; its forks' through a --network none relay) is its function's.
+        self._identities = identities
         self._arns = arns
         self._logs = logs
         self._launcher_for = launcher_for
@@ -178,6 +183,10 @@ class Templates:
         directory = tempfile.mkdtemp(prefix="t-", dir=self._socket_dir)
         os.chmod(directory, 0o755)  # noqa: S103 - the template uid must reach its sockets
         sandbox = self._sandbox(version, code_tree, layer_trees, directory)
+        if sandbox is not None and self._identities is not None:
+            self._identities.bind(
+                sandbox.uid, FunctionIdentity(version.function_name, version.role)
+            )
         child_uids: list[int] = list(sandbox.plan["template_uids"]) if sandbox else []
         task_root, layer_roots, runtime_dir = code_tree, layer_trees, None
         inside_dir = directory

@@ -134,6 +134,12 @@ class Dropped(NamedTuple):
     at: float
 
 
+class RecursionStopped(NamedTuple):
+    function: str
+    qualifier: str | None
+    at: float
+
+
 class DeliveryFailed(NamedTuple):
     function: str | None
     dead_letter: bool
@@ -158,6 +164,7 @@ Record = (
     | AsyncReceived
     | EventAge
     | Dropped
+    | RecursionStopped
     | DeliveryFailed
     | ColdStart
     | IteratorAge
@@ -209,6 +216,9 @@ class LambdaMetrics:
     def dropped(self, function: str, qualifier: str | None) -> None:
         self._pending.append(Dropped(function, qualifier, self._clock()))
 
+    def recursion_stopped(self, function: str, qualifier: str | None) -> None:
+        self._pending.append(RecursionStopped(function, qualifier, self._clock()))
+
     def delivery_failed(self, function: str | None, dead_letter: bool) -> None:
         self._pending.append(DeliveryFailed(function, dead_letter, self._clock()))
 
@@ -238,11 +248,21 @@ class LambdaMetrics:
     def flush(self) -> None:
         pending, self._pending = self._pending, []
         samples: list[Sample] = []
+        # Invocations and errors per Prometheus series, counted here and added once each:
+        # one `inc` per series and flush rather than one per invoke (a locked call each).
+        tallies: dict[tuple[str, str], list[int]] = {}
         for record in pending:
-            samples.extend(self._samples(record))
+            samples.extend(self._samples(record, tallies))
+        for labels, (count, errors) in tallies.items():
+            invocations, _, failed = self.prometheus.invoke_children(labels)
+            invocations.inc(count)
+            if errors:
+                failed.inc(errors)
         self._store.add(fold(samples))
 
-    def _samples(self, record: Record) -> list[Sample]:  # noqa: PLR0911 - one per kind
+    def _samples(  # noqa: PLR0911 - one per kind
+        self, record: Record, tallies: dict[tuple[str, str], list[int]]
+    ) -> list[Sample]:
         prom = self.prometheus
         if isinstance(record, ColdStart):
             prom.cold_starts.labels(record.function).inc()
@@ -269,14 +289,21 @@ class LambdaMetrics:
         if isinstance(record, Dropped):
             sets = dimension_sets(function, qualifier, None)
             return [Sample("AsyncEventsDropped", "Count", 1, sets, at)]
-        return self._invoked(record, labels)
+        if isinstance(record, RecursionStopped):
+            sets = dimension_sets(function, qualifier, None)
+            return [Sample("RecursiveInvocationsDropped", "Count", 1, sets, at)]
+        return self._invoked(record, labels, tallies)
 
-    def _invoked(self, record: Invoked, labels: tuple[str, str]) -> list[Sample]:
-        invocations, duration, errors = self.prometheus.invoke_children(labels)
-        invocations.inc()
+    def _invoked(
+        self, record: Invoked, labels: tuple[str, str], tallies: dict[tuple[str, str], list[int]]
+    ) -> list[Sample]:
+        _, duration, _ = self.prometheus.invoke_children(labels)
         duration.observe(record.duration_ms)
-        if record.error:
-            errors.inc()
+        tally = tallies.get(labels)
+        if tally is None:
+            tally = tallies[labels] = [0, 0]
+        tally[0] += 1
+        tally[1] += record.error
         at = record.at
         sets = dimension_sets(record.function, record.qualifier, record.executed)
         found = [
@@ -316,8 +343,7 @@ def fold(samples: list[Sample], namespace: str = NAMESPACE) -> list[Point]:
     points: dict[tuple[MetricKey, int], Point] = {}
     for (metric, unit, sets, minute), values in groups.items():
         aggregate = Aggregate()
-        for value in values:
-            aggregate.add(value)
+        aggregate.add_all(values)
         for dimensions in sets:
             key = MetricKey(namespace, metric, dimensions)
             known = points.get((key, minute))

@@ -4,7 +4,8 @@ percentiles (CloudWatch's ExtendedStatistics), mergeable so minutes add up to an
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 # Buckets 1% wide: a percentile is within 1% of the true value (CloudWatch's own are
@@ -33,6 +34,24 @@ class Aggregate:
         self.maximum = max(self.maximum, value)
         key = _bucket(value)
         self.histogram[key] = self.histogram.get(key, 0.0) + count
+
+    def add_all(self, values: Sequence[float]) -> None:
+        """`add` of each value in turn, with the same result (the sum is taken in the same
+        order; counts are whole numbers, exact in any order), at a fraction of the cost: a
+        minute of one function's invokes is a few values repeated many times."""
+        if not values:
+            return
+        self.count += len(values)
+        total = self.total
+        for value in values:
+            total += value
+        self.total = total
+        self.minimum = min(self.minimum, *values)
+        self.maximum = max(self.maximum, *values)
+        histogram = self.histogram
+        for value, count in Counter(values).items():
+            key = _bucket(value)
+            histogram[key] = histogram.get(key, 0.0) + count
 
     def merge(self, other: Aggregate) -> None:
         self.count += other.count

@@ -30,6 +30,8 @@ from typing import Any
 from hearth.config import Isolation as Isolation  # noqa: PLC0414
 from hearth.config import Network as Network  # noqa: PLC0414
 from hearth.sandbox.cgroups import Cgroups, EnvironmentCgroup
+from hearth.sandbox.etc_view import EtcView
+from hearth.sandbox.mount_namespace import own_tmpfs, unmount
 from hearth.sandbox.tmp_disks import TmpDisk, TmpDisks
 from hearth.sandbox.uid_blocks import UidBlock, claim_block
 
@@ -38,6 +40,8 @@ logger = logging.getLogger("hearth.sandbox")
 TASK_ROOT = "/var/task"
 LAYERS_ROOT = "/opt"
 RUNTIME_DIR = "/var/runtime"
+# Where the runtime's own installation is (AWS's image: /var/lang/bin/python3.12, node).
+VAR_LANG = "/var/lang"
 RUNTIME_SOCKET = "/run/hearth/runtime.sock"
 # An empty directory in a standby's skeleton: the second layer of its code's overlay.
 EMPTY_DIR = "/run/hearth/empty"
@@ -118,6 +122,8 @@ class PreparedSandbox:
     _uids: UidPool | None = field(repr=False, default=None)
     # The environment's disk-backed /tmp and where it goes back (None: a tmpfs, or gone back).
     _tmp: tuple[TmpDisk, TmpDisks] | None = field(repr=False, default=None)
+    # The copies of the host's /etc it shows, released with it (None: released).
+    _etc: tuple[str, EtcView] | None = field(repr=False, default=None)
 
     def runtime_api_inside(self, host_address: str) -> str:
         """AWS_LAMBDA_RUNTIME_API as the function must use it."""
@@ -148,6 +154,7 @@ class PreparedSandbox:
             disk, disks = self._tmp
             self._tmp = None
             disks.give_back(disk)
+        _release_etc(self)
 
 
 # Where a SnapStart template's sandbox shows the directory of its environments' sockets.
@@ -175,12 +182,21 @@ class StandbySandbox:
     uid: int
     network: Network
     _uids: UidPool | None = field(repr=False, default=None)
+    _etc: tuple[str, EtcView] | None = field(repr=False, default=None)
 
     def release(self) -> None:
         """For a standby never assigned, once its processes are gone: free its uid."""
         if self._uids is not None:
             self._uids.give_back(self.uid)
             self._uids = None
+        _release_etc(self)
+
+
+def _release_etc(sandbox: PreparedSandbox | StandbySandbox) -> None:
+    if sandbox._etc is not None:
+        path, view = sandbox._etc
+        sandbox._etc = None
+        view.release(path)
 
 
 class UidPool:
@@ -200,36 +216,32 @@ class UidPool:
 
 
 def system_layout(host_root: Path = Path("/")) -> list[list[Any]]:
-    """The host's system directories as layout steps (binds, or the same symlinks)."""
+    """The host's system directories as layout steps: read-only trees (overlays whose
+    mountinfo names no host path), or the same symlinks. /etc is `EtcView`'s."""
     steps: list[list[Any]] = []
     for name in SYSTEM_DIRECTORIES:
         path = host_root / name
         if path.is_symlink():
             steps.append(["symlink", os.readlink(path), f"/{name}"])
         elif path.is_dir():
-            steps.append(["bind", str(path), f"/{name}"])
-    etc = host_root / "etc"
-    if etc.is_dir():
-        steps.append(["dir", "/etc"])
-        for name in ETC_ENTRIES:
-            # A link is bound as what it leads to (/etc/resolv.conf -> /run/...): the sandbox
-            # shows no /run of the host's to resolve it in. A broken one is left out.
-            if (etc / name).exists():
-                steps.append(["bind", str(etc / name), f"/etc/{name}"])
+            steps.append(["tree", str(path), f"/{name}"])
     return steps
 
 
 def _covered(path: str, steps: list[list[Any]]) -> bool:
-    """Whether path is already visible through a bind in steps."""
+    """Whether path is already visible at its own path through a bind or tree in steps."""
     return any(
-        step[0] == "bind" and (path == step[2] or path.startswith(step[2].rstrip("/") + "/"))
+        (step[0] == "bind" or (step[0] == "tree" and step[1] == step[2]))
+        and (path == step[2] or path.startswith(step[2].rstrip("/") + "/"))
         for step in steps
     )
 
 
 def _target(step: list[Any]) -> str:
     """Where a layout step puts something inside the sandbox."""
-    return str(step[1] if step[0] in ("dir", "tmpfs", "file") else step[2])
+    if step[0] == "etc":
+        return "/etc"
+    return str(step[1] if step[0] in ("dir", "tmpfs", "file", "interpreter") else step[2])
 
 
 # AWS's user (recorded: `whoami` says sbx_user1051), mapped to the environment's own uid.
@@ -250,16 +262,27 @@ exec "${LAMBDA_RUNTIME_DIR:-/var/runtime}/bootstrap"
 def identity_files(uid: int) -> list[list[Any]]:
     """/etc/passwd and /etc/group naming the environment's uid as AWS's sandbox user, and
     /lambda-entrypoint.sh: written into the sandbox's skeleton (nothing of the host's)."""
+    return [["file", f"/etc/{name}", content, mode] for name, content, mode in _own_etc(uid)] + [
+        ["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"]
+    ]
+
+
+def _own_etc(uid: int) -> list[list[str]]:
     passwd = (
         "root:x:0:0:root:/root:/sbin/nologin\n"
         f"{SANDBOX_USER}:x:{uid}:{uid}::/home/{SANDBOX_USER}:/sbin/nologin\n"
     )
     group = f"root:x:0:\n{SANDBOX_USER}:x:{uid}:\n"
-    return [
-        ["file", "/etc/passwd", passwd, "644"],
-        ["file", "/etc/group", group, "644"],
-        ["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"],
-    ]
+    return [["passwd", passwd, "644"], ["group", group, "644"]]
+
+
+@dataclass(frozen=True)
+class EtcLayers:
+    """Where a sandbox's /etc comes from (sandbox/etc_view.py): the staged copies of the
+    host's entries, and the mount point of the sandbox's own top layer."""
+
+    staged: str
+    scratch: str
 
 
 def build_plan(
@@ -279,8 +302,11 @@ def build_plan(
     expose: Sequence[str],
     cgroup_procs: Sequence[str],
     services: ServiceReach | None = None,
+    lang: str | None = None,
+    etc: EtcLayers | None = None,
 ) -> dict[str, Any]:
     """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format).
+    `lang`: what the runtime finds at /var/lang (its installation), as on AWS.
 
     code_tree None: a standby's plan, for a runtime started before its function is known:
     mount points where the code, layers and Runtime API socket go (`late_plan` fills them),
@@ -289,12 +315,18 @@ def build_plan(
     for path in expose:
         if not _covered(path, layout):
             layout.append(["bind", path, path])
-    if ["dir", "/etc"] not in layout:
-        layout.append(["dir", "/etc"])
-    layout += identity_files(uid)
+    if etc is not None:
+        # One read-only /etc: the sandbox's own passwd and group over the staged copies.
+        layout.append(["etc", etc.staged, etc.scratch, _own_etc(uid)])
+        layout.append(["file", "/lambda-entrypoint.sh", ENTRYPOINT, "755"])
+    else:
+        if ["dir", "/etc"] not in layout:
+            layout.append(["dir", "/etc"])
+        layout += identity_files(uid)
     layout += [
         ["dir", "/var"],
         ["tree", str(HOST_RUNTIMES_DIR), RUNTIME_DIR],
+        *_lang_steps(lang),
         ["dir", "/run/hearth"],
         # The sandbox's own /tmp: a disk of its size (sandbox/tmp_disks.py), else memory.
         ["bind_rw", tmp_disk, "/tmp"]  # noqa: S108
@@ -368,13 +400,18 @@ def late_plan(
     }
 
 
-def inside_argv(argv: Sequence[str] | None, code_tree: str | None) -> list[str] | None:
+def inside_argv(
+    argv: Sequence[str] | None, code_tree: str | None, lang: str | None = None
+) -> list[str] | None:
     """A runtime command with host paths rewritten to where the sandbox shows them."""
     if argv is None:
         return None
     moves = [(f"{HOST_RUNTIMES_DIR}/", RUNTIME_DIR + "/")]
     if code_tree is not None:
         moves.insert(0, (code_tree + "/", TASK_ROOT + "/"))
+    if lang is not None and lang != VAR_LANG:
+        # The program itself, by its real path (/usr/bin/node may be a link elsewhere).
+        argv = [_inside_program(argv[0], lang), *argv[1:]]
     rewritten = []
     for part in argv:
         for host_prefix, inside_prefix in moves:
@@ -384,6 +421,35 @@ def inside_argv(argv: Sequence[str] | None, code_tree: str | None) -> list[str] 
         else:
             rewritten.append(part)
     return rewritten
+
+
+def _lang_steps(lang: str | None) -> list[list[Any]]:
+    """The runtime's installation at /var/lang. For Python, the zygote's own: it says
+    where it runs from (sandbox_entry's "interpreter" step: /var/lang, shown there, or
+    where a zygote that could not move is, shown at that same path)."""
+    if lang is None:
+        return []
+    if lang == VAR_LANG:
+        return [["interpreter", VAR_LANG]]
+    return [["tree", lang, VAR_LANG]]
+
+
+def _program_prefix(argv: Sequence[str] | None, code_tree: str | None) -> str | None:
+    """The installation prefix of a runtime's program (bin/node → its prefix), shown at
+    /var/lang; None for a program of the function's own or of Hearth's runtime files."""
+    if not argv:
+        return None
+    program = argv[0]
+    if code_tree is not None and program.startswith(code_tree + "/"):
+        return None
+    if program.startswith(str(HOST_RUNTIMES_DIR) + "/"):
+        return None
+    return str(Path(os.path.realpath(program)).parent.parent)
+
+
+def _inside_program(program: str, lang: str) -> str:
+    real = os.path.realpath(program)
+    return VAR_LANG + real[len(lang) :] if real.startswith(lang + "/") else program
 
 
 class Sandboxes:
@@ -401,8 +467,13 @@ class Sandboxes:
         self._services = services
         self._tmp_disks = tmp_disks
         self._cgroups = cgroups
+        self._work_dir = work_dir
+        # Its own tmpfs (where Hearth has its own mount namespace): the Runtime API sockets
+        # bound into sandboxes from here are named by no host path in their mountinfo.
+        self._own_tmpfs = own_tmpfs(work_dir)
         self._root = os.path.join(work_dir, "root")  # the mount point of every new root
         os.makedirs(self._root, mode=0o700, exist_ok=True)
+        self._etc = EtcView(work_dir, ETC_ENTRIES)
         self._system = system_layout()
         self._uid_block: UidBlock = claim_block(FIRST_UID, UID_SLOTS)
         self._uids = UidPool(self._uid_block.first)
@@ -427,15 +498,16 @@ class Sandboxes:
         network: Network,
     ) -> PreparedSandbox:
         expose = list(self._settings.expose)
-        for program in (interpreter, argv[0] if argv else None):
-            if program and not program.startswith(code_tree + "/"):
-                # bin/python3.12 → its installation prefix (stdlib, shared libraries).
-                expose.append(str(Path(os.path.realpath(program)).parent.parent))
+        # Python's environments are forked from a zygote that already runs from /var/lang
+        # (its view of the interpreter's prefix); another runtime's program (node) gets its
+        # installation there, and a custom runtime's own bootstrap needs none.
+        lang = VAR_LANG if argv is None and interpreter else _program_prefix(argv, code_tree)
         cgroup = (
             self._cgroups.create(environment_id, memory_mb) if self._cgroups is not None else None
         )
         uid = self._uids.take()
         tmp = self._take_tmp(ephemeral_mb)
+        etc = self._etc.acquire()
         # Connecting to a Unix socket takes write permission on it: the environment's own.
         os.chown(socket_path, uid, uid)
         plan = build_plan(
@@ -450,10 +522,12 @@ class Sandboxes:
             network=network,
             relay=argv is not None,  # Hearth's Python client uses the Unix socket directly
             hostname=f"hearth-{environment_id[:12]}",
-            argv=inside_argv(argv, code_tree),
+            argv=inside_argv(argv, code_tree, lang),
             expose=expose,
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
             services=self._services,
+            lang=lang,
+            etc=EtcLayers(etc, self._etc.scratch),
         )
         return PreparedSandbox(
             plan=plan,
@@ -466,6 +540,7 @@ class Sandboxes:
             uid=uid,
             _uids=self._uids,
             _tmp=tmp,
+            _etc=(etc, self._etc),
         )
 
     def take_uids(self, count: int) -> list[int]:
@@ -484,9 +559,9 @@ class Sandboxes:
         """A sandbox for a runtime started before its function is known: the host's network
         setting, a uid of its own, no cgroup and no code until `assign`."""
         expose = list(self._settings.expose)
-        if not argv[0].startswith(str(HOST_RUNTIMES_DIR) + "/"):
-            expose.append(str(Path(os.path.realpath(argv[0])).parent.parent))
+        lang = _program_prefix(argv, None)
         uid = self._uids.take()
+        etc = self._etc.acquire()
         network = self._settings.network
         plan = build_plan(
             root=self._root,
@@ -499,11 +574,15 @@ class Sandboxes:
             network=network,
             relay=False,
             hostname="localhost",
-            argv=inside_argv(argv, None),
+            argv=inside_argv(argv, None, lang),
             expose=expose,
             cgroup_procs=(),
+            lang=lang,
+            etc=EtcLayers(etc, self._etc.scratch),
         )
-        return StandbySandbox(plan=plan, uid=uid, network=network, _uids=self._uids)
+        return StandbySandbox(
+            plan=plan, uid=uid, network=network, _uids=self._uids, _etc=(etc, self._etc)
+        )
 
     def assign(
         self,
@@ -532,6 +611,7 @@ class Sandboxes:
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
         )
         uids, standby._uids = standby._uids, None
+        etc, standby._etc = standby._etc, None
         prepared = PreparedSandbox(
             plan=standby.plan,
             task_root=TASK_ROOT,
@@ -542,6 +622,7 @@ class Sandboxes:
             cgroup=cgroup,
             uid=standby.uid,
             _uids=uids,
+            _etc=etc,
         )
         return prepared, late
 
@@ -572,3 +653,5 @@ class Sandboxes:
         if self._tmp_disks is not None:
             self._tmp_disks.close()
         self._uid_block.release()
+        if self._own_tmpfs:
+            unmount(self._work_dir)

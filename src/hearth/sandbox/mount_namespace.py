@@ -48,3 +48,30 @@ def enter_private() -> bool:
         return False
     _entered = True
     return True
+
+
+MS_NOSUID = 2
+MS_NODEV = 4
+MNT_DETACH = 2
+
+
+def own_tmpfs(path: str, mode: int = 0o700) -> bool:
+    """Mount a small tmpfs of Hearth's own at `path` (an existing, empty directory), in
+    Hearth's namespace only; False where there is none (`entered` is False) or it fails.
+
+    Why: a file bound into a sandbox from it (a Runtime API socket) is named in the
+    sandbox's /proc/self/mountinfo by its path within its filesystem: from the host's /tmp
+    that is the host path (/tmp/hearth-rt-x/ID.sock); from a tmpfs mounted there, /ID.sock."""
+    if not _entered:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    options = f"size=64m,mode={mode:o}".encode()
+    return bool(
+        libc.mount(b"hearth-run", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0
+    )
+
+
+def unmount(path: str) -> None:
+    """Detach what is mounted at `path` (so the directory can be removed); quiet if none."""
+    if _entered:
+        ctypes.CDLL(None, use_errno=True).umount2(path.encode(), MNT_DETACH)

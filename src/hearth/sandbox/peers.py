@@ -40,10 +40,12 @@ _TIMEOUT_SECONDS = 0.5
 class TcpPeer:
     """The socket at the other end. `uid` is only meaningful when `owned`: a socket its
     process closed already (orphaned, or a TIME_WAIT / FIN_WAIT2 mini-socket) has no inode,
-    and the kernel reports uid 0 for the latter, which is not who sent what it wrote."""
+    and the kernel reports uid 0 for the latter, which is not who sent what it wrote.
+    `inode` names the socket among its holder's fds (`socket:[inode]`), 0 when not owned."""
 
     uid: int
     owned: bool
+    inode: int = 0
 
 
 def tcp_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
@@ -94,7 +96,7 @@ def tcp_peer(peer: tuple[str, int], local: tuple[str, int]) -> TcpPeer | None:
     if kind != SOCK_DIAG_BY_FAMILY:
         return None  # NLMSG_ERROR: no such socket
     uid, inode = _UID.unpack_from(answer, _UID_OFFSET)
-    return TcpPeer(int(uid), owned=inode != 0)
+    return TcpPeer(int(uid), owned=inode != 0, inode=int(inode))
 
 
 def _packed(family: int, host: str) -> bytes:

@@ -87,6 +87,7 @@ class TmpDisks:
         disks = cls(root, mkfs)
         disks._clear_leftovers()
         try:
+            disks._share_root()
             probe = disks._make(COMMON_SIZE_MB)
         except (OSError, subprocess.SubprocessError) as exc:
             logger.warning("disk-backed /tmp unavailable (%s): using tmpfs", exc)
@@ -139,7 +140,18 @@ class TmpDisks:
             self._dirty.clear()
         for disk in disks:
             self._destroy(disk)
+        if os.path.ismount(self._root):
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                _run("umount", "-l", str(self._root))
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def _share_root(self) -> None:
+        """Make the disks' directory a shared mount of its own: the zygotes run in mount
+        namespaces of their own (slaves of Hearth's, see runtimes/python/zygote.py), and a
+        disk mounted here after a zygote started must still reach the sandboxes it forks."""
+        self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _run("mount", "--bind", str(self._root), str(self._root))
+        _run("mount", "--make-shared", str(self._root))
 
     # The worker --------------------------------------------------------------------------
     def _work(self) -> None:
@@ -230,6 +242,9 @@ class TmpDisks:
             if entry.is_dir() and os.path.ismount(entry):
                 with contextlib.suppress(OSError, subprocess.SubprocessError):
                     _run("umount", "-l", str(entry))
+        if os.path.ismount(self._root):  # an earlier TmpDisks of this process's
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                _run("umount", "-l", str(self._root))
         shutil.rmtree(self._root, ignore_errors=True)
 
 

@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any, Protocol
 
 ZYGOTE_SCRIPT = Path(__file__).resolve().parent.parent / "runtimes" / "python" / "zygote.py"
+# Starts the zygote from /var/lang (sandboxed): see that script.
+VAR_LANG_SCRIPT = ZYGOTE_SCRIPT.parent / "var_lang.py"
 START_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 5.0
 MAX_MESSAGE = 1 << 16
@@ -88,8 +90,10 @@ class Zygote:
         self._loop.add_reader(sock.fileno(), self._on_readable)
 
     @classmethod
-    async def start(cls, python: str) -> Zygote:
-        """Start a zygote on ``python`` and return once it is warm."""
+    async def start(cls, python: str, *, var_lang: bool = False) -> Zygote:
+        """Start a zygote on ``python`` and return once it is warm. ``var_lang`` (sandboxed,
+        as root): it runs from ``/var/lang`` in a mount namespace of its own, as AWS's
+        runtimes do (``var_lang_spec``)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {
             "PATH": os.environ.get("PATH", os.defpath),
@@ -97,12 +101,14 @@ class Zygote:
             "HEARTH_ZYGOTE_FD": str(theirs.fileno()),
             "HEARTH_ZYGOTE_PARENT": str(os.getpid()),
         }
+        if var_lang:
+            env["HEARTH_ZYGOTE_VAR_LANG"] = json.dumps(var_lang_spec(python))
         try:
             process = await asyncio.create_subprocess_exec(
                 python,
                 "-s",
                 "-B",
-                str(ZYGOTE_SCRIPT),
+                str(VAR_LANG_SCRIPT if var_lang else ZYGOTE_SCRIPT),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),),
@@ -313,6 +319,18 @@ class Zygote:
             if not exited.done():
                 exited.set_result(KILLED)
         self._exits.clear()
+
+
+def var_lang_spec(python: str) -> dict[str, str]:
+    """What a zygote moving to /var/lang binds there: ``python``'s installation prefix
+    (bin/python3.12 → its prefix, with lib/python3.12 beside bin), and Hearth's runtime
+    files at /var/runtime."""
+    real = Path(os.path.realpath(python))
+    return {
+        "prefix": str(real.parent.parent),
+        "python": real.name,
+        "runtimes": str(ZYGOTE_SCRIPT.parent.parent),
+    }
 
 
 def find_python(runtime: str, pyenv_root: Path | None = None) -> str:

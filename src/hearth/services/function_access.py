@@ -9,7 +9,11 @@ A request is a function's when
   uid over loopback: the kernel names the uid owning the peer socket (`tcp_peer`, once per
   connection), `SandboxIdentities` names the function. A loopback peer whose owner the
   kernel cannot name (a socket its process already closed) is refused as anonymous, so a
-  request sent and abandoned cannot pass for the operator's.
+  request sent and abandoned cannot pass for the operator's; or
+- environments are plain processes (`--isolation process`, all one uid) and the peer
+  socket is held by a process of an environment's tree (`ProcessIdentities`, by the
+  socket's inode, in a thread at the connection's first guarded request; a socket closed by
+  then is anonymous, as above).
 
 A function's request is then decided by its role's identity-based policies (`RolePolicies`);
 anything else (the operator, a remote client) is left to SigV4 as before.
@@ -17,6 +21,8 @@ anything else (the operator, a remote client) is left to SigV4 as before.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,12 +34,14 @@ from hearth.api.sigv4 import SigV4Verifier
 from hearth.arns import ArnFormatter
 from hearth.errors import LambdaError
 from hearth.invoke.identities import SandboxIdentities, is_sandbox_uid
+from hearth.invoke.process_identities import ProcessIdentities
 from hearth.sandbox.peers import TcpPeer, is_local_address, tcp_peer
 from hearth.services.embedded import WireRequest, WireResponse
 from hearth.services.errors import render
 from hearth.services.role_policies import Decision, RolePolicies
 from hearth.services.role_sessions import RoleSessions, assumed_role_arn
 
+_SOCKETS_REMEMBERED = 4096
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 ANONYMOUS = "anonymous"
 
@@ -45,12 +53,34 @@ class Remote:
 REMOTE = Remote()
 
 
+@dataclass(frozen=True)
+class LocalPeer:
+    """A loopback peer socket of Hearth's own uid, when environments are plain processes:
+    which of their processes (if any) holds it is asked when a request needs it (off the
+    event loop: it reads their fds), by the socket's inode and addresses."""
+
+    socket: TcpPeer
+    peer: tuple[str, int]
+    local: tuple[str, int]
+
+
 def peer_lookup(peer: tuple[str, int], local: tuple[str, int]) -> TcpPeer | Remote | None:
     """What the API's connections carry (guard.PeerLookup): the owner of a loopback (or
     same-address) peer socket, None when the kernel cannot name it, REMOTE otherwise."""
     if not (is_local_address(peer[0]) or peer[0] == local[0]):
         return REMOTE
     return tcp_peer(peer, local)
+
+
+def process_peer_lookup(
+    peer: tuple[str, int], local: tuple[str, int]
+) -> TcpPeer | LocalPeer | Remote | None:
+    """`peer_lookup` for plain-process environments: a loopback socket of Hearth's own uid
+    may be a function's."""
+    found = peer_lookup(peer, local)
+    if isinstance(found, TcpPeer) and found.owned and found.uid == os.geteuid():
+        return LocalPeer(found, peer, local)
+    return found
 
 
 @dataclass(frozen=True)
@@ -69,10 +99,15 @@ class FunctionAccess:
         identities: SandboxIdentities | None,
         policies: RolePolicies,
         arns: ArnFormatter,
+        processes: ProcessIdentities | None = None,
     ) -> None:
         self._sessions = sessions
-        # None: environments are not sandboxed (`--isolation process`); credentials only.
+        # None: environments are not sandboxed (`--isolation process`): then `processes`
+        # names them by their sockets (when given), and credentials do.
         self._identities = identities
+        self._processes = processes
+        # Plain processes: who each peer socket (by inode) was found to be.
+        self._by_socket: dict[int, Caller | None] = {}
         self._policies = policies
         self._arns = arns
         self._verifier = SigV4Verifier([], more_secrets=sessions.secret_for)
@@ -82,7 +117,7 @@ class FunctionAccess:
         allow the request; returns for everyone else."""
         if request.operation in UNGUARDED:
             return
-        caller = self.caller_of(request)
+        caller = await self.identify(request)
         if caller is None:
             return
         action = action_of(request, self._arns)
@@ -99,7 +134,7 @@ class FunctionAccess:
         if service != "iam":
             return None
         try:
-            caller = self.caller_of(_Signed.of_wire(request, service))
+            caller = await self.identify(_Signed.of_wire(request, service))
             if caller is None:
                 return None
             action = iam_action(request, self._arns.account_id)
@@ -115,16 +150,25 @@ class FunctionAccess:
         except LambdaError as error:
             return render(service, error)
 
+    async def identify(self, request: Request | _Signed) -> Caller | None:
+        """`caller_of`, and with plain-process environments, which of them holds the
+        connection (asked off the event loop)."""
+        if isinstance(request.peer, LocalPeer):
+            signed = self._signed_by_function(request)
+            return signed if signed is not None else await self._process_caller(request.peer)
+        return self.caller_of(request)
+
     def caller_of(self, request: Request | _Signed) -> Caller | None:  # noqa: PLR0911
-        """The function behind `request`, None when it is not a function's."""
+        """The function behind `request`, None when it is not a function's (by its
+        credentials or a sandbox's uid; `identify` also asks plain processes)."""
         signed = self._signed_by_function(request)
         if signed is not None:
             return signed
+        peer = request.peer
         if self._identities is None:
             return None
-        peer = request.peer
         if peer is None or isinstance(peer, Remote):
-            return None  # no lookup was made (not sandboxed), or not from this host
+            return None  # no lookup was made, or not from this host
         if not isinstance(peer, TcpPeer) or not peer.owned:
             return Caller(ANONYMOUS, None)
         if not is_sandbox_uid(peer.uid):
@@ -134,6 +178,32 @@ class FunctionAccess:
             return Caller(ANONYMOUS, None)
         arn = assumed_role_arn(identity.role_arn, identity.function_name)
         return Caller(arn, identity.role_arn)
+
+    async def _process_caller(self, peer: LocalPeer) -> Caller | None:
+        """Plain processes: the function one of whose processes holds the peer socket; None
+        (the operator) when none does and the socket is still its owner's. Decided once per
+        connection."""
+        if self._processes is None:
+            return None
+        inode = peer.socket.inode
+        if inode in self._by_socket:
+            return self._by_socket[inode]
+        identity = await asyncio.to_thread(self._processes.owner_of, inode)
+        caller: Caller | None = None
+        if identity is not None:
+            caller = Caller(
+                assumed_role_arn(identity.role_arn, identity.function_name), identity.role_arn
+            )
+        else:
+            now = await asyncio.to_thread(tcp_peer, peer.peer, peer.local)
+            if now is None or not now.owned or now.inode != inode:
+                # Closed since it connected: whoever sent this cannot be named (a function
+                # that wrote a request and closed would otherwise pass for the operator).
+                return Caller(ANONYMOUS, None)
+        if len(self._by_socket) >= _SOCKETS_REMEMBERED:
+            self._by_socket.clear()
+        self._by_socket[inode] = caller
+        return caller
 
     def _signed_by_function(self, request: Request | _Signed) -> Caller | None:
         found = _CREDENTIAL.search(request.headers.get("authorization", ""))

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send
+from hearth.api.http import PEER_SCOPE_KEY, Receive, Scope, Send, read_body
 from hearth.api.sigv4 import SigV4Verifier
 from hearth.errors import LambdaError, request_too_large, service_error
 from hearth.services import sqs_long_poll
@@ -88,7 +88,13 @@ class Gateway:
             # a client without a valid key cannot make Hearth buffer a body at all.
             self._check_headers(claimed, scope["method"], raw_path, query_string, headers)
             limit = MAX_S3_BODY if claimed.service == "s3" else MAX_SERVICE_BODY
-            body = await _read_body(receive, limit)
+            body = await read_body(
+                receive,
+                limit,
+                lambda: request_too_large(
+                    "Your proposed upload exceeds the maximum allowed object size."
+                ),
+            )
             client = scope.get("client") or ("127.0.0.1", 0)
             request = WireRequest(
                 scope["method"],
@@ -173,23 +179,6 @@ class Gateway:
 
 def _is_form_upload(method: str, headers: Mapping[str, str]) -> bool:
     return method == "POST" and headers.get("content-type", "").startswith("multipart/form-data")
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise request_too_large("Your proposed upload exceeds the maximum allowed object size.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _send(send: Send, response: WireResponse, *, head: bool) -> None:

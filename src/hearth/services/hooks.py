@@ -75,6 +75,11 @@ def _principal(current: CurrentRequest) -> tuple[str, str]:
     return f"AWS:{scope.access_key if scope else 'anonymous'}", request.client
 
 
+def _trace_header(current: CurrentRequest) -> str | None:
+    request = current()
+    return request.headers.get("x-amzn-trace-id") if request is not None else None
+
+
 def _install_s3(triggers: Triggers, current: CurrentRequest) -> None:
     from moto.s3 import models, notifications  # noqa: PLC0415
 
@@ -92,6 +97,9 @@ def _install_s3(triggers: Triggers, current: CurrentRequest) -> None:
             return
         removal = name.startswith("s3:ObjectRemoved")
         principal, source_ip = _principal(current)
+        # The writer's trace header goes on with the event, as S3 carries it to Lambda: a
+        # function that writes to the bucket that triggers it is counted round by round.
+        trace = _trace_header(current)
         change = ObjectChange(
             event_name=name,
             region=bucket.region_name,
@@ -113,7 +121,7 @@ def _install_s3(triggers: Triggers, current: CurrentRequest) -> None:
             }
             if event_matches(notification.events, name) and key_matches(rules, key.name):
                 payload = {"Records": [record(change, notification.id)]}
-                triggers.deliver(notification.arn, payload)
+                triggers.deliver(notification.arn, payload, trace)
 
     def no_lambda(*args: Any, **kwargs: Any) -> None:
         return None  # moto's own Lambda is not Hearth's: the hook above delivers instead
@@ -218,9 +226,7 @@ def _install_sns(triggers: Triggers, region: str) -> None:
             region=topic_region,
         )
         # The publisher's trace header goes on with the event: a loop through SNS is counted.
-        request = _target.current()
-        trace = request.headers.get("x-amzn-trace-id") if request is not None else None
-        triggers.deliver(self.endpoint, event, trace)
+        triggers.deliver(self.endpoint, event, _trace_header(_target.current))
 
     subscription_class.publish = publish  # type: ignore[method-assign]
 

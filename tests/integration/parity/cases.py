@@ -6,7 +6,14 @@ The calls are read off the recorded answers (what AWS echoed, what its messages 
 
 from __future__ import annotations
 
+from tests.integration.parity.invoke_config_cases import INVOKE_CONFIG_CASES
+from tests.integration.parity.more_cases import MORE_CASES
+from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
+from tests.integration.parity.s3_code_cases import S3_CODE_CASES
+from tests.integration.parity.signing_cases import SIGNING_CASES
+from tests.integration.parity.url_cases import URL_CASES
+from tests.integration.parity.version_cases import VERSION_CASES
 
 NO_SUCH = "parity-doesnotexist"
 WRONG_REGION_ARN = "arn:aws:lambda:ap-southeast-1:111111111111:function:{fn}"
@@ -28,6 +35,7 @@ _NONEXISTING_FN = [
         "get_function_code_signing_config",
         "get_function_event_invoke_config",
         "get_function_concurrency",
+        "get_function_url_config",
     )
 ]
 
@@ -42,6 +50,7 @@ _WRONG_REGION = [
         "get_function_code_signing_config",
         "get_function_event_invoke_config",
         "get_function_concurrency",
+        "get_function_url_config",
         "delete_function",
         "invoke",
     )
@@ -668,4 +677,11 @@ CASES: list[Case] = [
     *_LAYERS,
     *_MORE,
     *_PROVISIONED,
+    *NAME_CASES,
+    *MORE_CASES,
+    *INVOKE_CONFIG_CASES,
+    *URL_CASES,
+    *SIGNING_CASES,
+    *VERSION_CASES,
+    *S3_CODE_CASES,
 ]

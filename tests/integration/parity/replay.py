@@ -8,13 +8,16 @@ are templates over the case's names (`{fn}`, `{fn2}`, `{arn}`, `{role}`, `{regio
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError, ParamValidationError
 
 from tests.integration.parity.recorded import (
@@ -29,15 +32,16 @@ from tests.integration.parity.recorded import (
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-test-role"
 
 
-def _zip(source: str) -> bytes:
+def zip_of(source: str) -> bytes:
+    """A zip holding `handler.py` with this source (the recordings' handler.handler)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("handler.py", source)
     return buffer.getvalue()
 
 
-ZIP = _zip("def handler(event, context):\n    return event\n")
-ZIP2 = _zip("def handler(event, context):\n    return {'changed': event}\n")
+ZIP = zip_of("def handler(event, context):\n    return event\n")
+ZIP2 = zip_of("def handler(event, context):\n    return {'changed': event}\n")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     # False where the recording reached the server past botocore's own checks.
     validate: bool = True
+    # True where the recording kept a summary of the error (`summarize`), not the answer.
+    summary: bool = False
+    # Where the recording kept one item of a list answer: (list field, key, value it has).
+    pick: tuple[str, str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,16 @@ class Create:
     wait: bool = True
 
 
-Step = Call | Wait | Create
+@dataclass(frozen=True)
+class S3Put:
+    """An object put in the S3 on the same endpoint (the bucket made if need be)."""
+
+    bucket: str
+    key: str
+    body: bytes
+
+
+Step = Call | Wait | Create | S3Put
 
 # What a FunctionConfiguration echoes of CreateFunction's arguments.
 _ECHOED = ("Runtime", "Handler", "MemorySize", "Timeout", "Description", "Environment")
@@ -173,6 +190,9 @@ class Replay:
                 if step.wait and not isinstance(answer, str) and "Error" not in answer:
                     self.run([Wait(function=step.fn)], recorded)
                 continue
+            if isinstance(step, S3Put):
+                self._s3_put(step)
+                continue
             if isinstance(step, Wait):
                 params: dict[str, Any] = {"FunctionName": self.resolve(step.function)}
                 if step.qualifier:
@@ -183,8 +203,30 @@ class Replay:
                 continue
             client = self.client if step.validate else self.raw_client or self.client
             answer = self.call(step.op, self.resolve(step.params), client)
+            if step.summary:
+                answer = summarize(answer)
+            if step.pick is not None and isinstance(answer, dict):
+                listed, key, wanted = step.pick
+                wanted = self.resolve(wanted)
+                items = [i for i in answer.get(listed, []) if i.get(key) == wanted]
+                answer = items[0] if items else answer
             if step.key is not None:
                 self.answers[step.key] = answer
+
+    def _s3_put(self, step: S3Put) -> None:
+        meta = self.client.meta
+        credentials = self.client._request_signer._credentials  # the Lambda client's own
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=meta.endpoint_url,
+            region_name=meta.region_name,
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+        )
+        bucket = self.resolve(step.bucket)
+        with contextlib.suppress(ClientError):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=self.resolve(step.key), Body=step.body)
 
     def call(self, op: str, params: dict[str, Any], client: Any = None) -> Any:
         method: Callable[..., Any] = getattr(client or self.client, op)
@@ -197,6 +239,22 @@ class Replay:
         if isinstance(answer, dict) and "Payload" in answer:
             answer = {**answer, "Payload": answer["Payload"].read().decode()}
         return answer
+
+
+_VALIDATION = re.compile(r"(\d+) validation errors? detected: (.*)", re.DOTALL)
+
+
+def summarize(answer: Any) -> Any:
+    """An error as some recordings keep it: its code and message, or, for a message of
+    validation errors, its code, their count and each error (split where AWS joins them)."""
+    if not isinstance(answer, dict) or "Error" not in answer:
+        return answer
+    code, message = answer["Error"].get("Code"), answer["Error"].get("Message", "")
+    found = _VALIDATION.fullmatch(message)
+    if found is None:
+        return {"Code": code, "Message": message}
+    errors = re.split(r"; (?=Value )", found.group(2))
+    return {"Code": code, "Count": int(found.group(1)), "Errors": errors}
 
 
 def compare(case: Case, replay: Replay) -> dict[str, list[str]]:

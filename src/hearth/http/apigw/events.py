@@ -23,9 +23,8 @@ from hearth.http.events import (
     clf_time,
     is_text,
     joined_headers,
-    query_parameters,
-    split_cookies,
     url_answer,
+    v2_head,
 )
 
 _V1_RESPONSE_KEYS = frozenset(
@@ -141,19 +140,7 @@ def v1_event(request: HttpRequest, api: ApiContext, stage_path: str) -> dict[str
 
 def v2_event(request: HttpRequest, api: ApiContext) -> dict[str, Any]:
     """Payload format 2.0 for an HTTP API route."""
-    headers = joined_headers((n, v) for n, v in request.headers if n.lower() != "cookie")
-    cookies = [c for n, v in request.headers if n.lower() == "cookie" for c in split_cookies(v)]
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": api.resource,
-        "rawPath": request.raw_path,
-        "rawQueryString": request.raw_query,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    event["headers"] = headers
-    if request.raw_query:
-        event["queryStringParameters"] = query_parameters(request.raw_query)
+    event, headers = v2_head(request, api.resource)
     context: dict[str, Any] = {"accountId": api.account_id, "apiId": api.api_id}
     if api.authorizer is not None:
         context["authorizer"] = api.authorizer

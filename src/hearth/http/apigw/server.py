@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hearth.api.http import read_body
 from hearth.arns import LATEST, ArnFormatter, FunctionRef, parse_function_ref
 from hearth.errors import LambdaError
 from hearth.http.access import allows_service
@@ -127,9 +128,10 @@ class ApiGatewayServer:
         if stage is None:
             raise ApiError(403, "Forbidden") if rest else ApiError(404, "Not Found")
         method = scope["method"]
-        request = _request(
-            scope, await _read_body(receive), path if rest else target.raw_path, rest
+        body = await read_body(
+            receive, MAX_BODY_BYTES, lambda: ApiError(413, "Request Entity Too Large")
         )
+        request = _request(scope, body, path if rest else target.raw_path, rest)
         template, chosen, params = _target(api, method, path)
         variables = api.stages.get(stage, {})
         context = ApiContext(
@@ -342,20 +344,3 @@ def _stage_of(api: Api, raw_path: str) -> tuple[str | None, str]:
     if "$default" in api.stages:
         return "$default", raw_path or "/"
     return None, raw_path
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, "Request Entity Too Large")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)

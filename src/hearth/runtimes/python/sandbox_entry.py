@@ -10,7 +10,10 @@ a function may see is made, and tested, on the host side. The plan is a JSON obj
                 ["bind_rw", "/host/sock", "/run/hearth/runtime.sock"],
                 ["overlay", ["/layer2", "/layer1"], "/opt"],   # read-only union
                 ["tree", "/data/code/trees/abc", "/var/task"],  # read-only, path unnamed
-                ["file", "/etc/passwd", "root:x:0:0:...", "644"],  # written, not bound
+                ["file", "/lambda-entrypoint.sh", "#!/bin/sh...", "755"],  # written
+                ["interpreter", "/var/lang"],  # the zygote's prefix (sys.base_prefix), there
+                ["etc", "/host/staged-etc", "/host/scratch",      # /etc: read-only union of
+                 [["passwd", "root:x:0:0:...", "644"], ...]],    # these files over the copies
                 ["tmpfs", "/tmp", 536870912, "1777"]],
      "cgroup_procs": [".../memory/hearth-PID/ENV/tasks", ...],  # joined by writing "0"
      "network": false,                          # true: a network namespace with loopback only
@@ -46,6 +49,7 @@ import signal
 import socket
 import stat
 import struct
+import sys
 import threading
 from typing import Any
 
@@ -73,6 +77,8 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 
+# The first line of each services-relay connection the init makes: whose they are.
+SANDBOX_ANNOUNCE = "HEARTH-SANDBOX-UID"
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 SETUP_FAILED = 127
 
@@ -148,7 +154,7 @@ def enter(plan: dict[str, Any], status_fd: int) -> None:
 def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR0915 - ordered set-up
     standby = bool(plan.get("standby"))
     host_root = -1
-    listeners: list[tuple[socket.socket, str]] = []
+    listeners: list[tuple[socket.socket, str, bytes]] = []
     try:
         if standby:
             # The host's tree, for the function's code and cgroups named at assignment. Only
@@ -161,9 +167,13 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR
         # Listening before the runtime starts: its first connection finds the relays there.
         relay, services = plan.get("relay"), plan.get("services_relay")
         if relay:
-            listeners.append((_listen("127.0.0.1", int(relay[0])), str(relay[1])))
+            listeners.append((_listen("127.0.0.1", int(relay[0])), str(relay[1]), b""))
         if services:
-            listeners.append((_listen(str(services[0]), int(services[1])), str(services[2])))
+            # The host relay sees this init (root) connect, not the function: it is told
+            # whose connections these are (sandbox/host_relay.py trusts this from root only).
+            announce = f"{SANDBOX_ANNOUNCE} {plan['uid']}\n".encode()
+            listener = _listen(str(services[0]), int(services[1]))
+            listeners.append((listener, str(services[2]), announce))
     except BaseException as exc:
         os.write(2, f"hearth sandbox: cannot set up the environment: {exc}\n".encode())
         os._exit(SETUP_FAILED)
@@ -178,7 +188,7 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
-        for listener, _ in listeners:
+        for listener, _, _ in listeners:
             listener.close()
         try:
             _assignment_as_stdin(host_root, assign_r, assign_w)
@@ -202,8 +212,8 @@ def _be_init(plan: dict[str, Any], status_w: int) -> None:  # noqa: PLR0912, PLR
     if standby:
         os.close(assign_r)
         _await_assignment(host_root, runtime, assign_w)
-    for listener, unix_path in listeners:
-        _start_relay(listener, unix_path)
+    for listener, unix_path, announce in listeners:
+        _start_relay(listener, unix_path, announce)
     code = _reap_until(runtime)
     os.write(status_w, str(code).encode())
     os._exit(0)
@@ -326,9 +336,16 @@ def _build_root(plan: dict[str, Any]) -> None:
         elif kind == "overlay":
             _make_dir(root + step[2])
             _read_only_union("hearth-layers", [empty, *step[1]], root + step[2])
-        elif kind == "tree":
-            _make_dir(root + step[2])
-            _read_only_union("hearth-tree", [empty, step[1]], root + step[2])
+        elif kind in ("tree", "interpreter"):
+            # "interpreter": the zygote's installation, at the path it runs from (/var/lang
+            # once it has moved there, runtimes/python/var_lang.py; else its host prefix), so
+            # the interpreter forked from it finds its standard library where it looks.
+            source, target = (step[1], step[2]) if kind == "tree" else (sys.base_prefix,) * 2
+            _make_dir(root + target)
+            _read_only_union("hearth-tree", [empty, source], root + target)
+        elif kind == "etc":
+            _make_etc(root + "/etc", empty, step[1], step[2], step[3])
+
         elif kind == "file" and len(step) == 2:  # a mount point bound later (a standby's socket)
             _make_parent(root, step[1])
             os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))
@@ -364,6 +381,21 @@ def _build_root(plan: dict[str, Any]) -> None:
     os.chdir("/")
     # The skeleton itself (the mount points) is read-only too.
     _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _make_etc(target: str, empty: str, staged: str, scratch: str, files: list[list[str]]) -> None:
+    """/etc as one read-only union: this sandbox's own files (a tmpfs at `scratch`, outside
+    the new root, so nothing shows where it is) over the host's staged copies."""
+    _mount("hearth-etc", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+    for name, content, mode in files:
+        fd = os.open(f"{scratch}/{name}", os.O_CREAT | os.O_WRONLY | os.O_EXCL, int(mode, 8))
+        try:
+            os.write(fd, content.encode())
+            os.fchmod(fd, int(mode, 8))  # not narrowed by the umask
+        finally:
+            os.close(fd)
+    _make_dir(target)
+    _read_only_union("hearth-etc", [empty, scratch, staged], target)
 
 
 def _make_dev(root: str) -> None:
@@ -664,23 +696,27 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _start_relay(listener: socket.socket, unix_path: str) -> None:
+def _start_relay(listener: socket.socket, unix_path: str, announce: bytes = b"") -> None:
     """Serve a loopback TCP port inside the namespace, forwarding each connection to a Unix
-    socket the host serves: AWS's runtime clients and SDKs only speak TCP."""
+    socket the host serves: AWS's runtime clients and SDKs only speak TCP. `announce` is
+    sent first on each upstream connection."""
 
     def accept_forever() -> None:
         while True:
             client, _ = listener.accept()
-            threading.Thread(target=_pump_pair, args=(client, unix_path), daemon=True).start()
+            threading.Thread(
+                target=_pump_pair, args=(client, unix_path, announce), daemon=True
+            ).start()
 
     threading.Thread(target=accept_forever, daemon=True).start()
 
 
-def _pump_pair(client: socket.socket, unix_path: str) -> None:
+def _pump_pair(client: socket.socket, unix_path: str, announce: bytes = b"") -> None:
     upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.closing(client), contextlib.closing(upstream):
         try:
             upstream.connect(unix_path)
+            upstream.sendall(announce)
         except OSError:
             return
         peers = {client: upstream, upstream: client}

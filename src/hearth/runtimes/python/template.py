@@ -6,7 +6,8 @@ Runs inside a version's sandbox, started like any environment but with ``HEARTH_
 handler loading, logging and serving loop it reuses (passed in as a module, since both are
 loaded under private names).
 
-Protocol: one JSON object per datagram, as for the zygote (``zygote.py``).
+Protocol: one JSON object per datagram, as for the zygote (``zygote.py``); the loop is
+``forkserver.py``'s, which both servers share.
 
 Template -> Hearth
   ``{"op":"ready","pid":P}`` once the handler module is imported and every before-snapshot
@@ -27,7 +28,6 @@ init's child there, and Hearth maps them to host pids itself.
 
 from __future__ import annotations
 
-import array
 import contextlib
 import ctypes
 import gc
@@ -35,16 +35,14 @@ import json
 import logging
 import os
 import random
-import selectors
 import signal
 import socket
 import sys
 import time
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-MAX_MESSAGE = 1 << 20
-FD_SIZE = array.array("i").itemsize
+FORKSERVER_MODULE = "_hearth_runtime_forkserver"  # as zygote.py names it
 PR_SET_PDEATHSIG = 1
 HOOKS_MODULE = "snapshot_restore_py"
 
@@ -81,73 +79,39 @@ def _load(bootstrap: ModuleType) -> tuple[Any, dict[str, Any] | None]:
     return None, error
 
 
-class TemplateServer:
-    def __init__(self, sock: socket.socket, bootstrap: ModuleType) -> None:
-        self.sock = sock
-        self.bootstrap = bootstrap
-        self.children: set[int] = set()
-        self.wakeup_r, self.wakeup_w = os.pipe()
-        os.set_blocking(self.wakeup_r, False)
-        os.set_blocking(self.wakeup_w, False)
-        signal.set_wakeup_fd(self.wakeup_w, warn_on_full_buffer=False)
-        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(sock, selectors.EVENT_READ)
-        self.selector.register(self.wakeup_r, selectors.EVENT_READ)
+if TYPE_CHECKING:
+    from hearth.runtimes.python.forkserver import ForkServer
+else:
+    # Loaded by the zygote (zygote.py) before this file, under its private name.
+    ForkServer = sys.modules[FORKSERVER_MODULE].ForkServer
 
-    def send(self, message: dict[str, Any]) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.send(json.dumps(message).encode())
 
-    def run(self) -> dict[str, Any] | None:
-        """Serve until Hearth hangs up (returns None) or in a forked child (returns its
-        spawn request, with the fds it carried under "fds")."""
-        self.send({"op": "ready", "pid": os.getpid()})
-        while True:
-            self.selector.select()
-            with contextlib.suppress(BlockingIOError):
-                while os.read(self.wakeup_r, 4096):
-                    pass
-            self.reap()
-            while True:
-                try:
-                    data, fds, flags = self.receive()
-                except BlockingIOError:
-                    break
-                if not data:
-                    for fd in fds:
-                        os.close(fd)
-                    self.shutdown()
-                    return None
-                if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
-                    for fd in fds:
-                        os.close(fd)
-                    continue
-                request: dict[str, Any] = json.loads(data)
-                if request.get("op") == "spawn" and fds:
-                    if self.fork(request, fds):
-                        request["fds"] = fds
-                        return request
-                    continue
-                for fd in fds:
-                    os.close(fd)
-                if request.get("op") == "kill":
-                    self.kill(int(request["pid"]))
+class TemplateServer(ForkServer):
+    """The template's fork server: each spawn request becomes a fork of the initialised
+    process, which `run()` returns into (True, with the request in `forked`)."""
 
-    def receive(self) -> tuple[bytes, list[int], int]:
-        """One datagram and its fds, without blocking (BlockingIOError: none waiting)."""
-        try:
-            data, ancillary, flags, _ = self.sock.recvmsg(
-                MAX_MESSAGE, socket.CMSG_SPACE(8 * FD_SIZE), socket.MSG_DONTWAIT
-            )
-        except ConnectionError:
-            return b"", [], 0
-        fds: list[int] = []
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                usable = len(payload) - len(payload) % FD_SIZE
-                fds.extend(array.array("i", payload[:usable]))
-        return data, fds, flags
+    # The output pipe and up to two cgroup files per environment, with room to spare.
+    max_fds = 8
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.forked: dict[str, Any] | None = None
+
+    def ready_message(self) -> dict[str, Any]:
+        return {"op": "ready", "pid": os.getpid()}
+
+    def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
+        if message.get("op") == "spawn" and fds:
+            if self.fork(message, fds):
+                message["fds"] = fds
+                self.forked = message
+                return True
+            return False
+        for fd in fds:
+            os.close(fd)
+        if message.get("op") == "kill":
+            self.kill(int(message["pid"]))
+        return False
 
     def fork(self, request: dict[str, Any], fds: list[int]) -> bool:
         started = time.perf_counter()
@@ -173,42 +137,9 @@ class TemplateServer:
             os.setsid()  # its own group, so a kill reaches whatever it starts
             if sys.platform.startswith("linux"):
                 ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            self.selector.close()
-            self.sock.close()
-            os.close(self.wakeup_r)
-            os.close(self.wakeup_w)
+            self.close_in_child()
         except BaseException:
             os._exit(127)
-
-    def kill(self, pid: int) -> None:
-        if pid in self.children:
-            for kill in (os.killpg, os.kill):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    kill(pid, signal.SIGKILL)
-
-    def reap(self) -> None:
-        while self.children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            self.children.discard(pid)
-            code = os.waitstatus_to_exitcode(status)
-            self.send({"op": "exited", "pid": pid, "status": code})
-
-    def shutdown(self) -> None:
-        for pid in list(self.children):
-            self.kill(pid)
-        while self.children:
-            try:
-                pid, _ = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            self.children.discard(pid)
 
 
 def _environment(bootstrap: ModuleType, handler: Any, request: dict[str, Any]) -> int:
@@ -260,7 +191,7 @@ def serve_template(fd: int, bootstrap: ModuleType) -> int:
     # from touching (and so copying) those pages.
     gc.collect()
     gc.freeze()
-    request = TemplateServer(sock, bootstrap).run()
-    if request is None:
+    server = TemplateServer(sock)
+    if not server.run() or server.forked is None:
         return 0
-    return _environment(bootstrap, handler, request)
+    return _environment(bootstrap, handler, server.forked)

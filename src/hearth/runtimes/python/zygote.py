@@ -7,7 +7,8 @@ Runs under the function's interpreter (standard library only, Python 3.10-3.13),
                                         # files into function code or layers
 
 with ``HEARTH_ZYGOTE_FD`` (the fd of its end of an ``AF_UNIX``/``SOCK_SEQPACKET`` socketpair)
-and ``HEARTH_ZYGOTE_PARENT`` (Hearth's pid) in its environment. At start it loads
+and ``HEARTH_ZYGOTE_PARENT`` (Hearth's pid) in its environment. Sandboxed, ``var_lang.py``
+starts it instead, from ``/var/lang`` in a mount namespace of its own (see there). At start it loads
 ``bootstrap.py`` (under a private module name, so a function's own ``bootstrap.py`` is not
 shadowed) and the modules most functions import, then freezes the heap for copy-on-write.
 
@@ -32,33 +33,29 @@ The zygote stays single-threaded (fork is only safe then) and dies with Hearth
 
 from __future__ import annotations
 
-import array
 import contextlib
 import functools
 import gc
 import importlib
 import importlib.util
-import json
 import os
 import random
 import resource
-import selectors
 import signal
 import socket
 import sys
 import time
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOOTSTRAP_MODULE = "_hearth_runtime_bootstrap"
 TEMPLATE_MODULE = "_hearth_runtime_template"
-MAX_MESSAGE = 1 << 20
+FORKSERVER_MODULE = "_hearth_runtime_forkserver"
 PR_SET_PDEATHSIG = 1
 CHILD_SETUP_FAILED = 127
 STATUS_FD = 3  # a sandboxed child's end of its status pipe
 TEMPLATE_FD = 4  # a SnapStart template's end of its socket to Hearth
-FD_SIZE = array.array("i").itemsize
 # Imported once here so that every forked environment starts with them warm.
 PRELOAD = (
     "base64",
@@ -152,67 +149,37 @@ def preload() -> None:
             importlib.import_module(name)
 
 
-class Server:
-    """The fork server loop. ``run()`` returns False in the zygote when Hearth hangs up, and
-    True in a freshly forked child that is ready to run the runtime."""
+def load_forkserver() -> ModuleType:
+    """``forkserver.py``, the loop the zygote and SnapStart templates share, under a private
+    name (a function may have a ``forkserver`` module of its own)."""
+    spec = importlib.util.spec_from_file_location(
+        FORKSERVER_MODULE, os.path.join(HERE, "forkserver.py")
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load forkserver.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[FORKSERVER_MODULE] = module  # template.py's server is one too
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from hearth.runtimes.python.forkserver import ForkServer
+else:
+    ForkServer = load_forkserver().ForkServer
+
+
+class Server(ForkServer):
+    """The zygote's fork server. ``run()`` returns False in the zygote when Hearth hangs up,
+    and True in a freshly forked child that is ready to run the runtime."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
+        super().__init__(sock)
         self.pid = os.getpid()
-        self.children: set[int] = set()
         self.status_pipes: dict[int, int] = {}  # sandboxed child → read end of its status pipe
-        # SIGCHLD wakes select() through a self-pipe; the Python-level handler is what makes
-        # CPython write to the wakeup fd.
-        self.wakeup_r, self.wakeup_w = os.pipe()
-        os.set_blocking(self.wakeup_r, False)
-        os.set_blocking(self.wakeup_w, False)
-        signal.set_wakeup_fd(self.wakeup_w, warn_on_full_buffer=False)
-        signal.signal(signal.SIGCHLD, _on_sigchld)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.sock, selectors.EVENT_READ)
-        self.selector.register(self.wakeup_r, selectors.EVENT_READ)
 
-    def send(self, message: dict[str, Any]) -> None:
-        # If Hearth is gone, end of file on the next read ends the loop.
-        with contextlib.suppress(OSError):
-            self.sock.send(json.dumps(message).encode())
-
-    def run(self) -> bool:
-        self.send({"op": "ready", "pid": self.pid, "python": sys.version.split()[0]})
-        while True:
-            self.selector.select()
-            self.drain_wakeup()
-            self.reap()
-            while True:
-                try:
-                    data, fds, flags = self.receive()
-                except BlockingIOError:
-                    break
-                except ConnectionError:
-                    data, fds, flags = b"", [], 0
-                if not data:
-                    for fd in fds:
-                        os.close(fd)
-                    self.shutdown()
-                    return False
-                if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
-                    for fd in fds:
-                        os.close(fd)
-                    continue
-                if self.handle(json.loads(data), fds):
-                    return True
-
-    def receive(self) -> tuple[bytes, list[int], int]:
-        # Not socket.recv_fds: before 3.12 it ignores its flags, and this read must not block.
-        data, ancillary, flags, _ = self.sock.recvmsg(
-            MAX_MESSAGE, socket.CMSG_SPACE(4 * FD_SIZE), socket.MSG_DONTWAIT
-        )
-        fds: list[int] = []
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                usable = len(payload) - len(payload) % FD_SIZE
-                fds.extend(array.array("i", payload[:usable]))
-        return data, fds, flags
+    def ready_message(self) -> dict[str, Any]:
+        return {"op": "ready", "pid": self.pid, "python": sys.version.split()[0]}
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> bool:
         op = message.get("op")
@@ -263,7 +230,7 @@ class Server:
         self.send({"op": "spawned", "id": request["id"], "pid": pid, "fork_ms": fork_ms})
         return False
 
-    def become_child(  # noqa: PLR0915 - one ordered set-up, standard library only
+    def become_child(
         self, request: dict[str, Any], output_fd: int, status_fd: int = -1, extra_fd: int = -1
     ) -> None:
         """Turn this fork into a fresh environment; on any failure say why on its output."""
@@ -279,12 +246,7 @@ class Server:
             # its namespace to ask; orphaned, its runtime finds no Runtime API and exits.)
             if status_fd < 0 and os.getppid() != self.pid:
                 os._exit(CHILD_SETUP_FAILED)
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            self.selector.close()
-            self.sock.close()
-            os.close(self.wakeup_r)
-            os.close(self.wakeup_w)
+            self.close_in_child()
             os.dup2(output_fd, 1)
             os.dup2(output_fd, 2)
             null = os.open(os.devnull, os.O_RDONLY)
@@ -332,33 +294,8 @@ class Server:
             os.write(2, f"hearth zygote: cannot start environment: {exc!r}\n".encode())
             os._exit(CHILD_SETUP_FAILED)
 
-    def kill(self, pid: int) -> None:
-        if pid not in self.children:
-            return  # already reaped: the pid may belong to someone else now
-        for kill in (os.killpg, os.kill):  # the group, and the child itself if not yet setsid
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                kill(pid, signal.SIGKILL)
-
-    def drain_wakeup(self) -> None:
-        try:
-            while os.read(self.wakeup_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
-
-    def reap(self) -> None:
-        while self.children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            self.exited(pid, status)
-
-    def exited(self, pid: int, status: int) -> None:
-        self.children.discard(pid)
-        code = os.waitstatus_to_exitcode(status)
+    def exit_status(self, pid: int, status: int) -> int:
+        code = super().exit_status(pid, status)
         status_r = self.status_pipes.pop(pid, -1)
         if status_r >= 0:
             # A sandbox's init reports its runtime's exit; nothing if the init itself was killed.
@@ -368,22 +305,7 @@ class Server:
             os.close(status_r)
             with contextlib.suppress(ValueError):
                 code = int(reported) if reported else code
-        self.send({"op": "exited", "pid": pid, "status": code})
-
-    def shutdown(self) -> None:
-        """Hearth hung up: kill every child and report each exit before going."""
-        for pid in list(self.children):
-            self.kill(pid)
-        while self.children:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            self.exited(pid, status)
-
-
-def _on_sigchld(signum: int, frame: object) -> None:
-    """Nothing to do here: the wakeup fd already woke the loop, which reaps."""
+        return code
 
 
 def _max_fd() -> int:
@@ -394,6 +316,7 @@ def _max_fd() -> int:
 
 
 def main() -> None:
+    os.environ.pop("LD_LIBRARY_PATH", None)  # var_lang.py's, for this interpreter only
     fd = int(os.environ.pop("HEARTH_ZYGOTE_FD"))
     parent = int(os.environ.pop("HEARTH_ZYGOTE_PARENT", "0"))
     # Whatever else Hearth's process left open (uvloop's spawn does not close inherited
