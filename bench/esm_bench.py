@@ -5,8 +5,8 @@ Measures, in one run on one machine (`hearth serve --isolation process`), each f
 - "botocore": the sources are moto's server in its own process on loopback
   (`bench/fast_moto.py`), read through botocore, as any external endpoint is;
 - "in_process": the sources are Hearth's embedded services on its own port; SQS queues
-  are then read from moto's models in-process (`hearth/events/sqs_readers.py`), Kinesis
-  still through botocore over Hearth's own port.
+  and Kinesis streams are then read from moto's models in-process
+  (`hearth/events/sqs_readers.py`, `hearth/events/embedded_streams.py`).
 
 What is measured, in each:
 - records/s through one SQS mapping at BatchSize 10 and at BatchSize 100 (window 1 s), and

@@ -15,7 +15,14 @@ import pytest
 
 from tests.integration.async_helpers import wait_for
 from tests.integration.conftest import REGION, Server, service_client
-from tests.integration.mapping_helpers import ACCOUNT, records, status, traced_function, wait_state
+from tests.integration.mapping_helpers import (
+    ACCOUNT,
+    batches,
+    records,
+    status,
+    traced_function,
+    wait_state,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -231,4 +238,128 @@ def test_embedded_kinesis_stream_in_order_in_aws_shape(
         )
 
     wait_for(problem, timeout=10)
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_embedded_dynamodb_stream_bisects_retries_and_sends_on_failure(
+    hearth: Server, fn_name: str, tmp_path: Path
+) -> None:
+    """A table of the embedded DynamoDB: the failing item is isolated by bisecting, retried
+    MaximumRetryAttempts times, then described to the embedded SQS queue, and the shard
+    moves on to the items after it."""
+    lam, sqs = hearth.client(), service_client(hearth.endpoint, "sqs")
+    ddb = service_client(hearth.endpoint, "dynamodb")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    arn = ddb.create_table(
+        TableName=fn_name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    url, queue = _queue(sqs, f"{fn_name}-onfailure")
+    for item in ("a", "fail", "c", "d"):
+        ddb.put_item(TableName=fn_name, Item={"id": {"S": item}})
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name,
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=4,
+        MaximumRetryAttempts=1,
+        BisectBatchOnFunctionError=True,
+        DestinationConfig={"OnFailure": {"Destination": queue}},
+    )["UUID"]
+    got: list[dict[str, Any]] = []
+
+    def sent() -> bool:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        got.extend(json.loads(m["Body"]) for m in answer.get("Messages", []))
+        return bool(got)
+
+    wait_for(sent, timeout=30)
+
+    def ids(batch: dict[str, Any]) -> list[str]:
+        return [r["dynamodb"]["Keys"]["id"]["S"] for r in batch["event"]["Records"]]
+
+    def seen() -> list[list[str]]:
+        return [ids(b) for b in batches(trace)]
+
+    wait_for(lambda: ["c", "d"] in seen(), timeout=20)
+    # Each bisected half counts its own retries: the first attempt (4) fails and splits into
+    # halves (a, fail | c, d); (a, fail) fails, split again; (fail) fails twice (one retry)
+    # and is sent to OnFailure; then (c, d) succeeds.
+    assert seen() == [
+        ["a", "fail", "c", "d"],
+        ["a", "fail"],
+        ["a"],
+        ["fail"],
+        ["fail"],
+        ["c", "d"],
+    ], seen()
+    (record,) = got
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["functionArn"].endswith(f":function:{fn_name}")
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    info = record["DDBStreamBatchInfo"]
+    assert (info["batchSize"], info["streamArn"]) == (1, arn)
+    (failed,) = [b for b in batches(trace) if ids(b) == ["fail"]][:1]
+    assert (
+        info["startSequenceNumber"] == failed["event"]["Records"][0]["dynamodb"]["SequenceNumber"]
+    )
+    # The shard's position moved past everything: nothing more comes.
+    time.sleep(0.5)
+    assert len(batches(trace)) == 6
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_embedded_kinesis_split_while_polling_reads_parents_first(
+    hearth: Server, fn_name: str, tmp_path: Path
+) -> None:
+    """UpdateShardCount splits the shard a running mapping reads: the parent's records all
+    come before any child's, each shard in order, nothing twice, and the children start
+    as soon as the parent is read to its end (not at the next look at the shards)."""
+    lam, kinesis = hearth.client(), service_client(hearth.endpoint, "kinesis")
+    trace = tmp_path / "trace"
+    traced_function(lam, fn_name, trace)
+    kinesis.create_stream(StreamName=fn_name, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=fn_name)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    uuid = lam.create_event_source_mapping(
+        FunctionName=fn_name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON", BatchSize=3
+    )["UUID"]
+    wait_state(lam, uuid, "Enabled")
+    keys = [f"key-{i}" for i in range(8)]
+
+    def put(letter: str) -> None:
+        kinesis.put_records(
+            StreamName=fn_name,
+            Records=[
+                {"Data": f"{letter}{i}".encode(), "PartitionKey": key} for i, key in enumerate(keys)
+            ],
+        )
+
+    put("A")
+    kinesis.update_shard_count(
+        StreamName=fn_name, TargetShardCount=2, ScalingType="UNIFORM_SCALING"
+    )
+    split = time.monotonic()
+    put("B")
+    wait_for(lambda: len(records(trace)) >= 16, timeout=20)
+    took = time.monotonic() - split
+    time.sleep(0.3)
+    seen = [
+        (r["eventID"].split(":")[0], base64.b64decode(r["kinesis"]["data"]).decode())
+        for r in records(trace)
+    ]
+    letters = [data[0] for _, data in seen]
+    assert letters == sorted(letters), seen  # every A (the parent) before any B
+    assert sorted(data for _, data in seen) == sorted(f"{x}{i}" for x in "AB" for i in range(8))
+    children = {s for s, data in seen if data[0] == "B"}
+    assert children == {"shardId-000000000001", "shardId-000000000002"}, seen
+    for shard in children:
+        mine = [int(data[1:]) for s, data in seen if s == shard]
+        assert mine == sorted(mine)
+    assert took < 4, took  # the shards are looked at again only every 5 s
     lam.delete_event_source_mapping(UUID=uuid)

@@ -24,12 +24,22 @@ class InlineServices:
 
     def __init__(self) -> None:
         self.changed: list[str] = []
+        self._next: dict[str, asyncio.Event] = {}
 
     async def run(self, work: Callable[[], T]) -> T:
         return work()
 
     def mark_changed(self, backend: str) -> None:
         self.changed.append(backend)
+
+    def next_request(self, backend: str) -> asyncio.Event:
+        return self._next.setdefault(backend, asyncio.Event())
+
+    def served(self, backend: str) -> None:
+        """What EmbeddedServices does once it has served a request to `backend`."""
+        event = self._next.pop(backend, None)
+        if event is not None:
+            event.set()
 
 
 @pytest.fixture
@@ -122,3 +132,31 @@ def test_missing_queue_is_recognised(kind: str, sqs: Any) -> None:
     with pytest.raises(Exception) as raised:
         asyncio.run(reader(kind, sqs, "nope").receive(1, 0))
     assert is_missing_source(raised.value)
+
+
+def test_embedded_long_poll_wakes_when_a_request_was_served(
+    sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SendMessage served by the embedded services ends the reader's wait at once: with
+    looks 30 s apart, the message is still received within moments."""
+    monkeypatch.setattr("hearth.events.sqs_readers._FIRST_WAIT", 30.0)
+    url = sqs.create_queue(QueueName="w")["QueueUrl"]
+    services = InlineServices()
+    queue = EmbeddedQueue(services, ARN + "w", asyncio.Event())
+
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        receiving = asyncio.ensure_future(queue.receive(10, 20))
+        await asyncio.sleep(0.05)
+        assert not receiving.done()  # waiting: the queue was empty at its look
+        sqs.send_message(QueueUrl=url, MessageBody="now")
+        sent = loop.time()
+        services.served("kinesis")  # another service's request wakes nobody here
+        await asyncio.sleep(0.05)
+        assert not receiving.done()
+        services.served("sqs")
+        (message,) = await asyncio.wait_for(receiving, 10)
+        assert message["Body"] == "now"
+        return loop.time() - sent
+
+    assert asyncio.run(scenario()) < 5

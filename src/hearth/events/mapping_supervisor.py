@@ -79,7 +79,9 @@ class MappingSupervisor:
     def set_own_endpoint(self, url: str) -> None:
         self._clients.default_endpoint = url
         if self._sink is not None and getattr(self._sink, "_endpoint_url", "unset") is None:
-            self._sink._endpoint_url = url
+            # OnFailure records go to the embedded services, signed as the pollers sign: with
+            # no keys of its own the sink would look for AWS credentials and find none.
+            self._sink.point_at(url, self._clients.own_keys())
 
     def use_in_process(self, services: Any, external: frozenset[str]) -> None:
         """Read queues of the embedded services in-process (see `sqs_readers`)."""

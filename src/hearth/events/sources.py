@@ -51,6 +51,11 @@ class SourceClients:
             return None
         return self._in_process
 
+    def own_keys(self) -> tuple[str, str]:
+        """The keys Hearth's own port accepts from its pollers (the first configured access
+        key when SigV4 is required; any keys otherwise)."""
+        return self._credentials or ("hearth", "hearth")
+
     def endpoint(self, service: str) -> str | None:
         return self._per_service.get(service) or self._endpoint_url or self.default_endpoint
 

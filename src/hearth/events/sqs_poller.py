@@ -8,7 +8,8 @@
   back after the queue's visibility timeout, and its redrive policy applies.
 * Filtered-out messages are deleted without invoking, as on AWS.
 * FIFO: SQS itself hands out one group's messages only while none of them is in flight; a
-  partial failure also keeps the group's later messages of the batch, so order holds.
+  partial failure also keeps the group's later messages of the batch, so order holds; a
+  batch is deleted before the next receive (its groups are in flight until then).
 * Pollers scale: one to start, one more whenever a receive comes back full, down to one when
   a receive comes back empty, never more than ScalingConfig.MaximumConcurrency.
 * Queues of the embedded services are read in-process (`sqs_readers.EmbeddedQueue`), any
@@ -143,7 +144,8 @@ class SqsPoller:
             if batch and (window == 0 or remaining <= 0):
                 break
             wait = LONG_POLL_SECONDS if not batch and window == 0 else max(0, min(20, remaining))
-            messages = await self._reader.receive(min(10, size - len(batch)), int(wait + 0.999))
+            count = min(self._reader.receive_limit, size - len(batch))
+            messages = await self._reader.receive(count, int(wait + 0.999))
             if ctx.stopping.is_set():
                 break  # what came is delivered again after the visibility timeout
             if not messages:
@@ -167,8 +169,12 @@ class SqsPoller:
         region = ctx.region
         records = [lambda_record(m, self._arn, region) for m in messages]
         filters = ctx.filters()
-        kept = [r for r in records if keep(filters, r, "body", r["body"])]
-        dropped = [r for r in records if r not in kept]
+        kept: list[dict[str, Any]] = records
+        dropped: list[dict[str, Any]] = []
+        if filters:
+            kept = []
+            for record in records:
+                (kept if keep(filters, record, "body", record["body"]) else dropped).append(record)
         if dropped:
             ctx.stats.records_filtered_out += len(dropped)
             await self._delete(dropped)
@@ -203,6 +209,12 @@ class SqsPoller:
                 succeeded = _succeeded(kept, failed, fifo=self._fifo)
         ctx.stats.batches_succeeded += 1
         ctx.result("OK")
+        if self._fifo:
+            # A FIFO group stays in flight until its messages are deleted: a receive made
+            # before then gets none of the group's next messages, and a long poll through
+            # botocore would wait out its 20 s with them ready.
+            await self._delete(succeeded)
+            return
         # The next receive need not wait for the delete: an undeleted message only comes
         # back later (at least once). Deletes in flight are awaited when the poller stops.
         task = asyncio.create_task(self._delete(succeeded))

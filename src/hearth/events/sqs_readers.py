@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import importlib.metadata
 import os
 import time
@@ -36,14 +35,18 @@ from hearth.events.sources import queue_url
 
 T = TypeVar("T")
 
-# Between empty receives of the in-process reader's long poll: short at first (an idle
-# queue's next message is seen within milliseconds), then slower so an idle mapping costs
-# about 20 cheap looks a second.
-_FIRST_WAIT = 0.002
-_MAX_WAIT = 0.05
+# Between empty receives of the in-process reader's long poll. A request to the embedded
+# SQS (a SendMessage, most likely) ends the wait at once; without one, messages still become
+# receivable with time (a visibility timeout or a delay running out), so the reader looks
+# again after these waits: short at first, then a few cheap looks a second on an idle queue.
+_FIRST_WAIT = 0.01
+_MAX_WAIT = 0.25
 
 
 class QueueReader(Protocol):
+    # The most messages one `receive` may be asked for.
+    receive_limit: int
+
     async def receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]: ...
 
     async def delete(self, receipt_handles: list[str]) -> None: ...
@@ -57,12 +60,18 @@ class InProcess(Protocol):
 
     def mark_changed(self, backend: str) -> None: ...
 
+    def next_request(self, backend: str) -> asyncio.Event:
+        """Set once a request to `backend` (through the API, not `run`) has been served."""
+        ...
+
 
 Call = Callable[..., Any]
 
 
 class BotocoreQueue:
     """Any SQS endpoint, through botocore (calls run on the pollers' threads via `call`)."""
+
+    receive_limit = 10  # ReceiveMessage's MaxNumberOfMessages
 
     def __init__(self, client: Any, arn: str, call: Call, call_until_stopped: Call) -> None:
         self._client = client
@@ -113,6 +122,9 @@ class EmbeddedQueue:
     installed moto is the major version they were written for (else the poller reads
     through botocore)."""
 
+    # A whole batch in one pass over the queue (ReceiveMessage's limit of 10 is the API's).
+    receive_limit = 10_000
+
     def __init__(self, services: InProcess, arn: str, stopping: asyncio.Event) -> None:
         _, _, _, self._region, self._account, self._name = arn.split(":", 5)
         self._services = services
@@ -139,11 +151,12 @@ class EmbeddedQueue:
         deadline = loop.time() + wait_seconds
         pause = _FIRST_WAIT
         while True:
+            # Taken before the look: a message sent while it runs still ends the wait.
+            served = self._services.next_request("sqs")
             messages = await self._services.run(lambda: self._receive(count))
             if messages or loop.time() >= deadline or self._stopping.is_set():
                 return messages
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), min(pause, deadline - loop.time()))
+            await first_set(served, self._stopping, min(pause, deadline - loop.time()))
             pause = min(pause * 2, _MAX_WAIT)
 
     def _receive(self, count: int) -> list[dict[str, Any]]:
@@ -229,6 +242,16 @@ class EmbeddedQueue:
             queue._pending_messages.discard(message)
             queue.deleted_messages.update(message.all_receipt_handles)
         self._services.mark_changed("sqs")
+
+
+async def first_set(one: asyncio.Event, other: asyncio.Event, timeout: float) -> None:
+    """Wait until either event is set, or `timeout` seconds."""
+    waits = {asyncio.ensure_future(one.wait()), asyncio.ensure_future(other.wait())}
+    try:
+        await asyncio.wait(waits, timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _receipt_handle() -> str:

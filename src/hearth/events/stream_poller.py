@@ -34,11 +34,14 @@ from hearth.events.patterns import Pattern, matches
 from hearth.events.poller_base import PollerContext, logger, now
 from hearth.events.positions import SHARD_END, Positions
 from hearth.events.sources import is_missing_source
-from hearth.events.sqs_readers import EmbeddedQueue
+from hearth.events.sqs_readers import EmbeddedQueue, InProcess, first_set
 from hearth.events.stream_readers import DynamoDBReader, KinesisReader, Page, StreamReader
 from hearth.invoke.types import InvokeResult
 
 IDLE_POLL_SECONDS = 0.05
+# A shard of the embedded services is read again as soon as a request reaches the embedded
+# Kinesis or DynamoDB (a PutRecord, a PutItem), else after this long.
+IDLE_WAKEABLE_SECONDS = 0.25
 SHARD_REFRESH_SECONDS = 5.0
 _RETRY_FIRST_DELAY = 0.1
 _RETRY_MAX_DELAY = 2.0
@@ -61,9 +64,14 @@ class StreamPoller:
         role = context.role
         services = context.clients.in_process("kinesis")
         self._reader: StreamReader
+        # The embedded services when the stream is theirs: an idle shard waits for a request
+        # to the service whose requests make its records (`_wake_on`).
+        self._services: InProcess | None = None
+        self._wake_on = "kinesis"
         if context.source is Source.KINESIS and services is not None and _moto_5():
             # A stream of the embedded services: read from moto's models in-process.
             self._reader = EmbeddedKinesisReader(services, arn, role)
+            self._services = services
         elif context.source is Source.KINESIS:
             self._reader = KinesisReader(
                 context.clients.for_arn(context.source, arn), context.call, arn, role
@@ -71,6 +79,11 @@ class StreamPoller:
         else:
             client = context.clients.for_arn(context.source, arn)
             self._reader = DynamoDBReader(client, context.call, arn, role)
+            tables = context.clients.in_process("dynamodb")
+            if tables is not None and context.clients.in_process("dynamodbstreams") is not None:
+                # Read through Hearth's port, but written by requests to DynamoDB: those wake
+                # the shard (its own reads are DynamoDB Streams requests, and wake nobody).
+                self._services, self._wake_on = tables, "dynamodb"
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: set[str] = set()
         self._closed: set[str] = set()  # as of the last look at the shards
@@ -156,6 +169,8 @@ class StreamPoller:
         # The next page is read while the function runs with this batch (one batch in flight
         # still: the page is only looked at once this batch has settled).
         ahead: asyncio.Task[Page] | None = None
+        # Taken before each read, so a record put while the read runs still ends the wait.
+        served = ahead_served = self._next_request()
         try:
             while iterator is not None and not ctx.stopping.is_set():
                 batch: list[dict[str, Any]] = []
@@ -163,9 +178,10 @@ class StreamPoller:
                 while iterator is not None and len(batch) < size:
                     try:
                         if ahead is not None:
-                            fetched, ahead = ahead, None
+                            fetched, ahead, served = ahead, None, ahead_served
                             page = await fetched
                         else:
+                            served = self._next_request()
                             page = await self._reader.page(iterator, size - len(batch))
                     except Exception as exc:
                         ctx.stats.last_error = str(exc)
@@ -186,7 +202,7 @@ class StreamPoller:
                             return
                         if batch and loop.time() >= deadline:
                             break
-                        if await ctx.sleep(IDLE_POLL_SECONDS):
+                        if await self._idle(served):
                             return
                         continue
                     if window == 0 or loop.time() >= deadline:
@@ -194,6 +210,7 @@ class StreamPoller:
                 if not batch:
                     continue
                 if iterator is not None:
+                    ahead_served = self._next_request()
                     ahead = asyncio.create_task(self._reader.page(iterator, size))
                 ctx.stats.records_received += len(batch)
                 settled = await self._settle(shard, batch)
@@ -207,6 +224,16 @@ class StreamPoller:
                 ahead.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await ahead
+
+    def _next_request(self) -> asyncio.Event | None:
+        return None if self._services is None else self._services.next_request(self._wake_on)
+
+    async def _idle(self, served: asyncio.Event | None) -> bool:
+        """Wait before reading an idle shard again; True when the poller should stop."""
+        if served is None:
+            return await self._ctx.sleep(IDLE_POLL_SECONDS)
+        await first_set(served, self._ctx.stopping, IDLE_WAKEABLE_SECONDS)
+        return self._ctx.stopping.is_set()
 
     # Settling a batch --------------------------------------------------------------------
     async def _settle(self, shard: str, batch: list[dict[str, Any]]) -> bool:

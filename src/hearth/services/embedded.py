@@ -67,6 +67,8 @@ class EmbeddedServices:
         self._changed = False
         # moto backends that requests used (or a snapshot restored): the ones holding state.
         self.touched: set[str] = set()
+        # Per backend, the event the next served request sets (event loop only).
+        self._next_request: dict[str, asyncio.Event] = {}
 
     def current_request(self) -> WireRequest | None:
         return self._current
@@ -90,8 +92,23 @@ class EmbeddedServices:
         changed, self._changed = self._changed, False
         return changed
 
+    def next_request(self, backend: str) -> asyncio.Event:
+        """An event set once a request to `backend` that had not finished when this was
+        called has been served (event loop only). In-process pollers wait on it between looks
+        at an idle queue or stream, so a SendMessage or PutRecord wakes them at once instead
+        of at their next look; their own reads go through `run` and wake nobody."""
+        event = self._next_request.get(backend)
+        if event is None:
+            event = self._next_request[backend] = asyncio.Event()
+        return event
+
     async def call(self, backend: str, request: WireRequest) -> WireResponse:
-        return await self.run(lambda: self._call(backend, request))
+        try:
+            return await self.run(lambda: self._call(backend, request))
+        finally:
+            served = self._next_request.pop(backend, None)
+            if served is not None:
+                served.set()
 
     def warm(self, backends: Iterable[str] = ("s3", "dynamodb", "sns", "sqs")) -> None:
         """Import moto and build the apps most applications call (seconds of imports), so the

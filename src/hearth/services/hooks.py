@@ -17,7 +17,7 @@ from typing import Any
 
 from hearth.arns import parse_function_ref
 from hearth.events.patterns import InvalidPatternError, matches, validate_pattern
-from hearth.services import moto_speedups
+from hearth.services import moto_kinesis, moto_speedups
 from hearth.services.embedded import WireRequest
 from hearth.services.eventbridge_events import eventbridge_event, target_input
 from hearth.services.s3_events import ObjectChange, event_matches, key_matches, record
@@ -62,6 +62,7 @@ def install(
     _install_dynamodb_streams()
     _install_eventbridge(_target)
     moto_speedups.install_sqs()
+    moto_kinesis.install_kinesis()
     _target.installed = True
 
 
