@@ -7,9 +7,15 @@ a node that needs code it does not hold (a cold start of a function created else
 a code download) fetches the zip once, checks its digest and unpacks it as its own.
 `prefetch` does that ahead of time, when another node's commit names new code.
 
-Garbage collection stays per node: a node deletes its own copies of code nothing
-references any more; the bucket's copies are kept (deleting them safely needs a cluster-wide
-sweep, not built).
+Garbage collection: a node deletes its own copies of code nothing references any more, and
+`sweep_shared` deletes the bucket's copies that no version or layer of the registry names.
+It runs inside a registry transaction, under the cluster's registry lease, on the replica
+caught up with the latest commit. Creating code races it: a zip is uploaded before the
+transaction that names it, and may be swept in between (or have been, when the upload found
+it there already). So every commit that names code the registry did not name before first
+checks, under the same lease, that the bucket still holds it, and uploads it again from the
+node's own copy if not (`ensure_shared`, the registry's code check). A sweep and such a
+commit never overlap, so no commit can name code the bucket lacks.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 
 from nats.js.api import ObjectStoreConfig
@@ -25,6 +32,7 @@ from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundErr
 from nats.js.object_store import ObjectStore
 
 from hearth.cluster.link import NatsLink
+from hearth.errors import service_error
 from hearth.store.code import CodeStore, StoredCode
 
 logger = logging.getLogger("hearth.cluster")
@@ -33,6 +41,10 @@ CODE_BUCKET = "hearth_code"
 # A 50 MB zip over a LAN takes a second or two; over loopback far less.
 TRANSFER_TIMEOUT_SECONDS = 120.0
 _HEX = re.compile(r"[0-9a-f]{64}")
+# A sweep holds the registry's lease (LOCK_LEASE_SECONDS): it stops after this many deletes or
+# seconds, well inside the lease, and the next sweep takes the rest.
+SWEEP_MAX_DELETES = 200
+SWEEP_MAX_SECONDS = 3.0
 
 
 class ClusterCodeStore(CodeStore):
@@ -64,6 +76,53 @@ class ClusterCodeStore(CodeStore):
         except (ObjectNotFoundError, NotFoundError):
             pass
         await self._objects.put(name, zip_bytes)
+
+    def sweep_shared(self, in_use: set[str]) -> int:
+        return self._link.run(self._sweep(in_use), TRANSFER_TIMEOUT_SECONDS)
+
+    async def _sweep(self, in_use: set[str]) -> int:
+        try:
+            listed = await self._objects.list(ignore_deletes=True)
+        except NotFoundError:
+            return 0  # the bucket is empty
+        deadline = time.monotonic() + SWEEP_MAX_SECONDS
+        deleted = 0
+        for info in listed:
+            name = info.name
+            if _HEX.fullmatch(name) is None or name in in_use:
+                continue  # not Hearth's, or named
+            if deleted >= SWEEP_MAX_DELETES or time.monotonic() > deadline:
+                break
+            try:
+                await self._objects.delete(name)
+            except (ObjectNotFoundError, NotFoundError):
+                continue  # swept by another node meanwhile
+            deleted += 1
+        if deleted:
+            logger.info("cluster: deleted %d unreferenced code objects from the bucket", deleted)
+        return deleted
+
+    def ensure_shared(self, digests: set[str]) -> None:
+        """Make sure the bucket holds each of `digests` (a commit is about to name them),
+        uploading this node's own copy where a sweep took it. Called under the registry's
+        lease; raises (and so refuses the commit) if neither holds it."""
+        for digest in sorted(digests):
+            if _HEX.fullmatch(digest) is None:
+                continue
+            self._link.run(self._ensure(digest), TRANSFER_TIMEOUT_SECONDS)
+
+    async def _ensure(self, name: str) -> None:
+        try:
+            await self._objects.get_info(name)
+            return
+        except (ObjectNotFoundError, NotFoundError):
+            pass
+        if not super().has(name):
+            raise service_error(
+                "The function's code is missing from the cluster's code store; upload it again."
+            )
+        logger.info("cluster: code %s was swept before its commit: uploading it again", name[:12])
+        await self._objects.put(name, super().get_zip_path(name).read_bytes())
 
     def fetch(self, sha256_hex: str) -> bool:
         """Make sure this node holds the code (downloading it if not); whether it does."""

@@ -26,6 +26,7 @@ import random
 from typing import Any
 
 from hearth.arns import FunctionRef
+from hearth.cluster.link import NatsUnavailable
 from hearth.cluster.rpc import Message, NodeLost, Rpc
 from hearth.errors import ErrorCode, LambdaError, service_error
 from hearth.invoke.invoker import Invoker
@@ -151,6 +152,12 @@ class InvokeForwarding:
                 )
             except NodeLost as lost:
                 raise node_lost(lost) from None
+            except NatsUnavailable as down:
+                if down.may_have_taken_effect:
+                    raise
+                # The link is down: the call went nowhere, so this node's own throttle is
+                # the answer, as when no node has room.
+                raise throttle from None
             if reply is None:
                 continue  # nobody listens there any more: the call never reached it
             answer = decode_reply(node, reply)

@@ -4,6 +4,15 @@ The registry's transactions are synchronous and run on Hearth's event loop; the 
 is asyncio. So the client lives on its own loop in its own thread: synchronous callers block
 on `run` for one round trip (a loopback or LAN round trip: well under a millisecond to a few),
 asynchronous callers await `call`. Watchers and consumers run as tasks on that loop.
+
+When NATS is out of reach (restarted, or a partition) the client reconnects for ever, and
+meanwhile nothing waits for it: a `run` or `call` made while the link is down fails at once
+with `NatsUnavailable` (ServiceException, HTTP 503, to an API caller), one in flight when the
+link drops fails as the drop is noticed, and nothing is buffered to be sent after the
+reconnect (so a write answered with that error is not applied later behind the caller's
+back; the one exception is a commit whose last message reached NATS just as the link
+dropped, which may have landed: the error says so). A link that goes silent without closing
+(a partition) is noticed by the client's pings within `PING_SECONDS * (MAX_PINGS + 1)`.
 """
 
 from __future__ import annotations
@@ -12,14 +21,18 @@ import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
+
+from hearth.errors import LambdaError
 
 logger = logging.getLogger("hearth.cluster")
 
@@ -29,10 +42,42 @@ T = TypeVar("T")
 CONNECT_TIMEOUT_SECONDS = 10.0
 # A round trip that takes longer than this is a NATS that is down or partitioned away.
 CALL_TIMEOUT_SECONDS = 10.0
+# The client pings NATS this often and drops a link that missed this many answers: a partition
+# that leaves the TCP connection open is noticed within about 6 s, not the client's default 6 min.
+PING_SECONDS = 2
+MAX_PINGS = 2
+
+# What a NATS that is down, restarting or partitioned away looks like to the client.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    nats.errors.TimeoutError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.NoServersError,
+    nats.errors.StaleConnectionError,
+    nats.errors.UnexpectedEOF,
+    ServiceUnavailableError,
+    TimeoutError,
+    ConnectionError,
+)
 
 
-class NatsUnavailable(RuntimeError):
-    """NATS could not be reached (at start, or for one call)."""
+class NatsUnavailable(LambdaError):
+    """NATS could not be reached (at start, or for one call): to an API caller, AWS's
+    ServiceException with HTTP 503, the status of a service that is briefly unavailable."""
+
+    def __init__(self, reason: str, *, may_have_taken_effect: bool = True) -> None:
+        super().__init__(
+            "ServiceException",
+            503,
+            f"Hearth's cluster cannot reach NATS ({reason}); retry shortly.",
+            error_type="Service",
+        )
+        self.reason = reason
+        # False when the call was refused before anything was sent (the link was down).
+        self.may_have_taken_effect = may_have_taken_effect
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class NatsLink:
@@ -48,6 +93,10 @@ class NatsLink:
         self._thread.start()
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
+        # The `run` and `call` coroutines under way (on the NATS loop): failed when the link drops.
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._dropped = False  # set (on the NATS loop) between a drop and the reconnect
+        self._reconnect_listeners: list[Callable[[], None]] = []
         try:
             self.run(self._connect(), timeout=CONNECT_TIMEOUT_SECONDS + 1)
         except Exception as exc:
@@ -58,10 +107,26 @@ class NatsLink:
 
     async def _connect(self) -> None:
         async def disconnected() -> None:
+            if self._nc is None or self._nc.is_closed:
+                return  # closing, not lost
             logger.warning("cluster: lost the connection to NATS; reconnecting")
+            self._dropped = True
+            # What the client had not yet written when the link dropped would go out after
+            # the reconnect, behind callers that were told their call failed: dropped (an
+            # unsent ack only makes an event run again; the commit it was is failed below).
+            self._nc._pending.clear()
+            self._nc._pending_data_size = 0
+            for task in list(self._in_flight):
+                task.cancel()  # each fails with NatsUnavailable (see _guarded)
 
         async def reconnected() -> None:
+            self._dropped = False
             logger.warning("cluster: reconnected to NATS")
+            for listener in self._reconnect_listeners:
+                try:
+                    listener()
+                except Exception:
+                    logger.exception("cluster: a reconnect listener failed")
 
         async def error(exc: Exception) -> None:
             logger.debug("cluster: NATS client error: %s", exc)
@@ -73,6 +138,11 @@ class NatsLink:
             allow_reconnect=True,
             max_reconnect_attempts=-1,  # a NATS restart must not strand a node
             reconnect_time_wait=0.5,
+            ping_interval=PING_SECONDS,
+            max_outstanding_pings=MAX_PINGS,
+            # Nothing is kept to be sent after a reconnect: a call made while the link is
+            # down fails (OutboundBufferLimitError) instead of landing later, unannounced.
+            pending_size=0,
             disconnected_cb=disconnected,
             reconnected_cb=reconnected,
             error_cb=error,
@@ -93,18 +163,61 @@ class NatsLink:
     def loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
 
+    @property
+    def connected(self) -> bool:
+        """Whether the link is up now (it may drop the next moment)."""
+        return self._nc is not None and self._nc.is_connected and not self._dropped
+
+    def on_reconnect(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the NATS loop) each time the link is back after a drop."""
+        self._reconnect_listeners.append(listener)
+
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_SECONDS) -> T:
-        """Run `coro` on the NATS loop and wait for it (from any other thread)."""
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        """Run `coro` on the NATS loop and wait for it (from any other thread).
+
+        Raises NatsUnavailable at once while the link is down, when it drops, after
+        `timeout`, or for the client's own errors of a NATS out of reach (a request timed
+        out, the connection closed); other errors of `coro` come through as they are."""
+        future = asyncio.run_coroutine_threadsafe(self._guarded(coro, True), self._loop)
         try:
             return future.result(timeout)
         except TimeoutError:
             future.cancel()
             raise NatsUnavailable(f"NATS did not answer within {timeout:g} s") from None
 
-    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on the NATS loop and await it (from another event loop)."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+    async def call(self, coro: Coroutine[Any, Any, T], *, translate: bool = False) -> T:
+        """Run `coro` on the NATS loop and await it (from another event loop), without a
+        timeout of its own beyond the client's. Raises NatsUnavailable at once while the link
+        is down, and when it drops; the client's errors come through as they are (a caller
+        may wait out a request timeout or "no responders" itself), or, with `translate`, as
+        `run` gives them."""
+        return await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(self._guarded(coro, translate), self._loop)
+        )
+
+    async def _guarded(self, coro: Coroutine[Any, Any, T], translate: bool) -> T:
+        if self._nc is not None and (self._dropped or not self._nc.is_connected):
+            coro.close()
+            raise NatsUnavailable(
+                "the connection is down; the node is reconnecting", may_have_taken_effect=False
+            )
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            if self._dropped:
+                raise NatsUnavailable(
+                    "the connection dropped during the call, which may or may not have taken effect"
+                ) from None
+            raise
+        except _UNREACHABLE as exc:
+            if not translate:
+                raise
+            raise NatsUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        finally:
+            self._in_flight.discard(task)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> Future[None]:
         """Start a long-running task (a watcher, a consumer) on the NATS loop."""

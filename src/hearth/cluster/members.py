@@ -41,9 +41,20 @@ class Membership:
         # What this node tells the others with each heartbeat besides being alive.
         self._hints: Callable[[], dict[str, Any]] = dict
         self._alive: frozenset[str] = frozenset()
+        self._watcher: KeyValue.KeyWatcher | None = None
         self._kv: KeyValue = link.run(open_bucket(link.js, self._bucket, replicas, ttl=60.0))
         link.run(self._beat())  # this node is a member before it serves
         self._tasks = [link.spawn(self._watch()), link.spawn(self._heartbeats())]
+        # After a reconnect the watch's consumer may be gone (see KvRegistry._rewatch): a new
+        # one, or every other node would look gone from here for 10 s and more.
+        link.on_reconnect(self._rewatch)
+
+    def _rewatch(self) -> None:
+        self._tasks[0].cancel()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            self._stopping = asyncio.get_running_loop().create_task(_stop(watcher))
+        self._tasks[0] = self._link.spawn(self._watch())
 
     def set_endpoint(self, url: str) -> None:
         self._record["endpoint"] = url
@@ -81,10 +92,15 @@ class Membership:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
+            if not self._link.connected:
+                continue  # the link said it dropped, once; it beats again once back
             try:
-                await self._beat()
+                # A beat NATS does not answer (a partition not noticed yet) is given up on
+                # after a beat's time, not the client's 10 s: the next one goes out on time,
+                # so a node whose link comes back is seen again within a second.
+                await asyncio.wait_for(self._beat(), HEARTBEAT_SECONDS)
             except Exception as exc:
-                logger.warning("cluster: heartbeat failed: %s", exc)
+                logger.warning("cluster: heartbeat failed: %s", exc or type(exc).__name__)
             alive = frozenset(r["node"] for r in self.alive())
             if alive != self._alive:
                 joined, left = alive - self._alive, self._alive - alive
@@ -101,6 +117,7 @@ class Membership:
 
     async def _watch(self) -> None:
         watcher = await self._kv.watchall()
+        self._watcher = watcher
         async for entry in watcher:
             if entry is None:
                 continue
@@ -120,3 +137,10 @@ class Membership:
             self._link.run(self._kv.delete(self._key), timeout=2)
         except Exception as exc:
             logger.debug("cluster: leaving the member list failed: %s", exc)
+
+
+async def _stop(watcher: KeyValue.KeyWatcher) -> None:
+    try:
+        await watcher.stop()  # type: ignore[no-untyped-call]
+    except Exception as exc:  # its consumer may be gone already
+        logger.debug("cluster: stopping a member watch: %s", exc)

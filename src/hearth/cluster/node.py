@@ -40,6 +40,9 @@ class ClusterNode:
             registry = KvRegistry(link, name, replicas=replicas)
             code = ClusterCodeStore(code_root, link, replicas=replicas)
             members = Membership(link, name, replicas=replicas)
+            # A commit naming new code checks that the shared bucket holds it (a sweep may
+            # have taken it between its upload and the commit).
+            registry.set_code_check(code.ensure_shared)
             leases = KvLeases(link, name, replicas=replicas)
         except BaseException:
             link.close()
@@ -67,7 +70,13 @@ class ClusterNode:
         return share_limits(limits, [r["node"] for r in self.members.alive()], self.name)
 
     def status(self) -> dict[str, object]:
-        return {"node": self.name, "members": self.members.alive()}
+        # `connected`: whether this node's link to NATS is up; false while it reconnects (NATS
+        # restarting, or a partition), when its writes answer 503 and its member list ages.
+        return {
+            "node": self.name,
+            "connected": self.link.connected,
+            "members": self.members.alive(),
+        }
 
     def close(self) -> None:
         self.leases.close()

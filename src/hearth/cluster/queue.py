@@ -2,7 +2,19 @@
 
 Each event is one message on `<namespace>.events.<target>` in the stream `<NAMESPACE>_EVENTS`
 (work-queue retention: a message is gone once acknowledged); its counters travel in headers.
-All nodes pull from one durable consumer, so each event is handed to one node at a time.
+Each target has a durable pull consumer of its own (filtered on its subject, shared by every
+node, made by the first node that needs it, removed by NATS after an idle hour), so each event
+is handed to one node at a time.
+
+Fairness: JetStream hands one consumer's messages out in stream order, so with one consumer
+for all, a backlog of one function would delay every other function's events behind it. So
+a claim serves the targets in turn: it asks the stream which subjects hold messages (one
+round trip), then takes an equal share of the free slots from each, starting after the
+target the previous claim started with. An event of a function with no backlog waits for
+one claim at most, however long another function's backlog. A claim that finds nothing
+waits (at most `CLAIM_WAIT_SECONDS`) for a doorbell: a plain NATS message that `enqueue`
+publishes after storing its events, so an event enqueued on any node is claimed at once;
+redeliveries and delayed events are found by the next claim after the wait.
 
 How the `EventQueue` guarantees carry over:
 - Durable on return: `enqueue` returns once JetStream has stored the message (a node killed
@@ -17,18 +29,20 @@ How the `EventQueue` guarantees carry over:
   that very claim (id and attempts).
 - Follow-ups and rescheduled copies are published before the original is acknowledged: a
   crash between the two runs the event again (a duplicate, never a loss).
-- Not kept from the single-node queue: the round-robin between targets (JetStream hands out
-  messages in stream order, so one function's backlog can delay another's events), the exact
-  "id already queued" check (JetStream's duplicate window of two minutes stands in for it),
-  and the `delayed` count (a delayed event counts as in flight).
+- Not kept from the single-node queue: the exact "id already queued" check (JetStream's
+  duplicate window of two minutes stands in for it), and the `delayed` count (a delayed
+  event counts as in flight).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,10 +50,10 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from hearth.cluster.keys import segment
-from hearth.cluster.link import NatsLink
+from hearth.cluster.link import NatsLink, NatsUnavailable
 from hearth.events.queue import Event, Kind, QueueCounts
 
 logger = logging.getLogger("hearth.cluster")
@@ -48,7 +62,14 @@ DEFAULT_ACK_WAIT_SECONDS = 30.0
 # How long one claim waits for an event to arrive when none is ready (a long poll: an event
 # enqueued on any node is picked up at once, without the dispatcher's idle polling).
 CLAIM_WAIT_SECONDS = 1.0
-CONSUMER = "dispatchers"
+# The one consumer of every subject of earlier Hearths: removed at start (a work-queue stream
+# takes no consumers whose subjects overlap), its events go to the per-target consumers.
+LEGACY_CONSUMER = "dispatchers"
+# A target's consumer that no node has pulled from for this long is removed by NATS (its
+# events, if any, stay in the stream for the next one).
+IDLE_CONSUMER_SECONDS = 3600.0
+# How long a claim waits on one target's consumer for what it said it holds.
+FETCH_WAIT_SECONDS = 0.05
 # A rescheduled event whose time has not come is handed back with a delay this long at most,
 # so a clock that jumped does not park it for ever.
 MAX_DEFER_SECONDS = 3600.0
@@ -110,10 +131,14 @@ class JetStreamEventQueue:
         self._ack_wait = ack_wait_seconds
         self._held: dict[str, tuple[Msg, int]] = {}  # event id -> message, attempts
         self._closed = False
-        self._sub: JetStreamContext.PullSubscription = link.run(self._open(replicas))
+        self._doorbell_subject = f"{namespace}.doorbell"
+        self._bell = asyncio.Event()  # on the NATS loop: an event was enqueued somewhere
+        self._subs: dict[str, JetStreamContext.PullSubscription] = {}  # subject -> consumer
+        self._turn = ""  # the subject the last claim started with
+        link.run(self._open(replicas))
         self._heartbeat = link.spawn(self._keep_leases())
 
-    async def _open(self, replicas: int) -> JetStreamContext.PullSubscription:
+    async def _open(self, replicas: int) -> None:
         js = self._link.js
         try:
             await js.stream_info(self._stream)
@@ -127,16 +152,36 @@ class JetStreamEventQueue:
                     duplicate_window=120.0,
                 )
             )
-        config = ConsumerConfig(
-            durable_name=CONSUMER,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=self._ack_wait,
-            max_deliver=-1,
-            max_ack_pending=100_000,
-        )
-        return await js.pull_subscribe(
-            f"{self._prefix}.>", durable=CONSUMER, stream=self._stream, config=config
-        )
+        try:
+            await js.delete_consumer(self._stream, LEGACY_CONSUMER)
+            logger.warning("cluster: removed the shared event consumer of an earlier Hearth")
+        except NotFoundError:
+            pass
+
+        async def ring(msg: Msg) -> None:
+            self._bell.set()
+
+        await self._link.nc.subscribe(self._doorbell_subject, cb=ring)
+
+    async def _consumer(self, subject: str) -> JetStreamContext.PullSubscription:
+        """The target's consumer, made (or joined: every node shares it) on first use."""
+        sub = self._subs.get(subject)
+        if sub is None:
+            name = "t-" + hashlib.sha256(subject.encode()).hexdigest()[:24]
+            config = ConsumerConfig(
+                durable_name=name,
+                filter_subject=subject,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait,
+                max_deliver=-1,
+                max_ack_pending=100_000,
+                inactive_threshold=IDLE_CONSUMER_SECONDS,
+            )
+            sub = await self._link.js.pull_subscribe(
+                subject, durable=name, stream=self._stream, config=config
+            )
+            self._subs[subject] = sub
+        return sub
 
     def _check_open(self) -> None:
         if self._closed:
@@ -149,7 +194,14 @@ class JetStreamEventQueue:
         if len(set(ids)) != len(ids):
             raise ValueError("an event with this id is already queued")
         fresh = [_fresh(e) for e in events]
-        await self._link.call(self._publish_all(fresh, None, check_new=True))
+        await self._link.call(self._publish_and_ring(fresh), translate=True)
+
+    async def _publish_and_ring(self, events: Sequence[Event]) -> None:
+        await self._publish_all(events, None, check_new=True)
+        # After the events are stored: whoever hears it finds them. Lost (a node that
+        # misses it): the claims' wait runs out and finds them a second later.
+        self._bell.set()
+        await self._link.nc.publish(self._doorbell_subject, b"")
 
     async def _publish_all(
         self, events: Sequence[Event], not_before: float | None, *, check_new: bool = False
@@ -167,7 +219,13 @@ class JetStreamEventQueue:
         self._check_open()
         if limit <= 0:
             return []
-        messages = await self._link.call(self._fetch(limit))
+        try:
+            messages = await self._link.call(self._fetch(limit), translate=True)
+        except NatsUnavailable:
+            # NATS is out of reach (the link says so once, and reconnects): nothing to claim
+            # meanwhile. Waiting here, not failing, keeps the dispatcher from spinning.
+            await asyncio.sleep(CLAIM_WAIT_SECONDS)
+            return []
         claimed: list[Event] = []
         for msg in messages:
             headers = msg.headers or {}
@@ -175,7 +233,7 @@ class JetStreamEventQueue:
             deferred = 1 if not_before else 0  # its first delivery was handed back, below
             if not_before > now and msg.metadata.num_delivered <= deferred:
                 delay = min(not_before - now, MAX_DEFER_SECONDS)
-                await self._link.call(msg.nak(delay=delay))
+                await self._link.call(msg.nak(delay=delay), translate=True)
                 continue
             event = _event(msg, max(1, msg.metadata.num_delivered - deferred))
             self._held[event.id] = (msg, event.attempts)
@@ -183,17 +241,57 @@ class JetStreamEventQueue:
         return claimed
 
     async def _fetch(self, limit: int) -> list[Msg]:
-        try:
-            first = await self._sub.fetch(1, timeout=CLAIM_WAIT_SECONDS)
-        except (TimeoutError, NatsTimeout):
+        self._bell.clear()
+        found = await self._round(limit)
+        if found:
+            return found
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._bell.wait(), CLAIM_WAIT_SECONDS)
+        return await self._round(limit)
+
+    async def _round(self, limit: int) -> list[Msg]:
+        """Up to `limit` messages, an equal share from each target that holds any, in turn."""
+        counts = await self._subject_counts()
+        # What this node runs already is no use asking for: a target whose messages are all
+        # held here is skipped (a fetch that finds nothing waits FETCH_WAIT_SECONDS).
+        here = Counter(msg.subject for msg, _ in self._held.values())
+        subjects = sorted(s for s, count in counts.items() if count > here[s])
+        if not subjects:
             return []
-        if limit == 1:
-            return first
-        try:
-            more = await self._sub.fetch(limit - 1, timeout=0.01)
-        except (TimeoutError, NatsTimeout):
-            more = []
-        return first + more
+        # Start after the subject the last round started with: each target comes first in turn.
+        start = next((i for i, s in enumerate(subjects) if s > self._turn), 0)
+        order = subjects[start:] + subjects[:start]
+        self._turn = order[0]
+        # Shares add up to `limit` (the first in turn get the remainder); all asked at once.
+        shares = [limit // len(order) + (i < limit % len(order)) for i in range(len(order))]
+        batches = await asyncio.gather(
+            *(self._take_from(s, n) for s, n in zip(order, shares, strict=True) if n)
+        )
+        return [msg for batch in batches for msg in batch]
+
+    async def _subject_counts(self) -> dict[str, int]:
+        """The subjects holding messages (ready, delayed or in flight), with how many."""
+        info = await self._link.js.stream_info(self._stream, subjects_filter=f"{self._prefix}.>")
+        return {s: count for s, count in (info.state.subjects or {}).items() if count}
+
+    async def _subjects(self) -> list[str]:
+        return sorted(await self._subject_counts())
+
+    async def _take_from(self, subject: str, count: int) -> list[Msg]:
+        for _ in range(2):
+            sub = await self._consumer(subject)
+            try:
+                return await sub.fetch(count, timeout=FETCH_WAIT_SECONDS)
+            except (TimeoutError, NatsTimeout):
+                return []  # all of its messages are in flight (or delayed)
+            except (ServiceUnavailableError, NotFoundError):
+                self._forget(subject)  # NATS removed it (idle for an hour): made again
+        return []
+
+    def _forget(self, subject: str) -> None:
+        sub = self._subs.pop(subject, None)
+        if sub is not None:
+            self._unsubscribing = asyncio.get_running_loop().create_task(_quietly(sub))
 
     def _take(self, event: Event) -> Msg | None:
         held = self._held.get(event.id)
@@ -208,7 +306,9 @@ class JetStreamEventQueue:
             return False
         if len({e.id for e in follow_ups}) != len(follow_ups):
             raise ValueError("an event with this id is already queued")
-        await self._link.call(self._finish(msg, [_fresh(e) for e in follow_ups], None))
+        await self._link.call(
+            self._finish(msg, [_fresh(e) for e in follow_ups], None), translate=True
+        )
         self._held.pop(event.id, None)
         return True
 
@@ -218,7 +318,7 @@ class JetStreamEventQueue:
         if msg is None:
             return False
         # A copy with the new counters, visible after the delay; then the original goes.
-        await self._link.call(self._finish(msg, [event], now + delay_seconds))
+        await self._link.call(self._finish(msg, [event], now + delay_seconds), translate=True)
         self._held.pop(event.id, None)
         return True
 
@@ -235,13 +335,20 @@ class JetStreamEventQueue:
         return time.time()
 
     async def counts(self, *, now: float) -> QueueCounts:
-        info = await self._link.call(self._sub.consumer_info())
-        return QueueCounts(
-            ready=int(info.num_pending or 0),
-            delayed=0,
-            in_flight=int(info.num_ack_pending or 0),
-            redelivered=int(info.num_redelivered or 0),
-        )
+        return await self._link.call(self._counts(), translate=True)
+
+    async def _counts(self) -> QueueCounts:
+        ready = in_flight = redelivered = 0
+        for subject in await self._subjects():
+            try:
+                info = await (await self._consumer(subject)).consumer_info()
+            except NotFoundError:
+                self._forget(subject)  # removed by NATS since: made again
+                info = await (await self._consumer(subject)).consumer_info()
+            ready += int(info.num_pending or 0)
+            in_flight += int(info.num_ack_pending or 0)
+            redelivered += int(info.num_redelivered or 0)
+        return QueueCounts(ready=ready, delayed=0, in_flight=in_flight, redelivered=redelivered)
 
     async def _keep_leases(self) -> None:
         while True:
@@ -267,7 +374,18 @@ class JetStreamEventQueue:
                     logger.debug("cluster: handing an event back failed: %s", exc)
 
         if held:
-            await self._link.call(give_back())
+            try:
+                await self._link.call(give_back(), translate=True)
+            except NatsUnavailable as down:
+                # Stopping while NATS is out of reach: they run elsewhere after ack_wait.
+                logger.warning("cluster: could not hand %d events back: %s", len(held), down)
+
+
+async def _quietly(sub: JetStreamContext.PullSubscription) -> None:
+    try:
+        await sub.unsubscribe()
+    except Exception as exc:  # its consumer is gone already; only the local interest goes
+        logger.debug("cluster: dropping a removed consumer's subscription: %s", exc)
 
 
 def _fresh(event: Event) -> Event:

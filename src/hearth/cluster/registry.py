@@ -20,6 +20,7 @@ Guarantees (those of `hearth.store.registry`, across nodes):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -60,6 +61,8 @@ LOCK_WAIT_SECONDS = 15.0
 # JetStream's error code for a compare-and-set that found another revision.
 WRONG_LAST_SEQUENCE = 10071
 _DELETES = ("DEL", "PURGE")
+# The keys of the records that name code (function versions, layer versions).
+_CODE_KEYS = ("ver.", "lver.")
 
 
 async def open_bucket(
@@ -95,21 +98,56 @@ class KvRegistry(Registry):
         self._changed = threading.Condition()
         self._lock = NonNestingLock("registry transactions")
         self._listener: Callable[[], None] | None = None
+        self._code_check: Callable[[set[str]], None] | None = None
+        self._holding: str | None = None  # the token of the lease a transaction holds
         self._kv, self._locks = link.run(self._open(replicas))
 
     async def _open(self, replicas: int) -> tuple[KeyValue, KeyValue]:
         js = self._link.js
         kv = await open_bucket(js, self._bucket, replicas, atomic=True)
         locks = await open_bucket(js, self._lock_bucket, replicas)
-        watcher = await kv.watchall()
-        while (entry := await watcher.updates(CALL_TIMEOUT_SECONDS)) is not None:  # type: ignore[no-untyped-call]
-            self._take(entry)  # what the bucket holds now, then None
-        self._link.spawn(self._follow(watcher))
+        self._following = await self._watch(kv)
+        self._link.on_reconnect(self._rewatch)
         return kv, locks
+
+    async def _watch(self, kv: KeyValue) -> asyncio.Task[None]:
+        """Load what the bucket holds now (each key's last value, the commit key last, as it
+        is the stream's last message), then follow it: the task that does."""
+        watcher = await kv.watchall()
+        self._watcher = watcher
+        while (entry := await watcher.updates(CALL_TIMEOUT_SECONDS)) is not None:  # type: ignore[no-untyped-call]
+            self._take(entry)  # entries of commits already applied are skipped
+        return asyncio.get_running_loop().create_task(self._follow(watcher))
+
+    def _rewatch(self) -> None:
+        """After a reconnect, on the NATS loop. The watch's consumer may be gone (a NATS
+        restart, or a partition long enough for NATS to drop it); the client would notice
+        only after two missed idle heartbeats (10 s and more, measured ~20 s), with the
+        replica standing still and this node's writes failing meanwhile. So watch afresh:
+        the keys' last values bring whatever commits were missed, as one."""
+
+        async def rewatch() -> None:
+            self._following.cancel()
+            with contextlib.suppress(Exception):  # its consumer may be gone already
+                await self._watcher.stop()  # type: ignore[no-untyped-call]
+            try:
+                self._following = await self._watch(self._kv)
+            except Exception as exc:
+                # The link dropped again: the next reconnect tries again.
+                logger.warning("cluster: following the registry again failed: %s", exc)
+
+        self._rewatching = asyncio.get_running_loop().create_task(rewatch())
+        self._clearing = asyncio.get_running_loop().create_task(self._clear_orphan_lease())
 
     def set_listener(self, listener: Callable[[], None]) -> None:
         """Called (on the NATS thread) after each commit made by another node is applied."""
         self._listener = listener
+
+    def set_code_check(self, check: Callable[[set[str]], None]) -> None:
+        """Called, under the lease, with the code digests a commit names that the registry
+        did not name before, just before it commits; raising refuses the commit. (The code
+        store makes sure the shared bucket still holds them: see cluster/code.py.)"""
+        self._code_check = check
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         async for entry in watcher:
@@ -144,7 +182,10 @@ class KvRegistry(Registry):
     @contextmanager
     def transaction(self) -> Iterator[RegistryTransaction]:
         with self._lock:
-            lease = self._link.run(self._acquire(), timeout=LOCK_WAIT_SECONDS + 1)
+            # Named before it is asked for: a reconnect while the request is under way must
+            # not take this lease for an orphan (see _clear_orphan_lease).
+            self._holding = uuid.uuid4().hex
+            lease = self._link.run(self._acquire(self._holding), timeout=LOCK_WAIT_SECONDS + 1)
             try:
                 base = self._catch_up()
                 before = self._replica.state
@@ -156,10 +197,26 @@ class KvRegistry(Registry):
                     tx.closed = True
                 writes = changes(before, working)
                 if writes:
+                    self._check_code(before, working, writes)
                     self._commit(writes, base)
             finally:
-                # Released before the next transaction of this node asks for it.
-                self._link.run(self._release(lease))
+                # Released before the next transaction of this node asks for it. With the link
+                # down it cannot be: it is deleted after the reconnect, not left to expire.
+                self._holding = None
+                # The commit (if any) stands whatever the release does: what the block
+                # answers is its outcome. A lease not released goes after the reconnect.
+                with contextlib.suppress(NatsUnavailable):
+                    self._link.run(self._release(lease))
+
+    def _check_code(
+        self, before: RegistryState, after: RegistryState, writes: dict[str, str | None]
+    ) -> None:
+        if self._code_check is None or not any(k.startswith(_CODE_KEYS) for k in writes):
+            return
+        named = MemoryTransaction(after).code_digests_in_use()
+        new = named - MemoryTransaction(before).code_digests_in_use()
+        if new:
+            self._code_check(new)
 
     def local(self) -> _LocalReads:
         """Reads of the replica as it is, without the lease: for the caches."""
@@ -220,12 +277,13 @@ class KvRegistry(Registry):
             )
         raise NatsUnavailable(f"the registry commit failed: {error.get('description')}")
 
-    async def _acquire(self) -> int:
+    async def _acquire(self, token: str) -> int:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         wait = 0.001
         while True:
             now = time.time()
-            lease = json.dumps({"node": self._node, "until": now + LOCK_LEASE_SECONDS}).encode()
+            held_until = now + LOCK_LEASE_SECONDS
+            lease = json.dumps({"node": self._node, "until": held_until, "token": token}).encode()
             try:
                 return await self._locks.create(LOCK_KEY, lease)
             except KeyWrongLastSequenceError:
@@ -244,6 +302,22 @@ class KvRegistry(Registry):
                 )
             await asyncio.sleep(wait)
             wait = min(wait * 2, 0.02)
+
+    async def _clear_orphan_lease(self) -> None:
+        """After a reconnect: a lease of this node's that no transaction holds (its release,
+        or the answer to its request, was lost with the link) is deleted, so the cluster's
+        next write does not wait LOCK_LEASE_SECONDS for it to expire. Compare-and-set on its
+        revision: one taken over meanwhile is left alone."""
+        try:
+            held = await self._locks.get(LOCK_KEY)
+            lease = json.loads(held.value or b"{}")
+            if lease.get("node") == self._node and lease.get("token") != self._holding:
+                await self._locks.delete(LOCK_KEY, last=held.revision)
+                logger.warning("cluster: deleted this node's registry lease lost with the link")
+        except (KeyNotFoundError, KeyDeletedError):
+            pass
+        except Exception as exc:
+            logger.debug("cluster: checking for a lost registry lease: %s", exc)
 
     async def _release(self, lease: int) -> None:
         try:

@@ -31,7 +31,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeout
 
 from hearth.cluster.keys import segment
-from hearth.cluster.link import NatsLink
+from hearth.cluster.link import NatsLink, NatsUnavailable
 from hearth.cluster.members import Membership
 
 logger = logging.getLogger("hearth.cluster")
@@ -235,8 +235,14 @@ class Rpc:
         return [reply for reply in replies if reply is not None]
 
     def gather_now(self, topic: str, message: Message, timeout: float) -> list[Message]:
-        """`gather`, from a synchronous caller on another thread (it blocks that thread)."""
-        return self._link.run(self.gather(topic, message, timeout), timeout=timeout + 1)
+        """`gather`, from a synchronous caller on another thread (it blocks that thread).
+        With NATS out of reach, no other node's part: the caller answers with its own, as
+        when every other node is lost."""
+        try:
+            return self._link.run(self.gather(topic, message, timeout), timeout=timeout + 1)
+        except NatsUnavailable as down:
+            logger.warning("cluster: %s; answering with this node's part only", down)
+            return []
 
 
 async def flush_on(

@@ -41,7 +41,7 @@ from nats.js.object_store import ObjectStore
 
 from hearth.cluster.keys import segment
 from hearth.cluster.leases import KvLeases
-from hearth.cluster.link import NatsLink
+from hearth.cluster.link import NatsLink, NatsUnavailable
 from hearth.errors import LambdaError
 from hearth.services import snapshots
 from hearth.services.embedded import EmbeddedServices, WireRequest, WireResponse
@@ -141,9 +141,14 @@ class SharedServices:
         return self._serving and self._leases.holds(LEASE_KEY)
 
     async def status(self) -> dict[str, Any]:
-        """Which node serves the services now (None: a take-over is under way)."""
+        """Which node serves the services now (None: a take-over is under way, or NATS is
+        out of reach and nobody can say: the status still answers then)."""
+        try:
+            holder = await self._leases.holder(LEASE_KEY)
+        except NatsUnavailable:
+            holder = None
         return {
-            "holder": await self._leases.holder(LEASE_KEY),
+            "holder": holder,
             "here": self.serving,
             # When this node (as the holder) last stored a snapshot: what a kill -9 keeps.
             "snapshot_at": self._snapshot_at,

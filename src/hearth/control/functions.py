@@ -437,9 +437,13 @@ class Functions:
         """Delete stored code that no version or layer references any more.
 
         Callers hold `code_lock`, so no request is between storing code and referencing it.
+        In a cluster that lock is this node's only: the shared copies are swept inside the
+        transaction, under the cluster's registry lease (see cluster/code.py for why that is
+        safe against another node's create).
         """
         with self._registry.transaction() as tx:
             in_use = tx.code_digests_in_use()
+            self._code.sweep_shared(in_use)
         for digest in self._code.digests() - in_use:
             self._code.delete(digest)
         if self._reserve is not None:

@@ -143,6 +143,14 @@ class CodeStore:
         found = blobs | set(os.listdir(self._trees))
         return {name for name in found if _HEX.fullmatch(name)}
 
+    def sweep_shared(self, in_use: set[str]) -> int:
+        """Delete the copies kept beyond this store (a cluster's shared object store) that
+        `in_use` does not name; how many went. One machine keeps none: nothing to do.
+
+        Call it inside the registry transaction `in_use` was read in: in a cluster that
+        holds the registry's lease, which every commit naming new code takes too."""
+        return 0
+
     def _require(self, sha256_hex: str) -> None:
         if not self.has(sha256_hex):  # also refuses anything that is not a digest, e.g. "../x"
             raise KeyError(sha256_hex)
