@@ -800,7 +800,11 @@ def _sandboxes_factory(
     if sdk is not None and sdk.root.is_dir() and not sdk.in_runtimes_dir:
         # The default one is under /var/runtime already; another is shown where it is.
         expose = (*expose, str(sdk.root))
-    sandbox_settings = SandboxSettings(network=Network(settings.network), expose=expose)
+    sandbox_settings = SandboxSettings(
+        network=Network(settings.network),
+        expose=expose,
+        sdk_node_modules=str(sdk.node_modules) if sdk is not None else None,
+    )
     layout = isolation.cgroups
 
     def factory(work_dir: str) -> Sandboxes:

@@ -29,6 +29,7 @@ from hearth.sandbox.isolation import (
     build_plan,
     inside_argv,
     late_plan,
+    node_module_folders,
     system_layout,
 )
 from tests.unit.test_capabilities import FULL
@@ -386,3 +387,43 @@ def test_the_late_plan_mounts_what_build_plan_would() -> None:
     ]
     assert (late["hostname"], late["empty"]) == ("hearth-abc", "/run/hearth/empty")
     assert late["cgroup_procs"] == ["/sys/fs/cgroup/memory/hearth-1/e/tasks"]
+
+
+# --- ES module resolution without a hook (issue #18) ----------------------------------------
+
+
+def test_node_module_folders_follow_aws_node_path_order() -> None:
+    # NODE_PATH: /opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:<the SDK's>, where
+    # /opt is the layers merged with the last one listed on top.
+    assert node_module_folders(["/l1", "/l2"], "20", "/sdk/node_modules") == [
+        "/l2/nodejs/node20/node_modules",
+        "/l1/nodejs/node20/node_modules",
+        "/l2/nodejs/node_modules",
+        "/l1/nodejs/node_modules",
+        "/sdk/node_modules",
+    ]
+    assert node_module_folders([], "22", None) == []
+
+
+def test_node_modules_are_merged_at_the_root_where_esm_resolution_ends() -> None:
+    assert "/node_modules" not in targets(plan())
+    one = targets(plan(node_modules=["/sdk/node_modules"]))["/node_modules"]
+    assert one == ["tree", "/sdk/node_modules", "/node_modules"]
+    both = targets(plan(node_modules=["/l1/nodejs/node_modules", "/sdk/node_modules"]))
+    assert both["/node_modules"] == [
+        "overlay",
+        ["/l1/nodejs/node_modules", "/sdk/node_modules"],
+        "/node_modules",
+    ]
+    standby = plan(code_tree=None, cgroup_procs=(), node_modules=["/sdk/node_modules"])
+    assert ["dir", "/node_modules"] in standby["layout"]  # the mount point; the late plan fills it
+    late = late_plan(
+        code_tree="/c",
+        layer_trees=["/l1"],
+        socket_path="/s",
+        tmp_bytes=1,
+        hostname="h",
+        cgroup_procs=(),
+        node_modules=["/l1/nodejs/node_modules", "/sdk/node_modules"],
+    )
+    assert late["layout"][-1] == both["/node_modules"]

@@ -22,7 +22,7 @@ from hearth.invoke.identities import FunctionIdentity, SandboxIdentities
 from hearth.invoke.launch import LaunchedProcess, Launcher
 from hearth.invoke.payloads import error_payload
 from hearth.invoke.process_identities import ProcessIdentities
-from hearth.invoke.runtimes import command_for, family_of, function_environment
+from hearth.invoke.runtimes import command_for, family_of, function_environment, node_major
 from hearth.invoke.standby import (
     Standby,
     StandbyPool,
@@ -304,6 +304,7 @@ class EnvironmentBuilder:
             code_tree=code_tree,
             layer_trees=layer_trees,
             socket_path=environment.runtime_socket,
+            node_major=node_major(version.runtime),
         )
 
     def _prepare_sandbox(
@@ -326,6 +327,7 @@ class EnvironmentBuilder:
             argv=argv,
             interpreter=self._interpreter_for(version.runtime),
             network=self._sandboxes.network_for(version.environment),
+            node_major=node_major(version.runtime),
         )
 
     async def _start_forked(self, version: FunctionVersion, provisioned: bool) -> Environment:

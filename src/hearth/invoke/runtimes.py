@@ -29,6 +29,13 @@ def family_of(runtime: str) -> RuntimeFamily:
     return RuntimeFamily("provided")
 
 
+def node_major(runtime: str) -> str | None:
+    """A Node.js runtime's major version ("nodejs20.x" -> "20"); None for other runtimes."""
+    if family_of(runtime).name != "node":
+        return None
+    return runtime.removeprefix("nodejs").split(".")[0]
+
+
 def command_for(runtime: str, task_root: str) -> list[str] | None:
     """The command a non-zygote runtime execs; None for Python (forked from its zygote)."""
     family = family_of(runtime)
@@ -53,7 +60,7 @@ def layer_paths(runtime: str, layer_roots: Sequence[str]) -> dict[str, list[str]
         }
     if family.name == "node":
         # AWS's NODE_PATH order: the versioned folder (nodejs20.x -> nodejs/node20) first.
-        major = runtime.removeprefix("nodejs").split(".")[0]
+        major = node_major(runtime)
         return {
             "node": [
                 p

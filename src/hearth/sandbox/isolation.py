@@ -43,6 +43,12 @@ RUNTIME_DIR = "/var/runtime"
 # Where the runtime's own installation is (AWS's image: /var/lang/bin/python3.12, node).
 VAR_LANG = "/var/lang"
 RUNTIME_SOCKET = "/run/hearth/runtime.sock"
+# Node.js's ES module resolution ignores NODE_PATH but walks every parent folder of the
+# importing file, ending at /node_modules. Mounting the NODE_PATH folders merged there (in
+# NODE_PATH's order) lets `import "pkg"` find a layer's or the SDK's packages from anywhere
+# without a resolve hook: on Node 20 a hook runs in a loader thread of its own, whose V8 heap
+# costs every environment ~10 MB (issue #18). CommonJS still uses NODE_PATH.
+NODE_MODULES = "/node_modules"
 # An empty directory in a standby's skeleton: the second layer of its code's overlay.
 EMPTY_DIR = "/run/hearth/empty"
 # Where a sandbox with no network sees the host's relay to Hearth's own port (the embedded
@@ -94,6 +100,8 @@ class SandboxSettings:
     network: Network = Network.HOST
     # Extra host paths shown read-only at the same path (a custom runtime's toolchain, say).
     expose: tuple[str, ...] = ()
+    # The host folder of the AWS SDK for JavaScript's packages (last in a Node.js NODE_MODULES).
+    sdk_node_modules: str | None = None
 
 
 @dataclass
@@ -285,6 +293,30 @@ class EtcLayers:
     scratch: str
 
 
+def node_module_folders(
+    layer_trees: Sequence[str], node_major: str, sdk_node_modules: str | None
+) -> list[str]:
+    """The host folders merged at NODE_MODULES, topmost first, in AWS's NODE_PATH order
+    (/opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, the SDK's): each group's last
+    layer on top, as in the /opt the layers are merged into. Pure: the caller drops folders
+    that do not exist (overlayfs wants every lower layer)."""
+    newest_first = list(reversed(layer_trees))
+    folders = [f"{t}/nodejs/node{node_major}/node_modules" for t in newest_first]
+    folders += [f"{t}/nodejs/node_modules" for t in newest_first]
+    if sdk_node_modules is not None:
+        folders.append(sdk_node_modules)
+    return folders
+
+
+def _merged(folders: Sequence[str], target: str) -> list[list[Any]]:
+    """Layout steps showing folders (topmost first) read-only at target; none if empty."""
+    if len(folders) == 1:
+        return [["tree", folders[0], target]]
+    if folders:
+        return [["overlay", list(folders), target]]
+    return []
+
+
 def build_plan(
     *,
     root: str,
@@ -304,9 +336,11 @@ def build_plan(
     services: ServiceReach | None = None,
     lang: str | None = None,
     etc: EtcLayers | None = None,
+    node_modules: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format).
     `lang`: what the runtime finds at /var/lang (its installation), as on AWS.
+    `node_modules`: host folders merged at NODE_MODULES, topmost first (node_module_folders).
 
     code_tree None: a standby's plan, for a runtime started before its function is known:
     mount points where the code, layers and Runtime API socket go (`late_plan` fills them),
@@ -335,7 +369,7 @@ def build_plan(
     ]
     if code_tree is None:
         layout += [["dir", TASK_ROOT], ["dir", LAYERS_ROOT], ["dir", EMPTY_DIR]]
-        layout += [["file", RUNTIME_SOCKET]]
+        layout += [["dir", NODE_MODULES], ["file", RUNTIME_SOCKET]]  # standbys are Node's
     else:
         # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
         layout += [["tree", code_tree, TASK_ROOT], ["bind_rw", socket_path, RUNTIME_SOCKET]]
@@ -348,6 +382,8 @@ def build_plan(
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
     else:
         layout.append(["dir", LAYERS_ROOT])
+    if code_tree is not None:
+        layout += _merged(node_modules, NODE_MODULES)
     # Parents before children: an exposed /tmp/x must be mounted after the tmpfs on /tmp,
     # or the tmpfs would hide it.
     private = network is Network.NONE
@@ -380,9 +416,11 @@ def late_plan(
     tmp_bytes: int,
     hostname: str,
     cgroup_procs: Sequence[str],
+    node_modules: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What a standby's init mounts once its function is known (pure; sandbox_entry.py
-    `_apply_late`): the same code, layers, socket and /tmp size `build_plan` would give."""
+    `_apply_late`): the same code, layers, socket, /tmp size and NODE_MODULES `build_plan`
+    would give."""
     layout: list[list[Any]] = [
         ["tree", code_tree, TASK_ROOT],
         ["bind_rw", socket_path, RUNTIME_SOCKET],
@@ -392,6 +430,7 @@ def late_plan(
         layout.append(["tree", layer_trees[0], LAYERS_ROOT])
     elif layer_trees:
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
+    layout += _merged(node_modules, NODE_MODULES)
     return {
         "layout": layout,
         "empty": EMPTY_DIR,
@@ -496,7 +535,10 @@ class Sandboxes:
         argv: Sequence[str] | None,
         interpreter: str | None,
         network: Network,
+        node_major: str | None = None,
     ) -> PreparedSandbox:
+        """`node_major` ("20") for a Node.js function: its NODE_PATH folders are merged at
+        NODE_MODULES too."""
         expose = list(self._settings.expose)
         # Python's environments are forked from a zygote that already runs from /var/lang
         # (its view of the interpreter's prefix); another runtime's program (node) gets its
@@ -528,6 +570,7 @@ class Sandboxes:
             services=self._services,
             lang=lang,
             etc=EtcLayers(etc, self._etc.scratch),
+            node_modules=self._node_modules(layer_trees, node_major),
         )
         return PreparedSandbox(
             plan=plan,
@@ -542,6 +585,12 @@ class Sandboxes:
             _tmp=tmp,
             _etc=(etc, self._etc),
         )
+
+    def _node_modules(self, layer_trees: Sequence[str], node_major: str | None) -> list[str]:
+        if node_major is None:
+            return []
+        folders = node_module_folders(layer_trees, node_major, self._settings.sdk_node_modules)
+        return [folder for folder in folders if os.path.isdir(folder)]
 
     def take_uids(self, count: int) -> list[int]:
         """uids for the environments a SnapStart template forks (one per live child)."""
@@ -594,6 +643,7 @@ class Sandboxes:
         code_tree: str,
         layer_trees: Sequence[str],
         socket_path: str,
+        node_major: str | None = None,
     ) -> tuple[PreparedSandbox, dict[str, Any]]:
         """Give a standby's sandbox to an environment: its cgroup, and the late plan its
         init carries out (the caller adds the runtime's "assignment"). The standby's uid
@@ -609,6 +659,7 @@ class Sandboxes:
             tmp_bytes=ephemeral_mb * 1024 * 1024,
             hostname=f"hearth-{environment_id[:12]}",
             cgroup_procs=cgroup.procs_files if cgroup is not None else (),
+            node_modules=self._node_modules(layer_trees, node_major),
         )
         uids, standby._uids = standby._uids, None
         etc, standby._etc = standby._etc, None

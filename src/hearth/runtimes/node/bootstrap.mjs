@@ -503,9 +503,23 @@ export async function resolve(specifier, context, nextResolve) {
   }
 }`;
 
+// Hearth: a sandbox (its code at /var/task) shows every NODE_PATH folder merged, in order, at
+// /node_modules, the last folder ES module resolution looks in (NODE_PATH is reserved: Hearth
+// sets all of it). There no hook is needed, and none is registered: on Node 20 a hook runs in
+// a loader thread with a V8 heap of its own, ~10 MB more per environment.
+const merged = () => process.env.LAMBDA_TASK_ROOT === '/var/task' && isDirectory('/node_modules');
+
+function isDirectory(folder) {
+  try {
+    return fs.statSync(folder).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function registerLayerResolver(nodePath) {
   const folders = (nodePath ?? '').split(':').filter(Boolean);
-  if (folders.length === 0 || typeof module.register !== 'function') return;
+  if (folders.length === 0 || typeof module.register !== 'function' || merged()) return;
   // Resolving from a file beside node_modules/ searches that node_modules/ first.
   const parents = folders.map((f) => pathToFileURL(path.join(path.dirname(f), 'layer.mjs')).href);
   const source = ESM_LAYER_RESOLVER.replace('PARENTS', JSON.stringify(parents));
