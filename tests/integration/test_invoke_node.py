@@ -160,3 +160,50 @@ def test_esm_handlers_import_layer_packages(client: Any) -> None:
     assert body["errorMessage"].startswith(
         "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'not-in-any-layer' imported from "
     )
+
+
+def test_esm_finds_layer_and_sdk_packages_without_a_loader_thread_in_a_sandbox(
+    client: Any,
+) -> None:
+    """In a sandbox the NODE_PATH folders are merged at /node_modules, where ES module
+    resolution ends, so no resolve hook (and no loader thread, ~10 MB) is needed: a failed
+    import's stack then has no hook frames. Outside a sandbox the hook still resolves them."""
+    layer = client.publish_layer_version(
+        LayerName="node-esm-nohook",
+        Content={
+            "ZipFile": make_zip(
+                {
+                    "nodejs/node_modules/greet/package.json": '{"name": "greet"}',
+                    "nodejs/node_modules/greet/index.js": "module.exports = (n) => `hi ${n}`;\n",
+                }
+            )
+        },
+    )
+    code = make_zip(
+        {
+            "src/index.mjs": (
+                "import greet from 'greet';\n"
+                "import { STSClient } from '@aws-sdk/client-sts';\n"
+                "export const handler = async () => {\n"
+                "  let stack = '';\n"
+                "  try { await import('not-in-any-layer'); } catch (e) { stack = e.stack; }\n"
+                "  return { greet: greet('x'), sdk: typeof STSClient, stack,\n"
+                "           root: process.env.LAMBDA_TASK_ROOT };\n"
+                "};\n"
+            )
+        }
+    )
+    create_function(
+        client,
+        "node-esm-nohook",
+        code,
+        Runtime="nodejs20.x",
+        Handler="src/index.handler",
+        Layers=[layer["LayerVersionArn"]],
+    )
+    response, body = invoke(client, "node-esm-nohook")
+    assert "FunctionError" not in response, body
+    assert (body["greet"], body["sdk"]) == ("hi x", "function")
+    assert "Cannot find package 'not-in-any-layer'" in body["stack"]
+    sandboxed = body["root"] == "/var/task"
+    assert ("esm/hooks" in body["stack"]) is not sandboxed
