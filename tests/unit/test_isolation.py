@@ -29,6 +29,7 @@ from hearth.sandbox.isolation import (
     build_plan,
     inside_argv,
     late_plan,
+    mountable_node_modules,
     node_module_folders,
     system_layout,
 )
@@ -427,3 +428,28 @@ def test_node_modules_are_merged_at_the_root_where_esm_resolution_ends() -> None
         node_modules=["/l1/nodejs/node_modules", "/sdk/node_modules"],
     )
     assert late["layout"][-1] == both["/node_modules"]
+
+
+def test_only_existing_folders_inside_their_own_layer_are_mounted(tmp_path: Path) -> None:
+    """A lower layer is opened on the host: a layer's symlink must not show a host folder."""
+    plain, hostile, inner = tmp_path / "plain", tmp_path / "hostile", tmp_path / "inner"
+    (plain / "nodejs/node_modules").mkdir(parents=True)
+    (hostile / "nodejs").mkdir(parents=True)
+    (hostile / "nodejs/node_modules").symlink_to(tmp_path / "secret")
+    (tmp_path / "secret").mkdir()
+    (hostile / "nodejs/node20").symlink_to("/etc")
+    (inner / "lib/node_modules").mkdir(parents=True)  # a link within the layer is fine
+    (inner / "nodejs").mkdir()
+    (inner / "nodejs/node_modules").symlink_to("../lib/node_modules")
+    sdk = tmp_path / "sdk"
+    sdk.mkdir()
+    layers = [str(plain), str(hostile), str(inner)]
+    assert mountable_node_modules(layers, "20", str(sdk)) == [
+        str(inner / "lib/node_modules"),
+        str(plain / "nodejs/node_modules"),
+        str(sdk),
+    ]
+    assert mountable_node_modules(layers, "20", str(tmp_path / "no-sdk")) == [
+        str(inner / "lib/node_modules"),
+        str(plain / "nodejs/node_modules"),
+    ]

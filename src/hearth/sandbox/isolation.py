@@ -308,6 +308,24 @@ def node_module_folders(
     return folders
 
 
+def mountable_node_modules(
+    layer_trees: Sequence[str], node_major: str, sdk_node_modules: str | None
+) -> list[str]:
+    """node_module_folders that exist, by their real paths. A layer's zip may hold symlinks:
+    at /opt they resolve inside the sandbox, but a lower layer is opened on the host, so a
+    folder whose real path leaves its own layer's tree (`nodejs -> /root`) is left out."""
+    trees = [(tree, os.path.realpath(tree)) for tree in layer_trees]
+    mountable = []
+    for folder in node_module_folders(layer_trees, node_major, sdk_node_modules):
+        real = os.path.realpath(folder)
+        if not os.path.isdir(real):
+            continue
+        home = next((r for t, r in trees if folder.startswith(t + "/")), None)
+        if home is None or real.startswith(home + "/"):
+            mountable.append(real)
+    return mountable
+
+
 def _merged(folders: Sequence[str], target: str) -> list[list[Any]]:
     """Layout steps showing folders (topmost first) read-only at target; none if empty."""
     if len(folders) == 1:
@@ -589,8 +607,7 @@ class Sandboxes:
     def _node_modules(self, layer_trees: Sequence[str], node_major: str | None) -> list[str]:
         if node_major is None:
             return []
-        folders = node_module_folders(layer_trees, node_major, self._settings.sdk_node_modules)
-        return [folder for folder in folders if os.path.isdir(folder)]
+        return mountable_node_modules(layer_trees, node_major, self._settings.sdk_node_modules)
 
     def take_uids(self, count: int) -> list[int]:
         """uids for the environments a SnapStart template forks (one per live child)."""
