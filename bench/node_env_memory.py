@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from peers.memory import tree_usage  # noqa: E402
-from tests.integration.conftest import ROLE, Server  # noqa: E402
+from peers.memory import tree_usage
+from tests.integration.conftest import ROLE, Server
 
 HANDLER = "export const handler = async (event) => ({ ok: true, got: event });\n"
 

@@ -391,6 +391,7 @@ def build_plan(
     else:
         # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
         layout += [["tree", code_tree, TASK_ROOT], ["bind_rw", socket_path, RUNTIME_SOCKET]]
+        layout += _merged(node_modules, NODE_MODULES)
     if code_tree is None:
         pass  # layers are mounted at assignment too
     elif len(layer_trees) == 1:
@@ -400,8 +401,6 @@ def build_plan(
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
     else:
         layout.append(["dir", LAYERS_ROOT])
-    if code_tree is not None:
-        layout += _merged(node_modules, NODE_MODULES)
     # Parents before children: an exposed /tmp/x must be mounted after the tmpfs on /tmp,
     # or the tmpfs would hide it.
     private = network is Network.NONE
