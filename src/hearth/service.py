@@ -111,7 +111,13 @@ from hearth.metrics.store import RETENTION_SECONDS, MetricStore, SqliteMetricSto
 from hearth.sandbox.cgroups import Cgroups
 from hearth.sandbox.choice import IsolationChoice
 from hearth.sandbox.host_relay import HostRelay
-from hearth.sandbox.isolation import Network, Sandboxes, SandboxSettings, ServiceReach
+from hearth.sandbox.isolation import (
+    RUNTIME_DIR,
+    Network,
+    Sandboxes,
+    SandboxSettings,
+    ServiceReach,
+)
 from hearth.sandbox.tmp_disks import TmpDisks
 from hearth.services import hooks as service_hooks
 from hearth.services import schedule_hooks
@@ -803,7 +809,11 @@ def _sandboxes_factory(
     sandbox_settings = SandboxSettings(
         network=Network(settings.network),
         expose=expose,
-        sdk_node_modules=str(sdk.node_modules) if sdk is not None else None,
+        sdk_node_modules=(
+            (str(sdk.node_modules), str(SdkDirs(sdk.seen_from(RUNTIME_DIR)).node_modules))
+            if sdk is not None
+            else None
+        ),
     )
     layout = isolation.cgroups
 

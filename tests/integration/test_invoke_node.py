@@ -193,17 +193,23 @@ def test_esm_finds_layer_and_sdk_packages_without_a_loader_thread_in_a_sandbox(
             )
         }
     )
-    create_function(
-        client,
-        "node-esm-nohook",
-        code,
-        Runtime="nodejs20.x",
-        Handler="src/index.handler",
-        Layers=[layer["LayerVersionArn"]],
-    )
-    response, body = invoke(client, "node-esm-nohook")
-    assert "FunctionError" not in response, body
-    assert (body["greet"], body["sdk"]) == ("hi x", "function")
-    assert "Cannot find package 'not-in-any-layer'" in body["stack"]
-    sandboxed = body["root"] == "/var/task"
-    assert ("esm/hooks" in body["stack"]) is not sandboxed
+    # A standby runtime gets the links at assignment; NODE_OPTIONS makes Node boot its own.
+    for name, variables in [
+        ("node-esm-nohook", {}),
+        ("node-esm-nohook-boot", {"NODE_OPTIONS": ""}),
+    ]:
+        create_function(
+            client,
+            name,
+            code,
+            Runtime="nodejs20.x",
+            Handler="src/index.handler",
+            Layers=[layer["LayerVersionArn"]],
+            Environment={"Variables": variables},
+        )
+        response, body = invoke(client, name)
+        assert "FunctionError" not in response, body
+        assert (body["greet"], body["sdk"]) == ("hi x", "function")
+        assert "Cannot find package 'not-in-any-layer'" in body["stack"]
+        sandboxed = body["root"] == "/var/task"
+        assert ("esm/hooks" in body["stack"]) is not sandboxed

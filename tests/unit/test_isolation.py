@@ -29,8 +29,7 @@ from hearth.sandbox.isolation import (
     build_plan,
     inside_argv,
     late_plan,
-    mountable_node_modules,
-    node_module_folders,
+    node_module_links,
     system_layout,
 )
 from tests.unit.test_capabilities import FULL
@@ -393,63 +392,79 @@ def test_the_late_plan_mounts_what_build_plan_would() -> None:
 # --- ES module resolution without a hook (issue #18) ----------------------------------------
 
 
-def test_node_module_folders_follow_aws_node_path_order() -> None:
+def _packages(folder: Path, *names: str) -> str:
+    for name in names:
+        (folder / name).mkdir(parents=True)
+    return str(folder)
+
+
+def test_node_module_links_follow_aws_node_path_order(tmp_path: Path) -> None:
     # NODE_PATH: /opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:<the SDK's>, where
-    # /opt is the layers merged with the last one listed on top.
-    assert node_module_folders(["/l1", "/l2"], "20", "/sdk/node_modules") == [
-        "/l2/nodejs/node20/node_modules",
-        "/l1/nodejs/node20/node_modules",
-        "/l2/nodejs/node_modules",
-        "/l1/nodejs/node_modules",
-        "/sdk/node_modules",
+    # /opt is the layers merged; the first folder with a package wins.
+    one, two = tmp_path / "l1", tmp_path / "l2"
+    _packages(one / "nodejs/node_modules", "greet", "shared", ".bin", "@me/a")
+    _packages(two / "nodejs/node20/node_modules", "shared", "@aws-sdk/client-s3")
+    sdk = _packages(tmp_path / "sdk", "@aws-sdk/client-s3", "@aws-sdk/client-sqs", "@smithy/x")
+    links = node_module_links([str(one), str(two)], "20", (sdk, "/var/runtime/sdk"))
+    assert sorted(links) == [
+        ["@aws-sdk/client-s3", "/opt/nodejs/node20/node_modules/@aws-sdk/client-s3"],
+        ["@aws-sdk/client-sqs", "/var/runtime/sdk/@aws-sdk/client-sqs"],  # a scope merged
+        ["@me", "/opt/nodejs/node_modules/@me"],  # a scope in one folder: one link
+        ["@smithy", "/var/runtime/sdk/@smithy"],
+        ["greet", "/opt/nodejs/node_modules/greet"],
+        ["shared", "/opt/nodejs/node20/node_modules/shared"],
     ]
-    assert node_module_folders([], "22", None) == []
+    assert node_module_links([], "22", None) == []
+    assert node_module_links([], "20", (str(tmp_path / "none"), "/x")) == []
 
 
-def test_node_modules_are_merged_at_the_root_where_esm_resolution_ends() -> None:
+def test_only_folders_inside_their_own_layer_are_listed(tmp_path: Path) -> None:
+    """Listed on the host: a layer's symlink must not make it list a host folder."""
+    secret = _packages(tmp_path / "secret", "host-only")
+    hostile = tmp_path / "hostile"
+    (hostile / "nodejs").mkdir(parents=True)
+    (hostile / "nodejs/node_modules").symlink_to(secret)
+    (hostile / "nodejs/node20").symlink_to("/etc")
+    inner = tmp_path / "inner"
+    _packages(inner / "lib/node_modules", "fine")
+    (inner / "nodejs").mkdir()
+    (inner / "nodejs/node_modules").symlink_to("../lib/node_modules")  # within the layer
+    links = node_module_links([str(hostile), str(inner)], "20", None)
+    assert links == [["fine", "/opt/nodejs/node_modules/fine"]]
+
+
+def test_node_modules_links_sit_where_esm_resolution_ends() -> None:
+    links = [["greet", "/opt/nodejs/node_modules/greet"], ["@s/p", "/var/runtime/x/@s/p"]]
     assert "/node_modules" not in targets(plan())
-    one = targets(plan(node_modules=["/sdk/node_modules"]))["/node_modules"]
-    assert one == ["tree", "/sdk/node_modules", "/node_modules"]
-    both = targets(plan(node_modules=["/l1/nodejs/node_modules", "/sdk/node_modules"]))
-    assert both["/node_modules"] == [
-        "overlay",
-        ["/l1/nodejs/node_modules", "/sdk/node_modules"],
-        "/node_modules",
+    steps = targets(plan(node_modules=links))
+    assert steps["/node_modules"] == ["dir", "/node_modules"]
+    assert steps["/node_modules/greet"] == [
+        "symlink",
+        "/opt/nodejs/node_modules/greet",
+        "/node_modules/greet",
     ]
-    standby = plan(code_tree=None, cgroup_procs=(), node_modules=["/sdk/node_modules"])
-    assert ["dir", "/node_modules"] in standby["layout"]  # the mount point; the late plan fills it
+    assert steps["/node_modules/@s/p"] == ["symlink", "/var/runtime/x/@s/p", "/node_modules/@s/p"]
+    standby = plan(code_tree=None, cgroup_procs=(), node_modules=links)
+    assert ["dir", "/node_modules"] in standby["layout"]  # a mount point; the late plan fills it
+    assert not any(step[0] == "symlink" and "node_modules" in step[2] for step in standby["layout"])
     late = late_plan(
         code_tree="/c",
-        layer_trees=["/l1"],
+        layer_trees=[],
         socket_path="/s",
         tmp_bytes=1,
         hostname="h",
         cgroup_procs=(),
-        node_modules=["/l1/nodejs/node_modules", "/sdk/node_modules"],
+        node_modules=links,
     )
-    assert late["layout"][-1] == both["/node_modules"]
-
-
-def test_only_existing_folders_inside_their_own_layer_are_mounted(tmp_path: Path) -> None:
-    """A lower layer is opened on the host: a layer's symlink must not show a host folder."""
-    plain, hostile, inner = tmp_path / "plain", tmp_path / "hostile", tmp_path / "inner"
-    (plain / "nodejs/node_modules").mkdir(parents=True)
-    (hostile / "nodejs").mkdir(parents=True)
-    (hostile / "nodejs/node_modules").symlink_to(tmp_path / "secret")
-    (tmp_path / "secret").mkdir()
-    (hostile / "nodejs/node20").symlink_to("/etc")
-    (inner / "lib/node_modules").mkdir(parents=True)  # a link within the layer is fine
-    (inner / "nodejs").mkdir()
-    (inner / "nodejs/node_modules").symlink_to("../lib/node_modules")
-    sdk = tmp_path / "sdk"
-    sdk.mkdir()
-    layers = [str(plain), str(hostile), str(inner)]
-    assert mountable_node_modules(layers, "20", str(sdk)) == [
-        str(inner / "lib/node_modules"),
-        str(plain / "nodejs/node_modules"),
-        str(sdk),
-    ]
-    assert mountable_node_modules(layers, "20", str(tmp_path / "no-sdk")) == [
-        str(inner / "lib/node_modules"),
-        str(plain / "nodejs/node_modules"),
-    ]
+    assert late["layout"][-1] == ["links", "/node_modules", links]
+    assert all(
+        step[0] != "links"
+        for step in late_plan(
+            code_tree="/c",
+            layer_trees=[],
+            socket_path="/s",
+            tmp_bytes=1,
+            hostname="h",
+            cgroup_procs=(),
+        )["layout"]
+    )

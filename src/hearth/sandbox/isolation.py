@@ -44,10 +44,12 @@ RUNTIME_DIR = "/var/runtime"
 VAR_LANG = "/var/lang"
 RUNTIME_SOCKET = "/run/hearth/runtime.sock"
 # Node.js's ES module resolution ignores NODE_PATH but walks every parent folder of the
-# importing file, ending at /node_modules. Mounting the NODE_PATH folders merged there (in
-# NODE_PATH's order) lets `import "pkg"` find a layer's or the SDK's packages from anywhere
-# without a resolve hook: on Node 20 a hook runs in a loader thread of its own, whose V8 heap
-# costs every environment ~10 MB (issue #18). CommonJS still uses NODE_PATH.
+# importing file, ending at /node_modules. There a sandbox has a symlink per package of its
+# NODE_PATH folders (the first folder with a name wins, as NODE_PATH's order does), so
+# `import "pkg"` finds a layer's or the SDK's packages without a resolve hook: on Node 20 a
+# hook runs in a loader thread of its own, whose V8 heap costs every environment ~10 MB
+# (issue #18). Symlinks, not a merged mount: Node resolves them to their real paths, so a
+# package is one module whether found here, through NODE_PATH or from a sibling package.
 NODE_MODULES = "/node_modules"
 # An empty directory in a standby's skeleton: the second layer of its code's overlay.
 EMPTY_DIR = "/run/hearth/empty"
@@ -100,8 +102,9 @@ class SandboxSettings:
     network: Network = Network.HOST
     # Extra host paths shown read-only at the same path (a custom runtime's toolchain, say).
     expose: tuple[str, ...] = ()
-    # The host folder of the AWS SDK for JavaScript's packages (last in a Node.js NODE_MODULES).
-    sdk_node_modules: str | None = None
+    # The AWS SDK for JavaScript's packages: (host folder, where a sandbox sees it), the last
+    # folder of a Node.js NODE_PATH.
+    sdk_node_modules: tuple[str, str] | None = None
 
 
 @dataclass
@@ -293,46 +296,55 @@ class EtcLayers:
     scratch: str
 
 
-def node_module_folders(
-    layer_trees: Sequence[str], node_major: str, sdk_node_modules: str | None
-) -> list[str]:
-    """The host folders merged at NODE_MODULES, topmost first, in AWS's NODE_PATH order
-    (/opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, the SDK's): each group's last
-    layer on top, as in the /opt the layers are merged into. Pure: the caller drops folders
-    that do not exist (overlayfs wants every lower layer)."""
-    newest_first = list(reversed(layer_trees))
-    folders = [f"{t}/nodejs/node{node_major}/node_modules" for t in newest_first]
-    folders += [f"{t}/nodejs/node_modules" for t in newest_first]
-    if sdk_node_modules is not None:
-        folders.append(sdk_node_modules)
-    return folders
-
-
-def mountable_node_modules(
-    layer_trees: Sequence[str], node_major: str, sdk_node_modules: str | None
-) -> list[str]:
-    """node_module_folders that exist, by their real paths. A layer's zip may hold symlinks:
-    at /opt they resolve inside the sandbox, but a lower layer is opened on the host, so a
-    folder whose real path leaves its own layer's tree (`nodejs -> /root`) is left out."""
-    trees = [(tree, os.path.realpath(tree)) for tree in layer_trees]
-    mountable = []
-    for folder in node_module_folders(layer_trees, node_major, sdk_node_modules):
-        real = os.path.realpath(folder)
-        if not os.path.isdir(real):
+def node_module_links(
+    layer_trees: Sequence[str], node_major: str, sdk: tuple[str, str] | None
+) -> list[list[str]]:
+    """[name, target] for each symlink at NODE_MODULES: the packages of AWS's NODE_PATH
+    folders (/opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, the SDK's), the first
+    folder with a name winning; a scope (`@aws-sdk`) found in one folder only is one link.
+    Listed on the host: layer_trees are the layers merged at /opt, and `sdk` is (host folder,
+    inside folder). A folder whose real path leaves its own layer's tree (a symlink in the
+    layer's zip, `nodejs -> /root`) is not listed: only the sandbox's view may be shown."""
+    folders: list[tuple[str, list[str]]] = [
+        (f"{LAYERS_ROOT}/{sub}", _own_folders(layer_trees, sub))
+        for sub in (f"nodejs/node{node_major}/node_modules", "nodejs/node_modules")
+    ]
+    if sdk is not None and os.path.isdir(sdk[0]):
+        folders.append((sdk[1], [sdk[0]]))
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for inside, hosts in folders:
+        for name in sorted({n for h in hosts for n in os.listdir(h) if not n.startswith(".")}):
+            found.setdefault(name, []).append((inside, hosts))
+    links: list[list[str]] = []
+    for name, where in found.items():
+        if not name.startswith("@") or len(where) == 1:
+            links.append([name, f"{where[0][0]}/{name}"])
             continue
-        home = next((r for t, r in trees if folder.startswith(t + "/")), None)
-        if home is None or real.startswith(home + "/"):
-            mountable.append(real)
-    return mountable
+        seen: set[str] = set()
+        for inside, hosts in where:  # a scope in several folders: one link per package
+            scoped = {n for h in hosts if os.path.isdir(d := f"{h}/{name}") for n in os.listdir(d)}
+            for package in sorted(scoped - seen):
+                links.append([f"{name}/{package}", f"{inside}/{name}/{package}"])
+            seen |= scoped
+    return links
 
 
-def _merged(folders: Sequence[str], target: str) -> list[list[Any]]:
-    """Layout steps showing folders (topmost first) read-only at target; none if empty."""
-    if len(folders) == 1:
-        return [["tree", folders[0], target]]
-    if folders:
-        return [["overlay", list(folders), target]]
-    return []
+def _link_steps(links: Sequence[Sequence[str]]) -> list[list[Any]]:
+    """NODE_MODULES with its symlinks, in a sandbox's skeleton (read-only once it is built)."""
+    if not links:
+        return []
+    steps: list[list[Any]] = [["dir", NODE_MODULES]]
+    return steps + [["symlink", target, f"{NODE_MODULES}/{name}"] for name, target in links]
+
+
+def _own_folders(layer_trees: Sequence[str], sub: str) -> list[str]:
+    """Each layer's `sub` folder that exists with its real path inside that layer's tree."""
+    folders = []
+    for tree in layer_trees:
+        real = os.path.realpath(f"{tree}/{sub}")
+        if os.path.isdir(real) and real.startswith(os.path.realpath(tree) + "/"):
+            folders.append(real)
+    return folders
 
 
 def build_plan(
@@ -354,11 +366,11 @@ def build_plan(
     services: ServiceReach | None = None,
     lang: str | None = None,
     etc: EtcLayers | None = None,
-    node_modules: Sequence[str] = (),
+    node_modules: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
     """The plan for one environment (pure: no I/O; see sandbox_entry.py for its format).
     `lang`: what the runtime finds at /var/lang (its installation), as on AWS.
-    `node_modules`: host folders merged at NODE_MODULES, topmost first (node_module_folders).
+    `node_modules`: the symlinks at NODE_MODULES (node_module_links).
 
     code_tree None: a standby's plan, for a runtime started before its function is known:
     mount points where the code, layers and Runtime API socket go (`late_plan` fills them),
@@ -391,7 +403,7 @@ def build_plan(
     else:
         # "tree": read-only like a bind, but /proc/self/mountinfo does not name the host path.
         layout += [["tree", code_tree, TASK_ROOT], ["bind_rw", socket_path, RUNTIME_SOCKET]]
-        layout += _merged(node_modules, NODE_MODULES)
+        layout += _link_steps(node_modules)
     if code_tree is None:
         pass  # layers are mounted at assignment too
     elif len(layer_trees) == 1:
@@ -433,7 +445,7 @@ def late_plan(
     tmp_bytes: int,
     hostname: str,
     cgroup_procs: Sequence[str],
-    node_modules: Sequence[str] = (),
+    node_modules: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
     """What a standby's init mounts once its function is known (pure; sandbox_entry.py
     `_apply_late`): the same code, layers, socket, /tmp size and NODE_MODULES `build_plan`
@@ -447,7 +459,9 @@ def late_plan(
         layout.append(["tree", layer_trees[0], LAYERS_ROOT])
     elif layer_trees:
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
-    layout += _merged(node_modules, NODE_MODULES)
+    if node_modules:
+        # The skeleton is read-only by now: the links go on a small tmpfs of their own.
+        layout.append(["links", NODE_MODULES, [list(link) for link in node_modules]])
     return {
         "layout": layout,
         "empty": EMPTY_DIR,
@@ -603,10 +617,12 @@ class Sandboxes:
             _etc=(etc, self._etc),
         )
 
-    def _node_modules(self, layer_trees: Sequence[str], node_major: str | None) -> list[str]:
+    def _node_modules(
+        self, layer_trees: Sequence[str], node_major: str | None
+    ) -> list[list[str]]:
         if node_major is None:
             return []
-        return mountable_node_modules(layer_trees, node_major, self._settings.sdk_node_modules)
+        return node_module_links(layer_trees, node_major, self._settings.sdk_node_modules)
 
     def take_uids(self, count: int) -> list[int]:
         """uids for the environments a SnapStart template forks (one per live child)."""

@@ -277,6 +277,13 @@ def _apply_late(late: dict[str, Any], host_root: int, runtime: int) -> None:
             _bind(host + step[1], step[2], read_only=False)
         elif kind == "tmpfs_size":
             _mount(None, step[1], None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"size={step[2]}")
+        elif kind == "links":  # symlinks (inside paths) on a read-only tmpfs of their own
+            flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+            _mount("hearth-links", step[1], "tmpfs", flags, "size=64k,mode=0755")
+            for name, target in step[2]:
+                _make_parent(step[1], "/" + name)
+                os.symlink(target, f"{step[1]}/{name}")
+            _mount(None, step[1], None, MS_REMOUNT | MS_RDONLY | flags)
         else:
             raise SandboxError(f"unknown late step {kind!r}")
     socket.sethostname(late.get("hostname") or "localhost")
