@@ -213,3 +213,43 @@ def test_esm_finds_layer_and_sdk_packages_without_a_loader_thread_in_a_sandbox(
         assert "Cannot find package 'not-in-any-layer'" in body["stack"]
         sandboxed = body["root"] == "/var/task"
         assert ("esm/hooks" in body["stack"]) is not sandboxed
+
+
+def test_layer_packages_keep_one_identity_and_many_long_names_fit(client: Any) -> None:
+    """A package found through /node_modules is the same module a sibling package gets (its
+    real path), and a layer of 300 packages with 200-character names still starts."""
+    long_names = [f"p{i:03d}-" + "x" * 195 for i in range(300)]
+    files: dict[str, str | bytes] = {
+        "nodejs/node_modules/counter/index.js": "module.exports = { n: 0 };\n",
+        "nodejs/node_modules/uses-counter/index.js": "module.exports = require('counter');\n",
+    }
+    for name in long_names:
+        files[f"nodejs/node_modules/{name}/index.js"] = f"module.exports = '{name[:4]}';\n"
+    layer = client.publish_layer_version(
+        LayerName="node-esm-identity", Content={"ZipFile": make_zip(files)}
+    )
+    code = make_zip(
+        {
+            "index.mjs": (
+                "import counter from 'counter';\nimport uses from 'uses-counter';\n"
+                "import { createRequire } from 'node:module';\n"
+                f"import last from '{long_names[-1]}';\n"
+                "const require = createRequire(import.meta.url);\n"
+                "export const handler = async () => ({ same: counter === uses,\n"
+                "  cjs: require('counter') === counter, last,\n"
+                "  path: require.resolve('counter') });\n"
+            )
+        }
+    )
+    create_function(
+        client,
+        "node-esm-identity",
+        code,
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+        Layers=[layer["LayerVersionArn"]],
+    )
+    response, body = invoke(client, "node-esm-identity")
+    assert "FunctionError" not in response, body
+    assert (body["same"], body["cjs"], body["last"]) == (True, True, "p299")
+    assert body["path"].endswith("/nodejs/node_modules/counter/index.js")

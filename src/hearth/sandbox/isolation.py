@@ -252,7 +252,7 @@ def _target(step: list[Any]) -> str:
     """Where a layout step puts something inside the sandbox."""
     if step[0] == "etc":
         return "/etc"
-    return str(step[1] if step[0] in ("dir", "tmpfs", "file", "interpreter") else step[2])
+    return str(step[1] if step[0] in ("dir", "tmpfs", "file", "interpreter", "links") else step[2])
 
 
 # AWS's user (recorded: `whoami` says sbx_user1051), mapped to the environment's own uid.
@@ -330,11 +330,8 @@ def node_module_links(
 
 
 def _link_steps(links: Sequence[Sequence[str]]) -> list[list[Any]]:
-    """NODE_MODULES with its symlinks, in a sandbox's skeleton (read-only once it is built)."""
-    if not links:
-        return []
-    steps: list[list[Any]] = [["dir", NODE_MODULES]]
-    return steps + [["symlink", target, f"{NODE_MODULES}/{name}"] for name, target in links]
+    """NODE_MODULES with its symlinks: a read-only tmpfs of their own (sandbox_entry.py)."""
+    return [["links", NODE_MODULES, [list(link) for link in links]]] if links else []
 
 
 def _own_folders(layer_trees: Sequence[str], sub: str) -> list[str]:
@@ -459,9 +456,7 @@ def late_plan(
         layout.append(["tree", layer_trees[0], LAYERS_ROOT])
     elif layer_trees:
         layout.append(["overlay", list(reversed(layer_trees)), LAYERS_ROOT])
-    if node_modules:
-        # The skeleton is read-only by now: the links go on a small tmpfs of their own.
-        layout.append(["links", NODE_MODULES, [list(link) for link in node_modules]])
+    layout += _link_steps(node_modules)
     return {
         "layout": layout,
         "empty": EMPTY_DIR,
@@ -617,9 +612,7 @@ class Sandboxes:
             _etc=(etc, self._etc),
         )
 
-    def _node_modules(
-        self, layer_trees: Sequence[str], node_major: str | None
-    ) -> list[list[str]]:
+    def _node_modules(self, layer_trees: Sequence[str], node_major: str | None) -> list[list[str]]:
         if node_major is None:
             return []
         return node_module_links(layer_trees, node_major, self._settings.sdk_node_modules)

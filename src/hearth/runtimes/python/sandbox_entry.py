@@ -277,16 +277,38 @@ def _apply_late(late: dict[str, Any], host_root: int, runtime: int) -> None:
             _bind(host + step[1], step[2], read_only=False)
         elif kind == "tmpfs_size":
             _mount(None, step[1], None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"size={step[2]}")
-        elif kind == "links":  # symlinks (inside paths) on a read-only tmpfs of their own
-            flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-            _mount("hearth-links", step[1], "tmpfs", flags, "size=64k,mode=0755")
-            for name, target in step[2]:
-                _make_parent(step[1], "/" + name)
-                os.symlink(target, f"{step[1]}/{name}")
-            _mount(None, step[1], None, MS_REMOUNT | MS_RDONLY | flags)
+        elif kind == "links":
+            _links(step[1], step[2])
         else:
             raise SandboxError(f"unknown late step {kind!r}")
     socket.sethostname(late.get("hostname") or "localhost")
+
+
+def _make_file(root: str, step: list[Any]) -> None:
+    _make_parent(root, step[1])
+    if len(step) == 2:  # a mount point bound later (a standby's socket)
+        os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))
+        return
+    # A small file of the sandbox's own, root's, in its skeleton.
+    fd = os.open(root + step[1], os.O_CREAT | os.O_WRONLY | os.O_EXCL, int(step[3], 8))
+    try:
+        os.write(fd, step[2].encode())
+        os.fchmod(fd, int(step[3], 8))  # not narrowed by the umask
+    finally:
+        os.close(fd)
+
+
+def _links(target: str, links: list[list[str]]) -> None:
+    """Symlinks [name, inside path] on a read-only tmpfs of their own at target: a page for
+    each (a long link's target takes one), so no layer's package count can fill it."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    size = (len(links) + 64) * 4096
+    _make_dir(target)
+    _mount("hearth-links", target, "tmpfs", flags, f"size={size},mode=0755")
+    for name, link in links:
+        _make_parent(target, "/" + name)
+        os.symlink(link, f"{target}/{name}")
+    _mount(None, target, None, MS_REMOUNT | MS_RDONLY | flags)
 
 
 def _set_oom_score(score: int) -> None:
@@ -352,18 +374,11 @@ def _build_root(plan: dict[str, Any]) -> None:
             _read_only_union("hearth-tree", [empty, source], root + target)
         elif kind == "etc":
             _make_etc(root + "/etc", empty, step[1], step[2], step[3])
+        elif kind == "links":
+            _links(root + step[1], step[2])
 
-        elif kind == "file" and len(step) == 2:  # a mount point bound later (a standby's socket)
-            _make_parent(root, step[1])
-            os.close(os.open(root + step[1], os.O_CREAT | os.O_WRONLY, 0o644))
-        elif kind == "file":  # a small file of the sandbox's own, root's, in its skeleton
-            _make_parent(root, step[1])
-            fd = os.open(root + step[1], os.O_CREAT | os.O_WRONLY | os.O_EXCL, int(step[3], 8))
-            try:
-                os.write(fd, step[2].encode())
-                os.fchmod(fd, int(step[3], 8))  # not narrowed by the umask
-            finally:
-                os.close(fd)
+        elif kind == "file":
+            _make_file(root, step)
         elif kind == "tmpfs":
             _make_dir(root + step[1])
             _mount(
@@ -393,7 +408,7 @@ def _build_root(plan: dict[str, Any]) -> None:
 def _make_etc(target: str, empty: str, staged: str, scratch: str, files: list[list[str]]) -> None:
     """/etc as one read-only union: this sandbox's own files (a tmpfs at `scratch`, outside
     the new root, so nothing shows where it is) over the host's staged copies."""
-    _mount("hearth-etc", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+    _mount("hearth-etc", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
     for name, content, mode in files:
         fd = os.open(f"{scratch}/{name}", os.O_CREAT | os.O_WRONLY | os.O_EXCL, int(mode, 8))
         try:
@@ -408,7 +423,7 @@ def _make_etc(target: str, empty: str, staged: str, scratch: str, files: list[li
 def _make_dev(root: str) -> None:
     dev = root + "/dev"
     _make_dir(dev)
-    _mount("hearth-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
+    _mount("hearth-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=1m,mode=0755")
     for name in DEVICES:
         if os.path.exists("/dev/" + name):
             _bind("/dev/" + name, f"{dev}/{name}", read_only=False)
