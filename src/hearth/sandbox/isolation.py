@@ -9,7 +9,8 @@ The view, like AWS's: the host's system directories read-only (``/usr`` and the
 ``/bin``-style links to it, and of ``/etc`` only what runtimes read: see ``ETC_ENTRIES``);
 the interpreter the runtime needs, read-only at its own path;
 the function's code read-only at ``/var/task``; its layers merged read-only at ``/opt``;
-Hearth's runtime clients read-only at ``/var/runtime``; a private ``/tmp`` of EphemeralStorage
+Hearth's runtime clients read-only at ``/var/runtime``; for Node.js, a read-only
+``/node_modules`` of symlinks to its ``NODE_PATH`` packages; a private ``/tmp`` of EphemeralStorage
 size; the environment's Runtime API socket. Nothing else: not Hearth's data dir, not other
 functions' code, not home directories.
 """
