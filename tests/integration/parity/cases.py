@@ -7,6 +7,7 @@ The calls are read off the recorded answers (what AWS echoed, what its messages 
 from __future__ import annotations
 
 from tests.integration.parity.invoke_config_cases import INVOKE_CONFIG_CASES
+from tests.integration.parity.layer_cases import LAYER_CASES
 from tests.integration.parity.logging_cases import LOGGING_CASES
 from tests.integration.parity.more_cases import MORE_CASES
 from tests.integration.parity.name_cases import NAME_CASES
@@ -686,4 +687,5 @@ CASES: list[Case] = [
     *VERSION_CASES,
     *S3_CODE_CASES,
     *LOGGING_CASES,
+    *LAYER_CASES,
 ]
