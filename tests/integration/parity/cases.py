@@ -9,6 +9,7 @@ from __future__ import annotations
 from tests.integration.parity.invoke_config_cases import INVOKE_CONFIG_CASES
 from tests.integration.parity.layer_cases import LAYER_CASES
 from tests.integration.parity.logging_cases import LOGGING_CASES
+from tests.integration.parity.mapping_cases import MAPPING_CASES
 from tests.integration.parity.more_cases import MORE_CASES
 from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
@@ -688,4 +689,5 @@ CASES: list[Case] = [
     *S3_CODE_CASES,
     *LOGGING_CASES,
     *LAYER_CASES,
+    *MAPPING_CASES,
 ]

@@ -50,10 +50,13 @@ class Ref:
 
     key: str
     path: tuple[str | int, ...]
+    # Added to a number taken (a limit plus one, for a case that goes past the server's own).
+    plus: int = 0
 
-    def __init__(self, key: str, *path: str | int) -> None:
+    def __init__(self, key: str, *path: str | int, plus: int = 0) -> None:
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "path", path)
+        object.__setattr__(self, "plus", plus)
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class Replay:
                     found = found[part]  # type: ignore[index]
                 except (KeyError, IndexError, TypeError):
                     return f"<no {value.key} to take {part} from>"
-            return found
+            return found + value.plus if value.plus else found
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -1,0 +1,123 @@
+"""The recorded cases of event source mapping errors and of the account's concurrency limits.
+
+The mappings' sources are ARNs no call reads (the errors come first), and the limits are the
+server's own, read from GetAccountSettings (the recordings hide AWS's behind placeholders).
+"""
+
+from __future__ import annotations
+
+from tests.integration.parity.replay import Call, Case, Create, Ref
+
+_UNKNOWN = {"UUID": "00000000-0000-4000-8000-000000000000"}
+_QUEUE = "arn:aws:sqs:{region}:{account}:parity-{tag}"
+_STREAM = "arn:aws:dynamodb:{region}:{account}:table/parity-{tag}/stream/2024-01-01T00:00:00.000"
+_KINESIS = "arn:aws:kinesis:{region}:{account}:stream/parity-{tag}"
+_SETTINGS = Call("settings", "get_account_settings")  # not recorded: the limits to go past
+_LIMIT = ("AccountLimit", "ConcurrentExecutions")
+_UNRESERVED = ("AccountLimit", "UnreservedConcurrentExecutions")
+# AWS keeps this many executions unreserved (its documented minimum, recorded in messages).
+_MIN_UNRESERVED = 100
+
+
+def _esm(key: str, source: str, fn: str = "{fn}", **params: object) -> Call:
+    # Unvalidated: botocore would refuse the enum values AWS's own check answers.
+    sent = {"FunctionName": fn, "EventSourceArn": source, **params}
+    return Call(key, "create_event_source_mapping", sent, validate=False)
+
+
+def _starting_positions(source: str) -> list[Call]:
+    return [
+        _esm("no_starting_position", source),
+        _esm("invalid_starting_position", source, StartingPosition="invalid"),
+    ]
+
+
+_ESM = "TestLambdaEventSourceMappings"
+
+MAPPING_CASES = [
+    Case(
+        f"{_ESM}::test_event_source_mapping_exceptions",
+        [
+            Create(None),
+            Call("get_unknown_uuid", "get_event_source_mapping", _UNKNOWN),
+            Call("delete_unknown_uuid", "delete_event_source_mapping", _UNKNOWN),
+            Call("update_unknown_uuid", "update_event_source_mapping", _UNKNOWN),
+            Call(
+                "create_no_event_source_arn",
+                "create_event_source_mapping",
+                {"FunctionName": "{fn}"},
+            ),
+            _esm("create_unknown_params", _QUEUE, fn="{fn}-doesnotexist"),
+            _esm(
+                "destination_config_failure",
+                _QUEUE,
+                DestinationConfig={"OnFailure": {"Destination": _QUEUE + "-dlq"}},
+            ),
+        ],
+    ),
+    Case(
+        f"{_ESM}::test_create_event_source_validation",
+        [
+            Create(None),
+            *_starting_positions(_STREAM),
+            _esm("incompatible_starting_position", _STREAM, StartingPosition="AT_TIMESTAMP"),
+        ],
+    ),
+    Case(
+        f"{_ESM}::test_create_event_source_validation_kinesis",
+        [Create(None), *_starting_positions(_KINESIS)],
+    ),
+    Case(
+        "TestLambdaReservedConcurrency::test_function_concurrency_limits",
+        [
+            Create(None),
+            _SETTINGS,
+            Call(
+                "put_function_concurrency_account_limit_exceeded",
+                "put_function_concurrency",
+                {
+                    "FunctionName": "{fn}",
+                    "ReservedConcurrentExecutions": Ref("settings", *_LIMIT, plus=1),
+                },
+            ),
+            Call(
+                "put_function_concurrency_below_unreserved_min_value",
+                "put_function_concurrency",
+                {
+                    "FunctionName": "{fn}",
+                    "ReservedConcurrentExecutions": Ref(
+                        "settings", *_UNRESERVED, plus=1 - _MIN_UNRESERVED
+                    ),
+                },
+            ),
+        ],
+    ),
+    Case(
+        "TestLambdaProvisionedConcurrency::test_provisioned_concurrency_limits",
+        [
+            Create(None),
+            Call(None, "publish_version", {"FunctionName": "{fn}"}),
+            _SETTINGS,
+            Call(
+                "put_provisioned_concurrency_account_limit_exceeded",
+                "put_provisioned_concurrency_config",
+                {
+                    "FunctionName": "{fn}",
+                    "Qualifier": "1",
+                    "ProvisionedConcurrentExecutions": Ref("settings", *_UNRESERVED, plus=1),
+                },
+            ),
+            Call(
+                "put_provisioned_concurrency_below_unreserved_min_value",
+                "put_provisioned_concurrency_config",
+                {
+                    "FunctionName": "{fn}",
+                    "Qualifier": "1",
+                    "ProvisionedConcurrentExecutions": Ref(
+                        "settings", *_UNRESERVED, plus=1 - _MIN_UNRESERVED
+                    ),
+                },
+            ),
+        ],
+    ),
+]
