@@ -15,6 +15,7 @@ from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
 from tests.integration.parity.s3_code_cases import S3_CODE_CASES
 from tests.integration.parity.signing_cases import SIGNING_CASES
+from tests.integration.parity.snapstart_cases import SNAPSTART_CASES
 from tests.integration.parity.url_cases import URL_CASES
 from tests.integration.parity.version_cases import VERSION_CASES
 
@@ -690,4 +691,5 @@ CASES: list[Case] = [
     *LOGGING_CASES,
     *LAYER_CASES,
     *MAPPING_CASES,
+    *SNAPSTART_CASES,
 ]
