@@ -6,10 +6,10 @@ server's own, read from GetAccountSettings (the recordings hide AWS's behind pla
 
 from __future__ import annotations
 
-from tests.integration.parity.replay import Call, Case, Create, Ref
+from tests.integration.parity.replay import Call, Case, Create, Ref, SqsQueue
 
 _UNKNOWN = {"UUID": "00000000-0000-4000-8000-000000000000"}
-_QUEUE = "arn:aws:sqs:{region}:{account}:parity-{tag}"
+_QUEUE = "arn:aws:sqs:{region}:{account}:parity-{tag}-q"
 _STREAM = "arn:aws:dynamodb:{region}:{account}:table/parity-{tag}/stream/2024-01-01T00:00:00.000"
 _KINESIS = "arn:aws:kinesis:{region}:{account}:stream/parity-{tag}"
 _SETTINGS = Call("settings", "get_account_settings")  # not recorded: the limits to go past
@@ -119,5 +119,91 @@ MAPPING_CASES = [
                 },
             ),
         ],
+    ),
+]
+
+_KAFKA_AUTH = [
+    {"Type": "BASIC_AUTH", "URI": "arn:aws:secretsmanager:{region}:{account}:secret:parity-{tag}"}
+]
+
+
+def _kafka(key: str, servers: list[str], topic: str, **params: object) -> Call:
+    sent: dict[str, object] = {
+        "FunctionName": "{fn}",
+        "Topics": [topic],
+        "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": servers}},
+        "StartingPosition": "TRIM_HORIZON",
+        **params,
+    }
+    return Call(key, "create_event_source_mapping", sent)
+
+
+MAPPING_CASES += [
+    Case(
+        f"{_ESM}::test_function_name_variations",
+        [
+            SqsQueue("parity-{tag}-q"),
+            Create(None),
+            Call(None, "publish_version", {"FunctionName": "{fn}"}),
+            Call(
+                None,
+                "create_alias",
+                {"FunctionName": "{fn}", "Name": "myalias", "FunctionVersion": "1"},
+            ),
+            # Each mapping deleted before the next (one queue maps to one function at a time).
+            *(
+                step
+                for key, fn in (
+                    ("name_only", "{fn}"),
+                    ("partial_arn_latest", "{fn}:$LATEST"),
+                    ("partial_arn_version", "{fn}:1"),
+                    ("partial_arn_alias", "{fn}:myalias"),
+                    ("full_arn_latest", "{arn}"),
+                    ("full_arn_version", "{arn}:1"),
+                    ("full_arn_alias", "{arn}:myalias"),
+                )
+                for step in (
+                    _esm(f"{key}_create_esm", _QUEUE, fn=fn),
+                    Call(
+                        None,
+                        "delete_event_source_mapping",
+                        {"UUID": Ref(f"{key}_create_esm", "UUID")},
+                    ),
+                )
+            ),
+        ],
+    ),
+    Case(
+        f"{_ESM}::test_create_event_source_self_managed",
+        [
+            Create(None),
+            _kafka("missing-source-access-configuration", ["kafka:1000"], "topic"),
+            _kafka(
+                "event-source-mapping-default",
+                ["kafka:1000"],
+                "topic",
+                SourceAccessConfigurations=_KAFKA_AUTH,
+            ),
+            _kafka(
+                "duplicate-source", ["kafka:1000"], "topic", SourceAccessConfigurations=_KAFKA_AUTH
+            ),
+            _kafka(
+                "event-source-mapping-values",
+                ["kafka:1000"],
+                "topic_2",
+                SourceAccessConfigurations=_KAFKA_AUTH,
+                StartingPosition="LATEST",
+                BatchSize=1,
+                SelfManagedKafkaEventSourceConfig={"ConsumerGroupId": "random_id"},
+            ),
+            _kafka(
+                "multiple-duplicate-source",
+                ["kafka:1000", "kafka:2000"],
+                "topic",
+                SourceAccessConfigurations=_KAFKA_AUTH,
+            ),
+        ],
+        divergence="Hearth has no Kafka sources: a self-managed Kafka mapping is refused "
+        "as an unrecognized event source (README, divergences)",
     ),
 ]

@@ -101,7 +101,14 @@ class S3Put:
     body: bytes
 
 
-Step = Call | Wait | Create | S3Put
+@dataclass(frozen=True)
+class SqsQueue:
+    """A queue made in the SQS on the same endpoint (an event source mapping's source)."""
+
+    name: str
+
+
+Step = Call | Wait | Create | S3Put | SqsQueue
 
 # What a FunctionConfiguration echoes of CreateFunction's arguments.
 _ECHOED = ("Runtime", "Handler", "MemorySize", "Timeout", "Description", "Environment")
@@ -196,6 +203,9 @@ class Replay:
             if isinstance(step, S3Put):
                 self._s3_put(step)
                 continue
+            if isinstance(step, SqsQueue):
+                self._client("sqs").create_queue(QueueName=self.resolve(step.name))
+                continue
             if isinstance(step, Wait):
                 params: dict[str, Any] = {"FunctionName": self.resolve(step.function)}
                 if step.qualifier:
@@ -216,16 +226,19 @@ class Replay:
             if step.key is not None:
                 self.answers[step.key] = answer
 
-    def _s3_put(self, step: S3Put) -> None:
+    def _client(self, service: str) -> Any:
         meta = self.client.meta
         credentials = self.client._request_signer._credentials  # the Lambda client's own
-        s3 = boto3.client(
-            "s3",
+        return boto3.client(
+            service,
             endpoint_url=meta.endpoint_url,
             region_name=meta.region_name,
             aws_access_key_id=credentials.access_key,
             aws_secret_access_key=credentials.secret_key,
         )
+
+    def _s3_put(self, step: S3Put) -> None:
+        s3 = self._client("s3")
         bucket = self.resolve(step.bucket)
         with contextlib.suppress(ClientError):
             s3.create_bucket(Bucket=bucket)
