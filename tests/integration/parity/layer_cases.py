@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, S3Put
+from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, S3Put, Wait
 
 _LAYER = "arn:aws:lambda:{region}:{account}:layer:{fn}"
 _V1 = {"LayerName": "{fn}", "VersionNumber": 1}
+_LIFECYCLE_LAYER = "arn:aws:lambda:{region}:{account}:layer:{fn}-layer"
 _BUCKET = "parity-layer-{tag}"
 
 
@@ -201,6 +202,58 @@ LAYER_CASES = [
                     "Code": {"ZipFile": ZIP},
                     "Layers": [f"{_LAYER}-{i}:1" for i in range(6)],
                 },
+            ),
+        ],
+    ),
+    Case(
+        "TestLambdaLayer::test_layer_lifecycle",
+        [
+            Create(
+                None,
+                overrides={"MemorySize": 128, "Timeout": 30, "Environment": {"Variables": {}}},
+            ),
+            Call("get_fn_result", "get_function", {"FunctionName": "{fn}"}),
+            Call("get_fn_config_result", "get_function_configuration", {"FunctionName": "{fn}"}),
+            *(
+                _publish(
+                    key,
+                    "{fn}-layer",
+                    ZIP2,
+                    CompatibleRuntimes=["python3.12"],
+                    CompatibleArchitectures=["x86_64"],
+                    Description="a layer",
+                    LicenseInfo="MIT",
+                )
+                for key in ("publish_result", "publish_result_2")
+            ),
+            _layers("update_fn_config", _LIFECYCLE_LAYER + ":1"),
+            Wait("function_updated_v2"),
+            Call("get_fn_config", "get_function_configuration", {"FunctionName": "{fn}"}),
+            _get("get_layer_ver_result", "{fn}-layer", 1),
+            Call(
+                "get_layer_by_arn_version",
+                "get_layer_version_by_arn",
+                {"Arn": _LIFECYCLE_LAYER + ":1"},
+            ),
+            Call(
+                "list_layer_versions_predelete", "list_layer_versions", {"LayerName": "{fn}-layer"}
+            ),
+            _delete("delete_layer_1", "{fn}-layer", 1),
+            Call(
+                "get_fn_config_postdelete", "get_function_configuration", {"FunctionName": "{fn}"}
+            ),
+            _delete("delete_layer_2", "{fn}-layer", 2),
+            Call(
+                "list_layer_versions_postdelete", "list_layer_versions", {"LayerName": "{fn}-layer"}
+            ),
+            _publish(
+                "publish_result_3",
+                "{fn}-layer",
+                ZIP2,
+                CompatibleRuntimes=["python3.12"],
+                CompatibleArchitectures=["x86_64"],
+                Description="a layer",
+                LicenseInfo="MIT",
             ),
         ],
     ),
