@@ -207,3 +207,54 @@ MAPPING_CASES += [
         "as an unrecognized event source (README, divergences)",
     ),
 ]
+
+_PC = "put_provisioned_concurrency_config"
+
+
+def _pc(key: str, op: str, qualifier: str, **params: object) -> Call:
+    return Call(key, op, {"FunctionName": "{fn}", "Qualifier": qualifier, **params})
+
+
+MAPPING_CASES += [
+    Case(
+        "TestLambdaProvisionedConcurrency::test_lambda_provisioned_lifecycle",
+        [
+            Create(
+                None,
+                overrides={"MemorySize": 128, "Timeout": 30, "Environment": {"Variables": {}}},
+            ),
+            Call("publish_version_result", "publish_version", {"FunctionName": "{fn}"}),
+            Call(
+                "create_alias_result",
+                "create_alias",
+                {"FunctionName": "{fn}", "Name": "provisioned", "FunctionVersion": "1"},
+            ),
+            _pc("put_provisioned_on_version", _PC, "1", ProvisionedConcurrentExecutions=1),
+            _pc(
+                "put_provisioned_on_alias_versionconflict",
+                _PC,
+                "provisioned",
+                ProvisionedConcurrentExecutions=1,
+            ),
+            _pc("delete_provisioned_version", "delete_provisioned_concurrency_config", "1"),
+            _pc("get_provisioned_version_postdelete", "get_provisioned_concurrency_config", "1"),
+            _pc("put_provisioned_on_alias", _PC, "provisioned", ProvisionedConcurrentExecutions=1),
+            _pc("put_provisioned_on_version_conflict", _PC, "1", ProvisionedConcurrentExecutions=1),
+            Call(
+                "delete_alias_result",
+                "delete_alias",
+                {"FunctionName": "{fn}", "Name": "provisioned"},
+            ),
+            _pc(
+                "get_provisioned_alias_postaliasdelete",
+                "get_provisioned_concurrency_config",
+                "provisioned",
+            ),
+            Call(
+                "list_response_postdeletes",
+                "list_provisioned_concurrency_configs",
+                {"FunctionName": "{fn}"},
+            ),
+        ],
+    ),
+]
