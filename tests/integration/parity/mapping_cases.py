@@ -258,3 +258,10 @@ MAPPING_CASES += [
         ],
     ),
 ]
+
+MAPPING_CASES += [
+    Case(
+        "TestLambdaAccountSettings::test_account_settings",
+        [Call("acc_settings_modded", "get_account_settings", keys_only=True)],
+    ),
+]

@@ -70,6 +70,8 @@ class Call:
     summary: bool = False
     # Where the recording kept one item of a list answer: (list field, key, value it has).
     pick: tuple[str, str, Any] | None = None
+    # True where the recording kept the names of each object's fields, not their values.
+    keys_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,11 @@ class Replay:
             answer = self.call(step.op, self.resolve(step.params), client)
             if step.summary:
                 answer = summarize(answer)
+            if step.keys_only and isinstance(answer, dict):
+                answer = {
+                    k: sorted(v) if isinstance(v, dict) and k != "ResponseMetadata" else v
+                    for k, v in answer.items()
+                }
             if step.pick is not None and isinstance(answer, dict):
                 listed, key, wanted = step.pick
                 wanted = self.resolve(wanted)
