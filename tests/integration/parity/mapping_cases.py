@@ -6,6 +6,7 @@ server's own, read from GetAccountSettings (the recordings hide AWS's behind pla
 
 from __future__ import annotations
 
+from tests.integration.parity.more_cases import tag_lifecycle
 from tests.integration.parity.replay import Call, Case, Create, Ref, SqsQueue
 
 _UNKNOWN = {"UUID": "00000000-0000-4000-8000-000000000000"}
@@ -263,5 +264,17 @@ MAPPING_CASES += [
     Case(
         "TestLambdaAccountSettings::test_account_settings",
         [Call("acc_settings_modded", "get_account_settings", keys_only=True)],
+    ),
+]
+
+MAPPING_CASES += [
+    Case(
+        "TestLambdaTag::test_tag_lifecycle[event_source_mapping]",
+        [
+            SqsQueue("parity-{tag}-q"),
+            Create(None),
+            _esm("esm", _QUEUE),  # not recorded: the resource tagged
+            *tag_lifecycle(Ref("esm", "EventSourceMappingArn")),
+        ],
     ),
 ]
