@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from hearth.cluster.rpc import Message, Rpc, flush_on
+from hearth.cluster.rpc import Message, Rpc, everywhere, flush_on
 from hearth.logs.store import (
     END_OF_TIME,
     LogCounts,
@@ -174,10 +174,7 @@ class ClusterLogStore:
 
     def _everywhere(self, op: str, **args: Any) -> list[Any]:
         """This node's result, then every other live node's."""
-        call = json.dumps({"op": op, "args": args}).encode(), b""
-        here = self._local.run(op, args)
-        there = self._rpc.gather_now(TOPIC, call, QUERY_TIMEOUT_SECONDS)
-        return [here, *(json.loads(body) for _, body in there)]
+        return everywhere(self._rpc, TOPIC, self._local.run, op, args, QUERY_TIMEOUT_SECONDS)
 
     # Stays on this node ------------------------------------------------------------------
     def append(self, events: Sequence[NewEvent]) -> None:

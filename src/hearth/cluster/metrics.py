@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hearth.cluster.rpc import Message, Rpc, flush_on
+from hearth.cluster.rpc import Message, Rpc, everywhere, flush_on
 from hearth.metrics.series import Aggregate
 from hearth.metrics.store import MetricKey, MetricStore, Point
 
@@ -117,10 +117,8 @@ class ClusterMetricStore:
         self._rpc.serve(TOPIC, self._local.serve)
 
     def _everywhere(self, op: str, **args: Any) -> list[Any]:
-        call = json.dumps({"op": op, "args": args}).encode(), b""
-        here = self._local.run(op, args)
-        there = self._rpc.gather_now(TOPIC, call, QUERY_TIMEOUT_SECONDS)
-        return [here, *(json.loads(body) for _, body in there)]
+        """This node's result, then every other live node's."""
+        return everywhere(self._rpc, TOPIC, self._local.run, op, args, QUERY_TIMEOUT_SECONDS)
 
     def add(self, points: Sequence[Point]) -> None:
         self._local.store.add(points)

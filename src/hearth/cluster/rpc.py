@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -243,6 +244,22 @@ class Rpc:
         except NatsUnavailable as down:
             logger.warning("cluster: %s; answering with this node's part only", down)
             return []
+
+
+def everywhere(
+    rpc: Rpc,
+    topic: str,
+    run_here: Callable[[str, dict[str, Any]], Any],
+    op: str,
+    args: dict[str, Any],
+    timeout: float,
+) -> list[Any]:
+    """A read asked of the whole cluster: this node's answer (`run_here(op, args)`), then
+    every other live node's to the JSON call {"op", "args"} on `topic`, decoded."""
+    call = json.dumps({"op": op, "args": args}).encode(), b""
+    here = run_here(op, args)
+    there = rpc.gather_now(topic, call, timeout)
+    return [here, *(json.loads(body) for _, body in there)]
 
 
 async def flush_on(
