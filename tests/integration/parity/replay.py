@@ -15,7 +15,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.exceptions import ClientError, ParamValidationError
@@ -178,10 +178,10 @@ class Replay:
         if isinstance(value, str):
             return value.format(**self.names)
         if isinstance(value, Ref):
-            found = self.answers.get(value.key)
+            found: Any = self.answers.get(value.key)
             for part in value.path:
                 try:
-                    found = found[part]  # type: ignore[index]
+                    found = found[part]
                 except (KeyError, IndexError, TypeError):
                     return f"<no {value.key} to take {part} from>"
             return found + value.plus if value.plus else found
@@ -233,7 +233,7 @@ class Replay:
             if step.key is not None:
                 self.answers[step.key] = answer
 
-    def _client(self, service: str) -> Any:
+    def _client(self, service: Literal["s3", "sqs"]) -> Any:
         meta = self.client.meta
         credentials = self.client._request_signer._credentials  # the Lambda client's own
         return boto3.client(
