@@ -257,6 +257,9 @@ class LayerVersion:
     description: str = ""
     compatible_runtimes: tuple[str, ...] = ()
     compatible_architectures: tuple[str, ...] = ()
+    # The compatibility lists the publish named, empty or not: AWS echoes a list named empty
+    # as `[]` and leaves out one never named.
+    named_lists: tuple[str, ...] = ()
     license_info: str | None = None
     # AddLayerVersionPermission's statements (AWS's JSON, in order) and their RevisionId.
     policy_statements: tuple[dict[str, Any], ...] = ()
@@ -271,6 +274,7 @@ class LayerVersion:
         data["policy_statements"] = tuple(data.get("policy_statements", ()))
         data["compatible_runtimes"] = tuple(data["compatible_runtimes"])
         data["compatible_architectures"] = tuple(data["compatible_architectures"])
+        data["named_lists"] = tuple(data.get("named_lists", ()))
         return cls(**data)
 
 

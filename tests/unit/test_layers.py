@@ -241,8 +241,10 @@ def test_delete_is_idempotent(world: World) -> None:
         ),
         (
             {"compatible_architectures": ["sparc"]},
+            # As recorded on AWS: each member's constraints, nested.
             "Value '[sparc]' at 'compatibleArchitectures' failed to satisfy constraint: "
-            "Member must satisfy enum value set: [x86_64, arm64]",
+            "Member must satisfy constraint: [Member must satisfy enum value set: "
+            "[x86_64, arm64], Member must not be null]",
         ),
         (
             {"description": "d" * 257},
@@ -538,7 +540,10 @@ BAD_PARAMETER = (400, "InvalidParameterValueException")
     ("method", "path", "query", "body", "expected"),
     [
         ("GET", f"{VERSIONS}/abc", "", None, INVALID),
-        ("DELETE", f"{VERSIONS}/-1", "", None, INVALID),
+        # A number below 1, as recorded on AWS: "Layer Version Cannot be less than 1".
+        ("DELETE", f"{VERSIONS}/-1", "", None, BAD_PARAMETER),
+        ("GET", f"{VERSIONS}/0", "", None, BAD_PARAMETER),
+        ("GET", f"{VERSIONS}/--1", "", None, INVALID),
         ("GET", f"{VERSIONS}/9", "", None, (404, "ResourceNotFoundException")),
         ("GET", "/2018-10-31/layers/bad%20name/versions", "", None, INVALID),
         ("GET", LAYERS, "find=LayerVersion", None, INVALID),

@@ -20,6 +20,7 @@ from hearth.api.shapes import layer_version_detail, layer_version_item
 from hearth.arns import ArnFormatter, parse_layer_name
 from hearth.control.code_source import CodeSource
 from hearth.control.layers import Layers
+from hearth.errors import invalid_parameter
 from hearth.models import LayerRecord, LayerVersion
 
 LAYERS = "/2018-10-31/layers"
@@ -35,9 +36,14 @@ _VERSION_KEY_BASE = 10**15
 def _version_number(request: Request) -> int:
     raw = request.params["VersionNumber"]
     # VersionNumber is a `long` in AWS's model: anything else fails to deserialize.
-    if not raw.isascii() or not raw.isdigit():
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not digits.isascii() or not digits.isdigit():
         raise violation("VersionNumber", raw, "Member must be a number")
-    return int(raw)
+    number = int(raw)
+    if number < 1:
+        # A number, but none AWS ever gives a version (recorded for -1 and 0).
+        raise invalid_parameter("Layer Version Cannot be less than 1")
+    return number
 
 
 def _filters(request: Request) -> tuple[str | None, str | None]:
@@ -108,6 +114,11 @@ class LayersApi:
             compatible_runtimes=str_list(body, "CompatibleRuntimes"),
             compatible_architectures=str_list(body, "CompatibleArchitectures"),
             license_info=optional_str(body, "LicenseInfo"),
+            named_lists=tuple(
+                key
+                for key in ("CompatibleRuntimes", "CompatibleArchitectures")
+                if body.get(key) is not None
+            ),
         )
         return json_response(self._detail(request, version), 201)
 

@@ -280,7 +280,7 @@ def _constraint_failures(shape: Shape, value: Any) -> list[str]:
     if kind == "string" and isinstance(value, str):
         pattern = meta.get("pattern")
         if pattern and not _fullmatch(pattern, value):
-            failures.append(f"Member must satisfy regular expression pattern: {pattern}")
+            failures.append(f"Member must satisfy regular expression pattern: {_printed(shape)}")
         enum = _enum(shape)
         if enum and value not in enum:
             failures.append(f"Member must satisfy enum value set: [{', '.join(enum)}]")
@@ -307,10 +307,26 @@ def _constraint_list(shape: Shape) -> list[str]:
         if "min" in meta:
             listed.append(f"Member must have length greater than or equal to {meta['min']}")
     if meta.get("pattern"):
-        listed.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
+        listed.append(f"Member must satisfy regular expression pattern: {_printed(shape)}")
     if _enum(shape):
         listed.append(f"Member must satisfy enum value set: [{', '.join(_enum(shape))}]")
     return listed
+
+
+# Patterns AWS's messages print otherwise than botocore's model has them (recorded on AWS:
+# the LayerVersionArn pattern without the model's outer parentheses); the same regex.
+_AWS_PRINTED_PATTERN = {
+    "LayerVersionArn": "(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?"
+    "-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|"
+    "(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)",
+}
+
+
+def _printed(shape: Shape) -> str:
+    pattern: str = shape.metadata["pattern"]
+    printed = _AWS_PRINTED_PATTERN.get(shape.name)
+    # Only where the model still has the pattern AWS printed, wrapped: a newer model wins.
+    return printed if printed is not None and pattern == f"({printed})" else pattern
 
 
 # Enums AWS does not check at its front end: a Runtime may also be a runtime version's ARN,

@@ -129,9 +129,9 @@ def layer_version_item(layer: LayerVersion, arns: ArnFormatter) -> dict[str, Any
         "Description": layer.description,
         "CreatedDate": layer.created_date,
     }
-    if layer.compatible_runtimes:
+    if layer.compatible_runtimes or "CompatibleRuntimes" in layer.named_lists:
         shape["CompatibleRuntimes"] = list(layer.compatible_runtimes)
-    if layer.compatible_architectures:
+    if layer.compatible_architectures or "CompatibleArchitectures" in layer.named_lists:
         shape["CompatibleArchitectures"] = list(layer.compatible_architectures)
     if layer.license_info is not None:
         shape["LicenseInfo"] = layer.license_info

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hearth.arns import LATEST, ArnFormatter
-from hearth.errors import function_not_found, invalid_parameter
+from hearth.errors import ErrorCode, LambdaError, function_not_found, invalid_parameter
 from hearth.models import FunctionRecord
 from hearth.store.code import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
 from hearth.store.registry import Registry
@@ -87,9 +87,12 @@ class Account:
             others = [f for f in tx.list_functions() if f.name != name]
             minimum = min_unreserved(self._limit)
             if unreserved_concurrency(others, self._limit) - value < minimum:
-                raise invalid_parameter(
+                raise LambdaError(
+                    ErrorCode.INVALID_PARAMETER_VALUE,
+                    400,
                     "Specified ReservedConcurrentExecutions for function decreases account's "
-                    f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+                    f"UnreservedConcurrentExecution below its minimum value of [{minimum}].",
+                    error_type=None,  # AWS's answer has no "Type", as recorded
                 )
             tx.put_function(dataclasses.replace(record, reserved_concurrency=value))
         return value

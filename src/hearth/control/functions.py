@@ -408,16 +408,24 @@ class Functions:
         self, tx: RegistryTransaction, layer_arns: list[str]
     ) -> tuple[AttachedLayer, ...]:
         attached: list[AttachedLayer] = []
-        seen: set[str] = set()
+        seen: dict[str, str] = {}  # layer name -> the version ARN that referenced it first
         for arn in layer_arns:
             ref = parse_layer_version_arn(arn, field="layers")
+            if arn.split(":")[3] != self._arns.region:
+                raise invalid_parameter(
+                    "Layers are not in the same region as the function. "
+                    f"Layers are expected to be in region {self._arns.region}."
+                )
+            assert ref.version is not None
             if ref.name in seen:
+                # AWS names the first two references, even two of one version.
                 raise invalid_parameter(
                     "Two different versions of the same layer are not allowed to be referenced "
-                    "in the same function."
+                    f"in the same function. {seen[ref.name]} and "
+                    f"{self._arns.layer_version(ref.name, ref.version)} are versions of the "
+                    "same layer."
                 )
-            seen.add(ref.name)
-            assert ref.version is not None
+            seen[ref.name] = self._arns.layer_version(ref.name, ref.version)
             layer = tx.get_layer_version(ref.name, ref.version)
             if layer is None:
                 raise invalid_parameter(f"Layer version {arn} does not exist.")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from hearth.arns import ArnFormatter, parse_layer_version_arn
 from hearth.control.functions import Functions
-from hearth.control.runtime_names import SUPPORTED_RUNTIMES
+from hearth.control.layer_runtimes import LIST_FILTER_RUNTIMES, PUBLISH_MESSAGE_RUNTIMES
 from hearth.errors import ConstraintViolation, LambdaError, not_found, validation_error
 from hearth.models import LayerRecord, LayerVersion, aws_timestamp
 from hearth.store.code import CodeStore
@@ -55,7 +55,7 @@ def check_publish_fields(
     Runtimes and architectures are enums in AWS's model, so AWS answers a value outside them
     with ValidationException (`Value '[python3.99]' at 'compatibleRuntimes' failed to satisfy
     constraint: Member must satisfy enum value set: [...]`), not InvalidParameterValueException.
-    Hearth's enum is the runtimes it can run.
+    The enum is AWS's (layer_runtimes.py), not the runtimes Hearth runs: it is metadata.
     """
     violations: list[ConstraintViolation] = []
     if len(description) > MAX_DESCRIPTION:
@@ -71,7 +71,8 @@ def check_publish_fields(
             "compatibleRuntimes",
             compatible_runtimes,
             MAX_COMPATIBLE_RUNTIMES,
-            SUPPORTED_RUNTIMES,
+            LIST_FILTER_RUNTIMES,
+            _enum_constraint(PUBLISH_MESSAGE_RUNTIMES),
         )
     )
     violations.extend(
@@ -80,6 +81,9 @@ def check_publish_fields(
             compatible_architectures,
             MAX_COMPATIBLE_ARCHITECTURES,
             ARCHITECTURES,
+            # Each member is checked, so AWS words it as a member's constraints.
+            f"Member must satisfy constraint: [{_enum_constraint(ARCHITECTURES)}, "
+            "Member must not be null]",
         )
     )
     if license_info is not None and len(license_info) > MAX_LICENSE_INFO:
@@ -95,7 +99,7 @@ def check_publish_fields(
 
 
 def _list_violations(
-    field: str, values: Sequence[str], max_items: int, allowed: Sequence[str]
+    field: str, values: Sequence[str], max_items: int, allowed: Sequence[str], constraint: str
 ) -> list[ConstraintViolation]:
     found: list[ConstraintViolation] = []
     if len(values) > max_items:
@@ -107,16 +111,18 @@ def _list_violations(
             )
         )
     if any(value not in allowed for value in values):
-        found.append(ConstraintViolation(field, _java_list(values), _enum_constraint(allowed)))
+        found.append(ConstraintViolation(field, _java_list(values), constraint))
     return found
 
 
 def check_filters(runtime: str | None, architecture: str | None) -> None:
     """The CompatibleRuntime / CompatibleArchitecture query filters of the List operations."""
     violations: list[ConstraintViolation] = []
-    if runtime is not None and runtime not in SUPPORTED_RUNTIMES:
+    if runtime is not None and runtime not in LIST_FILTER_RUNTIMES:
         violations.append(
-            ConstraintViolation("compatibleRuntime", runtime, _enum_constraint(SUPPORTED_RUNTIMES))
+            ConstraintViolation(
+                "compatibleRuntime", runtime, _enum_constraint(LIST_FILTER_RUNTIMES)
+            )
         )
     if architecture is not None and architecture not in ARCHITECTURES:
         violations.append(
@@ -160,6 +166,7 @@ class Layers:
         compatible_runtimes: Sequence[str] = (),
         compatible_architectures: Sequence[str] = (),
         license_info: str | None = None,
+        named_lists: tuple[str, ...] = (),
     ) -> LayerVersion:
         check_publish_fields(
             description, compatible_runtimes, compatible_architectures, license_info
@@ -185,6 +192,7 @@ class Layers:
                         compatible_runtimes=tuple(compatible_runtimes),
                         compatible_architectures=tuple(compatible_architectures),
                         license_info=license_info,
+                        named_lists=named_lists,
                     )
                     tx.put_layer(dataclasses.replace(record, last_version_number=number))
                     tx.put_layer_version(version)

@@ -18,6 +18,7 @@ from hearth.control.account import min_unreserved, unreserved_concurrency
 from hearth.control.targets import existing_target
 from hearth.errors import (
     ConstraintViolation,
+    ErrorCode,
     LambdaError,
     conflict,
     invalid_parameter,
@@ -191,8 +192,21 @@ class ProvisionedConfigs:
         current = record.provisioned_concurrency.get(qualifier)
         growth = requested - (current.requested if current is not None else 0)
         minimum = min_unreserved(self._limit)
-        if unreserved_concurrency(tx.list_functions(), self._limit) - growth < minimum:
-            raise invalid_parameter(
+        unreserved = unreserved_concurrency(tx.list_functions(), self._limit)
+        # AWS's answers to both have no "Type", as recorded.
+        if growth > unreserved:
+            raise LambdaError(
+                ErrorCode.INVALID_PARAMETER_VALUE,
+                400,
+                "Specified ConcurrentExecutions for function is greater than account's "
+                f"unreserved concurrency [{unreserved}].",
+                error_type=None,
+            )
+        if unreserved - growth < minimum:
+            raise LambdaError(
+                ErrorCode.INVALID_PARAMETER_VALUE,
+                400,
                 "Specified ConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+                f"UnreservedConcurrentExecution below its minimum value of [{minimum}].",
+                error_type=None,
             )

@@ -7,11 +7,15 @@ The calls are read off the recorded answers (what AWS echoed, what its messages 
 from __future__ import annotations
 
 from tests.integration.parity.invoke_config_cases import INVOKE_CONFIG_CASES
+from tests.integration.parity.layer_cases import LAYER_CASES
+from tests.integration.parity.logging_cases import LOGGING_CASES
+from tests.integration.parity.mapping_cases import MAPPING_CASES
 from tests.integration.parity.more_cases import MORE_CASES
 from tests.integration.parity.name_cases import NAME_CASES
 from tests.integration.parity.replay import ZIP, ZIP2, Call, Case, Create, Ref, Wait
 from tests.integration.parity.s3_code_cases import S3_CODE_CASES
 from tests.integration.parity.signing_cases import SIGNING_CASES
+from tests.integration.parity.snapstart_cases import SNAPSTART_CASES
 from tests.integration.parity.url_cases import URL_CASES
 from tests.integration.parity.version_cases import VERSION_CASES
 
@@ -684,4 +688,8 @@ CASES: list[Case] = [
     *SIGNING_CASES,
     *VERSION_CASES,
     *S3_CODE_CASES,
+    *LOGGING_CASES,
+    *LAYER_CASES,
+    *MAPPING_CASES,
+    *SNAPSTART_CASES,
 ]

@@ -363,11 +363,36 @@ _ALIAS_LIFECYCLE = Case(
 )
 
 
-def _tagging(key: str, op: str, **params: Any) -> list[Call]:
+def _tagging(key: str, op: str, resource: Any = "{arn}", **params: Any) -> list[Call]:
     """A tag change and the ListTags the recording made after it."""
     return [
-        Call(key, op, {"Resource": "{arn}", **params}),
-        Call(f"{key}_listtags", "list_tags", {"Resource": "{arn}"}),
+        Call(key, op, {"Resource": resource, **params}),
+        Call(f"{key}_listtags", "list_tags", {"Resource": resource}),
+    ]
+
+
+def tag_lifecycle(resource: Any = "{arn}") -> list[Call]:
+    """The tag and untag calls of the recorded tag lifecycles, on one resource."""
+    return [
+        *_tagging("tag_single_response", "tag_resource", resource, Tags={"A": "tag-a"}),
+        *_tagging(
+            "tag_multiple_response", "tag_resource", resource, Tags={"B": "tag-b", "C": "tag-c"}
+        ),
+        *_tagging(
+            "tag_overlap_response",
+            "tag_resource",
+            resource,
+            Tags={"C": "tag-c-newsuffix", "D": "tag-d"},
+        ),
+        *_tagging("untag_single_response", "untag_resource", resource, TagKeys=["A"]),
+        *_tagging("untag_multiple_response", "untag_resource", resource, TagKeys=["B", "C"]),
+        *_tagging("untag_nonexisting_response", "untag_resource", resource, TagKeys=["F"]),
+        *_tagging(
+            "untag_existing_and_nonexisting_response",
+            "untag_resource",
+            resource,
+            TagKeys=["D", "F"],
+        ),
     ]
 
 
@@ -375,23 +400,10 @@ _FIFTY = {f"{i}_key": f"{i}_value" for i in range(50)}
 _TAG_LIFECYCLES = [
     Case(
         "TestLambdaTag::test_tag_lifecycle[lambda_function]",
-        [
-            Create(None),
-            *_tagging("tag_single_response", "tag_resource", Tags={"A": "tag-a"}),
-            *_tagging("tag_multiple_response", "tag_resource", Tags={"B": "tag-b", "C": "tag-c"}),
-            *_tagging(
-                "tag_overlap_response",
-                "tag_resource",
-                Tags={"C": "tag-c-newsuffix", "D": "tag-d"},
-            ),
-            *_tagging("untag_single_response", "untag_resource", TagKeys=["A"]),
-            *_tagging("untag_multiple_response", "untag_resource", TagKeys=["B", "C"]),
-            *_tagging("untag_nonexisting_response", "untag_resource", TagKeys=["F"]),
-            *_tagging(
-                "untag_existing_and_nonexisting_response", "untag_resource", TagKeys=["D", "F"]
-            ),
-        ],
+        [Create(None), *tag_lifecycle()],
     ),
+    # The same calls, recorded before the test took a resource kind.
+    Case("TestLambdaTag::test_tag_lifecycle", [Create(None), *tag_lifecycle()]),
     Case(
         "TestLambdaTag::test_create_tag_on_fn_create",
         [

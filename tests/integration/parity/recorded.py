@@ -30,6 +30,8 @@ _INTERNAL_FAILURE = "<aws_internal_failure>"
 _RUN = re.compile(r"<(.):len\((\d+)\)>")
 # Values AWS's recorder replaced by a bare word rather than a placeholder.
 _WORD_PLACEHOLDERS = {"date", "datetime"}
+# A function URL, which the recorder replaced by this word.
+_URL_PLACEHOLDER = "lambda-url"
 
 
 @cache
@@ -116,6 +118,9 @@ def differences(  # noqa: PLR0911 - one return per kind of recorded value
         return []  # AWS failed that call itself: there is no answer of its to match
     if isinstance(recorded, str) and "len(" in recorded:
         recorded = _RUN.sub(lambda m: m.group(1) * int(m.group(2)), recorded)
+    if recorded == _URL_PLACEHOLDER:
+        ok = isinstance(actual, str) and actual.startswith(("http://", "https://"))
+        return [] if ok else [f"{path}: expected a function URL, got {actual!r}"]
     if isinstance(recorded, str) and recorded in _WORD_PLACEHOLDERS:
         # boto3 parses a timestamp member (an event invoke config's LastModified) itself.
         ok = isinstance(actual, str | int | float | datetime.datetime)

@@ -15,7 +15,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.exceptions import ClientError, ParamValidationError
@@ -50,10 +50,13 @@ class Ref:
 
     key: str
     path: tuple[str | int, ...]
+    # Added to a number taken (a limit plus one, for a case that goes past the server's own).
+    plus: int = 0
 
-    def __init__(self, key: str, *path: str | int) -> None:
+    def __init__(self, key: str, *path: str | int, plus: int = 0) -> None:
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "path", path)
+        object.__setattr__(self, "plus", plus)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class Call:
     summary: bool = False
     # Where the recording kept one item of a list answer: (list field, key, value it has).
     pick: tuple[str, str, Any] | None = None
+    # True where the recording kept the names of each object's fields, not their values.
+    keys_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,14 @@ class S3Put:
     body: bytes
 
 
-Step = Call | Wait | Create | S3Put
+@dataclass(frozen=True)
+class SqsQueue:
+    """A queue made in the SQS on the same endpoint (an event source mapping's source)."""
+
+    name: str
+
+
+Step = Call | Wait | Create | S3Put | SqsQueue
 
 # What a FunctionConfiguration echoes of CreateFunction's arguments.
 _ECHOED = ("Runtime", "Handler", "MemorySize", "Timeout", "Description", "Environment")
@@ -166,13 +178,13 @@ class Replay:
         if isinstance(value, str):
             return value.format(**self.names)
         if isinstance(value, Ref):
-            found = self.answers.get(value.key)
+            found: Any = self.answers.get(value.key)
             for part in value.path:
                 try:
-                    found = found[part]  # type: ignore[index]
+                    found = found[part]
                 except (KeyError, IndexError, TypeError):
                     return f"<no {value.key} to take {part} from>"
-            return found
+            return found + value.plus if value.plus else found
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -193,6 +205,9 @@ class Replay:
             if isinstance(step, S3Put):
                 self._s3_put(step)
                 continue
+            if isinstance(step, SqsQueue):
+                self._client("sqs").create_queue(QueueName=self.resolve(step.name))
+                continue
             if isinstance(step, Wait):
                 params: dict[str, Any] = {"FunctionName": self.resolve(step.function)}
                 if step.qualifier:
@@ -205,6 +220,11 @@ class Replay:
             answer = self.call(step.op, self.resolve(step.params), client)
             if step.summary:
                 answer = summarize(answer)
+            if step.keys_only and isinstance(answer, dict):
+                answer = {
+                    k: sorted(v) if isinstance(v, dict) and k != "ResponseMetadata" else v
+                    for k, v in answer.items()
+                }
             if step.pick is not None and isinstance(answer, dict):
                 listed, key, wanted = step.pick
                 wanted = self.resolve(wanted)
@@ -213,16 +233,19 @@ class Replay:
             if step.key is not None:
                 self.answers[step.key] = answer
 
-    def _s3_put(self, step: S3Put) -> None:
+    def _client(self, service: Literal["s3", "sqs"]) -> Any:
         meta = self.client.meta
         credentials = self.client._request_signer._credentials  # the Lambda client's own
-        s3 = boto3.client(
-            "s3",
+        return boto3.client(
+            service,
             endpoint_url=meta.endpoint_url,
             region_name=meta.region_name,
             aws_access_key_id=credentials.access_key,
             aws_secret_access_key=credentials.secret_key,
         )
+
+    def _s3_put(self, step: S3Put) -> None:
+        s3 = self._client("s3")
         bucket = self.resolve(step.bucket)
         with contextlib.suppress(ClientError):
             s3.create_bucket(Bucket=bucket)

@@ -64,3 +64,47 @@ URL_CASES = [
         ],
     )
 ]
+
+
+_URL = {"FunctionName": "{fn}"}
+_ALIASED = {"FunctionName": "{fn}", "Qualifier": "test-alias"}
+
+URL_CASES += [
+    Case(
+        "TestLambdaUrl::test_url_config_lifecycle",
+        [
+            Create(None),
+            Call("url_creation", "create_function_url_config", _URL | {"AuthType": "NONE"}),
+            Call("failed_duplication", "create_function_url_config", _URL | {"AuthType": "NONE"}),
+            Call("get_url_config", "get_function_url_config", _URL),
+            Call(
+                "updated_url_config", "update_function_url_config", _URL | {"AuthType": "AWS_IAM"}
+            ),
+            Call(None, "delete_function_url_config", _URL),
+            Call("failed_getter", "get_function_url_config", _URL),
+        ],
+    ),
+    Case(
+        "TestLambdaUrl::test_url_config_deletion_without_qualifier",
+        [
+            Create(None),
+            Call(None, "publish_version", _URL),
+            Call(
+                None,
+                "create_alias",
+                {"FunctionName": "{fn}", "Name": "test-alias", "FunctionVersion": "1"},
+            ),
+            Call("url_creation", "create_function_url_config", _URL | {"AuthType": "NONE"}),
+            Call(
+                "url_with_alias_creation",
+                "create_function_url_config",
+                _ALIASED | {"AuthType": "NONE"},
+            ),
+            Call("get_url_config", "get_function_url_config", _URL),
+            Call("get_url_config_with_alias", "get_function_url_config", _ALIASED),
+            Call("delete_function_url_config", "delete_function_url_config", _URL),
+            Call("get_url_config_after_deletion", "get_function_url_config", _URL),
+            Call("get_url_config_with_alias_after_deletion", "get_function_url_config", _ALIASED),
+        ],
+    ),
+]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.parity.replay import Call, Case, Create, Wait
+from tests.integration.parity.replay import Call, Case, Create, Ref, Wait
 
 FN = {"FunctionName": "{fn}"}
 
@@ -57,6 +57,54 @@ VERSION_CASES = [
             _get("get_fn_result"),
             *_update("redundant_update_result", "1st update description"),
             _get("get_fn_result_after_redundant_update"),
+        ],
+    ),
+]
+
+_ALIAS = {"FunctionName": "{fn}", "Name": "revision_alias"}
+
+VERSION_CASES += [
+    Case(
+        "TestLambdaRevisions::test_function_revisions_version_and_alias",
+        [
+            Create("create_function_response_rev1", overrides={"Environment": {"Variables": {}}}),
+            _get("get_function_active_rev2"),
+            Call(
+                "publish_version_revision_exception",
+                "publish_version",
+                {"FunctionName": "{fn}", "RevisionId": "wrong"},
+            ),
+            Call(
+                "publish_version_response_rev_v1",
+                "publish_version",
+                {
+                    "FunctionName": "{fn}",
+                    "RevisionId": Ref("get_function_active_rev2", "Configuration", "RevisionId"),
+                },
+            ),
+            _get("get_function_published_version_rev_v2", Qualifier="1"),
+            _get("get_function_latest_rev3"),
+            Call(
+                "create_alias_response_rev_a1",
+                "create_alias",
+                _ALIAS | {"FunctionVersion": "1"},
+            ),
+            _get("get_function_latest_rev4"),
+            _get("get_function_published_version_rev_v3", Qualifier="1"),
+            Call(
+                "update_alias_revision_exception",
+                "update_alias",
+                _ALIAS | {"Description": "something changed", "RevisionId": "wrong"},
+            ),
+            Call(
+                "update_alias_response_rev_a2",
+                "update_alias",
+                _ALIAS
+                | {
+                    "Description": "something changed",
+                    "RevisionId": Ref("create_alias_response_rev_a1", "RevisionId"),
+                },
+            ),
         ],
     ),
 ]
