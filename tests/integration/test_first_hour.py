@@ -52,6 +52,10 @@ def test_logs_of_a_missing_function_is_an_error(server: Server) -> None:
     ) in result.stderr
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_logs_pages_to_the_end_and_ctrl_c_on_follow_is_success(
     server: Server, client: Any, fn_name: str
 ) -> None:
@@ -68,6 +72,9 @@ def test_logs_pages_to_the_end_and_ctrl_c_on_follow_is_success(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "HEARTH_ENDPOINT_URL": server.endpoint},
+        # As in a person's terminal: a suite started in the background (`cmd &`, nohup) has
+        # SIGINT ignored, and an ignored disposition is inherited, so Ctrl-C would do nothing.
+        preexec_fn=_ctrl_c_as_in_a_terminal,  # noqa: PLW1509 - one signal call, no locks
     )
     assert follower.stdout is not None
     seen = [follower.stdout.readline() for _ in range(9)]  # the three invokes' lines
