@@ -7,6 +7,8 @@ Its messages list the enums in AWS's own (unsorted) order, so the tuples keep th
 
 from __future__ import annotations
 
+from hearth.control.runtime_names import AWS_RUNTIMES
+
 # What ListLayers' CompatibleRuntime filter accepts, and lists when one is not.
 LIST_FILTER_RUNTIMES = (
     "ruby3.5",
@@ -67,32 +69,7 @@ LIST_FILTER_RUNTIMES = (
     "python2.7",
 )
 
-# What PublishLayerVersion's message lists (the runtimes AWS still lets a new layer name
-# in a message; it accepts every name of LIST_FILTER_RUNTIMES).
-PUBLISH_MESSAGE_RUNTIMES = (
-    "nodejs20.x",
-    "python3.14",
-    "provided.al2023",
-    "python3.12",
-    "python3.13",
-    "nodejs24.x",
-    "nodejs22.x",
-    "java25",
-    "python3.10",
-    "python3.11",
-    "java21",
-    "ruby3.3",
-    "ruby3.4",
-    "ruby3.2",
-    "python3.8",
-    "python3.9",
-    "java17",
-    "nodejs16.x",
-    "dotnet10",
-    "dotnet8",
-    "java11",
-    "dotnet6",
-    "nodejs18.x",
-    "provided.al2",
-    "java8.al2",
-)
+# What PublishLayerVersion's message lists: the runtimes AWS still lets a new layer name in
+# a message (it accepts every name of LIST_FILTER_RUNTIMES), the same list in the same order
+# as CreateFunction's runtime message.
+PUBLISH_MESSAGE_RUNTIMES = AWS_RUNTIMES
