@@ -209,10 +209,11 @@ def test_a_bad_cluster_url_is_refused(tmp_path: Path) -> None:
 
 
 class _Reports:
-    """An HTTP endpoint the function reports to: which node ran which step."""
+    """An HTTP endpoint functions post what they were given to (which node ran which step,
+    which records arrived)."""
 
     def __init__(self) -> None:
-        self.seen: list[dict[str, str]] = []
+        self.seen: list[dict[str, Any]] = []
         reports = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -228,6 +229,10 @@ class _Reports:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 REPORTING = """
@@ -259,7 +264,7 @@ def test_an_async_event_of_a_node_killed_mid_event_runs_on_another(cluster: Clus
 
         def started() -> str:
             assert reports.seen, "no node has started the event"
-            return reports.seen[0]["node"]
+            return str(reports.seen[0]["node"])
 
         runner = _eventually(started, timeout=20)
         victim = next(n for n in cluster.nodes if n.endpoint == runner)

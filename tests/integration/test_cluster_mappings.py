@@ -11,7 +11,6 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from botocore.config import Config
 
 from hearth.cluster.local import LocalNats
 from tests.integration.conftest import REGION, Server, create_function, make_zip
+from tests.integration.test_cluster import _Reports
 
 pytestmark = pytest.mark.integration
 
@@ -85,32 +85,6 @@ def _eventually(check: Any, timeout: float = 15.0) -> Any:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-class _Reports:
-    """An HTTP endpoint functions post what they were given to."""
-
-    def __init__(self) -> None:
-        self.seen: list[dict[str, Any]] = []
-        reports = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                reports.seen.append(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
